@@ -1,0 +1,184 @@
+"""The block model every stage shares: article -> blocks -> series -> rendered parts.
+
+Blocks are small frozen dataclasses. Inline text is a tuple of ``Span``; a span carries
+its own emphasis and link, so a paragraph is flat and easy to render to HTML, plain text
+or Markdown, and easy to count words in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+_WORD = re.compile(r"[\w’'][\w’'\-]*", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of inline text. ``text == "\\n"`` is a hard line break."""
+
+    text: str
+    bold: bool = False
+    italic: bool = False
+    code: bool = False
+    href: str | None = None
+
+    @property
+    def is_break(self) -> bool:
+        return self.text == "\n"
+
+
+Inline = tuple[Span, ...]
+
+
+def plain(spans: Iterable[Span]) -> str:
+    """The visible text of inline spans (line breaks become newlines)."""
+    return "".join(s.text for s in spans)
+
+
+def spans_of(text: str) -> Inline:
+    """Inline content for plain text (newlines become hard breaks)."""
+    out: list[Span] = []
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            out.append(Span("\n"))
+        if line:
+            out.append(Span(line))
+    return tuple(out)
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+@dataclass(frozen=True)
+class Block:
+    kind = "block"
+
+    def text(self) -> str:
+        """All the words a reader sees in this block, as plain text."""
+        raise NotImplementedError
+
+    def word_count(self) -> int:
+        return len(words(self.text()))
+
+
+@dataclass(frozen=True)
+class Heading(Block):
+    level: int
+    spans: Inline
+    kind = "heading"
+
+    def text(self) -> str:
+        return plain(self.spans)
+
+
+@dataclass(frozen=True)
+class Paragraph(Block):
+    spans: Inline
+    kind = "paragraph"
+
+    def text(self) -> str:
+        return plain(self.spans)
+
+
+@dataclass(frozen=True)
+class ListItem:
+    """One item; ``detail`` is the explanation under a numbered step, if any."""
+
+    spans: Inline
+    detail: Inline = ()
+
+    def text(self) -> str:
+        return " ".join(t for t in (plain(self.spans), plain(self.detail)) if t)
+
+
+@dataclass(frozen=True)
+class ListBlock(Block):
+    ordered: bool
+    items: tuple[ListItem, ...]
+    start: int = 1
+    kind = "list"
+
+    def text(self) -> str:
+        return "\n".join(item.text() for item in self.items)
+
+
+@dataclass(frozen=True)
+class Image(Block):
+    """An image. ``src`` is empty when only its description survived (copied text)."""
+
+    alt: str
+    src: str = ""
+    caption: str = ""
+    kind = "image"
+
+    def text(self) -> str:
+        return " ".join(t for t in (self.alt, self.caption) if t)
+
+
+@dataclass(frozen=True)
+class Quote(Block):
+    paragraphs: tuple[Inline, ...]
+    kind = "quote"
+
+    def text(self) -> str:
+        return "\n".join(plain(p) for p in self.paragraphs)
+
+
+@dataclass(frozen=True)
+class CallToAction(Block):
+    """A line that asks the reader to act (a button when it has a URL)."""
+
+    label: str
+    url: str = ""
+    kind = "cta"
+
+    def text(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True)
+class Code(Block):
+    code: str
+    kind = "code"
+
+    def text(self) -> str:
+        return self.code
+
+
+@dataclass(frozen=True)
+class Rule(Block):
+    kind = "rule"
+
+    def text(self) -> str:
+        return ""
+
+
+@dataclass
+class Article:
+    """An imported article: metadata plus body blocks."""
+
+    title: str
+    blocks: list[Block]
+    subtitle: str = ""
+    author: str = ""
+    url: str = ""
+    date: str = ""
+    tags: list[str] = field(default_factory=list)
+    #: what the importer set aside or dropped, one line each (shown to the editor)
+    notes: list[str] = field(default_factory=list)
+    #: front matter of the source that does not fit ours, kept for the editor
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def word_count(self) -> int:
+        return sum(b.word_count() for b in self.blocks)
+
+    def body_words(self) -> list[str]:
+        return [w for b in self.blocks for w in words(b.text())]
+
+
+def iter_text(blocks: Iterable[Block]) -> Iterator[str]:
+    for b in blocks:
+        yield b.text()

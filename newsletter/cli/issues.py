@@ -1,0 +1,82 @@
+"""Commands on issues: import, split, render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..importers import FORMATS
+from ..pipeline import import_article, load_series, render_to_dir
+from .common import Context, console, pass_ctx
+
+
+@click.command("import")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Issue file to write (default: issues/SLUG.md).")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)),
+              help="Read SOURCE as this format (default: from its name and content).")
+@click.option("--url", default="", help="Canonical URL of the full article on your blog.")
+@click.option("--cta-url", default="", help="Where the call-to-action button points.")
+@click.option("--list", "list_name", help="The subscriber list this issue goes to.")
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@pass_ctx
+def import_cmd(ctx: Context, source: Path, output: Path | None, fmt: str | None, url: str,
+               cta_url: str, list_name: str | None, force: bool) -> None:
+    """Turn SOURCE (Markdown, a blog page's HTML, or copied text) into an issue file.
+
+    Prints what it found and, line by line, what it dropped; review the file before
+    queueing it.
+    """
+    cfg = ctx.config
+    report = import_article(source, out=output, issues_dir=cfg.resolve(cfg.issues_dir), fmt=fmt,
+                            url=url, cta_url=cta_url, list_name=list_name, force=force)
+    console.print(f"Imported [bold]{source}[/] -> [bold]{report.path}[/]")
+    for line in report.found:
+        console.print(f"  found: {line}")
+    for note in sorted(report.article.notes, key=_line_key):
+        console.print(f"  {note}")
+    console.print(f"Next: review {report.path}, then 'newsletter split {report.path}'.")
+
+
+def _line_key(note: str) -> tuple[int, str]:
+    if note.startswith("line "):
+        try:
+            return int(note.split()[1].rstrip(":")), note
+        except ValueError:
+            pass
+    return 0, note
+
+
+@click.command("split")
+@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def split_cmd(ctx: Context, issue: Path) -> None:
+    """Show how ISSUE is cut into parts: words, minutes, subjects and why each break is there."""
+    series = load_series(issue)
+    table = Table(title=f"{series.title} - {len(series.parts)} parts, {series.words} words")
+    for col in ("Part", "Words", "Min", "Subject", "First heading", "Last heading", "Break"):
+        table.add_column(col, overflow="fold")
+    for p in series.parts:
+        heads = p.headings
+        table.add_row(str(p.index), str(p.words), f"{p.minutes:.1f}", p.subject,
+                      heads[0] if heads else "-", heads[-1] if heads else "-", p.break_reason)
+    console.print(table)
+
+
+@click.command("render")
+@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("out"), show_default=True, help="Folder to write the parts into.")
+@pass_ctx
+def render_cmd(ctx: Context, issue: Path, out_dir: Path) -> None:
+    """Write part-K.html, part-K.txt and manifest.json for every part of ISSUE."""
+    manifest = render_to_dir(issue, out_dir, ctx.config)
+    console.print(f"Rendered {issue} -> {manifest.parent}/ (manifest: {manifest})")
+
+
+def register(cli: click.Group) -> None:
+    for cmd in (import_cmd, split_cmd, render_cmd):
+        cli.add_command(cmd)

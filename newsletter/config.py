@@ -1,0 +1,228 @@
+"""``newsletter.toml``: one file, every setting read by something; good defaults.
+
+Secrets never live here: API keys and the signing secret come from the environment.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_NAME = "newsletter.toml"
+
+
+@dataclass
+class Sender:
+    name: str = "Your Name"
+    email: str = "newsletter@example.com"
+    reply_to: str = ""
+    postal_address: str = "123 Example Street, Springfield"
+
+
+@dataclass
+class Brand:
+    primary_color: str = "#2f6f62"
+    text_color: str = "#1f2933"
+    background_color: str = "#f4f1ec"
+    content_background: str = "#ffffff"
+    font_family: str = "Georgia, 'Times New Roman', serif"
+    logo_url: str = ""
+    language: str = "en"
+    greeting: str = "Hi {first_name},"
+    first_name_fallback: str = "there"
+
+
+@dataclass
+class Sending:
+    provider: str = "outbox"
+    outbox_dir: str = "outbox"
+    timezone: str = "UTC"
+    #: a send missed while the machine was off still goes out within this window
+    grace: str = "6h"
+    batch_size: int = 500
+    rate_limit: float = 0.0  # messages per second, 0 = no limit
+    #: pause a campaign when this share of a batch fails
+    max_error_rate: float = 0.5
+    #: how often `newsletter run` looks for due messages, in seconds
+    poll_seconds: float = 30.0
+    #: 'sending' rows older than this are taken back after a crash on another machine
+    lease_seconds: float = 600.0
+
+
+@dataclass
+class Web:
+    #: the public address of `newsletter serve` (unsubscribe links point here)
+    base_url: str = "http://127.0.0.1:8025"
+    host: str = "127.0.0.1"
+    port: int = 8025
+
+
+@dataclass
+class Tracking:
+    #: off by default: many senders are health practices whose readers expect discretion
+    open_pixel: bool = False
+    click_rewriting: bool = False
+
+
+@dataclass
+class Config:
+    root: Path = field(default_factory=Path.cwd)
+    database_url: str = "sqlite:///newsletter.db"
+    issues_dir: str = "issues"
+    templates_dir: str = "templates"
+    sender: Sender = field(default_factory=Sender)
+    brand: Brand = field(default_factory=Brand)
+    sending: Sending = field(default_factory=Sending)
+    web: Web = field(default_factory=Web)
+    tracking: Tracking = field(default_factory=Tracking)
+    #: per-provider settings ([providers.postmark] ...), read by each provider
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def db_url(self) -> str:
+        url = os.environ.get("NEWSLETTER_DATABASE_URL") or self.database_url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            rel = url[len("sqlite:///"):]
+            if rel and rel != ":memory:":
+                return "sqlite:///" + str((self.root / rel).resolve())
+        return url
+
+    def resolve(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.resolve(self.sending.outbox_dir)
+
+    @property
+    def user_templates(self) -> Path:
+        return self.resolve(self.templates_dir)
+
+
+_SECTIONS: dict[str, type] = {"sender": Sender, "brand": Brand, "sending": Sending,
+                              "web": Web, "tracking": Tracking}
+_TOP = {"database_url", "issues_dir", "templates_dir", "providers", *_SECTIONS}
+
+
+def _unknown(source: str, key: str, allowed: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(key.split(".")[-1], allowed, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else "expected one of: " + ", ".join(sorted(allowed))
+    return ConfigError(f"{source}: unknown setting '{key}'", hint=hint)
+
+
+def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
+    names = {f.name: f for f in fields(obj)}
+    for key, value in data.items():
+        if key not in names:
+            raise _unknown(source, f"{section}.{key}", list(names))
+        current = getattr(obj, key)
+        expected = type(current)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool) != isinstance(current, bool):
+            raise ConfigError(
+                f"{source}: setting '{section}.{key}' expected {expected.__name__}, "
+                f"got {value!r}"
+            )
+        setattr(obj, key, value)
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read newsletter.toml (``path``, $NEWSLETTER_CONFIG, or ./newsletter.toml if present)."""
+    if path is None:
+        env = os.environ.get("NEWSLETTER_CONFIG")
+        path = Path(env) if env else Path.cwd() / CONFIG_NAME
+        if not path.exists():
+            return Config(root=Path.cwd())
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such configuration file",
+                          hint="run 'newsletter init DIR' to create one")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    cfg = Config(root=path.resolve().parent, path=path.resolve())
+    for key, value in data.items():
+        if key not in _TOP:
+            raise _unknown(str(path), key, sorted(_TOP))
+        if key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: '{key}' must be a table ([{key}])")
+            _fill(getattr(cfg, key), value, str(path), key)
+        elif key == "providers":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise ConfigError(f"{path}: 'providers' must hold tables like [providers.postmark]")
+            cfg.providers = value
+        else:
+            if not isinstance(value, str):
+                raise ConfigError(f"{path}: setting '{key}' expected text, got {value!r}")
+            setattr(cfg, key, value)
+    return cfg
+
+
+DEFAULT_TOML = """\
+# newsletter.toml: settings for this newsletter. Every setting has a default;
+# uncomment and change what you need. Secrets (API keys, the signing secret)
+# never go here: they come from environment variables.
+
+# Where subscribers, queued series and the delivery ledger live.
+# SQLite by default; NEWSLETTER_DATABASE_URL overrides this (e.g. postgresql://...).
+database_url = "sqlite:///newsletter.db"
+issues_dir = "issues"        # your issue files (Markdown with front matter)
+templates_dir = "templates"  # put a template here to override the built-in one
+
+[sender]
+name = "Your Name"
+email = "newsletter@example.com"
+# reply_to = "you@example.com"
+# Required by anti-spam law (CAN-SPAM, CASL): shown in every email's footer.
+postal_address = "123 Example Street, Springfield"
+
+[brand]
+# primary_color = "#2f6f62"       # buttons and links
+# text_color = "#1f2933"
+# background_color = "#f4f1ec"
+# content_background = "#ffffff"
+# font_family = "Georgia, 'Times New Roman', serif"
+# logo_url = "https://example.com/logo.png"
+# language = "en"
+# greeting = "Hi {first_name},"   # "" for no greeting
+# first_name_fallback = "there"
+
+[sending]
+provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend
+# outbox_dir = "outbox"
+# timezone = "UTC"    # for subscribers without a timezone of their own
+# grace = "6h"        # a send missed while the machine was off still goes out within this
+# batch_size = 500
+# rate_limit = 0      # messages per second; 0 = as fast as the provider allows
+# poll_seconds = 30
+
+[web]
+# The public address of `newsletter serve`; unsubscribe links point here.
+# base_url = "https://news.example.com"
+# host = "127.0.0.1"
+# port = 8025
+
+[tracking]
+# Off unless you turn them on: your readers may expect discretion.
+# open_pixel = false
+# click_rewriting = false
+
+# [providers.postmark]   # API key from $POSTMARK_SERVER_TOKEN
+# message_stream = "broadcast"
+# [providers.sendgrid]   # API key from $SENDGRID_API_KEY
+# [providers.mailgun]    # API key from $MAILGUN_API_KEY
+# domain = "mg.example.com"
+# base_url = "https://api.eu.mailgun.net"   # EU region
+# [providers.resend]     # API key from $RESEND_API_KEY
+"""

@@ -1,0 +1,296 @@
+"""The HTML of a blog post page to blocks: find the article body, drop the page around it.
+
+Navigation, scripts, styles, share buttons, comment forms, cookie banners and sidebars
+are dropped (each reported); headings, paragraphs with emphasis and links, lists,
+images with their alt text, quotes and code are kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+from ..blocks import (
+    Article,
+    Block,
+    CallToAction,
+    Code,
+    Heading,
+    Image,
+    Inline,
+    ListBlock,
+    ListItem,
+    Paragraph,
+    Quote,
+    Rule,
+    Span,
+    plain,
+)
+from .markdown import CTA_MARKERS
+
+_ALWAYS_DROP = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "object",
+                "embed", "form", "button", "input", "select", "textarea", "nav", "aside", "footer",
+                "dialog", "link", "meta")
+_JUNK = re.compile(
+    r"share|sharing|social|comment|respond|cookie|consent|gdpr|banner|subscribe|signup|"
+    r"newsletter|related|breadcrumb|sidebar|widget|menu|navigation|navbar|popup|modal|advert|"
+    r"(?:^|[-_ ])ads?(?:$|[-_ ])|promo|author-bio|post-meta|entry-meta|byline|pagination|"
+    r"post-nav|tags-links|cat-links|skip-link|screen-reader",
+    re.I,
+)
+_ROOTS = ("[itemprop=articleBody]", ".entry-content", ".post-content", ".post-body",
+          ".article-body", ".article-content", ".blog-post-body", ".sqs-block-content",
+          "article", "main", "[role=main]")
+_INLINE = {"a", "em", "i", "strong", "b", "span", "code", "br", "small", "sup", "sub", "mark",
+           "u", "s", "abbr", "cite", "q", "time", "label", "font", "kbd", "var", "del", "ins"}
+_WS = re.compile(r"\s+")
+
+
+def _describe(tag: Tag) -> str:
+    ident = tag.get("id")
+    classes = tag.get("class") or []
+    label = tag.name
+    if ident:
+        label += f"#{ident}"
+    if classes:
+        label += "." + ".".join(classes[:2])
+    text = _WS.sub(" ", tag.get_text(" ")).strip()
+    return f"{label}" + (f" ({text[:50]!r})" if text else "")
+
+
+def _find_root(soup: BeautifulSoup) -> Tag:
+    for selector in _ROOTS:
+        found = soup.select(selector)
+        if found:
+            return max(found, key=lambda t: len(t.get_text(" ", strip=True)))
+    return soup.body or soup
+
+
+class _Inline:
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        self.images: list[Image] = []
+
+    def feed(self, node: Tag | NavigableString, bold: bool = False, italic: bool = False,
+             code: bool = False, href: str | None = None) -> None:
+        if isinstance(node, Comment):
+            return
+        if isinstance(node, NavigableString):
+            text = _WS.sub(" ", str(node))
+            if text:
+                self._add(Span(text, bold, italic, code, href))
+            return
+        name = node.name
+        if name == "br":
+            self.spans.append(Span("\n"))
+            return
+        if name == "img":
+            self.images.append(_image(node))
+            return
+        if name in ("strong", "b"):
+            bold = True
+        elif name in ("em", "i", "cite"):
+            italic = True
+        elif name in ("code", "kbd"):
+            code = True
+        elif name == "a" and node.get("href"):
+            href = str(node.get("href"))
+        for child in node.children:
+            self.feed(child, bold, italic, code, href)  # type: ignore[arg-type]
+
+    def _add(self, span: Span) -> None:
+        if self.spans and not self.spans[-1].is_break:
+            last = self.spans[-1]
+            if (last.bold, last.italic, last.code, last.href) == (
+                span.bold, span.italic, span.code, span.href
+            ):
+                self.spans[-1] = Span(last.text + span.text, last.bold, last.italic, last.code,
+                                      last.href)
+                return
+        self.spans.append(span)
+
+    def result(self) -> Inline:
+        spans: list[Span] = []
+        for s in self.spans:
+            if spans and spans[-1].text.endswith(" ") and s.text.startswith(" "):
+                s = Span(s.text.lstrip(), s.bold, s.italic, s.code, s.href)
+            if s.is_break and spans:
+                last = spans[-1]
+                spans[-1] = Span(last.text.rstrip(), last.bold, last.italic, last.code, last.href)
+            elif spans and spans[-1].is_break:
+                s = Span(s.text.lstrip(), s.bold, s.italic, s.code, s.href)
+            if s.text:
+                spans.append(s)
+        while spans and (spans[0].is_break or not spans[0].text.strip()):
+            spans.pop(0)
+        while spans and (spans[-1].is_break or not spans[-1].text.strip()):
+            spans.pop()
+        if spans:
+            f = spans[0]
+            spans[0] = Span(f.text.lstrip(), f.bold, f.italic, f.code, f.href)
+            la = spans[-1]
+            spans[-1] = Span(la.text.rstrip(), la.bold, la.italic, la.code, la.href)
+        return tuple(spans)
+
+
+def _image(tag: Tag) -> Image:
+    src = str(tag.get("src") or tag.get("data-src") or "")
+    return Image(alt=_WS.sub(" ", str(tag.get("alt") or "")).strip(), src=src)
+
+
+def _inline(tag: Tag) -> tuple[Inline, list[Image]]:
+    conv = _Inline()
+    for child in tag.children:
+        conv.feed(child)  # type: ignore[arg-type]
+    return conv.result(), conv.images
+
+
+def _paragraph_blocks(spans: Inline, images: list[Image]) -> list[Block]:
+    out: list[Block] = []
+    if spans:
+        text = plain(spans).strip()
+        marker = next((m for m in CTA_MARKERS if text.startswith(m)), None)
+        if marker:
+            href = next((s.href for s in spans if s.href), "") or ""
+            out.append(CallToAction(label=text[len(marker):].strip(), url=href))
+        else:
+            out.append(Paragraph(spans))
+    out.extend(images)
+    return out
+
+
+class _Walker:
+    def __init__(self, notes: list[str]) -> None:
+        self.notes = notes
+
+    def blocks(self, root: Tag) -> list[Block]:
+        out: list[Block] = []
+        pending = _Inline()
+
+        def flush() -> None:
+            nonlocal pending
+            out.extend(_paragraph_blocks(pending.result(), pending.images))
+            pending = _Inline()
+
+        for child in root.children:
+            if isinstance(child, Comment):
+                continue
+            if isinstance(child, NavigableString):
+                pending.feed(child)
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = child.name
+            if name in _INLINE and not _is_button(child):
+                pending.feed(child)
+                continue
+            flush()
+            if name in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                spans, images = _inline(child)
+                if spans:
+                    out.append(Heading(level=int(name[1]), spans=spans))
+                out.extend(images)
+            elif name == "p":
+                out.extend(_paragraph_blocks(*_inline(child)))
+            elif name == "a":
+                label = _WS.sub(" ", child.get_text(" ")).strip()
+                if label:
+                    out.append(CallToAction(label=label, url=str(child.get("href") or "")))
+            elif name in ("ul", "ol"):
+                out.append(self._list(child))
+            elif name == "img":
+                out.append(_image(child))
+            elif name == "figure":
+                img = child.find("img")
+                cap = child.find("figcaption")
+                caption = _WS.sub(" ", cap.get_text(" ")).strip() if cap else ""
+                if isinstance(img, Tag):
+                    i = _image(img)
+                    out.append(Image(alt=i.alt, src=i.src, caption=caption))
+                elif caption:
+                    out.append(Paragraph((Span(caption, italic=True),)))
+            elif name == "blockquote":
+                inner = self.blocks(child)
+                paras = tuple(b.spans if isinstance(b, Paragraph) else (Span(b.text()),)
+                              for b in inner if b.text())
+                if paras:
+                    out.append(Quote(paragraphs=paras))
+            elif name == "pre":
+                out.append(Code(code=child.get_text().rstrip("\n")))
+            elif name == "hr":
+                out.append(Rule())
+            else:
+                out.extend(self.blocks(child))
+        flush()
+        return out
+
+    def _list(self, tag: Tag) -> ListBlock:
+        items: list[ListItem] = []
+        for li in tag.find_all("li", recursive=False):
+            nested = li.find_all(["ul", "ol"])
+            for n in nested:
+                n.extract()
+            spans, _ = _inline(li)
+            detail: list[Span] = []
+            for n in nested:
+                for sub in n.find_all("li"):
+                    if detail:
+                        detail.append(Span("\n"))
+                    detail.append(Span("• " + _WS.sub(" ", sub.get_text(" ")).strip()))
+            items.append(ListItem(spans=spans, detail=tuple(detail)))
+        start = int(str(tag.get("start") or 1)) if str(tag.get("start") or "1").isdigit() else 1
+        return ListBlock(ordered=tag.name == "ol", items=tuple(items), start=start)
+
+
+def _is_button(tag: Tag) -> bool:
+    classes = " ".join(tag.get("class") or [])
+    return tag.name == "a" and bool(re.search(r"\b(btn|button|cta)\b", classes, re.I))
+
+
+def _meta(soup: BeautifulSoup, *names: str) -> str:
+    for name in names:
+        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
+        if isinstance(tag, Tag) and tag.get("content"):
+            return str(tag["content"]).strip()
+    return ""
+
+
+def import_html(text: str, source: str) -> Article:
+    soup = BeautifulSoup(text, "lxml")
+    notes: list[str] = []
+    title = _meta(soup, "og:title")
+    canonical = soup.find("link", rel="canonical")
+    url = str(canonical.get("href")) if isinstance(canonical, Tag) and canonical.get("href") else ""
+    url = url or _meta(soup, "og:url")
+    author = _meta(soup, "author", "article:author")
+    subtitle = _meta(soup, "description", "og:description")
+    date = _meta(soup, "article:published_time")
+    tags = [str(t["content"]) for t in soup.find_all("meta", attrs={"property": "article:tag"})
+            if isinstance(t, Tag) and t.get("content")]
+    page_title = soup.title.get_text(strip=True) if soup.title else ""
+
+    for tag in soup.find_all(_ALWAYS_DROP):
+        if isinstance(tag, Tag) and tag.name in ("nav", "aside", "footer", "form", "button"):
+            notes.append(f"dropped {_describe(tag)}")
+        tag.decompose()
+    root = _find_root(soup)
+    for tag in list(root.find_all(True)):
+        if not isinstance(tag, Tag) or tag.decomposed:
+            continue
+        ident = " ".join([str(tag.get("id") or ""), *(tag.get("class") or [])])
+        if ident.strip() and _JUNK.search(ident) and tag.name not in ("p", "h1", "h2", "h3"):
+            notes.append(f"dropped {_describe(tag)}")
+            tag.decompose()
+    h1 = root.find("h1") or soup.find("h1")
+    if isinstance(h1, Tag):
+        title = title or _WS.sub(" ", h1.get_text(" ")).strip()
+        if _WS.sub(" ", h1.get_text(" ")).strip() == title and root in h1.parents:
+            h1.decompose()
+    if not title:
+        title = re.split(r"\s+[|–—-]\s+", page_title)[0] if page_title else ""
+    blocks = _Walker(notes).blocks(root)
+    if blocks and isinstance(blocks[0], Heading) and blocks[0].text() == title:
+        blocks.pop(0)
+    return Article(title=title, subtitle=subtitle, author=author, url=url, date=date, tags=tags,
+                   blocks=blocks, notes=notes)

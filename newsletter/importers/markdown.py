@@ -1,0 +1,294 @@
+"""Markdown (CommonMark, via markdown-it-py) to blocks.
+
+Also reads the front matter of posts from static-site generators (Jekyll, Eleventy:
+YAML between ``---``; Hugo: TOML between ``+++``) and drops their template tags
+(Liquid ``{% %}``, Hugo shortcodes ``{{< >}}``), reporting each.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from ..blocks import (
+    Article,
+    Block,
+    CallToAction,
+    Code,
+    Heading,
+    Image,
+    Inline,
+    ListBlock,
+    ListItem,
+    Paragraph,
+    Quote,
+    Rule,
+    Span,
+    plain,
+)
+from ..errors import InputError
+
+CTA_MARKERS = ("👉", "➡️", "➡", "→")
+_TEMPLATE_TAG = re.compile(r"\{%.*?%\}|\{\{[<%].*?[>%]\}\}", re.S)
+
+_md = MarkdownIt("commonmark", {"html": True})
+
+
+def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
+    """Return (format, front matter text, body line offset); format is yaml, toml or ''."""
+    for fence, fmt in (("---", "yaml"), ("+++", "toml")):
+        if text.startswith(fence + "\n") or text.startswith(fence + "\r\n"):
+            lines = text.splitlines(keepends=True)
+            for i in range(1, len(lines)):
+                if lines[i].rstrip("\r\n") in (fence, "..." if fmt == "yaml" else fence):
+                    return fmt, "".join(lines[1:i]), i + 1
+            raise InputError(
+                source,
+                f"front matter opened with '{fence}' on line 1 is never closed",
+                line=1,
+                hint=f"add a line with just '{fence}' after the last field",
+            )
+    return "", "", 0
+
+
+def load_front_matter(fmt: str, raw: str, source: str) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(raw) if fmt == "toml" else yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "is not valid YAML"
+        raise InputError(source, f"front matter {problem}", line=line) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(source, f"front matter is not valid TOML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(source, "front matter must be a mapping of 'key: value' lines", line=2)
+    return data
+
+
+class _Inline:
+    """Converts markdown-it inline children to spans and pulls images out."""
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        self.images: list[Image] = []
+        self.bold = 0
+        self.italic = 0
+        self.href: str | None = None
+
+    def feed(self, tokens: list[Token]) -> None:
+        for t in tokens:
+            kind = t.type
+            if kind == "text":
+                self._add(t.content)
+            elif kind == "softbreak":
+                self._add(" ")
+            elif kind == "hardbreak":
+                self.spans.append(Span("\n"))
+            elif kind == "strong_open":
+                self.bold += 1
+            elif kind == "strong_close":
+                self.bold -= 1
+            elif kind == "em_open":
+                self.italic += 1
+            elif kind == "em_close":
+                self.italic -= 1
+            elif kind == "link_open":
+                self.href = str(t.attrs.get("href", "")) or None
+            elif kind == "link_close":
+                self.href = None
+            elif kind == "code_inline":
+                self.spans.append(Span(t.content, code=True, href=self.href))
+            elif kind == "image":
+                alt = "".join(c.content for c in (t.children or []))
+                self.images.append(
+                    Image(alt=alt, src=str(t.attrs.get("src", "")), caption=str(t.attrs.get("title") or ""))
+                )
+            # html_inline: tags are dropped, their text arrives as text tokens
+
+    def _add(self, text: str) -> None:
+        if not text:
+            return
+        span = Span(text, bold=self.bold > 0, italic=self.italic > 0, href=self.href)
+        if self.spans:
+            last = self.spans[-1]
+            if (last.bold, last.italic, last.href, last.code) == (
+                span.bold,
+                span.italic,
+                span.href,
+                False,
+            ) and not last.is_break:
+                self.spans[-1] = Span(last.text + text, last.bold, last.italic, False, last.href)
+                return
+        self.spans.append(span)
+
+    def result(self) -> Inline:
+        spans = list(self.spans)
+        while spans and (spans[0].is_break or not spans[0].text.strip()):
+            spans.pop(0)
+        while spans and (spans[-1].is_break or not spans[-1].text.strip()):
+            spans.pop()
+        if spans:
+            first, last = spans[0], spans[-1]
+            spans[0] = Span(first.text.lstrip(), first.bold, first.italic, first.code, first.href)
+            last = spans[-1]
+            spans[-1] = Span(last.text.rstrip(), last.bold, last.italic, last.code, last.href)
+        return tuple(spans)
+
+
+def _inline(token: Token) -> tuple[Inline, list[Image]]:
+    conv = _Inline()
+    conv.feed(token.children or [])
+    return conv.result(), conv.images
+
+
+def _cta_from(spans: Inline) -> CallToAction | None:
+    text = plain(spans).strip()
+    for marker in CTA_MARKERS:
+        if text.startswith(marker):
+            href = next((s.href for s in spans if s.href), "") or ""
+            return CallToAction(label=text[len(marker) :].strip(), url=href)
+    return None
+
+
+def _split_break(spans: Inline) -> tuple[Inline, Inline]:
+    """A list item's first paragraph: text before the first hard break, and after it."""
+    for i, s in enumerate(spans):
+        if s.is_break:
+            return spans[:i], spans[i + 1 :]
+    return spans, ()
+
+
+class _Walker:
+    def __init__(self, tokens: list[Token], notes: list[str]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.notes = notes
+
+    def blocks(self, until: str | None = None) -> list[Block]:
+        out: list[Block] = []
+        while self.pos < len(self.tokens):
+            t = self.tokens[self.pos]
+            if until and t.type == until:
+                self.pos += 1
+                return out
+            self.pos += 1
+            if t.type == "heading_open":
+                spans, images = _inline(self.tokens[self.pos])
+                self.pos += 2
+                out.append(Heading(level=int(t.tag[1]), spans=spans))
+                out.extend(images)
+            elif t.type == "paragraph_open":
+                out.extend(self._paragraph())
+            elif t.type in ("bullet_list_open", "ordered_list_open"):
+                out.append(self._list(t))
+            elif t.type == "blockquote_open":
+                inner = self.blocks(until="blockquote_close")
+                paras = tuple(
+                    b.spans if isinstance(b, Paragraph) else (Span(b.text()),) for b in inner
+                )
+                out.append(Quote(paragraphs=paras))
+            elif t.type in ("fence", "code_block"):
+                out.append(Code(code=t.content.rstrip("\n")))
+            elif t.type == "hr":
+                out.append(Rule())
+            elif t.type == "html_block":
+                snippet = t.content.strip().splitlines()[0][:60] if t.content.strip() else ""
+                if snippet:
+                    self.notes.append(f"dropped raw HTML block: {snippet}")
+        return out
+
+    def _paragraph(self) -> list[Block]:
+        spans, images = _inline(self.tokens[self.pos])
+        self.pos += 2  # inline, paragraph_close
+        out: list[Block] = []
+        if spans:
+            cta = _cta_from(spans)
+            out.append(cta if cta else Paragraph(spans=spans))
+        out.extend(images)
+        return out
+
+    def _list(self, opener: Token) -> ListBlock:
+        ordered = opener.type == "ordered_list_open"
+        start = int(opener.attrs.get("start", 1) or 1) if ordered else 1
+        close = opener.type.replace("_open", "_close")
+        items: list[ListItem] = []
+        while self.pos < len(self.tokens):
+            t = self.tokens[self.pos]
+            self.pos += 1
+            if t.type == close:
+                break
+            if t.type == "list_item_open":
+                inner = self.blocks(until="list_item_close")
+                head: Inline = ()
+                detail: list[Span] = []
+                for i, b in enumerate(inner):
+                    if i == 0 and isinstance(b, Paragraph):
+                        head, rest = _split_break(b.spans)
+                        detail.extend(rest)
+                        continue
+                    text = (
+                        "\n".join("• " + it.text() for it in b.items)
+                        if isinstance(b, ListBlock)
+                        else b.text()
+                    )
+                    if detail:
+                        detail.append(Span("\n"))
+                    detail.extend(b.spans if isinstance(b, Paragraph) else (Span(text),))
+                items.append(ListItem(spans=head, detail=tuple(detail)))
+        return ListBlock(ordered=ordered, items=tuple(items), start=start)
+
+
+def parse_markdown(body: str, notes: list[str] | None = None) -> list[Block]:
+    """Markdown body to blocks; template tags are dropped and reported in ``notes``."""
+    notes = notes if notes is not None else []
+    for tag in _TEMPLATE_TAG.findall(body):
+        notes.append(f"dropped template tag: {tag[:60]}")
+    body = _TEMPLATE_TAG.sub("", body)
+    return _Walker(_md.parse(body), notes).blocks()
+
+
+_KEEP = {"title", "subtitle", "description", "excerpt", "summary", "date", "tags", "author",
+         "url", "canonical_url", "canonicalURL", "categories"}
+
+
+def import_markdown(text: str, source: str) -> Article:
+    """A Markdown post, with or without a static-site generator's front matter."""
+    fmt, raw, offset = split_front_matter(text, source)
+    meta = load_front_matter(fmt, raw, source) if fmt else {}
+    body = "".join(text.splitlines(keepends=True)[offset:]) if fmt else text
+    notes: list[str] = []
+    blocks = parse_markdown(body, notes)
+    title = str(meta.get("title") or "")
+    if not title and blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1:
+        title = blocks.pop(0).text()
+    elif blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1 and (
+        blocks[0].text().strip() == title.strip()
+    ):
+        blocks.pop(0)
+    tags = meta.get("tags") or meta.get("categories") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in re.split(r"[,\s]+", tags) if t.strip()]
+    extra = {k: v for k, v in meta.items() if k not in _KEEP}
+    for key in extra:
+        notes.append(f"set aside front matter field '{key}' (kept under 'source:')")
+    date = meta.get("date", "")
+    return Article(
+        title=title,
+        subtitle=str(meta.get("subtitle") or meta.get("description") or meta.get("excerpt")
+                     or meta.get("summary") or ""),
+        author=str(meta.get("author") or ""),
+        url=str(meta.get("url") or meta.get("canonical_url") or meta.get("canonicalURL") or ""),
+        date=str(date) if date else "",
+        tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+        blocks=blocks,
+        notes=notes,
+        extra=extra,
+    )

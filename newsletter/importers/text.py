@@ -1,0 +1,203 @@
+"""Plain text copied from a web page (select all, copy, paste) to blocks.
+
+What a copied blog page looks like: the title on the first line, paragraphs separated
+by blank lines, section headings as short lines without end punctuation (or ending in
+"?"), bullets as "•", "-" or "*", numbered steps ("1. Check the story…") followed by the
+paragraph that explains them, call-to-action lines ("👉 …", "Reach out…"), lines that
+only describe a photo (what is left of an image's alt text), and the page's navigation
+at the end ("Next", "Previous", the title of the next post).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..blocks import (
+    Article,
+    Block,
+    CallToAction,
+    Heading,
+    Image,
+    ListBlock,
+    ListItem,
+    Paragraph,
+    spans_of,
+)
+
+_BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·]|[-*+](?=\s))\s*")
+_NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(\S.*)$")
+_CTA_START = re.compile(
+    r"^\s*(?:👉|➡️|➡|→|▶)\s*|^(?:reach out|schedule|book (?:a|your)|call us|contact us|"
+    r"get in touch|sign up|register|subscribe|download|claim your)\b",
+    re.I,
+)
+_CTA_ARROW = re.compile(r"^\s*(?:👉|➡️|➡|→|▶)\s*")
+_CHROME = re.compile(
+    r"^(?:next|previous|prev|older|newer|next post|previous post|older posts?|newer posts?|"
+    r"share|share this(?: post| article)?:?|tweet|pin it|email|print|leave a comment|"
+    r"\d+ comments?|comments|read more|back to (?:top|blog)|posted in .*|filed under .*|"
+    r"tags?:.*|categories:.*|← .*|.* →|« .*|.* »)$",
+    re.I,
+)
+_PHOTO_WORDS = re.compile(
+    r"\b(symboli[sz]ing|highlighting|representing|depicting|illustrating|evoking|conveying|"
+    r"capturing|showing|stock photo|photo of|image of|picture of|illustration of|viewed from)\b",
+    re.I,
+)
+_PERSONAL = re.compile(r"\b(i|i'm|i’m|i've|i’ve|me|my|we|we're|we’re|us|our|you|you're|"
+                       r"you’re|your|yours)\b", re.I)
+_MINOR = {"a", "an", "the", "and", "or", "but", "for", "nor", "of", "in", "on", "at", "to",
+          "by", "with", "as", "from", "into", "is", "are", "be", "vs", "via", "if", "so", "it"}
+_END_PUNCT = (".", "!", ",", ";", ":", "…", '"', "”")
+
+
+def _paragraphs(text: str) -> list[tuple[int, list[str]]]:
+    """Blank-line separated paragraphs as (first line number, lines)."""
+    out: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line:
+            if not current:
+                start = number
+            current.append(line)
+        elif current:
+            out.append((start, current))
+            current = []
+    if current:
+        out.append((start, current))
+    return out
+
+
+def _title_case_ratio(line: str) -> float:
+    ws = [w for w in re.findall(r"[A-Za-z][\w’'-]*", line) if w.lower() not in _MINOR]
+    if not ws:
+        return 0.0
+    return sum(1 for w in ws if w[0].isupper()) / len(ws)
+
+
+def looks_like_heading(line: str) -> bool:
+    words = line.split()
+    if not words or len(words) > 16 or len(line) > 110:
+        return False
+    if _BULLET.match(line) or _NUMBERED.match(line) or _CTA_ARROW.match(line):
+        return False
+    if line.endswith("?"):
+        return _title_case_ratio(line) >= 0.6
+    return not line.endswith(_END_PUNCT)
+
+
+def looks_like_photo(line: str, after_heading: bool) -> bool:
+    """A line that only describes a photo: third person, one sentence, descriptive."""
+    if _PERSONAL.search(line) or len(line.split()) < 6:
+        return False
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", line) if s]
+    score = 2 if _PHOTO_WORDS.search(line) else 0
+    score += 1 if after_heading else 0
+    score += 1 if len(sentences) == 1 else 0
+    score += 1 if any(w.endswith("ing") for w in line.split()[1:5]) else 0
+    return score >= 4
+
+
+def is_cta(line: str) -> bool:
+    """An arrow line, or a short line that starts with an invitation ("Reach out…")."""
+    return bool(_CTA_ARROW.match(line)) or (
+        bool(_CTA_START.match(line)) and len(line.split()) <= 20
+    )
+
+
+def _chrome_tail(paras: list[tuple[int, list[str]]]) -> int:
+    """Index of the first paragraph of the page navigation at the end (len if none)."""
+    lines = [(pi, line) for pi, (_, ls) in enumerate(paras) for line in ls]
+    tail_start = len(paras)
+    # Look at the last few lines: a navigation word, then at most two post titles.
+    for back in range(1, min(6, len(lines)) + 1):
+        pi, line = lines[-back]
+        if _CHROME.match(line):
+            tail_start = min(tail_start, pi)
+        elif back > 3 and tail_start == len(paras):
+            break
+    if tail_start < len(paras):
+        after = [line for pi, line in lines if pi >= tail_start]
+        if any(len(line.split()) > 20 for line in after):
+            return len(paras)
+    return tail_start
+
+
+def import_text(text: str, source: str) -> Article:
+    paras = _paragraphs(text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", ""))
+    notes: list[str] = []
+    if not paras:
+        return Article(title="", blocks=[], notes=notes)
+    title = " ".join(paras[0][1])
+    paras = paras[1:]
+    tail = _chrome_tail(paras)
+    for line_no, lines in paras[tail:]:
+        for k, line in enumerate(lines):
+            notes.append(f"line {line_no + k}: dropped page navigation: {line!r}")
+    paras = paras[:tail]
+
+    blocks: list[Block] = []
+    for index, (line_no, lines) in enumerate(paras):
+        prev = blocks[-1] if blocks else None
+        has_next = index + 1 < len(paras)
+        first = lines[0]
+        if len(lines) == 1 and _CHROME.match(first) and len(first.split()) <= 4:
+            notes.append(f"line {line_no}: dropped page chrome: {first!r}")
+            continue
+        if len(lines) == 1 and has_next and looks_like_heading(first):
+            blocks.append(Heading(level=2, spans=spans_of(first)))
+            continue
+        if len(lines) == 1 and looks_like_photo(first, isinstance(prev, Heading)):
+            blocks.append(Image(alt=first))
+            notes.append(f"line {line_no}: photo description kept as an image's alt text")
+            continue
+        if all(_BULLET.match(line) for line in lines) or _BULLET.match(first):
+            items = _bullets(lines)
+            if isinstance(prev, ListBlock) and not prev.ordered:
+                blocks[-1] = ListBlock(ordered=False, items=prev.items + items)
+            else:
+                blocks.append(ListBlock(ordered=False, items=items))
+            continue
+        numbered = _NUMBERED.match(first)
+        if numbered:
+            number = int(numbered.group(1))
+            item = ListItem(
+                spans=spans_of(numbered.group(2)),
+                detail=spans_of("\n".join(lines[1:])) if len(lines) > 1 else (),
+            )
+            if isinstance(prev, ListBlock) and prev.ordered:
+                blocks[-1] = ListBlock(True, prev.items + (item,), prev.start)
+            else:
+                blocks.append(ListBlock(ordered=True, items=(item,), start=number))
+            continue
+        if (
+            isinstance(prev, ListBlock)
+            and prev.ordered
+            and not prev.items[-1].detail
+            and not looks_like_heading(first)
+            and not is_cta(first)
+        ):
+            # "3. Step title" then its explanation as a separate paragraph
+            last = prev.items[-1]
+            detail = spans_of("\n".join(lines))
+            blocks[-1] = ListBlock(True, prev.items[:-1] + (ListItem(last.spans, detail),),
+                                   prev.start)
+            continue
+        if all(is_cta(line) for line in lines):
+            for line in lines:
+                blocks.append(CallToAction(label=_CTA_ARROW.sub("", line).strip()))
+            continue
+        blocks.append(Paragraph(spans=spans_of("\n".join(lines))))
+    return Article(title=title, blocks=blocks, notes=notes)
+
+
+def _bullets(lines: list[str]) -> tuple[ListItem, ...]:
+    items: list[list[str]] = []
+    for line in lines:
+        if _BULLET.match(line) or not items:
+            items.append([_BULLET.sub("", line, count=1)])
+        else:
+            items[-1].append(line)
+    return tuple(ListItem(spans=spans_of(" ".join(i))) for i in items)

@@ -1,0 +1,328 @@
+"""Issue files: ``issues/<slug>.md``, YAML front matter plus a Markdown body.
+
+``load_issue`` validates the front matter (an error names the file, the line, the field
+and what is expected, and suggests the right key for a misspelt one); ``dump_issue``
+writes an imported article back as an issue file for the editor to review.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+from .blocks import (
+    Article,
+    Block,
+    CallToAction,
+    Code,
+    Heading,
+    Image,
+    Inline,
+    ListBlock,
+    Paragraph,
+    Quote,
+    Rule,
+    Span,
+)
+from .errors import InputError
+from .importers import MAX_TEXT_BYTES, read_source
+from .importers.markdown import parse_markdown, split_front_matter
+
+DEFAULT_MINUTES = 2.0
+FIELDS = ("title", "subtitle", "author", "url", "date", "cta", "series", "list", "tags", "parts",
+          "source")
+SERIES_FIELDS = ("parts", "minutes_per_part")
+CTA_FIELDS = ("label", "url")
+PART_FIELDS = ("subject", "preheader", "cta")
+
+
+@dataclass(frozen=True)
+class CTA:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PartOverride:
+    subject: str | None = None
+    preheader: str | None = None
+    cta: CTA | None = None
+
+
+@dataclass
+class Issue:
+    slug: str
+    path: Path
+    title: str
+    blocks: list[Block]
+    subtitle: str = ""
+    author: str = ""
+    url: str = ""
+    date: str = ""
+    cta: CTA | None = None
+    parts: int | None = None  # None: automatic
+    minutes_per_part: float = DEFAULT_MINUTES
+    list: str | None = None
+    tags: list[str] = field(default_factory=list)
+    overrides: dict[int, PartOverride] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def article(self) -> Article:
+        return Article(title=self.title, blocks=self.blocks, subtitle=self.subtitle,
+                       author=self.author, url=self.url, date=self.date, tags=self.tags)
+
+
+def is_http_url(value: str) -> bool:
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+class _Validator:
+    def __init__(self, source: str, lines: dict[str, int]) -> None:
+        self.source = source
+        self.lines = lines
+
+    def fail(self, path: str, message: str, hint: str | None = None) -> InputError:
+        line = self.lines.get(path) or self.lines.get(path.split(".")[0])
+        return InputError(self.source, message, line=line, field=path, hint=hint)
+
+    def keys(self, data: dict[str, Any], allowed: tuple[str, ...], prefix: str = "") -> None:
+        for key in data:
+            if str(key) not in allowed:
+                path = f"{prefix}{key}"
+                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                hint = f"did you mean '{prefix}{close[0]}'?" if close else (
+                    "expected one of: " + ", ".join(allowed))
+                raise self.fail(path, "unknown field", hint)
+
+    def text(self, data: dict[str, Any], key: str, path: str, required: bool = False) -> str:
+        value = data.get(key)
+        if value is None or value == "":
+            if required:
+                raise self.fail(path, "is missing, expected text",
+                                hint=f"add a line '{key}: ...' to the front matter")
+            return ""
+        if isinstance(value, dict | list):
+            raise self.fail(path, f"expected text, got a {type(value).__name__}")
+        return str(value).strip()
+
+    def url(self, data: dict[str, Any], key: str, path: str, required: bool = False) -> str:
+        value = self.text(data, key, path, required)
+        if value and not is_http_url(value):
+            raise self.fail(path, f"expected an absolute http(s) URL, got {value!r}")
+        return value
+
+    def cta(self, value: Any, path: str) -> CTA:
+        if not isinstance(value, dict):
+            raise self.fail(path, "expected a mapping with 'label' and 'url'")
+        self.keys(value, CTA_FIELDS, path + ".")
+        return CTA(label=self.text(value, "label", path + ".label", required=True),
+                   url=self.url(value, "url", path + ".url", required=True))
+
+
+def _key_lines(raw: str, offset: int) -> dict[str, int]:
+    """Line numbers (1-based, in the file) of each front matter key, dotted for nested ones."""
+    lines: dict[str, int] = {}
+    try:
+        node = yaml.compose(raw)
+    except yaml.YAMLError:
+        return lines
+
+    def visit(n: Any, prefix: str) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                name = f"{prefix}{k.value}"
+                lines[name] = k.start_mark.line + offset
+                visit(v, name + ".")
+
+    visit(node, "")
+    return lines
+
+
+def parse_issue(text: str, path: Path) -> Issue:
+    source = str(path)
+    fmt, raw, body_line = split_front_matter(text, source)
+    if fmt != "yaml":
+        raise InputError(source, "has no front matter", line=1,
+                         hint="start the file with '---', 'title: ...', '---'")
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "is not valid YAML"
+        raise InputError(source, f"front matter {problem}",
+                         line=mark.line + 2 if mark is not None else None,
+                         hint="check the indentation and quote values that contain ':'") from None
+    if not isinstance(data, dict):
+        raise InputError(source, "front matter must be 'key: value' lines", line=2)
+    v = _Validator(source, _key_lines(raw, 2))
+    v.keys(data, FIELDS)
+    title = v.text(data, "title", "title", required=True)
+    series = data.get("series") or {}
+    if not isinstance(series, dict):
+        raise v.fail("series", "expected a mapping with 'parts' and 'minutes_per_part'")
+    v.keys(series, SERIES_FIELDS, "series.")
+    parts_value = series.get("parts", "auto")
+    parts: int | None
+    if parts_value in ("auto", None):
+        parts = None
+    elif isinstance(parts_value, int) and not isinstance(parts_value, bool) and parts_value >= 1:
+        parts = parts_value
+    else:
+        raise v.fail("series.parts", f"expected 'auto' or a whole number from 1, got {parts_value!r}")
+    minutes = series.get("minutes_per_part", DEFAULT_MINUTES)
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0.5 <= minutes <= 60:
+        raise v.fail("series.minutes_per_part", f"expected minutes from 0.5 to 60, got {minutes!r}")
+    tags = data.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    if not isinstance(tags, list):
+        raise v.fail("tags", "expected a list of words")
+    overrides: dict[int, PartOverride] = {}
+    raw_parts = data.get("parts") or {}
+    if not isinstance(raw_parts, dict):
+        raise v.fail("parts", "expected a mapping from part number to overrides, e.g. '2: {subject: ...}'")
+    for k, value in raw_parts.items():
+        if not isinstance(k, int) or k < 1:
+            raise v.fail(f"parts.{k}", "expected a part number (1, 2, ...)")
+        if not isinstance(value, dict):
+            raise v.fail(f"parts.{k}", "expected a mapping with subject, preheader or cta")
+        v.keys(value, PART_FIELDS, f"parts.{k}.")
+        overrides[k] = PartOverride(
+            subject=v.text(value, "subject", f"parts.{k}.subject") or None,
+            preheader=v.text(value, "preheader", f"parts.{k}.preheader") or None,
+            cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
+        )
+    list_name = v.text(data, "list", "list") or None
+    date = data.get("date")
+    body = "".join(text.splitlines(keepends=True)[body_line:])
+    notes: list[str] = []
+    blocks = parse_markdown(body, notes)
+    if not blocks:
+        raise InputError(source, "has no article text after the front matter", line=body_line + 1)
+    return Issue(
+        slug=path.stem,
+        path=path,
+        title=title,
+        subtitle=v.text(data, "subtitle", "subtitle"),
+        author=v.text(data, "author", "author"),
+        url=v.url(data, "url", "url"),
+        date=str(date) if date else "",
+        cta=v.cta(data["cta"], "cta") if data.get("cta") else None,
+        parts=parts,
+        minutes_per_part=float(minutes),
+        list=list_name,
+        tags=[str(t) for t in tags],
+        overrides=overrides,
+        blocks=blocks,
+        notes=notes,
+    )
+
+
+def load_issue(path: Path | str) -> Issue:
+    path = Path(path)
+    return parse_issue(read_source(path, limit=MAX_TEXT_BYTES), path)
+
+
+# --- writing -------------------------------------------------------------------------
+
+_ESCAPE = re.compile(r"([\\`*_\[\]<>])")
+_LINE_START = re.compile(r"^(\s*)([#>+\-=|]|\d+[.)])")
+
+
+def _escape(text: str) -> str:
+    text = _ESCAPE.sub(r"\\\1", text)
+    return re.sub(r"&(?=#?\w+;)", r"\\&", text)
+
+
+def _inline_md(spans: Inline) -> str:
+    out: list[str] = []
+    for s in spans:
+        if s.is_break:
+            out.append("\\\n")
+            continue
+        if s.code:
+            piece = f"`{s.text}`"
+        else:
+            core = s.text.strip()
+            lead = s.text[: len(s.text) - len(s.text.lstrip())]
+            trail = s.text[len(s.text.rstrip()):]
+            piece = _escape(core)
+            if core and s.italic:
+                piece = f"*{piece}*"
+            if core and s.bold:
+                piece = f"**{piece}**"
+            piece = lead + piece + trail
+        if s.href:
+            piece = f"[{piece}](<{s.href}>)"
+        out.append(piece)
+    text = "".join(out)
+    lines = text.split("\n")
+    return "\n".join(_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), ln) for ln in lines)
+
+
+def _indent(text: str, prefix: str) -> str:
+    first, *rest = text.split("\n")
+    pad = " " * len(prefix)
+    return prefix + first + "".join("\n" + pad + ln for ln in rest)
+
+
+def blocks_to_markdown(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            out.append("#" * b.level + " " + _inline_md(b.spans).replace("\\\n", " "))
+        elif isinstance(b, Paragraph):
+            out.append(_inline_md(b.spans))
+        elif isinstance(b, ListBlock):
+            lines = []
+            for n, item in enumerate(b.items, start=b.start):
+                prefix = f"{n}. " if b.ordered else "- "
+                text = _inline_md(item.spans)
+                if item.detail:
+                    text += "\\\n" + _inline_md(item.detail)
+                lines.append(_indent(text, prefix))
+            out.append("\n".join(lines))
+        elif isinstance(b, Image):
+            title = f' "{b.caption}"' if b.caption else ""
+            out.append(f"![{_escape(b.alt)}](<{b.src}>{title})")
+        elif isinstance(b, Quote):
+            out.append("\n>\n".join(_indent(_inline_md(p), "> ").replace("\n  ", "\n> ")
+                                    for p in b.paragraphs))
+        elif isinstance(b, CallToAction):
+            label = _escape(b.label)
+            out.append(f"👉 [{label}](<{b.url}>)" if b.url else f"👉 {label}")
+        elif isinstance(b, Code):
+            out.append("```\n" + b.code + "\n```")
+        elif isinstance(b, Rule):
+            out.append("---")
+    return "\n\n".join(out) + "\n"
+
+
+def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | None = None) -> str:
+    meta: dict[str, Any] = {"title": article.title}
+    for key in ("subtitle", "author", "url", "date"):
+        if getattr(article, key):
+            meta[key] = getattr(article, key)
+    if cta:
+        meta["cta"] = {"label": cta.label, "url": cta.url}
+    meta["series"] = {"parts": "auto", "minutes_per_part": DEFAULT_MINUTES}
+    if list_name:
+        meta["list"] = list_name
+    if article.tags:
+        meta["tags"] = article.tags
+    if article.extra:
+        meta["source"] = {k: (v if isinstance(v, str | int | float | bool | list | dict) else str(v))
+                          for k, v in article.extra.items()}
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
+    return f"---\n{front}---\n\n{blocks_to_markdown(article.blocks)}"
+
+
+__all__ = ["CTA", "Issue", "PartOverride", "dump_issue", "load_issue", "parse_issue", "Span"]

@@ -1,0 +1,89 @@
+"""The one-way flow, as library functions the CLI and the preview call:
+article -> issue file -> series -> rendered parts."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .blocks import Article, CallToAction, Heading, Image, ListBlock
+from .config import Config
+from .errors import InputError
+from .importers import import_file
+from .issuefile import CTA, Issue, dump_issue, is_http_url, load_issue
+from .render import Renderer, RenderedPart, write_rendered
+from .series import Series, build_series
+
+
+def slugify(text: str) -> str:
+    text = re.sub(r"[^\w]+", " ", re.sub(r"[’']", "", text))
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if len(slug) > 50:
+        slug = slug[:51].rsplit("-", 1)[0]
+    return slug or "issue"
+
+
+@dataclass
+class ImportReport:
+    path: Path
+    article: Article
+    fmt: str
+    found: list[str] = field(default_factory=list)
+
+
+def import_article(source: Path, *, out: Path | None = None, issues_dir: Path = Path("issues"),
+                   fmt: str | None = None, url: str = "", cta_url: str = "",
+                   list_name: str | None = None, force: bool = False) -> ImportReport:
+    """Import SOURCE into an issue file for the editor to review; never overwrites silently."""
+    for name, value in (("--url", url), ("--cta-url", cta_url)):
+        if value and not is_http_url(value):
+            raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
+    article = import_file(source, fmt)
+    if url:
+        article.url = url
+    if not article.title:
+        raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
+    ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
+    cta = None
+    target = cta_url or next((c.url for c in ctas if c.url), "") or article.url
+    if ctas or target:
+        label = ctas[0].label.rstrip(".!") if ctas else "Read the whole article"
+        if target:
+            cta = CTA(label=label, url=target)
+    dest = out or issues_dir / f"{slugify(article.title)}.md"
+    if dest.exists() and not force:
+        raise InputError(str(dest), "already exists", hint="pass -o NEW.md or --force to replace it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(dump_issue(article, cta=cta, list_name=list_name), encoding="utf-8")
+    report = ImportReport(path=dest, article=article, fmt=fmt or "auto")
+    sections = sum(1 for b in article.blocks if isinstance(b, Heading))
+    lists = sum(1 for b in article.blocks if isinstance(b, ListBlock))
+    images = sum(1 for b in article.blocks if isinstance(b, Image))
+    report.found = [
+        f"title: {article.title}",
+        f"{sections} sections, {lists} lists, {len(ctas)} calls to action, {images} images",
+        f"{article.word_count()} words in the body",
+    ]
+    if ctas and not cta:
+        report.found.append("the calls to action have no link: set cta.url in the front matter")
+    if any(isinstance(b, Image) and not b.src for b in article.blocks):
+        report.found.append("photo descriptions are kept as images without a source; "
+                            "add each image's URL to show it")
+    return report
+
+
+def load_series(issue: Issue | Path | str) -> Series:
+    return build_series(issue if isinstance(issue, Issue) else load_issue(issue))
+
+
+def render_issue(issue_path: Path | str, config: Config) -> tuple[Series, list[RenderedPart]]:
+    series = load_series(issue_path)
+    return series, Renderer(config).render_series(series)
+
+
+def render_to_dir(issue_path: Path | str, out_dir: Path, config: Config) -> Path:
+    series, parts = render_issue(issue_path, config)
+    return write_rendered(series, parts, out_dir, config)

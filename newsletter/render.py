@@ -1,0 +1,264 @@
+"""Render a series' parts: Jinja2 templates produce MJML, mjml-python compiles it to HTML.
+
+Each part is compiled once. Per-subscriber fields (first name, unsubscribe URL) are
+placeholders in the compiled HTML and text, filled in by :func:`personalize`, escaped.
+The plain-text alternative is generated from the blocks, wrapped at 78 columns, with
+links written out.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import mjml
+from markupsafe import Markup
+
+from .blocks import (
+    Block,
+    CallToAction,
+    Code,
+    Heading,
+    Image,
+    Inline,
+    ListBlock,
+    Paragraph,
+    Quote,
+    Rule,
+    Span,
+)
+from .config import Config
+from .errors import NewsletterError
+from .resources import templates_dir
+from .series import Part, Series
+
+FIRST_NAME = "%%NL_FIRST_NAME%%"
+UNSUBSCRIBE_URL = "%%NL_UNSUBSCRIBE_URL%%"
+_TOKEN_GUARD = ("%%NL_", "%%NL&#95;")
+WIDTH = 78
+GMAIL_CLIP_BYTES = 102 * 1024
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def _guard(text: str) -> str:
+    return text.replace(*_TOKEN_GUARD)
+
+
+def inline_html(spans: Inline) -> Markup:
+    """Spans to HTML: text escaped, emphasis and safe links kept."""
+    out: list[str] = []
+    for s in spans:
+        if s.is_break:
+            out.append("<br>")
+            continue
+        piece = _guard(html.escape(s.text, quote=False))
+        if s.code:
+            piece = f"<code>{piece}</code>"
+        if s.italic:
+            piece = f"<em>{piece}</em>"
+        if s.bold:
+            piece = f"<strong>{piece}</strong>"
+        if s.href and s.href.lower().startswith(SAFE_SCHEMES):
+            piece = f'<a href="{_guard(html.escape(s.href))}">{piece}</a>'
+        out.append(piece)
+    return Markup("".join(out))
+
+
+def _guarded(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup(_guard(html.escape(value)))
+    return value
+
+
+@dataclass(frozen=True)
+class RenderedPart:
+    part: Part
+    mjml: str
+    html: str  # with placeholders; see personalize()
+    text: str  # with placeholders
+
+    @property
+    def index(self) -> int:
+        return self.part.index
+
+    @property
+    def size(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+
+class Renderer:
+    """Holds the Jinja environment (user templates first, then the built-in ones)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        loaders: list[jinja2.BaseLoader] = []
+        if config.user_templates.is_dir():
+            loaders.append(jinja2.FileSystemLoader(str(config.user_templates)))
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir())))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            finalize=_guarded,
+        )
+        self.env.filters["inline"] = inline_html
+        #: seconds spent in MJML compilation by the last render_series call
+        self.mjml_seconds = 0.0
+
+    def greeting(self) -> Markup:
+        fmt = self.config.brand.greeting
+        if not fmt:
+            return Markup("")
+        before, _, after = fmt.partition("{first_name}")
+        if not _:
+            return Markup(html.escape(fmt))
+        return Markup(html.escape(before) + FIRST_NAME + html.escape(after))
+
+    def mjml_source(self, series: Series, part: Part) -> str:
+        try:
+            template = self.env.get_template("email.mjml.j2")
+            return template.render(
+                series=series, part=part, brand=self.config.brand, sender=self.config.sender,
+                greeting=self.greeting(), unsubscribe_url=Markup(UNSUBSCRIBE_URL),
+            )
+        except jinja2.TemplateSyntaxError as exc:
+            raise NewsletterError(
+                f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+        except jinja2.TemplateError as exc:
+            raise NewsletterError(f"template error while rendering part {part.index}: {exc}",
+                                  hint="check your templates/ overrides") from None
+
+    def render_part(self, series: Series, part: Part) -> RenderedPart:
+        source = self.mjml_source(series, part)
+        started = time.perf_counter()
+        try:
+            compiled = mjml.mjml2html(source)
+        except ValueError as exc:
+            raise NewsletterError(f"MJML error in part {part.index}: {exc}",
+                                  hint="check your templates/ overrides") from None
+        self.mjml_seconds += time.perf_counter() - started
+        return RenderedPart(part=part, mjml=source, html=compiled,
+                            text=render_text(series, part, self.config))
+
+    def render_series(self, series: Series) -> list[RenderedPart]:
+        self.mjml_seconds = 0.0
+        return [self.render_part(series, p) for p in series.parts]
+
+
+def personalize(rendered: RenderedPart, *, first_name: str, unsubscribe_url: str,
+                fallback: str = "there") -> tuple[str, str]:
+    """The part's HTML and text for one subscriber (their fields escaped in the HTML)."""
+    name = (first_name or "").strip() or fallback
+    html_out = rendered.html.replace(FIRST_NAME, html.escape(name)).replace(
+        UNSUBSCRIBE_URL, html.escape(unsubscribe_url))
+    text_out = rendered.text.replace(FIRST_NAME, name).replace(UNSUBSCRIBE_URL, unsubscribe_url)
+    return html_out, text_out
+
+
+# --- plain text ------------------------------------------------------------------------
+
+def inline_text(spans: Inline) -> str:
+    out = []
+    for s in spans:
+        if s.is_break:
+            out.append("\n")
+        elif s.href and s.href.lower().startswith(SAFE_SCHEMES) and s.href != s.text.strip():
+            out.append(f"{s.text} ({s.href})")
+        else:
+            out.append(s.text)
+    return "".join(out)
+
+
+def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
+    lines = []
+    for i, para in enumerate(text.split("\n")):
+        lead = (first if first is not None and i == 0 else indent)
+        wrapped = textwrap.fill(para, WIDTH, initial_indent=lead, subsequent_indent=indent,
+                                break_long_words=False, break_on_hyphens=False)
+        lines.append(wrapped or lead.rstrip())
+    return "\n".join(lines)
+
+
+def block_text(b: Block) -> str:
+    if isinstance(b, Heading):
+        title = inline_text(b.spans).replace("\n", " ")
+        return _wrap(title) + "\n" + ("=" if b.level <= 2 else "-") * min(len(title), WIDTH)
+    if isinstance(b, Paragraph):
+        return _wrap(inline_text(b.spans))
+    if isinstance(b, ListBlock):
+        items = []
+        for n, item in enumerate(b.items, start=b.start):
+            marker = f"{n}. " if b.ordered else "* "
+            text = inline_text(item.spans)
+            if item.detail:
+                text += "\n" + inline_text(item.detail)
+            items.append(_wrap(text, indent=" " * (len(marker) + 2), first="  " + marker))
+        return "\n".join(items)
+    if isinstance(b, Image):
+        return _wrap(f"[Image: {b.alt}]" + (f" {b.caption}" if b.caption else "")) if b.src else ""
+    if isinstance(b, Quote):
+        return "\n".join(_wrap(inline_text(p), indent="> ", first="> ") for p in b.paragraphs)
+    if isinstance(b, CallToAction):
+        return _wrap(f"-> {b.label}" + (f": {b.url}" if b.url else ""))
+    if isinstance(b, Code):
+        return textwrap.indent(b.code, "    ")
+    if isinstance(b, Rule):
+        return "* * *"
+    return ""
+
+
+def render_text(series: Series, part: Part, config: Config) -> str:
+    sections: list[str] = []
+    head = config.sender.name + (f" - Part {part.index} of {part.total}" if part.total > 1 else "")
+    sections.append(head)
+    if part.index == 1:
+        sections.append(_wrap(series.title) + "\n" + "#" * min(len(series.title), WIDTH))
+    if part.recap:
+        sections.append(_wrap(f"Previously: {part.recap}"))
+    fmt = config.brand.greeting
+    if fmt:
+        sections.append(fmt.replace("{first_name}", FIRST_NAME))
+    sections.extend(t for t in (block_text(b) for b in part.blocks) if t)
+    if part.teaser:
+        sections.append(_wrap(f"Next time: {part.teaser}"))
+    if part.cta:
+        sections.append(_wrap(f"{part.cta.label}: {part.cta.url}" if part.cta.url
+                              else part.cta.label))
+    if part.article_url:
+        sections.append(_wrap(f"Read the whole article: {part.article_url}"))
+    sections.append("-- \n" + _wrap(
+        f"You are receiving this because you subscribed to {config.sender.name}.\n"
+        f"{config.sender.postal_address}\n"
+        f"Unsubscribe: {UNSUBSCRIBE_URL}"))
+    return "\n\n".join(sections) + "\n"
+
+
+def write_rendered(series: Series, parts: list[RenderedPart], out_dir: Path,
+                   config: Config) -> Path:
+    """``part-K.html``, ``part-K.txt`` and ``manifest.json`` (a stable contract) in out_dir."""
+    import json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {"issue": series.slug, "title": series.title, "parts": []}
+    for r in parts:
+        k = r.index
+        html_out, text_out = personalize(
+            r, first_name="", unsubscribe_url=f"{config.web.base_url.rstrip('/')}/unsubscribe",
+            fallback=config.brand.first_name_fallback)
+        (out_dir / f"part-{k}.html").write_text(html_out, encoding="utf-8")
+        (out_dir / f"part-{k}.txt").write_text(text_out, encoding="utf-8")
+        manifest["parts"].append({
+            "index": k, "subject": r.part.subject, "preheader": r.part.preheader,
+            "words": r.part.words, "html": f"part-{k}.html", "text": f"part-{k}.txt",
+            "cta_url": r.part.cta.url if r.part.cta else None,
+        })
+    path = out_dir / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
