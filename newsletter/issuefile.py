@@ -98,6 +98,9 @@ class _Validator:
             if str(key) not in allowed:
                 path = f"{prefix}{key}"
                 close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                if not prefix and str(key) in PART_FIELDS:
+                    raise self.fail(path, "is set per part",
+                                    f"write it as 'parts: {{1: {{{key}: ...}}}}'")
                 hint = f"did you mean '{prefix}{close[0]}'?" if close else (
                     "expected one of: " + ", ".join(allowed))
                 raise self.fail(path, "unknown field", hint)
@@ -234,7 +237,7 @@ def load_issue(path: Path | str) -> Issue:
 # --- writing -------------------------------------------------------------------------
 
 _ESCAPE = re.compile(r"([\\`*_\[\]<>])")
-_LINE_START = re.compile(r"^(\s*)([#>+\-=|]|\d+[.)])")
+_LINE_START = re.compile(r"^(\s*)([#>+\-=|]|\d+(?=[.)]))")
 
 
 def _escape(text: str) -> str:
@@ -265,7 +268,13 @@ def _inline_md(spans: Inline) -> str:
         out.append(piece)
     text = "".join(out)
     lines = text.split("\n")
-    return "\n".join(_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), ln) for ln in lines)
+    return "\n".join(_LINE_START.sub(_escape_start, ln) for ln in lines)
+
+
+def _escape_start(m: re.Match[str]) -> str:
+    lead, mark = m.group(1), m.group(2)
+    # "1." is escaped after the number ("1\."), other markers before them ("\#").
+    return lead + (mark + "\\" if mark[0].isdigit() else "\\" + mark)
 
 
 def _indent(text: str, prefix: str) -> str:

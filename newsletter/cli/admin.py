@@ -17,8 +17,8 @@ def init_cmd(ctx: Context, directory: Path) -> None:
     """Create a working folder: newsletter.toml, issues/ with an example, templates/."""
     created = init_workspace(directory)
     for path in created:
-        console.print(f"  created {path}")
-    console.print(f"Ready. Next: cd {directory} and edit newsletter.toml (sender, postal address).")
+        console().print(f"  created {path}")
+    console().print(f"Ready. Next: cd {directory} and edit newsletter.toml (sender, postal address).")
 
 
 def register(cli: click.Group) -> None:

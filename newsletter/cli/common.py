@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,8 +11,12 @@ from rich.console import Console
 
 from ..config import Config, load_config
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def console() -> Console:
+    """The console for this command's output: wide when it goes to a file or a pipe."""
+    terminal = sys.stdout.isatty()
+    return Console(highlight=False, soft_wrap=not terminal, width=None if terminal else 160)
+
 
 
 @dataclass

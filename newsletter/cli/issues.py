@@ -33,12 +33,12 @@ def import_cmd(ctx: Context, source: Path, output: Path | None, fmt: str | None,
     cfg = ctx.config
     report = import_article(source, out=output, issues_dir=cfg.resolve(cfg.issues_dir), fmt=fmt,
                             url=url, cta_url=cta_url, list_name=list_name, force=force)
-    console.print(f"Imported [bold]{source}[/] -> [bold]{report.path}[/]")
+    console().print(f"Imported [bold]{source}[/] -> [bold]{report.path}[/]")
     for line in report.found:
-        console.print(f"  found: {line}")
+        console().print(f"  found: {line}")
     for note in sorted(report.article.notes, key=_line_key):
-        console.print(f"  {note}")
-    console.print(f"Next: review {report.path}, then 'newsletter split {report.path}'.")
+        console().print(f"  {note}")
+    console().print(f"Next: review {report.path}, then 'newsletter split {report.path}'.")
 
 
 def _line_key(note: str) -> tuple[int, str]:
@@ -57,13 +57,16 @@ def split_cmd(ctx: Context, issue: Path) -> None:
     """Show how ISSUE is cut into parts: words, minutes, subjects and why each break is there."""
     series = load_series(issue)
     table = Table(title=f"{series.title} - {len(series.parts)} parts, {series.words} words")
-    for col in ("Part", "Words", "Min", "Subject", "First heading", "Last heading", "Break"):
+    for col in ("Part", "Words", "Min"):
+        table.add_column(col, justify="right")
+    table.add_column("Subject", no_wrap=True)
+    for col in ("First heading", "Last heading", "Break"):
         table.add_column(col, overflow="fold")
     for p in series.parts:
         heads = p.headings
         table.add_row(str(p.index), str(p.words), f"{p.minutes:.1f}", p.subject,
                       heads[0] if heads else "-", heads[-1] if heads else "-", p.break_reason)
-    console.print(table)
+    console().print(table)
 
 
 @click.command("render")
@@ -74,7 +77,7 @@ def split_cmd(ctx: Context, issue: Path) -> None:
 def render_cmd(ctx: Context, issue: Path, out_dir: Path) -> None:
     """Write part-K.html, part-K.txt and manifest.json for every part of ISSUE."""
     manifest = render_to_dir(issue, out_dir, ctx.config)
-    console.print(f"Rendered {issue} -> {manifest.parent}/ (manifest: {manifest})")
+    console().print(f"Rendered {issue} -> {manifest.parent}/ (manifest: {manifest})")
 
 
 def register(cli: click.Group) -> None:

@@ -192,7 +192,14 @@ class _Walker:
                     out.append(Heading(level=int(name[1]), spans=spans))
                 out.extend(images)
             elif name == "p":
-                out.extend(_paragraph_blocks(*_inline(child)))
+                links = child.find_all("a")
+                text = _WS.sub(" ", child.get_text(" ")).strip()
+                if len(links) == 1 and _is_button(links[0]) and (
+                    _WS.sub(" ", links[0].get_text(" ")).strip() == text
+                ):
+                    out.append(CallToAction(label=text, url=str(links[0].get("href") or "")))
+                else:
+                    out.extend(_paragraph_blocks(*_inline(child)))
             elif name == "a":
                 label = _WS.sub(" ", child.get_text(" ")).strip()
                 if label:
@@ -275,6 +282,10 @@ def import_html(text: str, source: str) -> Article:
             notes.append(f"dropped {_describe(tag)}")
         tag.decompose()
     root = _find_root(soup)
+    outside = len(soup.get_text(" ").split()) - len(root.get_text(" ").split())
+    if root is not soup.body and outside > 0:
+        notes.append(f"dropped {outside} words of page around the article ({_describe(root)[:40]}"
+                     " holds the article): header, navigation, comments, sidebar")
     for tag in list(root.find_all(True)):
         if not isinstance(tag, Tag) or tag.decomposed:
             continue

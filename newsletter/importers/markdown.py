@@ -247,12 +247,16 @@ class _Walker:
 
 
 def parse_markdown(body: str, notes: list[str] | None = None) -> list[Block]:
-    """Markdown body to blocks; template tags are dropped and reported in ``notes``."""
+    """Markdown body to blocks; raw HTML blocks are dropped and reported in ``notes``."""
     notes = notes if notes is not None else []
+    return _Walker(_md.parse(body), notes).blocks()
+
+
+def strip_template_tags(body: str, notes: list[str]) -> str:
+    """Drop a static-site generator's tags (Liquid, Hugo shortcodes), reporting each."""
     for tag in _TEMPLATE_TAG.findall(body):
         notes.append(f"dropped template tag: {tag[:60]}")
-    body = _TEMPLATE_TAG.sub("", body)
-    return _Walker(_md.parse(body), notes).blocks()
+    return _TEMPLATE_TAG.sub("", body)
 
 
 _KEEP = {"title", "subtitle", "description", "excerpt", "summary", "date", "tags", "author",
@@ -265,7 +269,7 @@ def import_markdown(text: str, source: str) -> Article:
     meta = load_front_matter(fmt, raw, source) if fmt else {}
     body = "".join(text.splitlines(keepends=True)[offset:]) if fmt else text
     notes: list[str] = []
-    blocks = parse_markdown(body, notes)
+    blocks = parse_markdown(strip_template_tags(body, notes), notes)
     title = str(meta.get("title") or "")
     if not title and blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1:
         title = blocks.pop(0).text()

@@ -1,0 +1,140 @@
+"""The CLI on issues: init, import, split, render, and bad input without tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+
+from .conftest import ARTICLES
+
+
+def run(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((prefix + name, cmd))
+        if isinstance(cmd, click.Group):
+            out.extend(_commands(cmd, prefix + name + " "))
+    return out
+
+
+@pytest.mark.parametrize("name,cmd", _commands(cli), ids=lambda x: x if isinstance(x, str) else "")
+def test_every_command_has_help(name: str, cmd: click.Command) -> None:
+    assert cmd.help and len(cmd.help.strip()) > 20, f"'newsletter {name}' needs help text"
+    for param in cmd.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"'newsletter {name} {param.opts[0]}' needs help text"
+
+
+def test_init_import_split_render(seed_path: Path, workdir: Path) -> None:
+    result = run("init", ".")
+    assert result.exit_code == 0
+    assert (workdir / "newsletter.toml").exists() and (workdir / "issues").is_dir()
+    assert (workdir / "templates").is_dir()
+    assert run("init", ".").exit_code == 0  # twice is fine, nothing overwritten
+
+    result = run("import", str(seed_path), "--url", "https://example.com/blog/guilt")
+    assert result.exit_code == 0, result.output
+    assert "8 sections, 3 lists" in result.output
+    assert "dropped page navigation: 'Next'" in result.output
+    issue = next((workdir / "issues").glob("working-mom*.md"))
+    again = run("import", str(seed_path))
+    assert again.exit_code == 1 and "already exists" in again.output
+
+    result = run("split", str(issue))
+    assert result.exit_code == 0
+    assert "Part 1 of 3" in result.output and "before the section" in result.output
+
+    result = run("render", str(issue), "--out", "out")
+    assert result.exit_code == 0
+    manifest = json.loads((workdir / "out" / "manifest.json").read_text())
+    assert manifest["issue"] == issue.stem
+    assert set(manifest["parts"][0]) == {"index", "subject", "preheader", "words", "html", "text",
+                                         "cta_url"}
+    for part in manifest["parts"]:
+        assert (workdir / "out" / part["html"]).stat().st_size > 1000
+        assert (workdir / "out" / part["text"]).read_text().strip()
+
+
+def test_import_html_and_markdown(workdir: Path) -> None:
+    result = run("import", str(ARTICLES / "blog-post.html"), "-o", "issues/sleep.md")
+    assert result.exit_code == 0, result.output
+    text = (workdir / "issues" / "sleep.md").read_text()
+    assert "url: https://example.com/blog/sleep-after-loss" in text
+    assert "share-buttons" in result.output
+    result = run("import", str(ARTICLES / "jekyll-post.md"), "-o", "issues/hire.md")
+    assert result.exit_code == 0
+    assert "set aside front matter field 'layout'" in result.output
+    assert run("split", "issues/hire.md").exit_code == 0
+
+
+def _one_line_error(result: click.testing.Result, *needles: str) -> None:
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_bad_inputs_give_one_line_errors(workdir: Path) -> None:
+    (workdir / "empty.txt").write_text("")
+    _one_line_error(run("import", "empty.txt"), "empty.txt", "empty")
+    (workdir / "photo.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
+    _one_line_error(run("import", "photo.md"), "photo.md", "binary")
+    (workdir / "latin1.txt").write_bytes("Café au lait\n\nUn caf\xe9".encode("latin-1"))
+    _one_line_error(run("import", "latin1.txt"), "latin1.txt:1", "UTF-8")
+    _one_line_error(run("import", "missing.md"), "missing.md", "no such file")
+    big = workdir / "huge.md"
+    big.write_text(("A sentence that repeats to make a very large file. " * 20 + "\n\n") * 5200)
+    assert big.stat().st_size > 5_000_000
+    _one_line_error(run("import", "huge.md"), "huge.md", "MB")
+    _one_line_error(run("split", "huge.md"), "huge.md", "MB")
+
+
+def test_broken_front_matter(workdir: Path) -> None:
+    issues = workdir / "issues"
+    issues.mkdir()
+    cases = {
+        "unclosed.md": ("---\ntitle: Hi\n\nBody\n", ["unclosed.md:1", "never closed"]),
+        "yaml.md": ("---\ntitle: Hi\ncta: [oops\n---\n\nBody\n", ["yaml.md:", "front matter"]),
+        "typo.md": ("---\ntitel: Hi\n---\n\nBody\n", ["typo.md:2", "'titel'",
+                                                     "did you mean 'title'"]),
+        "subject.md": ("---\ntitle: Hi\nsubject: x\n---\n\nBody\n",
+                       ["subject.md:3", "parts:", "subject"]),
+        "notitle.md": ("---\nauthor: Me\n---\n\nBody\n", ["notitle.md", "'title'", "missing"]),
+        "parts.md": ("---\ntitle: Hi\nseries:\n  parts: many\n---\n\nBody\n",
+                     ["parts.md:4", "series.parts", "'auto' or a whole number"]),
+        "cta.md": ("---\ntitle: Hi\ncta:\n  label: Go\n  url: www.example.com\n---\n\nBody\n",
+                   ["cta.md:5", "cta.url", "absolute http(s) URL"]),
+        "nofm.md": ("Just text\n", ["nofm.md:1", "no front matter"]),
+        "nobody.md": ("---\ntitle: Hi\n---\n\n", ["nobody.md", "no article text"]),
+    }
+    for name, (text, needles) in cases.items():
+        (issues / name).write_text(text)
+        _one_line_error(run("split", f"issues/{name}"), *needles)
+        assert (issues / name).read_text() == text  # nothing lost
+
+
+def test_unexpected_errors_hide_the_traceback_unless_debug(workdir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import newsletter.cli.issues as issues_cli
+
+    def boom(*a: object, **k: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(issues_cli, "load_series", boom)
+    result = CliRunner().invoke(cli, ["split", "x.md"])
+    assert result.exit_code == 2 and "disk on fire" in result.output
+    assert "--debug" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(cli, ["--debug", "split", "x.md"])
+    assert isinstance(result.exception, RuntimeError)

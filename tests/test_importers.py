@@ -1,0 +1,124 @@
+"""Importers: what editors really have becomes clean blocks; nothing is dropped silently."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from newsletter.blocks import CallToAction, Heading, Image, ListBlock, Paragraph, words
+from newsletter.importers import import_file
+from newsletter.issuefile import dump_issue, parse_issue
+
+from .conftest import ARTICLES
+
+
+def _seed_lines(path: Path) -> list[str]:
+    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def test_copied_text_finds_title_sections_lists_ctas_and_photos(seed_path: Path) -> None:
+    article = import_file(seed_path)
+    lines = _seed_lines(seed_path)
+    assert article.title == lines[0]
+    headings = [b.text() for b in article.blocks if isinstance(b, Heading)]
+    # Section headings: short lines without end punctuation that introduce text.
+    expected = [ln for ln in lines[1:] if len(ln.split()) <= 16 and not ln.endswith((".", ":"))
+                and not ln.startswith(("•", "👉")) and ln[0].isupper() and ln not in ("Next",)
+                and not ln[0].isdigit()]
+    for h in headings:
+        assert h in expected
+    assert len(headings) >= 7
+    photos = [b for b in article.blocks if isinstance(b, Image)]
+    assert len(photos) == 3 and all(p.alt and not p.src for p in photos)
+    prose = " ".join(b.text() for b in article.blocks if isinstance(b, Paragraph))
+    for p in photos:
+        assert p.alt not in prose
+    bullet_lists = [b for b in article.blocks if isinstance(b, ListBlock) and not b.ordered]
+    assert [len(b.items) for b in bullet_lists] == [3, 4]
+    steps = [b for b in article.blocks if isinstance(b, ListBlock) and b.ordered]
+    assert len(steps) == 1 and len(steps[0].items) == 4
+    assert all(item.detail for item in steps[0].items), "each step keeps its explanation"
+    ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
+    assert len(ctas) >= 2 and not any(c.label.startswith("👉") for c in ctas)
+
+
+def test_copied_text_drops_page_navigation_and_says_so(seed_path: Path) -> None:
+    article = import_file(seed_path)
+    last_line = _seed_lines(seed_path)[-1]
+    body = " ".join(b.text() for b in article.blocks)
+    assert last_line not in body
+    assert not any(b.text().strip() == "Next" for b in article.blocks)
+    dropped = [n for n in article.notes if "dropped" in n]
+    assert any("'Next'" in n for n in dropped)
+    assert any(last_line in n for n in dropped)
+
+
+def test_copied_text_keeps_every_prose_word(seed_path: Path) -> None:
+    """Every word is in the body except the title and the lines reported as dropped."""
+    article = import_file(seed_path)
+    dropped = {int(n.split()[1].rstrip(":")) for n in article.notes if "dropped" in n}
+    assert dropped, "the page navigation is reported line by line"
+    lines = seed_path.read_text(encoding="utf-8").splitlines()
+    kept = [re.sub(r"^\s*\d+\.\s", "", ln) for number, ln in enumerate(lines, start=1)
+            if number not in dropped and number > 1]
+    assert Counter(article.body_words()) == Counter(words("\n".join(kept)))
+
+
+def test_html_page_keeps_the_article_and_drops_the_page(tmp_path: Path) -> None:
+    article = import_file(ARTICLES / "blog-post.html")
+    assert article.title == "Sleep After a Loss"
+    assert article.url == "https://example.com/blog/sleep-after-loss"
+    text = " ".join(b.text() for b in article.blocks)
+    for junk in ("cookies", "Share on Facebook", "Leave a comment", "Recent posts",
+                 "All rights reserved", "tracking-script-text", "About us"):
+        assert junk not in text
+    assert [b.text() for b in article.blocks if isinstance(b, Heading)] == [
+        "Why grief disturbs sleep", "When to ask for help"]
+    images = [b for b in article.blocks if isinstance(b, Image)]
+    assert [i.alt for i in images] == ["A lamp glowing in a dark window at night",
+                                       "A path through a quiet park in the morning"]
+    assert images[0].caption == "Nights can feel very long."
+    lists = [b for b in article.blocks if isinstance(b, ListBlock)]
+    assert len(lists) == 1 and len(lists[0].items) == 3
+    para = next(b for b in article.blocks if isinstance(b, Paragraph) and "office hours" in b.text())
+    assert any(s.italic and s.text == "nights" for s in para.spans)
+    link = [s for b in article.blocks if isinstance(b, Paragraph) for s in b.spans if s.href]
+    assert link and link[0].href == "https://example.com/contact"
+    cta = [b for b in article.blocks if isinstance(b, CallToAction)]
+    assert cta == [CallToAction(label="Book a session", url="https://example.com/book")]
+    assert any("share-buttons" in n for n in article.notes)
+    assert any("nav" in n for n in article.notes)
+
+
+def test_jekyll_and_hugo_front_matter() -> None:
+    jekyll = import_file(ARTICLES / "jekyll-post.md")
+    assert jekyll.title == "Three Questions Before You Hire"
+    assert jekyll.subtitle == "A short checklist for first-time employers."
+    assert jekyll.tags == ["hiring", "small-business"]
+    assert jekyll.date.startswith("2026-03-01")
+    assert set(jekyll.extra) == {"layout", "permalink"}
+    assert any("{% include toc.html %}" in n for n in jekyll.notes)
+    assert "include" not in " ".join(b.text() for b in jekyll.blocks)
+    hugo = import_file(ARTICLES / "hugo-post.md")
+    assert hugo.title == "Pricing Your Services"
+    assert hugo.tags == ["pricing", "freelance"]
+    assert "figure" not in " ".join(b.text() for b in hugo.blocks)
+    assert len([b for b in hugo.blocks if isinstance(b, Heading)]) == 2
+
+
+def test_issue_file_round_trip_keeps_every_block(seed_path: Path, tmp_path: Path) -> None:
+    for source in (seed_path, ARTICLES / "blog-post.html", ARTICLES / "jekyll-post.md"):
+        article = import_file(source)
+        issue = parse_issue(dump_issue(article), tmp_path / "x.md")
+        assert issue.blocks == article.blocks, source
+        assert issue.title == article.title
+
+
+def test_markdown_special_characters_survive_the_round_trip(tmp_path: Path) -> None:
+    text = ("---\ntitle: Edge cases\n---\n\n"
+            "Prices: 5 * 3 = 15, a_b_c, [not a link], <b>not bold</b>, &amp; stays.\n\n"
+            "1\\. Not a list item.\n\n# Heading with *stars*\n")
+    issue = parse_issue(text, tmp_path / "edge.md")
+    again = parse_issue(dump_issue(issue.article), tmp_path / "edge.md")
+    assert again.blocks == issue.blocks
