@@ -13,7 +13,7 @@ from .config import Config
 from .errors import InputError
 from .importers import import_file
 from .issuefile import CTA, Issue, dump_issue, is_http_url, load_issue
-from .render import Renderer, RenderedPart, write_rendered
+from .render import RenderedPart, Renderer, write_rendered
 from .series import Series, build_series
 
 

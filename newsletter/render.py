@@ -30,7 +30,6 @@ from .blocks import (
     Paragraph,
     Quote,
     Rule,
-    Span,
 )
 from .config import Config
 from .errors import NewsletterError

@@ -1,4 +1,4 @@
-"""Setting up: init."""
+"""Setting up: init, and demo (the main job on the built-in defaults)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..demo import run_demo
 from ..workspace import init_workspace
 from .common import Context, console, pass_ctx
 
@@ -18,8 +19,36 @@ def init_cmd(ctx: Context, directory: Path) -> None:
     created = init_workspace(directory)
     for path in created:
         console().print(f"  created {path}")
-    console().print(f"Ready. Next: cd {directory} and edit newsletter.toml (sender, postal address).")
+    console().print(f"Ready. Next: cd {directory} and edit newsletter.toml "
+                    "(sender, postal address).")
+
+
+@click.command("demo")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path),
+                default="newsletter-demo")
+@click.option("--every", default="1m", show_default=True,
+              help="Time between the example's parts.")
+@pass_ctx
+def demo_cmd(ctx: Context, directory: Path, every: str) -> None:
+    """Run the whole job on the built-in defaults (SQLite, the outbox provider).
+
+    Creates DIRECTORY with sample subscribers, queues the example issue for them and sends
+    what is due now into DIRECTORY/outbox as .eml files. Running it again sends what has
+    become due since.
+    """
+    result = run_demo(directory, every=every)
+    out = console()
+    out.print(f"Working folder: {result.folder}/")
+    out.print(f"  subscribers: {result.imported.added} added to list 'readers'")
+    if result.queued:
+        out.print("  queued: issues/calmer-mornings.md as a series")
+    out.print(f"  sent now: {result.report.summary()}")
+    out.print(f"Look in {result.outbox}/ ({result.eml_files} .eml files: open one in any mail "
+              "program).")
+    out.print(f"Next: cd {result.folder} && newsletter status   (the next part is due in {every};"
+              " 'newsletter run' sends it)")
 
 
 def register(cli: click.Group) -> None:
     cli.add_command(init_cmd)
+    cli.add_command(demo_cmd)

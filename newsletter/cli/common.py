@@ -1,4 +1,4 @@
-"""What every command shares: the context, the console, small parsers."""
+"""What every command shares: the context, the console, the store."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from ..config import Config, load_config
+from ..store import Store
 
 
 def console() -> Console:
@@ -18,12 +19,12 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=not terminal, width=None if terminal else 160)
 
 
-
 @dataclass
 class Context:
     config_path: str | None = None
     debug: bool = False
     _config: Config | None = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
@@ -31,9 +32,11 @@ class Context:
             self._config = load_config(Path(self.config_path) if self.config_path else None)
         return self._config
 
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.config.db_url)
+        return self._store
+
 
 pass_ctx = click.make_pass_decorator(Context)
-
-
-def issue_argument() -> click.Argument:
-    return click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))

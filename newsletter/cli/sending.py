@@ -1,9 +1,207 @@
-"""Commands that queue and send (filled in by the scheduling work)."""
+"""Queueing and sending: queue, requeue, status, pause, resume, cancel, run, send-due."""
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.table import Table
+
+from ..providers import get_provider
+from ..schedule import MODES, queue_issue, requeue_issue, run_forever
+from ..sender import Sender, SendReport
+from ..errors import StoreError
+from ..store import ledger, utcnow
+from .common import Context, console, pass_ctx
+
+
+def _slug(issue: str) -> str:
+    return Path(issue).stem
+
+
+def _when(dt: datetime | None) -> str:
+    return f"{dt:%Y-%m-%d %H:%M} UTC" if dt else "-"
+
+
+@click.command("queue")
+@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--list", "list_name", help="The subscriber list (default: the issue's 'list').")
+@click.option("--start", default="now", show_default=True,
+              help="When part 1 goes out: now, 2026-12-01, 2026-12-01T09:00+01:00 ...")
+@click.option("--every", default="3d", show_default=True,
+              help="Time between parts: 3d, 12h, 30m, 10s.")
+@click.option("--mode", type=click.Choice(MODES), default="broadcast", show_default=True,
+              help="broadcast: everyone on the list now; sequence: every subscriber from "
+                   "part 1, including people who join later.")
+@click.option("--at", "at", help="Deliver at this hour (HH:MM) in each subscriber's timezone.")
+@click.option("--force", is_flag=True, help="Queue even if 'newsletter check' finds errors.")
+@pass_ctx
+def queue_cmd(ctx: Context, issue: Path, list_name: str | None, start: str, every: str,
+              mode: str, at: str | None, force: bool) -> None:
+    """Queue ISSUE's series for a list; a snapshot of the rendered parts is stored."""
+    q = queue_issue(ctx.store, ctx.config, issue, list_name=list_name, start=start,
+                    every=every, mode=mode, at=at, force=force)
+    out = console()
+    for w in q.warnings:
+        out.print(f"  warning: {w}")
+    out.print(f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), "
+              f"{q.rows} messages scheduled, first at {_when(q.first_due)}.")
+    out.print("Next: 'newsletter run' (or 'newsletter send-due' from cron) sends them; "
+              f"'newsletter status {q.slug}' shows progress.")
+
+
+@click.command("requeue")
+@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--include-sent", is_flag=True,
+              help="Also update parts some subscribers already received.")
+@pass_ctx
+def requeue_cmd(ctx: Context, issue: Path, include_sent: bool) -> None:
+    """Update a queued series from the edited ISSUE file (parts not sent yet)."""
+    updated, kept = requeue_issue(ctx.store, ctx.config, issue, include_sent)
+    console().print(f"Updated parts: {', '.join(map(str, updated)) or 'none'}."
+                    + (f" Kept (already sent to some): {', '.join(map(str, kept))}." if kept
+                       else ""))
+
+
+@click.command("status")
+@click.argument("issue", required=False)
+@pass_ctx
+def status_cmd(ctx: Context, issue: str | None) -> None:
+    """Show each queued series and part: scheduled, sent, failed, skipped, next send."""
+    rows = ledger.status(ctx.store, _slug(issue) if issue else None)
+    out = console()
+    if not rows:
+        out.print("Nothing queued yet. Queue an issue with 'newsletter queue ISSUE --list NAME'.")
+        return
+    table = Table()
+    for col in ("Issue", "List", "Mode", "State", "Part", "Scheduled", "Sent", "Failed",
+                "Skipped", "Missed", "Unknown", "Next send"):
+        table.add_column(col)
+    for r in rows:
+        c = r.counts
+        table.add_row(r.slug, r.list_name, r.mode, r.status, str(r.part),
+                      str(c["scheduled"] + c["sending"]), str(c["sent"]), str(c["failed"]),
+                      str(c["skipped"]), str(c["missed"]), str(c["unknown"]), _when(r.next_due))
+    out.print(table)
+    unknown = sum(r.counts["unknown"] for r in rows)
+    if unknown:
+        out.print(f"{unknown} messages are 'unknown': the sender stopped between sending and "
+                  "recording the answer. Check the provider's activity log, then "
+                  "'newsletter resume ISSUE --unknown-were-sent' or '--resend-unknown'.")
+    for e in reversed(ctx.store.events(8)):
+        if e.kind in ("missed", "paused", "unknown", "error"):
+            out.print(f"  {e.at:%Y-%m-%d %H:%M} {e.kind}: {e.message}")
+
+
+def _state_command(name: str, state: str, doc: str) -> click.Command:
+    @click.command(name, help=doc)
+    @click.argument("issue")
+    @pass_ctx
+    def cmd(ctx: Context, issue: str) -> None:
+        ledger.set_status(ctx.store, _slug(issue), state)
+        console().print(f"{_slug(issue)}: {state}.")
+
+    return cmd
+
+
+pause_cmd = _state_command("pause", "paused", "Pause a queued series; nothing more goes out "
+                                              "until 'newsletter resume'.")
+cancel_cmd = _state_command("cancel", "cancelled", "Cancel a queued series: parts not sent "
+                                                   "yet are skipped for good.")
+
+
+@click.command("resume")
+@click.argument("issue")
+@click.option("--send-missed", is_flag=True, help="Send now what missed the grace window.")
+@click.option("--unknown-were-sent", is_flag=True,
+              help="Mark 'unknown' messages as sent (the provider's log shows them).")
+@click.option("--resend-unknown", is_flag=True,
+              help="Send 'unknown' messages again (the provider's log does not show them).")
+@pass_ctx
+def resume_cmd(ctx: Context, issue: str, send_missed: bool, unknown_were_sent: bool,
+               resend_unknown: bool) -> None:
+    """Resume a paused series, and settle missed or unknown messages."""
+    slug = _slug(issue)
+    store = ctx.store
+    out = console()
+    try:
+        ledger.set_status(store, slug, "active")
+        out.print(f"{slug}: active.")
+    except StoreError as exc:  # not paused: fine when only settling rows
+        if not (send_missed or unknown_were_sent or resend_unknown):
+            raise
+        out.print(f"{slug}: {exc}")
+    if send_missed:
+        out.print(f"{ledger.send_missed_now(store, slug, utcnow())} missed messages due now.")
+    if unknown_were_sent:
+        out.print(f"{ledger.resolve_unknown(store, slug, 'sent')} unknown messages marked sent.")
+    if resend_unknown:
+        n = ledger.resolve_unknown(store, slug, "scheduled")
+        out.print(f"{n} unknown messages scheduled again.")
+
+
+@click.command("send-due")
+@pass_ctx
+def send_due_cmd(ctx: Context) -> None:
+    """Send what is due now and exit (for cron or a systemd timer)."""
+    provider = get_provider(ctx.config)
+    try:
+        report = Sender(ctx.store, provider, ctx.config).send_due()
+    finally:
+        provider.close()
+    _print_report(report)
+
+
+def _print_report(report: SendReport) -> None:
+    out = console()
+    out.print(f"Done: {report.summary()}.")
+    for slug in report.paused:
+        out.print(f"  paused {slug}: too many errors; see 'newsletter status {slug}'.")
+    if report.missed:
+        out.print("  some messages missed the grace window; see 'newsletter status'.")
+
+
+@click.command("run")
+@pass_ctx
+def run_cmd(ctx: Context) -> None:
+    """Run the scheduler and sender until stopped (Ctrl-C or SIGTERM stop it cleanly)."""
+    config, store = ctx.config, ctx.store
+    provider = get_provider(config)
+    stop = threading.Event()
+    sender = Sender(store, provider, config)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+        sender.stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    out = console()
+    totals = SendReport()
+
+    def on_report(report: SendReport) -> None:
+        for name in ("sent", "failed", "skipped", "missed", "unknown"):
+            setattr(totals, name, getattr(totals, name) + getattr(report, name))
+        if report.sent or report.failed or report.missed or report.unknown:
+            out.print(f"{utcnow():%H:%M:%S} {report.summary()} (total {totals.sent} sent)")
+
+    out.print(f"Sending with '{provider.name}' every {config.sending.poll_seconds:g}s; "
+              "Ctrl-C stops.")
+    sys.stdout.flush()
+    try:
+        run_forever(store, config, sender, stop, on_report=on_report,
+                    on_event=lambda m: out.print(f"  {m}"))
+    finally:
+        provider.close()
+    out.print(f"Stopped cleanly: {totals.summary()}.")
 
 
 def register(cli: click.Group) -> None:
-    pass
+    for cmd in (queue_cmd, requeue_cmd, status_cmd, pause_cmd, resume_cmd, cancel_cmd,
+                send_due_cmd, run_cmd):
+        cli.add_command(cmd)

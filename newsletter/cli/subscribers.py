@@ -1,9 +1,119 @@
-"""Commands that queue and send (filled in by the scheduling work)."""
+"""``newsletter subscribers``: import, add, remove, list, export."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
+from rich.table import Table
+
+from ..store import subscribers as subs
+from .common import Context, console, pass_ctx
+
+
+@click.group("subscribers")
+def group() -> None:
+    """Manage subscribers and lists (import a CSV, add, remove, list, export)."""
+
+
+@group.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--list", "list_name", help="Add everyone in the file to this list (created if new).")
+@click.option("--resubscribe", is_flag=True,
+              help="Re-subscribe people who unsubscribed earlier (only if they asked to).")
+@pass_ctx
+def import_cmd(ctx: Context, file: Path, list_name: str | None, resubscribe: bool) -> None:
+    """Import subscribers from a CSV file (Mailchimp, Squarespace, Substack exports work).
+
+    Columns: email, first name, last name, list/tags, timezone, subscribed-at. UTF-8 with or
+    without BOM, ',' or ';'. Bad rows are reported by line and do not stop the good ones;
+    the import is one transaction, and importing the same file twice changes nothing.
+    """
+    result = subs.import_csv(ctx.store, file, list_name=list_name, resubscribe=resubscribe)
+    out = console()
+    for line, reason in result.problems:
+        out.print(f"  {file}:{line}: {reason}")
+    where = f" to list {list_name!r}" if list_name else ""
+    out.print(f"Imported {file}{where}: {result.added} added, {result.joined} joined the list, "
+              f"{result.unchanged} unchanged, {len(result.skipped)} skipped, "
+              f"{len(result.bad)} bad rows.")
+
+
+@group.command("add")
+@click.argument("email")
+@click.option("--first-name", default="", help="First name, used in the greeting.")
+@click.option("--last-name", default="", help="Last name.")
+@click.option("--list", "list_name", help="Add to this list (created if new).")
+@click.option("--timezone", help="IANA timezone, e.g. Europe/Paris (for --at delivery).")
+@click.option("--resubscribe", is_flag=True, help="Re-subscribe someone who unsubscribed.")
+@pass_ctx
+def add_cmd(ctx: Context, email: str, first_name: str, last_name: str, list_name: str | None,
+            timezone: str | None, resubscribe: bool) -> None:
+    """Add one subscriber."""
+    result = subs.add_subscriber(ctx.store, email, first_name=first_name, last_name=last_name,
+                                 list_name=list_name, timezone=timezone, resubscribe=resubscribe)
+    if result.skipped:
+        raise click.ClickException(result.skipped[0][1])
+    console().print("Added." if result.added else
+                    "Added to the list." if result.joined else "Already subscribed.")
+
+
+@group.command("remove")
+@click.argument("email")
+@click.option("--list", "list_name", help="Remove from this list only.")
+@click.option("--forget", is_flag=True,
+              help="Erase the person's data (an erasure request); only a hash of the address "
+                   "is kept so that no later import adds them back.")
+@pass_ctx
+def remove_cmd(ctx: Context, email: str, list_name: str | None, forget: bool) -> None:
+    """Unsubscribe EMAIL. The record stays, so a later import cannot add them back."""
+    if forget:
+        found = subs.forget(ctx.store, email)
+        console().print(f"Erased {email}." if found else
+                        f"{email} was not a subscriber; it will never be imported.")
+        return
+    if not subs.unsubscribe(ctx.store, email, list_name=list_name):
+        raise click.ClickException(f"{email} is not a subscriber")
+    console().print(f"Unsubscribed {email}" + (f" from {list_name!r}." if list_name else "."))
+
+
+@group.command("list")
+@click.option("--list", "list_name", help="Only this list.")
+@click.option("--status", type=click.Choice(["active", "unsubscribed"]), help="Only this status.")
+@click.option("--limit", default=50, show_default=True, help="Show at most this many (0: all).")
+@pass_ctx
+def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int) -> None:
+    """Show subscribers in a table."""
+    table = Table()
+    for col in ("Email", "Name", "Lists", "Timezone", "Status", "Subscribed"):
+        table.add_column(col)
+    shown = 0
+    for row in subs.iter_subscribers(ctx.store, list_name=list_name, status=status):
+        if limit and shown >= limit:
+            break
+        table.add_row(row["email"], f"{row['first_name']} {row['last_name']}".strip(),
+                      row["lists"], row["timezone"], row["status"], row["subscribed_at"][:10])
+        shown += 1
+    console().print(table)
+
+
+@group.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@click.option("--list", "list_name", help="Only this list.")
+@click.option("--status", type=click.Choice(["active", "unsubscribed"]), help="Only this status.")
+@pass_ctx
+def export_cmd(ctx: Context, output: Path | None, list_name: str | None,
+               status: str | None) -> None:
+    """Export subscribers as CSV with a header row."""
+    if output:
+        with output.open("w", encoding="utf-8", newline="") as f:
+            n = subs.export_csv(ctx.store, f, list_name=list_name, status=status)
+        click.echo(f"Exported {n} subscribers to {output}.", err=True)
+    else:
+        subs.export_csv(ctx.store, sys.stdout, list_name=list_name, status=status)
 
 
 def register(cli: click.Group) -> None:
-    pass
+    cli.add_command(group)

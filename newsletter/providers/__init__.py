@@ -1,0 +1,29 @@
+"""Email providers. A new provider is one module with a Provider subclass, listed here."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from ..config import Config
+from ..errors import ConfigError
+from .base import Batch, Provider, ProviderError, Recipient, Result, UnsupportedFeature
+
+PROVIDERS = {
+    "outbox": "newsletter.providers.outbox:OutboxProvider",
+}
+
+
+def get_provider(config: Config, name: str | None = None) -> Provider:
+    name = name or config.sending.provider
+    if name not in PROVIDERS:
+        raise ConfigError(f"unknown provider {name!r} in [sending] provider",
+                          hint="expected one of: " + ", ".join(sorted(PROVIDERS)))
+    module, _, cls_name = PROVIDERS[name].partition(":")
+    cls = getattr(import_module(module), cls_name)
+    if name == "outbox":
+        return cls(config.outbox_path)  # type: ignore[no-any-return]
+    return cls.from_config(config)  # type: ignore[no-any-return]
+
+
+__all__ = ["PROVIDERS", "Batch", "Provider", "ProviderError", "Recipient", "Result",
+           "UnsupportedFeature", "get_provider"]

@@ -1,0 +1,164 @@
+"""``newsletter check``: what would hurt delivery or accessibility, before anything is sent.
+
+Errors stop ``newsletter queue`` (unless --force); warnings are worth a look.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import asdict, dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .blocks import Heading, ListBlock, Paragraph
+from .config import Config
+from .errors import NewsletterError
+from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, Renderer, RenderedPart
+from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Series
+
+LONG_PARAGRAPH_WORDS = 150
+_SPAMMY = re.compile(r"\b(free|act now|winner|cash|guarantee[d]?|urgent|100%|\$\$\$|"
+                     r"click here|buy now|limited time|risk[- ]free)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # error | warning
+    code: str
+    message: str
+    part: int | None = None
+
+
+@dataclass
+class CheckReport:
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+    def add(self, level: str, code: str, message: str, part: int | None = None) -> None:
+        self.findings.append(Finding(level, code, message, part))
+
+    def as_json(self) -> dict[str, object]:
+        return {"errors": [asdict(f) for f in self.errors],
+                "warnings": [asdict(f) for f in self.warnings],
+                "ok": not self.errors}
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.images: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "a" and a.get("href") is not None:
+            self.links.append(a["href"] or "")
+        elif tag == "img":
+            self.images.append(a)
+
+
+def bad_link(url: str) -> str | None:
+    """Why a link would not work for a subscriber, or None."""
+    if url == UNSUBSCRIBE_URL or url.startswith("mailto:"):
+        return None
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return "is not an absolute http(s) link"
+    host = (parsed.hostname or "").lower()
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost") \
+            or host.endswith(".local"):
+        return "points at this computer (localhost)"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if ip.is_loopback or ip.is_private or ip.is_unspecified or ip.is_link_local:
+        return "points at a private address"
+    return None
+
+
+def check_rendered(series: Series, parts: list[RenderedPart], config: Config) -> CheckReport:
+    report = CheckReport()
+    address = config.sender.postal_address.strip()
+    if not address:
+        report.add("error", "no-postal-address", "no postal address: set [sender] "
+                   "postal_address in newsletter.toml (anti-spam law requires it)")
+    for r in parts:
+        k, part = r.index, r.part
+        size = r.size
+        if size > GMAIL_CLIP_BYTES:
+            report.add("error", "too-large", f"HTML is {size / 1024:.0f} KB; Gmail clips "
+                       f"messages over 102 KB", k)
+        if UNSUBSCRIBE_URL not in r.html or UNSUBSCRIBE_URL not in r.text:
+            report.add("error", "no-unsubscribe", "no unsubscribe link"
+                       + ("" if UNSUBSCRIBE_URL in r.html else " in the HTML")
+                       + ("" if UNSUBSCRIBE_URL in r.text else " in the text part"), k)
+        if address and address not in r.html:
+            report.add("error", "no-postal-address", "the postal address is not in the email", k)
+        if not r.text.strip():
+            report.add("error", "no-text-part", "no plain-text version", k)
+        if part.words == 0:
+            report.add("error", "empty-part", "the part has no article text", k)
+        parser = _Links()
+        parser.feed(r.html)
+        for img in parser.images:
+            if not (img.get("alt") or "").strip():
+                report.add("error", "image-alt", f"image {img.get('src')!r} has no alt text", k)
+        for url in dict.fromkeys(parser.links):
+            why = bad_link(url)
+            if why:
+                report.add("error", "bad-link", f"link {url!r} {why}", k)
+        # warnings
+        if len(part.subject) > SUBJECT_MAX:
+            report.add("warning", "long-subject", f"subject is {len(part.subject)} characters; "
+                       f"phones show about {SUBJECT_MAX}", k)
+        if not part.preheader:
+            report.add("warning", "preheader", "no preheader", k)
+        elif not PREHEADER_MIN <= len(part.preheader) <= PREHEADER_MAX:
+            report.add("warning", "preheader", f"preheader is {len(part.preheader)} characters, "
+                       f"expected {PREHEADER_MIN} to {PREHEADER_MAX}", k)
+        letters = [c for c in part.subject if c.isalpha()]
+        if (len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7) \
+                or "!!" in part.subject or _SPAMMY.search(part.subject):
+            report.add("warning", "spammy-subject", f"subject {part.subject!r} looks like spam "
+                       "to filters (capitals, '!!', or words like FREE)", k)
+        level = 1  # the series title is the h1 (in part 1); article headings start at h2
+        for b in part.blocks:
+            if isinstance(b, Heading):
+                shown = max(b.level, 2)
+                if shown > level + 1:
+                    report.add("warning", "heading-levels", f"heading {b.text()!r} skips from "
+                               f"h{level} to h{shown}", k)
+                level = shown
+            pieces = [i.text() for i in b.items] if isinstance(b, ListBlock) else (
+                [b.text()] if isinstance(b, Paragraph) else [])
+            for text in pieces:
+                n = len(text.split())
+                if n > LONG_PARAGRAPH_WORDS:
+                    report.add("warning", "long-paragraph", f"a paragraph of {n} words "
+                               f"(\"{text[:40]}…\"); hard to read on a phone", k)
+        if not part.cta:
+            report.add("warning", "no-cta", "no call to action: set 'cta' in the front matter", k)
+    return report
+
+
+def check_issue(issue_path: Path, config: Config) -> tuple[Series | None, CheckReport]:
+    from .pipeline import load_series
+
+    series = load_series(issue_path)
+    try:
+        parts = Renderer(config).render_series(series)
+    except NewsletterError as exc:
+        report = CheckReport()
+        report.add("error", "template", str(exc))
+        return series, report
+    return series, check_rendered(series, parts, config)

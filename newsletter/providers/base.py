@@ -1,0 +1,117 @@
+"""The provider interface: send one batch of messages, get one result per recipient.
+
+A batch is one part of one series for many recipients: the content is the same, with
+per-recipient fields (first name, unsubscribe URL) filled in. Providers with a
+substitution API send the template once; others personalise per message.
+
+Every answer becomes a per-recipient status from one vocabulary, as in django-anymail:
+``sent`` and ``queued`` (accepted), ``invalid`` and ``rejected`` (permanent: not retried),
+``failed`` (temporary: tried again later), ``unknown`` (the request may or may not have been
+delivered). A feature a provider lacks raises :class:`UnsupportedFeature`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from email.utils import formataddr
+from typing import Any, ClassVar, Literal
+
+from ..errors import NewsletterError
+from ..render import RenderedPart, personalize
+
+Status = Literal["sent", "queued", "invalid", "rejected", "failed", "unknown"]
+ACCEPTED = ("sent", "queued")
+PERMANENT = ("invalid", "rejected")
+
+
+class ProviderError(NewsletterError):
+    """The provider refused the whole request; keeps what was sent and answered."""
+
+    def __init__(self, message: str, *, payload: Any = None, status_code: int | None = None,
+                 response_text: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.payload = payload
+        self.status_code = status_code
+        self.response_text = response_text
+
+
+class UnsupportedFeature(ProviderError):
+    pass
+
+
+@dataclass(frozen=True)
+class Recipient:
+    delivery_id: int
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    unsubscribe_url: str = ""
+
+    @property
+    def display(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return formataddr((name, self.email)) if name else self.email
+
+
+@dataclass
+class Batch:
+    """One part for many recipients. ``html``/``text`` hold the placeholders."""
+
+    key: str  # unique per batch: the idempotency key where a provider takes one
+    subject: str
+    html: str
+    text: str
+    from_email: str
+    from_name: str
+    recipients: list[Recipient]
+    reply_to: str = ""
+    tag: str = ""  # e.g. "calmer-mornings-part-2"
+    first_name_fallback: str = "there"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def from_header(self) -> str:
+        return formataddr((self.from_name, self.from_email)) if self.from_name else self.from_email
+
+    def personalize(self, r: Recipient) -> tuple[str, str]:
+        part = RenderedPart(part=None, mjml="", html=self.html, text=self.text)  # type: ignore[arg-type]
+        return personalize(part, first_name=r.first_name, unsubscribe_url=r.unsubscribe_url,
+                           fallback=self.first_name_fallback)
+
+    def headers(self, r: Recipient) -> dict[str, str]:
+        """Per-recipient headers: one-click unsubscribe (RFC 8058)."""
+        headers = {}
+        if r.unsubscribe_url:
+            headers["List-Unsubscribe"] = f"<{r.unsubscribe_url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return headers
+
+
+@dataclass(frozen=True)
+class Result:
+    delivery_id: int
+    status: Status
+    message_id: str | None = None
+    error: str | None = None
+
+
+class Provider(ABC):
+    """Base class: subclasses set the class attributes and implement send_batch."""
+
+    name: ClassVar[str]
+    #: most recipients one send_batch call takes
+    max_batch: ClassVar[int] = 500
+    #: resending a batch with the same key after a crash does not deliver twice
+    idempotent: ClassVar[bool] = False
+
+    @abstractmethod
+    def send_batch(self, batch: Batch) -> list[Result]:
+        """Send; return one Result per recipient, in any order."""
+
+    def check(self) -> list[str]:
+        """Configuration problems, without sending anything."""
+        return []
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

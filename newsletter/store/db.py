@@ -1,0 +1,79 @@
+"""Opening the database: an engine, the schema brought up to date by Alembic."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from ..errors import StoreError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_upgraded: set[str] = set()
+_lock = threading.Lock()
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StoreError(f"database URL {_safe(url)!r} is not usable: {exc}",
+                         hint="for PostgreSQL install 'newsletter[postgres]'") from None
+    return engine
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (once per process and URL)."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _lock:
+        if key in _upgraded:
+            return
+        try:
+            with engine.begin() as conn:
+                cfg = alembic_config(key)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the database {_safe(key)}: {exc.orig}") from None
+        _upgraded.add(key)
+
+
+def has_schema(engine: Engine) -> bool:
+    return "deliveries" in inspect(engine).get_table_names()

@@ -1,0 +1,154 @@
+"""The database schema (SQLAlchemy 2). Every time is naive UTC. Nothing SQLite-only.
+
+Changes to these models need an Alembic migration in ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: normalised: the domain lower-cased; unique case-insensitively through email_key
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tags: Mapped[str] = mapped_column(String(1000), default="")
+    #: active | unsubscribed
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    subscribed_at: Mapped[datetime] = mapped_column(DateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class MailingList(Base):
+    __tablename__ = "lists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    joined_at: Mapped[datetime] = mapped_column(DateTime)
+    #: active | unsubscribed
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    __table_args__ = (Index("ix_memberships_list", "list_id", "status"),)
+
+
+class Suppression(Base):
+    """Addresses that get nothing more: bounced, complained, unsubscribed at the provider,
+    or erased (then only a hash of the address is kept)."""
+
+    __tablename__ = "suppressions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(40), default="")
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Campaign(Base):
+    """An issue's series queued for a list: a snapshot of its rendered parts."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    issue_path: Mapped[str] = mapped_column(String(1000))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id"))
+    #: broadcast | sequence
+    mode: Mapped[str] = mapped_column(String(20))
+    start_at: Mapped[datetime] = mapped_column(DateTime)
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    send_at: Mapped[str | None] = mapped_column(String(5), nullable=True)  # "HH:MM" local
+    default_timezone: Mapped[str] = mapped_column(String(64))
+    #: active | paused | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    parts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_campaigns_slug", "slug"),)
+
+
+class CampaignPart(Base):
+    __tablename__ = "campaign_parts"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    preheader: Mapped[str] = mapped_column(String(500))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    words: Mapped[int] = mapped_column(Integer)
+    cta_url: Mapped[str] = mapped_column(String(2000), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Delivery(Base):
+    """The ledger: one row per (campaign, subscriber, part).
+
+    scheduled -> sending (claimed) -> sent | failed | unknown; or skipped (unsubscribed,
+    suppressed, cancelled) or missed (due while the machine was off past the grace window).
+    """
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    part: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(20), default="scheduled")
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "subscriber_id", "part", name="uq_delivery"),
+        Index("ix_deliveries_due", "state", "due_at"),
+        Index("ix_deliveries_claim", "claimed_by"),
+        Index("ix_deliveries_message", "message_id"),
+    )
+
+
+class Event(Base):
+    """What the editor should know about: missed sends, paused campaigns, recoveries."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(String(2000))
+
+
+class Setting(Base):
+    """Values the tool keeps for itself (e.g. a generated signing secret)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(2000))

@@ -1,0 +1,400 @@
+"""Subscribers: CSV import and export, add, remove (unsubscribe) and forget (erasure).
+
+An import is one transaction: a crash leaves nothing half-imported. A bad row is reported
+with its line number and reason and does not stop the good rows. Importing the same file
+twice changes nothing, and an import never re-subscribes someone who unsubscribed or was
+suppressed unless asked to explicitly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..errors import InputError, StoreError
+from . import Store, email_key, erased_key, utcnow
+from .models import Delivery, MailingList, Membership, Subscriber, Suppression
+
+HEADERS = {
+    "email": {"email", "email address", "e mail", "e mail address", "emailaddress", "mail",
+              "subscriber email", "email addresses"},
+    "first_name": {"first name", "firstname", "fname", "given name", "first"},
+    "last_name": {"last name", "lastname", "lname", "surname", "family name", "last"},
+    "name": {"name", "full name", "fullname", "subscriber name"},
+    "tags": {"tags", "tag", "list", "lists", "groups", "group", "segments", "segment",
+             "list tags", "list/tags", "audience"},
+    "timezone": {"timezone", "time zone", "tz", "zone"},
+    "subscribed_at": {"subscribed at", "subscribed", "subscribed on", "subscription date",
+                      "created at", "created", "optin time", "confirm time", "date added",
+                      "signup date", "sign up date", "joined", "joined at", "date subscribed"},
+}
+CHUNK = 1000
+
+
+def _norm_header(h: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[_\-]", " ", h.strip().strip('"').lower())).strip()
+
+
+def normalise_email(raw: str) -> str:
+    """Syntax check only (no network); the domain lower-cased. Raises ValueError."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def valid_timezone(tz: str) -> bool:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%m/%d/%Y %H:%M:%S",
+                 "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y")
+
+
+def parse_when(value: str) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in _DATE_FORMATS:
+            try:
+                dt = datetime.strptime(value, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt.replace(microsecond=0)
+
+
+@dataclass
+class Row:
+    line: int
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    tags: str = ""
+    timezone: str | None = None
+    subscribed_at: datetime | None = None
+
+
+@dataclass
+class ImportResult:
+    added: int = 0
+    joined: int = 0  # already subscribers, newly on the list
+    unchanged: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, reason): not imported
+    bad: list[tuple[int, str]] = field(default_factory=list)  # (line, reason): invalid rows
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[tuple[int, str]]:
+        return sorted(self.bad + self.skipped + self.warnings)
+
+
+def read_csv(path: Path) -> tuple[TextIO, csv.Dialect]:
+    name = str(path)
+    if not path.is_file():
+        raise InputError(name, "no such file")
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(name, "is empty, expected a CSV file with a header row")
+    if b"\x00" in data[:4096]:
+        hint = ("it looks like UTF-16: save it as CSV UTF-8"
+                if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "expected a CSV file")
+        raise InputError(name, "is not a text file", hint=hint)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(name, f"is not UTF-8 (byte 0x{data[exc.start]:02x})", line=line,
+                         hint="export or save it as 'CSV UTF-8' and import again") from None
+    sample = text[:8192]
+    try:
+        dialect: csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")  # type: ignore[assignment]
+    except csv.Error:
+        dialect = csv.excel()  # type: ignore[assignment]
+    return io.StringIO(text, newline=""), dialect
+
+
+def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
+    """The CSV's rows as Row (valid ones), bad rows recorded in the result."""
+    handle, dialect = read_csv(path)
+    reader = csv.reader(handle, dialect)
+    header = next(reader, None) or []
+    columns: dict[str, int] = {}
+    for i, h in enumerate(header):
+        norm = _norm_header(h)
+        for key, aliases in HEADERS.items():
+            if (norm in aliases or norm.replace(" ", "") in {a.replace(" ", "") for a in aliases}) \
+                    and key not in columns:
+                columns[key] = i
+    if "email" not in columns:
+        found = ", ".join(repr(h) for h in header[:8]) or "none"
+        raise InputError(str(path), f"no email column (found columns: {found})", line=1,
+                         hint="name the column 'email' or 'Email Address'")
+    result = ImportResult()
+
+    def rows() -> Iterator[Row]:
+        seen: dict[str, int] = {}
+        for values in reader:
+            line = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+
+            def get(key: str, values: list[str] = values) -> str:
+                i = columns.get(key)
+                return values[i].strip() if i is not None and i < len(values) else ""
+
+            raw = get("email")
+            if not raw:
+                result.bad.append((line, "no email address"))
+                continue
+            try:
+                email = normalise_email(raw)
+            except ValueError as exc:
+                result.bad.append((line, f"{raw!r} is not a valid address: {exc}"))
+                continue
+            key = email_key(email)
+            if key in seen:
+                result.skipped.append((line, f"{email} is a duplicate of line {seen[key]}"))
+                continue
+            seen[key] = line
+            first, last = get("first_name"), get("last_name")
+            if not first and not last and get("name"):
+                first, _, last = get("name").partition(" ")
+            tz = get("timezone") or None
+            if tz and not valid_timezone(tz):
+                result.warnings.append((line, f"unknown timezone {tz!r}, using the default"))
+                tz = None
+            when_raw = get("subscribed_at")
+            when = parse_when(when_raw) if when_raw else None
+            if when_raw and when is None:
+                result.warnings.append((line, f"unreadable date {when_raw!r}, using now"))
+            yield Row(line, email, first[:200], last[:200], get("tags")[:1000], tz, when)
+
+    return rows(), result
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for r in rows:
+        chunk.append(r)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def insert_ignore(store: Store, table):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
+    ins = pg_insert(table) if store.is_postgres else sqlite_insert(table)
+    return ins.on_conflict_do_nothing()
+
+
+def import_rows(store: Store, rows: Iterable[Row], result: ImportResult, *,
+                list_name: str | None = None, resubscribe: bool = False) -> ImportResult:
+    """Add rows in one transaction; streamed in chunks, never the whole file in memory."""
+    now = utcnow()
+    with store.begin() as conn:
+        list_id = store.list_id(conn, list_name, create=True) if list_name else None
+        for chunk in _chunks(rows, CHUNK):
+            keys = [email_key(r.email) for r in chunk]
+            existing = {row.email_key: row for row in conn.execute(
+                select(Subscriber.id, Subscriber.email_key, Subscriber.status)
+                .where(Subscriber.email_key.in_(keys)))}
+            suppressed = dict(conn.execute(
+                select(Suppression.email_key, Suppression.reason).where(
+                    Suppression.email_key.in_(keys + [erased_key(k) for k in keys]))).all())
+            eligible: list[tuple[Row, str]] = []
+            new = []
+            for r, key in zip(chunk, keys, strict=True):
+                reason = suppressed.get(key) or suppressed.get(erased_key(key))
+                old = existing.get(key)
+                if reason and not (resubscribe and reason == "unsubscribed"):
+                    result.skipped.append((r.line, f"{r.email} is suppressed ({reason}); "
+                                           "not re-subscribed"))
+                    continue
+                if old is not None and old.status != "active":
+                    if not resubscribe:
+                        result.skipped.append(
+                            (r.line, f"{r.email} unsubscribed earlier; not re-subscribed "
+                                     "(use --resubscribe if they asked to come back)"))
+                        continue
+                    conn.execute(update(Subscriber).where(Subscriber.id == old.id)
+                                 .values(status="active", unsubscribed_at=None))
+                    conn.execute(delete(Suppression).where(Suppression.email_key == key))
+                    conn.execute(update(Membership).where(Membership.subscriber_id == old.id)
+                                 .values(status="active"))
+                eligible.append((r, key))
+                if old is None:
+                    new.append(dict(email=r.email, email_key=key, first_name=r.first_name,
+                                    last_name=r.last_name, timezone=r.timezone, tags=r.tags,
+                                    status="active", subscribed_at=r.subscribed_at or now))
+            if new:
+                conn.execute(insert(Subscriber), new)
+                result.added += len(new)
+            new_keys = {d["email_key"] for d in new}
+            if list_id is None:
+                result.unchanged += len(eligible) - len(new)
+                continue
+            ids = dict(conn.execute(select(Subscriber.email_key, Subscriber.id)
+                                    .where(Subscriber.email_key.in_(keys))).all())
+            members = set(conn.scalars(select(Membership.subscriber_id).where(
+                Membership.list_id == list_id, Membership.subscriber_id.in_(ids.values()))))
+            joining = []
+            for r, key in eligible:
+                if ids[key] in members:
+                    result.unchanged += 1
+                    continue
+                # Someone already subscribed joins this list now; a new subscriber joined
+                # when they subscribed (their row's date, if it has one).
+                joined = (r.subscribed_at or now) if key in new_keys else now
+                joining.append(dict(subscriber_id=ids[key], list_id=list_id, status="active",
+                                    joined_at=joined))
+                if key not in new_keys:
+                    result.joined += 1
+            if joining:
+                conn.execute(insert_ignore(store, Membership), joining)
+    return result
+
+
+def import_csv(store: Store, path: Path, *, list_name: str | None = None,
+               resubscribe: bool = False) -> ImportResult:
+    rows, result = parse_rows(path)
+    return import_rows(store, rows, result, list_name=list_name, resubscribe=resubscribe)
+
+
+def add_subscriber(store: Store, email: str, *, first_name: str = "", last_name: str = "",
+                   list_name: str | None = None, timezone: str | None = None,
+                   joined_at: datetime | None = None, resubscribe: bool = False) -> ImportResult:
+    try:
+        normalised = normalise_email(email)
+    except ValueError as exc:
+        raise InputError("email", f"{email!r} is not a valid address: {exc}") from None
+    if timezone and not valid_timezone(timezone):
+        raise InputError("--timezone", f"unknown timezone {timezone!r}",
+                         hint="use a name like Europe/Paris or America/New_York")
+    result = ImportResult()
+    row = Row(0, normalised, first_name, last_name, "", timezone, joined_at)
+    return import_rows(store, [row], result, list_name=list_name, resubscribe=resubscribe)
+
+
+def unsubscribe(store: Store, email: str, *, list_name: str | None = None,
+                conn: Connection | None = None) -> bool:
+    """Stop sending to EMAIL (everywhere, or on one list). The record stays. False if unknown."""
+    key = email_key(email)
+    now = utcnow()
+    with store._conn(conn) as c:
+        sid = c.scalar(select(Subscriber.id).where(Subscriber.email_key == key))
+        if sid is None:
+            return False
+        if list_name:
+            lid = store.list_id(c, list_name)
+            c.execute(update(Membership).where(Membership.subscriber_id == sid,
+                                               Membership.list_id == lid)
+                      .values(status="unsubscribed"))
+        else:
+            c.execute(update(Subscriber).where(Subscriber.id == sid)
+                      .values(status="unsubscribed", unsubscribed_at=now))
+            c.execute(update(Membership).where(Membership.subscriber_id == sid)
+                      .values(status="unsubscribed"))
+            store.suppress(email, "unsubscribed", source="newsletter", conn=c)
+        c.execute(update(Delivery).where(Delivery.subscriber_id == sid,
+                                         Delivery.state == "scheduled")
+                  .values(state="skipped", error="unsubscribed"))
+    return True
+
+
+def forget(store: Store, email: str) -> bool:
+    """Erase the person's data (an erasure request). Only a hash of the address stays, so
+    that a later import cannot add them back."""
+    key = email_key(email)
+    with store.begin() as c:
+        sid = c.scalar(select(Subscriber.id).where(Subscriber.email_key == key))
+        c.execute(delete(Suppression).where(Suppression.email_key == key))
+        store.suppress(email, "erased", source="newsletter", conn=c)
+        if sid is None:
+            return False
+        c.execute(delete(Delivery).where(Delivery.subscriber_id == sid))
+        c.execute(delete(Membership).where(Membership.subscriber_id == sid))
+        c.execute(delete(Subscriber).where(Subscriber.id == sid))
+    return True
+
+
+EXPORT_COLUMNS = ["email", "first_name", "last_name", "lists", "tags", "timezone", "status",
+                  "subscribed_at", "unsubscribed_at"]
+
+
+def iter_subscribers(store: Store, *, list_name: str | None = None,
+                     status: str | None = None) -> Iterator[dict[str, str]]:
+    """Subscribers as export rows, streamed from the database."""
+    with store.engine.connect() as conn:
+        lists = dict(conn.execute(select(MailingList.id, MailingList.name)).all())
+        q = select(Subscriber).order_by(Subscriber.id)
+        if list_name:
+            lid = store.list_id(conn, list_name)
+            q = q.join(Membership, Membership.subscriber_id == Subscriber.id).where(
+                Membership.list_id == lid)
+        if status:
+            q = q.where(Subscriber.status == status)
+        result = conn.execution_options(yield_per=2000).execute(q)
+        for part in result.partitions():
+            ids = [r.id for r in part]
+            member_of: dict[int, list[str]] = {}
+            for sid, lid in conn.execute(select(Membership.subscriber_id, Membership.list_id)
+                                         .where(Membership.subscriber_id.in_(ids),
+                                                Membership.status == "active")):
+                member_of.setdefault(sid, []).append(lists[lid])
+            for r in part:
+                yield {
+                    "email": r.email, "first_name": r.first_name, "last_name": r.last_name,
+                    "lists": ",".join(sorted(member_of.get(r.id, []))), "tags": r.tags,
+                    "timezone": r.timezone or "", "status": r.status,
+                    "subscribed_at": r.subscribed_at.isoformat() if r.subscribed_at else "",
+                    "unsubscribed_at": r.unsubscribed_at.isoformat() if r.unsubscribed_at else "",
+                }
+
+
+def export_csv(store: Store, out: TextIO, **filters: str | None) -> int:
+    writer = csv.DictWriter(out, EXPORT_COLUMNS)
+    writer.writeheader()
+    n = 0
+    for row in iter_subscribers(store, **filters):
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def count_members(store: Store, list_name: str) -> int:
+    with store.begin() as c:
+        lid = store.list_id(c, list_name)
+        return int(c.scalar(select(func.count()).select_from(Membership).join(
+            Subscriber, Subscriber.id == Membership.subscriber_id).where(
+            Membership.list_id == lid, Membership.status == "active",
+            Subscriber.status == "active")) or 0)
+
+
+__all__ = ["ImportResult", "StoreError", "add_subscriber", "count_members", "export_csv",
+           "forget", "import_csv", "iter_subscribers", "unsubscribe"]
