@@ -58,10 +58,12 @@ class Sender:
         self.grace = parse_interval(config.sending.grace, "[sending] grace")
         self.batch_size = max(1, min(config.sending.batch_size, provider.max_batch))
         self._last_send = 0.0
+        self.now: datetime | None = None  # the clock of the current send_due call
 
     def send_due(self, now: datetime | None = None,
                  progress: Callable[[SendReport], None] | None = None) -> SendReport:
         now = now or utcnow()
+        self.now = now
         report = SendReport()
         report.recovered = self.recover(now)
         report.enrolled = ledger.enroll_new_members(self.store, now)
@@ -121,7 +123,7 @@ class Sender:
 
     def record(self, rows: list[ledger.Claimed], results: list[Result],
                report: SendReport) -> None:
-        now = utcnow()
+        now = self.now or utcnow()
         by_id = {r.delivery_id: r for r in results}
         outcomes = []
         attempts = ledger.attempts(self.store, [r.id for r in rows])

@@ -50,7 +50,7 @@ def import_cmd(ctx: Context, file: Path, list_name: str | None, resubscribe: boo
 @pass_ctx
 def add_cmd(ctx: Context, email: str, first_name: str, last_name: str, list_name: str | None,
             timezone: str | None, resubscribe: bool) -> None:
-    """Add one subscriber."""
+    """Add one subscriber (optionally to a list, with their own timezone)."""
     result = subs.add_subscriber(ctx.store, email, first_name=first_name, last_name=last_name,
                                  list_name=list_name, timezone=timezone, resubscribe=resubscribe)
     if result.skipped:

@@ -232,21 +232,23 @@ def import_rows(store: Store, rows: Iterable[Row], result: ImportResult, *,
             for r, key in zip(chunk, keys, strict=True):
                 reason = suppressed.get(key) or suppressed.get(erased_key(key))
                 old = existing.get(key)
-                if reason and not (resubscribe and reason == "unsubscribed"):
-                    result.skipped.append((r.line, f"{r.email} is suppressed ({reason}); "
-                                           "not re-subscribed"))
-                    continue
-                if old is not None and old.status != "active":
+                if reason == "unsubscribed" or (old is not None and old.status != "active"):
                     if not resubscribe:
                         result.skipped.append(
                             (r.line, f"{r.email} unsubscribed earlier; not re-subscribed "
                                      "(use --resubscribe if they asked to come back)"))
                         continue
+                elif reason:
+                    result.skipped.append((r.line, f"{r.email} is suppressed ({reason}); "
+                                           "not re-subscribed"))
+                    continue
+                if old is not None and old.status != "active":
                     conn.execute(update(Subscriber).where(Subscriber.id == old.id)
                                  .values(status="active", unsubscribed_at=None))
-                    conn.execute(delete(Suppression).where(Suppression.email_key == key))
                     conn.execute(update(Membership).where(Membership.subscriber_id == old.id)
                                  .values(status="active"))
+                if reason == "unsubscribed":
+                    conn.execute(delete(Suppression).where(Suppression.email_key == key))
                 eligible.append((r, key))
                 if old is None:
                     new.append(dict(email=r.email, email_key=key, first_name=r.first_name,

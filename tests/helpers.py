@@ -1,0 +1,52 @@
+"""Shared helpers for tests that need a store, subscribers and an outbox."""
+
+from __future__ import annotations
+
+import email
+import email.parser
+import email.policy
+import email.utils
+from collections import Counter
+from pathlib import Path
+
+from newsletter.config import Config
+from newsletter.store import Store
+
+
+def make_config(root: Path, **sending: object) -> Config:
+    cfg = Config(root=root)
+    for key, value in sending.items():
+        setattr(cfg.sending, key, value)
+    return cfg
+
+
+def open_store(cfg: Config) -> Store:
+    return Store(cfg.db_url)
+
+
+def outbox_messages(folder: Path) -> list[email.message.EmailMessage]:
+    out = []
+    for path in sorted(folder.glob("*.eml")):
+        with path.open("rb") as f:
+            out.append(email.message_from_binary_file(f, policy=email.policy.default))
+    return out  # type: ignore[return-value]
+
+
+def outbox_pairs(folder: Path) -> Counter[tuple[str, str]]:
+    """(recipient address, part tag) -> how many files (headers only: fast)."""
+    pairs: Counter[tuple[str, str]] = Counter()
+    parser = email.parser.BytesHeaderParser()
+    for path in folder.glob("*.eml"):
+        with path.open("rb") as f:
+            headers = parser.parse(f)
+        to = email.utils.parseaddr(str(headers["To"]))[1]
+        pairs[(to, str(headers["X-Newsletter-Part"]))] += 1
+    return pairs
+
+
+def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",", encoding: str = "utf-8",
+              bom: bool = False) -> Path:
+    text = "\n".join(delimiter.join(r) for r in rows) + "\n"
+    data = text.encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path

@@ -1,0 +1,205 @@
+"""Queueing and sending on a controllable clock: the right parts, to the right people,
+at the right local hour, exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from newsletter.errors import InputError, NewsletterError, StoreError
+from newsletter.providers import get_provider
+from newsletter.schedule import queue_issue, requeue_issue
+from newsletter.sender import Sender
+from newsletter.store import ledger
+from newsletter.store.models import Delivery, Subscriber
+from newsletter.store.subscribers import add_subscriber, import_csv, unsubscribe
+
+from .conftest import ARTICLES, REPO
+from .helpers import make_config, open_store, outbox_messages, outbox_pairs, write_csv
+
+ZONES = [None, "America/New_York", "Europe/Paris", "Asia/Tokyo", "Australia/Sydney",
+         "America/Los_Angeles", "Asia/Kolkata"]
+T0 = datetime(2026, 12, 1, 0, 0)  # naive UTC, the store's convention
+
+
+def four_part_issue(tmp_path: Path) -> Path:
+    text = (ARTICLES / "very-long.md").read_text().replace(
+        "---\n\n", "series:\n  parts: 4\n---\n\n", 1)
+    path = tmp_path / "guide.md"
+    path.write_text(text)
+    return path
+
+
+def test_sequence_for_1000_subscribers_over_two_weeks(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, batch_size=200)
+    store = open_store(cfg)
+    rows = [["email", "first_name", "timezone"]]
+    for i in range(900):
+        rows.append([f"reader{i}@example.com", f"R{i}", ZONES[i % len(ZONES)] or ""])
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="readers")
+    issue = four_part_issue(tmp_path)
+    q = queue_issue(store, cfg, issue, list_name="readers", start="2026-12-01T06:00Z",
+                    every="2d", mode="sequence", at="09:00", now=T0)
+    assert q.parts == 4 and q.rows == 900 * 4
+    sender = Sender(store, get_provider(cfg), cfg)
+
+    joiners = {f"late{i}@example.com": T0 + timedelta(hours=7 + (i * 137) % 140, minutes=i)
+               for i in range(100)}
+    leavers = {f"reader{i}@example.com": T0 + timedelta(days=3, hours=i % 24)
+               for i in range(0, 900, 18)}
+    clock = T0
+    end = T0 + timedelta(days=15)
+    while clock <= end:
+        for addr, when in joiners.items():
+            if clock - timedelta(hours=1) < when <= clock:
+                n = int(addr[4:].split("@")[0])
+                add_subscriber(store, addr, first_name="Late", list_name="readers",
+                               timezone=ZONES[n % len(ZONES)], joined_at=when)
+        for addr, when in leavers.items():
+            if clock - timedelta(hours=1) < when <= clock:
+                unsubscribe(store, addr)
+        sender.send_due(clock)
+        clock += timedelta(hours=1)
+
+    pairs = outbox_pairs(cfg.outbox_path)
+    assert max(pairs.values()) == 1, "nobody got a part twice"
+    with store.begin() as c:
+        subs = {s.id: s for s in c.execute(select(Subscriber)).all()}
+        deliveries = c.execute(select(Delivery)).all()
+    by_sub: dict[int, dict[int, Delivery]] = {}
+    for d in deliveries:
+        by_sub.setdefault(d.subscriber_id, {})[d.part] = d
+    assert len(subs) == 1000
+    for sid, s in subs.items():
+        parts = by_sub.get(sid, {})
+        tz = ZoneInfo(s.timezone or "UTC")
+        sent = {k: d for k, d in parts.items() if d.state == "sent"}
+        for k, d in sent.items():
+            local = d.sent_at.replace(tzinfo=UTC).astimezone(tz)
+            assert local.hour == 9, (s.email, k, local)  # within the hour after 09:00
+            assert (s.email, f"guide-part-{k}") in pairs
+        if s.email in leavers:
+            left = leavers[s.email]
+            assert all(d.sent_at <= left for d in sent.values()), s.email
+            assert all(d.state == "skipped" for k, d in parts.items() if k not in sent)
+            continue
+        assert sorted(sent) == [1, 2, 3, 4], (s.email, {k: d.state for k, d in parts.items()})
+        times = [sent[k].sent_at for k in (1, 2, 3, 4)]
+        assert all(b - a >= timedelta(days=2) - timedelta(hours=1) for a, b in zip(times, times[1:]))
+        if s.email in joiners:
+            assert times[0] >= joiners[s.email]
+            assert times[0] - joiners[s.email] <= timedelta(days=1, hours=1)
+    eligible = 1000 - len(leavers)
+    assert sum(1 for (_, tag) in pairs if tag == "guide-part-4") == eligible
+
+
+def test_broadcast_at_local_hour_and_unsubscribe_between_parts(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    store = open_store(cfg)
+    rows = [["email", "timezone"], ["ny@example.com", "America/New_York"],
+            ["tokyo@example.com", "Asia/Tokyo"], ["utc@example.com", ""]]
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
+    queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r",
+                start="2026-12-02", every="1d", at="08:30", now=T0)
+    with store.begin() as c:
+        due = {(r.email, r.part): r.due_at for r in c.execute(
+            select(Subscriber.email, Delivery.part, Delivery.due_at).join(
+                Subscriber, Subscriber.id == Delivery.subscriber_id))}
+    assert due[("ny@example.com", 1)] == datetime(2026, 12, 2, 13, 30)
+    assert due[("tokyo@example.com", 1)] == datetime(2026, 12, 1, 23, 30)
+    assert due[("utc@example.com", 2)] == datetime(2026, 12, 3, 8, 30)
+    sender = Sender(store, get_provider(cfg), cfg)
+
+    def hourly(start: datetime, hours: int) -> int:
+        return sum(sender.send_due(start + timedelta(hours=h)).sent for h in range(hours))
+
+    assert hourly(datetime(2026, 12, 1, 20), 19) == 3
+    unsubscribe(store, "ny@example.com")
+    assert hourly(datetime(2026, 12, 2, 15), 24) == 2
+    pairs = outbox_pairs(cfg.outbox_path)
+    assert ("ny@example.com", "calmer-mornings-part-2") not in pairs
+    status = ledger.status(store, "calmer-mornings")
+    assert status[1].counts["skipped"] == 1 and status[1].counts["sent"] == 2
+
+
+def test_missed_beyond_grace_is_reported_not_dropped(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, grace="2h")
+    store = open_store(cfg)
+    add_subscriber(store, "a@example.com", list_name="r")
+    queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r",
+                start="now", every="1d", now=T0)
+    sender = Sender(store, get_provider(cfg), cfg)
+    report = sender.send_due(T0 + timedelta(hours=1))  # within grace: sent late
+    assert report.sent == 1
+    report = sender.send_due(T0 + timedelta(days=1, hours=5))  # machine was off too long
+    assert report.sent == 0 and report.missed == 1
+    assert ledger.status(store)[1].counts["missed"] == 1
+    assert any("missed the grace window" in e.message for e in store.events())
+    assert ledger.send_missed_now(store, "calmer-mornings", T0 + timedelta(days=1, hours=5)) == 1
+    assert sender.send_due(T0 + timedelta(days=1, hours=5)).sent == 1
+
+
+def test_snapshot_protects_queued_series_and_requeue_updates_it(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    store = open_store(cfg)
+    add_subscriber(store, "a@example.com", list_name="r")
+    issue = tmp_path / "calmer-mornings.md"
+    issue.write_text((REPO / "issues" / "calmer-mornings.md").read_text())
+    queue_issue(store, cfg, issue, list_name="r", start="now", every="1d", now=T0)
+    sender = Sender(store, get_provider(cfg), cfg)
+    sender.send_due(T0)
+    issue.write_text(issue.read_text().replace("Whatever your mornings look like",
+                                               "EDITED: whatever your mornings look like"))
+    assert "EDITED" not in ledger.part_snapshot(store, 1, 2).html
+    updated, kept = requeue_issue(store, cfg, issue)
+    assert (updated, kept) == ([2], [1])
+    sender.send_due(T0 + timedelta(days=1))
+    last = outbox_messages(cfg.outbox_path)[-1]
+    assert "EDITED" in last.get_body(("html",)).get_content()
+    assert "EDITED" in last.get_body(("plain",)).get_content()
+
+
+def test_pause_resume_cancel(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    store = open_store(cfg)
+    add_subscriber(store, "a@example.com", list_name="r")
+    queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r",
+                start="now", every="1d", now=T0)
+    sender = Sender(store, get_provider(cfg), cfg)
+    ledger.set_status(store, "calmer-mornings", "paused")
+    assert sender.send_due(T0).sent == 0
+    ledger.set_status(store, "calmer-mornings", "active")
+    assert sender.send_due(T0).sent == 1
+    ledger.set_status(store, "calmer-mornings", "cancelled")
+    assert sender.send_due(T0 + timedelta(days=2)).sent == 0
+    assert ledger.status(store)[1].counts["skipped"] == 1
+    with pytest.raises(StoreError, match="no queued series"):
+        ledger.set_status(store, "calmer-mornings", "paused")
+
+
+def test_queue_refuses_bad_requests(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    store = open_store(cfg)
+    issue = REPO / "issues" / "calmer-mornings.md"
+    with pytest.raises(StoreError, match="unknown list 'nobody'"):
+        queue_issue(store, cfg, issue, list_name="nobody", now=T0)
+    add_subscriber(store, "a@example.com", list_name="r")
+    unsubscribe(store, "a@example.com")
+    with pytest.raises(StoreError, match="has nobody to send to"):
+        queue_issue(store, cfg, issue, list_name="r", now=T0)
+    with pytest.raises(InputError, match="in the past"):
+        queue_issue(store, cfg, issue, list_name="r", start="2020-01-01", now=T0)
+    with pytest.raises(InputError, match="interval like 3d"):
+        queue_issue(store, cfg, issue, list_name="r", every="soon", now=T0)
+    with pytest.raises(InputError, match="whole days"):
+        queue_issue(store, cfg, issue, list_name="r", every="12h", at="09:00", now=T0)
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\n\nText\n")
+    with pytest.raises(NewsletterError, match="broken.md"):
+        queue_issue(store, cfg, broken, list_name="r", now=T0)
+    with store.begin() as c:
+        assert c.execute(select(Delivery)).first() is None, "nothing queued by mistake"
