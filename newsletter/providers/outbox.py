@@ -6,22 +6,15 @@ so a batch resent after a crash replaces its files instead of doubling them.
 
 from __future__ import annotations
 
+import binascii
 import os
 import tempfile
-from email.charset import QP, Charset
 from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from typing import ClassVar
 
 from .base import Batch, Provider, Recipient, Result
-
-
-_QP_UTF8 = Charset("utf-8")
-_QP_UTF8.body_encoding = QP  # readable in a text editor, smaller than base64 for prose
 
 
 class OutboxProvider(Provider):
@@ -32,30 +25,39 @@ class OutboxProvider(Provider):
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def message(self, batch: Batch, r: Recipient) -> tuple[Message, str]:
-        """A multipart/alternative message (text, then HTML) and its Message-ID.
+    def message(self, batch: Batch, r: Recipient) -> tuple[bytes, str]:
+        """An RFC 5322 message, multipart/alternative (text, then HTML), and its Message-ID.
 
-        Built with the compat32 email classes: several times faster than EmailMessage's
-        header parsing, which matters at 100,000 messages."""
+        Written directly rather than through email.generator: the bodies are encoded
+        quoted-printable by binascii (C), which keeps 100,000 messages fast."""
         html, text = batch.personalize(r)
-        msg = MIMEMultipart("alternative")
-        msg["From"] = _address(batch.from_name, batch.from_email)
-        msg["To"] = _address(f"{r.first_name} {r.last_name}".strip(), r.email)
-        msg["Subject"] = Header(batch.subject, "utf-8") if not batch.subject.isascii() \
-            else batch.subject
-        msg["Date"] = formatdate(usegmt=True)
         domain = batch.from_email.rpartition("@")[2] or "localhost"
         message_id = make_msgid(idstring=f"d{r.delivery_id}", domain=domain)
-        msg["Message-ID"] = message_id
+        headers = [
+            ("From", _address(batch.from_name, batch.from_email)),
+            ("To", _address(f"{r.first_name} {r.last_name}".strip(), r.email)),
+            ("Subject", _text(batch.subject)),
+            ("Date", formatdate(usegmt=True)),
+            ("Message-ID", message_id),
+        ]
         if batch.reply_to:
-            msg["Reply-To"] = batch.reply_to
-        for name, value in batch.headers(r).items():
-            msg[name] = value
+            headers.append(("Reply-To", batch.reply_to))
+        headers.extend(batch.headers(r).items())
         if batch.tag:
-            msg["X-Newsletter-Part"] = batch.tag
-        msg.attach(MIMEText(text, "plain", _QP_UTF8))  # type: ignore[arg-type]
-        msg.attach(MIMEText(html, "html", _QP_UTF8))  # type: ignore[arg-type]
-        return msg, message_id
+            headers.append(("X-Newsletter-Part", batch.tag))
+        boundary = f"=_nl_{r.delivery_id}_{os.urandom(6).hex()}"
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers)
+        out = [
+            (head + f"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; "
+             f'boundary="{boundary}"\r\n\r\n').encode(),
+        ]
+        for subtype, body in (("plain", text), ("html", html)):
+            out.append((f"--{boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
+                        "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode())
+            encoded = binascii.b2a_qp(body.replace("\r\n", "\n").encode("utf-8"), istext=True)
+            out.append(encoded.replace(b"\n", b"\r\n") + b"\r\n")
+        out.append(f"--{boundary}--\r\n".encode())
+        return b"".join(out), message_id
 
     def path_for(self, delivery_id: int) -> Path:
         return self.folder / f"{delivery_id:010d}.eml"
@@ -64,11 +66,11 @@ class OutboxProvider(Provider):
         self.folder.mkdir(parents=True, exist_ok=True)
         results = []
         for r in batch.recipients:
-            msg, message_id = self.message(batch, r)
+            data, message_id = self.message(batch, r)
             target = self.path_for(r.delivery_id)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
-                f.write(msg.as_bytes())
+                f.write(data)
             os.replace(tmp, target)
             results.append(Result(r.delivery_id, "sent", message_id=message_id))
         return results
@@ -84,4 +86,13 @@ class OutboxProvider(Provider):
 def _address(name: str, addr: str) -> str:
     """A header address; a non-ASCII name is encoded (RFC 2047), a non-ASCII address is
     left as UTF-8 (RFC 6532)."""
-    return formataddr((name, addr), charset="utf-8") if name else addr
+    if not name:
+        return addr
+    if addr.isascii():
+        return formataddr((name, addr), charset="utf-8")
+    return f"{_text(name) if not name.isascii() else formataddr((name, 'x@x'))[:-6]} <{addr}>"
+
+
+def _text(value: str) -> str:
+    """A header value: as it is when ASCII, else RFC 2047 encoded."""
+    return value if value.isascii() else Header(value, "utf-8").encode()
