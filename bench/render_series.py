@@ -45,12 +45,16 @@ def main() -> None:
     n = len(parts)
     med = statistics.median(totals) * 1000
     share = statistics.median(m / t for m, t in zip(mjml_times, totals, strict=True))
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
-          f"{platform.python_version()}, {__import__('os').cpu_count()} cores")
+    print(
+        f"machine: {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, {__import__('os').cpu_count()} cores"
+    )
     print(f"series: {n} parts, {series.words} words, {args.runs} runs")
-    print(f"render whole series: median {med:.2f} ms ({med / n:.2f} ms per part), "
-          f"MJML compilation {share:.0%} of it "
-          f"({statistics.median(mjml_times) * 1000 / n:.3f} ms per part)")
+    print(
+        f"render whole series: median {med:.2f} ms ({med / n:.2f} ms per part), "
+        f"MJML compilation {share:.0%} of it "
+        f"({statistics.median(mjml_times) * 1000 / n:.3f} ms per part)"
+    )
 
     # Baseline: compile per subscriber vs once per part + placeholder substitution.
     sources = [renderer.mjml_source(series, p) for p in series.parts]
@@ -65,9 +69,11 @@ def main() -> None:
         for src in sources:
             mjml.mjml2html(src.replace("%%NL_FIRST_NAME%%", f"Reader {i}"))
     per_sub = time.perf_counter() - t
-    print(f"{k} subscribers x {n} parts: compile once + personalise {once * 1000:.0f} ms, "
-          f"compile per subscriber (baseline) {per_sub * 1000:.0f} ms: "
-          f"{per_sub / once:.1f}x faster")
+    print(
+        f"{k} subscribers x {n} parts: compile once + personalise {once * 1000:.0f} ms, "
+        f"compile per subscriber (baseline) {per_sub * 1000:.0f} ms: "
+        f"{per_sub / once:.1f}x faster"
+    )
 
 
 if __name__ == "__main__":

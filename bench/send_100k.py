@@ -69,26 +69,38 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.folder)))
         return
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, SQLite, outbox provider")
-    print(f"{'subscribers':>11} {'import s':>9} {'queue s':>8} {'send s':>8} {'msg/s':>8} "
-          f"{'peak MB':>8}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, SQLite, outbox provider"
+    )
+    print(
+        f"{'subscribers':>11} {'import s':>9} {'queue s':>8} {'send s':>8} {'msg/s':>8} "
+        f"{'peak MB':>8}"
+    )
     results = {}
     for n in args.sizes:
         folder = Path(tempfile.mkdtemp(prefix=f"bench-{n}-"))
-        proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--folder",
-                               str(folder)], capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(n), "--folder", str(folder)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         results[n] = r
-        print(f"{n:>11} {r['import_s']:>9.2f} {r['queue_s']:>8.2f} {r['send_s']:>8.2f} "
-              f"{n / r['send_s']:>8.0f} {r['maxrss_mb']:>8.0f}")
+        print(
+            f"{n:>11} {r['import_s']:>9.2f} {r['queue_s']:>8.2f} {r['send_s']:>8.2f} "
+            f"{n / r['send_s']:>8.0f} {r['maxrss_mb']:>8.0f}"
+        )
         if not args.keep:
             shutil.rmtree(folder)
     small, large = min(results), max(results)
     if small != large:
-        print(f"list {large / small:.0f}x larger: peak memory x"
-              f"{results[large]['maxrss_mb'] / results[small]['maxrss_mb']:.2f}, send time x"
-              f"{results[large]['send_s'] / results[small]['send_s']:.1f}")
+        print(
+            f"list {large / small:.0f}x larger: peak memory x"
+            f"{results[large]['maxrss_mb'] / results[small]['maxrss_mb']:.2f}, send time x"
+            f"{results[large]['send_s'] / results[small]['send_s']:.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -15,12 +15,15 @@ from urllib.parse import urlparse
 from .blocks import Heading, ListBlock, Paragraph
 from .config import Config
 from .errors import NewsletterError
-from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, Renderer, RenderedPart
+from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, RenderedPart, Renderer
 from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Series
 
 LONG_PARAGRAPH_WORDS = 150
-_SPAMMY = re.compile(r"\b(free|act now|winner|cash|guarantee[d]?|urgent|100%|\$\$\$|"
-                     r"click here|buy now|limited time|risk[- ]free)\b", re.I)
+_SPAMMY = re.compile(
+    r"\b(free|act now|winner|cash|guarantee[d]?|urgent|100%|\$\$\$|"
+    r"click here|buy now|limited time|risk[- ]free)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,11 @@ class CheckReport:
         self.findings.append(Finding(level, code, message, part))
 
     def as_json(self) -> dict[str, object]:
-        return {"errors": [asdict(f) for f in self.errors],
-                "warnings": [asdict(f) for f in self.warnings],
-                "ok": not self.errors}
+        return {
+            "errors": [asdict(f) for f in self.errors],
+            "warnings": [asdict(f) for f in self.warnings],
+            "ok": not self.errors,
+        }
 
 
 class _Links(HTMLParser):
@@ -74,8 +79,11 @@ def bad_link(url: str) -> str | None:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return "is not an absolute http(s) link"
     host = (parsed.hostname or "").lower()
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost") \
-            or host.endswith(".local"):
+    if (
+        host in ("localhost", "localhost.localdomain")
+        or host.endswith(".localhost")
+        or host.endswith(".local")
+    ):
         return "points at this computer (localhost)"
     try:
         ip = ipaddress.ip_address(host)
@@ -90,18 +98,31 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
     report = CheckReport()
     address = config.sender.postal_address.strip()
     if not address:
-        report.add("error", "no-postal-address", "no postal address: set [sender] "
-                   "postal_address in newsletter.toml (anti-spam law requires it)")
+        report.add(
+            "error",
+            "no-postal-address",
+            "no postal address: set [sender] "
+            "postal_address in newsletter.toml (anti-spam law requires it)",
+        )
     for r in parts:
         k, part = r.index, r.part
         size = r.size
         if size > GMAIL_CLIP_BYTES:
-            report.add("error", "too-large", f"HTML is {size / 1024:.0f} KB; Gmail clips "
-                       f"messages over 102 KB", k)
+            report.add(
+                "error",
+                "too-large",
+                f"HTML is {size / 1024:.0f} KB; Gmail clips messages over 102 KB",
+                k,
+            )
         if UNSUBSCRIBE_URL not in r.html or UNSUBSCRIBE_URL not in r.text:
-            report.add("error", "no-unsubscribe", "no unsubscribe link"
-                       + ("" if UNSUBSCRIBE_URL in r.html else " in the HTML")
-                       + ("" if UNSUBSCRIBE_URL in r.text else " in the text part"), k)
+            report.add(
+                "error",
+                "no-unsubscribe",
+                "no unsubscribe link"
+                + ("" if UNSUBSCRIBE_URL in r.html else " in the HTML")
+                + ("" if UNSUBSCRIBE_URL in r.text else " in the text part"),
+                k,
+            )
         if address and address not in r.html:
             report.add("error", "no-postal-address", "the postal address is not in the email", k)
         if not r.text.strip():
@@ -119,33 +140,61 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                 report.add("error", "bad-link", f"link {url!r} {why}", k)
         # warnings
         if len(part.subject) > SUBJECT_MAX:
-            report.add("warning", "long-subject", f"subject is {len(part.subject)} characters; "
-                       f"phones show about {SUBJECT_MAX}", k)
+            report.add(
+                "warning",
+                "long-subject",
+                f"subject is {len(part.subject)} characters; phones show about {SUBJECT_MAX}",
+                k,
+            )
         if not part.preheader:
             report.add("warning", "preheader", "no preheader", k)
         elif not PREHEADER_MIN <= len(part.preheader) <= PREHEADER_MAX:
-            report.add("warning", "preheader", f"preheader is {len(part.preheader)} characters, "
-                       f"expected {PREHEADER_MIN} to {PREHEADER_MAX}", k)
+            report.add(
+                "warning",
+                "preheader",
+                f"preheader is {len(part.preheader)} characters, "
+                f"expected {PREHEADER_MIN} to {PREHEADER_MAX}",
+                k,
+            )
         letters = [c for c in part.subject if c.isalpha()]
-        if (len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7) \
-                or "!!" in part.subject or _SPAMMY.search(part.subject):
-            report.add("warning", "spammy-subject", f"subject {part.subject!r} looks like spam "
-                       "to filters (capitals, '!!', or words like FREE)", k)
+        if (
+            (len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7)
+            or "!!" in part.subject
+            or _SPAMMY.search(part.subject)
+        ):
+            report.add(
+                "warning",
+                "spammy-subject",
+                f"subject {part.subject!r} looks like spam "
+                "to filters (capitals, '!!', or words like FREE)",
+                k,
+            )
         level = 1  # the series title is the h1 (in part 1); article headings start at h2
         for b in part.blocks:
             if isinstance(b, Heading):
                 shown = max(b.level, 2)
                 if shown > level + 1:
-                    report.add("warning", "heading-levels", f"heading {b.text()!r} skips from "
-                               f"h{level} to h{shown}", k)
+                    report.add(
+                        "warning",
+                        "heading-levels",
+                        f"heading {b.text()!r} skips from h{level} to h{shown}",
+                        k,
+                    )
                 level = shown
-            pieces = [i.text() for i in b.items] if isinstance(b, ListBlock) else (
-                [b.text()] if isinstance(b, Paragraph) else [])
+            pieces = (
+                [i.text() for i in b.items]
+                if isinstance(b, ListBlock)
+                else ([b.text()] if isinstance(b, Paragraph) else [])
+            )
             for text in pieces:
                 n = len(text.split())
                 if n > LONG_PARAGRAPH_WORDS:
-                    report.add("warning", "long-paragraph", f"a paragraph of {n} words "
-                               f"(\"{text[:40]}…\"); hard to read on a phone", k)
+                    report.add(
+                        "warning",
+                        "long-paragraph",
+                        f'a paragraph of {n} words ("{text[:40]}…"); hard to read on a phone',
+                        k,
+                    )
         if not part.cta:
             report.add("warning", "no-cta", "no call to action: set 'cta' in the front matter", k)
     return report

@@ -67,8 +67,10 @@ def break_cost(before: Block, after: Block) -> tuple[float, str]:
     """The cost of ending a part after ``before`` and starting the next with ``after``."""
     if isinstance(before, Heading):
         return FORBIDDEN, "a heading never ends a part"
-    if isinstance(after, ListBlock) and isinstance(before, Paragraph) and (
-        before.text().rstrip().endswith(":")
+    if (
+        isinstance(after, ListBlock)
+        and isinstance(before, Paragraph)
+        and (before.text().rstrip().endswith(":"))
     ):
         return FORBIDDEN, "a lead-in stays with its list"
     if isinstance(after, Heading):
@@ -89,8 +91,9 @@ def break_cost(before: Block, after: Block) -> tuple[float, str]:
     return 80.0, "between paragraphs, no section boundary near the balanced point"
 
 
-def chunk(blocks: list[Block], *, parts: int | None = None,
-          minutes_per_part: float = DEFAULT_MINUTES) -> list[Chunk]:
+def chunk(
+    blocks: list[Block], *, parts: int | None = None, minutes_per_part: float = DEFAULT_MINUTES
+) -> list[Chunk]:
     """Split ``blocks`` into ``parts`` parts (automatic when None). Nothing lost or doubled."""
     target = target_words(minutes_per_part)
     units = _split_long_lists(list(blocks), target)
@@ -123,7 +126,7 @@ def chunk(blocks: list[Block], *, parts: int | None = None,
         return cost
 
     m = len(units)
-    best = [[math.inf] * (m + 1) for _ in range(n + 1)]
+    best: list[list[float]] = [[math.inf] * (m + 1) for _ in range(n + 1)]
     back = [[-1] * (m + 1) for _ in range(n + 1)]
     best[0][0] = 0.0
     for k in range(1, n + 1):
@@ -135,9 +138,9 @@ def chunk(blocks: list[Block], *, parts: int | None = None,
                 bc = costs[j][0] if j > 0 else 0.0
                 if bc == FORBIDDEN:
                     continue
-                c = row[j] + bc + length_cost(j, i)
-                if c < best[k][i]:
-                    best[k][i], back[k][i] = c, j
+                cost = row[j] + bc + length_cost(j, i)
+                if cost < best[k][i]:
+                    best[k][i], back[k][i] = cost, j
                 # Parts much longer than three balanced parts never win: stop looking back.
                 if prefix[i] - prefix[j] > 4 * max(ideal, target) and best[k][i] < math.inf:
                     break

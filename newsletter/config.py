@@ -89,7 +89,7 @@ class Config:
     def db_url(self) -> str:
         url = os.environ.get("NEWSLETTER_DATABASE_URL") or self.database_url
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-            rel = url[len("sqlite:///"):]
+            rel = url[len("sqlite:///") :]
             if rel and rel != ":memory:":
                 return "sqlite:///" + str((self.root / rel).resolve())
         return url
@@ -107,14 +107,21 @@ class Config:
         return self.resolve(self.templates_dir)
 
 
-_SECTIONS: dict[str, type] = {"sender": Sender, "brand": Brand, "sending": Sending,
-                              "web": Web, "tracking": Tracking}
+_SECTIONS: dict[str, type] = {
+    "sender": Sender,
+    "brand": Brand,
+    "sending": Sending,
+    "web": Web,
+    "tracking": Tracking,
+}
 _TOP = {"database_url", "issues_dir", "templates_dir", "providers", *_SECTIONS}
 
 
 def _unknown(source: str, key: str, allowed: list[str]) -> ConfigError:
     close = difflib.get_close_matches(key.split(".")[-1], allowed, n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'?" if close else "expected one of: " + ", ".join(sorted(allowed))
+    hint = (
+        f"did you mean '{close[0]}'?" if close else "expected one of: " + ", ".join(sorted(allowed))
+    )
     return ConfigError(f"{source}: unknown setting '{key}'", hint=hint)
 
 
@@ -129,8 +136,7 @@ def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
             value = float(value)
         if not isinstance(value, expected) or isinstance(value, bool) != isinstance(current, bool):
             raise ConfigError(
-                f"{source}: setting '{section}.{key}' expected {expected.__name__}, "
-                f"got {value!r}"
+                f"{source}: setting '{section}.{key}' expected {expected.__name__}, got {value!r}"
             )
         setattr(obj, key, value)
 
@@ -144,8 +150,9 @@ def load_config(path: Path | str | None = None) -> Config:
             return Config(root=Path.cwd())
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"{path}: no such configuration file",
-                          hint="run 'newsletter init DIR' to create one")
+        raise ConfigError(
+            f"{path}: no such configuration file", hint="run 'newsletter init DIR' to create one"
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

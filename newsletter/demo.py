@@ -39,8 +39,11 @@ def run_demo(folder: Path, every: str = "1m") -> DemoResult:
         issue.write_text((examples_dir() / DEMO_ISSUE).read_text(encoding="utf-8"))
     queued = False
     with store.begin() as conn:
-        already = conn.execute(ledger.select(ledger.Campaign.id).where(
-            ledger.Campaign.slug == issue.stem, ledger.Campaign.status == "active")).first()
+        already = conn.execute(
+            ledger.select(ledger.Campaign.id).where(
+                ledger.Campaign.slug == issue.stem, ledger.Campaign.status == "active"
+            )
+        ).first()
     if not already:
         queue_issue(store, config, issue, list_name="readers", start="now", every=every)
         queued = True
@@ -48,5 +51,11 @@ def run_demo(folder: Path, every: str = "1m") -> DemoResult:
     report = Sender(store, provider, config).send_due()
     provider.close()
     outbox = config.outbox_path
-    return DemoResult(folder, imported, queued, report, outbox,
-                      len(list(outbox.glob("*.eml"))) if outbox.exists() else 0)
+    return DemoResult(
+        folder,
+        imported,
+        queued,
+        report,
+        outbox,
+        len(list(outbox.glob("*.eml"))) if outbox.exists() else 0,
+    )

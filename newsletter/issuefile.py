@@ -35,8 +35,19 @@ from .importers import MAX_TEXT_BYTES, read_source
 from .importers.markdown import parse_markdown, split_front_matter
 
 DEFAULT_MINUTES = 2.0
-FIELDS = ("title", "subtitle", "author", "url", "date", "cta", "series", "list", "tags", "parts",
-          "source")
+FIELDS = (
+    "title",
+    "subtitle",
+    "author",
+    "url",
+    "date",
+    "cta",
+    "series",
+    "list",
+    "tags",
+    "parts",
+    "source",
+)
 SERIES_FIELDS = ("parts", "minutes_per_part")
 CTA_FIELDS = ("label", "url")
 PART_FIELDS = ("subject", "preheader", "cta")
@@ -68,15 +79,22 @@ class Issue:
     cta: CTA | None = None
     parts: int | None = None  # None: automatic
     minutes_per_part: float = DEFAULT_MINUTES
-    list: str | None = None
+    list_name: str | None = None
     tags: list[str] = field(default_factory=list)
     overrides: dict[int, PartOverride] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
     def article(self) -> Article:
-        return Article(title=self.title, blocks=self.blocks, subtitle=self.subtitle,
-                       author=self.author, url=self.url, date=self.date, tags=self.tags)
+        return Article(
+            title=self.title,
+            blocks=self.blocks,
+            subtitle=self.subtitle,
+            author=self.author,
+            url=self.url,
+            date=self.date,
+            tags=self.tags,
+        )
 
 
 def is_http_url(value: str) -> bool:
@@ -99,18 +117,25 @@ class _Validator:
                 path = f"{prefix}{key}"
                 close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
                 if not prefix and str(key) in PART_FIELDS:
-                    raise self.fail(path, "is set per part",
-                                    f"write it as 'parts: {{1: {{{key}: ...}}}}'")
-                hint = f"did you mean '{prefix}{close[0]}'?" if close else (
-                    "expected one of: " + ", ".join(allowed))
+                    raise self.fail(
+                        path, "is set per part", f"write it as 'parts: {{1: {{{key}: ...}}}}'"
+                    )
+                hint = (
+                    f"did you mean '{prefix}{close[0]}'?"
+                    if close
+                    else ("expected one of: " + ", ".join(allowed))
+                )
                 raise self.fail(path, "unknown field", hint)
 
     def text(self, data: dict[str, Any], key: str, path: str, required: bool = False) -> str:
         value = data.get(key)
         if value is None or value == "":
             if required:
-                raise self.fail(path, "is missing, expected text",
-                                hint=f"add a line '{key}: ...' to the front matter")
+                raise self.fail(
+                    path,
+                    "is missing, expected text",
+                    hint=f"add a line '{key}: ...' to the front matter",
+                )
             return ""
         if isinstance(value, dict | list):
             raise self.fail(path, f"expected text, got a {type(value).__name__}")
@@ -126,8 +151,10 @@ class _Validator:
         if not isinstance(value, dict):
             raise self.fail(path, "expected a mapping with 'label' and 'url'")
         self.keys(value, CTA_FIELDS, path + ".")
-        return CTA(label=self.text(value, "label", path + ".label", required=True),
-                   url=self.url(value, "url", path + ".url", required=True))
+        return CTA(
+            label=self.text(value, "label", path + ".label", required=True),
+            url=self.url(value, "url", path + ".url", required=True),
+        )
 
 
 def _key_lines(raw: str, offset: int) -> dict[str, int]:
@@ -153,16 +180,23 @@ def parse_issue(text: str, path: Path) -> Issue:
     source = str(path)
     fmt, raw, body_line = split_front_matter(text, source)
     if fmt != "yaml":
-        raise InputError(source, "has no front matter", line=1,
-                         hint="start the file with '---', 'title: ...', '---'")
+        raise InputError(
+            source,
+            "has no front matter",
+            line=1,
+            hint="start the file with '---', 'title: ...', '---'",
+        )
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise InputError(source, f"front matter {problem}",
-                         line=mark.line + 2 if mark is not None else None,
-                         hint="check the indentation and quote values that contain ':'") from None
+        raise InputError(
+            source,
+            f"front matter {problem}",
+            line=mark.line + 2 if mark is not None else None,
+            hint="check the indentation and quote values that contain ':'",
+        ) from None
     if not isinstance(data, dict):
         raise InputError(source, "front matter must be 'key: value' lines", line=2)
     v = _Validator(source, _key_lines(raw, 2))
@@ -179,9 +213,15 @@ def parse_issue(text: str, path: Path) -> Issue:
     elif isinstance(parts_value, int) and not isinstance(parts_value, bool) and parts_value >= 1:
         parts = parts_value
     else:
-        raise v.fail("series.parts", f"expected 'auto' or a whole number from 1, got {parts_value!r}")
+        raise v.fail(
+            "series.parts", f"expected 'auto' or a whole number from 1, got {parts_value!r}"
+        )
     minutes = series.get("minutes_per_part", DEFAULT_MINUTES)
-    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0.5 <= minutes <= 60:
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int | float)
+        or not 0.5 <= minutes <= 60
+    ):
         raise v.fail("series.minutes_per_part", f"expected minutes from 0.5 to 60, got {minutes!r}")
     tags = data.get("tags") or []
     if isinstance(tags, str):
@@ -191,7 +231,9 @@ def parse_issue(text: str, path: Path) -> Issue:
     overrides: dict[int, PartOverride] = {}
     raw_parts = data.get("parts") or {}
     if not isinstance(raw_parts, dict):
-        raise v.fail("parts", "expected a mapping from part number to overrides, e.g. '2: {subject: ...}'")
+        raise v.fail(
+            "parts", "expected a mapping from part number to overrides, e.g. '2: {subject: ...}'"
+        )
     for k, value in raw_parts.items():
         if not isinstance(k, int) or k < 1:
             raise v.fail(f"parts.{k}", "expected a part number (1, 2, ...)")
@@ -221,7 +263,7 @@ def parse_issue(text: str, path: Path) -> Issue:
         cta=v.cta(data["cta"], "cta") if data.get("cta") else None,
         parts=parts,
         minutes_per_part=float(minutes),
-        list=list_name,
+        list_name=list_name,
         tags=[str(t) for t in tags],
         overrides=overrides,
         blocks=blocks,
@@ -256,7 +298,7 @@ def _inline_md(spans: Inline) -> str:
         else:
             core = s.text.strip()
             lead = s.text[: len(s.text) - len(s.text.lstrip())]
-            trail = s.text[len(s.text.rstrip()):]
+            trail = s.text[len(s.text.rstrip()) :]
             piece = _escape(core)
             if core and s.italic:
                 piece = f"*{piece}*"
@@ -303,8 +345,11 @@ def blocks_to_markdown(blocks: list[Block]) -> str:
             title = f' "{b.caption}"' if b.caption else ""
             out.append(f"![{_escape(b.alt)}](<{b.src}>{title})")
         elif isinstance(b, Quote):
-            out.append("\n>\n".join(_indent(_inline_md(p), "> ").replace("\n  ", "\n> ")
-                                    for p in b.paragraphs))
+            out.append(
+                "\n>\n".join(
+                    _indent(_inline_md(p), "> ").replace("\n  ", "\n> ") for p in b.paragraphs
+                )
+            )
         elif isinstance(b, CallToAction):
             label = _escape(b.label)
             out.append(f"👉 [{label}](<{b.url}>)" if b.url else f"👉 {label}")
@@ -328,8 +373,10 @@ def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | Non
     if article.tags:
         meta["tags"] = article.tags
     if article.extra:
-        meta["source"] = {k: (v if isinstance(v, str | int | float | bool | list | dict) else str(v))
-                          for k, v in article.extra.items()}
+        meta["source"] = {
+            k: (v if isinstance(v, str | int | float | bool | list | dict) else str(v))
+            for k, v in article.extra.items()
+        }
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
     return f"---\n{front}---\n\n{blocks_to_markdown(article.blocks)}"
 

@@ -34,9 +34,17 @@ class ImportReport:
     found: list[str] = field(default_factory=list)
 
 
-def import_article(source: Path, *, out: Path | None = None, issues_dir: Path = Path("issues"),
-                   fmt: str | None = None, url: str = "", cta_url: str = "",
-                   list_name: str | None = None, force: bool = False) -> ImportReport:
+def import_article(
+    source: Path,
+    *,
+    out: Path | None = None,
+    issues_dir: Path = Path("issues"),
+    fmt: str | None = None,
+    url: str = "",
+    cta_url: str = "",
+    list_name: str | None = None,
+    force: bool = False,
+) -> ImportReport:
     """Import SOURCE into an issue file for the editor to review; never overwrites silently."""
     for name, value in (("--url", url), ("--cta-url", cta_url)):
         if value and not is_http_url(value):
@@ -55,7 +63,9 @@ def import_article(source: Path, *, out: Path | None = None, issues_dir: Path = 
             cta = CTA(label=label, url=target)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
     if dest.exists() and not force:
-        raise InputError(str(dest), "already exists", hint="pass -o NEW.md or --force to replace it")
+        raise InputError(
+            str(dest), "already exists", hint="pass -o NEW.md or --force to replace it"
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(dump_issue(article, cta=cta, list_name=list_name), encoding="utf-8")
     report = ImportReport(path=dest, article=article, fmt=fmt or "auto")
@@ -70,8 +80,10 @@ def import_article(source: Path, *, out: Path | None = None, issues_dir: Path = 
     if ctas and not cta:
         report.found.append("the calls to action have no link: set cta.url in the front matter")
     if any(isinstance(b, Image) and not b.src for b in article.blocks):
-        report.found.append("photo descriptions are kept as images without a source; "
-                            "add each image's URL to show it")
+        report.found.append(
+            "photo descriptions are kept as images without a source; "
+            "add each image's URL to show it"
+        )
     return report
 
 

@@ -124,15 +124,22 @@ class Renderer:
         try:
             template = self.env.get_template("email.mjml.j2")
             return template.render(
-                series=series, part=part, brand=self.config.brand, sender=self.config.sender,
-                greeting=self.greeting(), unsubscribe_url=Markup(UNSUBSCRIBE_URL),
+                series=series,
+                part=part,
+                brand=self.config.brand,
+                sender=self.config.sender,
+                greeting=self.greeting(),
+                unsubscribe_url=Markup(UNSUBSCRIBE_URL),
             )
         except jinja2.TemplateSyntaxError as exc:
             raise NewsletterError(
-                f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+                f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}"
+            ) from None
         except jinja2.TemplateError as exc:
-            raise NewsletterError(f"template error while rendering part {part.index}: {exc}",
-                                  hint="check your templates/ overrides") from None
+            raise NewsletterError(
+                f"template error while rendering part {part.index}: {exc}",
+                hint="check your templates/ overrides",
+            ) from None
 
     def render_part(self, series: Series, part: Part) -> RenderedPart:
         source = self.mjml_source(series, part)
@@ -140,28 +147,33 @@ class Renderer:
         try:
             compiled = mjml.mjml2html(source)
         except ValueError as exc:
-            raise NewsletterError(f"MJML error in part {part.index}: {exc}",
-                                  hint="check your templates/ overrides") from None
+            raise NewsletterError(
+                f"MJML error in part {part.index}: {exc}", hint="check your templates/ overrides"
+            ) from None
         self.mjml_seconds += time.perf_counter() - started
-        return RenderedPart(part=part, mjml=source, html=compiled,
-                            text=render_text(series, part, self.config))
+        return RenderedPart(
+            part=part, mjml=source, html=compiled, text=render_text(series, part, self.config)
+        )
 
     def render_series(self, series: Series) -> list[RenderedPart]:
         self.mjml_seconds = 0.0
         return [self.render_part(series, p) for p in series.parts]
 
 
-def personalize(rendered: RenderedPart, *, first_name: str, unsubscribe_url: str,
-                fallback: str = "there") -> tuple[str, str]:
+def personalize(
+    rendered: RenderedPart, *, first_name: str, unsubscribe_url: str, fallback: str = "there"
+) -> tuple[str, str]:
     """The part's HTML and text for one subscriber (their fields escaped in the HTML)."""
     name = (first_name or "").strip() or fallback
     html_out = rendered.html.replace(FIRST_NAME, html.escape(name)).replace(
-        UNSUBSCRIBE_URL, html.escape(unsubscribe_url))
+        UNSUBSCRIBE_URL, html.escape(unsubscribe_url)
+    )
     text_out = rendered.text.replace(FIRST_NAME, name).replace(UNSUBSCRIBE_URL, unsubscribe_url)
     return html_out, text_out
 
 
 # --- plain text ------------------------------------------------------------------------
+
 
 def inline_text(spans: Inline) -> str:
     out = []
@@ -178,9 +190,15 @@ def inline_text(spans: Inline) -> str:
 def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
     lines = []
     for i, para in enumerate(text.split("\n")):
-        lead = (first if first is not None and i == 0 else indent)
-        wrapped = textwrap.fill(para, WIDTH, initial_indent=lead, subsequent_indent=indent,
-                                break_long_words=False, break_on_hyphens=False)
+        lead = first if first is not None and i == 0 else indent
+        wrapped = textwrap.fill(
+            para,
+            WIDTH,
+            initial_indent=lead,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
         lines.append(wrapped or lead.rstrip())
     return "\n".join(lines)
 
@@ -228,19 +246,25 @@ def render_text(series: Series, part: Part, config: Config) -> str:
     if part.teaser:
         sections.append(_wrap(f"Next time: {part.teaser}"))
     if part.cta:
-        sections.append(_wrap(f"{part.cta.label}: {part.cta.url}" if part.cta.url
-                              else part.cta.label))
+        sections.append(
+            _wrap(f"{part.cta.label}: {part.cta.url}" if part.cta.url else part.cta.label)
+        )
     if part.article_url:
         sections.append(_wrap(f"Read the whole article: {part.article_url}"))
-    sections.append("-- \n" + _wrap(
-        f"You are receiving this because you subscribed to {config.sender.name}.\n"
-        f"{config.sender.postal_address}\n"
-        f"Unsubscribe: {UNSUBSCRIBE_URL}"))
+    sections.append(
+        "-- \n"
+        + _wrap(
+            f"You are receiving this because you subscribed to {config.sender.name}.\n"
+            f"{config.sender.postal_address}\n"
+            f"Unsubscribe: {UNSUBSCRIBE_URL}"
+        )
+    )
     return "\n\n".join(sections) + "\n"
 
 
-def write_rendered(series: Series, parts: list[RenderedPart], out_dir: Path,
-                   config: Config) -> Path:
+def write_rendered(
+    series: Series, parts: list[RenderedPart], out_dir: Path, config: Config
+) -> Path:
     """``part-K.html``, ``part-K.txt`` and ``manifest.json`` (a stable contract) in out_dir."""
     import json
 
@@ -249,15 +273,24 @@ def write_rendered(series: Series, parts: list[RenderedPart], out_dir: Path,
     for r in parts:
         k = r.index
         html_out, text_out = personalize(
-            r, first_name="", unsubscribe_url=f"{config.web.base_url.rstrip('/')}/unsubscribe",
-            fallback=config.brand.first_name_fallback)
+            r,
+            first_name="",
+            unsubscribe_url=f"{config.web.base_url.rstrip('/')}/unsubscribe",
+            fallback=config.brand.first_name_fallback,
+        )
         (out_dir / f"part-{k}.html").write_text(html_out, encoding="utf-8")
         (out_dir / f"part-{k}.txt").write_text(text_out, encoding="utf-8")
-        manifest["parts"].append({
-            "index": k, "subject": r.part.subject, "preheader": r.part.preheader,
-            "words": r.part.words, "html": f"part-{k}.html", "text": f"part-{k}.txt",
-            "cta_url": r.part.cta.url if r.part.cta else None,
-        })
+        manifest["parts"].append(
+            {
+                "index": k,
+                "subject": r.part.subject,
+                "preheader": r.part.preheader,
+                "words": r.part.words,
+                "html": f"part-{k}.html",
+                "text": f"part-{k}.txt",
+                "cta_url": r.part.cta.url if r.part.cta else None,
+            }
+        )
     path = out_dir / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

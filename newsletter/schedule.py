@@ -30,9 +30,18 @@ TICK_ID = "newsletter-tick"
 
 
 def snapshots(parts: list[RenderedPart]) -> list[ledger.PartSnapshot]:
-    return [ledger.PartSnapshot(r.index, r.part.subject, r.part.preheader, r.html, r.text,
-                                r.part.words, r.part.cta.url if r.part.cta else "")
-            for r in parts]
+    return [
+        ledger.PartSnapshot(
+            r.index,
+            r.part.subject,
+            r.part.preheader,
+            r.html,
+            r.text,
+            r.part.words,
+            r.part.cta.url if r.part.cta else "",
+        )
+        for r in parts
+    ]
 
 
 @dataclass
@@ -47,10 +56,19 @@ class Queued:
     warnings: list[str]
 
 
-def queue_issue(store: Store, config: Config, issue_path: Path, *, list_name: str | None,
-                start: str = "now", every: str = "3d", mode: str = "broadcast",
-                at: str | None = None, now: datetime | None = None,
-                force: bool = False) -> Queued:
+def queue_issue(
+    store: Store,
+    config: Config,
+    issue_path: Path,
+    *,
+    list_name: str | None,
+    start: str = "now",
+    every: str = "3d",
+    mode: str = "broadcast",
+    at: str | None = None,
+    now: datetime | None = None,
+    force: bool = False,
+) -> Queued:
     now_aware = (now or utcnow()).replace(tzinfo=UTC)
     if mode not in MODES:
         raise InputError("--mode", f"expected broadcast or sequence, got {mode!r}")
@@ -61,8 +79,11 @@ def queue_issue(store: Store, config: Config, issue_path: Path, *, list_name: st
     zone(config.sending.timezone, "[sending] timezone")
     start_at = parse_when(start, config.sending.timezone, now_aware)
     if start_at < now_aware - timedelta(minutes=1):
-        raise InputError("--start", f"{start!r} is in the past "
-                         f"({start_at:%Y-%m-%d %H:%M} UTC)", hint="use 'now' or a later time")
+        raise InputError(
+            "--start",
+            f"{start!r} is in the past ({start_at:%Y-%m-%d %H:%M} UTC)",
+            hint="use 'now' or a later time",
+        )
     series, rendered = render_issue(issue_path, config)
     warnings: list[str] = []
     from .check import check_rendered
@@ -73,36 +94,61 @@ def queue_issue(store: Store, config: Config, issue_path: Path, *, list_name: st
         raise NewsletterError(
             f"{issue_path}: {len(report.errors)} problem(s) would hurt delivery, first: "
             f"part {first.part}: {first.message}",
-            hint=f"run 'newsletter check {issue_path}' for all of them, or queue with --force")
+            hint=f"run 'newsletter check {issue_path}' for all of them, or queue with --force",
+        )
     warnings.extend(f"part {w.part}: {w.message}" for w in report.warnings)
     from .issuefile import load_issue
 
-    list_name = list_name or load_issue(issue_path).list
+    list_name = list_name or load_issue(issue_path).list_name
     if not list_name:
         raise InputError("--list", "no list given and the issue has no 'list' field")
     with store.begin() as conn:
         cid = ledger.create_campaign(
-            store, conn, slug=series.slug, title=series.title, issue_path=str(issue_path),
-            list_name=list_name, mode=mode, start=start_at, interval=interval, at=send_at,
-            default_tz=config.sending.timezone, parts=snapshots(rendered))
+            store,
+            conn,
+            slug=series.slug,
+            title=series.title,
+            issue_path=str(issue_path),
+            list_name=list_name,
+            mode=mode,
+            start=start_at,
+            interval=interval,
+            at=send_at,
+            default_tz=config.sending.timezone,
+            parts=snapshots(rendered),
+        )
         rows = ledger.schedule_current_members(conn, cid, to_naive_utc(now_aware))
         if rows == 0 and mode == "broadcast":
-            raise StoreError(f"list {list_name!r} has nobody to send to",
-                             hint="import subscribers first, or use --mode sequence to send "
-                                  "to people as they join")
+            raise StoreError(
+                f"list {list_name!r} has nobody to send to",
+                hint="import subscribers first, or use --mode sequence to send "
+                "to people as they join",
+            )
         first_due = conn.execute(
             ledger.select(ledger.func.min(ledger.Delivery.due_at)).where(
-                ledger.Delivery.campaign_id == cid)).scalar()
-        due_times = sorted(conn.scalars(ledger.select(ledger.Delivery.due_at).distinct().where(
-            ledger.Delivery.campaign_id == cid)))
-        store.event("queued", f"{series.slug}: {len(rendered)} parts to {list_name!r} "
-                    f"({mode}, {rows} messages)", cid, conn=conn)
+                ledger.Delivery.campaign_id == cid
+            )
+        ).scalar()
+        due_times = sorted(
+            conn.scalars(
+                ledger.select(ledger.Delivery.due_at)
+                .distinct()
+                .where(ledger.Delivery.campaign_id == cid)
+            )
+        )
+        store.event(
+            "queued",
+            f"{series.slug}: {len(rendered)} parts to {list_name!r} ({mode}, {rows} messages)",
+            cid,
+            conn=conn,
+        )
     register_jobs(store.url, config, cid, due_times)
     return Queued(cid, series.slug, list_name, mode, len(rendered), rows, first_due, warnings)
 
 
-def requeue_issue(store: Store, config: Config, issue_path: Path,
-                  include_sent: bool = False) -> tuple[list[int], list[int]]:
+def requeue_issue(
+    store: Store, config: Config, issue_path: Path, include_sent: bool = False
+) -> tuple[list[int], list[int]]:
     series, rendered = render_issue(issue_path, config)
     with store.begin() as conn:
         found = ledger.campaign_by_slug(conn, series.slug)
@@ -117,6 +163,7 @@ def requeue_issue(store: Store, config: Config, issue_path: Path,
 
 # --- APScheduler ---------------------------------------------------------------------
 
+
 def _scheduler(db_url: str, config: Config, background: bool = True) -> Any:
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -129,8 +176,7 @@ def _scheduler(db_url: str, config: Config, background: bool = True) -> Any:
     )
 
 
-def register_jobs(db_url: str, config: Config, campaign_id: int,
-                  due_times: list[datetime]) -> None:
+def register_jobs(db_url: str, config: Config, campaign_id: int, due_times: list[datetime]) -> None:
     """One date job per distinct due time, written straight to the job store in the
     database, for whichever `newsletter run` is (or will be) running."""
     from apscheduler.job import Job
@@ -146,11 +192,20 @@ def register_jobs(db_url: str, config: Config, campaign_id: int,
     try:
         for when in due_times:
             run_at = when.replace(tzinfo=UTC)
-            job = Job(sched, id=f"c{campaign_id}-{when:%Y%m%dT%H%M%S}", func=JOB_FUNC,
-                      trigger=DateTrigger(run_at), executor="default",
-                      args=[config_path, str(config.root)], kwargs={}, name="send_due_job",
-                      misfire_grace_time=grace, coalesce=True, max_instances=1,
-                      next_run_time=run_at)
+            job = Job(
+                sched,
+                id=f"c{campaign_id}-{when:%Y%m%dT%H%M%S}",
+                func=JOB_FUNC,
+                trigger=DateTrigger(run_at),
+                executor="default",
+                args=[config_path, str(config.root)],
+                kwargs={},
+                name="send_due_job",
+                misfire_grace_time=grace,
+                coalesce=True,
+                max_instances=1,
+                next_run_time=run_at,
+            )
             try:
                 jobstore.add_job(job)
             except ConflictingIdError:
@@ -169,8 +224,9 @@ def send_due_job(config_path: str | None, root: str) -> None:
         from .providers import get_provider
         from .sender import Sender
 
-        config = load_config(config_path) if config_path else load_config(Path(root) /
-                                                                          "newsletter.toml")
+        config = (
+            load_config(config_path) if config_path else load_config(Path(root) / "newsletter.toml")
+        )
         store = Store(config.db_url)
         sender = Sender(store, get_provider(config), config)
     with _running.setdefault("lock", threading.Lock()):
@@ -182,8 +238,14 @@ def send_due_job(config_path: str | None, root: str) -> None:
         callback(report)
 
 
-def run_forever(store: Store, config: Config, sender: Any, stop: threading.Event,
-                on_report: Any = None, on_event: Any = None) -> None:
+def run_forever(
+    store: Store,
+    config: Config,
+    sender: Any,
+    stop: threading.Event,
+    on_report: Any = None,
+    on_event: Any = None,
+) -> None:
     """`newsletter run`: the scheduler and a periodic tick until ``stop`` is set."""
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 
@@ -193,8 +255,9 @@ def run_forever(store: Store, config: Config, sender: Any, stop: threading.Event
     def listener(event: Any) -> None:
         if event.code == EVENT_JOB_MISSED:
             when = event.scheduled_run_time.strftime("%Y-%m-%d %H:%M")
-            message = (f"scheduled send {event.job_id} at {when} UTC was missed past the "
-                       "grace window")
+            message = (
+                f"scheduled send {event.job_id} at {when} UTC was missed past the grace window"
+            )
             store.event("missed", message)
         else:
             message = f"job {event.job_id} failed: {event.exception}"
@@ -206,9 +269,15 @@ def run_forever(store: Store, config: Config, sender: Any, stop: threading.Event
     config_path = str(config.path) if config.path else None
     sched.start()
     try:
-        sched.add_job(JOB_FUNC, "interval", seconds=config.sending.poll_seconds,
-                      args=[config_path, str(config.root)], id=TICK_ID, replace_existing=True,
-                      next_run_time=datetime.now(UTC))
+        sched.add_job(
+            JOB_FUNC,
+            "interval",
+            seconds=config.sending.poll_seconds,
+            args=[config_path, str(config.root)],
+            id=TICK_ID,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),
+        )
         stop.wait()
     finally:
         sender.stop.set()

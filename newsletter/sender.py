@@ -48,8 +48,9 @@ class SendReport:
 
 
 class Sender:
-    def __init__(self, store: Store, provider: Provider, config: Config,
-                 stop: threading.Event | None = None) -> None:
+    def __init__(
+        self, store: Store, provider: Provider, config: Config, stop: threading.Event | None = None
+    ) -> None:
         self.store = store
         self.provider = provider
         self.config = config
@@ -60,8 +61,9 @@ class Sender:
         self._last_send = 0.0
         self.now: datetime | None = None  # the clock of the current send_due call
 
-    def send_due(self, now: datetime | None = None,
-                 progress: Callable[[SendReport], None] | None = None) -> SendReport:
+    def send_due(
+        self, now: datetime | None = None, progress: Callable[[SendReport], None] | None = None
+    ) -> SendReport:
         now = now or utcnow()
         self.now = now
         report = SendReport()
@@ -85,23 +87,41 @@ class Sender:
             ledger.release(self.store, token)
         return report
 
-    def batch(self, campaign_id: int, part: int, rows: list[ledger.Claimed],
-              key: str) -> Batch:
+    def batch(self, campaign_id: int, part: int, rows: list[ledger.Claimed], key: str) -> Batch:
         snap = ledger.part_snapshot(self.store, campaign_id, part)
         c = ledger.campaign(self.store, campaign_id)
         base = self.config.web.base_url
         return Batch(
-            key=key, subject=snap.subject, html=snap.html, text=snap.text,
-            from_email=self.config.sender.email, from_name=self.config.sender.name,
-            reply_to=self.config.sender.reply_to, tag=f"{c.slug}-part-{part}",
+            key=key,
+            subject=snap.subject,
+            html=snap.html,
+            text=snap.text,
+            from_email=self.config.sender.email,
+            from_name=self.config.sender.name,
+            reply_to=self.config.sender.reply_to,
+            tag=f"{c.slug}-part-{part}",
             first_name_fallback=self.config.brand.first_name_fallback,
             metadata={"campaign": c.slug, "part": str(part)},
-            recipients=[Recipient(r.id, r.email, r.first_name, r.last_name,
-                                  self.signer.unsubscribe_url(base, r.subscriber_id, campaign_id))
-                        for r in rows])
+            recipients=[
+                Recipient(
+                    r.id,
+                    r.email,
+                    r.first_name,
+                    r.last_name,
+                    self.signer.unsubscribe_url(base, r.subscriber_id, campaign_id),
+                )
+                for r in rows
+            ],
+        )
 
-    def push(self, campaign_id: int, part: int, rows: list[ledger.Claimed], token: str,
-             report: SendReport) -> None:
+    def push(
+        self,
+        campaign_id: int,
+        part: int,
+        rows: list[ledger.Claimed],
+        token: str,
+        report: SendReport,
+    ) -> None:
         batch = self.batch(campaign_id, part, rows, key=token + f":{rows[0].id}")
         self._throttle(len(rows))
         try:
@@ -112,41 +132,51 @@ class Sender:
         self.record(rows, results, report)
         report.batches += 1
         failed = sum(1 for r in results if r.status not in ACCEPTED)
-        if results and failed / len(results) > self.config.sending.max_error_rate \
-                and failed >= min(len(results), 5):
+        if (
+            results
+            and failed / len(results) > self.config.sending.max_error_rate
+            and failed >= min(len(results), 5)
+        ):
             c = ledger.campaign(self.store, campaign_id)
             ledger.set_status(self.store, c.slug, "paused")
-            self.store.event("paused", f"{c.slug}: paused after {failed} of {len(results)} "
-                             f"messages failed ({results[0].error or 'see status'}); fix the "
-                             f"cause, then 'newsletter resume {c.slug}'", campaign_id)
+            self.store.event(
+                "paused",
+                f"{c.slug}: paused after {failed} of {len(results)} "
+                f"messages failed ({results[0].error or 'see status'}); fix the "
+                f"cause, then 'newsletter resume {c.slug}'",
+                campaign_id,
+            )
             report.paused.append(c.slug)
 
-    def record(self, rows: list[ledger.Claimed], results: list[Result],
-               report: SendReport) -> None:
+    def record(self, rows: list[ledger.Claimed], results: list[Result], report: SendReport) -> None:
         now = self.now or utcnow()
         by_id = {r.delivery_id: r for r in results}
         outcomes = []
         attempts = ledger.attempts(self.store, [r.id for r in rows])
         for row in rows:
-            res = by_id.get(row.id) or Result(row.id, "unknown", error="no answer for this "
-                                              "recipient in the provider's response")
+            res = by_id.get(row.id) or Result(
+                row.id, "unknown", error="no answer for this recipient in the provider's response"
+            )
             if res.status in ACCEPTED:
-                outcomes.append(dict(id=row.id, state="sent", message_id=res.message_id,
-                                     sent_at=now))
+                outcomes.append(
+                    dict(id=row.id, state="sent", message_id=res.message_id, sent_at=now)
+                )
                 report.sent += 1
             elif res.status in PERMANENT:
                 outcomes.append(dict(id=row.id, state="failed", error=res.error))
                 report.failed += 1
                 if res.status == "invalid":
-                    self.store.suppress(row.email, "rejected", source=self.provider.name,
-                                        detail=res.error or "")
+                    self.store.suppress(
+                        row.email, "rejected", source=self.provider.name, detail=res.error or ""
+                    )
             elif res.status == "unknown":
                 outcomes.append(dict(id=row.id, state="unknown", error=res.error))
                 report.unknown += 1
             elif attempts.get(row.id, 1) < ledger.MAX_ATTEMPTS:
                 retry_at = now + RETRY_DELAY * attempts.get(row.id, 1)
-                outcomes.append(dict(id=row.id, state="scheduled", error=res.error,
-                                     retry_at=retry_at))
+                outcomes.append(
+                    dict(id=row.id, state="scheduled", error=res.error, retry_at=retry_at)
+                )
                 report.retrying += 1
             else:
                 outcomes.append(dict(id=row.id, state="failed", error=res.error))

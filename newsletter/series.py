@@ -126,10 +126,12 @@ def build_series(issue: Issue) -> Series:
     parts = []
     for k, c in enumerate(chunks, start=1):
         override = issue.overrides.get(k)
-        subject = (override.subject if override and override.subject else
-                   _subject(issue.title, c.blocks, k, n))
-        preheader = (override.preheader if override and override.preheader else
-                     _preheader(c.blocks))
+        subject = (
+            override.subject
+            if override and override.subject
+            else _subject(issue.title, c.blocks, k, n)
+        )
+        preheader = override.preheader if override and override.preheader else _preheader(c.blocks)
         recap = _summary(chunks[k - 2].blocks) if k > 1 else ""
         nxt = chunks[k].blocks if k < n else ()
         teaser = ""
@@ -137,10 +139,26 @@ def build_series(issue: Issue) -> Series:
             first_heading = next((b.text() for b in nxt if isinstance(b, Heading)), "")
             teaser = first_heading or _summary(nxt)
         cta = override.cta if override and override.cta else issue.cta
-        parts.append(Part(
-            index=k, total=n, blocks=c.blocks, words=c.words, subject=subject,
-            preheader=preheader, recap=recap, teaser=teaser, cta=cta,
-            article_url=issue.url, break_reason=c.reason,
-        ))
-    return Series(slug=issue.slug, title=issue.title, subtitle=issue.subtitle,
-                  author=issue.author, url=issue.url, parts=tuple(parts))
+        parts.append(
+            Part(
+                index=k,
+                total=n,
+                blocks=c.blocks,
+                words=c.words,
+                subject=subject,
+                preheader=preheader,
+                recap=recap,
+                teaser=teaser,
+                cta=cta,
+                article_url=issue.url,
+                break_reason=c.reason,
+            )
+        )
+    return Series(
+        slug=issue.slug,
+        title=issue.title,
+        subtitle=issue.subtitle,
+        author=issue.author,
+        url=issue.url,
+        parts=tuple(parts),
+    )

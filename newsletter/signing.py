@@ -43,6 +43,7 @@ class Signer:
             return None
         return UnsubscribeToken(sid, cid)
 
-    def unsubscribe_url(self, base_url: str, subscriber_id: int,
-                        campaign_id: int | None = None) -> str:
+    def unsubscribe_url(
+        self, base_url: str, subscriber_id: int, campaign_id: int | None = None
+    ) -> str:
         return f"{base_url.rstrip('/')}/u/{self.token(subscriber_id, campaign_id)}"

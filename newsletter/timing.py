@@ -22,8 +22,11 @@ def zone(name: str, field: str = "timezone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(field, f"unknown timezone {name!r}",
-                         hint="use a name like Europe/Paris or America/New_York") from None
+        raise InputError(
+            field,
+            f"unknown timezone {name!r}",
+            hint="use a name like Europe/Paris or America/New_York",
+        ) from None
 
 
 def parse_interval(text: str, field: str = "--every") -> timedelta:
@@ -45,8 +48,11 @@ def parse_when(text: str, default_tz: str, now: datetime, field: str = "--start"
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(field, f"expected 'now' or an ISO date/time like 2026-12-01 or "
-                                f"2026-12-01T09:00+01:00, got {text!r}") from None
+        raise InputError(
+            field,
+            f"expected 'now' or an ISO date/time like 2026-12-01 or "
+            f"2026-12-01T09:00+01:00, got {text!r}",
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone(default_tz))
     return parsed.astimezone(UTC)
@@ -85,8 +91,15 @@ def next_local(nominal: datetime, at: time, tz: ZoneInfo) -> datetime:
     return candidate
 
 
-def broadcast_due(start: datetime, interval: timedelta, parts: int, at: time | None,
-                  tz: ZoneInfo, default_tz: ZoneInfo, now: datetime) -> list[datetime]:
+def broadcast_due(
+    start: datetime,
+    interval: timedelta,
+    parts: int,
+    at: time | None,
+    tz: ZoneInfo,
+    default_tz: ZoneInfo,
+    now: datetime,
+) -> list[datetime]:
     """When each part is due for a subscriber in ``tz`` (aware UTC datetimes).
 
     Without ``at``: start + (k-1) x interval for everyone. With ``at``: the calendar day of
@@ -103,8 +116,9 @@ def broadcast_due(start: datetime, interval: timedelta, parts: int, at: time | N
     return due
 
 
-def sequence_due(anchor: datetime, interval: timedelta, parts: int, at: time | None,
-                 tz: ZoneInfo) -> list[datetime]:
+def sequence_due(
+    anchor: datetime, interval: timedelta, parts: int, at: time | None, tz: ZoneInfo
+) -> list[datetime]:
     """Part 1 at the anchor (joining, or the start), each next one an interval later;
     with ``at``, each moved to the first such hour in the subscriber's zone."""
     nominal = [anchor + i * interval for i in range(parts)]

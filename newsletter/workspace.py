@@ -16,16 +16,17 @@ they are in the installed package, folder newsletter/templates.
 
 def example_issues() -> list[tuple[str, str]]:
     """(file name, text) of the example issues shipped with the package."""
-    return sorted((p.name, p.read_text(encoding="utf-8"))
-                  for p in examples_dir().glob("*.md"))
+    return sorted((p.name, p.read_text(encoding="utf-8")) for p in examples_dir().glob("*.md"))
 
 
 def init_workspace(directory: Path) -> list[Path]:
     """Create what is missing; an existing file is never overwritten."""
     created: list[Path] = []
     directory.mkdir(parents=True, exist_ok=True)
-    files = {directory / "newsletter.toml": DEFAULT_TOML,
-             directory / "templates" / "README.txt": TEMPLATES_README}
+    files = {
+        directory / "newsletter.toml": DEFAULT_TOML,
+        directory / "templates" / "README.txt": TEMPLATES_README,
+    }
     for name, text in example_issues():
         files[directory / "issues" / name] = text
     for path, text in files.items():

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,37 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def config(workdir: Path) -> Config:
     return Config(root=workdir)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (from $NEWSLETTER_TEST_POSTGRES)."""
+    admin_url = os.environ.get("NEWSLETTER_TEST_POSTGRES")
+    if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail("NEWSLETTER_TEST_POSTGRES is not set; .ci/run starts PostgreSQL")
+        pytest.skip("no PostgreSQL server (set NEWSLETTER_TEST_POSTGRES)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"nl_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        from newsletter.store import db
+
+        db._upgraded.clear()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store's database: SQLite and, where a server is available, PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'newsletter.db'}"
+    return str(request.getfixturevalue("postgres_url"))

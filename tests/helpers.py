@@ -13,8 +13,10 @@ from newsletter.config import Config
 from newsletter.store import Store
 
 
-def make_config(root: Path, **sending: object) -> Config:
+def make_config(root: Path, db_url: str | None = None, **sending: object) -> Config:
     cfg = Config(root=root)
+    if db_url:
+        cfg.database_url = db_url
     for key, value in sending.items():
         setattr(cfg.sending, key, value)
     return cfg
@@ -44,8 +46,13 @@ def outbox_pairs(folder: Path) -> Counter[tuple[str, str]]:
     return pairs
 
 
-def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",", encoding: str = "utf-8",
-              bom: bool = False) -> Path:
+def write_csv(
+    path: Path,
+    rows: list[list[str]],
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    bom: bool = False,
+) -> Path:
     text = "\n".join(delimiter.join(r) for r in rows) + "\n"
     data = text.encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)

@@ -58,8 +58,15 @@ def test_init_import_split_render(seed_path: Path, workdir: Path) -> None:
     assert result.exit_code == 0
     manifest = json.loads((workdir / "out" / "manifest.json").read_text())
     assert manifest["issue"] == issue.stem
-    assert set(manifest["parts"][0]) == {"index", "subject", "preheader", "words", "html", "text",
-                                         "cta_url"}
+    assert set(manifest["parts"][0]) == {
+        "index",
+        "subject",
+        "preheader",
+        "words",
+        "html",
+        "text",
+        "cta_url",
+    }
     for part in manifest["parts"]:
         assert (workdir / "out" / part["html"]).stat().st_size > 1000
         assert (workdir / "out" / part["text"]).read_text().strip()
@@ -107,15 +114,23 @@ def test_broken_front_matter(workdir: Path) -> None:
     cases = {
         "unclosed.md": ("---\ntitle: Hi\n\nBody\n", ["unclosed.md:1", "never closed"]),
         "yaml.md": ("---\ntitle: Hi\ncta: [oops\n---\n\nBody\n", ["yaml.md:", "front matter"]),
-        "typo.md": ("---\ntitel: Hi\n---\n\nBody\n", ["typo.md:2", "'titel'",
-                                                     "did you mean 'title'"]),
-        "subject.md": ("---\ntitle: Hi\nsubject: x\n---\n\nBody\n",
-                       ["subject.md:3", "parts:", "subject"]),
+        "typo.md": (
+            "---\ntitel: Hi\n---\n\nBody\n",
+            ["typo.md:2", "'titel'", "did you mean 'title'"],
+        ),
+        "subject.md": (
+            "---\ntitle: Hi\nsubject: x\n---\n\nBody\n",
+            ["subject.md:3", "parts:", "subject"],
+        ),
         "notitle.md": ("---\nauthor: Me\n---\n\nBody\n", ["notitle.md", "'title'", "missing"]),
-        "parts.md": ("---\ntitle: Hi\nseries:\n  parts: many\n---\n\nBody\n",
-                     ["parts.md:4", "series.parts", "'auto' or a whole number"]),
-        "cta.md": ("---\ntitle: Hi\ncta:\n  label: Go\n  url: www.example.com\n---\n\nBody\n",
-                   ["cta.md:5", "cta.url", "absolute http(s) URL"]),
+        "parts.md": (
+            "---\ntitle: Hi\nseries:\n  parts: many\n---\n\nBody\n",
+            ["parts.md:4", "series.parts", "'auto' or a whole number"],
+        ),
+        "cta.md": (
+            "---\ntitle: Hi\ncta:\n  label: Go\n  url: www.example.com\n---\n\nBody\n",
+            ["cta.md:5", "cta.url", "absolute http(s) URL"],
+        ),
         "nofm.md": ("Just text\n", ["nofm.md:1", "no front matter"]),
         "nobody.md": ("---\ntitle: Hi\n---\n\n", ["nobody.md", "no article text"]),
     }
@@ -125,8 +140,9 @@ def test_broken_front_matter(workdir: Path) -> None:
         assert (issues / name).read_text() == text  # nothing lost
 
 
-def test_unexpected_errors_hide_the_traceback_unless_debug(workdir: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_errors_hide_the_traceback_unless_debug(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import newsletter.cli.issues as issues_cli
 
     def boom(*a: object, **k: object) -> None:

@@ -23,8 +23,14 @@ N = 1500
 
 def _start(workdir: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    return subprocess.Popen([sys.executable, "-m", "newsletter", "run"], cwd=workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "run"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
@@ -38,13 +44,20 @@ def _wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def
 
 def test_sigkill_mid_send_then_restart_sends_each_message_once(tmp_path: Path) -> None:
     (tmp_path / "newsletter.toml").write_text(
-        "[sending]\npoll_seconds = 0.2\nbatch_size = 25\nrate_limit = 700.0\n")
+        "[sending]\npoll_seconds = 0.2\nbatch_size = 25\nrate_limit = 700.0\n"
+    )
     cfg = load_config(tmp_path / "newsletter.toml")
     store = Store(cfg.db_url)
     rows = [["email", "first name"]] + [[f"r{i}@example.com", f"R{i}"] for i in range(N)]
     import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="readers")
-    queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="readers",
-                start="now", every="1d")
+    queue_issue(
+        store,
+        cfg,
+        REPO / "issues" / "calmer-mornings.md",
+        list_name="readers",
+        start="now",
+        every="1d",
+    )
     outbox = cfg.outbox_path
 
     def files() -> int:
@@ -64,6 +77,7 @@ def test_sigkill_mid_send_then_restart_sends_each_message_once(tmp_path: Path) -
 
     second = _start(tmp_path)
     try:
+
         def done() -> bool:
             counts = ledger.status(store)[0].counts
             return counts["sent"] == N

@@ -23,9 +23,16 @@ def test_copied_text_finds_title_sections_lists_ctas_and_photos(seed_path: Path)
     assert article.title == lines[0]
     headings = [b.text() for b in article.blocks if isinstance(b, Heading)]
     # Section headings: short lines without end punctuation that introduce text.
-    expected = [ln for ln in lines[1:] if len(ln.split()) <= 16 and not ln.endswith((".", ":"))
-                and not ln.startswith(("•", "👉")) and ln[0].isupper() and ln not in ("Next",)
-                and not ln[0].isdigit()]
+    expected = [
+        ln
+        for ln in lines[1:]
+        if len(ln.split()) <= 16
+        and not ln.endswith((".", ":"))
+        and not ln.startswith(("•", "👉"))
+        and ln[0].isupper()
+        and ln not in ("Next",)
+        and not ln[0].isdigit()
+    ]
     for h in headings:
         assert h in expected
     assert len(headings) >= 7
@@ -60,8 +67,11 @@ def test_copied_text_keeps_every_prose_word(seed_path: Path) -> None:
     dropped = {int(n.split()[1].rstrip(":")) for n in article.notes if "dropped" in n}
     assert dropped, "the page navigation is reported line by line"
     lines = seed_path.read_text(encoding="utf-8").splitlines()
-    kept = [re.sub(r"^\s*\d+\.\s", "", ln) for number, ln in enumerate(lines, start=1)
-            if number not in dropped and number > 1]
+    kept = [
+        re.sub(r"^\s*\d+\.\s", "", ln)
+        for number, ln in enumerate(lines, start=1)
+        if number not in dropped and number > 1
+    ]
     assert Counter(article.body_words()) == Counter(words("\n".join(kept)))
 
 
@@ -70,18 +80,31 @@ def test_html_page_keeps_the_article_and_drops_the_page(tmp_path: Path) -> None:
     assert article.title == "Sleep After a Loss"
     assert article.url == "https://example.com/blog/sleep-after-loss"
     text = " ".join(b.text() for b in article.blocks)
-    for junk in ("cookies", "Share on Facebook", "Leave a comment", "Recent posts",
-                 "All rights reserved", "tracking-script-text", "About us"):
+    for junk in (
+        "cookies",
+        "Share on Facebook",
+        "Leave a comment",
+        "Recent posts",
+        "All rights reserved",
+        "tracking-script-text",
+        "About us",
+    ):
         assert junk not in text
     assert [b.text() for b in article.blocks if isinstance(b, Heading)] == [
-        "Why grief disturbs sleep", "When to ask for help"]
+        "Why grief disturbs sleep",
+        "When to ask for help",
+    ]
     images = [b for b in article.blocks if isinstance(b, Image)]
-    assert [i.alt for i in images] == ["A lamp glowing in a dark window at night",
-                                       "A path through a quiet park in the morning"]
+    assert [i.alt for i in images] == [
+        "A lamp glowing in a dark window at night",
+        "A path through a quiet park in the morning",
+    ]
     assert images[0].caption == "Nights can feel very long."
     lists = [b for b in article.blocks if isinstance(b, ListBlock)]
     assert len(lists) == 1 and len(lists[0].items) == 3
-    para = next(b for b in article.blocks if isinstance(b, Paragraph) and "office hours" in b.text())
+    para = next(
+        b for b in article.blocks if isinstance(b, Paragraph) and "office hours" in b.text()
+    )
     assert any(s.italic and s.text == "nights" for s in para.spans)
     link = [s for b in article.blocks if isinstance(b, Paragraph) for s in b.spans if s.href]
     assert link and link[0].href == "https://example.com/contact"
@@ -116,9 +139,11 @@ def test_issue_file_round_trip_keeps_every_block(seed_path: Path, tmp_path: Path
 
 
 def test_markdown_special_characters_survive_the_round_trip(tmp_path: Path) -> None:
-    text = ("---\ntitle: Edge cases\n---\n\n"
-            "Prices: 5 * 3 = 15, a_b_c, [not a link], <b>not bold</b>, &amp; stays.\n\n"
-            "1\\. Not a list item.\n\n# Heading with *stars*\n")
+    text = (
+        "---\ntitle: Edge cases\n---\n\n"
+        "Prices: 5 * 3 = 15, a_b_c, [not a link], <b>not bold</b>, &amp; stays.\n\n"
+        "1\\. Not a list item.\n\n# Heading with *stars*\n"
+    )
     issue = parse_issue(text, tmp_path / "edge.md")
     again = parse_issue(dump_issue(issue.article), tmp_path / "edge.md")
     assert again.blocks == issue.blocks

@@ -50,8 +50,9 @@ def visible(html: str) -> _Visible:
 
 
 def test_seed_series_done_when(seed_path: Path, workdir: Path, config: Config) -> None:
-    report = import_article(seed_path, issues_dir=workdir / "issues",
-                            url="https://example.com/blog/working-mom-guilt")
+    report = import_article(
+        seed_path, issues_dir=workdir / "issues", url="https://example.com/blog/working-mom-guilt"
+    )
     manifest_path = render_to_dir(report.path, workdir / "out", config)
     manifest = json.loads(manifest_path.read_text())
     parts = manifest["parts"]
@@ -95,9 +96,11 @@ def test_html_is_accessible_and_dark_mode_ready(config: Config) -> None:
 
 
 def test_article_text_is_escaped_and_never_a_template(tmp_path: Path, config: Config) -> None:
-    text = ("---\ntitle: 'Tags <b>bold</b> {{ 7*7 }}'\ncta: {label: Go, url: 'https://e.com/?a=1&b=2'}\n"
-            "---\n\nA <script>alert(1)</script> paragraph with {{ config }} and {% if x %}.\n\n"
-            "[click](javascript:alert(1)) and %%NL_FIRST_NAME%% literally.\n")
+    text = (
+        "---\ntitle: 'Tags <b>bold</b> {{ 7*7 }}'\ncta: {label: Go, url: 'https://e.com/?a=1&b=2'}\n"
+        "---\n\nA <script>alert(1)</script> paragraph with {{ config }} and {% if x %}.\n\n"
+        "[click](javascript:alert(1)) and %%NL_FIRST_NAME%% literally.\n"
+    )
     issue = parse_issue(text, tmp_path / "evil.md")
     r = Renderer(config).render_series(build_series(issue))[0]
     html, _ = personalize(r, first_name="Ann", unsubscribe_url="https://u.example/x")
@@ -111,8 +114,11 @@ def test_article_text_is_escaped_and_never_a_template(tmp_path: Path, config: Co
 
 def test_personalisation_escapes_subscriber_fields(config: Config) -> None:
     series, parts = render_issue(REPO / "issues" / "calmer-mornings.md", config)
-    html, text = personalize(parts[0], first_name='<img src=x onerror="alert(1)">{{ 7*7 }}',
-                             unsubscribe_url="https://u.example/unsub?t=a&b")
+    html, text = personalize(
+        parts[0],
+        first_name='<img src=x onerror="alert(1)">{{ 7*7 }}',
+        unsubscribe_url="https://u.example/unsub?t=a&b",
+    )
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html or "&lt;img" in html
     assert 'href="https://u.example/unsub?t=a&amp;b"' in html
@@ -133,8 +139,9 @@ def test_text_part_is_wrapped_and_writes_links_out(config: Config) -> None:
 def test_user_template_overrides_the_built_in_one(workdir: Path, config: Config) -> None:
     (workdir / "templates" / "components").mkdir(parents=True)
     (workdir / "templates" / "components" / "footer.mjml.j2").write_text(
-        '<mj-section><mj-column><mj-text>Custom footer for {{ sender.name }} '
-        '<a href="{{ unsubscribe_url }}">Leave</a></mj-text></mj-column></mj-section>')
+        "<mj-section><mj-column><mj-text>Custom footer for {{ sender.name }} "
+        '<a href="{{ unsubscribe_url }}">Leave</a></mj-text></mj-column></mj-section>'
+    )
     series, parts = render_issue(REPO / "issues" / "calmer-mornings.md", config)
     assert "Custom footer for Your Name" in parts[0].html
 
@@ -144,8 +151,11 @@ def test_subjects_fit_and_follow_overrides(tmp_path: Path) -> None:
     series = build_series(issue)
     assert all(len(p.subject) <= 70 for p in series.parts)
     assert all(f"Part {p.index} of {len(series.parts)}" in p.subject for p in series.parts)
-    text = (ARTICLES / "very-long.md").read_text().replace(
-        "---\n\n", "parts:\n  2: {subject: My own subject}\n---\n\n", 1)
+    text = (
+        (ARTICLES / "very-long.md")
+        .read_text()
+        .replace("---\n\n", "parts:\n  2: {subject: My own subject}\n---\n\n", 1)
+    )
     issue = parse_issue(text, tmp_path / "x.md")
     assert build_series(issue).parts[1].subject == "My own subject"
     assert [p.teaser for p in series.parts[:-1]] and all(p.teaser for p in series.parts[:-1])

@@ -29,17 +29,21 @@ def count(store, model=Subscriber) -> int:  # type: ignore[no-untyped-def]
         return int(c.scalar(select(func.count()).select_from(model)))
 
 
-def test_mailchimp_export_with_bom_and_bad_rows(tmp_path: Path) -> None:
-    store = open_store(make_config(tmp_path))
-    f = write_csv(tmp_path / "mc.csv", [
-        ["Email Address", "First Name", "Last Name", "TAGS", "TIMEZONE", "OPTIN_TIME"],
-        ["ann@example.com", "Ann", "Lee", "vip", "Europe/Paris", "2024-03-01 10:00:00"],
-        ["not-an-address", "X", "", "", "", ""],
-        ["ANN@Example.COM", "Ann again", "", "", "", ""],
-        ["bob@example.org", "Bob", "", "", "Mars/Olympus", "yesterday-ish"],
-        ["", "Nobody", "", "", "", ""],
-        ["carol@example.net", "Carol", "", "", "", ""],
-    ], bom=True)
+def test_mailchimp_export_with_bom_and_bad_rows(tmp_path: Path, db_url: str) -> None:
+    store = open_store(make_config(tmp_path, db_url))
+    f = write_csv(
+        tmp_path / "mc.csv",
+        [
+            ["Email Address", "First Name", "Last Name", "TAGS", "TIMEZONE", "OPTIN_TIME"],
+            ["ann@example.com", "Ann", "Lee", "vip", "Europe/Paris", "2024-03-01 10:00:00"],
+            ["not-an-address", "X", "", "", "", ""],
+            ["ANN@Example.COM", "Ann again", "", "", "", ""],
+            ["bob@example.org", "Bob", "", "", "Mars/Olympus", "yesterday-ish"],
+            ["", "Nobody", "", "", "", ""],
+            ["carol@example.net", "Carol", "", "", "", ""],
+        ],
+        bom=True,
+    )
     result = import_csv(store, f, list_name="readers")
     assert result.added == 3
     assert [line for line, _ in result.bad] == [3, 6]
@@ -60,13 +64,24 @@ def test_mailchimp_export_with_bom_and_bad_rows(tmp_path: Path) -> None:
 
 def test_semicolon_substack_and_squarespace_headers(tmp_path: Path) -> None:
     store = open_store(make_config(tmp_path))
-    f = write_csv(tmp_path / "eu.csv", [["email", "name", "created_at"],
-                                        ["dora@example.de", "Dora Weber", "2025-01-02T08:00:00Z"],
-                                        ["émile@example.fr", "Émile", ""]], delimiter=";")
+    f = write_csv(
+        tmp_path / "eu.csv",
+        [
+            ["email", "name", "created_at"],
+            ["dora@example.de", "Dora Weber", "2025-01-02T08:00:00Z"],
+            ["émile@example.fr", "Émile", ""],
+        ],
+        delimiter=";",
+    )
     result = import_csv(store, f, list_name="eu")
     assert result.added == 2 and not result.bad
-    sq = write_csv(tmp_path / "sq.csv", [["Email", "First Name", "Last Name", "Subscribed On"],
-                                         ["fay@example.com", "Fay", "Ng", "03/04/2025"]])
+    sq = write_csv(
+        tmp_path / "sq.csv",
+        [
+            ["Email", "First Name", "Last Name", "Subscribed On"],
+            ["fay@example.com", "Fay", "Ng", "03/04/2025"],
+        ],
+    )
     assert import_csv(store, sq, list_name="eu").added == 1
     rows = list(csv.DictReader(io.StringIO(_export(store))))
     dora = next(r for r in rows if r["email"] == "dora@example.de")
@@ -80,12 +95,15 @@ def _export(store) -> str:  # type: ignore[no-untyped-def]
     return out.getvalue()
 
 
-@pytest.mark.parametrize("content,needle", [
-    ("naïve,name\n".encode("latin-1"), "not UTF-8"),
-    ("email,name\nann@example.com,Ann\n".encode("utf-16"), "UTF-16"),
-    (b"", "empty"),
-    (b"name,city\nAnn,Paris\n", "no email column"),
-])
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        ("naïve,name\n".encode("latin-1"), "not UTF-8"),
+        ("email,name\nann@example.com,Ann\n".encode("utf-16"), "UTF-16"),
+        (b"", "empty"),
+        (b"name,city\nAnn,Paris\n", "no email column"),
+    ],
+)
 def test_unreadable_files_are_one_clear_error(tmp_path: Path, content: bytes, needle: str) -> None:
     store = open_store(make_config(tmp_path))
     f = tmp_path / "x.csv"
@@ -120,8 +138,8 @@ def test_import_is_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert import_csv(store, f, list_name="readers").added == 2500
 
 
-def test_unsubscribed_are_not_re_added_unless_forced(tmp_path: Path) -> None:
-    store = open_store(make_config(tmp_path))
+def test_unsubscribed_are_not_re_added_unless_forced(tmp_path: Path, db_url: str) -> None:
+    store = open_store(make_config(tmp_path, db_url))
     f = write_csv(tmp_path / "a.csv", [["email"], ["gus@example.com"], ["hal@example.com"]])
     import_csv(store, f, list_name="readers")
     assert unsubscribe(store, "GUS@example.com")
@@ -129,12 +147,14 @@ def test_unsubscribed_are_not_re_added_unless_forced(tmp_path: Path) -> None:
     assert result.added == 0 and "unsubscribed earlier" in result.skipped[0][1]
     assert import_csv(store, f, list_name="readers", resubscribe=True).skipped == []
     with store.begin() as c:
-        assert c.scalar(select(Subscriber.status).where(
-            Subscriber.email_key == "gus@example.com")) == "active"
+        assert (
+            c.scalar(select(Subscriber.status).where(Subscriber.email_key == "gus@example.com"))
+            == "active"
+        )
 
 
-def test_forget_erases_and_blocks_re_import(tmp_path: Path) -> None:
-    store = open_store(make_config(tmp_path))
+def test_forget_erases_and_blocks_re_import(tmp_path: Path, db_url: str) -> None:
+    store = open_store(make_config(tmp_path, db_url))
     f = write_csv(tmp_path / "a.csv", [["email", "first name"], ["ivy@example.com", "Ivy"]])
     import_csv(store, f, list_name="readers")
     assert forget(store, "ivy@example.com")
@@ -159,8 +179,10 @@ def test_add_validates(tmp_path: Path) -> None:
 def test_cli_subscribers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
-    write_csv(tmp_path / "s.csv", [["email", "first_name"], ["a@example.com", "A"],
-                                   ["broken", "B"], ["c@example.com", "C"]])
+    write_csv(
+        tmp_path / "s.csv",
+        [["email", "first_name"], ["a@example.com", "A"], ["broken", "B"], ["c@example.com", "C"]],
+    )
     runner = CliRunner()
     result = runner.invoke(cli, ["subscribers", "import", "s.csv", "--list", "readers"])
     assert result.exit_code == 0, result.output

@@ -34,8 +34,12 @@ class NewsletterGroup(click.Group):
         except Exception as exc:  # an unexpected failure: one line, traceback behind --debug
             if _debug(ctx):
                 raise
-            click.secho(f"Error: unexpected {type(exc).__name__}: {exc} "
-                        "(run again with --debug for the traceback)", fg="red", err=True)
+            click.secho(
+                f"Error: unexpected {type(exc).__name__}: {exc} "
+                "(run again with --debug for the traceback)",
+                fg="red",
+                err=True,
+            )
             sys.exit(2)
 
 
@@ -45,8 +49,13 @@ def _debug(ctx: click.Context) -> bool:
 
 
 @click.group(cls=NewsletterGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              envvar="NEWSLETTER_CONFIG", help="Path to newsletter.toml (default: ./newsletter.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="NEWSLETTER_CONFIG",
+    help="Path to newsletter.toml (default: ./newsletter.toml).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
 @click.version_option(package_name="newsletter")
 @click.pass_context

@@ -19,15 +19,16 @@ def init_cmd(ctx: Context, directory: Path) -> None:
     created = init_workspace(directory)
     for path in created:
         console().print(f"  created {path}")
-    console().print(f"Ready. Next: cd {directory} and edit newsletter.toml "
-                    "(sender, postal address).")
+    console().print(
+        f"Ready. Next: cd {directory} and edit newsletter.toml (sender, postal address)."
+    )
 
 
 @click.command("demo")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path),
-                default="newsletter-demo")
-@click.option("--every", default="1m", show_default=True,
-              help="Time between the example's parts.")
+@click.argument(
+    "directory", type=click.Path(file_okay=False, path_type=Path), default="newsletter-demo"
+)
+@click.option("--every", default="1m", show_default=True, help="Time between the example's parts.")
 @pass_ctx
 def demo_cmd(ctx: Context, directory: Path, every: str) -> None:
     """Run the whole job on the built-in defaults (SQLite, the outbox provider).
@@ -43,10 +44,13 @@ def demo_cmd(ctx: Context, directory: Path, every: str) -> None:
     if result.queued:
         out.print("  queued: issues/calmer-mornings.md as a series")
     out.print(f"  sent now: {result.report.summary()}")
-    out.print(f"Look in {result.outbox}/ ({result.eml_files} .eml files: open one in any mail "
-              "program).")
-    out.print(f"Next: cd {result.folder} && newsletter status   (the next part is due in {every};"
-              " 'newsletter run' sends it)")
+    out.print(
+        f"Look in {result.outbox}/ ({result.eml_files} .eml files: open one in any mail program)."
+    )
+    out.print(
+        f"Next: cd {result.folder} && newsletter status   (the next part is due in {every};"
+        " 'newsletter run' sends it)"
+    )
 
 
 def register(cli: click.Group) -> None:

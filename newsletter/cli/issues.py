@@ -14,25 +14,49 @@ from .common import Context, console, pass_ctx
 
 @click.command("import")
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Issue file to write (default: issues/SLUG.md).")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)),
-              help="Read SOURCE as this format (default: from its name and content).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Issue file to write (default: issues/SLUG.md).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    help="Read SOURCE as this format (default: from its name and content).",
+)
 @click.option("--url", default="", help="Canonical URL of the full article on your blog.")
 @click.option("--cta-url", default="", help="Where the call-to-action button points.")
 @click.option("--list", "list_name", help="The subscriber list this issue goes to.")
 @click.option("--force", is_flag=True, help="Replace the output file if it exists.")
 @pass_ctx
-def import_cmd(ctx: Context, source: Path, output: Path | None, fmt: str | None, url: str,
-               cta_url: str, list_name: str | None, force: bool) -> None:
+def import_cmd(
+    ctx: Context,
+    source: Path,
+    output: Path | None,
+    fmt: str | None,
+    url: str,
+    cta_url: str,
+    list_name: str | None,
+    force: bool,
+) -> None:
     """Turn SOURCE (Markdown, a blog page's HTML, or copied text) into an issue file.
 
     Prints what it found and, line by line, what it dropped; review the file before
     queueing it.
     """
     cfg = ctx.config
-    report = import_article(source, out=output, issues_dir=cfg.resolve(cfg.issues_dir), fmt=fmt,
-                            url=url, cta_url=cta_url, list_name=list_name, force=force)
+    report = import_article(
+        source,
+        out=output,
+        issues_dir=cfg.resolve(cfg.issues_dir),
+        fmt=fmt,
+        url=url,
+        cta_url=cta_url,
+        list_name=list_name,
+        force=force,
+    )
     console().print(f"Imported [bold]{source}[/] -> [bold]{report.path}[/]")
     for line in report.found:
         console().print(f"  found: {line}")
@@ -64,15 +88,28 @@ def split_cmd(ctx: Context, issue: Path) -> None:
         table.add_column(col, overflow="fold")
     for p in series.parts:
         heads = p.headings
-        table.add_row(str(p.index), str(p.words), f"{p.minutes:.1f}", p.subject,
-                      heads[0] if heads else "-", heads[-1] if heads else "-", p.break_reason)
+        table.add_row(
+            str(p.index),
+            str(p.words),
+            f"{p.minutes:.1f}",
+            p.subject,
+            heads[0] if heads else "-",
+            heads[-1] if heads else "-",
+            p.break_reason,
+        )
     console().print(table)
 
 
 @click.command("render")
 @click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("out"), show_default=True, help="Folder to write the parts into.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Folder to write the parts into.",
+)
 @pass_ctx
 def render_cmd(ctx: Context, issue: Path, out_dir: Path) -> None:
     """Write part-K.html, part-K.txt and manifest.json for every part of ISSUE."""

@@ -12,10 +12,10 @@ from typing import Any
 import click
 from rich.table import Table
 
+from ..errors import StoreError
 from ..providers import get_provider
 from ..schedule import MODES, queue_issue, requeue_issue, run_forever
 from ..sender import Sender, SendReport
-from ..errors import StoreError
 from ..store import ledger, utcnow
 from .common import Context, console, pass_ctx
 
@@ -31,41 +31,74 @@ def _when(dt: datetime | None) -> str:
 @click.command("queue")
 @click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--list", "list_name", help="The subscriber list (default: the issue's 'list').")
-@click.option("--start", default="now", show_default=True,
-              help="When part 1 goes out: now, 2026-12-01, 2026-12-01T09:00+01:00 ...")
-@click.option("--every", default="3d", show_default=True,
-              help="Time between parts: 3d, 12h, 30m, 10s.")
-@click.option("--mode", type=click.Choice(MODES), default="broadcast", show_default=True,
-              help="broadcast: everyone on the list now; sequence: every subscriber from "
-                   "part 1, including people who join later.")
+@click.option(
+    "--start",
+    default="now",
+    show_default=True,
+    help="When part 1 goes out: now, 2026-12-01, 2026-12-01T09:00+01:00 ...",
+)
+@click.option(
+    "--every", default="3d", show_default=True, help="Time between parts: 3d, 12h, 30m, 10s."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="broadcast",
+    show_default=True,
+    help="broadcast: everyone on the list now; sequence: every subscriber from "
+    "part 1, including people who join later.",
+)
 @click.option("--at", "at", help="Deliver at this hour (HH:MM) in each subscriber's timezone.")
 @click.option("--force", is_flag=True, help="Queue even if 'newsletter check' finds errors.")
 @pass_ctx
-def queue_cmd(ctx: Context, issue: Path, list_name: str | None, start: str, every: str,
-              mode: str, at: str | None, force: bool) -> None:
+def queue_cmd(
+    ctx: Context,
+    issue: Path,
+    list_name: str | None,
+    start: str,
+    every: str,
+    mode: str,
+    at: str | None,
+    force: bool,
+) -> None:
     """Queue ISSUE's series for a list; a snapshot of the rendered parts is stored."""
-    q = queue_issue(ctx.store, ctx.config, issue, list_name=list_name, start=start,
-                    every=every, mode=mode, at=at, force=force)
+    q = queue_issue(
+        ctx.store,
+        ctx.config,
+        issue,
+        list_name=list_name,
+        start=start,
+        every=every,
+        mode=mode,
+        at=at,
+        force=force,
+    )
     out = console()
     for w in q.warnings:
         out.print(f"  warning: {w}")
-    out.print(f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), "
-              f"{q.rows} messages scheduled, first at {_when(q.first_due)}.")
-    out.print("Next: 'newsletter run' (or 'newsletter send-due' from cron) sends them; "
-              f"'newsletter status {q.slug}' shows progress.")
+    out.print(
+        f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), "
+        f"{q.rows} messages scheduled, first at {_when(q.first_due)}."
+    )
+    out.print(
+        "Next: 'newsletter run' (or 'newsletter send-due' from cron) sends them; "
+        f"'newsletter status {q.slug}' shows progress."
+    )
 
 
 @click.command("requeue")
 @click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--include-sent", is_flag=True,
-              help="Also update parts some subscribers already received.")
+@click.option(
+    "--include-sent", is_flag=True, help="Also update parts some subscribers already received."
+)
 @pass_ctx
 def requeue_cmd(ctx: Context, issue: Path, include_sent: bool) -> None:
     """Update a queued series from the edited ISSUE file (parts not sent yet)."""
     updated, kept = requeue_issue(ctx.store, ctx.config, issue, include_sent)
-    console().print(f"Updated parts: {', '.join(map(str, updated)) or 'none'}."
-                    + (f" Kept (already sent to some): {', '.join(map(str, kept))}." if kept
-                       else ""))
+    console().print(
+        f"Updated parts: {', '.join(map(str, updated)) or 'none'}."
+        + (f" Kept (already sent to some): {', '.join(map(str, kept))}." if kept else "")
+    )
 
 
 @click.command("status")
@@ -79,20 +112,45 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
         out.print("Nothing queued yet. Queue an issue with 'newsletter queue ISSUE --list NAME'.")
         return
     table = Table()
-    for col in ("Issue", "List", "Mode", "State", "Part", "Scheduled", "Sent", "Failed",
-                "Skipped", "Missed", "Unknown", "Next send"):
+    for col in (
+        "Issue",
+        "List",
+        "Mode",
+        "State",
+        "Part",
+        "Scheduled",
+        "Sent",
+        "Failed",
+        "Skipped",
+        "Missed",
+        "Unknown",
+        "Next send",
+    ):
         table.add_column(col)
     for r in rows:
         c = r.counts
-        table.add_row(r.slug, r.list_name, r.mode, r.status, str(r.part),
-                      str(c["scheduled"] + c["sending"]), str(c["sent"]), str(c["failed"]),
-                      str(c["skipped"]), str(c["missed"]), str(c["unknown"]), _when(r.next_due))
+        table.add_row(
+            r.slug,
+            r.list_name,
+            r.mode,
+            r.status,
+            str(r.part),
+            str(c["scheduled"] + c["sending"]),
+            str(c["sent"]),
+            str(c["failed"]),
+            str(c["skipped"]),
+            str(c["missed"]),
+            str(c["unknown"]),
+            _when(r.next_due),
+        )
     out.print(table)
     unknown = sum(r.counts["unknown"] for r in rows)
     if unknown:
-        out.print(f"{unknown} messages are 'unknown': the sender stopped between sending and "
-                  "recording the answer. Check the provider's activity log, then "
-                  "'newsletter resume ISSUE --unknown-were-sent' or '--resend-unknown'.")
+        out.print(
+            f"{unknown} messages are 'unknown': the sender stopped between sending and "
+            "recording the answer. Check the provider's activity log, then "
+            "'newsletter resume ISSUE --unknown-were-sent' or '--resend-unknown'."
+        )
     for e in reversed(ctx.store.events(8)):
         if e.kind in ("missed", "paused", "unknown", "error"):
             out.print(f"  {e.at:%Y-%m-%d %H:%M} {e.kind}: {e.message}")
@@ -109,22 +167,31 @@ def _state_command(name: str, state: str, doc: str) -> click.Command:
     return cmd
 
 
-pause_cmd = _state_command("pause", "paused", "Pause a queued series; nothing more goes out "
-                                              "until 'newsletter resume'.")
-cancel_cmd = _state_command("cancel", "cancelled", "Cancel a queued series: parts not sent "
-                                                   "yet are skipped for good.")
+pause_cmd = _state_command(
+    "pause", "paused", "Pause a queued series; nothing more goes out until 'newsletter resume'."
+)
+cancel_cmd = _state_command(
+    "cancel", "cancelled", "Cancel a queued series: parts not sent yet are skipped for good."
+)
 
 
 @click.command("resume")
 @click.argument("issue")
 @click.option("--send-missed", is_flag=True, help="Send now what missed the grace window.")
-@click.option("--unknown-were-sent", is_flag=True,
-              help="Mark 'unknown' messages as sent (the provider's log shows them).")
-@click.option("--resend-unknown", is_flag=True,
-              help="Send 'unknown' messages again (the provider's log does not show them).")
+@click.option(
+    "--unknown-were-sent",
+    is_flag=True,
+    help="Mark 'unknown' messages as sent (the provider's log shows them).",
+)
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send 'unknown' messages again (the provider's log does not show them).",
+)
 @pass_ctx
-def resume_cmd(ctx: Context, issue: str, send_missed: bool, unknown_were_sent: bool,
-               resend_unknown: bool) -> None:
+def resume_cmd(
+    ctx: Context, issue: str, send_missed: bool, unknown_were_sent: bool, resend_unknown: bool
+) -> None:
     """Resume a paused series, and settle missed or unknown messages."""
     slug = _slug(issue)
     store = ctx.store
@@ -190,18 +257,28 @@ def run_cmd(ctx: Context) -> None:
         if report.sent or report.failed or report.missed or report.unknown:
             out.print(f"{utcnow():%H:%M:%S} {report.summary()} (total {totals.sent} sent)")
 
-    out.print(f"Sending with '{provider.name}' every {config.sending.poll_seconds:g}s; "
-              "Ctrl-C stops.")
+    out.print(
+        f"Sending with '{provider.name}' every {config.sending.poll_seconds:g}s; Ctrl-C stops."
+    )
     sys.stdout.flush()
     try:
-        run_forever(store, config, sender, stop, on_report=on_report,
-                    on_event=lambda m: out.print(f"  {m}"))
+        run_forever(
+            store, config, sender, stop, on_report=on_report, on_event=lambda m: out.print(f"  {m}")
+        )
     finally:
         provider.close()
     out.print(f"Stopped cleanly: {totals.summary()}.")
 
 
 def register(cli: click.Group) -> None:
-    for cmd in (queue_cmd, requeue_cmd, status_cmd, pause_cmd, resume_cmd, cancel_cmd,
-                send_due_cmd, run_cmd):
+    for cmd in (
+        queue_cmd,
+        requeue_cmd,
+        status_cmd,
+        pause_cmd,
+        resume_cmd,
+        cancel_cmd,
+        send_due_cmd,
+        run_cmd,
+    ):
         cli.add_command(cmd)

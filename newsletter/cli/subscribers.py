@@ -20,8 +20,11 @@ def group() -> None:
 @group.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--list", "list_name", help="Add everyone in the file to this list (created if new).")
-@click.option("--resubscribe", is_flag=True,
-              help="Re-subscribe people who unsubscribed earlier (only if they asked to).")
+@click.option(
+    "--resubscribe",
+    is_flag=True,
+    help="Re-subscribe people who unsubscribed earlier (only if they asked to).",
+)
 @pass_ctx
 def import_cmd(ctx: Context, file: Path, list_name: str | None, resubscribe: bool) -> None:
     """Import subscribers from a CSV file (Mailchimp, Squarespace, Substack exports work).
@@ -35,9 +38,11 @@ def import_cmd(ctx: Context, file: Path, list_name: str | None, resubscribe: boo
     for line, reason in result.problems:
         out.print(f"  {file}:{line}: {reason}")
     where = f" to list {list_name!r}" if list_name else ""
-    out.print(f"Imported {file}{where}: {result.added} added, {result.joined} joined the list, "
-              f"{result.unchanged} unchanged, {len(result.skipped)} skipped, "
-              f"{len(result.bad)} bad rows.")
+    out.print(
+        f"Imported {file}{where}: {result.added} added, {result.joined} joined the list, "
+        f"{result.unchanged} unchanged, {len(result.skipped)} skipped, "
+        f"{len(result.bad)} bad rows."
+    )
 
 
 @group.command("add")
@@ -48,30 +53,55 @@ def import_cmd(ctx: Context, file: Path, list_name: str | None, resubscribe: boo
 @click.option("--timezone", help="IANA timezone, e.g. Europe/Paris (for --at delivery).")
 @click.option("--resubscribe", is_flag=True, help="Re-subscribe someone who unsubscribed.")
 @pass_ctx
-def add_cmd(ctx: Context, email: str, first_name: str, last_name: str, list_name: str | None,
-            timezone: str | None, resubscribe: bool) -> None:
+def add_cmd(
+    ctx: Context,
+    email: str,
+    first_name: str,
+    last_name: str,
+    list_name: str | None,
+    timezone: str | None,
+    resubscribe: bool,
+) -> None:
     """Add one subscriber (optionally to a list, with their own timezone)."""
-    result = subs.add_subscriber(ctx.store, email, first_name=first_name, last_name=last_name,
-                                 list_name=list_name, timezone=timezone, resubscribe=resubscribe)
+    result = subs.add_subscriber(
+        ctx.store,
+        email,
+        first_name=first_name,
+        last_name=last_name,
+        list_name=list_name,
+        timezone=timezone,
+        resubscribe=resubscribe,
+    )
     if result.skipped:
         raise click.ClickException(result.skipped[0][1])
-    console().print("Added." if result.added else
-                    "Added to the list." if result.joined else "Already subscribed.")
+    console().print(
+        "Added."
+        if result.added
+        else "Added to the list."
+        if result.joined
+        else "Already subscribed."
+    )
 
 
 @group.command("remove")
 @click.argument("email")
 @click.option("--list", "list_name", help="Remove from this list only.")
-@click.option("--forget", is_flag=True,
-              help="Erase the person's data (an erasure request); only a hash of the address "
-                   "is kept so that no later import adds them back.")
+@click.option(
+    "--forget",
+    is_flag=True,
+    help="Erase the person's data (an erasure request); only a hash of the address "
+    "is kept so that no later import adds them back.",
+)
 @pass_ctx
 def remove_cmd(ctx: Context, email: str, list_name: str | None, forget: bool) -> None:
     """Unsubscribe EMAIL. The record stays, so a later import cannot add them back."""
     if forget:
         found = subs.forget(ctx.store, email)
-        console().print(f"Erased {email}." if found else
-                        f"{email} was not a subscriber; it will never be imported.")
+        console().print(
+            f"Erased {email}."
+            if found
+            else f"{email} was not a subscriber; it will never be imported."
+        )
         return
     if not subs.unsubscribe(ctx.store, email, list_name=list_name):
         raise click.ClickException(f"{email} is not a subscriber")
@@ -88,24 +118,35 @@ def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int
     table = Table()
     for col in ("Email", "Name", "Lists", "Timezone", "Status", "Subscribed"):
         table.add_column(col)
-    shown = 0
-    for row in subs.iter_subscribers(ctx.store, list_name=list_name, status=status):
+    for shown, row in enumerate(
+        subs.iter_subscribers(ctx.store, list_name=list_name, status=status)
+    ):
         if limit and shown >= limit:
             break
-        table.add_row(row["email"], f"{row['first_name']} {row['last_name']}".strip(),
-                      row["lists"], row["timezone"], row["status"], row["subscribed_at"][:10])
-        shown += 1
+        table.add_row(
+            row["email"],
+            f"{row['first_name']} {row['last_name']}".strip(),
+            row["lists"],
+            row["timezone"],
+            row["status"],
+            row["subscribed_at"][:10],
+        )
     console().print(table)
 
 
 @group.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
 @click.option("--list", "list_name", help="Only this list.")
 @click.option("--status", type=click.Choice(["active", "unsubscribed"]), help="Only this status.")
 @pass_ctx
-def export_cmd(ctx: Context, output: Path | None, list_name: str | None,
-               status: str | None) -> None:
+def export_cmd(
+    ctx: Context, output: Path | None, list_name: str | None, status: str | None
+) -> None:
     """Export subscribers as CSV with a header row."""
     if output:
         with output.open("w", encoding="utf-8", newline="") as f:

@@ -23,8 +23,15 @@ FORMATS: dict[str, Callable[[str, str], Article]] = {
     "html": import_html,
     "text": import_text,
 }
-_EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".mdown": "markdown",
-               ".html": "html", ".htm": "html", ".txt": "text", ".text": "text"}
+_EXTENSIONS = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".mdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "text",
+    ".text": "text",
+}
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 MAX_HTML_BYTES = 20 * 1024 * 1024
 
@@ -81,8 +88,11 @@ def import_file(path: Path, fmt: str | None = None) -> Article:
         read_source(path, limit=MAX_TEXT_BYTES)  # raises with the size message
     article = FORMATS[fmt](text, str(path))
     if not article.blocks:
-        raise InputError(str(path), f"no article text found (read as {fmt})",
-                         hint="check the file, or pass --format")
+        raise InputError(
+            str(path),
+            f"no article text found (read as {fmt})",
+            hint="check the file, or pass --format",
+        )
     return article
 
 

@@ -29,9 +29,28 @@ from ..blocks import (
 )
 from .markdown import CTA_MARKERS
 
-_ALWAYS_DROP = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "object",
-                "embed", "form", "button", "input", "select", "textarea", "nav", "aside", "footer",
-                "dialog", "link", "meta")
+_ALWAYS_DROP = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "svg",
+    "canvas",
+    "object",
+    "embed",
+    "form",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "nav",
+    "aside",
+    "footer",
+    "dialog",
+    "link",
+    "meta",
+)
 _JUNK = re.compile(
     r"share|sharing|social|comment|respond|cookie|consent|gdpr|banner|subscribe|signup|"
     r"newsletter|related|breadcrumb|sidebar|widget|menu|navigation|navbar|popup|modal|advert|"
@@ -39,17 +58,51 @@ _JUNK = re.compile(
     r"post-nav|tags-links|cat-links|skip-link|screen-reader",
     re.I,
 )
-_ROOTS = ("[itemprop=articleBody]", ".entry-content", ".post-content", ".post-body",
-          ".article-body", ".article-content", ".blog-post-body", ".sqs-block-content",
-          "article", "main", "[role=main]")
-_INLINE = {"a", "em", "i", "strong", "b", "span", "code", "br", "small", "sup", "sub", "mark",
-           "u", "s", "abbr", "cite", "q", "time", "label", "font", "kbd", "var", "del", "ins"}
+_ROOTS = (
+    "[itemprop=articleBody]",
+    ".entry-content",
+    ".post-content",
+    ".post-body",
+    ".article-body",
+    ".article-content",
+    ".blog-post-body",
+    ".sqs-block-content",
+    "article",
+    "main",
+    "[role=main]",
+)
+_INLINE = {
+    "a",
+    "em",
+    "i",
+    "strong",
+    "b",
+    "span",
+    "code",
+    "br",
+    "small",
+    "sup",
+    "sub",
+    "mark",
+    "u",
+    "s",
+    "abbr",
+    "cite",
+    "q",
+    "time",
+    "label",
+    "font",
+    "kbd",
+    "var",
+    "del",
+    "ins",
+}
 _WS = re.compile(r"\s+")
 
 
 def _describe(tag: Tag) -> str:
     ident = tag.get("id")
-    classes = tag.get("class") or []
+    classes: list[str] = list(tag.get("class") or [])
     label = tag.name
     if ident:
         label += f"#{ident}"
@@ -72,8 +125,14 @@ class _Inline:
         self.spans: list[Span] = []
         self.images: list[Image] = []
 
-    def feed(self, node: Tag | NavigableString, bold: bool = False, italic: bool = False,
-             code: bool = False, href: str | None = None) -> None:
+    def feed(
+        self,
+        node: Tag | NavigableString,
+        bold: bool = False,
+        italic: bool = False,
+        code: bool = False,
+        href: str | None = None,
+    ) -> None:
         if isinstance(node, Comment):
             return
         if isinstance(node, NavigableString):
@@ -103,10 +162,14 @@ class _Inline:
         if self.spans and not self.spans[-1].is_break:
             last = self.spans[-1]
             if (last.bold, last.italic, last.code, last.href) == (
-                span.bold, span.italic, span.code, span.href
+                span.bold,
+                span.italic,
+                span.code,
+                span.href,
             ):
-                self.spans[-1] = Span(last.text + span.text, last.bold, last.italic, last.code,
-                                      last.href)
+                self.spans[-1] = Span(
+                    last.text + span.text, last.bold, last.italic, last.code, last.href
+                )
                 return
         self.spans.append(span)
 
@@ -153,7 +216,7 @@ def _paragraph_blocks(spans: Inline, images: list[Image]) -> list[Block]:
         marker = next((m for m in CTA_MARKERS if text.startswith(m)), None)
         if marker:
             href = next((s.href for s in spans if s.href), "") or ""
-            out.append(CallToAction(label=text[len(marker):].strip(), url=href))
+            out.append(CallToAction(label=text[len(marker) :].strip(), url=href))
         else:
             out.append(Paragraph(spans))
     out.extend(images)
@@ -194,8 +257,10 @@ class _Walker:
             elif name == "p":
                 links = child.find_all("a")
                 text = _WS.sub(" ", child.get_text(" ")).strip()
-                if len(links) == 1 and _is_button(links[0]) and (
-                    _WS.sub(" ", links[0].get_text(" ")).strip() == text
+                if (
+                    len(links) == 1
+                    and _is_button(links[0])
+                    and (_WS.sub(" ", links[0].get_text(" ")).strip() == text)
                 ):
                     out.append(CallToAction(label=text, url=str(links[0].get("href") or "")))
                 else:
@@ -219,8 +284,11 @@ class _Walker:
                     out.append(Paragraph((Span(caption, italic=True),)))
             elif name == "blockquote":
                 inner = self.blocks(child)
-                paras = tuple(b.spans if isinstance(b, Paragraph) else (Span(b.text()),)
-                              for b in inner if b.text())
+                paras = tuple(
+                    b.spans if isinstance(b, Paragraph) else (Span(b.text()),)
+                    for b in inner
+                    if b.text()
+                )
                 if paras:
                     out.append(Quote(paragraphs=paras))
             elif name == "pre":
@@ -273,8 +341,11 @@ def import_html(text: str, source: str) -> Article:
     author = _meta(soup, "author", "article:author")
     subtitle = _meta(soup, "description", "og:description")
     date = _meta(soup, "article:published_time")
-    tags = [str(t["content"]) for t in soup.find_all("meta", attrs={"property": "article:tag"})
-            if isinstance(t, Tag) and t.get("content")]
+    tags = [
+        str(t["content"])
+        for t in soup.find_all("meta", attrs={"property": "article:tag"})
+        if isinstance(t, Tag) and t.get("content")
+    ]
     page_title = soup.title.get_text(strip=True) if soup.title else ""
 
     for tag in soup.find_all(_ALWAYS_DROP):
@@ -284,8 +355,10 @@ def import_html(text: str, source: str) -> Article:
     root = _find_root(soup)
     outside = len(soup.get_text(" ").split()) - len(root.get_text(" ").split())
     if root is not soup.body and outside > 0:
-        notes.append(f"dropped {outside} words of page around the article ({_describe(root)[:40]}"
-                     " holds the article): header, navigation, comments, sidebar")
+        notes.append(
+            f"dropped {outside} words of page around the article ({_describe(root)[:40]}"
+            " holds the article): header, navigation, comments, sidebar"
+        )
     for tag in list(root.find_all(True)):
         if not isinstance(tag, Tag) or tag.decomposed:
             continue
@@ -303,5 +376,13 @@ def import_html(text: str, source: str) -> Article:
     blocks = _Walker(notes).blocks(root)
     if blocks and isinstance(blocks[0], Heading) and blocks[0].text() == title:
         blocks.pop(0)
-    return Article(title=title, subtitle=subtitle, author=author, url=url, date=date, tags=tags,
-                   blocks=blocks, notes=notes)
+    return Article(
+        title=title,
+        subtitle=subtitle,
+        author=author,
+        url=url,
+        date=date,
+        tags=tags,
+        blocks=blocks,
+        notes=notes,
+    )

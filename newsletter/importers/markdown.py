@@ -109,7 +109,11 @@ class _Inline:
             elif kind == "image":
                 alt = "".join(c.content for c in (t.children or []))
                 self.images.append(
-                    Image(alt=alt, src=str(t.attrs.get("src", "")), caption=str(t.attrs.get("title") or ""))
+                    Image(
+                        alt=alt,
+                        src=str(t.attrs.get("src", "")),
+                        caption=str(t.attrs.get("title") or ""),
+                    )
                 )
             # html_inline: tags are dropped, their text arrives as text tokens
 
@@ -259,8 +263,20 @@ def strip_template_tags(body: str, notes: list[str]) -> str:
     return _TEMPLATE_TAG.sub("", body)
 
 
-_KEEP = {"title", "subtitle", "description", "excerpt", "summary", "date", "tags", "author",
-         "url", "canonical_url", "canonicalURL", "categories"}
+_KEEP = {
+    "title",
+    "subtitle",
+    "description",
+    "excerpt",
+    "summary",
+    "date",
+    "tags",
+    "author",
+    "url",
+    "canonical_url",
+    "canonicalURL",
+    "categories",
+}
 
 
 def import_markdown(text: str, source: str) -> Article:
@@ -273,8 +289,11 @@ def import_markdown(text: str, source: str) -> Article:
     title = str(meta.get("title") or "")
     if not title and blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1:
         title = blocks.pop(0).text()
-    elif blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1 and (
-        blocks[0].text().strip() == title.strip()
+    elif (
+        blocks
+        and isinstance(blocks[0], Heading)
+        and blocks[0].level == 1
+        and (blocks[0].text().strip() == title.strip())
     ):
         blocks.pop(0)
     tags = meta.get("tags") or meta.get("categories") or []
@@ -286,8 +305,13 @@ def import_markdown(text: str, source: str) -> Article:
     date = meta.get("date", "")
     return Article(
         title=title,
-        subtitle=str(meta.get("subtitle") or meta.get("description") or meta.get("excerpt")
-                     or meta.get("summary") or ""),
+        subtitle=str(
+            meta.get("subtitle")
+            or meta.get("description")
+            or meta.get("excerpt")
+            or meta.get("summary")
+            or ""
+        ),
         author=str(meta.get("author") or ""),
         url=str(meta.get("url") or meta.get("canonical_url") or meta.get("canonicalURL") or ""),
         date=str(date) if date else "",

@@ -44,10 +44,39 @@ _PHOTO_WORDS = re.compile(
     r"capturing|showing|stock photo|photo of|image of|picture of|illustration of|viewed from)\b",
     re.I,
 )
-_PERSONAL = re.compile(r"\b(i|i'm|i’m|i've|i’ve|me|my|we|we're|we’re|us|our|you|you're|"
-                       r"you’re|your|yours)\b", re.I)
-_MINOR = {"a", "an", "the", "and", "or", "but", "for", "nor", "of", "in", "on", "at", "to",
-          "by", "with", "as", "from", "into", "is", "are", "be", "vs", "via", "if", "so", "it"}
+_PERSONAL = re.compile(
+    r"\b(i|i'm|i’m|i've|i’ve|me|my|we|we're|we’re|us|our|you|you're|"
+    r"you’re|your|yours)\b",
+    re.I,
+)
+_MINOR = {
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "but",
+    "for",
+    "nor",
+    "of",
+    "in",
+    "on",
+    "at",
+    "to",
+    "by",
+    "with",
+    "as",
+    "from",
+    "into",
+    "is",
+    "are",
+    "be",
+    "vs",
+    "via",
+    "if",
+    "so",
+    "it",
+}
 _END_PUNCT = (".", "!", ",", ";", ":", "…", '"', "”")
 
 
@@ -182,8 +211,9 @@ def import_text(text: str, source: str) -> Article:
             # "3. Step title" then its explanation as a separate paragraph
             last = prev.items[-1]
             detail = spans_of("\n".join(lines))
-            blocks[-1] = ListBlock(True, prev.items[:-1] + (ListItem(last.spans, detail),),
-                                   prev.start)
+            blocks[-1] = ListBlock(
+                True, prev.items[:-1] + (ListItem(last.spans, detail),), prev.start
+            )
             continue
         if all(is_cta(line) for line in lines):
             for line in lines:

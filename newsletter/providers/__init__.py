@@ -16,14 +16,24 @@ PROVIDERS = {
 def get_provider(config: Config, name: str | None = None) -> Provider:
     name = name or config.sending.provider
     if name not in PROVIDERS:
-        raise ConfigError(f"unknown provider {name!r} in [sending] provider",
-                          hint="expected one of: " + ", ".join(sorted(PROVIDERS)))
+        raise ConfigError(
+            f"unknown provider {name!r} in [sending] provider",
+            hint="expected one of: " + ", ".join(sorted(PROVIDERS)),
+        )
     module, _, cls_name = PROVIDERS[name].partition(":")
     cls = getattr(import_module(module), cls_name)
     if name == "outbox":
-        return cls(config.outbox_path)  # type: ignore[no-any-return]
-    return cls.from_config(config)  # type: ignore[no-any-return]
+        return cls(config.outbox_path)
+    return cls.from_config(config)
 
 
-__all__ = ["PROVIDERS", "Batch", "Provider", "ProviderError", "Recipient", "Result",
-           "UnsupportedFeature", "get_provider"]
+__all__ = [
+    "PROVIDERS",
+    "Batch",
+    "Provider",
+    "ProviderError",
+    "Recipient",
+    "Result",
+    "UnsupportedFeature",
+    "get_provider",
+]

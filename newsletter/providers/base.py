@@ -28,8 +28,15 @@ PERMANENT = ("invalid", "rejected")
 class ProviderError(NewsletterError):
     """The provider refused the whole request; keeps what was sent and answered."""
 
-    def __init__(self, message: str, *, payload: Any = None, status_code: int | None = None,
-                 response_text: str = "", hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        payload: Any = None,
+        status_code: int | None = None,
+        response_text: str = "",
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.payload = payload
         self.status_code = status_code
@@ -76,8 +83,12 @@ class Batch:
 
     def personalize(self, r: Recipient) -> tuple[str, str]:
         part = RenderedPart(part=None, mjml="", html=self.html, text=self.text)  # type: ignore[arg-type]
-        return personalize(part, first_name=r.first_name, unsubscribe_url=r.unsubscribe_url,
-                           fallback=self.first_name_fallback)
+        return personalize(
+            part,
+            first_name=r.first_name,
+            unsubscribe_url=r.unsubscribe_url,
+            fallback=self.first_name_fallback,
+        )
 
     def headers(self, r: Recipient) -> dict[str, str]:
         """Per-recipient headers: one-click unsubscribe (RFC 8058)."""

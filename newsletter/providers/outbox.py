@@ -48,12 +48,18 @@ class OutboxProvider(Provider):
         boundary = f"=_nl_{r.delivery_id}_{os.urandom(6).hex()}"
         head = "".join(f"{k}: {v}\r\n" for k, v in headers)
         out = [
-            (head + f"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; "
-             f'boundary="{boundary}"\r\n\r\n').encode(),
+            (
+                head + f"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; "
+                f'boundary="{boundary}"\r\n\r\n'
+            ).encode(),
         ]
         for subtype, body in (("plain", text), ("html", html)):
-            out.append((f"--{boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
-                        "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode())
+            out.append(
+                (
+                    f"--{boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
+                    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+                ).encode()
+            )
             encoded = binascii.b2a_qp(body.replace("\r\n", "\n").encode("utf-8"), istext=True)
             out.append(encoded.replace(b"\n", b"\r\n") + b"\r\n")
         out.append(f"--{boundary}--\r\n".encode())

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -62,21 +63,36 @@ class Store:
             return int(found)
         if not create:
             names = list(conn.scalars(select(MailingList.name).order_by(MailingList.name)))
-            hint = ("lists: " + ", ".join(names)) if names else (
-                "no lists yet: 'newsletter subscribers import FILE.csv --list NAME' creates one")
+            hint = (
+                ("lists: " + ", ".join(names))
+                if names
+                else (
+                    "no lists yet: 'newsletter subscribers import FILE.csv --list NAME' creates one"
+                )
+            )
             raise StoreError(f"unknown list {name!r}", hint=hint)
-        return int(conn.execute(insert(MailingList).values(name=name, created_at=utcnow())
-                                ).inserted_primary_key[0])
+        key: Any = conn.execute(
+            insert(MailingList).values(name=name, created_at=utcnow())
+        ).inserted_primary_key
+        return int(key[0])
 
     # --- suppressions --------------------------------------------------------------
-    def suppress(self, email: str, reason: str, *, source: str = "", detail: str = "",
-                 conn: Connection | None = None) -> bool:
+    def suppress(
+        self,
+        email: str,
+        reason: str,
+        *,
+        source: str = "",
+        detail: str = "",
+        conn: Connection | None = None,
+    ) -> bool:
         """Add an address to the suppression list; False if it was there already."""
         if reason not in SUPPRESSION_REASONS:
             raise StoreError(f"unknown suppression reason {reason!r}")
         key = erased_key(email) if reason == "erased" else email_key(email)
-        values = dict(email_key=key, reason=reason, source=source, detail=detail[:500],
-                      created_at=utcnow())
+        values = dict(
+            email_key=key, reason=reason, source=source, detail=detail[:500], created_at=utcnow()
+        )
         with self._conn(conn) as c:
             if c.scalar(select(Suppression.id).where(Suppression.email_key == key)):
                 return False
@@ -89,30 +105,44 @@ class Store:
 
     def unsuppress(self, email: str) -> bool:
         with self.begin() as c:
-            result = c.execute(delete(Suppression).where(
-                Suppression.email_key == email_key(email), Suppression.reason != "erased"))
+            result = c.execute(
+                delete(Suppression).where(
+                    Suppression.email_key == email_key(email), Suppression.reason != "erased"
+                )
+            )
             return bool(result.rowcount)
 
     def is_suppressed(self, conn: Connection, email: str) -> str | None:
-        return conn.scalar(select(Suppression.reason).where(
-            Suppression.email_key.in_([email_key(email), erased_key(email)])))
+        return conn.scalar(
+            select(Suppression.reason).where(
+                Suppression.email_key.in_([email_key(email), erased_key(email)])
+            )
+        )
 
-    def suppressions(self) -> list[Suppression]:
+    def suppressions(self) -> list[Any]:
         with self.begin() as c:
             return list(c.execute(select(Suppression).order_by(Suppression.created_at)).all())
 
     # --- events and settings -------------------------------------------------------
-    def event(self, kind: str, message: str, campaign_id: int | None = None,
-              conn: Connection | None = None) -> None:
+    def event(
+        self,
+        kind: str,
+        message: str,
+        campaign_id: int | None = None,
+        conn: Connection | None = None,
+    ) -> None:
         with self._conn(conn) as c:
-            c.execute(insert(Event).values(at=utcnow(), kind=kind, message=message[:2000],
-                                           campaign_id=campaign_id))
+            c.execute(
+                insert(Event).values(
+                    at=utcnow(), kind=kind, message=message[:2000], campaign_id=campaign_id
+                )
+            )
 
-    def events(self, limit: int = 20) -> list[Event]:
+    def events(self, limit: int = 20) -> list[Any]:
         with self.begin() as c:
             return list(c.execute(select(Event).order_by(Event.id.desc()).limit(limit)).all())
 
-    def setting(self, key: str, default_factory=None) -> str | None:  # type: ignore[no-untyped-def]
+    def setting(self, key: str, default_factory: Callable[[], str] | None = None) -> str | None:
         with self.begin() as c:
             value = c.scalar(select(Setting.value).where(Setting.key == key))
             if value is None and default_factory is not None:

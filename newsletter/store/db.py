@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -24,7 +25,7 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -44,8 +45,10 @@ def make_engine(url: str) -> Engine:
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise StoreError(f"database URL {_safe(url)!r} is not usable: {exc}",
-                         hint="for PostgreSQL install 'newsletter[postgres]'") from None
+        raise StoreError(
+            f"database URL {_safe(url)!r} is not usable: {exc}",
+            hint="for PostgreSQL install 'newsletter[postgres]'",
+        ) from None
     return engine
 
 

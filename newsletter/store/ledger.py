@@ -13,13 +13,14 @@ import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Select,
     and_,
     bindparam,
     case,
-    distinct,
     func,
     insert,
     select,
@@ -63,35 +64,78 @@ def claim_token() -> str:
 
 # --- campaigns -----------------------------------------------------------------------
 
-def create_campaign(store: Store, conn: Connection, *, slug: str, title: str, issue_path: str,
-                    list_name: str, mode: str, start: datetime, interval: timedelta,
-                    at: time | None, default_tz: str, parts: Sequence[PartSnapshot]) -> int:
+
+def create_campaign(
+    store: Store,
+    conn: Connection,
+    *,
+    slug: str,
+    title: str,
+    issue_path: str,
+    list_name: str,
+    mode: str,
+    start: datetime,
+    interval: timedelta,
+    at: time | None,
+    default_tz: str,
+    parts: Sequence[PartSnapshot],
+) -> int:
     list_id = store.list_id(conn, list_name)
     now = utcnow()
-    cid = conn.execute(insert(Campaign).values(
-        slug=slug, title=title, issue_path=issue_path, list_id=list_id, mode=mode,
-        start_at=to_naive_utc(start), interval_seconds=int(interval.total_seconds()),
-        send_at=at.strftime("%H:%M") if at else None, default_timezone=default_tz,
-        status="active", parts=len(parts), created_at=now)).inserted_primary_key[0]
-    conn.execute(insert(CampaignPart), [
-        dict(campaign_id=cid, part=p.part, subject=p.subject, preheader=p.preheader,
-             html=p.html, text=p.text, words=p.words, cta_url=p.cta_url, updated_at=now)
-        for p in parts])
+    pk: Any = conn.execute(
+        insert(Campaign).values(
+            slug=slug,
+            title=title,
+            issue_path=issue_path,
+            list_id=list_id,
+            mode=mode,
+            start_at=to_naive_utc(start),
+            interval_seconds=int(interval.total_seconds()),
+            send_at=at.strftime("%H:%M") if at else None,
+            default_timezone=default_tz,
+            status="active",
+            parts=len(parts),
+            created_at=now,
+        )
+    ).inserted_primary_key
+    cid = int(pk[0])
+    conn.execute(
+        insert(CampaignPart),
+        [
+            dict(
+                campaign_id=cid,
+                part=p.part,
+                subject=p.subject,
+                preheader=p.preheader,
+                html=p.html,
+                text=p.text,
+                words=p.words,
+                cta_url=p.cta_url,
+                updated_at=now,
+            )
+            for p in parts
+        ],
+    )
     return int(cid)
 
 
-def _at(campaign: Campaign) -> time | None:
+def _at(campaign: Any) -> time | None:
     if not campaign.send_at:
         return None
     h, m = campaign.send_at.split(":")
     return time(int(h), int(m))
 
 
-def _members(campaign_list: int):  # type: ignore[no-untyped-def]
-    return (select(Membership.subscriber_id).join(
-        Subscriber, Subscriber.id == Membership.subscriber_id).where(
-        Membership.list_id == campaign_list, Membership.status == "active",
-        Subscriber.status == "active"))
+def _members(campaign_list: int) -> Select[Any]:
+    return (
+        select(Membership.subscriber_id)
+        .join(Subscriber, Subscriber.id == Membership.subscriber_id)
+        .where(
+            Membership.list_id == campaign_list,
+            Membership.status == "active",
+            Subscriber.status == "active",
+        )
+    )
 
 
 def schedule_current_members(conn: Connection, campaign_id: int, now: datetime) -> int:
@@ -111,12 +155,24 @@ def schedule_current_members(conn: Connection, campaign_id: int, now: datetime) 
         else:
             due = sequence_due(start, interval, c.parts, _at(c), tz)
         for k, when in enumerate(due, start=1):
-            rows = _members(c.list_id).where(tz_column == tz_name).with_only_columns(
-                bindparam("cid", campaign_id), Membership.subscriber_id, bindparam("k", k),
-                bindparam("due", to_naive_utc(when)), bindparam("state", "scheduled"),
-                bindparam("attempts", 0))
-            result = conn.execute(insert(Delivery).from_select(
-                ["campaign_id", "subscriber_id", "part", "due_at", "state", "attempts"], rows))
+            members = (
+                _members(c.list_id)
+                .where(tz_column == tz_name)
+                .with_only_columns(
+                    bindparam("cid", campaign_id),
+                    Membership.subscriber_id,
+                    bindparam("k", k),
+                    bindparam("due", to_naive_utc(when)),
+                    bindparam("state", "scheduled"),
+                    bindparam("attempts", 0),
+                )
+            )
+            result = conn.execute(
+                insert(Delivery).from_select(
+                    ["campaign_id", "subscriber_id", "part", "due_at", "state", "attempts"],
+                    members,
+                )
+            )
             total += result.rowcount or 0
     return total
 
@@ -126,24 +182,40 @@ def enroll_new_members(store: Store, now: datetime, batch: int = 5000) -> int:
     part 1 when they joined."""
     added = 0
     with store.begin() as conn:
-        campaigns = conn.execute(select(Campaign).where(
-            Campaign.mode == "sequence", Campaign.status == "active")).all()
+        campaigns = conn.execute(
+            select(Campaign).where(Campaign.mode == "sequence", Campaign.status == "active")
+        ).all()
         for c in campaigns:
-            has_rows = select(Delivery.id).where(Delivery.campaign_id == c.id,
-                                                 Delivery.subscriber_id == Membership.subscriber_id)
-            q = (select(Membership.subscriber_id, Membership.joined_at, Subscriber.timezone)
-                 .join(Subscriber, Subscriber.id == Membership.subscriber_id)
-                 .where(Membership.list_id == c.list_id, Membership.status == "active",
-                        Subscriber.status == "active", ~has_rows.exists())
-                 .limit(batch))
+            has_rows = select(Delivery.id).where(
+                Delivery.campaign_id == c.id, Delivery.subscriber_id == Membership.subscriber_id
+            )
+            q = (
+                select(Membership.subscriber_id, Membership.joined_at, Subscriber.timezone)
+                .join(Subscriber, Subscriber.id == Membership.subscriber_id)
+                .where(
+                    Membership.list_id == c.list_id,
+                    Membership.status == "active",
+                    Subscriber.status == "active",
+                    ~has_rows.exists(),
+                )
+                .limit(batch)
+            )
             interval = timedelta(seconds=c.interval_seconds)
             rows = []
             for sid, joined, tz_name in conn.execute(q):
                 anchor = max(as_utc(joined), as_utc(c.start_at))
                 tz = zone(tz_name or c.default_timezone)
                 for k, when in enumerate(sequence_due(anchor, interval, c.parts, _at(c), tz), 1):
-                    rows.append(dict(campaign_id=c.id, subscriber_id=sid, part=k,
-                                     due_at=to_naive_utc(when), state="scheduled", attempts=0))
+                    rows.append(
+                        dict(
+                            campaign_id=c.id,
+                            subscriber_id=sid,
+                            part=k,
+                            due_at=to_naive_utc(when),
+                            state="scheduled",
+                            attempts=0,
+                        )
+                    )
             if rows:
                 from .subscribers import insert_ignore
 
@@ -152,36 +224,52 @@ def enroll_new_members(store: Store, now: datetime, batch: int = 5000) -> int:
     return added
 
 
-def campaign_by_slug(conn: Connection, slug: str,
-                     statuses: Iterable[str] = ("active", "paused")) -> list[Campaign]:
-    found = list(conn.execute(select(Campaign).where(
-        Campaign.slug == slug, Campaign.status.in_(list(statuses))).order_by(Campaign.id)))
+def campaign_by_slug(
+    conn: Connection, slug: str, statuses: Iterable[str] = ("active", "paused")
+) -> list[Any]:
+    found = list(
+        conn.execute(
+            select(Campaign)
+            .where(Campaign.slug == slug, Campaign.status.in_(list(statuses)))
+            .order_by(Campaign.id)
+        )
+    )
     if not found:
-        queued = sorted(set(conn.scalars(select(Campaign.slug).where(
-            Campaign.status.in_(["active", "paused"])))))
-        raise StoreError(f"no queued series for issue {slug!r}",
-                         hint=("queued: " + ", ".join(queued)) if queued
-                         else "queue one with 'newsletter queue ISSUE --list NAME'")
+        queued = sorted(
+            set(
+                conn.scalars(select(Campaign.slug).where(Campaign.status.in_(["active", "paused"])))
+            )
+        )
+        raise StoreError(
+            f"no queued series for issue {slug!r}",
+            hint=("queued: " + ", ".join(queued))
+            if queued
+            else "queue one with 'newsletter queue ISSUE --list NAME'",
+        )
     return found
 
 
 def set_status(store: Store, slug: str, status: str) -> list[int]:
     with store.begin() as conn:
-        wanted = {"paused": ["active"], "active": ["paused"],
-                  "cancelled": ["active", "paused"]}[status]
+        wanted = {"paused": ["active"], "active": ["paused"], "cancelled": ["active", "paused"]}[
+            status
+        ]
         found = campaign_by_slug(conn, slug, wanted)
         ids = [c.id for c in found]
         conn.execute(update(Campaign).where(Campaign.id.in_(ids)).values(status=status))
         if status == "cancelled":
-            conn.execute(update(Delivery).where(Delivery.campaign_id.in_(ids),
-                                                Delivery.state.in_(["scheduled", "missed"]))
-                         .values(state="skipped", error="cancelled"))
+            conn.execute(
+                update(Delivery)
+                .where(Delivery.campaign_id.in_(ids), Delivery.state.in_(["scheduled", "missed"]))
+                .values(state="skipped", error="cancelled")
+            )
         store.event(status, f"{slug}: {status}", ids[0], conn=conn)
     return ids
 
 
-def update_parts(store: Store, campaign_id: int, parts: Sequence[PartSnapshot],
-                 include_sent: bool = False) -> tuple[list[int], list[int]]:
+def update_parts(
+    store: Store, campaign_id: int, parts: Sequence[PartSnapshot], include_sent: bool = False
+) -> tuple[list[int], list[int]]:
     """Replace the snapshot of parts that have not gone out to anyone yet."""
     with store.begin() as conn:
         count = conn.scalar(select(Campaign.parts).where(Campaign.id == campaign_id))
@@ -189,45 +277,78 @@ def update_parts(store: Store, campaign_id: int, parts: Sequence[PartSnapshot],
             raise StoreError(
                 f"the issue now makes {len(parts)} parts, the queued series has {count}",
                 hint="cancel it and queue the issue again, or set series.parts to "
-                     f"{count} in the front matter")
-        sent_parts = set(conn.scalars(select(Delivery.part).distinct().where(
-            Delivery.campaign_id == campaign_id,
-            Delivery.state.in_(["sent", "sending", "unknown"]))))
+                f"{count} in the front matter",
+            )
+        sent_parts = set(
+            conn.scalars(
+                select(Delivery.part)
+                .distinct()
+                .where(
+                    Delivery.campaign_id == campaign_id,
+                    Delivery.state.in_(["sent", "sending", "unknown"]),
+                )
+            )
+        )
         updated, kept = [], []
         for p in parts:
             if p.part in sent_parts and not include_sent:
                 kept.append(p.part)
                 continue
-            conn.execute(update(CampaignPart).where(
-                CampaignPart.campaign_id == campaign_id, CampaignPart.part == p.part).values(
-                subject=p.subject, preheader=p.preheader, html=p.html, text=p.text,
-                words=p.words, cta_url=p.cta_url, updated_at=utcnow()))
+            conn.execute(
+                update(CampaignPart)
+                .where(CampaignPart.campaign_id == campaign_id, CampaignPart.part == p.part)
+                .values(
+                    subject=p.subject,
+                    preheader=p.preheader,
+                    html=p.html,
+                    text=p.text,
+                    words=p.words,
+                    cta_url=p.cta_url,
+                    updated_at=utcnow(),
+                )
+            )
             updated.append(p.part)
     return updated, kept
 
 
 # --- the send loop's steps -----------------------------------------------------------
 
+
 def mark_missed(store: Store, cutoff: datetime) -> int:
     """Rows due before ``cutoff`` (now minus the grace window) are not sent late: they are
     marked missed and reported, never dropped silently."""
     with store.begin() as conn:
-        rows = conn.execute(select(Delivery.campaign_id, func.count()).where(
-            Delivery.state == "scheduled", Delivery.due_at < cutoff,
-            Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.status == "active")))
-            .group_by(Delivery.campaign_id)).all()
+        rows = conn.execute(
+            select(Delivery.campaign_id, func.count())
+            .where(
+                Delivery.state == "scheduled",
+                Delivery.due_at < cutoff,
+                Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.status == "active")),
+            )
+            .group_by(Delivery.campaign_id)
+        ).all()
         total = 0
         for cid, n in rows:
-            conn.execute(update(Delivery).where(
-                Delivery.campaign_id == cid, Delivery.state == "scheduled",
-                Delivery.due_at < cutoff).values(state="missed",
-                                                 error="due while nothing was sending, "
-                                                       "past the grace window"))
+            conn.execute(
+                update(Delivery)
+                .where(
+                    Delivery.campaign_id == cid,
+                    Delivery.state == "scheduled",
+                    Delivery.due_at < cutoff,
+                )
+                .values(
+                    state="missed", error="due while nothing was sending, past the grace window"
+                )
+            )
             slug = conn.scalar(select(Campaign.slug).where(Campaign.id == cid))
-            store.event("missed", f"{slug}: {n} messages were due before "
-                        f"{cutoff:%Y-%m-%d %H:%M} UTC and missed the grace window; "
-                        f"'newsletter resume {slug} --send-missed' sends them now", cid,
-                        conn=conn)
+            store.event(
+                "missed",
+                f"{slug}: {n} messages were due before "
+                f"{cutoff:%Y-%m-%d %H:%M} UTC and missed the grace window; "
+                f"'newsletter resume {slug} --send-missed' sends them now",
+                cid,
+                conn=conn,
+            )
             total += n
     return total
 
@@ -236,82 +357,136 @@ def next_batch_key(store: Store, now: datetime) -> tuple[int, int] | None:
     """The (campaign, part) of the most overdue row."""
     with store.begin() as conn:
         row = conn.execute(
-            select(Delivery.campaign_id, Delivery.part).join(
-                Campaign, Campaign.id == Delivery.campaign_id).where(
-                Delivery.state == "scheduled", Delivery.due_at <= now,
-                Campaign.status == "active").order_by(Delivery.due_at, Delivery.id).limit(1)
+            select(Delivery.campaign_id, Delivery.part)
+            .join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(
+                Delivery.state == "scheduled", Delivery.due_at <= now, Campaign.status == "active"
+            )
+            .order_by(Delivery.due_at, Delivery.id)
+            .limit(1)
         ).first()
     return (int(row[0]), int(row[1])) if row else None
 
 
-def claim(store: Store, campaign_id: int, part: int, now: datetime, limit: int,
-          token: str) -> list[Claimed]:
+def claim(
+    store: Store, campaign_id: int, part: int, now: datetime, limit: int, token: str
+) -> list[Claimed]:
     """Atomically take up to ``limit`` due rows; skip the ones no longer eligible."""
     with store.begin() as conn:
-        ids = (select(Delivery.id).where(
-            Delivery.campaign_id == campaign_id, Delivery.part == part,
-            Delivery.state == "scheduled", Delivery.due_at <= now)
-            .order_by(Delivery.due_at, Delivery.id).limit(limit))
+        ids = (
+            select(Delivery.id)
+            .where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.part == part,
+                Delivery.state == "scheduled",
+                Delivery.due_at <= now,
+            )
+            .order_by(Delivery.due_at, Delivery.id)
+            .limit(limit)
+        )
         if store.is_postgres:
             ids = ids.with_for_update(skip_locked=True)
-        conn.execute(update(Delivery).where(Delivery.id.in_(ids.scalar_subquery()),
-                                            Delivery.state == "scheduled")
-                     .values(state="sending", claimed_by=token, claimed_at=now,
-                             attempts=Delivery.attempts + 1))
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids.scalar_subquery()), Delivery.state == "scheduled")
+            .values(
+                state="sending", claimed_by=token, claimed_at=now, attempts=Delivery.attempts + 1
+            )
+        )
         list_id = conn.scalar(select(Campaign.list_id).where(Campaign.id == campaign_id))
         mine = and_(Delivery.claimed_by == token, Delivery.state == "sending")
         # Unsubscribed or suppressed since queueing: skipped at send time.
         gone = select(Subscriber.id).where(Subscriber.status != "active")
-        left = select(Membership.subscriber_id).where(Membership.list_id == list_id,
-                                                      Membership.status != "active")
+        left = select(Membership.subscriber_id).where(
+            Membership.list_id == list_id, Membership.status != "active"
+        )
         suppressed = select(Subscriber.id).join(
-            Suppression, Suppression.email_key == Subscriber.email_key)
-        for reason, who in (("unsubscribed", gone), ("left the list", left),
-                            ("suppressed", suppressed)):
-            conn.execute(update(Delivery).where(mine, Delivery.subscriber_id.in_(who))
-                         .values(state="skipped", error=reason, claimed_by=None))
+            Suppression, Suppression.email_key == Subscriber.email_key
+        )
+        for reason, who in (
+            ("unsubscribed", gone),
+            ("left the list", left),
+            ("suppressed", suppressed),
+        ):
+            conn.execute(
+                update(Delivery)
+                .where(mine, Delivery.subscriber_id.in_(who))
+                .values(state="skipped", error=reason, claimed_by=None)
+            )
         rows = conn.execute(
-            select(Delivery.id, Delivery.subscriber_id, Subscriber.email, Subscriber.first_name,
-                   Subscriber.last_name).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-            .where(mine).order_by(Delivery.id)).all()
+            select(
+                Delivery.id,
+                Delivery.subscriber_id,
+                Subscriber.email,
+                Subscriber.first_name,
+                Subscriber.last_name,
+            )
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(mine)
+            .order_by(Delivery.id)
+        ).all()
     return [Claimed(*r) for r in rows]
 
 
 def part_snapshot(store: Store, campaign_id: int, part: int) -> PartSnapshot:
     with store.begin() as conn:
-        r = conn.execute(select(CampaignPart).where(CampaignPart.campaign_id == campaign_id,
-                                                    CampaignPart.part == part)).one()
+        r = conn.execute(
+            select(CampaignPart).where(
+                CampaignPart.campaign_id == campaign_id, CampaignPart.part == part
+            )
+        ).one()
         return PartSnapshot(r.part, r.subject, r.preheader, r.html, r.text, r.words, r.cta_url)
 
 
-def campaign(store: Store, campaign_id: int) -> Campaign:
+def campaign(store: Store, campaign_id: int) -> Any:
+    """The campaign's row (attribute access by column name)."""
     with store.begin() as conn:
-        return conn.execute(select(Campaign).where(Campaign.id == campaign_id)).one()  # type: ignore[return-value]
+        return conn.execute(select(Campaign).where(Campaign.id == campaign_id)).one()
 
 
 def record(store: Store, outcomes: Sequence[dict[str, object]]) -> None:
     """Write each row's outcome: dicts with id, state, message_id, error, sent_at."""
     if not outcomes:
         return
-    stmt = (update(Delivery).where(Delivery.id == bindparam("row_id"))
-            .values(state=bindparam("new_state"), message_id=bindparam("mid"),
-                    error=bindparam("err"), sent_at=bindparam("when"),
-                    due_at=case((bindparam("retry_at").is_(None), Delivery.due_at),
-                                else_=bindparam("retry_at")),
-                    claimed_by=None))
+    stmt = (
+        update(Delivery)
+        .where(Delivery.id == bindparam("row_id"))
+        .values(
+            state=bindparam("new_state"),
+            message_id=bindparam("mid"),
+            error=bindparam("err"),
+            sent_at=bindparam("when"),
+            due_at=case(
+                (bindparam("retry_at").is_(None), Delivery.due_at), else_=bindparam("retry_at")
+            ),
+            claimed_by=None,
+        )
+    )
     with store.begin() as conn:
-        conn.execute(stmt.execution_options(synchronize_session=False), [
-            {"row_id": o["id"], "new_state": o["state"], "mid": o.get("message_id"),
-             "err": (str(o["error"])[:1000] if o.get("error") else None),
-             "when": o.get("sent_at"), "retry_at": o.get("retry_at")} for o in outcomes])
+        conn.execute(
+            stmt.execution_options(synchronize_session=False),
+            [
+                {
+                    "row_id": o["id"],
+                    "new_state": o["state"],
+                    "mid": o.get("message_id"),
+                    "err": (str(o["error"])[:1000] if o.get("error") else None),
+                    "when": o.get("sent_at"),
+                    "retry_at": o.get("retry_at"),
+                }
+                for o in outcomes
+            ],
+        )
 
 
 def release(store: Store, token: str) -> int:
     """Give back rows claimed but not sent (a clean stop)."""
     with store.begin() as conn:
-        result = conn.execute(update(Delivery).where(
-            Delivery.claimed_by == token, Delivery.state == "sending")
-            .values(state="scheduled", claimed_by=None, attempts=Delivery.attempts - 1))
+        result = conn.execute(
+            update(Delivery)
+            .where(Delivery.claimed_by == token, Delivery.state == "sending")
+            .values(state="scheduled", claimed_by=None, attempts=Delivery.attempts - 1)
+        )
         return result.rowcount or 0
 
 
@@ -334,21 +509,33 @@ def _dead(token: str, lease_cutoff: datetime, claimed_at: datetime | None) -> bo
 def stale_claims(store: Store, lease_cutoff: datetime) -> list[str]:
     """Claim tokens of 'sending' rows whose sender is gone (crashed or killed)."""
     with store.begin() as conn:
-        rows = conn.execute(select(Delivery.claimed_by, func.min(Delivery.claimed_at)).where(
-            Delivery.state == "sending").group_by(Delivery.claimed_by)).all()
+        rows = conn.execute(
+            select(Delivery.claimed_by, func.min(Delivery.claimed_at))
+            .where(Delivery.state == "sending")
+            .group_by(Delivery.claimed_by)
+        ).all()
     return [tok for tok, at in rows if tok and _dead(tok, lease_cutoff, at)]
 
 
 def mark_unknown(store: Store, token: str) -> int:
     with store.begin() as conn:
-        result = conn.execute(update(Delivery).where(
-            Delivery.claimed_by == token, Delivery.state == "sending").values(
-            state="unknown", error="the sender stopped after sending the request and before "
-                                   "recording the answer; check the provider's activity log"))
+        result = conn.execute(
+            update(Delivery)
+            .where(Delivery.claimed_by == token, Delivery.state == "sending")
+            .values(
+                state="unknown",
+                error="the sender stopped after sending the request and before "
+                "recording the answer; check the provider's activity log",
+            )
+        )
         n = result.rowcount or 0
         if n:
-            store.event("unknown", f"{n} messages may or may not have been sent (sender "
-                        "stopped mid-request); 'newsletter status' lists them", conn=conn)
+            store.event(
+                "unknown",
+                f"{n} messages may or may not have been sent (sender "
+                "stopped mid-request); 'newsletter status' lists them",
+                conn=conn,
+            )
         return n
 
 
@@ -356,11 +543,19 @@ def claimed_rows(store: Store, token: str) -> tuple[int, int, list[Claimed]] | N
     """A stale claim's campaign, part and rows, to resend them as the same batch."""
     with store.begin() as conn:
         rows = conn.execute(
-            select(Delivery.campaign_id, Delivery.part, Delivery.id, Delivery.subscriber_id,
-                   Subscriber.email, Subscriber.first_name, Subscriber.last_name)
+            select(
+                Delivery.campaign_id,
+                Delivery.part,
+                Delivery.id,
+                Delivery.subscriber_id,
+                Subscriber.email,
+                Subscriber.first_name,
+                Subscriber.last_name,
+            )
             .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
             .where(Delivery.claimed_by == token, Delivery.state == "sending")
-            .order_by(Delivery.id)).all()
+            .order_by(Delivery.id)
+        ).all()
     if not rows:
         return None
     return int(rows[0][0]), int(rows[0][1]), [Claimed(*r[2:]) for r in rows]
@@ -372,28 +567,37 @@ def resolve_unknown(store: Store, slug: str, as_state: str) -> int:
         raise StoreError(f"unknown rows can become 'sent' or 'scheduled', not {as_state!r}")
     with store.begin() as conn:
         ids = [c.id for c in campaign_by_slug(conn, slug, ("active", "paused"))]
-        result = conn.execute(update(Delivery).where(
-            Delivery.campaign_id.in_(ids), Delivery.state == "unknown").values(
-            state=as_state, claimed_by=None, error=None))
+        result = conn.execute(
+            update(Delivery)
+            .where(Delivery.campaign_id.in_(ids), Delivery.state == "unknown")
+            .values(state=as_state, claimed_by=None, error=None)
+        )
         return result.rowcount or 0
 
 
 def send_missed_now(store: Store, slug: str, now: datetime) -> int:
     with store.begin() as conn:
         ids = [c.id for c in campaign_by_slug(conn, slug, ("active", "paused"))]
-        result = conn.execute(update(Delivery).where(
-            Delivery.campaign_id.in_(ids), Delivery.state == "missed").values(
-            state="scheduled", due_at=now, error=None))
+        result = conn.execute(
+            update(Delivery)
+            .where(Delivery.campaign_id.in_(ids), Delivery.state == "missed")
+            .values(state="scheduled", due_at=now, error=None)
+        )
         return result.rowcount or 0
 
 
 def stop_series_for(store: Store, campaign_id: int, subscriber_id: int) -> int:
     """'Stop this series only': the subscriber's remaining parts of one series are skipped."""
     with store.begin() as conn:
-        result = conn.execute(update(Delivery).where(
-            Delivery.campaign_id == campaign_id, Delivery.subscriber_id == subscriber_id,
-            Delivery.state.in_(["scheduled", "missed"])).values(
-            state="skipped", error="stopped this series"))
+        result = conn.execute(
+            update(Delivery)
+            .where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.subscriber_id == subscriber_id,
+                Delivery.state.in_(["scheduled", "missed"]),
+            )
+            .values(state="skipped", error="stopped this series")
+        )
         return result.rowcount or 0
 
 
@@ -415,8 +619,11 @@ def status(store: Store, slug: str | None = None) -> list[PartStatus]:
     from .models import MailingList
 
     with store.begin() as conn:
-        q = select(Campaign, MailingList.name.label("list_name")).join(
-            MailingList, MailingList.id == Campaign.list_id).order_by(Campaign.id)
+        q = (
+            select(Campaign, MailingList.name.label("list_name"))
+            .join(MailingList, MailingList.id == Campaign.list_id)
+            .order_by(Campaign.id)
+        )
         if slug:
             q = q.where(Campaign.slug == slug)
         campaigns = conn.execute(q).all()
@@ -427,23 +634,45 @@ def status(store: Store, slug: str | None = None) -> list[PartStatus]:
             list_name = c.list_name
             counts: dict[int, dict[str, int]] = {}
             for part, state, n in conn.execute(
-                    select(Delivery.part, Delivery.state, func.count()).where(
-                        Delivery.campaign_id == c.id).group_by(Delivery.part, Delivery.state)):
+                select(Delivery.part, Delivery.state, func.count())
+                .where(Delivery.campaign_id == c.id)
+                .group_by(Delivery.part, Delivery.state)
+            ):
                 counts.setdefault(part, {})[state] = n
-            nexts = dict(conn.execute(select(Delivery.part, func.min(Delivery.due_at)).where(
-                Delivery.campaign_id == c.id, Delivery.state == "scheduled").group_by(
-                Delivery.part)).all())
-            subjects = dict(conn.execute(select(CampaignPart.part, CampaignPart.subject).where(
-                CampaignPart.campaign_id == c.id)).all())
+            nexts = dict(
+                conn.execute(
+                    select(Delivery.part, func.min(Delivery.due_at))
+                    .where(Delivery.campaign_id == c.id, Delivery.state == "scheduled")
+                    .group_by(Delivery.part)
+                ).all()
+            )
+            subjects = dict(
+                conn.execute(
+                    select(CampaignPart.part, CampaignPart.subject).where(
+                        CampaignPart.campaign_id == c.id
+                    )
+                ).all()
+            )
             for k in range(1, c.parts + 1):
-                out.append(PartStatus(c.id, c.slug, c.title, list_name, c.mode, c.status, k,
-                                      subjects.get(k, ""),
-                                      {s: counts.get(k, {}).get(s, 0) for s in STATES},
-                                      nexts.get(k)))
+                out.append(
+                    PartStatus(
+                        c.id,
+                        c.slug,
+                        c.title,
+                        list_name,
+                        c.mode,
+                        c.status,
+                        k,
+                        subjects.get(k, ""),
+                        {s: counts.get(k, {}).get(s, 0) for s in STATES},
+                        nexts.get(k),
+                    )
+                )
         return out
 
 
 def attempts(store: Store, ids: list[int]) -> dict[int, int]:
     with store.begin() as conn:
-        return dict(conn.execute(select(Delivery.id, Delivery.attempts).where(
-            Delivery.id.in_(ids))).all())
+        return dict(
+            conn.execute(select(Delivery.id, Delivery.attempts).where(Delivery.id.in_(ids))).all()
+        )

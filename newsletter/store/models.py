@@ -49,9 +49,11 @@ class MailingList(Base):
 class Membership(Base):
     __tablename__ = "memberships"
     subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True)
-    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"),
-                                         primary_key=True)
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
+    )
     joined_at: Mapped[datetime] = mapped_column(DateTime)
     #: active | unsubscribed
     status: Mapped[str] = mapped_column(String(20), default="active")
@@ -95,8 +97,9 @@ class Campaign(Base):
 
 class CampaignPart(Base):
     __tablename__ = "campaign_parts"
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"),
-                                             primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
     part: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(String(500))
     preheader: Mapped[str] = mapped_column(String(500))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
@@ -28,17 +28,49 @@ from . import Store, email_key, erased_key, utcnow
 from .models import Delivery, MailingList, Membership, Subscriber, Suppression
 
 HEADERS = {
-    "email": {"email", "email address", "e mail", "e mail address", "emailaddress", "mail",
-              "subscriber email", "email addresses"},
+    "email": {
+        "email",
+        "email address",
+        "e mail",
+        "e mail address",
+        "emailaddress",
+        "mail",
+        "subscriber email",
+        "email addresses",
+    },
     "first_name": {"first name", "firstname", "fname", "given name", "first"},
     "last_name": {"last name", "lastname", "lname", "surname", "family name", "last"},
     "name": {"name", "full name", "fullname", "subscriber name"},
-    "tags": {"tags", "tag", "list", "lists", "groups", "group", "segments", "segment",
-             "list tags", "list/tags", "audience"},
+    "tags": {
+        "tags",
+        "tag",
+        "list",
+        "lists",
+        "groups",
+        "group",
+        "segments",
+        "segment",
+        "list tags",
+        "list/tags",
+        "audience",
+    },
     "timezone": {"timezone", "time zone", "tz", "zone"},
-    "subscribed_at": {"subscribed at", "subscribed", "subscribed on", "subscription date",
-                      "created at", "created", "optin time", "confirm time", "date added",
-                      "signup date", "sign up date", "joined", "joined at", "date subscribed"},
+    "subscribed_at": {
+        "subscribed at",
+        "subscribed",
+        "subscribed on",
+        "subscription date",
+        "created at",
+        "created",
+        "optin time",
+        "confirm time",
+        "date added",
+        "signup date",
+        "sign up date",
+        "joined",
+        "joined at",
+        "date subscribed",
+    },
 }
 CHUNK = 1000
 
@@ -63,8 +95,15 @@ def valid_timezone(tz: str) -> bool:
     return True
 
 
-_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%m/%d/%Y %H:%M:%S",
-                 "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y")
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+)
 
 
 def parse_when(value: str) -> datetime | None:
@@ -120,20 +159,27 @@ def read_csv(path: Path) -> tuple[TextIO, csv.Dialect]:
     if not data.strip():
         raise InputError(name, "is empty, expected a CSV file with a header row")
     if b"\x00" in data[:4096]:
-        hint = ("it looks like UTF-16: save it as CSV UTF-8"
-                if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "expected a CSV file")
+        hint = (
+            "it looks like UTF-16: save it as CSV UTF-8"
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff")
+            else "expected a CSV file"
+        )
         raise InputError(name, "is not a text file", hint=hint)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(name, f"is not UTF-8 (byte 0x{data[exc.start]:02x})", line=line,
-                         hint="export or save it as 'CSV UTF-8' and import again") from None
+        raise InputError(
+            name,
+            f"is not UTF-8 (byte 0x{data[exc.start]:02x})",
+            line=line,
+            hint="export or save it as 'CSV UTF-8' and import again",
+        ) from None
     sample = text[:8192]
     try:
-        dialect: csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")  # type: ignore[assignment]
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel()  # type: ignore[assignment]
+        dialect = csv.excel()
     return io.StringIO(text, newline=""), dialect
 
 
@@ -146,13 +192,18 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
     for i, h in enumerate(header):
         norm = _norm_header(h)
         for key, aliases in HEADERS.items():
-            if (norm in aliases or norm.replace(" ", "") in {a.replace(" ", "") for a in aliases}) \
-                    and key not in columns:
+            if (
+                norm in aliases or norm.replace(" ", "") in {a.replace(" ", "") for a in aliases}
+            ) and key not in columns:
                 columns[key] = i
     if "email" not in columns:
         found = ", ".join(repr(h) for h in header[:8]) or "none"
-        raise InputError(str(path), f"no email column (found columns: {found})", line=1,
-                         hint="name the column 'email' or 'Email Address'")
+        raise InputError(
+            str(path),
+            f"no email column (found columns: {found})",
+            line=1,
+            hint="name the column 'email' or 'Email Address'",
+        )
     result = ImportResult()
 
     def rows() -> Iterator[Row]:
@@ -207,26 +258,41 @@ def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield chunk
 
 
-def insert_ignore(store: Store, table):  # type: ignore[no-untyped-def]
+def insert_ignore(store: Store, table: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
     ins = pg_insert(table) if store.is_postgres else sqlite_insert(table)
     return ins.on_conflict_do_nothing()
 
 
-def import_rows(store: Store, rows: Iterable[Row], result: ImportResult, *,
-                list_name: str | None = None, resubscribe: bool = False) -> ImportResult:
+def import_rows(
+    store: Store,
+    rows: Iterable[Row],
+    result: ImportResult,
+    *,
+    list_name: str | None = None,
+    resubscribe: bool = False,
+) -> ImportResult:
     """Add rows in one transaction; streamed in chunks, never the whole file in memory."""
     now = utcnow()
     with store.begin() as conn:
         list_id = store.list_id(conn, list_name, create=True) if list_name else None
         for chunk in _chunks(rows, CHUNK):
             keys = [email_key(r.email) for r in chunk]
-            existing = {row.email_key: row for row in conn.execute(
-                select(Subscriber.id, Subscriber.email_key, Subscriber.status)
-                .where(Subscriber.email_key.in_(keys)))}
-            suppressed = dict(conn.execute(
-                select(Suppression.email_key, Suppression.reason).where(
-                    Suppression.email_key.in_(keys + [erased_key(k) for k in keys]))).all())
+            existing = {
+                row.email_key: row
+                for row in conn.execute(
+                    select(Subscriber.id, Subscriber.email_key, Subscriber.status).where(
+                        Subscriber.email_key.in_(keys)
+                    )
+                )
+            }
+            suppressed = dict(
+                conn.execute(
+                    select(Suppression.email_key, Suppression.reason).where(
+                        Suppression.email_key.in_(keys + [erased_key(k) for k in keys])
+                    )
+                ).all()
+            )
             eligible: list[tuple[Row, str]] = []
             new = []
             for r, key in zip(chunk, keys, strict=True):
@@ -235,25 +301,45 @@ def import_rows(store: Store, rows: Iterable[Row], result: ImportResult, *,
                 if reason == "unsubscribed" or (old is not None and old.status != "active"):
                     if not resubscribe:
                         result.skipped.append(
-                            (r.line, f"{r.email} unsubscribed earlier; not re-subscribed "
-                                     "(use --resubscribe if they asked to come back)"))
+                            (
+                                r.line,
+                                f"{r.email} unsubscribed earlier; not re-subscribed "
+                                "(use --resubscribe if they asked to come back)",
+                            )
+                        )
                         continue
                 elif reason:
-                    result.skipped.append((r.line, f"{r.email} is suppressed ({reason}); "
-                                           "not re-subscribed"))
+                    result.skipped.append(
+                        (r.line, f"{r.email} is suppressed ({reason}); not re-subscribed")
+                    )
                     continue
                 if old is not None and old.status != "active":
-                    conn.execute(update(Subscriber).where(Subscriber.id == old.id)
-                                 .values(status="active", unsubscribed_at=None))
-                    conn.execute(update(Membership).where(Membership.subscriber_id == old.id)
-                                 .values(status="active"))
+                    conn.execute(
+                        update(Subscriber)
+                        .where(Subscriber.id == old.id)
+                        .values(status="active", unsubscribed_at=None)
+                    )
+                    conn.execute(
+                        update(Membership)
+                        .where(Membership.subscriber_id == old.id)
+                        .values(status="active")
+                    )
                 if reason == "unsubscribed":
                     conn.execute(delete(Suppression).where(Suppression.email_key == key))
                 eligible.append((r, key))
                 if old is None:
-                    new.append(dict(email=r.email, email_key=key, first_name=r.first_name,
-                                    last_name=r.last_name, timezone=r.timezone, tags=r.tags,
-                                    status="active", subscribed_at=r.subscribed_at or now))
+                    new.append(
+                        dict(
+                            email=r.email,
+                            email_key=key,
+                            first_name=r.first_name,
+                            last_name=r.last_name,
+                            timezone=r.timezone,
+                            tags=r.tags,
+                            status="active",
+                            subscribed_at=r.subscribed_at or now,
+                        )
+                    )
             if new:
                 conn.execute(insert(Subscriber), new)
                 result.added += len(new)
@@ -261,10 +347,20 @@ def import_rows(store: Store, rows: Iterable[Row], result: ImportResult, *,
             if list_id is None:
                 result.unchanged += len(eligible) - len(new)
                 continue
-            ids = dict(conn.execute(select(Subscriber.email_key, Subscriber.id)
-                                    .where(Subscriber.email_key.in_(keys))).all())
-            members = set(conn.scalars(select(Membership.subscriber_id).where(
-                Membership.list_id == list_id, Membership.subscriber_id.in_(ids.values()))))
+            ids = dict(
+                conn.execute(
+                    select(Subscriber.email_key, Subscriber.id).where(
+                        Subscriber.email_key.in_(keys)
+                    )
+                ).all()
+            )
+            members = set(
+                conn.scalars(
+                    select(Membership.subscriber_id).where(
+                        Membership.list_id == list_id, Membership.subscriber_id.in_(ids.values())
+                    )
+                )
+            )
             joining = []
             for r, key in eligible:
                 if ids[key] in members:
@@ -273,8 +369,9 @@ def import_rows(store: Store, rows: Iterable[Row], result: ImportResult, *,
                 # Someone already subscribed joins this list now; a new subscriber joined
                 # when they subscribed (their row's date, if it has one).
                 joined = (r.subscribed_at or now) if key in new_keys else now
-                joining.append(dict(subscriber_id=ids[key], list_id=list_id, status="active",
-                                    joined_at=joined))
+                joining.append(
+                    dict(subscriber_id=ids[key], list_id=list_id, status="active", joined_at=joined)
+                )
                 if key not in new_keys:
                     result.joined += 1
             if joining:
@@ -282,29 +379,42 @@ def import_rows(store: Store, rows: Iterable[Row], result: ImportResult, *,
     return result
 
 
-def import_csv(store: Store, path: Path, *, list_name: str | None = None,
-               resubscribe: bool = False) -> ImportResult:
+def import_csv(
+    store: Store, path: Path, *, list_name: str | None = None, resubscribe: bool = False
+) -> ImportResult:
     rows, result = parse_rows(path)
     return import_rows(store, rows, result, list_name=list_name, resubscribe=resubscribe)
 
 
-def add_subscriber(store: Store, email: str, *, first_name: str = "", last_name: str = "",
-                   list_name: str | None = None, timezone: str | None = None,
-                   joined_at: datetime | None = None, resubscribe: bool = False) -> ImportResult:
+def add_subscriber(
+    store: Store,
+    email: str,
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    list_name: str | None = None,
+    timezone: str | None = None,
+    joined_at: datetime | None = None,
+    resubscribe: bool = False,
+) -> ImportResult:
     try:
         normalised = normalise_email(email)
     except ValueError as exc:
         raise InputError("email", f"{email!r} is not a valid address: {exc}") from None
     if timezone and not valid_timezone(timezone):
-        raise InputError("--timezone", f"unknown timezone {timezone!r}",
-                         hint="use a name like Europe/Paris or America/New_York")
+        raise InputError(
+            "--timezone",
+            f"unknown timezone {timezone!r}",
+            hint="use a name like Europe/Paris or America/New_York",
+        )
     result = ImportResult()
     row = Row(0, normalised, first_name, last_name, "", timezone, joined_at)
     return import_rows(store, [row], result, list_name=list_name, resubscribe=resubscribe)
 
 
-def unsubscribe(store: Store, email: str, *, list_name: str | None = None,
-                conn: Connection | None = None) -> bool:
+def unsubscribe(
+    store: Store, email: str, *, list_name: str | None = None, conn: Connection | None = None
+) -> bool:
     """Stop sending to EMAIL (everywhere, or on one list). The record stays. False if unknown."""
     key = email_key(email)
     now = utcnow()
@@ -314,18 +424,28 @@ def unsubscribe(store: Store, email: str, *, list_name: str | None = None,
             return False
         if list_name:
             lid = store.list_id(c, list_name)
-            c.execute(update(Membership).where(Membership.subscriber_id == sid,
-                                               Membership.list_id == lid)
-                      .values(status="unsubscribed"))
+            c.execute(
+                update(Membership)
+                .where(Membership.subscriber_id == sid, Membership.list_id == lid)
+                .values(status="unsubscribed")
+            )
         else:
-            c.execute(update(Subscriber).where(Subscriber.id == sid)
-                      .values(status="unsubscribed", unsubscribed_at=now))
-            c.execute(update(Membership).where(Membership.subscriber_id == sid)
-                      .values(status="unsubscribed"))
+            c.execute(
+                update(Subscriber)
+                .where(Subscriber.id == sid)
+                .values(status="unsubscribed", unsubscribed_at=now)
+            )
+            c.execute(
+                update(Membership)
+                .where(Membership.subscriber_id == sid)
+                .values(status="unsubscribed")
+            )
             store.suppress(email, "unsubscribed", source="newsletter", conn=c)
-        c.execute(update(Delivery).where(Delivery.subscriber_id == sid,
-                                         Delivery.state == "scheduled")
-                  .values(state="skipped", error="unsubscribed"))
+        c.execute(
+            update(Delivery)
+            .where(Delivery.subscriber_id == sid, Delivery.state == "scheduled")
+            .values(state="skipped", error="unsubscribed")
+        )
     return True
 
 
@@ -345,12 +465,22 @@ def forget(store: Store, email: str) -> bool:
     return True
 
 
-EXPORT_COLUMNS = ["email", "first_name", "last_name", "lists", "tags", "timezone", "status",
-                  "subscribed_at", "unsubscribed_at"]
+EXPORT_COLUMNS = [
+    "email",
+    "first_name",
+    "last_name",
+    "lists",
+    "tags",
+    "timezone",
+    "status",
+    "subscribed_at",
+    "unsubscribed_at",
+]
 
 
-def iter_subscribers(store: Store, *, list_name: str | None = None,
-                     status: str | None = None) -> Iterator[dict[str, str]]:
+def iter_subscribers(
+    store: Store, *, list_name: str | None = None, status: str | None = None
+) -> Iterator[dict[str, str]]:
     """Subscribers as export rows, streamed from the database."""
     with store.engine.connect() as conn:
         lists = dict(conn.execute(select(MailingList.id, MailingList.name)).all())
@@ -358,22 +488,29 @@ def iter_subscribers(store: Store, *, list_name: str | None = None,
         if list_name:
             lid = store.list_id(conn, list_name)
             q = q.join(Membership, Membership.subscriber_id == Subscriber.id).where(
-                Membership.list_id == lid)
+                Membership.list_id == lid
+            )
         if status:
             q = q.where(Subscriber.status == status)
         result = conn.execution_options(yield_per=2000).execute(q)
         for part in result.partitions():
             ids = [r.id for r in part]
             member_of: dict[int, list[str]] = {}
-            for sid, lid in conn.execute(select(Membership.subscriber_id, Membership.list_id)
-                                         .where(Membership.subscriber_id.in_(ids),
-                                                Membership.status == "active")):
+            for sid, lid in conn.execute(
+                select(Membership.subscriber_id, Membership.list_id).where(
+                    Membership.subscriber_id.in_(ids), Membership.status == "active"
+                )
+            ):
                 member_of.setdefault(sid, []).append(lists[lid])
             for r in part:
                 yield {
-                    "email": r.email, "first_name": r.first_name, "last_name": r.last_name,
-                    "lists": ",".join(sorted(member_of.get(r.id, []))), "tags": r.tags,
-                    "timezone": r.timezone or "", "status": r.status,
+                    "email": r.email,
+                    "first_name": r.first_name,
+                    "last_name": r.last_name,
+                    "lists": ",".join(sorted(member_of.get(r.id, []))),
+                    "tags": r.tags,
+                    "timezone": r.timezone or "",
+                    "status": r.status,
                     "subscribed_at": r.subscribed_at.isoformat() if r.subscribed_at else "",
                     "unsubscribed_at": r.unsubscribed_at.isoformat() if r.unsubscribed_at else "",
                 }
@@ -392,11 +529,29 @@ def export_csv(store: Store, out: TextIO, **filters: str | None) -> int:
 def count_members(store: Store, list_name: str) -> int:
     with store.begin() as c:
         lid = store.list_id(c, list_name)
-        return int(c.scalar(select(func.count()).select_from(Membership).join(
-            Subscriber, Subscriber.id == Membership.subscriber_id).where(
-            Membership.list_id == lid, Membership.status == "active",
-            Subscriber.status == "active")) or 0)
+        return int(
+            c.scalar(
+                select(func.count())
+                .select_from(Membership)
+                .join(Subscriber, Subscriber.id == Membership.subscriber_id)
+                .where(
+                    Membership.list_id == lid,
+                    Membership.status == "active",
+                    Subscriber.status == "active",
+                )
+            )
+            or 0
+        )
 
 
-__all__ = ["ImportResult", "StoreError", "add_subscriber", "count_members", "export_csv",
-           "forget", "import_csv", "iter_subscribers", "unsubscribe"]
+__all__ = [
+    "ImportResult",
+    "StoreError",
+    "add_subscriber",
+    "count_members",
+    "export_csv",
+    "forget",
+    "import_csv",
+    "iter_subscribers",
+    "unsubscribe",
+]
