@@ -155,7 +155,7 @@ def schedule_current_members(conn: Connection, campaign_id: int, now: datetime) 
         else:
             due = sequence_due(start, interval, c.parts, _at(c), tz)
         for k, when in enumerate(due, start=1):
-            members = (
+            members: Any = (
                 _members(c.list_id)
                 .where(tz_column == tz_name)
                 .with_only_columns(
