@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .blocks import Heading, ListBlock, Paragraph
+from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph, Quote, Span
 from .config import Config
 from .errors import NewsletterError
 from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, RenderedPart, Renderer
@@ -94,6 +94,25 @@ def bad_link(url: str) -> str | None:
     return None
 
 
+def article_links(blocks: tuple[Block, ...]) -> list[str]:
+    """Every link the article itself asks for (some may not survive rendering)."""
+    links: list[str] = []
+    for b in blocks:
+        spans: list[Span] = []
+        if isinstance(b, Paragraph | Heading):
+            spans.extend(b.spans)
+        elif isinstance(b, ListBlock):
+            for item in b.items:
+                spans.extend(item.spans + item.detail)
+        elif isinstance(b, Quote):
+            for p in b.paragraphs:
+                spans.extend(p)
+        elif isinstance(b, CallToAction) and b.url:
+            links.append(b.url)
+        links.extend(s.href for s in spans if s.href)
+    return links
+
+
 def check_rendered(series: Series, parts: list[RenderedPart], config: Config) -> CheckReport:
     report = CheckReport()
     address = config.sender.postal_address.strip()
@@ -134,7 +153,7 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
         for img in parser.images:
             if not (img.get("alt") or "").strip():
                 report.add("error", "image-alt", f"image {img.get('src')!r} has no alt text", k)
-        for url in dict.fromkeys(parser.links):
+        for url in dict.fromkeys(parser.links + article_links(part.blocks)):
             why = bad_link(url)
             if why:
                 report.add("error", "bad-link", f"link {url!r} {why}", k)
@@ -195,6 +214,15 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                         f'a paragraph of {n} words ("{text[:40]}…"); hard to read on a phone',
                         k,
                     )
+        for b in part.blocks:
+            if isinstance(b, Image) and not b.src:
+                report.add(
+                    "warning",
+                    "image-no-source",
+                    f"image {b.alt[:50]!r}… has no source "
+                    "URL, so it is not shown; add its URL to the issue file",
+                    k,
+                )
         if not part.cta:
             report.add("warning", "no-cta", "no call to action: set 'cta' in the front matter", k)
     return report

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import click
 from rich.table import Table
 
+from ..check import check_issue
 from ..importers import FORMATS
 from ..pipeline import import_article, load_series, render_to_dir
 from .common import Context, console, pass_ctx
@@ -117,6 +120,66 @@ def render_cmd(ctx: Context, issue: Path, out_dir: Path) -> None:
     console().print(f"Rendered {issue} -> {manifest.parent}/ (manifest: {manifest})")
 
 
+@click.command("check")
+@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON for tools.")
+@pass_ctx
+def check_cmd(ctx: Context, issue: Path, as_json: bool) -> None:
+    """Check ISSUE for what would hurt delivery or accessibility (exit code 1 on errors).
+
+    Errors: no unsubscribe link or postal address, HTML over 102 KB, an image without alt
+    text, a link that is not absolute http(s) or points at localhost, no text part, an
+    empty part, a template error. Warnings: long subjects, preheaders outside 40 to 110
+    characters, skipped heading levels, very long paragraphs, spam-like subjects, no CTA.
+    """
+    _, report = check_issue(issue, ctx.config)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    else:
+        out = console()
+        for f in report.findings:
+            where = f"part {f.part}" if f.part else "issue"
+            style = "red" if f.level == "error" else "yellow"
+            out.print(f"[{style}]{f.level}[/] {where}: {f.message}")
+        out.print(f"{issue}: {len(report.errors)} errors, {len(report.warnings)} warnings.")
+    if report.errors:
+        raise SystemExit(1)
+
+
+@click.command("preview")
+@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; the preview is for this computer unless you change it.",
+)
+@click.option("--port", default=8040, show_default=True, help="Port to listen on (0: any).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
+@pass_ctx
+def preview_cmd(ctx: Context, issue: Path, host: str, port: int, open_browser: bool) -> None:
+    """Serve a live preview of ISSUE: inbox view, phone and desktop widths, dark mode, text
+    version, sources and checks. Saving the issue, newsletter.toml or a template updates
+    the open page."""
+    from ..issuefile import load_issue
+    from ..preview import PreviewServer
+
+    load_issue(issue)  # a file that cannot be read at all is an error before serving
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = PreviewServer(issue, ctx.config, host=host, port=port)
+    console().print(f"Previewing {issue} at {server.url} (Ctrl-C stops)")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
 def register(cli: click.Group) -> None:
-    for cmd in (import_cmd, split_cmd, render_cmd):
+    for cmd in (import_cmd, split_cmd, render_cmd, check_cmd, preview_cmd):
         cli.add_command(cmd)

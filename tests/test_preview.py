@@ -1,0 +1,164 @@
+"""The preview, driven by a real browser (Playwright + Debian's chromium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import load_config
+from newsletter.preview import PreviewServer
+
+from .conftest import REPO
+
+ARTIFACTS = REPO / "test-artifacts"
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def preview(tmp_path: Path) -> Iterator[tuple[PreviewServer, Path]]:
+    (tmp_path / "newsletter.toml").write_text('[sender]\nname = "Dana at Calm Practice"\n')
+    issue = tmp_path / "issues" / "calmer-mornings.md"
+    issue.parent.mkdir()
+    issue.write_text((REPO / "issues" / "calmer-mornings.md").read_text())
+    server = PreviewServer(issue, load_config(tmp_path / "newsletter.toml"), port=0)
+    server.start_in_thread()
+    try:
+        yield server, issue
+    finally:
+        server.stop()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_every_part_fits_a_phone_and_shows_its_cta(browser, preview) -> None:  # type: ignore[no-untyped-def]
+    server, _ = preview
+    assert server.url.startswith("http://127.0.0.1:")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(server.url)
+    items = page.locator(".inbox-item")
+    n = items.count()
+    assert n == 2
+    assert "Dana at Calm Practice" in items.first.inner_text()
+    shot(page, "preview-series")
+    phone = browser.new_context(viewport={"width": 375, "height": 800}, device_scale_factor=1)
+    ppage = phone.new_page()
+    for k in range(1, n + 1):
+        items.nth(k - 1).click()
+        page.wait_for_url(f"**/?part={k}*")
+        assert page.locator("#part-title").inner_text().startswith(f"Part {k} of {n}")
+        assert page.frame_locator("#phone").locator("text=Book a free 15-minute call").count() >= 1
+        ppage.goto(f"{server.url}parts/{k}.html")
+        scroll_width = ppage.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= 375, f"part {k} scrolls sideways on a phone ({scroll_width}px)"
+        button = ppage.get_by_role("link", name="Book a free 15-minute call").last
+        button.scroll_into_view_if_needed()
+        assert button.is_visible()
+        box = button.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        shot(ppage, f"preview-part-{k}-phone")
+    phone.close()
+    context.close()
+
+
+def _background(page, selector: str) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+    color = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).backgroundColor")
+    return tuple(int(x) for x in color[color.index("(") + 1 : color.index(")")].split(",")[:3])
+
+
+def test_dark_mode_applies(browser, preview) -> None:  # type: ignore[no-untyped-def]
+    server, _ = preview
+    light = browser.new_context(color_scheme="light").new_page()
+    light.goto(f"{server.url}parts/1.html")
+    dark_ctx = browser.new_context(color_scheme="dark")
+    dark = dark_ctx.new_page()
+    dark.goto(f"{server.url}parts/1.html")
+    assert sum(_background(light, ".nl-content")) > 600  # near white
+    assert sum(_background(dark, ".nl-content")) < 200  # near black
+    text_color = dark.evaluate("getComputedStyle(document.querySelector('.nl-content p')).color")
+    assert text_color != "rgb(31, 41, 51)", "text is lightened in dark mode"
+    shot(dark, "preview-part-1-dark")
+    # The page's own dark-mode view, whatever the editor's system setting.
+    page = browser.new_context(color_scheme="light").new_page()
+    page.goto(f"{server.url}?part=1&dark=1")
+    frame = page.frame_locator("#phone")
+    frame.locator(".nl-content").first.wait_for()
+    bg = page.frame(url=lambda u: "/parts/1.html" in u).evaluate(
+        "getComputedStyle(document.querySelector('.nl-content')).backgroundColor"
+    )
+    assert bg.startswith("rgb(29, 33, 38")
+    dark_ctx.close()
+
+
+def test_editing_the_issue_updates_the_open_page(browser, preview) -> None:  # type: ignore[no-untyped-def]
+    server, issue = preview
+    page = browser.new_context().new_page()
+    page.goto(f"{server.url}?part=1")
+    page.wait_for_function("document.getElementById('live').textContent.includes('on')")
+    assert "Mornings, rewritten" not in page.content()
+    started = time.monotonic()
+    issue.write_text(
+        issue.read_text().replace("## Why mornings feel so hard", "## Mornings, rewritten")
+    )
+    page.frame_locator("#phone").locator("text=Mornings, rewritten").wait_for(timeout=5000)
+    assert time.monotonic() - started < 3.0
+    shot(page, "preview-after-edit")
+
+    # A broken file mid-edit: a readable error on the page, and the server keeps running.
+    good = issue.read_text()
+    issue.write_text(good.replace("title: Calmer", "title: [Calmer", 1))
+    page.locator("#error").wait_for(timeout=5000)
+    assert "front matter" in page.locator("#error").inner_text()
+    shot(page, "preview-broken-file")
+    issue.write_text(good)
+    page.locator("#part-title").wait_for(timeout=5000)
+    page.wait_for_function("!document.getElementById('error')", timeout=5000)
+
+
+def test_stable_urls(preview) -> None:  # type: ignore[no-untyped-def]
+    import requests
+
+    server, _ = preview
+    html = requests.get(f"{server.url}parts/2.html?first_name=%3Cb%3EZoe", timeout=5)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "Hi &lt;b&gt;Zoe," in html.text
+    text = requests.get(f"{server.url}parts/2.txt", timeout=5)
+    assert text.headers["content-type"].startswith("text/plain")
+    assert "Hi Alex," in text.text and "Unsubscribe:" in text.text
+    assert requests.get(f"{server.url}parts/9.html", timeout=5).status_code == 404
+    state = requests.get(f"{server.url}state.json", timeout=5).json()
+    assert [p["index"] for p in state["parts"]] == [1, 2] and state["error"] is None
