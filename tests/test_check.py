@@ -102,7 +102,8 @@ def test_no_text_part(tmp_path: Path, config: Config) -> None:
     [
         (
             CTA
-            + "parts: {1: {subject: 'This subject line goes on and on well past what any phone shows'}}\n",
+            + "parts: {1: {subject: 'This subject line goes on and on, well past "
+            + "what any phone shows'}}\n",
             GOOD_BODY,
             "long-subject",
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -39,7 +40,7 @@ class _Handler(FileSystemEventHandler):
             self._timer.start()
 
 
-def start_watching(state: PreviewState) -> Observer:  # type: ignore[valid-type]
+def start_watching(state: PreviewState) -> Any:
     files: set[Path] = set()
     folders: set[Path] = set()
     for path in state.watched():
