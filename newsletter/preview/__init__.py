@@ -28,7 +28,7 @@ class PreviewServer:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/" if isinstance(host, str) else f"http://[::1]:{port}/"
 
     def serve_forever(self) -> None:
         self.server.serve_forever()
