@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ..errors import NewsletterError
-from . import admin, issues, sending, subscribers
+from . import admin, delivery, issues, sending, subscribers
 from .common import Context
 
 
@@ -74,7 +74,7 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     ctx.obj = Context(config_path=config_path, debug=debug)
 
 
-for module in (admin, issues, subscribers, sending):
+for module in (admin, issues, subscribers, sending, delivery):
     module.register(cli)
 
 

@@ -16,7 +16,10 @@ from ..store import Store
 def console() -> Console:
     """The console for this command's output: wide when it goes to a file or a pipe."""
     terminal = sys.stdout.isatty()
-    return Console(highlight=False, soft_wrap=not terminal, width=None if terminal else 160)
+    # markup=False: paths, subjects and messages may contain [brackets] of their own.
+    return Console(
+        highlight=False, markup=False, soft_wrap=not terminal, width=None if terminal else 160
+    )
 
 
 @dataclass

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from ..check import check_issue
 from ..importers import FORMATS
@@ -60,7 +61,7 @@ def import_cmd(
         list_name=list_name,
         force=force,
     )
-    console().print(f"Imported [bold]{source}[/] -> [bold]{report.path}[/]")
+    console().print(f"Imported {source} -> {report.path}")
     for line in report.found:
         console().print(f"  found: {line}")
     for note in sorted(report.article.notes, key=_line_key):
@@ -140,7 +141,7 @@ def check_cmd(ctx: Context, issue: Path, as_json: bool) -> None:
         for f in report.findings:
             where = f"part {f.part}" if f.part else "issue"
             style = "red" if f.level == "error" else "yellow"
-            out.print(f"[{style}]{f.level}[/] {where}: {f.message}")
+            out.print(Text.assemble((f.level, style), f" {where}: {f.message}"))
         out.print(f"{issue}: {len(report.errors)} errors, {len(report.warnings)} warnings.")
     if report.errors:
         raise SystemExit(1)

@@ -10,6 +10,10 @@ from .base import Batch, Provider, ProviderError, Recipient, Result, Unsupported
 
 PROVIDERS = {
     "outbox": "newsletter.providers.outbox:OutboxProvider",
+    "postmark": "newsletter.providers.postmark:PostmarkProvider",
+    "sendgrid": "newsletter.providers.sendgrid:SendGridProvider",
+    "mailgun": "newsletter.providers.mailgun:MailgunProvider",
+    "resend": "newsletter.providers.resend:ResendProvider",
 }
 
 

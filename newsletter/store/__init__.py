@@ -168,4 +168,4 @@ class Store:
                 yield c
 
 
-__all__ = ["Store", "email_key", "erased_key", "utcnow", "update"]
+__all__ = ["SUPPRESSION_REASONS", "Store", "email_key", "erased_key", "utcnow", "update"]

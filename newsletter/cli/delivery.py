@@ -1,0 +1,133 @@
+"""Providers, proofs, suppressions and the unsubscribe/webhook server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..errors import NewsletterError
+from ..providers import get_provider
+from ..store import SUPPRESSION_REASONS
+from ..testsend import test_send
+from .common import Context, console, pass_ctx
+
+
+@click.group("providers")
+def providers_group() -> None:
+    """Email providers: check the configuration."""
+
+
+@providers_group.command("check")
+@pass_ctx
+def providers_check(ctx: Context) -> None:
+    """Check the configured provider (credentials, sender address) without sending anything."""
+    provider = get_provider(ctx.config)
+    problems = provider.check()
+    out = console()
+    for p in problems:
+        out.print(f"  problem: {p}")
+    out.print(
+        f"Provider {provider.name!r}: "
+        + ("ready." if not problems else f"{len(problems)} problem(s).")
+    )
+    provider.close()
+    if problems:
+        raise SystemExit(1)
+
+
+@click.command("test-send")
+@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--to", "to", required=True, help="Address to send the proof to.")
+@click.option("--part", type=int, help="Only this part (default: every part).")
+@pass_ctx
+def test_send_cmd(ctx: Context, issue: Path, to: str, part: int | None) -> None:
+    """Send ISSUE's parts to one address through the configured provider, subject
+    marked [TEST]."""
+    results = test_send(ctx.config, issue, to, part)
+    failed = [r for r in results if r.status not in ("sent", "queued")]
+    for r in results:
+        console().print(
+            f"  part {-r.delivery_id}: {r.status}" + (f" ({r.error})" if r.error else "")
+        )
+    if failed:
+        raise NewsletterError(f"{len(failed)} of {len(results)} proofs were not accepted")
+    console().print(f"Sent {len(results)} proof(s) to {to}.")
+
+
+@click.group("suppressions")
+def suppressions_group() -> None:
+    """Addresses that get nothing more (bounces, complaints, unsubscribes)."""
+
+
+@suppressions_group.command("list")
+@pass_ctx
+def suppressions_list(ctx: Context) -> None:
+    """List suppressed addresses with the reason and where it came from."""
+    table = Table()
+    for col in ("Address", "Reason", "Source", "Since", "Detail"):
+        table.add_column(col)
+    for s in ctx.store.suppressions():
+        shown = "(erased)" if s.email_key.startswith("sha256:") else s.email_key
+        table.add_row(shown, s.reason, s.source, f"{s.created_at:%Y-%m-%d}", s.detail[:60])
+    console().print(table)
+
+
+@suppressions_group.command("add")
+@click.argument("email")
+@click.option(
+    "--reason",
+    type=click.Choice([r for r in SUPPRESSION_REASONS if r != "erased"]),
+    default="manual",
+    show_default=True,
+    help="Why the address is suppressed.",
+)
+@pass_ctx
+def suppressions_add(ctx: Context, email: str, reason: str) -> None:
+    """Suppress EMAIL by hand: nothing more is sent to it."""
+    added = ctx.store.suppress(email, reason, source="manual")
+    console().print(f"Suppressed {email}." if added else f"{email} was already suppressed.")
+
+
+@suppressions_group.command("remove")
+@click.argument("email")
+@pass_ctx
+def suppressions_remove(ctx: Context, email: str) -> None:
+    """Remove EMAIL from the suppression list (only if you know it is deliverable again)."""
+    if not ctx.store.unsuppress(email):
+        raise NewsletterError(f"{email} is not on the suppression list")
+    console().print(f"{email} can receive email again.")
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind (default from [web] host: 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default from [web] port: 8025).")
+@pass_ctx
+def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
+    """Serve the unsubscribe page, one-click unsubscribe and the providers' webhooks."""
+    from werkzeug.serving import make_server
+
+    from ..web.app import create_app
+
+    config = ctx.config
+    app = create_app(ctx.store, config.sender.name)
+    server = make_server(host or config.web.host, port or config.web.port, app, threaded=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    console().print(
+        f"Serving unsubscribe links and webhooks on http://"
+        f"{server.server_address[0]!s}:{server.server_address[1]}/ "
+        f"(public address: {config.web.base_url}); Ctrl-C stops."
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def register(cli: click.Group) -> None:
+    for cmd in (providers_group, test_send_cmd, suppressions_group, serve_cmd):
+        cli.add_command(cmd)

@@ -1,0 +1,110 @@
+"""Mailgun: ``POST /v3/{domain}/messages`` with recipient-variables, up to 1,000 recipients.
+
+The HTML and text are sent once with Mailgun's ``%recipient.x%`` tags; each recipient's
+variables carry their first name (escaped for HTML) and unsubscribe URL, which also fills
+their own List-Unsubscribe header. Tracking is turned off. A 200 answer queues every
+recipient under one message id.
+
+If the process dies between sending a request and recording its answer, Mailgun has no
+idempotency key: those rows become "unknown"; check Mailgun's logs before settling them.
+Settings: ``[providers.mailgun] domain = "mg.example.com"``; EU region:
+``base_url = "https://api.eu.mailgun.net"``. API key: ``$MAILGUN_API_KEY``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from typing import ClassVar
+
+import requests
+
+from ..errors import ConfigError
+from .base import Batch, ProviderError, Recipient, Result
+from .http import HttpProvider, Payload, html_tokens
+
+
+class MailgunProvider(HttpProvider):
+    name: ClassVar[str] = "mailgun"
+    max_batch: ClassVar[int] = 1000
+    api_key_env: ClassVar[str] = "MAILGUN_API_KEY"
+    default_base_url: ClassVar[str] = "https://api.mailgun.net"
+    path: ClassVar[str] = "/v3/{domain}/messages"
+    max_request_bytes: ClassVar[int] = 25 * 1000 * 1000
+
+    @classmethod
+    def extra_settings(cls) -> tuple[str, ...]:
+        return ("domain",)
+
+    def auth_headers(self) -> dict[str, str]:
+        token = base64.b64encode(f"api:{self.api_key}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    @property
+    def domain(self) -> str:
+        domain = str(self.settings.get("domain") or self.sender_email.rpartition("@")[2])
+        if not domain:
+            raise ConfigError("[providers.mailgun] domain is not set")
+        return domain
+
+    def endpoint(self) -> str:
+        return self.path.format(domain=self.domain)
+
+    def check(self) -> list[str]:
+        problems = super().check()
+        if not self.settings.get("domain"):
+            problems.append("[providers.mailgun] domain is not set (using the sender's domain)")
+        return problems
+
+    def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
+        from ..render import FIRST_NAME, UNSUBSCRIBE_URL
+
+        variables = {}
+        data: list[tuple[str, str]] = [("from", batch.from_header), ("subject", batch.subject)]
+        for r in recipients:
+            name = r.first_name.strip() or batch.first_name_fallback
+            variables[r.email] = {
+                "first_name": name,
+                "first_name_html": html.escape(name),
+                "unsubscribe": r.unsubscribe_url,
+                "unsubscribe_html": html.escape(r.unsubscribe_url),
+                "delivery": str(r.delivery_id),
+            }
+            data.append(("to", r.display))
+        data += [
+            (
+                "text",
+                batch.text.replace(FIRST_NAME, "%recipient.first_name%").replace(
+                    UNSUBSCRIBE_URL, "%recipient.unsubscribe%"
+                ),
+            ),
+            (
+                "html",
+                html_tokens(
+                    batch.html, "%recipient.first_name_html%", "%recipient.unsubscribe_html%"
+                ),
+            ),
+            ("recipient-variables", json.dumps(variables)),
+            ("h:List-Unsubscribe", "<%recipient.unsubscribe%>"),
+            ("h:List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("o:tracking", "no"),
+            ("o:tracking-opens", "no"),
+            ("o:tracking-clicks", "no"),
+            ("v:delivery", "%recipient.delivery%"),
+        ]
+        if batch.tag:
+            data.append(("o:tag", batch.tag))
+        if batch.reply_to:
+            data.append(("h:Reply-To", batch.reply_to))
+        return Payload(recipients=recipients, data=data)
+
+    def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
+        if response.status_code == 200:
+            message_id = response.json().get("id")
+            return [
+                Result(r.delivery_id, "queued", message_id=message_id) for r in payload.recipients
+            ]
+        raise ProviderError(
+            self.describe(response), payload=payload, status_code=response.status_code
+        )

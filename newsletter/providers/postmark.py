@@ -1,0 +1,90 @@
+"""Postmark: ``POST /email/batch``, up to 500 messages a call, one answer per message.
+
+Each message is personalised here (Postmark has no per-recipient substitution in the
+batch API). The answer is an array in the order of the messages: ``ErrorCode`` 0 is
+accepted; 406 (inactive recipient: bounced or complained before) and 300 (invalid request,
+e.g. a bad address) are permanent rejections, never retried.
+
+If the process dies between sending a request and recording its answer, Postmark has no
+idempotency key: those rows become "unknown" (see ``newsletter status``) and the editor
+checks Postmark's Activity page before settling them.
+Settings: ``[providers.postmark] message_stream = "broadcast"`` (bulk mail must go through a
+broadcast stream), ``base_url``. API key: ``$POSTMARK_SERVER_TOKEN``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import requests
+
+from .base import Batch, ProviderError, Recipient, Result
+from .http import HttpProvider, Payload
+
+PERMANENT = {406: "rejected", 300: "invalid"}
+
+
+class PostmarkProvider(HttpProvider):
+    name: ClassVar[str] = "postmark"
+    max_batch: ClassVar[int] = 500
+    api_key_env: ClassVar[str] = "POSTMARK_SERVER_TOKEN"
+    default_base_url: ClassVar[str] = "https://api.postmarkapp.com"
+    path: ClassVar[str] = "/email/batch"
+    max_request_bytes: ClassVar[int] = 50 * 1000 * 1000
+
+    @classmethod
+    def extra_settings(cls) -> tuple[str, ...]:
+        return ("message_stream",)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"X-Postmark-Server-Token": self.api_key, "Accept": "application/json"}
+
+    def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
+        messages: list[dict[str, Any]] = []
+        for r in recipients:
+            html, text = batch.personalize(r)
+            message: dict[str, Any] = {
+                "From": batch.from_header,
+                "To": r.display,
+                "Subject": batch.subject,
+                "HtmlBody": html,
+                "TextBody": text,
+                "Headers": [{"Name": k, "Value": v} for k, v in batch.headers(r).items()],
+                "MessageStream": self.settings.get("message_stream", "broadcast"),
+                "TrackOpens": False,
+                "TrackLinks": "None",
+                "Metadata": {"delivery": str(r.delivery_id), **batch.metadata},
+            }
+            if batch.tag:
+                message["Tag"] = batch.tag
+            if batch.reply_to:
+                message["ReplyTo"] = batch.reply_to
+            messages.append(message)
+        return Payload(recipients=recipients, json=messages)
+
+    def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
+        if response.status_code != 200:
+            raise ProviderError(
+                self.describe(response),
+                payload=payload,
+                status_code=response.status_code,
+                response_text=self.scrub(response.text[:500]),
+            )
+        answers = response.json()
+        if not isinstance(answers, list) or len(answers) != len(payload.recipients):
+            raise ProviderError(
+                f"postmark answered {len(answers)} results for {len(payload.recipients)} messages"
+            )
+        results = []
+        for r, answer in zip(payload.recipients, answers, strict=True):
+            code = int(answer.get("ErrorCode", -1))
+            if code == 0:
+                results.append(Result(r.delivery_id, "sent", message_id=answer.get("MessageID")))
+            else:
+                status: Any = PERMANENT.get(code, "failed")
+                results.append(
+                    Result(
+                        r.delivery_id, status, error=f"postmark {code}: {answer.get('Message', '')}"
+                    )
+                )
+        return results

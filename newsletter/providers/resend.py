@@ -1,0 +1,82 @@
+"""Resend: ``POST /emails/batch``, up to 100 emails a call, with an idempotency key.
+
+Each email is personalised here. The batch is sent in permissive validation mode, so an
+invalid email is returned in ``errors`` (by index) and the others go out.
+
+Resend keeps an idempotency key for 24 hours: if the process dies between sending a
+request and recording its answer, the same rows are sent again as the same batch with the
+same key, and Resend answers with the first request's ids instead of sending twice. So
+rows are never left "unknown" for Resend (unless the restart comes more than 24 hours later).
+API key: ``$RESEND_API_KEY``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, ClassVar
+
+import requests
+
+from .base import Batch, ProviderError, Recipient, Result
+from .http import HttpProvider, Payload
+
+_TAG = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class ResendProvider(HttpProvider):
+    name: ClassVar[str] = "resend"
+    max_batch: ClassVar[int] = 100
+    idempotent: ClassVar[bool] = True
+    api_key_env: ClassVar[str] = "RESEND_API_KEY"
+    default_base_url: ClassVar[str] = "https://api.resend.com"
+    path: ClassVar[str] = "/emails/batch"
+    max_request_bytes: ClassVar[int] = 40 * 1000 * 1000
+
+    def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
+        emails: list[dict[str, Any]] = []
+        for r in recipients:
+            html, text = batch.personalize(r)
+            email: dict[str, Any] = {
+                "from": batch.from_header,
+                "to": [r.display],
+                "subject": batch.subject,
+                "html": html,
+                "text": text,
+                "headers": batch.headers(r),
+                "tags": [
+                    {"name": _TAG.sub("_", k)[:256], "value": _TAG.sub("_", v)[:256]}
+                    for k, v in batch.metadata.items()
+                ],
+            }
+            if batch.reply_to:
+                email["reply_to"] = batch.reply_to
+            emails.append(email)
+        ids = ",".join(str(r.delivery_id) for r in recipients)
+        key = f"{batch.key}:" + hashlib.sha256(ids.encode()).hexdigest()[:16]
+        return Payload(
+            recipients=recipients,
+            json=emails,
+            headers={"Idempotency-Key": key[:256], "x-batch-validation": "permissive"},
+        )
+
+    def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
+        if response.status_code == 422:
+            return [
+                Result(r.delivery_id, "invalid", error=self.describe(response))
+                for r in payload.recipients
+            ]
+        if response.status_code != 200:
+            raise ProviderError(
+                self.describe(response), payload=payload, status_code=response.status_code
+            )
+        body = response.json()
+        errors = {int(e["index"]): str(e.get("message", "")) for e in body.get("errors") or []}
+        ids = iter(item.get("id") for item in body.get("data") or [])
+        results = []
+        for i, r in enumerate(payload.recipients):
+            if i in errors:
+                results.append(Result(r.delivery_id, "invalid", error=f"resend: {errors[i]}"))
+            else:
+                results.append(Result(r.delivery_id, "sent", message_id=next(ids, None)))
+        return results

@@ -1,0 +1,45 @@
+"""Proofs: send an issue's parts to one address through the configured provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import Config
+from .errors import InputError
+from .pipeline import render_issue
+from .providers import Batch, Recipient, Result, get_provider
+from .store.subscribers import normalise_email
+
+
+def test_send(config: Config, issue: Path, to: str, part: int | None = None) -> list[Result]:
+    try:
+        address = normalise_email(to)
+    except ValueError as exc:
+        raise InputError("--to", f"{to!r} is not a valid address: {exc}") from None
+    series, parts = render_issue(issue, config)
+    if part is not None and not 1 <= part <= len(parts):
+        raise InputError("--part", f"the series has parts 1 to {len(parts)}, not {part}")
+    provider = get_provider(config)
+    results = []
+    try:
+        for r in parts if part is None else [parts[part - 1]]:
+            batch = Batch(
+                key=f"test-{series.slug}-{r.index}",
+                subject=f"[TEST] {r.part.subject}",
+                html=r.html,
+                text=r.text,
+                from_email=config.sender.email,
+                from_name=config.sender.name,
+                reply_to=config.sender.reply_to,
+                tag=f"{series.slug}-test",
+                first_name_fallback=config.brand.first_name_fallback,
+                recipients=[
+                    Recipient(
+                        -r.index, address, "", "", f"{config.web.base_url.rstrip('/')}/u/test"
+                    )
+                ],
+            )
+            results.extend(provider.send_batch(batch))
+    finally:
+        provider.close()
+    return results

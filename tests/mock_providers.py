@@ -1,0 +1,317 @@
+"""Local HTTP servers (127.0.0.1) that speak each provider's documented API contract:
+authentication, batch limits, status codes and error bodies, per-recipient answers.
+Every accepted message is recorded, personalised as the provider would deliver it.
+
+A test can script answers before the real handling (``server.script = [429, 500]``) and
+delay answers (``server.delay``) to provoke timeouts.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.serving import make_server
+
+KEY = "test-key-5ecr3t-d0-not-log"
+
+
+@dataclass
+class Delivered:
+    to: str
+    subject: str
+    html: str
+    text: str
+    headers: dict[str, str]
+
+
+@dataclass
+class MockProvider:
+    name: str
+    key: str = KEY
+    script: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    delay_once: bool = True
+    received: list[Delivered] = field(default_factory=list)
+    requests: int = 0
+    batch_sizes: list[int] = field(default_factory=list)
+    idempotency: dict[str, tuple[str, Response]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.app = Flask(f"mock-{self.name}")
+        handler = getattr(self, f"_{self.name}")
+        self.app.add_url_rule("/<path:path>", "any", self._wrap(handler), methods=["POST"])
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def addresses(self) -> list[str]:
+        return [d.to for d in self.received]
+
+    def _wrap(self, handler: Any) -> Any:
+        def view(path: str) -> Response:
+            with self.lock:
+                self.requests += 1
+                scripted = self.script.pop(0) if self.script else None
+            if self.delay:
+                delay = self.delay
+                if self.delay_once:
+                    self.delay = 0.0
+                time.sleep(delay)
+            if scripted:
+                headers = {"Retry-After": "1"} if scripted == 429 else {}
+                return Response(
+                    json.dumps({"message": f"scripted {scripted}", "ErrorCode": scripted}),
+                    scripted,
+                    headers=headers,
+                    mimetype="application/json",
+                )
+            return handler(path)
+
+        return view
+
+    # --- Postmark: POST /email/batch ---------------------------------------------------
+    def _postmark(self, path: str) -> Response:
+        if path != "email/batch":
+            return _json({"ErrorCode": 404, "Message": "not found"}, 404)
+        if request.headers.get("X-Postmark-Server-Token") != self.key:
+            return _json({"ErrorCode": 10, "Message": "Bad or missing API token"}, 401)
+        messages = request.get_json(silent=True)
+        if not isinstance(messages, list):
+            return _json({"ErrorCode": 402, "Message": "Invalid JSON"}, 422)
+        if len(messages) > 500:
+            return _json({"ErrorCode": 410, "Message": "Too many batch messages"}, 422)
+        self.batch_sizes.append(len(messages))
+        answers = []
+        for m in messages:
+            to = str(m.get("To", ""))
+            if "@" not in to or "invalid" in to:
+                answers.append({"ErrorCode": 300, "Message": "Invalid 'To' address"})
+            elif "inactive" in to:
+                answers.append(
+                    {
+                        "ErrorCode": 406,
+                        "Message": "You tried to send to a recipient "
+                        "that has been marked as inactive.",
+                    }
+                )
+            else:
+                headers = {h["Name"]: h["Value"] for h in m.get("Headers", [])}
+                self.received.append(
+                    Delivered(
+                        _addr(to),
+                        m["Subject"],
+                        m.get("HtmlBody", ""),
+                        m.get("TextBody", ""),
+                        headers,
+                    )
+                )
+                answers.append(
+                    {
+                        "To": to,
+                        "SubmittedAt": "2026-11-25T10:00:00Z",
+                        "MessageID": str(uuid.uuid4()),
+                        "ErrorCode": 0,
+                        "Message": "OK",
+                    }
+                )
+        return _json(answers, 200)
+
+    # --- SendGrid: POST /v3/mail/send --------------------------------------------------
+    def _sendgrid(self, path: str) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {self.key}":
+            return _json(
+                {
+                    "errors": [
+                        {
+                            "message": "The provided authorization grant is "
+                            "invalid, expired, or revoked",
+                            "field": None,
+                        }
+                    ]
+                },
+                401,
+            )
+        body = request.get_json(silent=True) or {}
+        ps = body.get("personalizations") or []
+        if not ps:
+            return _json(
+                {
+                    "errors": [
+                        {
+                            "message": "You must have at least one personalization.",
+                            "field": "personalizations",
+                        }
+                    ]
+                },
+                400,
+            )
+        if len(ps) > 1000:
+            return _json(
+                {
+                    "errors": [
+                        {
+                            "message": "The personalization block is limited to "
+                            "1000 personalizations per API request.",
+                            "field": "personalizations",
+                        }
+                    ]
+                },
+                400,
+            )
+        errors = [
+            {
+                "message": "Does not contain a valid address.",
+                "field": f"personalizations.{i}.to.0.email",
+            }
+            for i, p in enumerate(ps)
+            if "invalid" in p["to"][0]["email"]
+        ]
+        if errors:
+            return _json({"errors": errors}, 400)
+        tracking = body.get("tracking_settings", {})
+        assert tracking["open_tracking"]["enable"] is False
+        self.batch_sizes.append(len(ps))
+        content = {c["type"]: c["value"] for c in body["content"]}
+        for p in ps:
+            subs = p.get("substitutions", {})
+            self.received.append(
+                Delivered(
+                    p["to"][0]["email"],
+                    body["subject"],
+                    _sub(content["text/html"], subs),
+                    _sub(content["text/plain"], subs),
+                    {k: _sub(v, subs) for k, v in (p.get("headers") or {}).items()},
+                )
+            )
+        return Response("", 202, headers={"X-Message-Id": uuid.uuid4().hex[:22]})
+
+    # --- Mailgun: POST /v3/<domain>/messages -------------------------------------------
+    def _mailgun(self, path: str) -> Response:
+        if not re.fullmatch(r"v3/[^/]+/messages", path):
+            return _json({"message": "not found"}, 404)
+        expected = "Basic " + base64.b64encode(f"api:{self.key}".encode()).decode()
+        if request.headers.get("Authorization") != expected:
+            return Response("Forbidden", 401)
+        form = request.form
+        tos = form.getlist("to")
+        if not tos:
+            return _json({"message": "'to' parameter is missing"}, 400)
+        if len(tos) > 1000:
+            return _json({"message": "Too many recipients"}, 400)
+        variables = json.loads(form.get("recipient-variables") or "{}")
+        if len(tos) > 1 and not variables:
+            return _json({"message": "recipient-variables are required for batches"}, 400)
+        self.batch_sizes.append(len(tos))
+        for to in tos:
+            email = _addr(to)
+            v = variables.get(email, {})
+            headers = {k[2:]: _mg(val, v) for k, val in form.items() if k.startswith("h:")}
+            self.received.append(
+                Delivered(
+                    email, form["subject"], _mg(form["html"], v), _mg(form["text"], v), headers
+                )
+            )
+        return _json(
+            {"id": f"<{uuid.uuid4().hex}@mg.example.com>", "message": "Queued. Thank you."}, 200
+        )
+
+    # --- Resend: POST /emails/batch ------------------------------------------------------
+    def _resend(self, path: str) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {self.key}":
+            return _json(
+                {
+                    "statusCode": 401,
+                    "name": "missing_api_key",
+                    "message": "Missing API key in the authorization header",
+                },
+                401,
+            )
+        raw = request.get_data(as_text=True)
+        key = request.headers.get("Idempotency-Key")
+        with self.lock:
+            if key and key in self.idempotency:
+                seen_body, response = self.idempotency[key]
+                if seen_body != raw:
+                    return _json(
+                        {
+                            "statusCode": 409,
+                            "name": "invalid_idempotent_request",
+                            "message": "Same idempotency key used with a different request payload",
+                        },
+                        409,
+                    )
+                return Response(
+                    response.get_data(), response.status_code, mimetype="application/json"
+                )
+        emails = json.loads(raw)
+        if len(emails) > 100:
+            return _json(
+                {
+                    "statusCode": 422,
+                    "name": "validation_error",
+                    "message": "Too many emails in the batch (max 100)",
+                },
+                422,
+            )
+        permissive = request.headers.get("x-batch-validation") == "permissive"
+        bad = [i for i, e in enumerate(emails) if "invalid" in e["to"][0]]
+        if bad and not permissive:
+            return _json(
+                {"statusCode": 422, "name": "validation_error", "message": "Invalid `to` field"},
+                422,
+            )
+        self.batch_sizes.append(len(emails))
+        data = []
+        for i, e in enumerate(emails):
+            if i in bad:
+                continue
+            self.received.append(
+                Delivered(
+                    _addr(e["to"][0]), e["subject"], e["html"], e["text"], e.get("headers", {})
+                )
+            )
+            data.append({"id": str(uuid.uuid4())})
+        body: dict[str, Any] = {"data": data}
+        if permissive:
+            body["errors"] = [{"index": i, "message": "Invalid `to` field"} for i in bad]
+        response = _json(body, 200)
+        if key:
+            with self.lock:
+                self.idempotency[key] = (raw, response)
+        return response
+
+
+def _json(body: Any, status: int) -> Response:
+    return Response(json.dumps(body), status, mimetype="application/json")
+
+
+def _addr(value: str) -> str:
+    return email.utils.parseaddr(value)[1]
+
+
+def _sub(text: str, subs: dict[str, str]) -> str:
+    for k, v in subs.items():
+        text = text.replace(k, v)
+    return text
+
+
+def _mg(text: str, variables: dict[str, str]) -> str:
+    return re.sub(r"%recipient\.([\w]+)%", lambda m: str(variables.get(m.group(1), "")), text)

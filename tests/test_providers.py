@@ -1,0 +1,272 @@
+"""Each provider adapter against a local server that speaks its documented API."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import Config
+from newsletter.providers import get_provider
+from newsletter.schedule import queue_issue
+from newsletter.sender import Sender
+from newsletter.store import Store, ledger, utcnow
+from newsletter.store.subscribers import import_csv
+
+from .conftest import REPO
+from .helpers import write_csv
+from .mock_providers import KEY, MockProvider
+
+ENV = {
+    "postmark": "POSTMARK_SERVER_TOKEN",
+    "sendgrid": "SENDGRID_API_KEY",
+    "mailgun": "MAILGUN_API_KEY",
+    "resend": "RESEND_API_KEY",
+}
+LIMIT = {"postmark": 500, "sendgrid": 1000, "mailgun": 1000, "resend": 100}
+PROVIDERS = list(ENV)
+
+
+@pytest.fixture(params=PROVIDERS)
+def mock(request: pytest.FixtureRequest) -> Iterator[MockProvider]:
+    server = MockProvider(request.param)
+    yield server
+    server.stop()
+
+
+def setup(
+    tmp_path: Path,
+    mock: MockProvider,
+    monkeypatch: pytest.MonkeyPatch,
+    n: int,
+    extra: list[str] | None = None,
+    **sending: object,
+) -> tuple[Config, Store, Sender]:
+    monkeypatch.setenv(ENV[mock.name], KEY)
+    cfg = Config(root=tmp_path)
+    cfg.sender.email = "news@calm.example.org"
+    cfg.sending.provider = mock.name
+    cfg.sending.batch_size = 1000
+    for k, v in sending.items():
+        setattr(cfg.sending, k, v)
+    cfg.providers = {mock.name: {"base_url": mock.url, "backoff": 0.01, "timeout": 5}}
+    if mock.name == "mailgun":
+        cfg.providers["mailgun"]["domain"] = "mg.example.org"
+    store = Store(cfg.db_url)
+    rows = [["email", "first_name"]]
+    rows += [[f"reader{i}@example.com", f"R{i}"] for i in range(n)]
+    rows += [[addr, "X"] for addr in extra or []]
+    rows.append(["evil@example.com", '<img src=x onerror="alert(1)">{{7*7}}'])
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
+    queue_issue(
+        store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r", start="now", every="1d"
+    )
+    return cfg, store, Sender(store, get_provider(cfg), cfg)
+
+
+def test_batches_deliver_each_message_once_within_limits(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 249 if mock.name != "resend" else 230
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, n)
+    report = sender.send_due()
+    assert report.sent == n + 1 and report.failed == 0
+    counts = Counter(mock.addresses())
+    assert len(counts) == n + 1 and set(counts.values()) == {1}
+    assert max(mock.batch_sizes) <= LIMIT[mock.name]
+    assert mock.requests == -(-(n + 1) // LIMIT[mock.name])  # one request per batch
+    status = ledger.status(store)[0].counts
+    assert status["sent"] == n + 1 and status["scheduled"] == 0
+    # What a subscriber gets: their name escaped, their own one-click unsubscribe link.
+    evil = next(d for d in mock.received if d.to == "evil@example.com")
+    assert "<img src=x" not in evil.html and "&lt;img src=x" in evil.html
+    assert "{{7*7}}" in evil.text and "49" not in evil.text.split("Hi ")[1][:20]
+    r0 = next(d for d in mock.received if d.to == "reader0@example.com")
+    assert "Hi R0," in r0.text and "Hi R0," in r0.html
+    unsub = r0.headers["List-Unsubscribe"]
+    assert unsub.startswith("<http://127.0.0.1:8025/u/") and unsub.strip("<>") in r0.html
+    assert r0.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    other = next(d for d in mock.received if d.to == "reader1@example.com")
+    assert other.headers["List-Unsubscribe"] != unsub
+    assert sender.send_due().sent == 0, "nothing is sent twice"
+
+
+def test_429_then_500_then_200(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 20)
+    mock.script = [429, 500]
+    report = sender.send_due()
+    assert mock.requests == 3
+    assert report.sent == 21
+    assert Counter(mock.addresses()).most_common(1)[0][1] == 1
+
+
+def test_per_recipient_rejection_is_recorded_not_retried(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = (
+        "invalid.box@example.com"
+        if mock.name in ("sendgrid", "resend")
+        else ("inactive@example.com" if mock.name == "postmark" else None)
+    )
+    if bad is None:
+        pytest.skip("Mailgun accepts or refuses a whole request; it has no per-recipient answer")
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 30, extra=[bad])
+    report = sender.send_due()
+    assert report.sent == 31 and report.failed == 1
+    assert bad not in mock.addresses() and len(set(mock.addresses())) == 31
+    counts = ledger.status(store)[0].counts
+    assert counts["failed"] == 1 and counts["sent"] == 31
+    before = mock.requests
+    later = utcnow() + timedelta(hours=2)
+    assert sender.send_due(later).sent == 0 and mock.requests == before, "not retried"
+
+
+def test_outage_keeps_messages_for_later(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 10, max_error_rate=1.0)
+    mock.script = [503] * 5  # more than the retries
+    report = sender.send_due()
+    assert report.sent == 0 and report.retrying == 11
+    assert ledger.status(store)[0].counts["scheduled"] == 11
+    report = sender.send_due(utcnow() + timedelta(minutes=6))
+    assert report.sent == 11 and len(mock.received) == 11
+
+
+def test_too_many_failures_pause_the_series(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 10)
+    mock.key = "rotated-key"  # every request is now refused (401)
+    report = sender.send_due()
+    assert report.paused == ["calmer-mornings"]
+    assert ledger.status(store)[0].status == "paused"
+    assert any("paused after" in e.message for e in store.events())
+
+
+def test_api_key_never_logged(
+    tmp_path: Path,
+    mock: MockProvider,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 5, max_error_rate=1.0)
+    mock.key = "something-else"
+    report = sender.send_due()
+    mock.script = [500] * 5
+    sender.send_due(utcnow() + timedelta(minutes=6))
+    assert report.sent == 0
+    everything = caplog.text + " ".join(e.message for e in store.events())
+    with store.begin() as c:
+        errors = [row[0] or "" for row in c.execute(ledger.select(ledger.Delivery.error))]
+    everything += " ".join(errors)
+    assert "401" in everything or "answered" in everything
+    assert KEY not in everything
+
+
+def test_read_timeout_is_unknown_unless_idempotent(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 4)
+    sender.provider.timeout = 0.5  # type: ignore[attr-defined]
+    mock.delay = 1.0  # the first answer comes too late; the message was accepted anyway
+    report = sender.send_due()
+    if mock.name == "resend":
+        # Retried with the same idempotency key: Resend answers without sending twice.
+        assert report.sent == 5 and report.unknown == 0
+        assert Counter(mock.addresses()).most_common(1)[0][1] == 1
+    else:
+        assert report.unknown == 5 and report.sent == 0
+        assert ledger.status(store)[0].counts["unknown"] == 5
+        assert sender.send_due(utcnow() + timedelta(hours=1)).sent == 0, "never guessed"
+
+
+def test_crash_between_request_and_record(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies after the provider accepted a batch, before the answer is stored."""
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 9, lease_seconds=0.0)
+    monkeypatch.setattr(Sender, "record", lambda self, rows, results, report: None)
+    monkeypatch.setattr(ledger, "release", lambda store, token: 0)
+    monkeypatch.setattr(ledger, "claim_token", _token_of_a_dead_process)
+    sender.send_due()  # sent, never recorded: rows stay 'sending'
+    monkeypatch.undo()
+    monkeypatch.setenv(ENV[mock.name], KEY)
+    assert ledger.status(store)[0].counts["sending"] == 10
+    restarted = Sender(store, get_provider(cfg), cfg)
+    report = restarted.send_due(utcnow() + timedelta(seconds=5))
+    counts = ledger.status(store)[0].counts
+    if mock.name == "resend":
+        assert counts["sent"] == 10 and counts["unknown"] == 0
+    else:
+        assert counts["unknown"] == 10 and counts["sent"] == 0
+        assert report.recovered == 10
+    assert set(Counter(mock.addresses()).values()) == {1}, "nobody got it twice"
+
+
+def test_providers_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("POSTMARK_SERVER_TOKEN", raising=False)
+    (tmp_path / "newsletter.toml").write_text('[sending]\nprovider = "postmark"\n')
+    result = CliRunner().invoke(cli, ["providers", "check"])
+    assert result.exit_code == 1 and "$POSTMARK_SERVER_TOKEN" in result.output
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", KEY)
+    result = CliRunner().invoke(cli, ["providers", "check"])
+    assert result.exit_code == 1 and "[sender] email" in result.output
+    assert KEY not in result.output
+    (tmp_path / "newsletter.toml").write_text(
+        '[sending]\nprovider = "postmark"\n[sender]\nemail = "me@calm.example.org"\n'
+    )
+    result = CliRunner().invoke(cli, ["providers", "check"])
+    assert result.exit_code == 0 and "ready" in result.output
+
+
+def test_test_send_marks_the_subject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    server = MockProvider("postmark")
+    try:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("POSTMARK_SERVER_TOKEN", KEY)
+        (tmp_path / "newsletter.toml").write_text(
+            f'[sending]\nprovider = "postmark"\n[providers.postmark]\nbase_url = "{server.url}"\n'
+        )
+        issue = str(REPO / "issues" / "calmer-mornings.md")
+        result = CliRunner().invoke(
+            cli, ["test-send", issue, "--to", "me@example.com", "--part", "2"]
+        )
+        assert result.exit_code == 0, result.output
+        assert [d.subject for d in server.received] == [
+            "[TEST] Five steps to try this week (Part 2 of 2)"
+        ]
+        result = CliRunner().invoke(cli, ["test-send", issue, "--to", "nope"])
+        assert result.exit_code == 1 and "not a valid address" in result.output
+    finally:
+        server.stop()
+
+
+def _token_of_a_dead_process() -> str:
+    """A claim token as a sender process that has since died would have written it."""
+    import os
+    import socket
+
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return f"{socket.gethostname()}:{pid}:0123456789ab"
+        pid += 1
