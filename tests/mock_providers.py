@@ -45,6 +45,9 @@ class MockProvider:
     batch_sizes: list[int] = field(default_factory=list)
     idempotency: dict[str, tuple[str, Response]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: keep each delivered message's bodies (off for benchmarks: only count them)
+    keep: bool = True
+    count: int = 0
 
     def __post_init__(self) -> None:
         self.app = Flask(f"mock-{self.name}")
@@ -61,6 +64,12 @@ class MockProvider:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def deliver(self, d: Delivered) -> None:
+        with self.lock:
+            self.count += 1
+            if self.keep:
+                self.received.append(d)
 
     def addresses(self) -> list[str]:
         return [d.to for d in self.received]
@@ -315,3 +324,17 @@ def _sub(text: str, subs: dict[str, str]) -> str:
 
 def _mg(text: str, variables: dict[str, str]) -> str:
     return re.sub(r"%recipient\.([\w]+)%", lambda m: str(variables.get(m.group(1), "")), text)
+
+
+if __name__ == "__main__":  # a mock in its own process, for bench/
+    import sys
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = MockProvider(sys.argv[1], keep=False)
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()

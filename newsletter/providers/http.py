@@ -38,16 +38,22 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 @dataclass
 class Payload:
-    """One HTTP request for some of a batch's recipients."""
+    """One HTTP request for some of a batch's recipients: a JSON body (encoded once) or
+    form fields."""
 
     recipients: list[Recipient]
     json: Any = None
     data: Any = None
     headers: dict[str, str] = field(default_factory=dict)
 
-    def size(self) -> int:
+    def __post_init__(self) -> None:
         if self.json is not None:
-            return len(json.dumps(self.json).encode())
+            self.data = json.dumps(self.json, ensure_ascii=False).encode()
+            self.headers.setdefault("Content-Type", "application/json")
+
+    def size(self) -> int:
+        if isinstance(self.data, bytes):
+            return len(self.data)
         if isinstance(self.data, list):
             return sum(len(str(k)) + len(str(v)) for k, v in self.data)
         return 0
