@@ -327,9 +327,8 @@ def _mg(text: str, variables: dict[str, str]) -> str:
 
 
 if __name__ == "__main__":  # a mock in its own process, for bench/
-    import sys
-
     import logging
+    import sys
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = MockProvider(sys.argv[1], keep=False)
