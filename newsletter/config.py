@@ -65,7 +65,10 @@ class Web:
 
 @dataclass
 class Tracking:
-    #: off by default: many senders are health practices whose readers expect discretion
+    """Passed to the provider (Postmark, SendGrid, Mailgun track per message; Resend per
+    domain, so turning these on there is refused). Off by default: many senders are health
+    practices whose readers expect discretion."""
+
     open_pixel: bool = False
     click_rewriting: bool = False
 

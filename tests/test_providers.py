@@ -270,3 +270,52 @@ def _token_of_a_dead_process() -> str:
         except ProcessLookupError:
             return f"{socket.gethostname()}:{pid}:0123456789ab"
         pid += 1
+
+
+@pytest.mark.parametrize("name", ["postmark", "sendgrid", "mailgun"])
+def test_tracking_is_off_unless_the_editor_turns_it_on(name: str) -> None:
+    from newsletter.providers.http import HttpProvider
+    from newsletter.providers.mailgun import MailgunProvider
+    from newsletter.providers.postmark import PostmarkProvider
+    from newsletter.providers.sendgrid import SendGridProvider
+
+    cls: type[HttpProvider] = {
+        "postmark": PostmarkProvider,
+        "sendgrid": SendGridProvider,
+        "mailgun": MailgunProvider,
+    }[name]
+    from newsletter.providers import Batch, Recipient
+
+    batch = Batch(
+        key="k",
+        subject="S",
+        html="<p>x</p>",
+        text="x",
+        from_email="a@b.org",
+        from_name="A",
+        recipients=[Recipient(1, "r@example.com")],
+    )
+    settings = {"domain": "mg.example.org"}
+
+    def body(**flags: bool) -> str:
+        provider = cls(api_key=KEY, sender_email="a@b.org", settings=settings, **flags)
+        payload = provider.build(batch, batch.recipients)
+        return str(payload.data)
+
+    off, on = body(), body(track_opens=True, track_clicks=True)
+    if name == "postmark":
+        assert '"TrackOpens": false' in off and '"TrackLinks": "None"' in off
+        assert '"TrackOpens": true' in on and '"HtmlAndText"' in on
+    elif name == "sendgrid":
+        assert '"open_tracking": {"enable": false}' in off
+        assert '"open_tracking": {"enable": true}' in on
+    else:
+        assert "('o:tracking-opens', 'no')" in off and "('o:tracking-opens', 'yes')" in on
+
+
+def test_resend_refuses_per_message_tracking() -> None:
+    from newsletter.providers.base import UnsupportedFeature
+    from newsletter.providers.resend import ResendProvider
+
+    with pytest.raises(UnsupportedFeature, match="per domain"):
+        ResendProvider(api_key=KEY, track_opens=True)

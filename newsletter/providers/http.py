@@ -30,7 +30,7 @@ from urllib3.util.retry import Retry
 from ..config import Config
 from ..errors import ConfigError
 from ..render import FIRST_NAME, UNSUBSCRIBE_URL
-from .base import Batch, Provider, ProviderError, Recipient, Result
+from .base import Batch, Provider, ProviderError, Recipient, Result, UnsupportedFeature
 
 log = logging.getLogger("newsletter.providers")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -78,8 +78,14 @@ class HttpProvider(Provider):
         retries: int = 4,
         backoff: float = 0.5,
         backoff_max: float = 60.0,
+        track_opens: bool = False,
+        track_clicks: bool = False,
     ) -> None:
         self.api_key = api_key
+        #: off unless the editor turns them on in [tracking]
+        self.track_opens = track_opens
+        self.track_clicks = track_clicks
+        self.check_tracking()
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.sender_email = sender_email
         self.settings = settings or {}
@@ -130,6 +136,8 @@ class HttpProvider(Provider):
             timeout=float(settings.pop("timeout", 30.0)),
             retries=int(settings.pop("retries", 4)),
             backoff=float(settings.pop("backoff", 0.5)),
+            track_opens=config.tracking.open_pixel,
+            track_clicks=config.tracking.click_rewriting,
         )
 
     @classmethod
@@ -138,6 +146,16 @@ class HttpProvider(Provider):
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
+
+    #: whether this provider can switch open and click tracking per message
+    tracking_per_message: ClassVar[bool] = True
+
+    def check_tracking(self) -> None:
+        if (self.track_opens or self.track_clicks) and not self.tracking_per_message:
+            raise UnsupportedFeature(
+                f"{self.name} sets open and click tracking per domain, not per message",
+                hint="turn [tracking] off here and choose tracking in the provider's dashboard",
+            )
 
     def check(self) -> list[str]:
         problems = []

@@ -88,9 +88,9 @@ class MailgunProvider(HttpProvider):
             ("recipient-variables", json.dumps(variables)),
             ("h:List-Unsubscribe", "<%recipient.unsubscribe%>"),
             ("h:List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-            ("o:tracking", "no"),
-            ("o:tracking-opens", "no"),
-            ("o:tracking-clicks", "no"),
+            ("o:tracking", "yes" if self.track_opens or self.track_clicks else "no"),
+            ("o:tracking-opens", "yes" if self.track_opens else "no"),
+            ("o:tracking-clicks", "yes" if self.track_clicks else "no"),
             ("v:delivery", "%recipient.delivery%"),
         ]
         if batch.tag:

@@ -23,6 +23,7 @@ class OutboxProvider(Provider):
     idempotent: ClassVar[bool] = True
 
     def __init__(self, folder: Path) -> None:
+        # The outbox only writes files; [tracking] has nothing to act on here.
         self.folder = folder
 
     def message(self, batch: Batch, r: Recipient) -> tuple[bytes, str]:

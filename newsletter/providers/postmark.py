@@ -51,8 +51,8 @@ class PostmarkProvider(HttpProvider):
                 "TextBody": text,
                 "Headers": [{"Name": k, "Value": v} for k, v in batch.headers(r).items()],
                 "MessageStream": self.settings.get("message_stream", "broadcast"),
-                "TrackOpens": False,
-                "TrackLinks": "None",
+                "TrackOpens": self.track_opens,
+                "TrackLinks": "HtmlAndText" if self.track_clicks else "None",
                 "Metadata": {"delivery": str(r.delivery_id), **batch.metadata},
             }
             if batch.tag:

@@ -32,6 +32,7 @@ class ResendProvider(HttpProvider):
     default_base_url: ClassVar[str] = "https://api.resend.com"
     path: ClassVar[str] = "/emails/batch"
     max_request_bytes: ClassVar[int] = 40 * 1000 * 1000
+    tracking_per_message: ClassVar[bool] = False
 
     def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
         emails: list[dict[str, Any]] = []

@@ -82,8 +82,8 @@ class SendGridProvider(HttpProvider):
             ],
             "custom_args": dict(batch.metadata),
             "tracking_settings": {
-                "click_tracking": {"enable": False},
-                "open_tracking": {"enable": False},
+                "click_tracking": {"enable": self.track_clicks},
+                "open_tracking": {"enable": self.track_opens},
                 "subscription_tracking": {"enable": False},
             },
         }
