@@ -7,19 +7,22 @@ and ``issues/``.
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parent.parent
 
 
 def _shipped(package: str, repo_folder: str, marker: str) -> Path:
+    # find_spec, not importlib.resources: these folders are namespace packages (no
+    # __init__.py), for which resources.files() returns a MultiplexedPath.
     try:
-        path = Path(str(resources.files(package)))
-        if (path / marker).exists():
-            return path
-    except (ModuleNotFoundError, TypeError):
-        pass
+        spec = importlib.util.find_spec(package)
+    except ModuleNotFoundError:
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / marker).exists():
+            return Path(location)
     return _REPO / repo_folder
 
 

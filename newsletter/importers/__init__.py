@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..blocks import Article
 from ..errors import InputError
+from ..textfile import read_text
 from .html import import_html
 from .markdown import import_markdown
 from .text import import_text
@@ -38,34 +39,7 @@ MAX_HTML_BYTES = 20 * 1024 * 1024
 
 def read_source(path: Path, *, limit: int = MAX_HTML_BYTES) -> str:
     """The text of a file, or an InputError that says what is wrong with it."""
-    name = str(path)
-    if not path.exists():
-        raise InputError(name, "no such file")
-    if path.is_dir():
-        raise InputError(name, "is a folder, expected a file")
-    size = path.stat().st_size
-    if size > limit:
-        raise InputError(
-            name,
-            f"is {size / 1_048_576:.1f} MB; the most one issue can take is "
-            f"{limit / 1_048_576:.0f} MB",
-            hint="split it into several articles",
-        )
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise InputError(name, "is a binary file, expected Markdown, HTML or text")
-    if not data.strip():
-        raise InputError(name, "is empty, expected an article")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            name,
-            f"is not UTF-8 text (byte 0x{data[exc.start]:02x})",
-            line=line,
-            hint="save it as UTF-8 and try again",
-        ) from None
+    return read_text(path, expected="Markdown, HTML or text", limit=limit)
 
 
 def detect_format(path: Path, text: str) -> str:

@@ -413,19 +413,24 @@ def claim(
                 .where(mine, Delivery.subscriber_id.in_(who))
                 .values(state="skipped", error=reason, claimed_by=None)
             )
-        rows = conn.execute(
-            select(
-                Delivery.id,
-                Delivery.subscriber_id,
-                Subscriber.email,
-                Subscriber.first_name,
-                Subscriber.last_name,
-            )
-            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-            .where(mine)
-            .order_by(Delivery.id)
-        ).all()
+        rows = conn.execute(_claimed().where(mine)).all()
     return [Claimed(*r) for r in rows]
+
+
+def _claimed(*leading: Any) -> Select[Any]:
+    """Claimed rows with what the sender needs to address them."""
+    return (
+        select(
+            *leading,
+            Delivery.id,
+            Delivery.subscriber_id,
+            Subscriber.email,
+            Subscriber.first_name,
+            Subscriber.last_name,
+        )
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .order_by(Delivery.id)
+    )
 
 
 def part_snapshot(store: Store, campaign_id: int, part: int) -> PartSnapshot:
@@ -543,18 +548,9 @@ def claimed_rows(store: Store, token: str) -> tuple[int, int, list[Claimed]] | N
     """A stale claim's campaign, part and rows, to resend them as the same batch."""
     with store.begin() as conn:
         rows = conn.execute(
-            select(
-                Delivery.campaign_id,
-                Delivery.part,
-                Delivery.id,
-                Delivery.subscriber_id,
-                Subscriber.email,
-                Subscriber.first_name,
-                Subscriber.last_name,
+            _claimed(Delivery.campaign_id, Delivery.part).where(
+                Delivery.claimed_by == token, Delivery.state == "sending"
             )
-            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-            .where(Delivery.claimed_by == token, Delivery.state == "sending")
-            .order_by(Delivery.id)
         ).all()
     if not rows:
         return None

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..errors import InputError, StoreError
+from ..textfile import read_text
 from . import Store, email_key, erased_key, utcnow
 from .models import Delivery, MailingList, Membership, Subscriber, Suppression
 
@@ -152,29 +153,11 @@ class ImportResult:
 
 
 def read_csv(path: Path) -> tuple[TextIO, csv.Dialect]:
-    name = str(path)
-    if not path.is_file():
-        raise InputError(name, "no such file")
-    data = path.read_bytes()
-    if not data.strip():
-        raise InputError(name, "is empty, expected a CSV file with a header row")
-    if b"\x00" in data[:4096]:
-        hint = (
-            "it looks like UTF-16: save it as CSV UTF-8"
-            if data[:2] in (b"\xff\xfe", b"\xfe\xff")
-            else "expected a CSV file"
-        )
-        raise InputError(name, "is not a text file", hint=hint)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            name,
-            f"is not UTF-8 (byte 0x{data[exc.start]:02x})",
-            line=line,
-            hint="export or save it as 'CSV UTF-8' and import again",
-        ) from None
+    text = read_text(
+        path,
+        expected="a CSV file with a header row",
+        utf8_hint="export or save it as 'CSV UTF-8' and import again",
+    )
     sample = text[:8192]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
