@@ -45,10 +45,12 @@ def child(n: int, folder: Path) -> dict[str, float]:
     store = Store(cfg.db_url)
     result = import_csv(store, csv_path, list_name="readers")
     out["import_s"] = time.perf_counter() - t
+    out["rss_after_import_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert result.added == n, result
     t = time.perf_counter()
     q = queue_issue(store, cfg, ISSUE, list_name="readers", start="now", every="3d")
     out["queue_s"] = time.perf_counter() - t
+    out["rss_after_queue_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
     report = Sender(store, get_provider(cfg), cfg).send_due()
     out["send_s"] = time.perf_counter() - t

@@ -3,8 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TextIO
 
 from .errors import InputError
+
+
+def open_text(path: Path, *, expected: str, utf8_hint: str) -> TextIO:
+    """The file opened for reading as UTF-8 text (streamed, for large files), after the
+    checks that can be made on its beginning. A bad byte further on raises
+    UnicodeDecodeError while reading: see :func:`decode_error`."""
+    name = str(path)
+    if not path.exists():
+        raise InputError(name, "no such file")
+    if path.is_dir():
+        raise InputError(name, "is a folder, expected a file")
+    with path.open("rb") as f:
+        head = f.read(8192)
+    _check_head(name, head, expected, utf8_hint)
+    return path.open(encoding="utf-8-sig", newline="")
+
+
+def decode_error(path: Path, line: int, utf8_hint: str) -> InputError:
+    return InputError(str(path), "is not UTF-8 text", line=line, hint=utf8_hint)
+
+
+def _check_head(name: str, data: bytes, expected: str, utf8_hint: str) -> None:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(name, "is UTF-16 text", hint=utf8_hint)
+    if b"\x00" in data[:8192]:
+        raise InputError(name, f"is a binary file, expected {expected}")
+    if not data.strip():
+        raise InputError(name, f"is empty, expected {expected}")
 
 
 def read_text(
@@ -29,12 +58,7 @@ def read_text(
             hint="split it into smaller files",
         )
     data = path.read_bytes()
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise InputError(name, "is UTF-16 text", hint=utf8_hint)
-    if b"\x00" in data[:8192]:
-        raise InputError(name, f"is a binary file, expected {expected}")
-    if not data.strip():
-        raise InputError(name, f"is empty, expected {expected}")
+    _check_head(name, data[:8192] if data[:8192].strip() else data, expected, utf8_hint)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

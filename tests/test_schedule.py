@@ -278,19 +278,29 @@ def test_queue_stores_scheduler_jobs_in_the_database(tmp_path: Path) -> None:
 
     cfg = make_config(tmp_path)
     store = open_store(cfg)
-    rows = [["email", "timezone"], ["ny@example.com", "America/New_York"],
-            ["utc@example.com", ""]]
+    rows = [["email", "timezone"], ["ny@example.com", "America/New_York"], ["utc@example.com", ""]]
     import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
-    q = queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r",
-                    start="2026-12-02", every="1d", at="08:30", now=T0)
+    q = queue_issue(
+        store,
+        cfg,
+        REPO / "issues" / "calmer-mornings.md",
+        list_name="r",
+        start="2026-12-02",
+        every="1d",
+        at="08:30",
+        now=T0,
+    )
     with store.begin() as c:
-        jobs = c.execute(text("SELECT id, next_run_time, job_state FROM apscheduler_jobs "
-                              "ORDER BY next_run_time")).all()
+        jobs = c.execute(
+            text("SELECT id, next_run_time, job_state FROM apscheduler_jobs ORDER BY next_run_time")
+        ).all()
     # Two parts x two timezones: one job per distinct due time.
-    assert [j.id for j in jobs] == [f"c{q.campaign_id}-20261202T083000",
-                                    f"c{q.campaign_id}-20261202T133000",
-                                    f"c{q.campaign_id}-20261203T083000",
-                                    f"c{q.campaign_id}-20261203T133000"]
+    assert [j.id for j in jobs] == [
+        f"c{q.campaign_id}-20261202T083000",
+        f"c{q.campaign_id}-20261202T133000",
+        f"c{q.campaign_id}-20261203T083000",
+        f"c{q.campaign_id}-20261203T133000",
+    ]
     state = pickle.loads(jobs[0].job_state)
     assert state["func"] == "newsletter.schedule:send_due_job"
     assert all(isinstance(a, str | type(None)) for a in state["args"]), "plain arguments only"

@@ -9,7 +9,6 @@ suppressed unless asked to explicitly.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..errors import InputError, StoreError
-from ..textfile import read_text
+from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
 from .models import Delivery, MailingList, Membership, Subscriber, Suppression
 
@@ -152,25 +151,34 @@ class ImportResult:
         return sorted(self.bad + self.skipped + self.warnings)
 
 
-def read_csv(path: Path) -> tuple[TextIO, csv.Dialect]:
-    text = read_text(
-        path,
-        expected="a CSV file with a header row",
-        utf8_hint="export or save it as 'CSV UTF-8' and import again",
-    )
-    sample = text[:8192]
+CSV_UTF8_HINT = "export or save it as 'CSV UTF-8' and import again"
+
+
+def read_csv(path: Path) -> tuple[TextIO, Any]:
+    """The file, opened to stream its rows, and its dialect (',' or ';' or tab)."""
+    handle = open_text(path, expected="a CSV file with a header row", utf8_hint=CSV_UTF8_HINT)
+    try:
+        sample = handle.read(8192)
+    except UnicodeDecodeError:
+        handle.close()
+        raise decode_error(path, 1, CSV_UTF8_HINT) from None
+    handle.seek(0)
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel()
-    return io.StringIO(text, newline=""), dialect
+    return handle, dialect
 
 
 def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
     """The CSV's rows as Row (valid ones), bad rows recorded in the result."""
     handle, dialect = read_csv(path)
     reader = csv.reader(handle, dialect)
-    header = next(reader, None) or []
+    try:
+        header = next(reader, None) or []
+    except UnicodeDecodeError:
+        handle.close()
+        raise decode_error(path, 1, CSV_UTF8_HINT) from None
     columns: dict[str, int] = {}
     for i, h in enumerate(header):
         norm = _norm_header(h)
@@ -180,6 +188,7 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
             ) and key not in columns:
                 columns[key] = i
     if "email" not in columns:
+        handle.close()
         found = ", ".join(repr(h) for h in header[:8]) or "none"
         raise InputError(
             str(path),
@@ -190,8 +199,18 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
     result = ImportResult()
 
     def rows() -> Iterator[Row]:
-        seen: dict[str, int] = {}
-        for values in reader:
+        with handle:
+            yield from each_row()
+
+    def each_row() -> Iterator[Row]:
+        seen: dict[str, int] = {}  # in-file duplicates: address -> first line
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:
+                raise decode_error(path, reader.line_num + 1, CSV_UTF8_HINT) from None
             line = reader.line_num
             if not any(v.strip() for v in values):
                 continue
