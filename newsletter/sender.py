@@ -165,7 +165,9 @@ class Sender:
             elif res.status in PERMANENT:
                 outcomes.append(dict(id=row.id, state="failed", error=res.error))
                 report.failed += 1
-                if res.status == "invalid":
+                # Invalid, or inactive at the provider (bounced or complained before): the
+                # next parts would be refused too, so the address gets nothing more.
+                if res.status in PERMANENT:
                     self.store.suppress(
                         row.email, "rejected", source=self.provider.name, detail=res.error or ""
                     )

@@ -106,25 +106,32 @@ def test_429_then_500_then_200(
     assert Counter(mock.addresses()).most_common(1)[0][1] == 1
 
 
+@pytest.mark.parametrize(
+    "name,bad",
+    [
+        ("postmark", "inactive@example.com"),
+        ("sendgrid", "invalid.box@example.com"),
+        ("resend", "invalid.box@example.com"),
+    ],
+)
 def test_per_recipient_rejection_is_recorded_not_retried(
-    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, bad: str
 ) -> None:
-    bad = (
-        "invalid.box@example.com"
-        if mock.name in ("sendgrid", "resend")
-        else ("inactive@example.com" if mock.name == "postmark" else None)
-    )
-    if bad is None:
-        pytest.skip("Mailgun accepts or refuses a whole request; it has no per-recipient answer")
-    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 30, extra=[bad])
-    report = sender.send_due()
-    assert report.sent == 31 and report.failed == 1
-    assert bad not in mock.addresses() and len(set(mock.addresses())) == 31
-    counts = ledger.status(store)[0].counts
-    assert counts["failed"] == 1 and counts["sent"] == 31
-    before = mock.requests
-    later = utcnow() + timedelta(hours=2)
-    assert sender.send_due(later).sent == 0 and mock.requests == before, "not retried"
+    """(Mailgun answers for a whole request only; it has no per-recipient rejection.)"""
+    mock = MockProvider(name)
+    try:
+        cfg, store, sender = setup(tmp_path, mock, monkeypatch, 30, extra=[bad])
+        report = sender.send_due()
+        assert report.sent == 31 and report.failed == 1
+        assert bad not in mock.addresses() and len(set(mock.addresses())) == 31
+        counts = ledger.status(store)[0].counts
+        assert counts["failed"] == 1 and counts["sent"] == 31
+        assert [s.email_key for s in store.suppressions()] == [bad], "gets nothing more"
+        before = mock.requests
+        later = utcnow() + timedelta(hours=2)
+        assert sender.send_due(later).sent == 0 and mock.requests == before, "not retried"
+    finally:
+        mock.stop()
 
 
 def test_outage_keeps_messages_for_later(
