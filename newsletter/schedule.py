@@ -68,6 +68,7 @@ def queue_issue(
     at: str | None = None,
     now: datetime | None = None,
     force: bool = False,
+    again: bool = False,
 ) -> Queued:
     now_aware = (now or utcnow()).replace(tzinfo=UTC)
     if mode not in MODES:
@@ -103,6 +104,8 @@ def queue_issue(
     if not list_name:
         raise InputError("--list", "no list given and the issue has no 'list' field")
     with store.begin() as conn:
+        if not again:
+            ledger.refuse_duplicate(store, conn, series.slug, list_name)
         cid = ledger.create_campaign(
             store,
             conn,

@@ -60,6 +60,8 @@ class Sender:
         self.batch_size = max(1, min(config.sending.batch_size, provider.max_batch))
         self._last_send = 0.0
         self.now: datetime | None = None  # the clock of the current send_due call
+        #: called after each batch (e.g. a progress display)
+        self.progress: Callable[[SendReport], None] | None = None
 
     def send_due(
         self, now: datetime | None = None, progress: Callable[[SendReport], None] | None = None
@@ -81,8 +83,9 @@ class Sender:
                 if not rows:
                     continue  # all skipped (unsubscribed, suppressed) or taken by another sender
                 self.push(campaign_id, part, rows, token, report)
-                if progress:
-                    progress(report)
+                for callback in (progress, self.progress):
+                    if callback:
+                        callback(report)
         finally:
             ledger.release(self.store, token)
         return report

@@ -304,3 +304,23 @@ def test_queue_stores_scheduler_jobs_in_the_database(tmp_path: Path) -> None:
     state = pickle.loads(jobs[0].job_state)
     assert state["func"] == "newsletter.schedule:send_due_job"
     assert all(isinstance(a, str | type(None)) for a in state["args"]), "plain arguments only"
+
+
+def test_queueing_twice_is_refused_unless_asked(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    cfg = make_config(tmp_path)
+    store = open_store(cfg)
+    add_subscriber(store, "a@example.com", list_name="r")
+    issue = REPO / "issues" / "calmer-mornings.md"
+    queue_issue(store, cfg, issue, list_name="r", now=T0)
+    with pytest.raises(StoreError, match="already queued for 'r'"):
+        queue_issue(store, cfg, issue, list_name="r", now=T0)
+    assert queue_issue(store, cfg, issue, list_name="r", now=T0, again=True).rows == 2
+    result = CliRunner(env={"NEWSLETTER_DATABASE_URL": cfg.db_url}).invoke(
+        cli, ["queue", str(issue), "--list", "r"]
+    )
+    assert result.exit_code == 1 and "already queued" in result.output
+    assert "Traceback" not in result.output

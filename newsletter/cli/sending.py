@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -50,6 +51,11 @@ def _when(dt: datetime | None) -> str:
 )
 @click.option("--at", "at", help="Deliver at this hour (HH:MM) in each subscriber's timezone.")
 @click.option("--force", is_flag=True, help="Queue even if 'newsletter check' finds errors.")
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Queue a series that is already queued for this list a second time.",
+)
 @pass_ctx
 def queue_cmd(
     ctx: Context,
@@ -60,6 +66,7 @@ def queue_cmd(
     mode: str,
     at: str | None,
     force: bool,
+    again: bool,
 ) -> None:
     """Queue ISSUE's series for a list; a snapshot of the rendered parts is stored."""
     q = queue_issue(
@@ -72,6 +79,7 @@ def queue_cmd(
         mode=mode,
         at=at,
         force=force,
+        again=again,
     )
     out = console()
     for w in q.warnings:
@@ -251,21 +259,41 @@ def run_cmd(ctx: Context) -> None:
     out = console()
     totals = SendReport()
 
+    # Overlapping wake-ups are expected (a tick and a due date at once): not the editor's news.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    # On a terminal, a status line shows progress as batches go out and what is next.
+    status = out.status("Waiting for due messages…") if out.is_terminal else None
+
+    def show_progress(report: SendReport) -> None:
+        if status is not None:
+            nxt = ledger.next_due(store)
+            status.update(
+                f"{totals.sent + report.sent} sent so far; next: "
+                f"{_when(nxt) if nxt else 'nothing scheduled'}"
+            )
+
+    sender.progress = show_progress
+
     def on_report(report: SendReport) -> None:
         for name in ("sent", "failed", "skipped", "missed", "unknown"):
             setattr(totals, name, getattr(totals, name) + getattr(report, name))
         if report.sent or report.failed or report.missed or report.unknown:
             out.print(f"{utcnow():%H:%M:%S} {report.summary()} (total {totals.sent} sent)")
+        show_progress(SendReport())
 
     out.print(
         f"Sending with '{provider.name}' every {config.sending.poll_seconds:g}s; Ctrl-C stops."
     )
     sys.stdout.flush()
+    if status is not None:
+        status.start()
     try:
         run_forever(
             store, config, sender, stop, on_report=on_report, on_event=lambda m: out.print(f"  {m}")
         )
     finally:
+        if status is not None:
+            status.stop()
         provider.close()
     out.print(f"Stopped cleanly: {totals.summary()}.")
 

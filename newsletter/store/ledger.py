@@ -119,6 +119,24 @@ def create_campaign(
     return int(cid)
 
 
+def refuse_duplicate(store: Store, conn: Connection, slug: str, list_name: str) -> None:
+    """Queueing an issue that is already queued for the list would mail everyone twice."""
+    list_id = store.list_id(conn, list_name)
+    found = conn.execute(
+        select(Campaign.created_at, Campaign.mode).where(
+            Campaign.slug == slug,
+            Campaign.list_id == list_id,
+            Campaign.status.in_(["active", "paused"]),
+        )
+    ).first()
+    if found:
+        raise StoreError(
+            f"{slug!r} is already queued for {list_name!r} ({found.mode}, queued "
+            f"{found.created_at:%Y-%m-%d %H:%M} UTC)",
+            hint="'newsletter requeue' updates it; pass --again to send the series a second time",
+        )
+
+
 def _at(campaign: Any) -> time | None:
     if not campaign.send_at:
         return None
@@ -671,4 +689,14 @@ def attempts(store: Store, ids: list[int]) -> dict[int, int]:
     with store.begin() as conn:
         return dict(
             conn.execute(select(Delivery.id, Delivery.attempts).where(Delivery.id.in_(ids))).all()
+        )
+
+
+def next_due(store: Store) -> datetime | None:
+    """When the next scheduled message of an active series is due."""
+    with store.begin() as conn:
+        return conn.scalar(
+            select(func.min(Delivery.due_at))
+            .join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(Delivery.state == "scheduled", Campaign.status == "active")
         )
