@@ -8,7 +8,7 @@ or Markdown, and easy to count words in.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 _WORD = re.compile(r"[\w’'][\w’'\-]*", re.UNICODE)
@@ -177,8 +177,3 @@ class Article:
 
     def body_words(self) -> list[str]:
         return [w for b in self.blocks for w in words(b.text())]
-
-
-def iter_text(blocks: Iterable[Block]) -> Iterator[str]:
-    for b in blocks:
-        yield b.text()

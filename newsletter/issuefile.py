@@ -28,7 +28,6 @@ from .blocks import (
     Paragraph,
     Quote,
     Rule,
-    Span,
 )
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
@@ -381,4 +380,4 @@ def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | Non
     return f"---\n{front}---\n\n{blocks_to_markdown(article.blocks)}"
 
 
-__all__ = ["CTA", "Issue", "PartOverride", "dump_issue", "load_issue", "parse_issue", "Span"]
+__all__ = ["CTA", "Issue", "PartOverride", "dump_issue", "load_issue", "parse_issue"]

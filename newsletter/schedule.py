@@ -127,18 +127,8 @@ def queue_issue(
                 hint="import subscribers first, or use --mode sequence to send "
                 "to people as they join",
             )
-        first_due = conn.execute(
-            ledger.select(ledger.func.min(ledger.Delivery.due_at)).where(
-                ledger.Delivery.campaign_id == cid
-            )
-        ).scalar()
-        due_times = sorted(
-            conn.scalars(
-                ledger.select(ledger.Delivery.due_at)
-                .distinct()
-                .where(ledger.Delivery.campaign_id == cid)
-            )
-        )
+        due_times = ledger.due_times(conn, cid)
+        first_due = due_times[0] if due_times else None
         store.event(
             "queued",
             f"{series.slug}: {len(rendered)} parts to {list_name!r} ({mode}, {rows} messages)",
@@ -167,7 +157,7 @@ def requeue_issue(
 # --- APScheduler ---------------------------------------------------------------------
 
 
-def _scheduler(db_url: str, config: Config, background: bool = True) -> Any:
+def _scheduler(db_url: str, config: Config) -> Any:
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 

@@ -9,12 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from newsletter.config import Config
 from newsletter.providers import get_provider
 from newsletter.schedule import queue_issue
 from newsletter.sender import Sender
 from newsletter.store import Store, ledger, utcnow
+from newsletter.store.models import Delivery
 from newsletter.store.subscribers import import_csv
 
 from .conftest import REPO
@@ -172,7 +174,7 @@ def test_api_key_never_logged(
     assert report.sent == 0
     everything = caplog.text + " ".join(e.message for e in store.events())
     with store.begin() as c:
-        errors = [row[0] or "" for row in c.execute(ledger.select(ledger.Delivery.error))]
+        errors = [row[0] or "" for row in c.execute(select(Delivery.error))]
     everything += " ".join(errors)
     assert "401" in everything or "answered" in everything
     assert KEY not in everything

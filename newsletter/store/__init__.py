@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import StoreError
@@ -168,4 +168,4 @@ class Store:
                 yield c
 
 
-__all__ = ["SUPPRESSION_REASONS", "Store", "email_key", "erased_key", "utcnow", "update"]
+__all__ = ["SUPPRESSION_REASONS", "Store", "email_key", "erased_key", "utcnow"]

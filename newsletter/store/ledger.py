@@ -119,6 +119,13 @@ def create_campaign(
     return int(cid)
 
 
+def due_times(conn: Connection, campaign_id: int) -> list[datetime]:
+    """The distinct times at which the series' messages are due, earliest first."""
+    return sorted(
+        conn.scalars(select(Delivery.due_at).distinct().where(Delivery.campaign_id == campaign_id))
+    )
+
+
 def refuse_duplicate(store: Store, conn: Connection, slug: str, list_name: str) -> None:
     """Queueing an issue that is already queued for the list would mail everyone twice."""
     list_id = store.list_id(conn, list_name)
