@@ -147,3 +147,31 @@ def test_markdown_special_characters_survive_the_round_trip(tmp_path: Path) -> N
     issue = parse_issue(text, tmp_path / "edge.md")
     again = parse_issue(dump_issue(issue.article), tmp_path / "edge.md")
     assert again.blocks == issue.blocks
+
+
+def test_copied_text_from_another_blog() -> None:
+    """A second copied page, of another shape: chrome at the top and the bottom, a photo
+    line that does not follow a heading, '-' bullets, '1)' steps with their explanation."""
+    article = import_file(ARTICLES / "copied-garden.txt")
+    assert article.title == "Five Easy Herbs for a Kitchen Windowsill"
+    kinds = [b.kind for b in article.blocks]
+    assert kinds == [
+        "paragraph",
+        "image",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "list",
+        "heading",
+        "list",
+        "heading",
+        "paragraph",
+        "cta",
+    ]
+    steps = article.blocks[7]
+    assert isinstance(steps, ListBlock) and steps.ordered and len(steps.items) == 5
+    assert all(item.detail for item in steps.items)
+    body = " ".join(b.text() for b in article.blocks)
+    for chrome in ("Posted on", "Share this", "Like Loading", "Previous Post", "Seed Swaps"):
+        assert chrome not in body
+        assert any(chrome in n for n in article.notes), chrome

@@ -35,8 +35,9 @@ _CTA_ARROW = re.compile(r"^\s*(?:👉|➡️|➡|→|▶)\s*")
 _CHROME = re.compile(
     r"^(?:next|previous|prev|older|newer|next post|previous post|older posts?|newer posts?|"
     r"share|share this(?: post| article)?:?|tweet|pin it|email|print|leave a comment|"
-    r"\d+ comments?|comments|read more|back to (?:top|blog)|posted in .*|filed under .*|"
-    r"tags?:.*|categories:.*|← .*|.* →|« .*|.* »)$",
+    r"leave a reply|\d+ comments?|comments|read more|back to (?:top|blog)|"
+    r"posted (?:on|in|by) .*|published (?:on|in) .*|filed under .*|tags?:.*|categories:.*|"
+    r"like this:?|like loading\.*|related posts?:?|← .*|.* →|« .*|.* »)$",
     re.I,
 )
 _PHOTO_WORDS = re.compile(
@@ -47,6 +48,11 @@ _PHOTO_WORDS = re.compile(
 _PERSONAL = re.compile(
     r"\b(i|i'm|i’m|i've|i’ve|me|my|we|we're|we’re|us|our|you|you're|"
     r"you’re|your|yours)\b",
+    re.I,
+)
+_FINITE = re.compile(
+    r"\b(is|are|was|were|has|have|had|will|would|can|could|do|does|did|"
+    r"should|must|may|might)\b",
     re.I,
 )
 _MINOR = {
@@ -121,11 +127,14 @@ def looks_like_photo(line: str, after_heading: bool) -> bool:
     """A line that only describes a photo: third person, one sentence, descriptive."""
     if _PERSONAL.search(line) or len(line.split()) < 6:
         return False
+    if _BULLET.match(line) or _NUMBERED.match(line) or _CTA_ARROW.match(line):
+        return False
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", line) if s]
     score = 2 if _PHOTO_WORDS.search(line) else 0
     score += 1 if after_heading else 0
     score += 1 if len(sentences) == 1 else 0
     score += 1 if any(w.endswith("ing") for w in line.split()[1:5]) else 0
+    score += 0 if _FINITE.search(line) else 1
     return score >= 4
 
 
@@ -172,8 +181,9 @@ def import_text(text: str, source: str) -> Article:
         prev = blocks[-1] if blocks else None
         has_next = index + 1 < len(paras)
         first = lines[0]
-        if len(lines) == 1 and _CHROME.match(first) and len(first.split()) <= 4:
-            notes.append(f"line {line_no}: dropped page chrome: {first!r}")
+        if all(_CHROME.match(line) and len(line.split()) <= 10 for line in lines):
+            for k, line in enumerate(lines):
+                notes.append(f"line {line_no + k}: dropped page chrome: {line!r}")
             continue
         if len(lines) == 1 and has_next and looks_like_heading(first):
             blocks.append(Heading(level=2, spans=spans_of(first)))
