@@ -324,3 +324,16 @@ def test_queueing_twice_is_refused_unless_asked(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1 and "already queued" in result.output
     assert "Traceback" not in result.output
+
+
+def test_rate_limit_spaces_batches(tmp_path: Path) -> None:
+    import time
+
+    cfg = make_config(tmp_path, rate_limit=40.0, batch_size=10)
+    store = open_store(cfg)
+    rows = [["email"]] + [[f"p{i}@example.com"] for i in range(30)]
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
+    queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r", now=T0)
+    started = time.monotonic()
+    assert Sender(store, get_provider(cfg), cfg).send_due(T0).sent == 30
+    assert time.monotonic() - started >= 0.45  # 30 messages at 40 a second, 10 at a time

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -47,10 +49,20 @@ def demo_cmd(ctx: Context, directory: Path, every: str) -> None:
     out.print(
         f"Look in {result.outbox}/ ({result.eml_files} .eml files: open one in any mail program)."
     )
+    prog = _program()
     out.print(
-        f"Next: cd {result.folder} && newsletter status   (the next part is due in {every};"
-        " 'newsletter run' sends it)"
+        f"Next: cd {result.folder} && {prog} status   (the next part is due in {every};"
+        " '{prog} run' sends it)"
     )
+
+
+def _program() -> str:
+    """How to call this command again: its name if it is on PATH, else its full path."""
+    here = Path(sys.argv[0]).resolve()
+    on_path = shutil.which("newsletter")
+    if on_path and Path(on_path).resolve() == here:
+        return "newsletter"
+    return str(here) if here.name == "newsletter" else "newsletter"
 
 
 def register(cli: click.Group) -> None:
