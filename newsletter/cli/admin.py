@@ -52,7 +52,7 @@ def demo_cmd(ctx: Context, directory: Path, every: str) -> None:
     prog = _program()
     out.print(
         f"Next: cd {result.folder} && {prog} status   (the next part is due in {every};"
-        " '{prog} run' sends it)"
+        f" '{prog} run' sends it)"
     )
 
 
