@@ -43,6 +43,8 @@ class MockProvider:
     received: list[Delivered] = field(default_factory=list)
     requests: int = 0
     batch_sizes: list[int] = field(default_factory=list)
+    #: bytes of each request body received
+    body_sizes: list[int] = field(default_factory=list)
     idempotency: dict[str, tuple[str, Response]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: keep each delivered message's bodies (off for benchmarks: only count them)
@@ -78,6 +80,7 @@ class MockProvider:
         def view(path: str) -> Response:
             with self.lock:
                 self.requests += 1
+                self.body_sizes.append(request.content_length or 0)
                 scripted = self.script.pop(0) if self.script else None
             if self.delay:
                 delay = self.delay

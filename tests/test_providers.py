@@ -328,3 +328,35 @@ def test_resend_refuses_per_message_tracking() -> None:
 
     with pytest.raises(UnsupportedFeature, match="per domain"):
         ResendProvider(api_key=KEY, track_opens=True)
+
+
+def test_requests_stay_under_the_size_limit(tmp_path: Path) -> None:
+    from typing import ClassVar
+
+    from newsletter.pipeline import render_issue
+    from newsletter.providers import Batch, Recipient
+    from newsletter.providers.postmark import PostmarkProvider
+
+    class SmallRequests(PostmarkProvider):
+        max_request_bytes: ClassVar[int] = 100_000
+
+    server = MockProvider("postmark")
+    try:
+        provider = SmallRequests(api_key=KEY, base_url=server.url, backoff=0.01)
+        _, parts = render_issue(REPO / "issues" / "calmer-mornings.md", Config(root=tmp_path))
+        batch = Batch(
+            key="k",
+            subject="S",
+            html=parts[0].html,
+            text=parts[0].text,
+            from_email="a@calm.example.org",
+            from_name="A",
+            recipients=[Recipient(i, f"r{i}@example.com") for i in range(40)],
+        )
+        results = provider.send_batch(batch)
+        assert [r.status for r in results] == ["sent"] * 40
+        assert server.requests > 1 and sum(server.batch_sizes) == 40
+        assert max(server.body_sizes) <= 100_000 < sum(server.body_sizes)
+        assert len(set(server.addresses())) == 40
+    finally:
+        server.stop()
