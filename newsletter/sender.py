@@ -70,7 +70,7 @@ class Sender:
         self.now = now
         report = SendReport()
         report.recovered = self.recover(now)
-        report.enrolled = ledger.enroll_new_members(self.store, now)
+        report.enrolled = ledger.enroll_new_members(self.store, now, self.grace)
         report.missed = ledger.mark_missed(self.store, now - self.grace)
         token = ledger.claim_token()
         try:

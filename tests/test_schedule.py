@@ -337,3 +337,27 @@ def test_rate_limit_spaces_batches(tmp_path: Path) -> None:
     started = time.monotonic()
     assert Sender(store, get_provider(cfg), cfg).send_due(T0).sent == 30
     assert time.monotonic() - started >= 0.45  # 30 messages at 40 a second, 10 at a time
+
+
+def test_someone_who_joined_while_nothing_was_sending_still_gets_part_1(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, grace="2h")
+    store = open_store(cfg)
+    add_subscriber(store, "early@example.com", list_name="r")
+    queue_issue(
+        store,
+        cfg,
+        REPO / "issues" / "calmer-mornings.md",
+        list_name="r",
+        start="now",
+        every="1d",
+        mode="sequence",
+        now=T0,
+    )
+    sender = Sender(store, get_provider(cfg), cfg)
+    assert sender.send_due(T0).sent == 1
+    # The machine is off for two days; someone joins in the middle of it.
+    add_subscriber(store, "late@example.com", list_name="r", joined_at=T0 + timedelta(days=1))
+    report = sender.send_due(T0 + timedelta(days=2))
+    pairs = outbox_pairs(cfg.outbox_path)
+    assert ("late@example.com", "calmer-mornings-part-1") in pairs
+    assert report.missed == 1  # early's part 2 was due a day ago: reported, not sent late

@@ -202,7 +202,9 @@ def schedule_current_members(conn: Connection, campaign_id: int, now: datetime) 
     return total
 
 
-def enroll_new_members(store: Store, now: datetime, batch: int = 5000) -> int:
+def enroll_new_members(
+    store: Store, now: datetime, grace: timedelta = timedelta(0), batch: int = 5000
+) -> int:
     """Sequences: everyone who joined the list after queueing gets the series from part 1,
     part 1 when they joined."""
     added = 0
@@ -228,7 +230,9 @@ def enroll_new_members(store: Store, now: datetime, batch: int = 5000) -> int:
             interval = timedelta(seconds=c.interval_seconds)
             rows = []
             for sid, joined, tz_name in conn.execute(q):
-                anchor = max(as_utc(joined), as_utc(c.start_at))
+                # Part 1 when they joined; someone who joined while nothing was sending
+                # (longer ago than the grace window) starts now rather than missing it.
+                anchor = max(as_utc(joined), as_utc(c.start_at), as_utc(now - grace))
                 tz = zone(tz_name or c.default_timezone)
                 for k, when in enumerate(sequence_due(anchor, interval, c.parts, _at(c), tz), 1):
                     rows.append(
