@@ -58,6 +58,7 @@ def postgres_url() -> Iterator[str]:
     finally:
         from newsletter.store import db
 
+        db.dispose_all()
         db._upgraded.clear()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -24,7 +24,7 @@ class NewsletterGroup(click.Group):
         except NewsletterError as exc:
             if _debug(ctx):
                 raise
-            click.secho(f"Error: {exc}", fg="red", err=True)
+            click.secho(f"Error: {_one_line(str(exc))}", fg="red", err=True)
             sys.exit(1)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -35,12 +35,16 @@ class NewsletterGroup(click.Group):
             if _debug(ctx):
                 raise
             click.secho(
-                f"Error: unexpected {type(exc).__name__}: {exc} "
+                f"Error: unexpected {type(exc).__name__}: {_one_line(str(exc))} "
                 "(run again with --debug for the traceback)",
                 fg="red",
                 err=True,
             )
             sys.exit(2)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from ..errors import StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _upgraded: set[str] = set()
+#: every engine this process made, so that all can be closed at once (tests, shutdown)
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _lock = threading.Lock()
 
 
@@ -47,9 +50,21 @@ def make_engine(url: str) -> Engine:
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(
             f"database URL {_safe(url)!r} is not usable: {exc}",
-            hint="for PostgreSQL install 'newsletter[postgres]'",
+            hint="expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB",
         ) from None
+    except ImportError as exc:
+        raise StoreError(
+            f"database URL {_safe(url)!r} needs a driver that is not installed ({exc.name})",
+            hint="for PostgreSQL: pip install 'newsletter[postgres]'",
+        ) from None
+    _engines.add(engine)
     return engine
+
+
+def dispose_all() -> None:
+    """Close every pooled connection this process opened."""
+    for engine in list(_engines):
+        engine.dispose()
 
 
 def _safe(url: str) -> str:

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    DateTime,
     Select,
     and_,
     bindparam,
-    case,
     func,
     insert,
     select,
@@ -490,9 +490,8 @@ def record(store: Store, outcomes: Sequence[dict[str, object]]) -> None:
             message_id=bindparam("mid"),
             error=bindparam("err"),
             sent_at=bindparam("when"),
-            due_at=case(
-                (bindparam("retry_at").is_(None), Delivery.due_at), else_=bindparam("retry_at")
-            ),
+            # A row to try again later gets a new due time; the others keep theirs.
+            due_at=func.coalesce(bindparam("retry_at", type_=DateTime), Delivery.due_at),
             claimed_by=None,
         )
     )
