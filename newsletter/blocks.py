@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 _WORD = re.compile(r"[\w’'][\w’'\-]*", re.UNICODE)
 
@@ -30,6 +30,34 @@ class Span:
 
 
 Inline = tuple[Span, ...]
+
+
+def append_span(spans: list[Span], span: Span) -> None:
+    """Add ``span``, merged into the previous one when they look the same."""
+    if spans and not spans[-1].is_break and not span.is_break:
+        last = spans[-1]
+        if (last.bold, last.italic, last.code, last.href) == (
+            span.bold,
+            span.italic,
+            span.code,
+            span.href,
+        ):
+            spans[-1] = replace(last, text=last.text + span.text)
+            return
+    spans.append(span)
+
+
+def trim_spans(spans: list[Span]) -> Inline:
+    """Without leading and trailing blanks and line breaks."""
+    out = list(spans)
+    while out and (out[0].is_break or not out[0].text.strip()):
+        out.pop(0)
+    while out and (out[-1].is_break or not out[-1].text.strip()):
+        out.pop()
+    if out:
+        out[0] = replace(out[0], text=out[0].text.lstrip())
+        out[-1] = replace(out[-1], text=out[-1].text.rstrip())
+    return tuple(out)
 
 
 def plain(spans: Iterable[Span]) -> str:

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from newsletter.config import Config
 from newsletter.errors import InputError, NewsletterError, StoreError
 from newsletter.providers import get_provider
 from newsletter.schedule import queue_issue, requeue_issue
 from newsletter.sender import Sender
-from newsletter.store import ledger
+from newsletter.store import Store, ledger
 from newsletter.store.models import Delivery, Subscriber
 from newsletter.store.subscribers import add_subscriber, import_csv, unsubscribe
 
@@ -31,6 +32,26 @@ ZONES = [
     "Asia/Kolkata",
 ]
 T0 = datetime(2026, 12, 1, 0, 0)  # naive UTC, the store's convention
+
+
+def one_reader_series(
+    tmp_path: Path, db_url: str | None = None, mode: str = "broadcast", **sending: object
+) -> tuple[Config, Store, Sender]:
+    """One subscriber on list 'r', the example issue queued at T0, a part a day."""
+    cfg = make_config(tmp_path, db_url, **sending)
+    store = open_store(cfg)
+    add_subscriber(store, "a@example.com", list_name="r")
+    queue_issue(
+        store,
+        cfg,
+        REPO / "issues" / "calmer-mornings.md",
+        list_name="r",
+        start="now",
+        every="1d",
+        mode=mode,
+        now=T0,
+    )
+    return cfg, store, Sender(store, get_provider(cfg), cfg)
 
 
 def four_part_issue(tmp_path: Path) -> Path:
@@ -173,19 +194,7 @@ def test_broadcast_at_local_hour_and_unsubscribe_between_parts(tmp_path: Path, d
 
 
 def test_missed_beyond_grace_is_reported_not_dropped(tmp_path: Path, db_url: str) -> None:
-    cfg = make_config(tmp_path, db_url, grace="2h")
-    store = open_store(cfg)
-    add_subscriber(store, "a@example.com", list_name="r")
-    queue_issue(
-        store,
-        cfg,
-        REPO / "issues" / "calmer-mornings.md",
-        list_name="r",
-        start="now",
-        every="1d",
-        now=T0,
-    )
-    sender = Sender(store, get_provider(cfg), cfg)
+    cfg, store, sender = one_reader_series(tmp_path, db_url, grace="2h")
     report = sender.send_due(T0 + timedelta(hours=1))  # within grace: sent late
     assert report.sent == 1
     report = sender.send_due(T0 + timedelta(days=1, hours=5))  # machine was off too long
@@ -222,19 +231,7 @@ def test_snapshot_protects_queued_series_and_requeue_updates_it(
 
 
 def test_pause_resume_cancel(tmp_path: Path, db_url: str) -> None:
-    cfg = make_config(tmp_path, db_url)
-    store = open_store(cfg)
-    add_subscriber(store, "a@example.com", list_name="r")
-    queue_issue(
-        store,
-        cfg,
-        REPO / "issues" / "calmer-mornings.md",
-        list_name="r",
-        start="now",
-        every="1d",
-        now=T0,
-    )
-    sender = Sender(store, get_provider(cfg), cfg)
+    cfg, store, sender = one_reader_series(tmp_path, db_url)
     ledger.set_status(store, "calmer-mornings", "paused")
     assert sender.send_due(T0).sent == 0
     ledger.set_status(store, "calmer-mornings", "active")
@@ -340,24 +337,13 @@ def test_rate_limit_spaces_batches(tmp_path: Path) -> None:
 
 
 def test_someone_who_joined_while_nothing_was_sending_still_gets_part_1(tmp_path: Path) -> None:
-    cfg = make_config(tmp_path, grace="2h")
-    store = open_store(cfg)
-    add_subscriber(store, "early@example.com", list_name="r")
-    queue_issue(
-        store,
-        cfg,
-        REPO / "issues" / "calmer-mornings.md",
-        list_name="r",
-        start="now",
-        every="1d",
-        mode="sequence",
-        now=T0,
-    )
-    sender = Sender(store, get_provider(cfg), cfg)
+    cfg, store, sender = one_reader_series(tmp_path, mode="sequence", grace="2h")
     assert sender.send_due(T0).sent == 1
     # The machine is off for two days; someone joins in the middle of it.
     add_subscriber(store, "late@example.com", list_name="r", joined_at=T0 + timedelta(days=1))
     report = sender.send_due(T0 + timedelta(days=2))
     pairs = outbox_pairs(cfg.outbox_path)
     assert ("late@example.com", "calmer-mornings-part-1") in pairs
-    assert report.missed == 1  # early's part 2 was due a day ago: reported, not sent late
+    assert (
+        report.missed == 1
+    )  # the first reader's part 2 was due a day ago: reported, not sent late

@@ -8,6 +8,7 @@ images with their alt text, quotes and code are kept.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
@@ -25,7 +26,9 @@ from ..blocks import (
     Quote,
     Rule,
     Span,
+    append_span,
     plain,
+    trim_spans,
 )
 from .markdown import CTA_MARKERS
 
@@ -159,42 +162,21 @@ class _Inline:
             self.feed(child, bold, italic, code, href)  # type: ignore[arg-type]
 
     def _add(self, span: Span) -> None:
-        if self.spans and not self.spans[-1].is_break:
-            last = self.spans[-1]
-            if (last.bold, last.italic, last.code, last.href) == (
-                span.bold,
-                span.italic,
-                span.code,
-                span.href,
-            ):
-                self.spans[-1] = Span(
-                    last.text + span.text, last.bold, last.italic, last.code, last.href
-                )
-                return
-        self.spans.append(span)
+        append_span(self.spans, span)
 
     def result(self) -> Inline:
+        # HTML white space: one space between words, none around line breaks.
         spans: list[Span] = []
         for s in self.spans:
             if spans and spans[-1].text.endswith(" ") and s.text.startswith(" "):
-                s = Span(s.text.lstrip(), s.bold, s.italic, s.code, s.href)
+                s = replace(s, text=s.text.lstrip())
             if s.is_break and spans:
-                last = spans[-1]
-                spans[-1] = Span(last.text.rstrip(), last.bold, last.italic, last.code, last.href)
+                spans[-1] = replace(spans[-1], text=spans[-1].text.rstrip())
             elif spans and spans[-1].is_break:
-                s = Span(s.text.lstrip(), s.bold, s.italic, s.code, s.href)
+                s = replace(s, text=s.text.lstrip())
             if s.text:
                 spans.append(s)
-        while spans and (spans[0].is_break or not spans[0].text.strip()):
-            spans.pop(0)
-        while spans and (spans[-1].is_break or not spans[-1].text.strip()):
-            spans.pop()
-        if spans:
-            f = spans[0]
-            spans[0] = Span(f.text.lstrip(), f.bold, f.italic, f.code, f.href)
-            la = spans[-1]
-            spans[-1] = Span(la.text.rstrip(), la.bold, la.italic, la.code, la.href)
-        return tuple(spans)
+        return trim_spans(spans)
 
 
 def _image(tag: Tag) -> Image:

@@ -29,7 +29,9 @@ from ..blocks import (
     Quote,
     Rule,
     Span,
+    append_span,
     plain,
+    trim_spans,
 )
 from ..errors import InputError
 
@@ -118,33 +120,13 @@ class _Inline:
             # html_inline: tags are dropped, their text arrives as text tokens
 
     def _add(self, text: str) -> None:
-        if not text:
-            return
-        span = Span(text, bold=self.bold > 0, italic=self.italic > 0, href=self.href)
-        if self.spans:
-            last = self.spans[-1]
-            if (last.bold, last.italic, last.href, last.code) == (
-                span.bold,
-                span.italic,
-                span.href,
-                False,
-            ) and not last.is_break:
-                self.spans[-1] = Span(last.text + text, last.bold, last.italic, False, last.href)
-                return
-        self.spans.append(span)
+        if text:
+            append_span(
+                self.spans, Span(text, bold=self.bold > 0, italic=self.italic > 0, href=self.href)
+            )
 
     def result(self) -> Inline:
-        spans = list(self.spans)
-        while spans and (spans[0].is_break or not spans[0].text.strip()):
-            spans.pop(0)
-        while spans and (spans[-1].is_break or not spans[-1].text.strip()):
-            spans.pop()
-        if spans:
-            first, last = spans[0], spans[-1]
-            spans[0] = Span(first.text.lstrip(), first.bold, first.italic, first.code, first.href)
-            last = spans[-1]
-            spans[-1] = Span(last.text.rstrip(), last.bold, last.italic, last.code, last.href)
-        return tuple(spans)
+        return trim_spans(self.spans)
 
 
 def _inline(token: Token) -> tuple[Inline, list[Image]]:
