@@ -162,3 +162,22 @@ def test_stable_urls(preview) -> None:  # type: ignore[no-untyped-def]
     assert requests.get(f"{server.url}parts/9.html", timeout=5).status_code == 404
     state = requests.get(f"{server.url}state.json", timeout=5).json()
     assert [p["index"] for p in state["parts"]] == [1, 2] and state["error"] is None
+
+
+def test_config_and_template_edits_update_the_page(browser, preview) -> None:  # type: ignore[no-untyped-def]
+    server, issue = preview
+    root = issue.parent.parent
+    page = browser.new_context().new_page()
+    page.goto(f"{server.url}?part=1")
+    page.wait_for_function("document.getElementById('live').textContent.includes('on')")
+    (root / "newsletter.toml").write_text('[sender]\nname = "Renamed Practice"\n')
+    page.locator(".inbox-item >> text=Renamed Practice").first.wait_for(timeout=5000)
+    page.wait_for_function("document.getElementById('live').textContent.includes('on')")
+    footer = root / "templates" / "components" / "footer.mjml.j2"
+    footer.parent.mkdir(parents=True)
+    footer.write_text(
+        "<mj-section><mj-column><mj-text>A custom footer. {{ sender.postal_address }}"
+        ' <a href="{{ unsubscribe_url }}">Leave</a></mj-text></mj-column>'
+        "</mj-section>"
+    )
+    page.frame_locator("#phone").locator("text=A custom footer.").wait_for(timeout=5000)
