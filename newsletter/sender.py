@@ -63,9 +63,8 @@ class Sender:
         #: called after each batch (e.g. a progress display)
         self.progress: Callable[[SendReport], None] | None = None
 
-    def send_due(
-        self, now: datetime | None = None, progress: Callable[[SendReport], None] | None = None
-    ) -> SendReport:
+    def send_due(self, now: datetime | None = None) -> SendReport:
+        """Send everything due at ``now`` (default: the current time)."""
         now = now or utcnow()
         self.now = now
         report = SendReport()
@@ -73,19 +72,27 @@ class Sender:
         report.enrolled = ledger.enroll_new_members(self.store, now, self.grace)
         report.missed = ledger.mark_missed(self.store, now - self.grace)
         token = ledger.claim_token()
+        empty_claims = 0
         try:
             while not self.stop.is_set():
                 key = ledger.next_batch_key(self.store, now)
                 if key is None:
                     break
                 campaign_id, part = key
-                rows = ledger.claim(self.store, campaign_id, part, now, self.batch_size, token)
+                taken, rows = ledger.claim(
+                    self.store, campaign_id, part, now, self.batch_size, token
+                )
+                if not taken:  # locked by another sender: never spin on rows it holds
+                    empty_claims += 1
+                    if empty_claims > 3:
+                        break
+                    continue
+                empty_claims = 0
                 if not rows:
-                    continue  # all skipped (unsubscribed, suppressed) or taken by another sender
+                    continue  # all skipped: unsubscribed or suppressed since queueing
                 self.push(campaign_id, part, rows, token, report)
-                for callback in (progress, self.progress):
-                    if callback:
-                        callback(report)
+                if self.progress:
+                    self.progress(report)
         finally:
             ledger.release(self.store, token)
         return report

@@ -399,8 +399,9 @@ def next_batch_key(store: Store, now: datetime) -> tuple[int, int] | None:
 
 def claim(
     store: Store, campaign_id: int, part: int, now: datetime, limit: int, token: str
-) -> list[Claimed]:
-    """Atomically take up to ``limit`` due rows; skip the ones no longer eligible."""
+) -> tuple[int, list[Claimed]]:
+    """Atomically take up to ``limit`` due rows and skip the ones no longer eligible: how
+    many rows were taken, and the ones to send."""
     with store.begin() as conn:
         ids = (
             select(Delivery.id)
@@ -415,13 +416,13 @@ def claim(
         )
         if store.is_postgres:
             ids = ids.with_for_update(skip_locked=True)
-        conn.execute(
+        taken = conn.execute(
             update(Delivery)
             .where(Delivery.id.in_(ids.scalar_subquery()), Delivery.state == "scheduled")
             .values(
                 state="sending", claimed_by=token, claimed_at=now, attempts=Delivery.attempts + 1
             )
-        )
+        ).rowcount
         list_id = conn.scalar(select(Campaign.list_id).where(Campaign.id == campaign_id))
         mine = and_(Delivery.claimed_by == token, Delivery.state == "sending")
         # Unsubscribed or suppressed since queueing: skipped at send time.
@@ -443,7 +444,7 @@ def claim(
                 .values(state="skipped", error=reason, claimed_by=None)
             )
         rows = conn.execute(_claimed().where(mine)).all()
-    return [Claimed(*r) for r in rows]
+    return taken or 0, [Claimed(*r) for r in rows]
 
 
 def _claimed(*leading: Any) -> Select[Any]:
