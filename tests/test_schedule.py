@@ -347,3 +347,16 @@ def test_someone_who_joined_while_nothing_was_sending_still_gets_part_1(tmp_path
     assert (
         report.missed == 1
     )  # the first reader's part 2 was due a day ago: reported, not sent late
+
+
+def test_a_long_run_of_unsubscribed_rows_does_not_stop_sending(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, batch_size=5)
+    store = open_store(cfg)
+    rows = [["email"]] + [[f"p{i:02d}@example.com"] for i in range(50)]
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
+    queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r", now=T0)
+    for i in range(30):  # bounced since queueing: the first six batches skip everyone
+        store.suppress(f"p{i:02d}@example.com", "bounced", source="test")
+    report = Sender(store, get_provider(cfg), cfg).send_due(T0)
+    assert report.sent == 20
+    assert ledger.status(store)[0].counts["skipped"] == 30
