@@ -223,6 +223,14 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                     "URL, so it is not shown; add its URL to the issue file",
                     k,
                 )
+        if part.cta and not part.cta.url:
+            report.add(
+                "warning",
+                "cta-no-link",
+                f"the call to action {part.cta.label!r} has "
+                "no link: set cta.url to make it a button",
+                k,
+            )
         if not part.cta:
             report.add("warning", "no-cta", "no call to action: set 'cta' in the front matter", k)
     return report

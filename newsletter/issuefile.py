@@ -152,7 +152,8 @@ class _Validator:
         self.keys(value, CTA_FIELDS, path + ".")
         return CTA(
             label=self.text(value, "label", path + ".label", required=True),
-            url=self.url(value, "url", path + ".url", required=True),
+            # Without a URL the call to action is a line of text, not a button.
+            url=self.url(value, "url", path + ".url"),
         )
 
 
@@ -365,7 +366,7 @@ def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | Non
         if getattr(article, key):
             meta[key] = getattr(article, key)
     if cta:
-        meta["cta"] = {"label": cta.label, "url": cta.url}
+        meta["cta"] = {"label": cta.label, **({"url": cta.url} if cta.url else {})}
     meta["series"] = {"parts": "auto", "minutes_per_part": DEFAULT_MINUTES}
     if list_name:
         meta["list"] = list_name

@@ -59,8 +59,7 @@ def import_article(
     target = cta_url or next((c.url for c in ctas if c.url), "") or article.url
     if ctas or target:
         label = ctas[0].label.rstrip(".!") if ctas else "Read the whole article"
-        if target:
-            cta = CTA(label=label, url=target)
+        cta = CTA(label=label, url=target)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
     if dest.exists() and not force:
         raise InputError(
@@ -77,8 +76,11 @@ def import_article(
         f"{sections} sections, {lists} lists, {len(ctas)} calls to action, {images} images",
         f"{article.word_count()} words in the body",
     ]
-    if ctas and not cta:
-        report.found.append("the calls to action have no link: set cta.url in the front matter")
+    if cta and not cta.url:
+        report.found.append(
+            "the call to action has no link (copied text keeps none): set cta.url in the "
+            "front matter to make it a button"
+        )
     if any(isinstance(b, Image) and not b.src for b in article.blocks):
         report.found.append(
             "photo descriptions are kept as images without a source; "

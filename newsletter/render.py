@@ -288,7 +288,7 @@ def write_rendered(
                 "words": r.part.words,
                 "html": f"part-{k}.html",
                 "text": f"part-{k}.txt",
-                "cta_url": r.part.cta.url if r.part.cta else None,
+                "cta_url": (r.part.cta.url or None) if r.part.cta else None,
             }
         )
     path = out_dir / "manifest.json"

@@ -117,6 +117,7 @@ def test_no_text_part(tmp_path: Path, config: Config) -> None:
         (CTA, "Word " * 200 + "\n", "long-paragraph"),
         (CTA + "parts: {1: {subject: 'FREE!!! ACT NOW'}}\n", GOOD_BODY, "spammy-subject"),
         ("", GOOD_BODY, "no-cta"),
+        ("cta: {label: Call us}\n", GOOD_BODY, "cta-no-link"),
     ],
 )
 def test_warnings(tmp_path: Path, config: Config, front: str, body: str, code: str) -> None:

@@ -160,3 +160,15 @@ def test_subjects_fit_and_follow_overrides(tmp_path: Path) -> None:
     assert build_series(issue).parts[1].subject == "My own subject"
     assert [p.teaser for p in series.parts[:-1]] and all(p.teaser for p in series.parts[:-1])
     assert series.parts[-1].teaser == ""
+
+
+def test_seed_without_a_url_still_has_its_call_to_action(
+    seed_path: Path, workdir: Path, config: Config
+) -> None:
+    """Copied text keeps no links: the CTA is a line of text until the editor adds one."""
+    report = import_article(seed_path, issues_dir=workdir / "issues")
+    manifest = json.loads(render_to_dir(report.path, workdir / "out", config).read_text())
+    for entry in manifest["parts"]:
+        shown = visible((workdir / "out" / entry["html"]).read_text()).text[0]
+        assert "Reach out today to schedule a consultation" in shown
+        assert entry["cta_url"] is None
