@@ -209,7 +209,7 @@ postal_address = "123 Example Street, Springfield"
 # first_name_fallback = "there"
 
 [sending]
-provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend
+provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses
 # outbox_dir = "outbox"
 # timezone = "UTC"    # for subscribers without a timezone of their own
 # grace = "6h"        # a send missed while the machine was off still goes out within this
@@ -235,4 +235,6 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # domain = "mg.example.com"
 # base_url = "https://api.eu.mailgun.net"   # EU region
 # [providers.resend]     # API key from $RESEND_API_KEY
+# [providers.ses]        # $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY; pip install 'newsletter[ses]'
+# region = "eu-west-1"
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import hmac
 import json
 import re
 import threading
@@ -22,6 +23,7 @@ from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
 KEY = "test-key-5ecr3t-d0-not-log"
+AKID = "AKIDEXAMPLENEWSLETTER"  # the AWS access key id that goes with KEY as its secret
 
 
 @dataclass
@@ -309,6 +311,84 @@ class MockProvider:
             with self.lock:
                 self.idempotency[key] = (raw, response)
         return response
+
+
+def _sigv4_valid(secret: str) -> bool:
+    """Check an AWS Signature Version 4 the way AWS does: sign the request again."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    m = re.fullmatch(
+        r"AWS4-HMAC-SHA256 Credential=([^/]+)/\d{8}/([^/]+)/ses/aws4_request, "
+        r"SignedHeaders=([^,]+), Signature=(\w+)",
+        request.headers.get("Authorization", ""),
+    )
+    if not m or m.group(1) != AKID:
+        return False
+    names = m.group(3).split(";")
+    signed = AWSRequest(
+        method=request.method,
+        url=request.url,
+        data=request.get_data(),
+        headers={n: request.headers.get(n, "") for n in names},
+    )
+    signed.context["timestamp"] = request.headers.get("X-Amz-Date", "")
+    signer = SigV4Auth(Credentials(AKID, secret), "ses", m.group(2))
+    expected = signer.signature(
+        signer.string_to_sign(signed, signer.canonical_request(signed)), signed
+    )
+    return hmac.compare_digest(expected, m.group(4))
+
+
+def _handlebars(template: str, data: dict[str, str]) -> str:
+    """The part of Handlebars the adapter uses: {{{name}}} and escaped \\{{."""
+    out = re.sub(r"(?<!\\)\{\{\{(\w+)\}\}\}", lambda m: str(data.get(m.group(1), "")), template)
+    return out.replace("\\{{", "{{")
+
+
+def _ses_handler(self: MockProvider, path: str) -> Response:
+    """SES v2 SendBulkEmail: POST /v2/email/outbound-bulk-emails, up to 50 entries."""
+    if path != "v2/email/outbound-bulk-emails":
+        return _json({"message": "not found"}, 404)
+    if not _sigv4_valid(self.key):
+        return _json(
+            {
+                "message": "The request signature we calculated does not match the "
+                "signature you provided."
+            },
+            403,
+        )
+    body = request.get_json(silent=True) or {}
+    entries = body.get("BulkEmailEntries") or []
+    if not entries or len(entries) > 50:
+        return _json({"message": "BulkEmailEntries must have 1 to 50 entries"}, 400)
+    content = body["DefaultContent"]["Template"]["TemplateContent"]
+    self.batch_sizes.append(len(entries))
+    results = []
+    for e in entries:
+        to = _addr(e["Destination"]["ToAddresses"][0])
+        if "invalid" in to or "inactive" in to:
+            results.append({"Status": "MESSAGE_REJECTED", "Error": "Address is suppressed"})
+            continue
+        data = json.loads(
+            e["ReplacementEmailContent"]["ReplacementTemplate"]["ReplacementTemplateData"]
+        )
+        headers = {h["Name"]: h["Value"] for h in e.get("ReplacementHeaders", [])}
+        self.deliver(
+            Delivered(
+                to,
+                _handlebars(content["Subject"], data),
+                _handlebars(content["Html"], data),
+                _handlebars(content["Text"], data),
+                headers,
+            )
+        )
+        results.append({"Status": "SUCCESS", "MessageId": uuid.uuid4().hex})
+    return _json({"BulkEmailEntryResults": results}, 200)
+
+
+MockProvider._ses = _ses_handler  # type: ignore[attr-defined]
 
 
 def _json(body: Any, status: int) -> Response:

@@ -21,15 +21,16 @@ from newsletter.store.subscribers import import_csv
 
 from .conftest import REPO
 from .helpers import write_csv
-from .mock_providers import KEY, MockProvider
+from .mock_providers import AKID, KEY, MockProvider
 
 ENV = {
+    "ses": "AWS_SECRET_ACCESS_KEY",
     "postmark": "POSTMARK_SERVER_TOKEN",
     "sendgrid": "SENDGRID_API_KEY",
     "mailgun": "MAILGUN_API_KEY",
     "resend": "RESEND_API_KEY",
 }
-LIMIT = {"postmark": 500, "sendgrid": 1000, "mailgun": 1000, "resend": 100}
+LIMIT = {"postmark": 500, "sendgrid": 1000, "mailgun": 1000, "resend": 100, "ses": 50}
 PROVIDERS = list(ENV)
 
 
@@ -49,6 +50,7 @@ def setup(
     **sending: object,
 ) -> tuple[Config, Store, Sender]:
     monkeypatch.setenv(ENV[mock.name], KEY)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKID)
     cfg = Config(root=tmp_path)
     cfg.sender.email = "news@calm.example.org"
     cfg.sending.provider = mock.name
@@ -114,6 +116,7 @@ def test_429_then_500_then_200(
         ("postmark", "inactive@example.com"),
         ("sendgrid", "invalid.box@example.com"),
         ("resend", "invalid.box@example.com"),
+        ("ses", "inactive@example.com"),
     ],
 )
 def test_per_recipient_rejection_is_recorded_not_retried(
@@ -208,6 +211,7 @@ def test_crash_between_request_and_record(
     sender.send_due()  # sent, never recorded: rows stay 'sending'
     monkeypatch.undo()
     monkeypatch.setenv(ENV[mock.name], KEY)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKID)
     assert ledger.status(store)[0].counts["sending"] == 10
     restarted = Sender(store, get_provider(cfg), cfg)
     report = restarted.send_due(utcnow() + timedelta(seconds=5))
@@ -358,5 +362,33 @@ def test_requests_stay_under_the_size_limit(tmp_path: Path) -> None:
         assert server.requests > 1 and sum(server.batch_sizes) == 40
         assert max(server.body_sizes) <= 100_000 < sum(server.body_sizes)
         assert len(set(server.addresses())) == 40
+    finally:
+        server.stop()
+
+
+def test_ses_template_never_evaluates_article_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsletter.providers import Batch, Recipient
+    from newsletter.providers.ses import SesProvider
+    from newsletter.render import FIRST_NAME
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKID)
+    server = MockProvider("ses")
+    try:
+        provider = SesProvider(api_key=KEY, base_url=server.url, backoff=0.01)
+        batch = Batch(
+            key="k",
+            subject="Hi {{there}}",
+            html=f"<p>Hi {FIRST_NAME}, {{{{ config }}}}</p>",
+            text=f"Hi {FIRST_NAME}, {{{{ config }}}}",
+            from_email="a@calm.example.org",
+            from_name="A",
+            recipients=[Recipient(1, "r@example.com", "<Zoe>")],
+        )
+        assert [r.status for r in provider.send_batch(batch)] == ["sent"]
+        got = server.received[0]
+        assert got.html == "<p>Hi &lt;Zoe&gt;, {{ config }}</p>"
+        assert got.text == "Hi <Zoe>, {{ config }}" and got.subject == "Hi {{there}}"
     finally:
         server.stop()

@@ -14,6 +14,7 @@ PROVIDERS = {
     "sendgrid": "newsletter.providers.sendgrid:SendGridProvider",
     "mailgun": "newsletter.providers.mailgun:MailgunProvider",
     "resend": "newsletter.providers.resend:ResendProvider",
+    "ses": "newsletter.providers.ses:SesProvider",
 }
 
 

@@ -86,9 +86,9 @@ class HttpProvider(Provider):
         self.track_opens = track_opens
         self.track_clicks = track_clicks
         self.check_tracking()
-        self.base_url = (base_url or self.default_base_url).rstrip("/")
-        self.sender_email = sender_email
         self.settings = settings or {}
+        self.base_url = (base_url or self.default_url()).rstrip("/")
+        self.sender_email = sender_email
         self.timeout = timeout
         self.session = requests.Session()
         retry = Retry(
@@ -143,6 +143,10 @@ class HttpProvider(Provider):
     @classmethod
     def extra_settings(cls) -> tuple[str, ...]:
         return ()
+
+    def default_url(self) -> str:
+        """The API's address when [providers.NAME] base_url is not set."""
+        return self.default_base_url
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
