@@ -235,6 +235,6 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # domain = "mg.example.com"
 # base_url = "https://api.eu.mailgun.net"   # EU region
 # [providers.resend]     # API key from $RESEND_API_KEY
-# [providers.ses]        # $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY; pip install 'newsletter[ses]'
+# [providers.ses]        # $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY; pip install 'newsletter[ses]'
 # region = "eu-west-1"
 """

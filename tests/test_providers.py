@@ -392,3 +392,19 @@ def test_ses_template_never_evaluates_article_text(
         assert got.text == "Hi <Zoe>, {{ config }}" and got.subject == "Hi {{there}}"
     finally:
         server.stop()
+
+
+def test_ses_without_botocore_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from newsletter.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "botocore.auth", None)  # as if not installed
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", KEY)
+    cfg = Config(root=tmp_path)
+    cfg.sending.provider = "ses"
+    with pytest.raises(ConfigError, match=r"newsletter\[ses\]"):
+        get_provider(cfg)
