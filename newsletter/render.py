@@ -164,11 +164,24 @@ def personalize(
     rendered: RenderedPart, *, first_name: str, unsubscribe_url: str, fallback: str = "there"
 ) -> tuple[str, str]:
     """The part's HTML and text for one subscriber (their fields escaped in the HTML)."""
+    return fill(
+        rendered.html,
+        rendered.text,
+        first_name=first_name,
+        unsubscribe_url=unsubscribe_url,
+        fallback=fallback,
+    )
+
+
+def fill(
+    html_in: str, text_in: str, *, first_name: str, unsubscribe_url: str, fallback: str = "there"
+) -> tuple[str, str]:
+    """HTML and text with the placeholders filled in for one subscriber, escaped in HTML."""
     name = (first_name or "").strip() or fallback
-    html_out = rendered.html.replace(FIRST_NAME, html.escape(name)).replace(
+    html_out = html_in.replace(FIRST_NAME, html.escape(name)).replace(
         UNSUBSCRIBE_URL, html.escape(unsubscribe_url)
     )
-    text_out = rendered.text.replace(FIRST_NAME, name).replace(UNSUBSCRIBE_URL, unsubscribe_url)
+    text_out = text_in.replace(FIRST_NAME, name).replace(UNSUBSCRIBE_URL, unsubscribe_url)
     return html_out, text_out
 
 

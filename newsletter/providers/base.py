@@ -18,7 +18,7 @@ from email.utils import formataddr
 from typing import Any, ClassVar, Literal
 
 from ..errors import NewsletterError
-from ..render import RenderedPart, personalize
+from ..render import fill
 
 Status = Literal["sent", "queued", "invalid", "rejected", "failed", "unknown"]
 ACCEPTED = ("sent", "queued")
@@ -82,9 +82,9 @@ class Batch:
         return formataddr((self.from_name, self.from_email)) if self.from_name else self.from_email
 
     def personalize(self, r: Recipient) -> tuple[str, str]:
-        part = RenderedPart(part=None, mjml="", html=self.html, text=self.text)  # type: ignore[arg-type]
-        return personalize(
-            part,
+        return fill(
+            self.html,
+            self.text,
             first_name=r.first_name,
             unsubscribe_url=r.unsubscribe_url,
             fallback=self.first_name_fallback,
