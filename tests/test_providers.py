@@ -408,3 +408,29 @@ def test_ses_without_botocore_says_what_to_install(
     cfg.sending.provider = "ses"
     with pytest.raises(ConfigError, match=r"newsletter\[ses\]"):
         get_provider(cfg)
+
+
+def test_settling_unknown_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor checks the provider's log, then marks unknown rows sent or sends them."""
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    server = MockProvider("postmark")
+    try:
+        cfg, store, sender = setup(tmp_path, server, monkeypatch, 3)
+        sender.provider.timeout = 0.5  # type: ignore[attr-defined]
+        server.delay = 1.0
+        assert sender.send_due().unknown == 4
+        env = {"NEWSLETTER_DATABASE_URL": cfg.db_url}
+        result = CliRunner(env=env).invoke(cli, ["status"])
+        assert "4 messages are 'unknown'" in result.output
+        both = CliRunner(env=env).invoke(
+            cli, ["resume", "calmer-mornings", "--unknown-were-sent", "--resend-unknown"]
+        )
+        assert both.exit_code == 2
+        result = CliRunner(env=env).invoke(cli, ["resume", "calmer-mornings", "--resend-unknown"])
+        assert result.exit_code == 0 and "4 unknown messages scheduled again" in result.output
+        assert sender.send_due(utcnow() + timedelta(minutes=1)).sent == 4
+    finally:
+        server.stop()

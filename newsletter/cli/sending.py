@@ -204,13 +204,15 @@ def resume_cmd(
     slug = _slug(issue)
     store = ctx.store
     out = console()
+    if unknown_were_sent and resend_unknown:
+        raise click.UsageError("choose one of --unknown-were-sent and --resend-unknown")
+    settling = send_missed or unknown_were_sent or resend_unknown
     try:
         ledger.set_status(store, slug, "active")
-        out.print(f"{slug}: active.")
-    except StoreError as exc:  # not paused: fine when only settling rows
-        if not (send_missed or unknown_were_sent or resend_unknown):
+        out.print(f"{slug}: resumed.")
+    except StoreError:
+        if not settling:  # nothing paused and nothing to settle: say so
             raise
-        out.print(f"{slug}: {exc}")
     if send_missed:
         out.print(f"{ledger.send_missed_now(store, slug, utcnow())} missed messages due now.")
     if unknown_were_sent:

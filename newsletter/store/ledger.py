@@ -592,10 +592,13 @@ def resolve_unknown(store: Store, slug: str, as_state: str) -> int:
         raise StoreError(f"unknown rows can become 'sent' or 'scheduled', not {as_state!r}")
     with store.begin() as conn:
         ids = [c.id for c in campaign_by_slug(conn, slug, ("active", "paused"))]
+        values: dict[str, Any] = {"state": as_state, "claimed_by": None, "error": None}
+        if as_state == "scheduled":
+            values["due_at"] = utcnow()  # due now, not missed for being old
         result = conn.execute(
             update(Delivery)
             .where(Delivery.campaign_id.in_(ids), Delivery.state == "unknown")
-            .values(state=as_state, claimed_by=None, error=None)
+            .values(**values)
         )
         return result.rowcount or 0
 
