@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -101,20 +101,7 @@ def create_campaign(
     cid = int(pk[0])
     conn.execute(
         insert(CampaignPart),
-        [
-            dict(
-                campaign_id=cid,
-                part=p.part,
-                subject=p.subject,
-                preheader=p.preheader,
-                html=p.html,
-                text=p.text,
-                words=p.words,
-                cta_url=p.cta_url,
-                updated_at=now,
-            )
-            for p in parts
-        ],
+        [dict(asdict(p), campaign_id=cid, updated_at=now) for p in parts],
     )
     return int(cid)
 
@@ -323,18 +310,11 @@ def update_parts(
             if p.part in sent_parts and not include_sent:
                 kept.append(p.part)
                 continue
+            changed = {k: v for k, v in asdict(p).items() if k != "part"}
             conn.execute(
                 update(CampaignPart)
                 .where(CampaignPart.campaign_id == campaign_id, CampaignPart.part == p.part)
-                .values(
-                    subject=p.subject,
-                    preheader=p.preheader,
-                    html=p.html,
-                    text=p.text,
-                    words=p.words,
-                    cta_url=p.cta_url,
-                    updated_at=utcnow(),
-                )
+                .values(**changed, updated_at=utcnow())
             )
             updated.append(p.part)
     return updated, kept
