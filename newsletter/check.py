@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph, Quote, Span
+from .blocks import Block, Heading, Image, ListBlock, Paragraph
 from .config import Config
 from .errors import NewsletterError
 from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, RenderedPart, Renderer
@@ -96,21 +96,7 @@ def bad_link(url: str) -> str | None:
 
 def article_links(blocks: tuple[Block, ...]) -> list[str]:
     """Every link the article itself asks for (some may not survive rendering)."""
-    links: list[str] = []
-    for b in blocks:
-        spans: list[Span] = []
-        if isinstance(b, Paragraph | Heading):
-            spans.extend(b.spans)
-        elif isinstance(b, ListBlock):
-            for item in b.items:
-                spans.extend(item.spans + item.detail)
-        elif isinstance(b, Quote):
-            for p in b.paragraphs:
-                spans.extend(p)
-        elif isinstance(b, CallToAction) and b.url:
-            links.append(b.url)
-        links.extend(s.href for s in spans if s.href)
-    return links
+    return [link for b in blocks for link in b.links()]
 
 
 def check_rendered(series: Series, parts: list[RenderedPart], config: Config) -> CheckReport:

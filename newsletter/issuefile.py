@@ -8,7 +8,6 @@ writes an imported article back as an issue file for the editor to review.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from .blocks import (
-    Article,
-    Block,
-    CallToAction,
-    Code,
-    Heading,
-    Image,
-    Inline,
-    ListBlock,
-    Paragraph,
-    Quote,
-    Rule,
-)
+from .blocks import Article, Block
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
 from .importers.markdown import parse_markdown, split_front_matter
@@ -278,86 +265,9 @@ def load_issue(path: Path | str) -> Issue:
 
 # --- writing -------------------------------------------------------------------------
 
-_ESCAPE = re.compile(r"([\\`*_\[\]<>])")
-_LINE_START = re.compile(r"^(\s*)([#>+\-=|]|\d+(?=[.)]))")
-
-
-def _escape(text: str) -> str:
-    text = _ESCAPE.sub(r"\\\1", text)
-    return re.sub(r"&(?=#?\w+;)", r"\\&", text)
-
-
-def _inline_md(spans: Inline) -> str:
-    out: list[str] = []
-    for s in spans:
-        if s.is_break:
-            out.append("\\\n")
-            continue
-        if s.code:
-            piece = f"`{s.text}`"
-        else:
-            core = s.text.strip()
-            lead = s.text[: len(s.text) - len(s.text.lstrip())]
-            trail = s.text[len(s.text.rstrip()) :]
-            piece = _escape(core)
-            if core and s.italic:
-                piece = f"*{piece}*"
-            if core and s.bold:
-                piece = f"**{piece}**"
-            piece = lead + piece + trail
-        if s.href:
-            piece = f"[{piece}](<{s.href}>)"
-        out.append(piece)
-    text = "".join(out)
-    lines = text.split("\n")
-    return "\n".join(_LINE_START.sub(_escape_start, ln) for ln in lines)
-
-
-def _escape_start(m: re.Match[str]) -> str:
-    lead, mark = m.group(1), m.group(2)
-    # "1." is escaped after the number ("1\."), other markers before them ("\#").
-    return lead + (mark + "\\" if mark[0].isdigit() else "\\" + mark)
-
-
-def _indent(text: str, prefix: str) -> str:
-    first, *rest = text.split("\n")
-    pad = " " * len(prefix)
-    return prefix + first + "".join("\n" + pad + ln for ln in rest)
-
 
 def blocks_to_markdown(blocks: list[Block]) -> str:
-    out: list[str] = []
-    for b in blocks:
-        if isinstance(b, Heading):
-            out.append("#" * b.level + " " + _inline_md(b.spans).replace("\\\n", " "))
-        elif isinstance(b, Paragraph):
-            out.append(_inline_md(b.spans))
-        elif isinstance(b, ListBlock):
-            lines = []
-            for n, item in enumerate(b.items, start=b.start):
-                prefix = f"{n}. " if b.ordered else "- "
-                text = _inline_md(item.spans)
-                if item.detail:
-                    text += "\\\n" + _inline_md(item.detail)
-                lines.append(_indent(text, prefix))
-            out.append("\n".join(lines))
-        elif isinstance(b, Image):
-            title = f' "{b.caption}"' if b.caption else ""
-            out.append(f"![{_escape(b.alt)}](<{b.src}>{title})")
-        elif isinstance(b, Quote):
-            out.append(
-                "\n>\n".join(
-                    _indent(_inline_md(p), "> ").replace("\n  ", "\n> ") for p in b.paragraphs
-                )
-            )
-        elif isinstance(b, CallToAction):
-            label = _escape(b.label)
-            out.append(f"👉 [{label}](<{b.url}>)" if b.url else f"👉 {label}")
-        elif isinstance(b, Code):
-            out.append("```\n" + b.code + "\n```")
-        elif isinstance(b, Rule):
-            out.append("---")
-    return "\n\n".join(out) + "\n"
+    return "\n\n".join(b.to_markdown() for b in blocks) + "\n"
 
 
 def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | None = None) -> str:
