@@ -106,6 +106,8 @@ def block_types() -> list[type[Block]]:
 class Heading(Block):
     level: int
     spans: Inline
+    #: repeated at the top of a part that starts inside this heading's section
+    continued: bool = False
     kind = "heading"
 
     def text(self) -> str:
@@ -115,7 +117,9 @@ class Heading(Block):
         return span_links(self.spans)
 
     def to_text(self) -> str:
-        title = inline_text(self.spans).replace("\n", " ")
+        title = inline_text(self.spans).replace("\n", " ") + (
+            " (continued)" if self.continued else ""
+        )
         return wrap(title) + "\n" + ("=" if self.level <= 2 else "-") * min(len(title), WIDTH)
 
     def to_markdown(self) -> str:

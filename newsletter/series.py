@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph, Quote
 from .chunking import WORDS_PER_MINUTE, chunk
@@ -26,6 +26,8 @@ class Part:
     cta: CTA | None
     article_url: str
     break_reason: str
+    #: the next-best place for the break after this part ("" for the last part)
+    break_alternative: str = ""
 
     @property
     def minutes(self) -> float:
@@ -143,7 +145,7 @@ def build_series(issue: Issue) -> Series:
             Part(
                 index=k,
                 total=n,
-                blocks=c.blocks,
+                blocks=tuple(replace(h, continued=True) for h in c.continues) + c.blocks,
                 words=c.words,
                 subject=subject,
                 preheader=preheader,
@@ -152,6 +154,7 @@ def build_series(issue: Issue) -> Series:
                 cta=cta,
                 article_url=issue.url,
                 break_reason=c.reason,
+                break_alternative=c.alternative,
             )
         )
     return Series(

@@ -86,9 +86,7 @@ def test_a_type_without_a_writer_cannot_exist() -> None:
 def test_markdown_writers_round_trip() -> None:
     blocks = [SAMPLES[t] for t in block_types()]
     again = parse_markdown(blocks_to_markdown(blocks))
-    assert [b.kind for b in again if b.kind != "cta"] == [
-        b.kind for b in blocks if b.kind != "cta"
-    ]
+    assert [b.kind for b in again if b.kind != "cta"] == [b.kind for b in blocks if b.kind != "cta"]
     assert [w for b in again for w in words(b.text())] == [
         w for b in blocks for w in words(b.text())
     ]

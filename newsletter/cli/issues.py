@@ -88,7 +88,7 @@ def split_cmd(ctx: Context, issue: Path) -> None:
     for col in ("Part", "Words", "Min"):
         table.add_column(col, justify="right")
     table.add_column("Subject", no_wrap=True)
-    for col in ("First heading", "Last heading", "Break"):
+    for col in ("First heading", "Last heading", "Break", "Next-best break"):
         table.add_column(col, overflow="fold")
     for p in series.parts:
         heads = p.headings
@@ -100,6 +100,7 @@ def split_cmd(ctx: Context, issue: Path) -> None:
             heads[0] if heads else "-",
             heads[-1] if heads else "-",
             p.break_reason,
+            p.break_alternative or "-",
         )
     console().print(table)
 
