@@ -46,8 +46,10 @@ __all__ = [
     "Rule",
     "Span",
     "append_span",
+    "asks_to_act",
     "block_types",
     "plain",
+    "same_words",
     "spans_of",
     "trim_spans",
     "words",
@@ -240,12 +242,38 @@ class Quote(Block):
         )
 
 
+_ACTION = re.compile(
+    r"^(?:please\s+)?(?:book|call|phone|reach out|get in touch|schedule|sign up|register|"
+    r"subscribe|download|get|grab|claim|contact|e-?mail|message|text|write|join|learn|read|"
+    r"discover|find out|start|begin|try|request|reserve|apply|enrol|enroll|buy|order|shop|"
+    r"visit|click|tap|talk|let[’']s talk|send|follow|watch|listen|take|see|check out|"
+    r"explore|donate|register|save|come)\b",
+    re.I,
+)
+_MARKER = re.compile(r"^[\W_]+")
+
+
+def asks_to_act(text: str) -> bool:
+    """True when a line asks the reader to do something ("Book a call", "Reach out..."),
+    not merely because it starts with an arrow ("👉 You deserve support" does not)."""
+    return bool(_ACTION.match(_MARKER.sub("", text.strip())))
+
+
+def same_words(a: str, b: str, *, prefix: bool = False) -> bool:
+    """The same words, whatever the case, punctuation and emoji around them (``prefix``:
+    ``a`` starts with the words of ``b``)."""
+    wa, wb = words(a.lower()), words(b.lower())
+    return wa[: len(wb)] == wb if prefix and wb else wa == wb
+
+
 @dataclass(frozen=True)
 class CallToAction(Block):
-    """A line that asks the reader to act (a button when it has a URL)."""
+    """A line that asks the reader to act: a link when it has a URL, and the part's
+    button, where it stands, when it is ``main`` (the same words as the issue's CTA)."""
 
     label: str
     url: str = ""
+    main: bool = False
     kind = "cta"
 
     def text(self) -> str:
@@ -255,7 +283,9 @@ class CallToAction(Block):
         return [self.url] if self.url else []
 
     def to_text(self) -> str:
-        return wrap(f"-> {self.label}" + (f": {self.url}" if self.url else ""))
+        if not self.url:
+            return wrap(f"-> {self.label}")
+        return wrap(f"-> {self.label.rstrip('.!:; ')}: {self.url}")
 
     def to_markdown(self) -> str:
         label = escape_markdown(self.label)

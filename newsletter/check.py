@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .blocks import Block, Heading, Image, ListBlock, Paragraph
+from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph
 from .config import Config
 from .errors import NewsletterError
 from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, RenderedPart, Renderer
@@ -209,6 +209,14 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                     "URL, so it is not shown; add its URL to the issue file",
                     k,
                 )
+            elif isinstance(b, CallToAction) and not b.url:
+                report.add(
+                    "error",
+                    "cta-line-no-link",
+                    f"the call to action {b.label[:60]!r} in the text has no link: set "
+                    "cta.url in the front matter (or import with --cta-url)",
+                    k,
+                )
         if part.cta and not part.cta.url:
             report.add(
                 "warning",
@@ -225,7 +233,7 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
 def check_issue(issue_path: Path, config: Config) -> tuple[Series | None, CheckReport]:
     from .pipeline import load_series
 
-    series = load_series(issue_path)
+    series = load_series(issue_path, config)
     try:
         parts = Renderer(config).render_series(series)
     except NewsletterError as exc:

@@ -36,7 +36,7 @@ FIELDS = (
 )
 SERIES_FIELDS = ("parts", "minutes_per_part")
 CTA_FIELDS = ("label", "url")
-PART_FIELDS = ("subject", "preheader", "cta")
+PART_FIELDS = ("subject", "preheader", "recap", "teaser", "cta")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class CTA:
 class PartOverride:
     subject: str | None = None
     preheader: str | None = None
+    recap: str | None = None
+    teaser: str | None = None
     cta: CTA | None = None
 
 
@@ -225,11 +227,15 @@ def parse_issue(text: str, path: Path) -> Issue:
         if not isinstance(k, int) or k < 1:
             raise v.fail(f"parts.{k}", "expected a part number (1, 2, ...)")
         if not isinstance(value, dict):
-            raise v.fail(f"parts.{k}", "expected a mapping with subject, preheader or cta")
+            raise v.fail(
+                f"parts.{k}", "expected a mapping with subject, preheader, recap, teaser or cta"
+            )
         v.keys(value, PART_FIELDS, f"parts.{k}.")
         overrides[k] = PartOverride(
             subject=v.text(value, "subject", f"parts.{k}.subject") or None,
             preheader=v.text(value, "preheader", f"parts.{k}.preheader") or None,
+            recap=v.text(value, "recap", f"parts.{k}.recap") or None,
+            teaser=v.text(value, "teaser", f"parts.{k}.teaser") or None,
             cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
         )
     list_name = v.text(data, "list", "list") or None

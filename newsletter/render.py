@@ -21,7 +21,7 @@ from markupsafe import Markup
 from .blocks import Inline
 from .config import Config
 from .errors import NewsletterError
-from .inline import WIDTH, wrap
+from .inline import wrap
 from .resources import templates_dir
 from .series import Part, Series
 
@@ -29,6 +29,9 @@ FIRST_NAME = "%%NL_FIRST_NAME%%"
 UNSUBSCRIBE_URL = "%%NL_UNSUBSCRIBE_URL%%"
 _TOKEN_GUARD = ("%%NL_", "%%NL&#95;")
 GMAIL_CLIP_BYTES = 102 * 1024
+#: after the preheader: invisible characters that fill the inbox preview, so that the body
+#: text (the header, the recap) never runs on after the preheader
+PREVIEW_FILLER = Markup("&zwnj;&nbsp;" * 90)
 
 
 def _guard(text: str) -> str:
@@ -107,6 +110,12 @@ class Renderer:
             return Markup(html.escape(fmt))
         return Markup(html.escape(before) + FIRST_NAME + html.escape(after))
 
+    def sign_off(self, series: Series) -> list[str]:
+        """The lines that end every part ("Until next time," / the author), or none."""
+        author = series.author or self.config.sender.name
+        text = self.config.series.sign_off.format(author=author)
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
     def mjml_source(self, series: Series, part: Part) -> str:
         try:
             template = self.env.get_template("email.mjml.j2")
@@ -116,6 +125,8 @@ class Renderer:
                 brand=self.config.brand,
                 sender=self.config.sender,
                 greeting=self.greeting(),
+                sign_off=self.sign_off(series),
+                preview_filler=PREVIEW_FILLER,
                 unsubscribe_url=Markup(UNSUBSCRIBE_URL),
             )
         except jinja2.TemplateSyntaxError as exc:
@@ -139,7 +150,10 @@ class Renderer:
             ) from None
         self.mjml_seconds += time.perf_counter() - started
         return RenderedPart(
-            part=part, mjml=source, html=compiled, text=render_text(series, part, self.config)
+            part=part,
+            mjml=source,
+            html=compiled,
+            text=render_text(series, part, self.config, self.sign_off(series)),
         )
 
     def render_series(self, series: Series) -> list[RenderedPart]:
@@ -175,25 +189,27 @@ def fill(
 # --- plain text ------------------------------------------------------------------------
 
 
-def render_text(series: Series, part: Part, config: Config) -> str:
-    sections: list[str] = []
-    head = config.sender.name + (f" - Part {part.index} of {part.total}" if part.total > 1 else "")
-    sections.append(head)
-    if part.index == 1:
-        sections.append(wrap(series.title) + "\n" + "#" * min(len(series.title), WIDTH))
+def render_text(
+    series: Series, part: Part, config: Config, sign_off: list[str] | None = None
+) -> str:
+    sections: list[str] = [" ".join(series.title.split())]  # one plain line, never wrapped
+    if part.total > 1:
+        sections.append(f"Part {part.index} of {part.total}")
     if part.recap:
         sections.append(wrap(f"Previously: {part.recap}"))
     fmt = config.brand.greeting
     if fmt:
         sections.append(fmt.replace("{first_name}", FIRST_NAME))
     sections.extend(t for t in (b.to_text() for b in part.blocks) if t)
-    if part.teaser:
-        sections.append(wrap(f"Next time: {part.teaser}"))
-    if part.cta:
+    if part.cta and part.button:
         sections.append(
             wrap(f"{part.cta.label}: {part.cta.url}" if part.cta.url else part.cta.label)
         )
-    if part.article_url:
+    if sign_off:
+        sections.append("\n".join(sign_off))
+    if part.teaser:
+        sections.append(wrap(f"Next time: {part.teaser}"))
+    if part.article_link:
         sections.append(wrap(f"Read the whole article: {part.article_url}"))
     sections.append(
         "-- \n"

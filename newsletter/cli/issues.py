@@ -83,7 +83,7 @@ def _line_key(note: str) -> tuple[int, str]:
 @pass_ctx
 def split_cmd(ctx: Context, issue: Path) -> None:
     """Show how ISSUE is cut into parts: words, minutes, subjects and why each break is there."""
-    series = load_series(issue)
+    series = load_series(issue, ctx.config)
     table = Table(title=f"{series.title} - {len(series.parts)} parts, {series.words} words")
     for col in ("Part", "Words", "Min"):
         table.add_column(col, justify="right")
