@@ -92,10 +92,17 @@ def short_title(title: str) -> str:
     return head if len(head) >= 12 else title
 
 
+_LABEL = re.compile(
+    r"^(?:(?:chapter|part|step|section|lesson|day|week|tip)\s+\w+|\d+)\s*[:.)—–-]\s*", re.I
+)
+
+
 def _clauses(text: str) -> list[str]:
-    """The pieces of a long heading: "Feeling Pulled? Could X Help?" -> both questions."""
-    pieces = re.findall(r"[^?!:—–|]+[?!]?", text)
-    return [p.strip() for p in pieces if len(p.strip()) >= 12]
+    """The specific words of a heading first: without a "Chapter 4:" or "2." label, then
+    its pieces ("Feeling Pulled? Could X Help?" -> both questions)."""
+    bare = _LABEL.sub("", text).strip()
+    pieces = re.findall(r"[^?!:—–|]+[?!]?", bare)
+    return [bare, *(p.strip() for p in pieces if len(p.strip()) >= 12)]
 
 
 def _topics(title: str, blocks: tuple[Block, ...], k: int, n: int) -> list[str]:
@@ -108,7 +115,7 @@ def _topics(title: str, blocks: tuple[Block, ...], k: int, n: int) -> list[str]:
     elif k == 1 and not (blocks and isinstance(blocks[0], Heading)):
         out.append(short_title(title))  # part 1 opens with the article's introduction
     for h in own:
-        out += [h, *_clauses(h)]
+        out += _clauses(h) + [h]
     out += [f"{h.text().strip()} (continued)" for h in heads if h.continued]
     out += [short_title(title), title]
     return [t for t in dict.fromkeys(out) if t]

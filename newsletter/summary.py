@@ -117,6 +117,12 @@ def ranked(blocks: tuple[Block, ...], *, benefit: bool = False) -> list[Sentence
     return out
 
 
+def _repeats(a: str, b: str) -> bool:
+    """Whether sentence ``a`` mostly says what ``b`` says (half its terms or more)."""
+    ta, tb = set(_terms(a)), set(_terms(b))
+    return not ta or len(ta & tb) >= len(ta) / 2
+
+
 def recap(blocks: tuple[Block, ...]) -> str:
     """One or two sentences that stand for what ``blocks`` covered, in article order."""
     best = ranked(blocks)
@@ -124,7 +130,14 @@ def recap(blocks: tuple[Block, ...]) -> str:
         return ""
     chosen = [best[0]]
     if len(best[0].text) < 90 and len(best) > 1:
-        second = next((s for s in best[1:3] if len(s.text) + len(best[0].text) < 220), None)
+        second = next(
+            (
+                s
+                for s in best[1:3]
+                if len(s.text) + len(best[0].text) < 220 and not _repeats(s.text, best[0].text)
+            ),
+            None,
+        )
         if second:
             chosen.append(second)
     return " ".join(s.text for s in sorted(chosen, key=lambda s: s.position))
