@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..check import go_live_findings
 from ..errors import NewsletterError
 from ..providers import get_provider
 from ..store import SUPPRESSION_REASONS
@@ -27,6 +28,11 @@ def providers_check(ctx: Context) -> None:
     provider = get_provider(ctx.config)
     problems = provider.check()
     out = console()
+    for f in go_live_findings(ctx.config):
+        if f.level == "error":
+            problems.append(f.message)
+        else:
+            out.print(f"  warning: {f.message}")
     for p in problems:
         out.print(f"  problem: {p}")
     out.print(
