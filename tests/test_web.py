@@ -9,6 +9,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def test_mailgun_webhook(site, monkeypatch: pytest.MonkeyPatch) -> None:  # type
     monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", "mg-signing-key")
 
     def event(email: str, kind: str, key: str = "mg-signing-key", **extra: object) -> dict:
-        ts, token = str(int(time.time())), "t" * 50
+        ts, token = str(int(time.time())), uuid.uuid4().hex + uuid.uuid4().hex[:18]
         sig = hmac.new(key.encode(), (ts + token).encode(), hashlib.sha256).hexdigest()
         return {
             "signature": {"timestamp": ts, "token": token, "signature": sig},
