@@ -25,7 +25,7 @@ def webhooks_blueprint(
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return text("the body is too large\n", 400)
         body = request.stream.read(MAX_BODY_BYTES + 1)
-        inbound = webhooks.Inbound(body, dict(request.headers))
+        inbound = webhooks.Inbound.of(body, dict(request.headers.items()))
         try:
             outcome = webhooks.receive(store, hook, inbound)
         except webhooks.WebhookRejected as exc:

@@ -58,8 +58,13 @@ class Inbound:
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, body: bytes, headers: Mapping[str, str]) -> Inbound:
+        return cls(body, {k.lower(): v for k, v in headers.items()})
+
     def header(self, name: str) -> str | None:
-        return self.headers.get(name)
+        """A header, whatever the case of its name."""
+        return self.headers.get(name.lower())
 
 
 @dataclass(frozen=True)
