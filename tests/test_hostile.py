@@ -1,0 +1,277 @@
+"""Hostile input gets nowhere (issue 14): header injection, marker injection, leaked keys,
+bad files. Each test drives the commands a user types (or the library under them) with
+real SQLite, real .eml files and local servers speaking each provider's API."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select, update
+
+from newsletter.cli import cli
+from newsletter.config import Config
+from newsletter.providers import get_provider
+from newsletter.schedule import queue_issue
+from newsletter.sender import Sender
+from newsletter.store import Store
+from newsletter.store.models import CampaignPart, Subscriber
+
+from .conftest import REPO
+from .mock_providers import AKID, KEY, MockProvider
+from .test_providers import ENV
+
+ISSUE = REPO / "issues" / "calmer-mornings.md"
+INJECTED = "Eve\r\nBcc: victim@evil.example"
+#: every header the outbox writes; anything else in an .eml was injected
+EXPECTED_HEADERS = {
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "reply-to",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "x-newsletter-part",
+    "mime-version",
+    "content-type",
+}
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def header_names(eml: bytes) -> list[str]:
+    """The names of the top-level header fields, as a mail server would split them."""
+    head = eml.split(b"\r\n\r\n", 1)[0].decode("utf-8")
+    return [line.split(":", 1)[0].lower() for line in head.split("\r\n") if line[:1] not in " \t"]
+
+
+def eml_files(folder: Path) -> list[bytes]:
+    return [p.read_bytes() for p in sorted(folder.glob("*.eml"))]
+
+
+def count_subscribers(workdir: Path) -> int:
+    store = Store(Config(root=workdir).db_url)
+    with store.begin() as c:
+        return int(c.scalar(select(func.count()).select_from(Subscriber)) or 0)
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+# --- 1. headers ------------------------------------------------------------------------
+
+
+def test_injection_through_csv_add_and_front_matter_is_refused(workdir: Path) -> None:
+    subscribers = write_rows(
+        workdir / "subscribers.csv",
+        [
+            ["email", "first_name", "last_name"],
+            ["ann@example.com", "Ann", "Lee"],
+            ["eve@example.com", INJECTED, ""],  # a quoted field over two lines
+            ["zed@example.com", "Zed", "x" * 20_000],
+            ["bob@example.com", 'Bob "the" Builder', "Émile"],  # in the file: "Bob ""the"" Builder"
+        ],
+    )
+    result = run("subscribers", "import", str(subscribers), "--list", "r")
+    assert result.exit_code == 0, result.output
+    assert f"{subscribers}:3: first name holds a control character (CR)" in result.output
+    assert f"{subscribers}:5: last name is 20,000 characters long; the most is 100" in result.output
+    assert "2 added" in result.output and "2 bad rows" in result.output
+
+    for option, value in (
+        ("--first-name", "Mal\nBcc: victim@evil.example"),
+        ("--last-name", "Mal\x00"),
+        ("--first-name", "y" * 20_000),
+    ):
+        result = run("subscribers", "add", "mal@example.com", option, value, "--list", "r")
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(f"Error: {option}: ") and result.output.count("\n") == 1
+        assert "Traceback" not in result.output and "unexpected" not in result.output
+    assert count_subscribers(workdir) == 2, "nothing written by the refused commands"
+
+    issue = workdir / "hello.md"
+    text = ISSUE.read_text(encoding="utf-8")
+    issue.write_text(
+        text.replace(
+            "list: readers\n",
+            'list: r\nparts:\n  1:\n    subject: "Hello\\r\\nBcc: evil@example.net"\n',
+        ),
+        encoding="utf-8",
+    )
+    for command in ("check", "queue"):
+        args = [command, str(issue)] + (["--list", "r"] if command == "queue" else [])
+        result = run(*args)
+        assert result.exit_code == 1, result.output
+        assert f"{issue}:" in result.output and "field 'parts.1.subject'" in result.output
+        assert "control character (CR)" in result.output
+    titled = workdir / "titled.md"
+    titled.write_text(
+        text.replace(
+            "title: Calmer Mornings Are Built the Night Before",
+            'title: "Calmer\\nBcc: evil@example.net"',
+        ),
+        encoding="utf-8",
+    )
+    result = run("split", str(titled))
+    assert result.exit_code == 1 and "field 'title'" in result.output, result.output
+
+    # What was imported goes out with the names intact and no header of anyone's making.
+    assert run("queue", str(ISSUE), "--list", "r").exit_code == 0
+    result = run("send-due")
+    assert result.exit_code == 0, result.output
+    files = eml_files(workdir / "outbox")
+    assert len(files) == 2
+    for eml in files:
+        assert set(header_names(eml)) <= EXPECTED_HEADERS
+        assert b"Bcc" not in eml
+    to = sorted(str(message_from_bytes(e, policy=policy.default)["To"]) for e in files)
+    assert to == ['"Bob \\"the\\" Builder Émile" <bob@example.com>', "Ann Lee <ann@example.com>"]
+
+
+@pytest.fixture(params=["outbox", *ENV])
+def channel(request: pytest.FixtureRequest) -> Iterator[MockProvider | None]:
+    if request.param == "outbox":
+        yield None
+        return
+    server = MockProvider(request.param)
+    yield server
+    server.stop()
+
+
+#: fields of each provider's request that are message bodies, not headers
+BODY_FIELDS = {
+    "HtmlBody",
+    "TextBody",
+    "html",
+    "text",
+    "value",
+    "Html",
+    "Text",
+    "ReplacementTemplateData",
+    "TemplateData",
+    "recipient-variables",
+}
+
+
+def header_strings(body: bytes) -> Iterator[tuple[str, str]]:
+    """(field, value) of every string in a request that is not a message body."""
+
+    def walk(key: str, value: object) -> Iterator[tuple[str, str]]:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield from walk(str(k), v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from walk(key, v)
+        elif isinstance(value, str) and key not in BODY_FIELDS:
+            yield key, value
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        yield from ((k, v) for k, v in parse_qsl(body.decode()) if k not in BODY_FIELDS)
+        return
+    yield from walk("", data)
+
+
+def test_bad_values_already_stored_never_become_headers(
+    workdir: Path, channel: MockProvider | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name written by an older version, a sender name and a stored subject with CR/LF:
+    no extra header in the .eml, no CR or LF in any header field of any provider's JSON."""
+    cfg = Config(root=workdir)
+    cfg.sender.email = "news@calm.example.org"
+    cfg.sender.name = "Calm News\r\nBcc: evil@example.net"
+    if channel is not None:
+        monkeypatch.setenv(ENV[channel.name], KEY)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKID)
+        cfg.sending.provider = channel.name
+        cfg.providers = {channel.name: {"base_url": channel.url, "backoff": 0.01}}
+        if channel.name == "mailgun":
+            cfg.providers["mailgun"]["domain"] = "mg.example.org"
+    store = Store(cfg.db_url)
+    from newsletter.store.subscribers import add_subscriber
+
+    add_subscriber(store, "eve@example.com", first_name="Eve", list_name="r")
+    add_subscriber(store, "ann@example.com", first_name="Ann", last_name="Lee", list_name="r")
+    queue_issue(store, cfg, ISSUE, list_name="r", start="now", every="1d")
+    with store.begin() as c:
+        c.execute(
+            update(Subscriber)
+            .where(Subscriber.email == "eve@example.com")
+            .values(first_name=INJECTED)
+        )
+        c.execute(
+            update(CampaignPart).values(subject="Hello\r\nBcc: evil@example.net\r\nX-Evil: 1")
+        )
+    report = Sender(store, get_provider(cfg), cfg).send_due()
+    assert report.sent == 2, report.summary()
+    if channel is None:
+        for eml in eml_files(cfg.outbox_path):
+            assert set(header_names(eml)) <= EXPECTED_HEADERS
+            message = message_from_bytes(eml, policy=policy.default)
+            assert str(message["Subject"]) == "Hello Bcc: evil@example.net X-Evil: 1"
+            assert message["From"].addresses[0].display_name == "Calm News Bcc: evil@example.net"
+        return
+    assert channel.bodies
+    seen = set()
+    for body in channel.bodies:
+        for key, value in header_strings(body):
+            seen.add(key)
+            assert "\r" not in value and "\n" not in value, (key, value)
+    assert seen & {"Subject", "subject"}, seen
+
+
+def test_a_first_name_that_is_a_marker_stays_literal(workdir: Path) -> None:
+    assert (
+        run(
+            "subscribers",
+            "add",
+            "m@example.com",
+            "--first-name",
+            "%%NL_UNSUBSCRIBE_URL%%",
+            "--list",
+            "r",
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            "subscribers",
+            "add",
+            "n@example.com",
+            "--first-name",
+            "<b>%%NL_FIRST_NAME%%</b>",
+            "--list",
+            "r",
+        ).exit_code
+        == 0
+    )
+    assert run("queue", str(ISSUE), "--list", "r").exit_code == 0
+    assert run("send-due").exit_code == 0
+    by_to = {}
+    for eml in eml_files(workdir / "outbox"):
+        message = message_from_bytes(eml, policy=policy.default)
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        by_to[message["To"].addresses[0].addr_spec] = (text, html)
+    text, html = by_to["m@example.com"]
+    assert "Hi %%NL_UNSUBSCRIBE_URL%%," in text
+    assert "Hi %%NL_UNSUBSCRIBE_URL%%," in html
+    assert text.count("/u/") == 1, "only the footer's link"
+    text, html = by_to["n@example.com"]
+    assert "Hi <b>%%NL_FIRST_NAME%%</b>," in text
+    assert "Hi &lt;b&gt;%%NL_FIRST_NAME%%&lt;/b&gt;," in html
