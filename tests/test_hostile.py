@@ -4,12 +4,14 @@ real SQLite, real .eml files and local servers speaking each provider's API."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
+import logging
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, quote_plus
 
 import pytest
 from click.testing import CliRunner, Result
@@ -21,7 +23,7 @@ from newsletter.providers import get_provider
 from newsletter.schedule import queue_issue
 from newsletter.sender import Sender
 from newsletter.store import Store
-from newsletter.store.models import CampaignPart, Subscriber
+from newsletter.store.models import CampaignPart, Delivery, Subscriber
 
 from .conftest import REPO
 from .mock_providers import AKID, KEY, MockProvider
@@ -275,3 +277,88 @@ def test_a_first_name_that_is_a_marker_stays_literal(workdir: Path) -> None:
     text, html = by_to["n@example.com"]
     assert "Hi <b>%%NL_FIRST_NAME%%</b>," in text
     assert "Hi &lt;b&gt;%%NL_FIRST_NAME%%&lt;/b&gt;," in html
+
+
+# --- 4. secrets ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["postmark", "sendgrid", "resend", "mailgun"])
+def test_a_key_with_a_trailing_newline_never_shows(
+    workdir: Path, name: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The key as read from a secrets file (ending in a newline) works, and when the
+    provider refuses it nothing the user sees or the database keeps holds the key."""
+    caplog.set_level(logging.DEBUG)
+    server = MockProvider(name)
+    try:
+        monkeypatch.setenv(ENV[name], KEY + "\n")
+        (workdir / "newsletter.toml").write_text(
+            f'[sender]\nemail = "news@calm.example.org"\n[sending]\nprovider = "{name}"\n'
+            f'[providers.{name}]\nbase_url = "{server.url}"\nbackoff = 0.01\n'
+            + ('domain = "mg.example.org"\n' if name == "mailgun" else ""),
+            encoding="utf-8",
+        )
+        result = run("test-send", str(ISSUE), "--to", "me@example.com", "--part", "1")
+        assert result.exit_code == 0, result.output  # stripped when read: the key works
+        assert len(server.received) == 1
+        server.key = "a-key-the-provider-expects-instead"  # now every request is refused
+        outputs = [run("test-send", str(ISSUE), "--to", "me@example.com").output]
+        assert run("subscribers", "add", "a@example.com", "--list", "r").exit_code == 0
+        assert run("queue", str(ISSUE), "--list", "r").exit_code == 0
+        outputs += [run("send-due").output, run("status").output]
+        assert "401" in outputs[0] or "403" in outputs[0], outputs[0]
+    finally:
+        server.stop()
+    store = Store(Config(root=workdir).db_url)
+    with store.begin() as c:
+        rows = [str(e) for (e,) in c.execute(select(Delivery.error)) if e]
+        rows += [e.message for e in store.events(100)]
+    assert rows, "the refusals were recorded"
+    everything = "\n".join(outputs + rows + [caplog.text])
+    for form in key_forms(KEY):
+        assert form not in everything, form
+
+
+def key_forms(key: str) -> list[str]:
+    """The key raw and URL-encoded, and the middle of its base64 inside HTTP Basic auth."""
+    basic = base64.b64encode(f"api:{key}\n".encode()).decode()
+    return [key, quote(key + "\n"), key[3:-3], basic[8:-8]]
+
+
+def test_a_key_with_whitespace_inside_is_refused(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", "pm-1234 5678-abcdefgh")
+    (workdir / "newsletter.toml").write_text('[sending]\nprovider = "postmark"\n')
+    result = run("test-send", str(ISSUE), "--to", "me@example.com")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: $POSTMARK_SERVER_TOKEN holds whitespace inside")
+    assert "5678" not in result.output and result.output.count("\n") == 1
+
+
+def test_every_form_of_a_secret_is_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+    from newsletter import secrets
+
+    key = "sk-live-9a8b7c6d5e4f3a2b1c0d"
+    secrets.register(key + "\n")
+    texts = [
+        f"InvalidHeader: {key!r}",
+        f"InvalidHeader: {key + chr(10)!r}",
+        json.dumps({"token": key + "\n"}),
+        "https://api.example.com/?key=" + quote(key + "\n"),
+        "https://api.example.com/?key=" + quote_plus(key),
+    ]
+    texts += [
+        "Authorization: Basic " + base64.b64encode(f"{user}{key}{end}".encode()).decode()
+        for user in ("api:", "user:", "", "a", "ab")
+        for end in ("", "\n")
+    ]
+    texts.append(base64.urlsafe_b64encode(f"api:{key}".encode()).decode())
+    for text in texts:
+        cleaned = secrets.scrub(text)
+        assert "***" in cleaned, text
+        for form in key_forms(key):
+            assert form not in cleaned, (text, cleaned)
+    logging.getLogger("newsletter.test").warning("refused %s", texts[0])
+    assert "refused" in caplog.text and key not in caplog.text
+    assert secrets.scrub("nothing secret here") == "nothing secret here"

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from .. import headers
+from .. import headers, secrets
 from ..errors import NewsletterError
 from ..render import fill
 
@@ -116,6 +116,11 @@ class Result:
     status: Status
     message_id: str | None = None
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        # Errors are stored, printed and logged: never with a key in them.
+        if self.error:
+            object.__setattr__(self, "error", secrets.scrub(self.error))
 
 
 class Provider(ABC):
