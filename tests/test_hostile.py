@@ -8,6 +8,9 @@ import base64
 import csv
 import json
 import logging
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -362,3 +365,98 @@ def test_every_form_of_a_secret_is_scrubbed(caplog: pytest.LogCaptureFixture) ->
     logging.getLogger("newsletter.test").warning("refused %s", texts[0])
     assert "refused" in caplog.text and key not in caplog.text
     assert secrets.scrub("nothing secret here") == "nothing secret here"
+
+
+# --- 6. bad files and paths: one line, exit 1, nothing written -------------------------
+
+
+def one_line_error(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+    assert "unexpected" not in result.output and "Traceback" not in result.output
+    return result.output
+
+
+def test_a_200000_character_csv_field(workdir: Path) -> None:
+    path = workdir / "big.csv"
+    path.write_text(
+        "email,first_name\nann@example.com,Ann\n"
+        f'bob@example.com,"{"b" * 200_000}"\ncat@example.com,Cat\n',
+        encoding="utf-8",
+    )
+    output = one_line_error(run("subscribers", "import", str(path)))
+    assert f"{path}:3: a field is longer than" in output
+    assert count_subscribers(workdir) == 0
+
+
+def test_bad_utf8_is_reported_at_the_files_line(workdir: Path) -> None:
+    lines = [b"email,first_name,notes"]
+    lines += [f"reader{i}@example.com,Reader,plain".encode() for i in range(1, 1999)]
+    lines[500] = b'reader500@example.com,Reader,"a note\nover two lines"'  # lines 501-502
+    lines.append("zoë@example.com,Zoë,fine".encode())  # line 2,001
+    lines.append(b"bad@example.com,Caf\xe9,latin-1")  # line 2,002
+    lines.append(b"last@example.com,Last,fine")
+    path = workdir / "mixed.csv"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    output = one_line_error(run("subscribers", "import", str(path), "--list", "r"))
+    assert f"{path}:2002: is not UTF-8 text (byte 0xe9)" in output
+    assert count_subscribers(workdir) == 0
+
+
+def test_utf16_without_a_byte_order_mark_is_named(workdir: Path) -> None:
+    path = workdir / "excel.csv"
+    path.write_bytes("email,first_name\r\nann@example.com,Ann\r\n".encode("utf-16-le"))
+    output = one_line_error(run("subscribers", "import", str(path)))
+    assert "UTF-16" in output and "binary" not in output and "CSV UTF-8" in output
+
+
+def test_only_the_delimiter_is_guessed(workdir: Path) -> None:
+    """csv.Sniffer took a single quote for the quote character here and mangled Bob."""
+    path = workdir / "quotes.csv"
+    path.write_text(
+        'email,name\nbob@example.com,"Bob ""the"" Builder"\n'
+        "cat@example.com,'Cat'\nd@example.com,'Dee'\n",
+        encoding="utf-8",
+    )
+    assert run("subscribers", "import", str(path)).exit_code == 0
+    exported = list(csv.DictReader(run("subscribers", "export").output.splitlines()))
+    names = {r["email"]: (r["first_name"], r["last_name"]) for r in exported}
+    assert names["bob@example.com"] == ("Bob", '"the" Builder')
+    assert names["cat@example.com"] == ("'Cat'", "")
+
+
+def test_a_typo_in_the_sqlite_path_creates_nothing(workdir: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent-dir"
+    (workdir / "newsletter.toml").write_text(f'database_url = "sqlite:///{missing}/x.db"\n')
+    output = one_line_error(run("subscribers", "add", "ann@example.com"))
+    assert "does not exist" in output and "nonexistent-dir" in output
+    assert not missing.exists()
+
+
+def test_a_writer_killed_mid_write_leaves_no_tmp_file(workdir: Path) -> None:
+    """A real process is killed (SIGKILL) between writing a message and renaming it; the
+    next run removes what it left and sends every message once."""
+    (workdir / "newsletter.toml").write_text("[sending]\nlease_seconds = 0\n")
+    for i in range(3):
+        assert run("subscribers", "add", f"r{i}@example.com", "--list", "r").exit_code == 0
+    assert run("queue", str(ISSUE), "--list", "r").exit_code == 0
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, signal\n"
+            "os.replace = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+            "from newsletter.cli import main\n"
+            "main()",
+            "send-due",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        timeout=60,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    outbox = workdir / "outbox"
+    assert [p.name for p in outbox.iterdir() if p.suffix == ".tmp"], "the kill left one"
+    result = run("send-due")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.suffix for p in outbox.iterdir()) == [".eml"] * 3

@@ -2,7 +2,7 @@
 
 The file name is the delivery's id, written atomically (a temporary file, then a rename),
 so a batch resent after a crash replaces its files instead of doubling them. Temporary
-files left by a process killed mid-write are removed when the outbox next sends.
+files left by a process killed mid-write are removed when the outbox is next opened.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ class OutboxProvider(Provider):
     def __init__(self, folder: Path) -> None:
         # The outbox only writes files; [tracking] has nothing to act on here.
         self.folder = folder
-        self._cleaned = False
+        if folder.is_dir():
+            self.clean_stale()
 
     def message(self, batch: Batch, r: Recipient) -> tuple[bytes, str]:
         """An RFC 5322 message, multipart/alternative (text, then HTML), and its Message-ID.
@@ -72,8 +73,6 @@ class OutboxProvider(Provider):
 
     def send_batch(self, batch: Batch) -> list[Result]:
         self.folder.mkdir(parents=True, exist_ok=True)
-        if not self._cleaned:
-            self.clean_stale()
         results = []
         for r in batch.recipients:
             data, message_id = self.message(batch, r)
@@ -103,7 +102,6 @@ class OutboxProvider(Provider):
                 continue
             path.unlink(missing_ok=True)
             removed += 1
-        self._cleaned = True
         return removed
 
     def check(self) -> list[str]:
