@@ -7,10 +7,11 @@ be forged or guessed from a subscriber id, and an altered one is refused.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from . import secrets
 
 SALT = "newsletter.unsubscribe.v1"
 #: the token written by ``render`` (no subscriber yet): the served page calls it invalid
@@ -36,7 +37,8 @@ class Signer:
 
     @classmethod
     def from_env(cls, fallback: str) -> Signer:
-        return cls(os.environ.get("NEWSLETTER_SECRET") or fallback)
+        secrets.register(fallback)
+        return cls(secrets.read("NEWSLETTER_SECRET") or fallback)
 
     def token(self, subscriber_id: int, campaign_id: int | None = None) -> str:
         return str(self._s.dumps([subscriber_id, campaign_id]))
