@@ -31,7 +31,8 @@ from .blocks import (
 )
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
-from .importers.markdown import parse_markdown, split_front_matter
+from .importers.frontmatter import date_text, read_front_matter
+from .importers.markdown import parse_markdown
 
 DEFAULT_MINUTES = 2.0
 FIELDS = (
@@ -157,49 +158,18 @@ class _Validator:
         )
 
 
-def _key_lines(raw: str, offset: int) -> dict[str, int]:
-    """Line numbers (1-based, in the file) of each front matter key, dotted for nested ones."""
-    lines: dict[str, int] = {}
-    try:
-        node = yaml.compose(raw)
-    except yaml.YAMLError:
-        return lines
-
-    def visit(n: Any, prefix: str) -> None:
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                name = f"{prefix}{k.value}"
-                lines[name] = k.start_mark.line + offset
-                visit(v, name + ".")
-
-    visit(node, "")
-    return lines
-
-
 def parse_issue(text: str, path: Path) -> Issue:
     source = str(path)
-    fmt, raw, body_line = split_front_matter(text, source)
-    if fmt != "yaml":
+    front = read_front_matter(text, source)
+    if front.fmt != "yaml":
         raise InputError(
             source,
             "has no front matter",
             line=1,
             hint="start the file with '---', 'title: ...', '---'",
         )
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise InputError(
-            source,
-            f"front matter {problem}",
-            line=mark.line + 2 if mark is not None else None,
-            hint="check the indentation and quote values that contain ':'",
-        ) from None
-    if not isinstance(data, dict):
-        raise InputError(source, "front matter must be 'key: value' lines", line=2)
-    v = _Validator(source, _key_lines(raw, 2))
+    data, body_line = front.data, front.body_line
+    v = _Validator(source, front.lines)
     v.keys(data, FIELDS)
     title = v.text(data, "title", "title", required=True)
     series = data.get("series") or {}
@@ -246,7 +216,6 @@ def parse_issue(text: str, path: Path) -> Issue:
             cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
         )
     list_name = v.text(data, "list", "list") or None
-    date = data.get("date")
     body = "".join(text.splitlines(keepends=True)[body_line:])
     notes: list[str] = []
     blocks = parse_markdown(body, notes)
@@ -259,7 +228,7 @@ def parse_issue(text: str, path: Path) -> Issue:
         subtitle=v.text(data, "subtitle", "subtitle"),
         author=v.text(data, "author", "author"),
         url=v.url(data, "url", "url"),
-        date=str(date) if date else "",
+        date=date_text(data.get("date"), source, front.lines.get("date")),
         cta=v.cta(data["cta"], "cta") if data.get("cta") else None,
         parts=parts,
         minutes_per_part=float(minutes),

@@ -8,10 +8,7 @@ YAML between ``---``; Hugo: TOML between ``+++``) and drops their template tags
 from __future__ import annotations
 
 import re
-import tomllib
-from typing import Any
 
-import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -33,46 +30,12 @@ from ..blocks import (
     plain,
     trim_spans,
 )
-from ..errors import InputError
+from .frontmatter import date_text, read_front_matter
 
 CTA_MARKERS = ("👉", "➡️", "➡", "→")
 _TEMPLATE_TAG = re.compile(r"\{%.*?%\}|\{\{[<%].*?[>%]\}\}", re.S)
 
 _md = MarkdownIt("commonmark", {"html": True})
-
-
-def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
-    """Return (format, front matter text, body line offset); format is yaml, toml or ''."""
-    for fence, fmt in (("---", "yaml"), ("+++", "toml")):
-        if text.startswith(fence + "\n") or text.startswith(fence + "\r\n"):
-            lines = text.splitlines(keepends=True)
-            for i in range(1, len(lines)):
-                if lines[i].rstrip("\r\n") in (fence, "..." if fmt == "yaml" else fence):
-                    return fmt, "".join(lines[1:i]), i + 1
-            raise InputError(
-                source,
-                f"front matter opened with '{fence}' on line 1 is never closed",
-                line=1,
-                hint=f"add a line with just '{fence}' after the last field",
-            )
-    return "", "", 0
-
-
-def load_front_matter(fmt: str, raw: str, source: str) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(raw) if fmt == "toml" else yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise InputError(source, f"front matter {problem}", line=line) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(source, f"front matter is not valid TOML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InputError(source, "front matter must be a mapping of 'key: value' lines", line=2)
-    return data
 
 
 class _Inline:
@@ -263,10 +226,10 @@ _KEEP = {
 
 def import_markdown(text: str, source: str) -> Article:
     """A Markdown post, with or without a static-site generator's front matter."""
-    fmt, raw, offset = split_front_matter(text, source)
-    meta = load_front_matter(fmt, raw, source) if fmt else {}
-    body = "".join(text.splitlines(keepends=True)[offset:]) if fmt else text
-    notes: list[str] = []
+    front = read_front_matter(text, source, lenient=True)
+    meta = front.data
+    body = "".join(text.splitlines(keepends=True)[front.body_line :])
+    notes: list[str] = list(front.notes)
     blocks = parse_markdown(strip_template_tags(body, notes), notes)
     title = str(meta.get("title") or "")
     if not title and blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1:
@@ -284,7 +247,6 @@ def import_markdown(text: str, source: str) -> Article:
     extra = {k: v for k, v in meta.items() if k not in _KEEP}
     for key in extra:
         notes.append(f"set aside front matter field '{key}' (kept under 'source:')")
-    date = meta.get("date", "")
     return Article(
         title=title,
         subtitle=str(
@@ -296,7 +258,7 @@ def import_markdown(text: str, source: str) -> Article:
         ),
         author=str(meta.get("author") or ""),
         url=str(meta.get("url") or meta.get("canonical_url") or meta.get("canonicalURL") or ""),
-        date=str(date) if date else "",
+        date=date_text(meta.get("date"), source, front.lines.get("date")),
         tags=[str(t) for t in tags] if isinstance(tags, list) else [],
         blocks=blocks,
         notes=notes,
