@@ -113,3 +113,12 @@ def test_issue_files_stay_strict(workdir: Path) -> None:
     text = "---\ntitle: Tax season: five receipts\n---\n\nBody.\n"
     (workdir / "colon.md").write_text(text)
     _one_line_error(run("split", "colon.md"), "colon.md:2", "quote values")
+
+
+def test_import_never_writes_an_issue_file_split_would_refuse(workdir: Path) -> None:
+    paragraph = "<p>" + "A sentence of a very long page that goes on and on. " * 30 + "</p>\n"
+    page = f"<html><head><title>Huge</title></head><body><article><h1>Huge</h1>{paragraph * 1700}"
+    (workdir / "huge.html").write_text(page + "</article></body></html>")
+    assert 2.2e6 < (workdir / "huge.html").stat().st_size < 3e6
+    _one_line_error(run("import", "huge.html", "-o", "huge.md"), "huge.html", "split reads at most")
+    assert not (workdir / "huge.md").exists()
