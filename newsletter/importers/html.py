@@ -30,8 +30,8 @@ from ..blocks import (
     plain,
     trim_spans,
 )
-from .markdown import CTA_MARKERS
 
+CTA_MARKERS = ("👉", "➡️", "➡", "→")
 _ALWAYS_DROP = (
     "script",
     "style",
