@@ -8,6 +8,7 @@ writes an imported article back as an issue file for the editor to review.
 from __future__ import annotations
 
 import difflib
+import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from .blocks import (
     Paragraph,
     Quote,
     Rule,
+    Span,
 )
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
@@ -256,29 +258,73 @@ def _escape(text: str) -> str:
     return re.sub(r"&(?=#?\w+;)", r"\\&", text)
 
 
+def _marks(s: Span) -> list[tuple[str, str]]:
+    """The markers a span needs open, outermost first: its link, then bold, then italic."""
+    out: list[tuple[str, str]] = []
+    if s.href:
+        out.append(("link", s.href))
+    if s.bold:
+        out.append(("bold", ""))
+    if s.italic:
+        out.append(("italic", ""))
+    return out
+
+
+def _open(mark: tuple[str, str]) -> str:
+    return {"link": "[", "bold": "**", "italic": "*"}[mark[0]]
+
+
+def _close(mark: tuple[str, str]) -> str:
+    return f"](<{mark[1]}>)" if mark[0] == "link" else _open(mark)
+
+
+def _code(text: str) -> str:
+    ticks = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
 def _inline_md(spans: Inline) -> str:
+    """Spans as CommonMark that reads back to the same spans: links and emphasis are
+    nested (``**bold ending in *italic*.**``), markers never touch inner white space."""
     out: list[str] = []
+    stack: list[tuple[str, str]] = []
+
+    def close_to(depth: int) -> None:
+        text = "".join(out)
+        trail = text[len(text.rstrip(" ")) :]
+        if len(stack) > depth and trail:
+            out[:] = [text.rstrip(" ")]
+        while len(stack) > depth:
+            out.append(_close(stack.pop()))
+        if trail and len(out) and not out[-1].endswith(trail):
+            out.append(trail)
+
     for s in spans:
         if s.is_break:
             out.append("\\\n")
             continue
+        if not s.text.strip() and not s.code:
+            out.append(s.text)  # white space takes the markers already open
+            continue
+        want = _marks(s)
+        keep = 0
+        while keep < min(len(stack), len(want)) and stack[keep] == want[keep]:
+            keep += 1
+        close_to(keep)
+        lead = s.text[: len(s.text) - len(s.text.lstrip())] if not s.code else ""
+        out.append(lead)
+        for mark in want[keep:]:
+            stack.append(mark)
+            out.append(_open(mark))
         if s.code:
-            piece = f"`{s.text}`"
+            out.append(_code(s.text))
         else:
             core = s.text.strip()
-            lead = s.text[: len(s.text) - len(s.text.lstrip())]
-            trail = s.text[len(s.text.rstrip()) :]
-            piece = _escape(core)
-            if core and s.italic:
-                piece = f"*{piece}*"
-            if core and s.bold:
-                piece = f"**{piece}**"
-            piece = lead + piece + trail
-        if s.href:
-            piece = f"[{piece}](<{s.href}>)"
-        out.append(piece)
-    text = "".join(out)
-    lines = text.split("\n")
+            out.append(_escape(core))
+            out.append(s.text[len(s.text.rstrip()) :] if core else "")
+    close_to(0)
+    lines = "".join(out).split("\n")
     return "\n".join(_LINE_START.sub(_escape_start, ln) for ln in lines)
 
 
@@ -310,8 +356,13 @@ def blocks_to_markdown(blocks: list[Block]) -> str:
                     text += "\\\n" + _inline_md(item.detail)
                 lines.append(_indent(text, prefix))
             out.append("\n".join(lines))
+        elif isinstance(b, Image) and b.width and b.src:
+            # Markdown has no width: a small image is written as HTML, read back the same.
+            img = f'<img src="{html.escape(b.src)}" alt="{html.escape(b.alt)}" width="{b.width}">'
+            caption = f"<figcaption>{html.escape(b.caption)}</figcaption>" if b.caption else ""
+            out.append(f"<figure>{img}{caption}</figure>")
         elif isinstance(b, Image):
-            title = f' "{b.caption}"' if b.caption else ""
+            title = ' "{}"'.format(b.caption.replace('"', '\\"')) if b.caption else ""
             out.append(f"![{_escape(b.alt)}](<{b.src}>{title})")
         elif isinstance(b, Quote):
             out.append(

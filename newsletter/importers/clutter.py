@@ -47,13 +47,14 @@ _TAIL = re.compile(
     share(?:\ this)?(?:\ post|\ article)?:?|share\ on\ .*|tweet|pin\ it|like\ this:?|
     like\ loading\.*|leave\ a\ (?:comment|reply)|\d+\ comments?|comments|read\ more|
     related(?:\ posts?|\ articles?)?:?|you\ (?:may|might)\ also\ like:?|recent\ posts:?|
-    back\ to\ (?:top|blog|all\ posts)|[←«‹].*|.*[→»›]
+    back\ to\ (?:top|blog|all\ posts)|posts?\ navigation|[←«‹].*|.*[→»›]
     )$""",
     re.I | re.X,
 )
 _TAIL_HEADING = re.compile(
     r"^(?:related(?: posts| articles| reading)?|you (?:may|might) also like|recent posts|"
-    r"more (?:posts|from the blog)|comments?|leave a (?:reply|comment)|share this(?: post)?)\W*$",
+    r"more (?:posts|from the blog)|posts? navigation|comments?|leave a (?:reply|comment)|"
+    r"share this(?: post)?)\W*$",
     re.I,
 )
 _ADDRESS = re.compile(
