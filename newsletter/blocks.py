@@ -9,6 +9,7 @@ forgets one cannot be created (and ``tests/test_blocks.py`` walks every type).
 
 from __future__ import annotations
 
+import html
 import re
 import textwrap
 from abc import ABC, abstractmethod
@@ -198,11 +199,14 @@ class ListBlock(Block):
 
 @dataclass(frozen=True)
 class Image(Block):
-    """An image. ``src`` is empty when only its description survived (copied text)."""
+    """An image. ``src`` is empty when only its description survived (copied text);
+    ``width`` is the image's own width in pixels when the page gave it (a small image,
+    such as an author's photo, is not stretched to the column)."""
 
     alt: str
     src: str = ""
     caption: str = ""
+    width: int | None = None
     kind = "image"
 
     def text(self) -> str:
@@ -217,7 +221,17 @@ class Image(Block):
         return wrap(f"[Image: {self.alt}]" + (f" {self.caption}" if self.caption else ""))
 
     def to_markdown(self) -> str:
-        title = f' "{self.caption}"' if self.caption else ""
+        if self.width and self.src:
+            # Markdown has no width: a small image is written as HTML, read back the same.
+            img = (
+                f'<img src="{html.escape(self.src)}" alt="{html.escape(self.alt)}" '
+                f'width="{self.width}">'
+            )
+            caption = (
+                f"<figcaption>{html.escape(self.caption)}</figcaption>" if self.caption else ""
+            )
+            return f"<figure>{img}{caption}</figure>"
+        title = ' "{}"'.format(self.caption.replace('"', '\\"')) if self.caption else ""
         return f"![{escape_markdown(self.alt)}](<{self.src}>{title})"
 
 

@@ -157,27 +157,73 @@ def _escape_start(m: re.Match[str]) -> str:
     return lead + (mark + "\\" if mark[0].isdigit() else "\\" + mark)
 
 
+def _marks(s: Span) -> list[tuple[str, str]]:
+    """The markers a span needs open, outermost first: its link, then bold, then italic."""
+    out: list[tuple[str, str]] = []
+    if s.href:
+        out.append(("link", s.href))
+    if s.bold:
+        out.append(("bold", ""))
+    if s.italic:
+        out.append(("italic", ""))
+    return out
+
+
+def _open(mark: tuple[str, str]) -> str:
+    return {"link": "[", "bold": "**", "italic": "*"}[mark[0]]
+
+
+def _close(mark: tuple[str, str]) -> str:
+    return f"](<{mark[1]}>)" if mark[0] == "link" else _open(mark)
+
+
+def _code(text: str) -> str:
+    ticks = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
 def inline_markdown(spans: Iterable[Span]) -> str:
+    """Spans as CommonMark that reads back to the same spans: links and emphasis are
+    nested (``**bold ending in *italic*.**``), markers never touch inner white space."""
     out: list[str] = []
+    stack: list[tuple[str, str]] = []
+
+    def close_to(depth: int) -> None:
+        text = "".join(out)
+        trail = text[len(text.rstrip(" ")) :]
+        if len(stack) > depth and trail:
+            out[:] = [text.rstrip(" ")]
+        while len(stack) > depth:
+            out.append(_close(stack.pop()))
+        if trail and len(out) and not out[-1].endswith(trail):
+            out.append(trail)
+
     for s in spans:
         if s.is_break:
             out.append("\\\n")
             continue
+        if not s.text.strip() and not s.code:
+            out.append(s.text)  # white space takes the markers already open
+            continue
+        want = _marks(s)
+        keep = 0
+        while keep < min(len(stack), len(want)) and stack[keep] == want[keep]:
+            keep += 1
+        close_to(keep)
+        lead = s.text[: len(s.text) - len(s.text.lstrip())] if not s.code else ""
+        out.append(lead)
+        for mark in want[keep:]:
+            stack.append(mark)
+            out.append(_open(mark))
         if s.code:
-            piece = f"`{s.text}`"
+            out.append(_code(s.text))
         else:
-            lead, core, trail = _edges(s.text)
-            piece = escape_markdown(core)
-            if core and s.italic:
-                piece = f"*{piece}*"
-            if core and s.bold:
-                piece = f"**{piece}**"
-            piece = lead + piece + trail
-        if s.href:
-            piece = f"[{piece}](<{s.href}>)"
-        out.append(piece)
-    text = "".join(out)
-    lines = text.split("\n")
+            core = s.text.strip()
+            out.append(escape_markdown(core))
+            out.append(s.text[len(s.text.rstrip()) :] if core else "")
+    close_to(0)
+    lines = "".join(out).split("\n")
     return "\n".join(_LINE_START.sub(_escape_start, ln) for ln in lines)
 
 

@@ -15,10 +15,12 @@ from urllib.parse import urlparse
 
 import yaml
 
+from . import headers
 from .blocks import Article, Block
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
-from .importers.markdown import parse_markdown, split_front_matter
+from .importers.frontmatter import date_text, read_front_matter
+from .importers.markdown import parse_markdown
 
 DEFAULT_MINUTES = 2.0
 FIELDS = (
@@ -37,6 +39,8 @@ FIELDS = (
 SERIES_FIELDS = ("parts", "minutes_per_part")
 CTA_FIELDS = ("label", "url")
 PART_FIELDS = ("subject", "preheader", "recap", "teaser", "cta")
+#: text that reaches an email header (the title is part 1's subject unless overridden)
+HEADER_FIELDS = ("title", "subject", "preheader")
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,10 @@ class _Validator:
             return ""
         if isinstance(value, dict | list):
             raise self.fail(path, f"expected text, got a {type(value).__name__}")
+        if key in HEADER_FIELDS:  # they become a subject line: one line, no control characters
+            why = headers.problem(str(value).strip())
+            if why:
+                raise self.fail(path, why, hint="write it on one line")
         return str(value).strip()
 
     def url(self, data: dict[str, Any], key: str, path: str, required: bool = False) -> str:
@@ -146,49 +154,18 @@ class _Validator:
         )
 
 
-def _key_lines(raw: str, offset: int) -> dict[str, int]:
-    """Line numbers (1-based, in the file) of each front matter key, dotted for nested ones."""
-    lines: dict[str, int] = {}
-    try:
-        node = yaml.compose(raw)
-    except yaml.YAMLError:
-        return lines
-
-    def visit(n: Any, prefix: str) -> None:
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                name = f"{prefix}{k.value}"
-                lines[name] = k.start_mark.line + offset
-                visit(v, name + ".")
-
-    visit(node, "")
-    return lines
-
-
 def parse_issue(text: str, path: Path) -> Issue:
     source = str(path)
-    fmt, raw, body_line = split_front_matter(text, source)
-    if fmt != "yaml":
+    front = read_front_matter(text, source)
+    if front.fmt != "yaml":
         raise InputError(
             source,
             "has no front matter",
             line=1,
             hint="start the file with '---', 'title: ...', '---'",
         )
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise InputError(
-            source,
-            f"front matter {problem}",
-            line=mark.line + 2 if mark is not None else None,
-            hint="check the indentation and quote values that contain ':'",
-        ) from None
-    if not isinstance(data, dict):
-        raise InputError(source, "front matter must be 'key: value' lines", line=2)
-    v = _Validator(source, _key_lines(raw, 2))
+    data, body_line = front.data, front.body_line
+    v = _Validator(source, front.lines)
     v.keys(data, FIELDS)
     title = v.text(data, "title", "title", required=True)
     series = data.get("series") or {}
@@ -239,7 +216,6 @@ def parse_issue(text: str, path: Path) -> Issue:
             cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
         )
     list_name = v.text(data, "list", "list") or None
-    date = data.get("date")
     body = "".join(text.splitlines(keepends=True)[body_line:])
     notes: list[str] = []
     blocks = parse_markdown(body, notes)
@@ -252,7 +228,7 @@ def parse_issue(text: str, path: Path) -> Issue:
         subtitle=v.text(data, "subtitle", "subtitle"),
         author=v.text(data, "author", "author"),
         url=v.url(data, "url", "url"),
-        date=str(date) if date else "",
+        date=date_text(data.get("date"), source, front.lines.get("date")),
         cta=v.cta(data["cta"], "cta") if data.get("cta") else None,
         parts=parts,
         minutes_per_part=float(minutes),
