@@ -286,3 +286,8 @@ def records(conn: Connection, subscriber_ids: list[int]) -> dict[int, list[Conse
             )
         )
     return out
+
+
+def list_name(store: Store, list_id: int) -> str | None:
+    with store.begin() as conn:
+        return conn.scalar(select(MailingList.name).where(MailingList.id == list_id))

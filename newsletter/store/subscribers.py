@@ -360,7 +360,9 @@ def import_rows(
                         ).all()
                     )
                     _consents(
-                        conn, method, [(ids[str(d["email_key"])], None, d["subscribed_at"]) for d in new]
+                        conn,
+                        method,
+                        [(ids[str(d["email_key"])], None, d["subscribed_at"]) for d in new],
                     )
                 continue
             ids = dict(
@@ -398,9 +400,7 @@ def import_rows(
     return result
 
 
-def _consents(
-    conn: Connection, method: JoinMethod, joined: list[tuple[Any, Any, Any]]
-) -> None:
+def _consents(conn: Connection, method: JoinMethod, joined: list[tuple[Any, Any, Any]]) -> None:
     conn.execute(
         insert(Consent),
         [
