@@ -38,6 +38,9 @@ from .series import Part, Series
 
 FIRST_NAME = "%%NL_FIRST_NAME%%"
 UNSUBSCRIBE_URL = "%%NL_UNSUBSCRIBE_URL%%"
+#: the preferences page: the signed unsubscribe link with "?preferences", so every
+#: provider's own substitution of the unsubscribe URL fills it in too
+PREFERENCES_URL = UNSUBSCRIBE_URL + "?preferences"
 _TOKEN_GUARD = ("%%NL_", "%%NL&#95;")
 WIDTH = 78
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -130,6 +133,8 @@ class Renderer:
                 sender=self.config.sender,
                 greeting=self.greeting(),
                 unsubscribe_url=Markup(UNSUBSCRIBE_URL),
+                preferences_url=Markup(PREFERENCES_URL),
+                archive_url=archive_url(self.config, series.slug, part.index),
             )
         except jinja2.TemplateSyntaxError as exc:
             raise NewsletterError(
@@ -158,6 +163,11 @@ class Renderer:
     def render_series(self, series: Series) -> list[RenderedPart]:
         self.mjml_seconds = 0.0
         return [self.render_part(series, p) for p in series.parts]
+
+
+def archive_url(config: Config, slug: str, index: int) -> str:
+    """The part's public page ("view in browser"), served by the archive."""
+    return f"{config.web.base_url.rstrip('/')}/archive/{slug}/{index}/"
 
 
 def personalize(
@@ -269,6 +279,8 @@ def render_text(series: Series, part: Part, config: Config) -> str:
         + _wrap(
             f"You are receiving this because you subscribed to {config.sender.name}.\n"
             f"{config.sender.postal_address}\n"
+            f"View in your browser: {archive_url(config, series.slug, part.index)}\n"
+            f"Your preferences: {PREFERENCES_URL}\n"
             f"Unsubscribe: {UNSUBSCRIBE_URL}"
         )
     )
