@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from .config import Config
 from .errors import StoreError
@@ -91,6 +93,30 @@ class Limits:
     per_ip: int = 10
     per_address: int = 3
     window_seconds: float = 3600.0
+
+
+def form_html(config: Config, list_name: str, *, fetch: bool = False, hosted: bool = False) -> str:
+    """The embeddable subscribe form for a list (``newsletter form``), or with ``hosted``
+    the whole page the web app serves at ``/subscribe/<list>``. It works without
+    JavaScript; a short script fills in the reader's time zone and the page's address, and
+    with ``fetch`` shows the answer in place."""
+    settings = config.list_settings(list_name)
+    base = config.web.base_url.rstrip("/")
+    return (
+        environment(config)
+        .get_template("subscribe.html" if hosted else "form.html")
+        .render(
+            sender=config.sender,
+            brand=config.brand,
+            action=f"{base}/subscribe/{quote(list_name, safe='')}",
+            slug=re.sub(r"[^A-Za-z0-9_-]+", "-", list_name),
+            title=settings.title or f"Emails from {config.sender.name}",
+            form_title="" if hosted else settings.title,
+            consent_text=settings.consent_text,
+            default_timezone=config.sending.timezone,
+            fetch=fetch,
+        )
+    )
 
 
 def _truthy(value: str | None) -> bool:

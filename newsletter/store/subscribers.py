@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..errors import InputError, StoreError
 from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
-from .consent import JoinMethod, records
+from .consent import ConsentRecord, JoinMethod, records
 from .models import Consent, Delivery, MailingList, Membership, Subscriber, Suppression
 
 HEADERS = {
@@ -574,6 +574,42 @@ def iter_subscribers(
                         latest.confirmed_at.isoformat() if latest and latest.confirmed_at else ""
                     ),
                 }
+
+
+@dataclass(frozen=True)
+class Shown:
+    fields: dict[str, str]
+    lists: list[str]  # "name" or "name (unsubscribed)"
+    consents: list[ConsentRecord]
+
+
+def show(store: Store, email: str) -> Shown | None:
+    """One subscriber with their lists and consent records."""
+    with store.begin() as conn:
+        sub = conn.execute(
+            select(Subscriber).where(Subscriber.email_key == email_key(email))
+        ).first()
+        if sub is None:
+            return None
+        lists = [
+            name if status == "active" else f"{name} ({status})"
+            for name, status in conn.execute(
+                select(MailingList.name, Membership.status)
+                .join(Membership, Membership.list_id == MailingList.id)
+                .where(Membership.subscriber_id == sub.id)
+                .order_by(MailingList.name)
+            )
+        ]
+        consents = records(conn, [sub.id]).get(sub.id, [])
+    fields = {
+        "email": sub.email,
+        "first_name": sub.first_name,
+        "last_name": sub.last_name,
+        "timezone": sub.timezone or "",
+        "status": sub.status,
+        "subscribed_at": f"{sub.subscribed_at:%Y-%m-%d %H:%M} UTC",
+    }
+    return Shown(fields, lists, consents)
 
 
 def export_csv(store: Store, out: TextIO, **filters: str | None) -> int:

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 from .. import webhooks
 from ..config import Config
 from ..store import Store
-from . import subscribe, unsubscribe
+from . import archive, preferences, subscribe, unsubscribe
 from .site import KEY, Site
 
 
@@ -24,7 +24,7 @@ def create_app(store: Store, config: Config | str) -> Flask:
         config = named
     app = Flask(__name__)
     app.extensions[KEY] = Site.create(store, config)
-    for module in (unsubscribe, subscribe):
+    for module in (unsubscribe, subscribe, preferences, archive):
         app.register_blueprint(module.bp)
 
     def webhook(provider: str, handle: Any) -> Response:

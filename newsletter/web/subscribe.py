@@ -5,13 +5,12 @@ only the POST confirms: link scanners fetch GET links)."""
 from __future__ import annotations
 
 import json
-import re
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
 from ..signing import ConfirmRefused
-from ..signup import Answer, Request
+from ..signup import Answer, Request, form_html
 from ..store.consent import ConfirmOutcome
 from ..store.models import Subscriber
 from .site import site
@@ -35,22 +34,6 @@ HEADINGS = {
 }
 
 
-def form_html(list_name: str, *, fetch: bool = False, hosted: bool = False) -> str:
-    """The embeddable form for a list (what ``newsletter form`` prints)."""
-    s = site()
-    settings = s.config.list_settings(list_name)
-    return s.render(
-        "subscribe.html" if hosted else "form.html",
-        action=f"{s.base_url}/subscribe/{list_name}",
-        slug=re.sub(r"[^A-Za-z0-9_-]+", "-", list_name),
-        title=settings.title or f"Emails from {s.config.sender.name}",
-        form_title="" if hosted else settings.title,
-        consent_text=settings.consent_text,
-        default_timezone=s.config.sending.timezone,
-        fetch=fetch,
-    )
-
-
 def _wants_json() -> bool:
     if request.is_json:
         return True
@@ -63,7 +46,7 @@ def _wants_json() -> bool:
 
 @bp.get("/subscribe/<list_name>")
 def hosted(list_name: str) -> Response:
-    return Response(form_html(list_name, hosted=True), mimetype="text/html")
+    return Response(form_html(site().config, list_name, hosted=True), mimetype="text/html")
 
 
 @bp.route("/subscribe/<list_name>", methods=["OPTIONS"])

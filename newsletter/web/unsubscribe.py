@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, redirect, request
 from sqlalchemy import select
 
 from ..store import ledger
@@ -33,8 +33,10 @@ def lookup(token: str) -> tuple[Any, Any] | None:
 
 
 @bp.get("/u/<token>")
-def confirm(token: str) -> Response:
+def confirm(token: str) -> Any:
     # Link scanners fetch GET links: a GET only asks, it never unsubscribes.
+    if "preferences" in request.args:  # the emails' "Your preferences" link
+        return redirect(f"{site().base_url}/preferences/{token}", 303)
     found = lookup(token)
     if found is None:
         return site().page("unsubscribe.html", 400, state="invalid")
