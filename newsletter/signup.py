@@ -210,6 +210,8 @@ class Signups:
         except StoreError:
             return SignupResult(Answer.UNKNOWN_LIST, f"There is no list called “{list_name}”.")
         if join.outcome is joins.JoinOutcome.JOINED:
+            assert join.subscriber_id is not None and join.list_id is not None
+            joins.welcome(self.store, join.subscriber_id, join.list_id, now)
             return SignupResult(Answer.JOINED, "You are subscribed. The first email is on its way.")
         if join.outcome is not joins.JoinOutcome.PENDING:
             return check_inbox  # on the list already, or suppressed: nothing is sent
@@ -271,7 +273,11 @@ class Signups:
     def confirm(self, token: str, now: datetime | None = None) -> joins.ConfirmOutcome:
         """Raises ConfirmRefused for a forged or expired link."""
         found = self.verify(token)
-        return joins.confirm_join(self.store, found.subscriber_id, found.list_id, now or utcnow())
+        now = now or utcnow()
+        outcome = joins.confirm_join(self.store, found.subscriber_id, found.list_id, now)
+        if outcome is joins.ConfirmOutcome.CONFIRMED:
+            joins.welcome(self.store, found.subscriber_id, found.list_id, now)
+        return outcome
 
     def purge(self, now: datetime) -> int:
         """Forget pending addresses whose confirmation link has expired."""

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
+from ..timing import as_utc, parse_at, sequence_due, to_naive_utc, zone
 from . import Store, email_key, erased_key
-from .models import Consent, MailingList, Membership, Subscriber, Suppression
+from .models import Campaign, Consent, Delivery, MailingList, Membership, Subscriber, Suppression
 
 #: a suppression for one of these reasons is never lifted by a form: mail would bounce or
 #: the reader complained; nothing is sent to them
@@ -291,3 +292,47 @@ def records(conn: Connection, subscriber_ids: list[int]) -> dict[int, list[Conse
 def list_name(store: Store, list_id: int) -> str | None:
     with store.begin() as conn:
         return conn.scalar(select(MailingList.name).where(MailingList.id == list_id))
+
+
+def welcome(store: Store, subscriber_id: int, list_id: int, now: datetime) -> int:
+    """A reader who just joined on their own starts each sequence queued for the list: part
+    1 now, the rest at the interval (at their local hour when the series has one). Rows the
+    sender's own enrolment made already are kept. Returns how many rows were added."""
+    from .subscribers import insert_ignore  # (it imports this module)
+
+    rows: list[dict[str, Any]] = []
+    with store.begin() as conn:
+        tz_name = conn.scalar(select(Subscriber.timezone).where(Subscriber.id == subscriber_id))
+        for c in conn.execute(
+            select(Campaign).where(
+                Campaign.list_id == list_id,
+                Campaign.mode == "sequence",
+                Campaign.status == "active",
+                ~select(Delivery.id)
+                .where(Delivery.campaign_id == Campaign.id, Delivery.subscriber_id == subscriber_id)
+                .exists(),
+            )
+        ):
+            start = max(as_utc(now), as_utc(c.start_at))
+            due = sequence_due(
+                start,
+                timedelta(seconds=c.interval_seconds),
+                c.parts,
+                parse_at(c.send_at),
+                zone(tz_name or c.default_timezone),
+            )
+            due[0] = start
+            rows.extend(
+                dict(
+                    campaign_id=c.id,
+                    subscriber_id=subscriber_id,
+                    part=k,
+                    due_at=to_naive_utc(when),
+                    state="scheduled",
+                    attempts=0,
+                )
+                for k, when in enumerate(due, start=1)
+            )
+        if rows:
+            conn.execute(insert_ignore(store, Delivery), rows)
+    return len(rows)
