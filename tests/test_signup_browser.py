@@ -37,7 +37,8 @@ BLOG = """<!doctype html>
 <body>
 <header><nav><a href="/">Home</a> <a href="/about">About</a> <a href="/blog">Blog</a></nav></header>
 <div class="cookie-banner">We use cookies. <button type="button">OK</button></div>
-<article><h1>Calmer mornings</h1><p>Most of what makes a morning calm happens the evening before.</p>
+<article><h1>Calmer mornings</h1>
+<p>Most of what makes a morning calm happens the evening before.</p>
 <aside class="subscribe-box">
 {form}
 </aside>
@@ -92,7 +93,8 @@ def run(toml: str, *args: str) -> str:
 
 
 def test_reader_joins_confirms_gets_part_one_and_moves_their_time_zone(  # type: ignore[no-untyped-def]
-    browser, world
+    browser,  # noqa: F811 - the fixture imported above
+    world,
 ) -> None:
     toml = str(world["toml"])
     cfg = world["config"]
