@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from . import headers
 from .config import Config
 from .errors import StoreError
+from .headers import MAX_NAME
 from .pages import environment
 from .providers import Batch, Provider, ProviderError, Recipient
 from .providers.base import ACCEPTED
@@ -196,7 +198,9 @@ class Signups:
                 self.store,
                 email=email,
                 list_name=list_name,
-                first_name=" ".join((form.get("first_name") or "").split())[:200],
+                first_name=headers.clean(
+                    " ".join((form.get("first_name") or "").split()), MAX_NAME
+                ),
                 timezone=tz if tz and valid_timezone(tz) else None,
                 double_opt_in=settings.double_opt_in,
                 source=joins.FormSource(

@@ -9,6 +9,7 @@ from functools import cache
 
 from flask import Blueprint, Response, request
 
+from .. import headers
 from .. import preferences as prefs
 from ..errors import InputError
 from ..store import utcnow
@@ -67,7 +68,9 @@ def change(token: str) -> Response:
                 s.store,
                 p.subscriber_id,
                 prefs.Changes(
-                    first_name=" ".join(request.form.get("first_name", "").split()),
+                    first_name=headers.clean(
+                        " ".join(request.form.get("first_name", "").split()), headers.MAX_NAME
+                    ),
                     timezone=tz,
                     lists=frozenset(_ints(request.form.getlist("list"))),
                     series=frozenset(_ints(request.form.getlist("series"))),

@@ -1,7 +1,7 @@
 """consent records
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002_webhook_tokens
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002_webhook_tokens"
 branch_labels = None
 depends_on = None
 
