@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph
 from .config import Config, Sender
 from .errors import ConfigError, NewsletterError
-from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, RenderedPart, Renderer
+from .render import GMAIL_CLIP_BYTES, PREFERENCES_URL, UNSUBSCRIBE_URL, RenderedPart, Renderer
 from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Series
 
 LONG_PARAGRAPH_WORDS = 150
@@ -73,7 +73,7 @@ class _Links(HTMLParser):
 
 def bad_link(url: str) -> str | None:
     """Why a link would not work for a subscriber, or None."""
-    if url == UNSUBSCRIBE_URL or url.startswith("mailto:"):
+    if url in (UNSUBSCRIBE_URL, PREFERENCES_URL) or url.startswith("mailto:"):
         return None
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -217,8 +217,9 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
         for img in parser.images:
             if not (img.get("alt") or "").strip():
                 report.add("error", "image-alt", f"image {img.get('src')!r} has no alt text", k)
+        own = config.web.base_url.rstrip("/") + "/"  # "view in browser": the web app's page
         for url in dict.fromkeys(parser.links + article_links(part.blocks)):
-            why = bad_link(url)
+            why = None if url.startswith(own) else bad_link(url)
             if why:
                 report.add("error", "bad-link", f"link {url!r} {why}", k)
         # warnings

@@ -65,6 +65,20 @@ class Web:
 
 
 @dataclass
+class ListSettings:
+    """``[lists.NAME]``: how readers join a list through the subscribe form."""
+
+    #: a reader who fills in the form confirms by email before getting anything
+    double_opt_in: bool = True
+    #: shown beside a required checkbox on the form, and kept in each consent record
+    consent_text: str = ""
+    #: the form's heading, e.g. "Get the 3-part series on working-mom guilt by email"
+    title: str = ""
+    #: how long a confirmation link stays valid; unconfirmed addresses are purged after it
+    confirm_expiry: str = "7d"
+
+
+@dataclass
 class Dns:
     """``newsletter domain check``: where to look up the sending domain's records."""
 
@@ -129,11 +143,16 @@ class Config:
     sending: Sending = field(default_factory=Sending)
     web: Web = field(default_factory=Web)
     tracking: Tracking = field(default_factory=Tracking)
-    series: SeriesStyle = field(default_factory=SeriesStyle)
     dns: Dns = field(default_factory=Dns)
+    series: SeriesStyle = field(default_factory=SeriesStyle)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: per-list settings ([lists.readers] ...) for the subscribe form
+    lists: dict[str, ListSettings] = field(default_factory=dict)
     path: Path | None = None
+
+    def list_settings(self, name: str) -> ListSettings:
+        return self.lists.get(name) or ListSettings()
 
     @property
     def db_url(self) -> str:
@@ -163,10 +182,10 @@ _SECTIONS: dict[str, type] = {
     "sending": Sending,
     "web": Web,
     "tracking": Tracking,
-    "series": SeriesStyle,
     "dns": Dns,
+    "series": SeriesStyle,
 }
-_TOP = {"database_url", "issues_dir", "templates_dir", "providers", *_SECTIONS}
+_TOP = {"database_url", "issues_dir", "templates_dir", "providers", "lists", *_SECTIONS}
 
 
 def _unknown(source: str, key: str, allowed: list[str]) -> ConfigError:
@@ -227,6 +246,13 @@ def load_config(path: Path | str | None = None) -> Config:
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise ConfigError(f"{path}: 'providers' must hold tables like [providers.postmark]")
             cfg.providers = value
+        elif key == "lists":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise ConfigError(f"{path}: 'lists' must hold tables like [lists.readers]")
+            for name, table in value.items():
+                settings = ListSettings()
+                _fill(settings, table, str(path), f"lists.{name}")
+                cfg.lists[name] = settings
         else:
             if not isinstance(value, str):
                 raise ConfigError(f"{path}: setting '{key}' expected text, got {value!r}")
@@ -292,6 +318,13 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # Off unless you turn them on: your readers may expect discretion.
 # open_pixel = false
 # click_rewriting = false
+
+# How readers join a list through `newsletter form LIST` (double opt-in unless turned off).
+# [lists.readers]
+# double_opt_in = true
+# consent_text = "I agree to receive this email series. I can unsubscribe at any time."
+# title = "Get the series by email"
+# confirm_expiry = "7d"
 
 # [providers.postmark]   # API key from $POSTMARK_SERVER_TOKEN
 # message_stream = "broadcast"

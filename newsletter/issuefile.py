@@ -16,7 +16,10 @@ from urllib.parse import urlparse
 import yaml
 
 from . import headers
-from .blocks import Article, Block
+from .blocks import (
+    Article,
+    Block,
+)
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
 from .importers.frontmatter import date_text, read_front_matter

@@ -29,6 +29,9 @@ from .signing import SAMPLE_TOKEN, unsubscribe_link
 
 FIRST_NAME = "%%NL_FIRST_NAME%%"
 UNSUBSCRIBE_URL = "%%NL_UNSUBSCRIBE_URL%%"
+#: the preferences page: the signed unsubscribe link with "?preferences", so every
+#: provider's own substitution of the unsubscribe URL fills it in too
+PREFERENCES_URL = UNSUBSCRIBE_URL + "?preferences"
 _MARKER = re.compile("|".join(re.escape(m) for m in (FIRST_NAME, UNSUBSCRIBE_URL)))
 _TOKEN_GUARD = ("%%NL_", "%%NL&#95;")
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -131,6 +134,8 @@ class Renderer:
                 sign_off=self.sign_off(series),
                 preview_filler=PREVIEW_FILLER,
                 unsubscribe_url=Markup(UNSUBSCRIBE_URL),
+                preferences_url=Markup(PREFERENCES_URL),
+                archive_url=archive_url(self.config, series.slug, part.index),
             )
         except jinja2.TemplateSyntaxError as exc:
             raise NewsletterError(
@@ -162,6 +167,11 @@ class Renderer:
     def render_series(self, series: Series) -> list[RenderedPart]:
         self.mjml_seconds = 0.0
         return [self.render_part(series, p) for p in series.parts]
+
+
+def archive_url(config: Config, slug: str, index: int) -> str:
+    """The part's public page ("view in browser"), served by the archive."""
+    return f"{config.web.base_url.rstrip('/')}/archive/{slug}/{index}/"
 
 
 def personalize(
@@ -222,6 +232,8 @@ def render_text(
         + wrap(
             f"You are receiving this because you subscribed to {config.sender.name}.\n"
             f"{config.sender.postal_address}\n"
+            f"View in your browser: {archive_url(config, series.slug, part.index)}\n"
+            f"Your preferences: {PREFERENCES_URL}\n"
             f"Unsubscribe: {UNSUBSCRIBE_URL}"
         )
     )
