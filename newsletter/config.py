@@ -74,6 +74,16 @@ class Tracking:
 
 
 @dataclass
+class Feeds:
+    """`newsletter feeds`: where the note about a post waiting for approval goes."""
+
+    #: the editor's address (default: [sender] email)
+    notify: str = ""
+    #: how often each feed is fetched unless `feeds add --poll` says otherwise
+    poll: str = "1h"
+
+
+@dataclass
 class Config:
     root: Path = field(default_factory=Path.cwd)
     database_url: str = "sqlite:///newsletter.db"
@@ -84,6 +94,7 @@ class Config:
     sending: Sending = field(default_factory=Sending)
     web: Web = field(default_factory=Web)
     tracking: Tracking = field(default_factory=Tracking)
+    feeds: Feeds = field(default_factory=Feeds)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = None
@@ -116,6 +127,7 @@ _SECTIONS: dict[str, type] = {
     "sending": Sending,
     "web": Web,
     "tracking": Tracking,
+    "feeds": Feeds,
 }
 _TOP = {"database_url", "issues_dir", "templates_dir", "providers", *_SECTIONS}
 
@@ -227,6 +239,11 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # Off unless you turn them on: your readers may expect discretion.
 # open_pixel = false
 # click_rewriting = false
+
+[feeds]
+# Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).
+# notify = "editor@example.com"
+# poll = "1h"         # how often each feed is fetched; be polite to the blog
 
 # [providers.postmark]   # API key from $POSTMARK_SERVER_TOKEN
 # message_stream = "broadcast"

@@ -55,11 +55,7 @@ def import_article(
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
-    cta = None
-    target = cta_url or next((c.url for c in ctas if c.url), "") or article.url
-    if ctas or target:
-        label = ctas[0].label.rstrip(".!") if ctas else "Read the whole article"
-        cta = CTA(label=label, url=target)
+    cta = article_cta(article, cta_url)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
     if dest.exists() and not force:
         raise InputError(
@@ -87,6 +83,16 @@ def import_article(
             "add each image's URL to show it"
         )
     return report
+
+
+def article_cta(article: Article, cta_url: str = "") -> CTA | None:
+    """The issue's call to action: the article's own first one, else a link to the article."""
+    ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
+    target = cta_url or next((c.url for c in ctas if c.url), "") or article.url
+    if not (ctas or target):
+        return None
+    label = ctas[0].label.rstrip(".!") if ctas else "Read the whole article"
+    return CTA(label=label, url=target)
 
 
 def load_series(issue: Issue | Path | str) -> Series:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ..errors import NewsletterError
-from . import admin, delivery, issues, sending, subscribers
+from . import admin, delivery, feeds, issues, sending, subscribers
 from .common import Context
 
 
@@ -78,7 +78,7 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     ctx.obj = Context(config_path=config_path, debug=debug)
 
 
-for module in (admin, issues, subscribers, sending, delivery):
+for module in (admin, issues, subscribers, sending, delivery, feeds):
     module.register(cli)
 
 

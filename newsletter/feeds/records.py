@@ -1,0 +1,240 @@
+"""Feeds and the entries seen in them, in the database."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import StoreError
+from ..store import Store
+from ..store.models import Feed, FeedEntry
+from .state import Approve, EntryState, FeedInfo, Waiting
+
+
+def key_of(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _info(row: Any) -> FeedInfo:
+    return FeedInfo(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        list_name=row.list_name,
+        mode=row.mode,
+        every=row.every,
+        at=row.send_at,
+        approve=Approve(row.approve),
+        backfill=row.backfill,
+        poll_seconds=row.poll_seconds,
+        added_at=row.added_at,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        polled_at=row.polled_at,
+        next_poll_at=row.next_poll_at,
+        last_error=row.last_error,
+    )
+
+
+def insert_feed(
+    store: Store,
+    *,
+    url: str,
+    list_name: str,
+    mode: str,
+    every: str,
+    at: str | None,
+    approve: Approve,
+    backfill: int,
+    poll_seconds: int,
+    now: datetime,
+) -> FeedInfo:
+    with store.begin() as conn:
+        store.list_id(conn, list_name)  # an unknown list is an error now, not at every post
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(Feed).values(
+                        url=url,
+                        url_key=key_of(url),
+                        title="",
+                        list_name=list_name,
+                        mode=mode,
+                        every=every,
+                        send_at=at,
+                        approve=approve.value,
+                        backfill=backfill,
+                        poll_seconds=poll_seconds,
+                        added_at=now,
+                        next_poll_at=now,
+                    )
+                )
+        except IntegrityError:
+            raise StoreError(
+                f"feed {url} is already added", hint="'newsletter feeds list' shows it"
+            ) from None
+        row = conn.execute(select(Feed).where(Feed.url_key == key_of(url))).scalar_one()
+        return _info(row)
+
+
+def all_feeds(store: Store) -> list[FeedInfo]:
+    with store.begin() as conn:
+        return [_info(r) for r in conn.scalars(select(Feed).order_by(Feed.id))]
+
+
+def find_feed(store: Store, ref: str) -> FeedInfo:
+    """A feed by its number in `feeds list` or its URL."""
+    feeds = all_feeds(store)
+    for f in feeds:
+        if ref == f.url or (ref.isdigit() and int(ref) == f.id):
+            return f
+    hint = ("feeds: " + ", ".join(f"{f.id} {f.url}" for f in feeds)) if feeds else "none added"
+    raise StoreError(f"no feed {ref!r}", hint=hint)
+
+
+def delete_feed(store: Store, feed_id: int) -> None:
+    with store.begin() as conn:
+        conn.execute(delete(FeedEntry).where(FeedEntry.feed_id == feed_id))
+        conn.execute(delete(Feed).where(Feed.id == feed_id))
+
+
+def claim_due(store: Store, feed: FeedInfo, now: datetime) -> bool:
+    """Take a due feed's poll for this process (another `send-due` may be polling too)."""
+    with store.begin() as conn:
+        result = conn.execute(
+            update(Feed)
+            .where(Feed.id == feed.id, Feed.next_poll_at <= now)
+            .values(next_poll_at=now + timedelta(seconds=feed.poll_seconds))
+        )
+        return bool(result.rowcount)
+
+
+def record_poll(
+    store: Store,
+    feed: FeedInfo,
+    now: datetime,
+    *,
+    error: str | None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    title: str | None = None,
+    wait: timedelta | None = None,
+) -> None:
+    values: dict[str, Any] = {
+        "polled_at": now,
+        "last_error": error[:1000] if error else None,
+        "next_poll_at": now + max(timedelta(seconds=feed.poll_seconds), wait or timedelta(0)),
+    }
+    if error is None:
+        values.update(etag=etag, last_modified=last_modified)
+    if title:
+        values["title"] = title[:500]
+    with store.begin() as conn:
+        conn.execute(update(Feed).where(Feed.id == feed.id).values(**values))
+
+
+def seen(store: Store, feed_id: int) -> tuple[set[str], set[str]]:
+    """The keys and the links of the entries seen in a feed."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(FeedEntry.entry_key, FeedEntry.link).where(FeedEntry.feed_id == feed_id)
+        ).all()
+    return {r.entry_key for r in rows}, {r.link for r in rows if r.link}
+
+
+def claim_entry(
+    store: Store,
+    feed_id: int,
+    *,
+    key: str,
+    link: str,
+    title: str,
+    published: datetime | None,
+    state: EntryState,
+    now: datetime,
+    detail: str = "",
+) -> int | None:
+    """Record an entry as seen; None when another poll recorded it first."""
+    try:
+        with store.begin() as conn:
+            result: Any = conn.execute(
+                insert(FeedEntry).values(
+                    feed_id=feed_id,
+                    entry_key=key_of(key),
+                    entry_id=key[:2000],
+                    link=link[:2000],
+                    title=title[:500],
+                    published_at=published,
+                    seen_at=now,
+                    state=state.value,
+                    detail=detail[:2000],
+                )
+            )
+            return int(result.inserted_primary_key[0])
+    except IntegrityError:
+        return None
+
+
+def set_entry(
+    store: Store,
+    entry_id: int,
+    state: EntryState,
+    *,
+    detail: str = "",
+    issue_path: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"state": state.value, "detail": detail[:2000]}
+    if issue_path is not None:
+        values["issue_path"] = issue_path
+    with store.begin() as conn:
+        conn.execute(update(FeedEntry).where(FeedEntry.id == entry_id).values(**values))
+
+
+def forget_entry(store: Store, entry_id: int) -> None:
+    """Unclaim an entry whose import failed for a reason that may pass (tried again)."""
+    with store.begin() as conn:
+        conn.execute(delete(FeedEntry).where(FeedEntry.id == entry_id))
+
+
+_OPEN = (EntryState.WAITING.value, EntryState.HELD.value)
+
+
+def waiting(store: Store) -> list[Waiting]:
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(FeedEntry, Feed.url)
+            .join(Feed, Feed.id == FeedEntry.feed_id)
+            .where(FeedEntry.state.in_(_OPEN))
+            .order_by(FeedEntry.id)
+        ).all()
+    return [
+        Waiting(
+            path=e.issue_path or "",
+            title=e.title,
+            state=EntryState(e.state),
+            feed_url=url,
+            detail=e.detail,
+            seen_at=e.seen_at,
+        )
+        for e, url in rows
+    ]
+
+
+def entry_for_issue(store: Store, slug: str) -> tuple[int, FeedInfo, EntryState] | None:
+    """The feed entry whose issue file has this slug (file name without .md)."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(FeedEntry, Feed)
+            .join(Feed, Feed.id == FeedEntry.feed_id)
+            .where(FeedEntry.issue_path.endswith(f"{slug}.md", autoescape=True))
+            .order_by(FeedEntry.id.desc())
+        ).all()
+    for e, f in rows:
+        if Path(str(e.issue_path)).stem == slug:
+            return e.id, _info(f), EntryState(e.state)
+    return None
