@@ -63,8 +63,7 @@ def feeds_group() -> None:
     type=click.Choice([a.value for a in lib.Approve]),
     default="manual",
     show_default=True,
-    help="manual: each new post waits for 'newsletter approve'; auto: queued when its "
-    "checks pass.",
+    help="manual: each new post waits for 'newsletter approve'; auto: queued when its checks pass.",
 )
 @click.option(
     "--backfill",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,8 @@ class EntryUnusable(FeedError):
     """An entry that can never become an issue (no link and no content ...)."""
 
 
+#: the line WordPress SEO plugins (Yoast, Rank Math) append to every post in the feed
+_APPEARED_FIRST = re.compile(r"^\s*The post .+ appeared first on .+$", re.S)
 _URL_ATTRS = (("a", "href"), ("img", "src"), ("img", "data-src"), ("source", "src"))
 
 
@@ -133,6 +136,9 @@ def entry_article(entry: Entry, feed_url: str) -> tuple[Article, str]:
     base = entry.link or feed_url
     if entry.content:
         soup = BeautifulSoup(_page(entry, entry.content), "lxml")
+        for p in soup.find_all("p"):
+            if _APPEARED_FIRST.match(p.get_text(" ")):
+                p.decompose()
         source = "feed"
     elif entry.link:
         if not is_http_url(entry.link):

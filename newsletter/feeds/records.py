@@ -78,13 +78,13 @@ def insert_feed(
             raise StoreError(
                 f"feed {url} is already added", hint="'newsletter feeds list' shows it"
             ) from None
-        row = conn.execute(select(Feed).where(Feed.url_key == key_of(url))).scalar_one()
+        row = conn.execute(select(Feed).where(Feed.url_key == key_of(url))).one()
         return _info(row)
 
 
 def all_feeds(store: Store) -> list[FeedInfo]:
     with store.begin() as conn:
-        return [_info(r) for r in conn.scalars(select(Feed).order_by(Feed.id))]
+        return [_info(r) for r in conn.execute(select(Feed).order_by(Feed.id))]
 
 
 def find_feed(store: Store, ref: str) -> FeedInfo:
@@ -207,21 +207,28 @@ _OPEN = (EntryState.WAITING.value, EntryState.HELD.value)
 def waiting(store: Store) -> list[Waiting]:
     with store.begin() as conn:
         rows = conn.execute(
-            select(FeedEntry, Feed.url)
+            select(
+                FeedEntry.issue_path,
+                FeedEntry.title,
+                FeedEntry.state,
+                FeedEntry.detail,
+                FeedEntry.seen_at,
+                Feed.url,
+            )
             .join(Feed, Feed.id == FeedEntry.feed_id)
             .where(FeedEntry.state.in_(_OPEN))
             .order_by(FeedEntry.id)
         ).all()
     return [
         Waiting(
-            path=e.issue_path or "",
-            title=e.title,
-            state=EntryState(e.state),
-            feed_url=url,
-            detail=e.detail,
-            seen_at=e.seen_at,
+            path=r.issue_path or "",
+            title=r.title,
+            state=EntryState(r.state),
+            feed_url=r.url,
+            detail=r.detail,
+            seen_at=r.seen_at,
         )
-        for e, url in rows
+        for r in rows
     ]
 
 
@@ -229,12 +236,12 @@ def entry_for_issue(store: Store, slug: str) -> tuple[int, FeedInfo, EntryState]
     """The feed entry whose issue file has this slug (file name without .md)."""
     with store.begin() as conn:
         rows = conn.execute(
-            select(FeedEntry, Feed)
-            .join(Feed, Feed.id == FeedEntry.feed_id)
+            select(FeedEntry.id, FeedEntry.feed_id, FeedEntry.issue_path, FeedEntry.state)
             .where(FeedEntry.issue_path.endswith(f"{slug}.md", autoescape=True))
             .order_by(FeedEntry.id.desc())
         ).all()
-    for e, f in rows:
-        if Path(str(e.issue_path)).stem == slug:
-            return e.id, _info(f), EntryState(e.state)
+        for r in rows:
+            if Path(str(r.issue_path)).stem == slug:
+                feed = conn.execute(select(Feed).where(Feed.id == r.feed_id)).one()
+                return r.id, _info(feed), EntryState(r.state)
     return None
