@@ -18,11 +18,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import update
 
 from newsletter.cli import cli
 from newsletter.config import load_config
+from newsletter.feeds import add_feed, poll_due_feeds, waiting_issues
 from newsletter.issuefile import load_issue
-from newsletter.store import Store, ledger
+from newsletter.store import Store, ledger, utcnow
+from newsletter.store.models import Feed
 from newsletter.store.subscribers import add_subscriber
 
 from .helpers import outbox_messages
@@ -432,3 +435,190 @@ def test_manual_feed_gains_a_post_imported_once_queued_only_after_approve(
 
 def store_of(folder: Path) -> Store:
     return Store(load_config(folder / "newsletter.toml").db_url)
+
+
+def make_due(folder: Path) -> None:
+    """An hour later: every feed is due for its next poll."""
+    store = store_of(folder)
+    with store.begin() as conn:
+        conn.execute(update(Feed).values(next_poll_at=utcnow() - timedelta(seconds=1)))
+    store.close()
+
+
+def test_auto_summary_only_feed_fetches_the_page_and_send_due_sends_part_1(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    blog.put("/feeds/posts/summary", blogger_atom(blog.base, OLD), "application/atom+xml")
+    added = nl(
+        "feeds", "add", f"{blog.base}/feeds/posts/summary", "--list", "readers",
+        "--approve", "auto", "--mode", "broadcast", "--every", "2d",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    post = Post(
+        "Bedtime Without Battles", "bedtime", NOW + timedelta(minutes=3), seed_html(seed_path)
+    )
+    blog.put(
+        f"/{post.published:%Y/%m}/bedtime.html", blogger_page(post), "text/html; charset=UTF-8"
+    )
+    blog.put("/feeds/posts/summary", blogger_atom(blog.base, [*OLD, post]), "application/atom+xml")
+
+    # Not due yet: the feed was read when added, and is read again in an hour.
+    store = store_of(editor)
+    asked = blog.requests["/feeds/posts/summary"]
+    assert poll_due_feeds(load_config(editor / "newsletter.toml"), store, utcnow()).feeds == []
+    assert blog.requests["/feeds/posts/summary"] == asked
+
+    make_due(editor)
+    sent = nl("send-due")
+    assert sent.exit_code == 0, sent.output
+    assert "new post 'Bedtime Without Battles' -> issues/bedtime-without-battles.md: queued" in (
+        sent.output
+    )
+    [issue] = issue_files(editor)
+    assert blog.bodies[f"/{post.published:%Y/%m}/bedtime.html"] == 1, "the page was fetched"
+    text = issue.read_text(encoding="utf-8")
+    parsed = load_issue(issue)
+    assert parsed.title == "Bedtime Without Battles"
+    assert parsed.author == "Dr. Maya Lin" and parsed.tags == ["Motherhood", "Work & Life"]
+    assert parsed.url == f"{blog.base}/{post.published:%Y/%m}/bedtime.html"
+    assert "Let me say this clearly and with so much love" in text
+    assert f"(<{blog.base}/img/b/family.jpg>)" in text, "relative image made absolute"
+    assert f"(<{blog.base}/2026/10/screen-time.html>)" in text, "relative link made absolute"
+    for clutter in ("cookies", "Popular Posts", "Share to X", "Email This", "No comments",
+                    "Powered by", "Gentle parenting", "About", "tracking", "Calm Kids:"):  # fmt: skip
+        assert clutter not in text, clutter
+
+    # Queued and part 1 sent in the same run; the editor was not asked.
+    [part1] = mail_to(editor, "reader@example.com")
+    assert part1["X-Newsletter-Part"] == "bedtime-without-battles-part-1"
+    assert mail_to(editor, "editor@calm.example") == []
+    [row] = {(r.slug, r.mode) for r in ledger.status(store, None)}
+    assert row == ("bedtime-without-battles", "broadcast")
+    # The next send-due: the feed is not due, nothing imported or sent twice.
+    assert nl("send-due").exit_code == 0
+    assert len(issue_files(editor)) == 1 and len(mail_to(editor, "reader@example.com")) == 1
+    store.close()
+
+
+def test_auto_holds_an_issue_whose_checks_fail(blog: Blog, editor: Path, seed_path: Path) -> None:
+    toml = editor / "newsletter.toml"
+    toml.write_text(toml.read_text().replace('"1 Main Street, Springfield"', '""'))
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers", "--approve", "auto")
+    blog.put("/feed/", wordpress_rss(blog.base, [*OLD, new_post(seed_path)]), "application/rss+xml")
+    checked = nl("feeds", "check")
+    assert checked.exit_code == 0, checked.output
+    assert "held:" in checked.output and "postal address" in checked.output
+    store = store_of(editor)
+    assert ledger.status(store, None) == [], "nothing queued"
+    status = nl("status").output
+    assert "held by its checks" in status and "postal address" in status
+    store.close()
+
+
+def test_backfill_imports_the_newest_earlier_posts(blog: Blog, editor: Path) -> None:
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    added = nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers", "--backfill", "1")
+    assert added.exit_code == 0, added.output
+    assert [p.name for p in issue_files(editor)] == ["when-toddlers-bite.md"]
+    assert "1 earlier posts left out" in added.output
+
+
+def test_bad_feeds_are_one_line_errors_and_never_stop_others_or_sending(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    # A URL that is no feed is refused when added, in one line.
+    blog.put("/about/", blogger_page(OLD[0]), "text/html")
+    for url, expected in (
+        (f"{blog.base}/nothing.xml", "nothing.xml: HTTP 404 Not Found"),
+        (f"{blog.base}/about/", "about/: not an RSS or Atom feed: an HTML page"),
+    ):
+        refused = CliRunner().invoke(cli, ["feeds", "add", url, "--list", "readers"])
+        assert refused.exit_code == 1
+        assert refused.output.count("\n") == 1 and expected in refused.output, refused.output
+    # Five feeds that read well when added ...
+    for name in ("gone", "html", "loop", "broken", "good"):
+        blog.put(f"/{name}.xml", wordpress_rss(blog.base, OLD), "application/rss+xml")
+        added = nl("feeds", "add", f"{blog.base}/{name}.xml", "--list", "readers",
+                   "--approve", "auto", "--every", "1d")  # fmt: skip
+        assert added.exit_code == 0, added.output
+    # ... and go wrong in every way a blog can; one post is queued for sending already.
+    del blog.pages["/gone.xml"]
+    blog.put("/html.xml", "<html><body><p>We moved!</p></body></html>", "text/html")
+    blog.put("/half.xml", wordpress_rss(blog.base, OLD)[:900], "application/rss+xml")
+    blog.redirects.update({"/loop.xml": "/loop2", "/loop2": "/loop.xml"})
+    no_link = (
+        "<item><title>Draft</title><guid isPermaLink='false'>draft-1</guid>"
+        "<pubDate>" + rfc822(NOW + timedelta(minutes=1)) + "</pubDate></item>"
+    )
+    blog.put("/broken.xml", wordpress_rss(blog.base, OLD).replace("<item>", no_link + "<item>", 1),
+             "application/rss+xml")  # fmt: skip
+    blog.put("/good.xml", wordpress_rss(blog.base, [*OLD, new_post(seed_path)]),
+             "application/rss+xml")  # fmt: skip
+
+    checked = CliRunner().invoke(cli, ["feeds", "check"])
+    assert checked.exit_code == 1
+    errors = [ln for ln in checked.stderr.splitlines() if ln]
+    assert len(errors) == 4, errors
+    assert "gone.xml: HTTP 404 Not Found" in errors[0]
+    assert "html.xml: not an RSS or Atom feed: an HTML page" in errors[1]
+    assert "loop.xml: more than 5 redirects (a redirect loop?)" in errors[2]
+    assert "broken.xml: entry 'Draft' has no link and no content" in errors[3]
+    assert "Traceback" not in checked.output
+    assert "good.xml: new post 'Working Mom Guilt Is Real'" in checked.stdout
+    assert [p.name for p in issue_files(editor)] == ["working-mom-guilt-is-real.md"]
+    listed = nl("feeds", "list").output
+    assert "HTTP 404 Not Found" in listed and "redirect loop" in listed
+
+    # send-due polls the due feeds, says what went wrong, and sends anyway.
+    make_due(editor)
+    sent = nl("send-due")
+    assert sent.exit_code == 0, sent.output
+    assert "error:" in sent.output and "gone.xml: HTTP 404" in sent.output
+    assert "broken.xml" not in sent.output, "a bad entry is reported once"
+    [part1] = mail_to(editor, "reader@example.com")
+    assert part1["X-Newsletter-Part"] == "working-mom-guilt-is-real-part-1"
+    assert len(issue_files(editor)) == 1
+
+
+def test_feeds_list_and_remove(blog: Blog, editor: Path) -> None:
+    assert "No feeds yet" in nl("feeds", "list").output
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
+    again = CliRunner().invoke(cli, ["feeds", "add", f"{blog.base}/feed/", "--list", "readers"])
+    assert again.exit_code == 1 and "already added" in again.output
+    unknown = CliRunner().invoke(cli, ["feeds", "add", f"{blog.base}/x", "--list", "redaers"])
+    assert unknown.exit_code == 1 and "unknown list 'redaers'" in unknown.output
+    listed = nl("feeds", "list").output
+    assert "Calm Family Therapy" in listed and "sequence, every 3d" in listed
+    assert "manual" in listed
+    removed = nl("feeds", "remove", "1")
+    assert removed.exit_code == 0 and f"Removed feed 1: {blog.base}/feed/" in removed.output
+    assert "No feeds yet" in nl("feeds", "list").output
+
+
+def test_a_second_poller_does_not_import_an_entry_twice(
+    blog: Blog, editor: Path, seed_path: Path, db_url: str
+) -> None:
+    """Two `send-due` from cron at once: each entry is claimed in the database once."""
+    config = load_config(editor / "newsletter.toml")
+    config.database_url = db_url
+    store = Store(config.db_url)
+    add_subscriber(store, "reader@example.com", list_name="readers")
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    add_feed(config, store, f"{blog.base}/feed/", list_name="readers")
+    blog.put("/feed/", wordpress_rss(blog.base, [*OLD, new_post(seed_path)]), "application/rss+xml")
+    later = utcnow() + timedelta(hours=2)
+    reports = []
+    threads = [
+        threading.Thread(target=lambda: reports.append(poll_due_feeds(config, store, later)))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(len(r.issues) for r in reports) == 1
+    assert len(issue_files(editor)) == 1
+    assert [w.title for w in waiting_issues(store)] == ["Working Mom Guilt Is Real"]
+    store.close()

@@ -105,7 +105,8 @@ def parse_feed(url: str, body: bytes, content_type: str = "") -> ParsedFeed:
                 title=title,
                 link=link,
                 published=_when(e.get("published_parsed") or e.get("updated_parsed")),
-                author=_text(e.get("author", "")),
+                # author_detail's name: "author" may add an address ("Dana (noreply@...)")
+                author=_text((e.get("author_detail") or {}).get("name") or e.get("author", "")),
                 tags=_terms(e.get("tags") or []),
                 content=content,
                 summary=str(e.get("summary") or ""),
