@@ -484,8 +484,8 @@ def test_auto_summary_only_feed_fetches_the_page_and_send_due_sends_part_1(
     assert "Let me say this clearly and with so much love" in text
     assert f"(<{blog.base}/img/b/family.jpg>)" in text, "relative image made absolute"
     assert f"(<{blog.base}/2026/10/screen-time.html>)" in text, "relative link made absolute"
-    for clutter in ("cookies", "Popular Posts", "Share to X", "Email This", "No comments",
-                    "Powered by", "Gentle parenting", "About", "tracking", "Calm Kids:"):  # fmt: skip
+    clutter_words = "cookies|Popular Posts|Share to X|Email This|No comments|Powered by"
+    for clutter in (*clutter_words.split("|"), "Gentle parenting", "About", "tracking", "Kids:"):
         assert clutter not in text, clutter
 
     # Queued and part 1 sent in the same run; the editor was not asked.
