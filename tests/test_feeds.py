@@ -7,6 +7,7 @@ import hashlib
 import html
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from sqlalchemy import update
 
 from newsletter.cli import cli
 from newsletter.config import load_config
-from newsletter.feeds import add_feed, poll_due_feeds, waiting_issues
+from newsletter.feeds import add_feed, poll_due_feeds, start_poller, waiting_issues
+from newsletter.feeds.fetch import FeedError, fetch
 from newsletter.issuefile import load_issue
 from newsletter.store import Store, ledger, utcnow
 from newsletter.store.models import Feed
@@ -77,17 +79,20 @@ def _handler(blog: Blog) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(body)
                 return
-            if self.headers.get("If-None-Match") == page.etag:
+            modified = "Wed, 25 Nov 2026 09:00:00 GMT"
+            if (page.etag and self.headers.get("If-None-Match") == page.etag) or (
+                not page.etag and self.headers.get("If-Modified-Since") == modified
+            ):
                 self.send_response(304)
-                self.send_header("ETag", page.etag)
                 self.end_headers()
                 return
             blog.bodies[path] += 1
             self.send_response(200)
             self.send_header("Content-Type", page.content_type)
             self.send_header("Content-Length", str(len(page.body)))
-            self.send_header("ETag", page.etag)
-            self.send_header("Last-Modified", "Wed, 25 Nov 2026 09:00:00 GMT")
+            if page.etag:
+                self.send_header("ETag", page.etag)
+            self.send_header("Last-Modified", modified)
             self.end_headers()
             self.wfile.write(page.body)
 
@@ -621,4 +626,43 @@ def test_a_second_poller_does_not_import_an_entry_twice(
     assert sum(len(r.issues) for r in reports) == 1
     assert len(issue_files(editor)) == 1
     assert [w.title for w in waiting_issues(store)] == ["Working Mom Guilt Is Real"]
+    store.close()
+
+
+def test_fetch_without_etag_uses_last_modified_and_caps_the_size(blog: Blog) -> None:
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    blog.pages["/feed/"].etag = ""  # a server that only sends Last-Modified
+    first = fetch(f"{blog.base}/feed/")
+    assert first.body and first.etag is None and first.last_modified
+    second = fetch(f"{blog.base}/feed/", last_modified=first.last_modified)
+    assert second.not_modified and blog.bodies["/feed/"] == 1
+    too_big = r"^http://calm.example/feed/: 5\d+ bytes, more than 1000 allowed$"
+    with pytest.raises(FeedError, match=too_big):
+        fetch(f"{blog.base}/feed/", limit=1000)
+
+
+def test_run_polls_due_feeds_in_the_background_and_logs_errors(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    """What `newsletter run` starts: a poller that says what is new and what went wrong."""
+    config = load_config(editor / "newsletter.toml")
+    store = Store(config.db_url)
+    for name in ("good", "gone"):
+        blog.put(f"/{name}.xml", wordpress_rss(blog.base, OLD), "application/rss+xml")
+        add_feed(config, store, f"{blog.base}/{name}.xml", list_name="readers")
+    del blog.pages["/gone.xml"]
+    blog.put("/good.xml", wordpress_rss(blog.base, [*OLD, new_post(seed_path)]), "text/xml")
+    make_due(editor)
+    said: list[str] = []
+    stop = threading.Event()
+    thread = start_poller(config, store, stop, said.append, every=0.05)
+    deadline = time.monotonic() + 20
+    while len(said) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert said[0].startswith(f"{blog.base}/good.xml: new post 'Working Mom Guilt Is Real'")
+    assert said[1] == f"error: {blog.base}/gone.xml: HTTP 404 Not Found"
+    assert len(said) == 2, "polled once: the feeds are not due again for an hour"
     store.close()
