@@ -23,7 +23,15 @@ from sqlalchemy import update
 
 from newsletter.cli import cli
 from newsletter.config import load_config
-from newsletter.feeds import add_feed, poll_due_feeds, start_poller, waiting_issues
+from newsletter.feeds import (
+    EntryState,
+    add_feed,
+    check_feeds,
+    poll_due_feeds,
+    records,
+    start_poller,
+    waiting_issues,
+)
 from newsletter.feeds.fetch import FeedError, fetch
 from newsletter.issuefile import load_issue
 from newsletter.store import Store, ledger, utcnow
@@ -666,3 +674,46 @@ def test_run_polls_due_feeds_in_the_background_and_logs_errors(
     assert said[1] == f"error: {blog.base}/gone.xml: HTTP 404 Not Found"
     assert len(said) == 2, "polled once: the feeds are not due again for an hour"
     store.close()
+
+
+def test_an_import_left_by_a_dead_poll_is_taken_up_again(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    config = load_config(editor / "newsletter.toml")
+    store = Store(config.db_url)
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    feed, _ = add_feed(config, store, f"{blog.base}/feed/", list_name="readers")
+    blog.put("/feed/", wordpress_rss(blog.base, [*OLD, new_post(seed_path)]), "application/rss+xml")
+    # a poll claimed the new post five minutes ago and died before writing its issue file
+    now = utcnow()
+    key = f"{blog.base}/?p=102"
+    claimed = dict(key=key, link="", title="x", published=None, state=EntryState.IMPORTING)
+    assert records.claim_entry(store, feed.id, now=now - timedelta(minutes=5), **claimed)
+    assert check_feeds(config, store, now=now).issues == [], "maybe still importing: left alone"
+    assert check_feeds(config, store, now=now + timedelta(minutes=20)).issues[0].title == (
+        "Working Mom Guilt Is Real"
+    )
+    assert len(issue_files(editor)) == 1
+    store.close()
+
+
+def test_a_page_that_fails_is_tried_again_at_the_next_poll(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    blog.put("/feeds/posts/summary", blogger_atom(blog.base, OLD), "application/atom+xml")
+    assert (
+        nl("feeds", "add", f"{blog.base}/feeds/posts/summary", "--list", "readers").exit_code == 0
+    )
+    post = Post("Bedtime", "bedtime", NOW + timedelta(minutes=3), seed_html(seed_path))
+    blog.put("/feeds/posts/summary", blogger_atom(blog.base, [*OLD, post]), "application/atom+xml")
+    first = CliRunner().invoke(cli, ["feeds", "check"])
+    assert first.exit_code == 1
+    assert first.stderr == (
+        f"error: {blog.base}/{post.published:%Y/%m}/bedtime.html: HTTP 404 Not Found "
+        "(tried again at the next poll)\n"
+    )
+    assert issue_files(editor) == []
+    blog.put(f"/{post.published:%Y/%m}/bedtime.html", blogger_page(post), "text/html")
+    second = nl("feeds", "check")  # the feed has not changed: fetched whole all the same
+    assert second.exit_code == 0 and "new post 'Bedtime'" in second.output
+    assert [p.name for p in issue_files(editor)] == ["bedtime.md"]

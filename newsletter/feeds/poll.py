@@ -55,7 +55,7 @@ def poll_feed(config: Config, store: Store, feed: FeedInfo, now: datetime) -> Fe
         records.record_poll(store, feed, now, error=exc.message, wait=wait)
         return result
     result.errors.extend(parsed.problems)
-    keys, links = records.seen(store, feed.id)
+    keys, links = records.seen(store, feed.id, now)
     fresh = [
         e
         for e in parsed.entries
@@ -78,15 +78,19 @@ def poll_feed(config: Config, store: Store, feed: FeedInfo, now: datetime) -> Fe
                 is not None
             )
     # oldest first, so that two new posts are queued in the order they were written
+    retry = False
     for entry in reversed(importing):
-        _import_entry(config, store, feed, entry, now, result)
+        retry |= not _import_entry(config, store, feed, entry, now, result)
+    # An entry to try again, or one another poll is importing (it may die): the next poll
+    # must get the whole feed, not a 304.
+    again = retry or records.importing(store, feed.id)
     records.record_poll(
         store,
         feed,
         now,
         error="; ".join(result.errors) or None,
-        etag=got.etag,
-        last_modified=got.last_modified,
+        etag=None if again else got.etag,
+        last_modified=None if again else got.last_modified,
         title=parsed.title,
     )
     return result
@@ -111,7 +115,8 @@ def _to_import(feed: FeedInfo, fresh: list[Entry]) -> list[Entry]:
 
 def _import_entry(
     config: Config, store: Store, feed: FeedInfo, entry: Entry, now: datetime, result: FeedResult
-) -> None:
+) -> bool:
+    """Import one entry; False when it is to be tried again at the next poll."""
     entry_id = records.claim_entry(
         store,
         feed.id,
@@ -123,17 +128,17 @@ def _import_entry(
         now=now,
     )
     if entry_id is None:
-        return  # another poll took it
+        return True  # another poll took it
     try:
         article, _source = entry_article(entry, feed.url)
     except EntryUnusable as exc:
         records.set_entry(store, entry_id, EntryState.FAILED, detail=exc.message)
         result.errors.append(exc.message)
-        return
+        return True
     except FeedError as exc:  # the page may answer next time: tried again at the next poll
         records.forget_entry(store, entry_id)
         result.errors.append(f"{exc.message} (tried again at the next poll)")
-        return
+        return False
     article.extra = {"feed": feed.url, "entry": entry.key}
     path = _issue_path(config, article.title)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +155,7 @@ def _import_entry(
     records.set_entry(store, entry_id, state, detail=detail)
     result.issues.append(NewIssue(shown, article.title, state, detail))
     log.info("feed %s: %s -> %s (%s)", feed.url, article.title, shown, state)
+    return True
 
 
 def _issue_path(config: Config, title: str) -> Path:

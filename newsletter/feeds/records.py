@@ -138,13 +138,36 @@ def record_poll(
         conn.execute(update(Feed).where(Feed.id == feed.id).values(**values))
 
 
-def seen(store: Store, feed_id: int) -> tuple[set[str], set[str]]:
-    """The keys and the links of the entries seen in a feed."""
+#: an entry claimed this long ago and still importing was left by a poll that died
+IMPORT_LEASE = timedelta(minutes=15)
+
+
+def seen(store: Store, feed_id: int, now: datetime) -> tuple[set[str], set[str]]:
+    """The keys and the links of the entries seen in a feed (an import that died is not)."""
     with store.begin() as conn:
+        conn.execute(
+            delete(FeedEntry).where(
+                FeedEntry.feed_id == feed_id,
+                FeedEntry.state == EntryState.IMPORTING.value,
+                FeedEntry.seen_at < now - IMPORT_LEASE,
+            )
+        )
         rows = conn.execute(
             select(FeedEntry.entry_key, FeedEntry.link).where(FeedEntry.feed_id == feed_id)
         ).all()
     return {r.entry_key for r in rows}, {r.link for r in rows if r.link}
+
+
+def importing(store: Store, feed_id: int) -> bool:
+    """Whether an entry of this feed is still being imported (by this poll or another)."""
+    with store.begin() as conn:
+        return bool(
+            conn.scalar(
+                select(FeedEntry.id).where(
+                    FeedEntry.feed_id == feed_id, FeedEntry.state == EntryState.IMPORTING.value
+                )
+            )
+        )
 
 
 def claim_entry(
