@@ -717,3 +717,19 @@ def test_a_page_that_fails_is_tried_again_at_the_next_poll(
     second = nl("feeds", "check")  # the feed has not changed: fetched whole all the same
     assert second.exit_code == 0 and "new post 'Bedtime'" in second.output
     assert [p.name for p in issue_files(editor)] == ["bedtime.md"]
+
+
+def test_an_issue_file_that_cannot_be_written_is_one_line_and_tried_again(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
+    blog.put("/feed/", wordpress_rss(blog.base, [*OLD, new_post(seed_path)]), "application/rss+xml")
+    (editor / "issues").write_text("not a folder")
+    failed = CliRunner().invoke(cli, ["feeds", "check"])
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert failed.stderr.startswith("error: ") and failed.stderr.count("\n") == 1
+    assert "issues/working-mom-guilt-is-real.md: cannot write the issue file" in failed.stderr
+    (editor / "issues").unlink()
+    assert "new post 'Working Mom Guilt Is Real'" in nl("feeds", "check").output
+    assert len(issue_files(editor)) == 1

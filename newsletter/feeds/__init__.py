@@ -21,7 +21,7 @@ from ..store import Store, utcnow
 from ..timing import parse_at, parse_interval
 from . import records
 from .fetch import FeedError
-from .poll import poll_due_feeds, poll_feed
+from .poll import poll_due_feeds, poll_one
 from .state import (
     Approve,
     EntryState,
@@ -82,7 +82,7 @@ def add_feed(
         poll_seconds=seconds,
         now=now,
     )
-    result = poll_feed(config, store, feed, now)
+    result = poll_one(config, store, feed, now)
     if result.fetch is Fetch.ERROR:
         records.delete_feed(store, feed.id)
         raise FeedError(result.errors[0], hint="the feed was not added")
@@ -106,7 +106,7 @@ def check_feeds(
     """Poll now, whatever the interval: every feed, or the one named."""
     now = now or utcnow()
     feeds = [records.find_feed(store, ref)] if ref else records.all_feeds(store)
-    return FeedReport([poll_feed(config, store, f, now) for f in feeds])
+    return FeedReport([poll_one(config, store, f, now) for f in feeds])
 
 
 def waiting_issues(store: Store) -> list[Waiting]:

@@ -32,8 +32,20 @@ def poll_due_feeds(config: Config, store: Store, now: datetime) -> FeedReport:
     report = FeedReport()
     for feed in records.all_feeds(store):
         if feed.next_poll_at <= now and records.claim_due(store, feed, now):
-            report.feeds.append(poll_feed(config, store, feed, now))
+            report.feeds.append(poll_one(config, store, feed, now))
     return report
+
+
+def poll_one(config: Config, store: Store, feed: FeedInfo, now: datetime) -> FeedResult:
+    """Poll one feed; even a failure nobody foresaw is one line, and the next feed goes on."""
+    try:
+        return poll_feed(config, store, feed, now)
+    except Exception as exc:  # one feed must never stop the others
+        log.exception("polling %s failed", feed.url)
+        why = " ".join(str(exc).split())[:300]
+        return FeedResult(
+            feed.url, Fetch.ERROR, errors=[f"{feed.url}: {type(exc).__name__}: {why}"]
+        )
 
 
 def poll_feed(config: Config, store: Store, feed: FeedInfo, now: datetime) -> FeedResult:
@@ -46,8 +58,7 @@ def poll_feed(config: Config, store: Store, feed: FeedInfo, now: datetime) -> Fe
                 store, feed, now, error=None, etag=got.etag, last_modified=got.last_modified
             )
             return result
-        assert got.body is not None
-        parsed = parse_feed(got.url, got.body, got.content_type)
+        parsed = parse_feed(got.url, got.body or b"", got.content_type)
     except FeedError as exc:
         result.fetch = Fetch.ERROR
         result.errors.append(exc.message)
@@ -63,20 +74,8 @@ def poll_feed(config: Config, store: Store, feed: FeedInfo, now: datetime) -> Fe
     ]
     importing = _to_import(feed, fresh)
     for entry in fresh:
-        if entry not in importing:
-            result.old += (
-                records.claim_entry(
-                    store,
-                    feed.id,
-                    key=entry.key,
-                    link=entry.link,
-                    title=entry.title,
-                    published=entry.published,
-                    state=EntryState.OLD,
-                    now=now,
-                )
-                is not None
-            )
+        if entry not in importing and _claim(store, feed, entry, EntryState.OLD, now):
+            result.old += 1
     # oldest first, so that two new posts are queued in the order they were written
     retry = False
     for entry in reversed(importing):
@@ -117,16 +116,7 @@ def _import_entry(
     config: Config, store: Store, feed: FeedInfo, entry: Entry, now: datetime, result: FeedResult
 ) -> bool:
     """Import one entry; False when it is to be tried again at the next poll."""
-    entry_id = records.claim_entry(
-        store,
-        feed.id,
-        key=entry.key,
-        link=entry.link,
-        title=entry.title,
-        published=entry.published,
-        state=EntryState.IMPORTING,
-        now=now,
-    )
+    entry_id = _claim(store, feed, entry, EntryState.IMPORTING, now)
     if entry_id is None:
         return True  # another poll took it
     try:
@@ -141,10 +131,14 @@ def _import_entry(
         return False
     article.extra = {"feed": feed.url, "entry": entry.key}
     path = _issue_path(config, article.title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        dump_issue(article, cta=article_cta(article), list_name=feed.list_name), encoding="utf-8"
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = dump_issue(article, cta=article_cta(article), list_name=feed.list_name)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        records.forget_entry(store, entry_id)
+        result.errors.append(f"{path}: cannot write the issue file: {exc.strerror or exc}")
+        return False
     shown = _shown(config, path)
     records.set_entry(store, entry_id, EntryState.IMPORTING, issue_path=shown)
     if feed.approve is Approve.MANUAL:
@@ -156,6 +150,22 @@ def _import_entry(
     result.issues.append(NewIssue(shown, article.title, state, detail))
     log.info("feed %s: %s -> %s (%s)", feed.url, article.title, shown, state)
     return True
+
+
+def _claim(
+    store: Store, feed: FeedInfo, entry: Entry, state: EntryState, now: datetime
+) -> int | None:
+    """Record the entry as seen; None when another poll recorded it first."""
+    return records.claim_entry(
+        store,
+        feed.id,
+        key=entry.key,
+        link=entry.link,
+        title=entry.title,
+        published=entry.published,
+        state=state,
+        now=now,
+    )
 
 
 def _issue_path(config: Config, title: str) -> Path:
