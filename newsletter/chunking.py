@@ -196,15 +196,18 @@ def chunk(
         alternative = (
             "" if i == m else _next_best(costs, prefix, units, cuts[k], i, cuts[k + 2], ideal)
         )
-        starts_inside = j > 0 and not isinstance(units[j], Heading)
+        first = units[j]
+        # a part that starts inside a section (or at one of its subsections) carries the
+        # headings it sits under
+        continues = (
+            ()
+            if j == 0
+            else tuple(h for h in within[j] if h.level < first.level)
+            if isinstance(first, Heading)
+            else within[j]
+        )
         chunks.append(
-            Chunk(
-                tuple(units[j:i]),
-                prefix[i] - prefix[j],
-                reason,
-                alternative,
-                within[j] if starts_inside else (),
-            )
+            Chunk(tuple(units[j:i]), prefix[i] - prefix[j], reason, alternative, continues)
         )
     return chunks
 

@@ -155,9 +155,15 @@ def teaser(blocks: tuple[Block, ...], index: int) -> str:
         blocks, benefit=True
     )
     why = best[0].text if best else ""
-    first = next((b for b in blocks if isinstance(b, Heading)), None)
-    name = first.text().strip() if first else ""
-    verb = "goes on with" if first is not None and first.continued else "looks at"
+    carried = [b for b in blocks if isinstance(b, Heading) and b.continued]
+    rest = blocks[len(carried) :]
+    if rest and isinstance(rest[0], Heading):  # starts at a (sub)section of its own
+        name, verb = rest[0].text().strip(), "looks at"
+    elif carried:
+        name, verb = carried[-1].text().strip(), "goes on with"
+    else:
+        first = next((b for b in blocks if isinstance(b, Heading)), None)
+        name, verb = (first.text().strip() if first else ""), "looks at"
     if name and why:
         return f"Part {index} {verb} “{name}”: {why}"
     if name:

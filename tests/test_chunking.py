@@ -143,3 +143,16 @@ def test_a_list_shorter_than_a_part_is_never_split() -> None:
     chunks = chunk([intro, lead, therapists, outro])
     lists = [b for c in chunks for b in c.blocks if isinstance(b, ListBlock)]
     assert lists == [therapists]
+
+
+def test_long_section_breaks_before_a_subsection() -> None:
+    issue = load_issue(ARTICLES / "teen-therapist.md")
+    chunks = chunk(issue.blocks)
+    assert len(chunks) == 3
+    assert chunks[1].reason == (
+        "before the subsection 'What Insurance Usually Covers', "
+        "inside the section 'Who Does What: Types of Therapists'"
+    )
+    section = chunks[2].continues
+    assert [h.text() for h in section] == ["Who Does What: Types of Therapists"]
+    assert isinstance(chunks[2].blocks[0], Heading) and chunks[2].blocks[0].level == 3
