@@ -17,7 +17,7 @@ from newsletter.importers import import_file
 from newsletter.issuefile import load_issue, parse_issue
 from newsletter.pipeline import import_article, render_issue, render_to_dir
 from newsletter.render import GMAIL_CLIP_BYTES, Renderer, personalize
-from newsletter.series import build_series
+from newsletter.series import Part, build_series
 
 from .conftest import ARTICLES, REPO
 
@@ -215,7 +215,7 @@ def test_section_longer_than_a_part_series_done_when(workdir: Path, config: Conf
     assert len(types) == 1 and "School counselors can be" in p_text(types[0])
 
 
-def p_text(part) -> str:  # type: ignore[no-untyped-def]
+def p_text(part: Part) -> str:
     return " ".join(b.text() for b in part.blocks)
 
 
