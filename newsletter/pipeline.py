@@ -92,8 +92,9 @@ def article_cta(article: Article, cta_url: str = "") -> CTA | None:
     first), else "Find out more" at ``cta_url``. "Read the whole article" is never the main
     one: every part links to the article quietly."""
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
-    asks = [c for c in ctas if asks_to_act(c.label)] or ctas
-    target = cta_url or next((c.url for c in asks if c.url), "")
+    # an arrow line of encouragement ("👉 You deserve support") is not a call to action
+    asks = [c for c in ctas if asks_to_act(c.label)]
+    target = cta_url or next((c.url for c in asks + ctas if c.url), "")
     if asks:
         return CTA(label=asks[0].label.rstrip(".!"), url=target)
     if target:

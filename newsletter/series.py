@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 
 from . import summary
-from .blocks import Block, CallToAction, Heading, Paragraph, asks_to_act, same_words, spans_of
+from .blocks import Block, CallToAction, Heading, Paragraph, Span, asks_to_act, same_words
 from .chunking import WORDS_PER_MINUTE, Chunk, chunk
 from .config import SeriesStyle
 from .issuefile import CTA, Issue
@@ -171,7 +171,7 @@ def frame_ctas(blocks: tuple[Block, ...], cta: CTA | None) -> tuple[Block, ...]:
     for b in blocks:
         if isinstance(b, CallToAction):
             if not asks_to_act(b.label):
-                out.append(Paragraph(spans_of(b.label)))
+                out.append(Paragraph((Span(b.label, href=b.url or None),)))
                 continue
             if not b.url and cta and cta.url:
                 b = replace(b, url=cta.url)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsletter.blocks import Paragraph, asks_to_act, spans_of
+from newsletter.blocks import Article, CallToAction, Paragraph, Span, asks_to_act, spans_of
 from newsletter.config import Config
-from newsletter.issuefile import load_issue, parse_issue
-from newsletter.pipeline import render_issue
-from newsletter.series import build_series
+from newsletter.issuefile import CTA, load_issue, parse_issue
+from newsletter.pipeline import article_cta, render_issue
+from newsletter.series import build_series, frame_ctas
 from newsletter.summary import recap, sentences
 
 from .conftest import ARTICLES
@@ -87,3 +87,20 @@ def test_sign_off_is_a_setting(workdir: Path) -> None:
     config.series.sign_off = ""
     _, parts = render_issue(ARTICLES / "studio-partnerships.md", config)
     assert "Maya Lindqvist" not in parts[0].text
+
+
+def test_an_arrow_line_that_asks_nothing_is_text_and_keeps_its_link() -> None:
+    encouragement = CallToAction("You deserve support along the way.")
+    badge = CallToAction("Free consultation", url="https://example.com/free")
+    book = CallToAction("Book a session")
+    cta = CTA("Book a session", "https://example.com/book")
+    out = frame_ctas((encouragement, badge, book), cta)
+    assert out[0] == Paragraph((Span("You deserve support along the way."),))
+    assert out[1] == Paragraph((Span("Free consultation", href="https://example.com/free"),))
+    assert out[2] == CallToAction("Book a session", "https://example.com/book", main=True)
+    # and an article whose only arrow line is encouragement has no call to action of its own
+    article = Article("T", [Paragraph(spans_of("Text.")), encouragement])
+    assert article_cta(article) is None
+    assert article_cta(article, "https://example.com/book") == CTA(
+        "Find out more", "https://example.com/book"
+    )
