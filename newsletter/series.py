@@ -108,7 +108,8 @@ def _clauses(text: str) -> list[str]:
 def _topics(title: str, blocks: tuple[Block, ...], k: int, n: int) -> list[str]:
     """What a part could be called, best first."""
     heads = [b for b in blocks if isinstance(b, Heading)]
-    own = [h.text().strip() for h in heads if not h.continued]
+    # one line each: a heading's line break never reaches a Subject header
+    own = [" ".join(h.text().split()) for h in heads if not h.continued]
     out: list[str] = []
     if n == 1:
         out += [title, short_title(title)]
@@ -116,8 +117,8 @@ def _topics(title: str, blocks: tuple[Block, ...], k: int, n: int) -> list[str]:
         out.append(short_title(title))  # part 1 opens with the article's introduction
     for h in own:
         out += _clauses(h) + [h]
-    out += [f"{h.text().strip()} (continued)" for h in heads if h.continued]
-    out += [short_title(title), title]
+    out += [" ".join(h.text().split()) + " (continued)" for h in heads if h.continued]
+    out += [short_title(" ".join(title.split())), " ".join(title.split())]
     return [t for t in dict.fromkeys(out) if t]
 
 
