@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.blocks import Heading, Image
+from newsletter.blocks import Heading, Image, Paragraph
 from newsletter.check import check_issue
 from newsletter.config import Config, load_config
 from newsletter.errors import ConfigError
@@ -138,6 +138,8 @@ def _check_framing(issue_path: Path, workdir: Path, config: Config, cta_url: str
             assert "; " not in part.teaser.split("”")[0]
         # the preheader adds to the subject, then invisible filler keeps the body out
         assert part.preheader != part.subject
+        first_para = next(b for b in part.blocks if isinstance(b, Paragraph))
+        assert not first_para.text().startswith(part.preheader), "not the first visible line"
         assert part.preheader + "&zwnj;&nbsp;&zwnj;&nbsp;" in html
         # calls to action: every in-body line links to the CTA URL, none is shown twice
         ctas = _CtaLines()
