@@ -6,13 +6,15 @@ import logging
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from ..errors import NewsletterError
-from ..providers import get_provider
-from ..store import SUPPRESSION_REASONS
-from ..testsend import test_send
-from .common import Context, console, pass_ctx
+from .common import Context, LazyChoice, console, pass_ctx
+
+
+def _reasons() -> list[str]:
+    from ..store import SUPPRESSION_REASONS
+
+    return [r for r in SUPPRESSION_REASONS if r != "erased"]
 
 
 @click.group("providers")
@@ -24,6 +26,8 @@ def providers_group() -> None:
 @pass_ctx
 def providers_check(ctx: Context) -> None:
     """Check the configured provider (credentials, sender address) without sending anything."""
+    from ..providers import get_provider
+
     provider = get_provider(ctx.config)
     problems = provider.check()
     out = console()
@@ -46,6 +50,8 @@ def providers_check(ctx: Context) -> None:
 def test_send_cmd(ctx: Context, issue: Path, to: str, part: int | None) -> None:
     """Send ISSUE's parts to one address through the configured provider, subject
     marked [TEST]."""
+    from ..testsend import test_send
+
     results = test_send(ctx.config, issue, to, part)
     failed = [r for r in results if r.status not in ("sent", "queued")]
     for r in results:
@@ -66,6 +72,8 @@ def suppressions_group() -> None:
 @pass_ctx
 def suppressions_list(ctx: Context) -> None:
     """List suppressed addresses with the reason and where it came from."""
+    from rich.table import Table
+
     table = Table()
     for col in ("Address", "Reason", "Source", "Since", "Detail"):
         table.add_column(col)
@@ -79,7 +87,7 @@ def suppressions_list(ctx: Context) -> None:
 @click.argument("email")
 @click.option(
     "--reason",
-    type=click.Choice([r for r in SUPPRESSION_REASONS if r != "erased"]),
+    type=LazyChoice(_reasons),
     default="manual",
     show_default=True,
     help="Why the address is suppressed.",
