@@ -47,6 +47,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+def _plan_each_time(dbapi_connection: Any, _record: Any) -> None:
+    """psycopg prepares a statement on its 5th run, and PostgreSQL then reuses a generic
+    plan made for the tables' sizes at that time (a full scan for a list of addresses once
+    the table has grown): statements are planned each time instead."""
+    dbapi_connection.prepare_threshold = None
+
+
 def make_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite"):
@@ -57,6 +64,8 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
+            if engine.dialect.driver == "psycopg":
+                event.listen(engine, "connect", _plan_each_time)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(
             f"database URL {_safe(url)!r} is not usable: {exc}",
