@@ -3,6 +3,9 @@
     python bench/scale.py [--n 10000 100000] [--db postgresql://USER:PW@HOST/postgres]
                           [--procs 1] [--naive 2000] [--keep]
 
+The CPU seconds of each step (its own process; all senders together) are printed next to
+the wall-clock time: on a shared machine they are the steadier figure.
+
 For each N: a CSV of N subscribers is generated; then each step runs in its own process, so
 that its peak memory (max RSS) is its own:
 
@@ -201,7 +204,9 @@ def step(name: str, folder: Path, db: str, mock: str, n: int, naive: int) -> dic
         report = sender.send_due(now=due)
         out["count"] = report.sent
     out["seconds"] = time.perf_counter() - started
-    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["rss_mb"] = usage.ru_maxrss / 1024
+    out["cpu"] = usage.ru_utime + usage.ru_stime
     return out
 
 
@@ -238,6 +243,7 @@ def run_senders(procs: int, folder: Path, db: str, mock: str, n: int, naive: int
         "seconds": time.perf_counter() - started,
         "rss_mb": max(r["rss_mb"] for r in results),
         "count": sum(r["count"] for r in results),
+        "cpu": sum(r["cpu"] for r in results),
         "each": [r["count"] for r in results],
     }
 
@@ -299,6 +305,7 @@ def main() -> None:
         return
     engine = "PostgreSQL" if args.db else "SQLite"
     print(
+        f"load average {os.getloadavg()[0]:.1f}; "
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {engine}, {args.procs} sender process(es); Postmark "
         "batch API mock (500 a request) in its own process on 127.0.0.1"
@@ -309,7 +316,10 @@ def main() -> None:
     try:
         assert mock_proc.stdout is not None
         mock = mock_proc.stdout.readline().strip()
-        print(f"{'subscribers':>11} {'step':>7} {'seconds':>8} {'msg/s':>8} {'peak MB':>8}")
+        print(
+            f"{'subscribers':>11} {'step':>7} {'seconds':>8} {'msg/s':>8} {'peak MB':>8} "
+            f"{'CPU s':>7}"
+        )
         for n in args.n:
             run_size(args, n, mock)
     finally:
@@ -334,7 +344,8 @@ def run_size(args: argparse.Namespace, n: int, mock: str) -> None:
             rates[name] = rate
             extra = f"  ({', '.join(map(str, r['each']))} per sender)" if "each" in r else ""
             print(
-                f"{n:>11} {name:>7} {r['seconds']:>8.2f} {rate:>8,.0f} {r['rss_mb']:>8.0f}{extra}",
+                f"{n:>11} {name:>7} {r['seconds']:>8.2f} {rate:>8,.0f} {r['rss_mb']:>8.0f} "
+                f"{r['cpu']:>7.1f}{extra}",
                 flush=True,
             )
             if name == "send":
