@@ -12,8 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-
-import pysbd
+from typing import TYPE_CHECKING
 
 from .blocks import Block, Heading, ListBlock, Paragraph, Quote, plain, words
 
@@ -38,8 +37,14 @@ _LEAD = re.compile(r"^[^\w“\"'(]+")
 _BENEFIT = frozenset(re.findall(r"\S+", "you your how can help helps learn ways way why what"))
 
 
+if TYPE_CHECKING:
+    import pysbd
+
+
 @lru_cache(maxsize=1)
 def _segmenter() -> pysbd.Segmenter:
+    import pysbd  # loaded when a series is built, not when the CLI starts
+
     return pysbd.Segmenter(language="en", clean=False)
 
 
