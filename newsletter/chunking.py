@@ -179,7 +179,8 @@ def chunk(
     if parts is None and n > 1:
         tries = [k for k in (n, n - 1, n + 1) if 2 <= k <= min(possible, MAX_PARTS)]
     else:
-        tries = [max(1, min(n, possible))]
+        tries = []
+    tries = tries or [max(1, min(n, possible))]
     most = max(tries)
     best, back = _solve(costs, prefix, m, most, ideal)
     n = min(tries, key=lambda k: (best[k][m], tries.index(k)))
