@@ -177,7 +177,7 @@ def chunk(
         prefix.append(prefix[-1] + c)
     # automatic: one part more or fewer than the even count when that keeps sections whole
     if parts is None and n > 1:
-        tries = [k for k in (n, n - 1, n + 1) if 2 <= k <= min(possible, MAX_PARTS)]
+        tries = [k for k in (n, n - 1, n + 1) if 1 <= k <= min(possible, MAX_PARTS)]
     else:
         tries = []
     tries = tries or [max(1, min(n, possible))]
