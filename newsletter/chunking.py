@@ -194,9 +194,7 @@ def chunk(
     for k in range(n):
         j, i = cuts[k], cuts[k + 1]
         reason = "end of the article" if i == m else costs[i].reason
-        alternative = (
-            "" if i == m else _next_best(costs, prefix, units, cuts[k], i, cuts[k + 2], ideal)
-        )
+        alternative = "" if i == m else _next_best(costs, prefix, cuts[k], i, cuts[k + 2], ideal)
         first = units[j]
         # a part that starts inside a section (or at one of its subsections) carries the
         # headings it sits under
@@ -241,7 +239,6 @@ def _solve(
 def _next_best(
     costs: list[Break],
     prefix: list[int],
-    units: list[Block],
     start: int,
     at: int,
     end: int,
