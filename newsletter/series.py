@@ -131,10 +131,17 @@ def _subject(
         return style.subject.format(heading=topic, title=short_title(title), k=k, n=n)
 
     topics = _topics(title, blocks, k, n)
-    for topic in topics:
-        s = fmt(topic)
-        if len(s) <= SUBJECT_AIM and s not in used:
-            return s
+    if n > 1 and "{title}" in style.subject:
+        # the title is already in the subject: the topic is what the part is about
+        named = (" ".join(title.split()), short_title(" ".join(title.split())))
+        topics = [t for t in topics if t not in named] or [f"part {k} of {n}"]
+    # what phones show; with the title in every subject, what most mail clients show
+    limits = (SUBJECT_AIM, SUBJECT_MAX) if "{title}" in style.subject else (SUBJECT_AIM,)
+    for limit in limits:
+        for topic in topics:
+            s = fmt(topic)
+            if len(s) <= limit and s not in used:
+                return s
     # nothing fits: the first topic, cut so the whole subject fits
     room = max(12, SUBJECT_AIM - (len(fmt("")) if n > 1 else 0))
     s = fmt(shorten(topics[0], room))

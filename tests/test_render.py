@@ -226,6 +226,15 @@ def test_subject_style_is_a_setting(workdir: Path) -> None:
     config = load_config(workdir / "newsletter.toml")
     series, _ = render_issue(ARTICLES / "studio-partnerships.md", config)
     assert series.parts[2].subject == "How to Start the Conversation (3/4)"
+    (workdir / "newsletter.toml").write_text('[series]\nsubject = "{title}: {heading}"\n')
+    series, _ = render_issue(
+        ARTICLES / "one-huge-section.md", load_config(workdir / "newsletter.toml")
+    )
+    subjects = [p.subject for p in series.parts]
+    assert subjects[0] == "One Long Section About Habits: Everything in one place"
+    assert all(s.startswith("One Long Section About Habits: ") for s in subjects)
+    assert all(len(s) <= 60 for s in subjects) and len(set(subjects)) == len(subjects)
+    assert not any(s.count("One Long Section About Habits") > 1 for s in subjects)
     (workdir / "newsletter.toml").write_text('[series]\nsubject = "{title}"\n')
     with pytest.raises(ConfigError, match="series.subject"):
         load_config(workdir / "newsletter.toml")
