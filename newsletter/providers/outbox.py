@@ -14,7 +14,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from typing import ClassVar
 
-from .base import Batch, Provider, Recipient, Result
+from .base import Batch, Outcome, Provider, Recipient, Result
 
 
 class OutboxProvider(Provider):
@@ -79,7 +79,7 @@ class OutboxProvider(Provider):
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, target)
-            results.append(Result(r.delivery_id, "sent", message_id=message_id))
+            results.append(Result(r.delivery_id, Outcome.SENT, message_id=message_id))
         return results
 
     def check(self) -> list[str]:
