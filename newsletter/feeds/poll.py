@@ -15,7 +15,7 @@ from ..check import check_issue
 from ..config import Config
 from ..errors import NewsletterError
 from ..issuefile import dump_issue
-from ..pipeline import article_cta, slugify
+from ..pipeline import article_cta, check_issue_text, slugify
 from ..schedule import queue_issue
 from ..store import Store
 from . import records
@@ -131,9 +131,15 @@ def _import_entry(
         return False
     article.extra = {"feed": feed.url, "entry": entry.key}
     path = _issue_path(config, article.title)
+    text = dump_issue(article, cta=article_cta(article), list_name=feed.list_name)
+    try:
+        check_issue_text(text, path, source=entry.link or feed.url)
+    except NewsletterError as exc:  # an issue file `split` would refuse is never written
+        records.set_entry(store, entry_id, EntryState.FAILED, detail=exc.message)
+        result.errors.append(exc.message)
+        return True
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = dump_issue(article, cta=article_cta(article), list_name=feed.list_name)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         records.forget_entry(store, entry_id)
