@@ -374,7 +374,7 @@ def test_manual_feed_gains_a_post_imported_once_queued_only_after_approve(
     blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml; charset=UTF-8")
     added = nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers", "--every", "1d")
     assert added.exit_code == 0, added.output
-    assert "2 earlier posts left out" in added.output
+    assert "2 posts already there left out" in added.output
     assert issue_files(editor) == [], "posts older than the feed's addition are not imported"
 
     post = new_post(seed_path)
@@ -533,7 +533,7 @@ def test_backfill_imports_the_newest_earlier_posts(blog: Blog, editor: Path) -> 
     added = nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers", "--backfill", "1")
     assert added.exit_code == 0, added.output
     assert [p.name for p in issue_files(editor)] == ["when-toddlers-bite.md"]
-    assert "1 earlier posts left out" in added.output
+    assert "1 post already there left out" in added.output
 
 
 def test_bad_feeds_are_one_line_errors_and_never_stop_others_or_sending(
@@ -732,3 +732,27 @@ def test_an_issue_file_that_cannot_be_written_is_one_line_and_tried_again(
     (editor / "issues").unlink()
     assert "new post 'Working Mom Guilt Is Real'" in nl("feeds", "check").output
     assert len(issue_files(editor)) == 1
+
+
+def test_a_hostile_title_is_escaped_in_the_note_and_kept_whole_in_the_issue(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
+    hostile = Post(
+        'Tantrums & "Tears" <script>alert(1)</script>\r\nBcc: victim@evil.example',
+        "tantrums",
+        NOW + timedelta(minutes=2),
+        seed_html(seed_path),
+    )
+    blog.put("/feed/", wordpress_rss(blog.base, [*OLD, hostile]), "application/rss+xml")
+    assert nl("feeds", "check").exit_code == 0
+    [issue] = issue_files(editor)
+    # the script is markup, not title text; the line break is a space, not a header
+    assert load_issue(issue).title == 'Tantrums & "Tears" Bcc: victim@evil.example'
+    [note] = mail_to(editor, "editor@calm.example")
+    assert note["Bcc"] is None and "victim" not in str(note["To"])
+    html_part = note.get_body(("html",)).get_content()  # type: ignore[attr-defined]
+    assert "<script" not in html_part and "&quot;Tears&quot;" in html_part
+    text = note.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert "newsletter check finds 0 errors and" in text

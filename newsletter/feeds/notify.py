@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from ..check import check_issue
 from ..config import Config
 from ..pipeline import load_series
 from ..providers import Batch, Recipient, get_provider
@@ -22,8 +23,11 @@ def split_table(issue: Path) -> list[str]:
     return rows
 
 
-def approval_message(feed: FeedInfo, issue: Path, shown: str, title: str) -> tuple[str, str]:
+def approval_message(
+    config: Config, feed: FeedInfo, issue: Path, shown: str, title: str
+) -> tuple[str, str]:
     """The subject and the text of the note (``shown``: the issue's path as typed)."""
+    _, report = check_issue(issue, config)
     lines = [
         f"A new post on {feed.title or feed.url} is ready as an issue file:",
         f"  {shown}",
@@ -31,6 +35,13 @@ def approval_message(feed: FeedInfo, issue: Path, shown: str, title: str) -> tup
         f"\u201c{title}\u201d is split like this:",
         "",
         *split_table(issue),
+        "",
+        f"newsletter check finds {len(report.errors)} errors and {len(report.warnings)} "
+        "warnings" + (":" if report.findings else "."),
+        *(
+            f"  {f.level}" + (f" part {f.part}" if f.part else "") + f": {f.message}"
+            for f in report.findings[:6]
+        ),
         "",
         "Look at every part (and edit the file if you like):",
         f"  newsletter preview {shown}",
@@ -48,7 +59,7 @@ def notify_editor(
 ) -> str:
     """Send the note through the configured provider; the provider's answer, in words."""
     to = config.feeds.notify or config.sender.email
-    subject, text = approval_message(feed, issue, shown, title)
+    subject, text = approval_message(config, feed, issue, shown, title)
     body = (
         '<!doctype html><html><body><pre style="font-family:Menlo,Consolas,monospace;'
         f'font-size:14px;white-space:pre-wrap">{html.escape(text)}</pre></body></html>'
