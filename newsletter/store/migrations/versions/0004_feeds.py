@@ -1,7 +1,7 @@
 """feeds and the entries seen in them
 
 Revision ID: 0004
-Revises: 0002_webhook_tokens
+Revises: 0003
 Create Date: 2026-11-25 13:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002_webhook_tokens"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
