@@ -535,6 +535,10 @@ def test_auto_holds_an_issue_whose_checks_fail(blog: Blog, editor: Path, seed_pa
     assert ledger.status(store, None) == [], "nothing queued"
     status = nl("status").output
     assert "held by its checks" in status and "postal address" in status
+    [note] = mail_to(editor, "editor@calm.example")
+    assert str(note["Subject"]) == "Held by its checks: Working Mom Guilt Is Real"
+    body = note.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert re.search(r"finds [1-9]\d* errors and \d+ warnings:\n  error[^\n]*postal address", body)
     store.close()
 
 
@@ -607,6 +611,8 @@ def test_feeds_list_and_remove(blog: Blog, editor: Path) -> None:
     assert "No feeds yet" in nl("feeds", "list").output
     blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
     assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
+    one = nl("feeds", "check", f"{blog.base}/feed/")
+    assert one.output == f"{blog.base}/feed/: not modified since the last poll, nothing new.\n"
     again = CliRunner().invoke(cli, ["feeds", "add", f"{blog.base}/feed/", "--list", "readers"])
     assert again.exit_code == 1 and "already added" in again.output
     unknown = CliRunner().invoke(cli, ["feeds", "add", f"{blog.base}/x", "--list", "redaers"])

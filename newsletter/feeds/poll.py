@@ -152,6 +152,9 @@ def _import_entry(
         state = EntryState.WAITING
     else:
         state, detail = _auto_queue(config, store, feed, path, now)
+        if state is EntryState.HELD:  # the editor is told, as for a manual approval
+            note = _notify(config, feed, path, shown, article.title, entry_id, held=True)
+            detail = f"{detail}; {note}"
     records.set_entry(store, entry_id, state, detail=detail)
     result.issues.append(NewIssue(shown, article.title, state, detail))
     log.info("feed %s: %s -> %s (%s)", feed.url, article.title, shown, state)
@@ -194,10 +197,16 @@ def _shown(config: Config, path: Path) -> str:
 
 
 def _notify(
-    config: Config, feed: FeedInfo, path: Path, shown: str, title: str, entry_id: int
+    config: Config,
+    feed: FeedInfo,
+    path: Path,
+    shown: str,
+    title: str,
+    entry_id: int,
+    held: bool = False,
 ) -> str:
     try:
-        return notify_editor(config, feed, path, shown, title, entry_id)
+        return notify_editor(config, feed, path, shown, title, entry_id, held=held)
     except NewsletterError as exc:
         return f"the note to the editor was not sent: {exc.message}"
 
