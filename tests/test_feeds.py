@@ -32,6 +32,7 @@ from newsletter.feeds import (
     start_poller,
     waiting_issues,
 )
+from newsletter.feeds import fetch as fetch_module
 from newsletter.feeds.fetch import FeedError, fetch
 from newsletter.issuefile import load_issue
 from newsletter.store import Store, ledger, utcnow
@@ -60,6 +61,8 @@ class Blog:
     base: str = ""
 
     redirects: dict[str, str] = field(default_factory=dict)
+    #: paths whose answer takes this many seconds
+    slow: dict[str, float] = field(default_factory=dict)
 
     def put(self, path: str, text: str, content_type: str) -> None:
         body = text.encode("utf-8")
@@ -72,6 +75,7 @@ def _handler(blog: Blog) -> type[BaseHTTPRequestHandler]:
             # Requests come through the proxy: "GET http://calm.example/feed/ HTTP/1.1".
             path = urlsplit(self.path).path or "/"
             blog.requests[path] += 1
+            time.sleep(blog.slow.get(path, 0))
             if path in blog.redirects:
                 self.send_response(301)
                 self.send_header("Location", blog.redirects[path])
@@ -772,3 +776,15 @@ def test_a_hostile_title_is_escaped_in_the_note_and_kept_whole_in_the_issue(
     assert "<script" not in html_part and "&quot;Tears&quot;" in html_part
     text = note.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
     assert "newsletter check finds 0 errors and" in text
+
+
+def test_a_feed_that_does_not_answer_in_time_is_one_line(
+    blog: Blog, editor: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
+    monkeypatch.setattr(fetch_module, "TIMEOUT", (2.0, 0.2))
+    blog.slow["/feed/"] = 1.0
+    slow = CliRunner().invoke(cli, ["feeds", "check"])
+    assert slow.exit_code == 1
+    assert slow.stderr == f"error: {blog.base}/feed/: no answer within 0.2s\n"
