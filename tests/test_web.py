@@ -584,3 +584,70 @@ def test_one_table_of_event_types_for_every_provider() -> None:
 
     assert set(webhook_providers()) == set(EVENT_TYPES) == set(PROVIDERS) - {"outbox"}
     assert {t.value for t in EventType} <= set(SUPPRESSION_REASONS)
+
+
+# --- the WSGI entry point (what gunicorn serves) ----------------------------------------
+
+
+def test_the_wsgi_app_reads_newsletter_config_and_unsubscribes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import sys
+
+    from sqlalchemy import select
+
+    from newsletter.store.models import Subscriber
+
+    monkeypatch.setenv("NEWSLETTER_SECRET", "wsgi-test-secret-0123456789")
+    (tmp_path / "newsletter.toml").write_text(
+        f'database_url = "sqlite:///{tmp_path / "live.db"}"\n[sender]\nname = "Calm Practice"\n'
+    )
+    monkeypatch.setenv("NEWSLETTER_CONFIG", str(tmp_path / "newsletter.toml"))
+    monkeypatch.chdir(REPO)  # not the workspace: the path comes from the environment
+    store = Store(f"sqlite:///{tmp_path / 'live.db'}")
+    import_csv(store, write_csv(tmp_path / "s.csv", [["email"], ["ann@example.com"]]))
+    sys.modules.pop("newsletter.web.wsgi", None)
+    wsgi = importlib.import_module("newsletter.web.wsgi")
+    server = make_server("127.0.0.1", 0, wsgi.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with store.begin() as conn:
+            sid = conn.scalar(select(Subscriber.id))
+        link = Signer.from_env("unused").unsubscribe_url(base, sid)
+        page = requests.get(link, timeout=5)
+        assert page.status_code == 200 and "Calm Practice" in page.text
+        r = requests.post(link, data={"List-Unsubscribe": "One-Click"}, timeout=5)
+        assert r.status_code == 200 and status(store) == {"ann@example.com": "unsubscribed"}
+    finally:
+        server.shutdown()
+        server.server_close()
+        sys.modules.pop("newsletter.web.wsgi", None)
+
+
+def test_the_wsgi_app_without_newsletter_config_is_a_one_line_error(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_CONFIG"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import newsletter.web.wsgi"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "$NEWSLETTER_CONFIG is not set" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+def test_the_example_units_run_real_commands() -> None:
+    from newsletter.cli import cli
+
+    units = {p.name: p.read_text() for p in (REPO / "contrib").iterdir()}
+    assert "newsletter.web.wsgi:app" in units["newsletter-web.service"]
+    for name, command in (("newsletter-run.service", "run"), ("newsletter.cron", "send-due")):
+        assert f"/bin/newsletter {command}" in units[name] and command in cli.commands
