@@ -9,7 +9,6 @@ a DMARC record; each finding says in plain words which record to add. A lookup t
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from enum import Enum
@@ -17,7 +16,7 @@ from enum import Enum
 import dns.exception
 import dns.resolver
 
-from .config import Config
+from .config import Config, parse_nameserver
 from .errors import ConfigError
 
 NAMESERVER_ENV = "NEWSLETTER_DNS_NAMESERVER"
@@ -110,31 +109,6 @@ PROVIDER_DNS = {
 
 class LookupFailed(Exception):
     pass
-
-
-def parse_nameserver(value: str, source: str = "[dns] nameserver") -> tuple[str, int]:
-    """``1.1.1.1``, ``127.0.0.1:5353`` or ``[::1]:53`` as (address, port)."""
-    host, port = value.strip(), 53
-    if host.startswith("["):
-        host, _, rest = host[1:].partition("]")
-        if rest.startswith(":"):
-            port = _port(rest[1:], source, value)
-    elif host.count(":") == 1:
-        host, _, port_text = host.partition(":")
-        port = _port(port_text, source, value)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ConfigError(
-            f"{source}: expected an IP address like 1.1.1.1 or 127.0.0.1:5353, got {value!r}"
-        ) from None
-    return host, port
-
-
-def _port(text: str, source: str, value: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ConfigError(f"{source}: the port in {value!r} must be 1 to 65535")
-    return int(text)
 
 
 def make_resolver(config: Config) -> dns.resolver.Resolver:

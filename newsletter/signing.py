@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from .config import SECRET_ENV, SECRET_MIN_LENGTH
+from .errors import ConfigError
+
 SALT = "newsletter.unsubscribe.v1"
 #: the token written by ``render`` (no subscriber yet): the served page calls it invalid
 SAMPLE_TOKEN = "sample-token"
@@ -30,13 +33,16 @@ class UnsubscribeToken:
 
 class Signer:
     def __init__(self, secret: str) -> None:
-        if len(secret) < 16:
-            raise ValueError("the signing secret must be at least 16 characters long")
+        if len(secret) < SECRET_MIN_LENGTH:
+            raise ConfigError(
+                f"${SECRET_ENV}: expected at least {SECRET_MIN_LENGTH} characters, "
+                f"got {len(secret)}"
+            )
         self._s = URLSafeSerializer(secret, salt=SALT)
 
     @classmethod
     def from_env(cls, fallback: str) -> Signer:
-        return cls(os.environ.get("NEWSLETTER_SECRET") or fallback)
+        return cls(os.environ.get(SECRET_ENV) or fallback)
 
     def token(self, subscriber_id: int, campaign_id: int | None = None) -> str:
         return str(self._s.dumps([subscriber_id, campaign_id]))

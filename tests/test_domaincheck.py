@@ -142,7 +142,7 @@ def test_providers_check_runs_the_domain_check(
 @pytest.mark.parametrize("value", ["dns.google", "127.0.0.1:99999", "1.2.3"])
 def test_a_bad_nameserver_is_a_one_line_error(tmp_path: Path, value: str) -> None:
     code, out = run(write_config(tmp_path, "postmark", value), "domain", "check")
-    assert code == 1 and "[dns] nameserver" in out and len(out.strip().splitlines()) == 1, out
+    assert code == 1 and "dns.nameserver" in out and len(out.strip().splitlines()) == 1, out
     assert "Traceback" not in out
 
 
