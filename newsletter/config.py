@@ -9,7 +9,6 @@ import difflib
 import ipaddress
 import os
 import tomllib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
@@ -19,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
+from . import headers, secrets
 from .errors import ConfigError, NewsletterError
 from .timing import parse_interval, zone
 
@@ -174,26 +174,23 @@ def _unknown(source: str, key: str, allowed: list[str]) -> ConfigError:
     return ConfigError(f"{source}: unknown setting '{key}'", hint=hint)
 
 
-def _no_controls(allow_newline: bool = False) -> Callable[[str, str], Any]:
-    """Text that goes into a header: no CR, LF or other control characters."""
+def _header(limit: int = NAME_MAX) -> Callable[[str, str], str]:
+    """Text that goes into a header: one line, no control characters (no CR/LF: header
+    injection), at most ``limit`` characters."""
 
     def check(value: str, where: str) -> str:
-        if any(
-            unicodedata.category(c) in ("Cc", "Zl", "Zp") and not (allow_newline and c == "\n")
-            for c in value
-        ):
-            raise ConfigError(
-                f"{where}: expected text without line breaks or control characters, got {value!r}"
-            )
+        why = headers.problem(value, limit=limit)
+        if why:
+            raise ConfigError(f"{where} {why}, got {value[:80]!r}")
         return value
 
     return check
 
 
-def _sender_name(value: str, where: str) -> str:
-    value = _no_controls()(value, where)
-    if len(value) > NAME_MAX:
-        raise ConfigError(f"{where}: expected at most {NAME_MAX} characters, got {len(value)}")
+def _postal(value: str, where: str) -> str:
+    """The footer's postal address: lines are fine, other control characters are not."""
+    for line in value.split("\n"):
+        _header(headers.MAX_TEXT)(line, where)
     return value
 
 
@@ -201,7 +198,7 @@ def _address(optional: bool) -> Callable[[str, str], str]:
     def check(value: str, where: str) -> str:
         from email_validator import EmailNotValidError, validate_email
 
-        value = _no_controls()(value, where).strip()
+        value = _header(headers.MAX_TEXT)(value, where).strip()
         if optional and not value:
             return value
         try:
@@ -298,10 +295,10 @@ def parse_nameserver(value: str, source: str = "[dns] nameserver") -> tuple[str,
 
 #: checks and conversions per setting, beyond its type (section, key) -> parser
 _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
-    ("sender", "name"): _sender_name,
+    ("sender", "name"): _header(),
     ("sender", "email"): _address(optional=False),
     ("sender", "reply_to"): _address(optional=True),
-    ("sender", "postal_address"): _no_controls(allow_newline=True),
+    ("sender", "postal_address"): _postal,
     ("sending", "provider"): _provider,
     ("sending", "timezone"): _valid(zone),
     ("sending", "grace"): _valid(parse_interval),
@@ -309,7 +306,7 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("sending", "rate_limit"): _at_least(0),
     ("sending", "max_error_rate"): _share,
     ("sending", "poll_seconds"): _at_least(0, above=True),
-    ("sending", "lease_seconds"): _at_least(0, above=True),
+    ("sending", "lease_seconds"): _at_least(0),
     ("web", "base_url"): _url,
     ("web", "port"): _port,
     ("dns", "nameserver"): _nameserver,
@@ -343,11 +340,10 @@ def _finish(cfg: Config) -> Config:
     """The derived values, and the settings that come from the environment."""
     cfg.sending.zone = zone(cfg.sending.timezone, "[sending] timezone")
     cfg.sending.grace_interval = parse_interval(cfg.sending.grace, "[sending] grace")
-    secret = os.environ.get(SECRET_ENV)
-    if secret is not None and len(secret.strip()) < SECRET_MIN_LENGTH:
+    secret = secrets.read(SECRET_ENV)
+    if SECRET_ENV in os.environ and len(secret) < SECRET_MIN_LENGTH:
         raise ConfigError(
-            f"${SECRET_ENV}: expected at least {SECRET_MIN_LENGTH} characters, "
-            f"got {len(secret.strip())}",
+            f"${SECRET_ENV}: expected at least {SECRET_MIN_LENGTH} characters, got {len(secret)}",
             hint="unset it to use a generated secret, or set a longer one",
         )
     return cfg

@@ -7,11 +7,11 @@ be forged or guessed from a subscriber id, and an altered one is refused.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from . import secrets
 from .config import SECRET_ENV, SECRET_MIN_LENGTH
 from .errors import ConfigError
 
@@ -42,7 +42,8 @@ class Signer:
 
     @classmethod
     def from_env(cls, fallback: str) -> Signer:
-        return cls(os.environ.get(SECRET_ENV) or fallback)
+        secrets.register(fallback)
+        return cls(secrets.read(SECRET_ENV) or fallback)
 
     def token(self, subscriber_id: int, campaign_id: int | None = None) -> str:
         return str(self._s.dumps([subscriber_id, campaign_id]))

@@ -38,12 +38,27 @@ def test_settings_are_typed_when_loaded(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "toml,expected",
     [
-        ('[sender]\nname = "Eve\\r\\nBcc: victim@evil.example"\n', "'sender.name': expected text"),
-        ('[sender]\nname = "Eve\\u2028Bcc: x@evil.example"\n', "'sender.name': expected text"),
-        ('[sender]\nname = "' + "A" * 201 + '"\n', "'sender.name': expected at most 200"),
-        ('[sender]\nemail = "me@x.org\\nBcc: a@b.org"\n', "'sender.email': expected text"),
+        (
+            '[sender]\nname = "Eve\\r\\nBcc: victim@evil.example"\n',
+            "'sender.name' holds a control character (CR)",
+        ),
+        (
+            '[sender]\nname = "Eve\\u2028Bcc: x@evil.example"\n',
+            "'sender.name' holds a control character (U+2028)",
+        ),
+        (
+            '[sender]\nname = "' + "A" * 201 + '"\n',
+            "'sender.name' is 201 characters long; the most is 200",
+        ),
+        (
+            '[sender]\nemail = "me@x.org\\nBcc: a@b.org"\n',
+            "'sender.email' holds a control character (LF)",
+        ),
         ('[sender]\nemail = "not an address"\n', "'sender.email': expected an email address"),
-        ('[sender]\nreply_to = "you@x.org\\r"\n', "'sender.reply_to': expected text"),
+        (
+            '[sender]\nreply_to = "you@x.org\\r"\n',
+            "'sender.reply_to' holds a control character (CR)",
+        ),
         ('[sending]\nprovider = "postmrak"\n', "'sending.provider': unknown provider 'postmrak'"),
         ('[sending]\ntimezone = "Europe/Berln"\n', "unknown timezone 'Europe/Berln'"),
         ('[sending]\ngrace = "six hours"\n', "expected an interval like 3d"),
