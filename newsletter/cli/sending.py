@@ -228,6 +228,7 @@ def resume_cmd(
 @pass_ctx
 def send_due_cmd(ctx: Context) -> None:
     """Send what is due now and exit (for cron or a systemd timer)."""
+    require_go_live(ctx.config)  # queued on the outbox, then switched: still not ready
     provider = get_provider(ctx.config)
     try:
         report = Sender(ctx.store, provider, ctx.config).send_due()
@@ -250,6 +251,7 @@ def _print_report(report: SendReport) -> None:
 def run_cmd(ctx: Context) -> None:
     """Run the scheduler and sender until stopped (Ctrl-C or SIGTERM stop it cleanly)."""
     config, store = ctx.config, ctx.store
+    require_go_live(config)
     provider = get_provider(config)
     stop = threading.Event()
     sender = Sender(store, provider, config)
