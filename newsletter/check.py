@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph, Quote, Span
-from .config import Config, Sender
+from .config import Config, ProviderName, Sender
 from .errors import ConfigError, NewsletterError
 from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, RenderedPart, Renderer
 from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Series
@@ -120,7 +120,7 @@ def go_live_findings(config: Config) -> list[Finding]:
     """What stops mail going out through a real provider: the unsubscribe address readers
     cannot reach, and the sender fields ``newsletter init`` wrote. Errors for a real
     provider, warnings for the outbox (the demo runs on the defaults)."""
-    level = "warning" if config.sending.provider == "outbox" else "error"
+    level = "warning" if config.sending.provider == ProviderName.OUTBOX else "error"
     found: list[Finding] = []
     why = public_url_problem(config.web.base_url)
     if why:

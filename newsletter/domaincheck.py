@@ -16,7 +16,7 @@ from enum import Enum
 import dns.exception
 import dns.resolver
 
-from .config import Config, parse_nameserver
+from .config import Config, ProviderName, parse_nameserver
 from .errors import ConfigError
 
 NAMESERVER_ENV = "NEWSLETTER_DNS_NAMESERVER"
@@ -67,7 +67,7 @@ class ProviderDns:
 
 
 PROVIDER_DNS = {
-    "postmark": ProviderDns(
+    ProviderName.POSTMARK: ProviderDns(
         "{domain}",
         "spf.mtasv.net",
         (),
@@ -76,28 +76,28 @@ PROVIDER_DNS = {
         "ending in 'pm')",
         spf_cname=("pm-bounces.{domain}", "pm.mtasv.net"),
     ),
-    "sendgrid": ProviderDns(
+    ProviderName.SENDGRID: ProviderDns(
         "{domain}",
         "sendgrid.net",
         ("s1", "s2"),
         True,
         "SendGrid: Settings > Sender Authentication > Authenticate Your Domain",
     ),
-    "mailgun": ProviderDns(
+    ProviderName.MAILGUN: ProviderDns(
         "{domain}",
         "mailgun.org",
         ("smtp", "mx", "krs", "pic", "k1", "mailo"),
         False,
         "Mailgun: Sending > Domain settings > DNS records",
     ),
-    "ses": ProviderDns(
+    ProviderName.SES: ProviderDns(
         "mail.{domain}",
         "amazonses.com",
         (),
         True,
         "Amazon SES: Verified identities > your domain > DKIM (three CNAME tokens)",
     ),
-    "resend": ProviderDns(
+    ProviderName.RESEND: ProviderDns(
         "send.{domain}",
         "amazonses.com",
         ("resend",),
@@ -156,7 +156,7 @@ def from_domain(config: Config) -> str:
 
 def sending_domain(config: Config) -> str:
     """The domain the provider signs and sends for (Mailgun: its own sending domain)."""
-    if config.sending.provider == "mailgun":
+    if config.sending.provider == ProviderName.MAILGUN:
         domain = str(config.providers.get("mailgun", {}).get("domain", "")).strip()
         if domain:
             return domain.lower()
