@@ -150,7 +150,7 @@ def go_live_findings(config: Config) -> list[Finding]:
             found.append(
                 Finding(
                     level,
-                    "placeholder",
+                    f"placeholder-{name}",
                     f"[sender] {name} is still the placeholder "
                     f"{getattr(sender, name)!r}: set your own in newsletter.toml",
                 )
