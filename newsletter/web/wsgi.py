@@ -29,7 +29,7 @@ def build() -> Flask:
             hint="set it to the path of your newsletter.toml",
         )
     config = load_config(path)
-    return create_app(Store(config.db_url), config.sender.name)
+    return create_app(Store(config.db_url), config)
 
 
 try:
