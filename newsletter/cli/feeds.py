@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from .. import feeds as lib
+from ..check import require_go_live
 from ..schedule import MODES
 from ..store import Store
 from .common import Context, console, pass_ctx
@@ -162,6 +163,7 @@ def check_cmd(ctx: Context, feed: str | None) -> None:
 def approve_cmd(ctx: Context, issue: Path, force: bool) -> None:
     """Check ISSUE (a new post from a feed, edited or not) and queue it with its feed's list
     and schedule."""
+    require_go_live(ctx.config)  # as `queue`: a real provider must be ready to go live
     q = lib.approve_issue(ctx.config, ctx.store, issue, force=force)
     out = console()
     for w in q.warnings:
