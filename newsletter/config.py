@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 import string
 import tomllib
 from collections.abc import Callable
@@ -358,9 +359,34 @@ def parse_nameserver(value: str, source: str = "[dns] nameserver") -> tuple[str,
     return host, int(port_text)
 
 
+_COLOR = re.compile(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?|[a-zA-Z]{3,20}")
+_FONTS = re.compile(r"[\w ,'\"-]{1,200}")
+
+
+def _pattern(pattern: re.Pattern[str], expected: str) -> Callable[[str, str], str]:
+    """Text that lands in CSS and HTML attributes: only the shape ``expected`` says."""
+
+    def check(value: str, where: str) -> str:
+        if not pattern.fullmatch(value.strip()):
+            raise ConfigError(f"{where}: expected {expected}, got {value[:80]!r}")
+        return value.strip()
+
+    return check
+
+
+def _optional_url(value: str, where: str) -> str:
+    return _url(value, where) if value.strip() else ""
+
+
 #: checks and conversions per setting, beyond its type (section, key) -> parser
 _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("sender", "name"): _header(),
+    **{
+        ("brand", name): _pattern(_COLOR, "a colour like #2f6f62 or teal")
+        for name in ("primary_color", "text_color", "background_color", "content_background")
+    },
+    ("brand", "font_family"): _pattern(_FONTS, "font names like Georgia, 'Times New Roman', serif"),
+    ("brand", "logo_url"): _optional_url,
     ("sender", "email"): _address(optional=False),
     ("sender", "reply_to"): _address(optional=True),
     ("sender", "postal_address"): _postal,

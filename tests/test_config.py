@@ -68,6 +68,9 @@ def test_settings_are_typed_when_loaded(tmp_path: Path) -> None:
         ('[web]\nbase_url = "news.example.org"\n', "'web.base_url': expected an address like"),
         ("[web]\nport = 70000\n", "'web.port': expected a port"),
         ('[sending]\nzone = "UTC"\n', "unknown setting 'sending.zone'"),
+        ('[brand]\nprimary_color = "red;}</style><script>x()</script>"\n', "expected a colour"),
+        ('[brand]\nfont_family = "Georgia;}</style>"\n', "expected font names"),
+        ('[brand]\nlogo_url = "javascript:alert(1)"\n', "'brand.logo_url': expected an address"),
     ],
 )
 def test_a_bad_setting_is_a_one_line_error_naming_it(
