@@ -651,3 +651,25 @@ def test_the_example_units_run_real_commands() -> None:
     assert "newsletter.web.wsgi:app" in units["newsletter-web.service"]
     for name, command in (("newsletter-run.service", "run"), ("newsletter.cron", "send-due")):
         assert f"/bin/newsletter {command}" in units[name] and command in cli.commands
+
+
+def test_a_mailgun_token_is_accepted_once_on_every_database(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay memory is a table: the same on SQLite and PostgreSQL, and a refused
+    replay rolls back nothing that came before it."""
+    monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", "mg-signing-key")
+    store = Store(db_url)
+    server = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/mailgun"
+    try:
+        first = mailgun_body("ann@example.com", "failed")
+        answers = [requests.post(url, json=first, timeout=5).status_code for _ in range(3)]
+        assert answers == [200, 406, 406]
+        second = mailgun_body("bob@example.com", "complained")
+        assert requests.post(url, json=second, timeout=5).status_code == 200
+        assert {s.email_key for s in store.suppressions()} == {"ann@example.com", "bob@example.com"}
+    finally:
+        server.shutdown()
+        server.server_close()
