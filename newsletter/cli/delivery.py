@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..check import go_live_findings
+from ..check import Level, go_live_findings
 from ..domaincheck import PROVIDER_DNS, DomainReport, RecordState, check_domain
 from ..errors import NewsletterError
 from ..providers import get_provider
@@ -31,7 +31,7 @@ def providers_check(ctx: Context) -> None:
     out = console()
     findings = go_live_findings(ctx.config)
     for f in findings:
-        if f.level == "error":
+        if f.level is Level.ERROR:
             problems.append(f.message)
         else:
             out.print(f"  warning: {f.message}")
