@@ -21,6 +21,8 @@ from .errors import ConfigError
 
 NAMESERVER_ENV = "NEWSLETTER_DNS_NAMESERVER"
 LIFETIME_SECONDS = 5.0
+#: RFC 7208 4.6.4: an SPF check may cause at most 10 DNS lookups
+SPF_MAX_LOOKUPS = 10
 
 
 class RecordState(Enum):
@@ -220,7 +222,19 @@ def _spf(
             f"{len(records)} SPF records at {host}: receivers ignore them all; merge them "
             f"into one that has {include}",
         )
-    if include not in records[0].lower().split():
+    try:
+        found, lookups = _spf_reaches(resolver, records[0], rules.spf_include)
+    except LookupFailed as exc:
+        return _unknown("SPF", host, exc)
+    if lookups > SPF_MAX_LOOKUPS:
+        return RecordCheck(
+            "SPF",
+            host,
+            RecordState.MISSING,
+            f"the SPF record at {host} needs {lookups} DNS lookups; receivers stop at "
+            f"{SPF_MAX_LOOKUPS} and fail it: remove includes you no longer use",
+        )
+    if not found:
         return RecordCheck(
             "SPF",
             host,
@@ -229,6 +243,31 @@ def _spf(
             f"add {include} before its last term{alternative}",
         )
     return RecordCheck("SPF", host, RecordState.OK, records[0])
+
+
+def _spf_reaches(resolver: dns.resolver.Resolver, record: str, target: str) -> tuple[bool, int]:
+    """Whether the SPF record includes ``target``, directly or through its includes and
+    redirect (as receivers evaluate it), and how many DNS lookups that takes."""
+    found, lookups = False, 0
+    pending, seen = [record], set()
+    while pending and lookups <= SPF_MAX_LOOKUPS:
+        for term in pending.pop().lower().split()[1:]:
+            name = term.lstrip("+-~?")
+            if name.startswith(("a", "mx", "ptr", "exists:")) and not name.startswith("all"):
+                lookups += 1
+            if not name.startswith(("include:", "redirect=")):
+                continue
+            lookups += 1
+            domain = name.split(":", 1)[1] if ":" in name else name.split("=", 1)[1]
+            if domain == target:
+                found = True
+            elif domain not in seen:
+                seen.add(domain)
+                nested = [
+                    r for r in _lookup(resolver, domain, "TXT") if r.lower().startswith("v=spf1")
+                ]
+                pending.extend(nested[:1])
+    return found, lookups
 
 
 def _dkim(
