@@ -75,7 +75,8 @@ class Sending:
     timezone: str = "UTC"
     #: a send missed while the machine was off still goes out within this window
     grace: str = "6h"
-    batch_size: int = 500
+    #: recipients per request; 0 = each provider's own limit
+    batch_size: int = 0
     rate_limit: float = 0.0  # messages per second, 0 = no limit
     #: pause a campaign when this share of a batch fails
     max_error_rate: float = 0.5
@@ -393,7 +394,7 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("sending", "provider"): _provider,
     ("sending", "timezone"): _valid(zone),
     ("sending", "grace"): _valid(parse_interval),
-    ("sending", "batch_size"): _at_least(1),
+    ("sending", "batch_size"): _at_least(0),
     ("sending", "rate_limit"): _at_least(0),
     ("sending", "max_error_rate"): _share,
     ("sending", "poll_seconds"): _at_least(0, above=True),
@@ -522,7 +523,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # outbox_dir = "outbox"
 # timezone = "UTC"    # for subscribers without a timezone of their own
 # grace = "6h"        # a send missed while the machine was off still goes out within this
-# batch_size = 500
+# batch_size = 0      # recipients per request; 0 = the provider's own limit
 # rate_limit = 0      # messages per second; 0 = as fast as the provider allows
 # poll_seconds = 30
 # max_error_rate = 0.5  # pause a series when this share of a batch fails

@@ -62,7 +62,7 @@ def test_settings_are_typed_when_loaded(tmp_path: Path) -> None:
         ('[sending]\nprovider = "postmrak"\n', "'sending.provider': unknown provider 'postmrak'"),
         ('[sending]\ntimezone = "Europe/Berln"\n', "unknown timezone 'Europe/Berln'"),
         ('[sending]\ngrace = "six hours"\n', "expected an interval like 3d"),
-        ("[sending]\nbatch_size = 0\n", "'sending.batch_size': expected a number of at least 1"),
+        ("[sending]\nbatch_size = -5\n", "'sending.batch_size': expected a number of at least 0"),
         ("[sending]\nmax_error_rate = 2.0\n", "'sending.max_error_rate': expected a share"),
         ("[sending]\npoll_seconds = 0\n", "'sending.poll_seconds': expected a number above 0"),
         ('[web]\nbase_url = "news.example.org"\n', "'web.base_url': expected an address like"),
