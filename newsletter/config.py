@@ -402,6 +402,8 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("web", "base_url"): _url,
     ("web", "port"): _port,
     ("dns", "nameserver"): _nameserver,
+    ("feeds", "notify"): _address(optional=True),
+    ("feeds", "poll"): _valid(parse_interval),
 }
 
 

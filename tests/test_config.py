@@ -71,6 +71,8 @@ def test_settings_are_typed_when_loaded(tmp_path: Path) -> None:
         ('[brand]\nprimary_color = "red;}</style><script>x()</script>"\n', "expected a colour"),
         ('[brand]\nfont_family = "Georgia;}</style>"\n', "expected font names"),
         ('[brand]\nlogo_url = "javascript:alert(1)"\n', "'brand.logo_url': expected an address"),
+        ('[feeds]\npoll = "hourly"\n', "expected an interval like 3d"),
+        ('[feeds]\nnotify = "me@x.org\\r\\nBcc: y@z.org"\n', "'feeds.notify' holds a control"),
     ],
 )
 def test_a_bad_setting_is_a_one_line_error_naming_it(
