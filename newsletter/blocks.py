@@ -135,11 +135,14 @@ class ListBlock(Block):
 
 @dataclass(frozen=True)
 class Image(Block):
-    """An image. ``src`` is empty when only its description survived (copied text)."""
+    """An image. ``src`` is empty when only its description survived (copied text);
+    ``width`` is the image's own width in pixels when the page gave it (a small image,
+    such as an author's photo, is not stretched to the column)."""
 
     alt: str
     src: str = ""
     caption: str = ""
+    width: int | None = None
     kind = "image"
 
     def text(self) -> str:

@@ -8,6 +8,7 @@ writes an imported article back as an issue file for the editor to review.
 from __future__ import annotations
 
 import difflib
+import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +30,12 @@ from .blocks import (
     Paragraph,
     Quote,
     Rule,
+    Span,
 )
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
-from .importers.markdown import parse_markdown, split_front_matter
+from .importers.frontmatter import date_text, read_front_matter
+from .importers.markdown import parse_markdown
 
 DEFAULT_MINUTES = 2.0
 FIELDS = (
@@ -164,49 +167,18 @@ class _Validator:
         )
 
 
-def _key_lines(raw: str, offset: int) -> dict[str, int]:
-    """Line numbers (1-based, in the file) of each front matter key, dotted for nested ones."""
-    lines: dict[str, int] = {}
-    try:
-        node = yaml.compose(raw)
-    except yaml.YAMLError:
-        return lines
-
-    def visit(n: Any, prefix: str) -> None:
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                name = f"{prefix}{k.value}"
-                lines[name] = k.start_mark.line + offset
-                visit(v, name + ".")
-
-    visit(node, "")
-    return lines
-
-
 def parse_issue(text: str, path: Path) -> Issue:
     source = str(path)
-    fmt, raw, body_line = split_front_matter(text, source)
-    if fmt != "yaml":
+    front = read_front_matter(text, source)
+    if front.fmt != "yaml":
         raise InputError(
             source,
             "has no front matter",
             line=1,
             hint="start the file with '---', 'title: ...', '---'",
         )
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise InputError(
-            source,
-            f"front matter {problem}",
-            line=mark.line + 2 if mark is not None else None,
-            hint="check the indentation and quote values that contain ':'",
-        ) from None
-    if not isinstance(data, dict):
-        raise InputError(source, "front matter must be 'key: value' lines", line=2)
-    v = _Validator(source, _key_lines(raw, 2))
+    data, body_line = front.data, front.body_line
+    v = _Validator(source, front.lines)
     v.keys(data, FIELDS)
     title = v.text(data, "title", "title", required=True)
     series = data.get("series") or {}
@@ -253,7 +225,6 @@ def parse_issue(text: str, path: Path) -> Issue:
             cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
         )
     list_name = v.text(data, "list", "list") or None
-    date = data.get("date")
     body = "".join(text.splitlines(keepends=True)[body_line:])
     notes: list[str] = []
     blocks = parse_markdown(body, notes)
@@ -266,7 +237,7 @@ def parse_issue(text: str, path: Path) -> Issue:
         subtitle=v.text(data, "subtitle", "subtitle"),
         author=v.text(data, "author", "author"),
         url=v.url(data, "url", "url"),
-        date=str(date) if date else "",
+        date=date_text(data.get("date"), source, front.lines.get("date")),
         cta=v.cta(data["cta"], "cta") if data.get("cta") else None,
         parts=parts,
         minutes_per_part=float(minutes),
@@ -294,29 +265,73 @@ def _escape(text: str) -> str:
     return re.sub(r"&(?=#?\w+;)", r"\\&", text)
 
 
+def _marks(s: Span) -> list[tuple[str, str]]:
+    """The markers a span needs open, outermost first: its link, then bold, then italic."""
+    out: list[tuple[str, str]] = []
+    if s.href:
+        out.append(("link", s.href))
+    if s.bold:
+        out.append(("bold", ""))
+    if s.italic:
+        out.append(("italic", ""))
+    return out
+
+
+def _open(mark: tuple[str, str]) -> str:
+    return {"link": "[", "bold": "**", "italic": "*"}[mark[0]]
+
+
+def _close(mark: tuple[str, str]) -> str:
+    return f"](<{mark[1]}>)" if mark[0] == "link" else _open(mark)
+
+
+def _code(text: str) -> str:
+    ticks = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
 def _inline_md(spans: Inline) -> str:
+    """Spans as CommonMark that reads back to the same spans: links and emphasis are
+    nested (``**bold ending in *italic*.**``), markers never touch inner white space."""
     out: list[str] = []
+    stack: list[tuple[str, str]] = []
+
+    def close_to(depth: int) -> None:
+        text = "".join(out)
+        trail = text[len(text.rstrip(" ")) :]
+        if len(stack) > depth and trail:
+            out[:] = [text.rstrip(" ")]
+        while len(stack) > depth:
+            out.append(_close(stack.pop()))
+        if trail and len(out) and not out[-1].endswith(trail):
+            out.append(trail)
+
     for s in spans:
         if s.is_break:
             out.append("\\\n")
             continue
+        if not s.text.strip() and not s.code:
+            out.append(s.text)  # white space takes the markers already open
+            continue
+        want = _marks(s)
+        keep = 0
+        while keep < min(len(stack), len(want)) and stack[keep] == want[keep]:
+            keep += 1
+        close_to(keep)
+        lead = s.text[: len(s.text) - len(s.text.lstrip())] if not s.code else ""
+        out.append(lead)
+        for mark in want[keep:]:
+            stack.append(mark)
+            out.append(_open(mark))
         if s.code:
-            piece = f"`{s.text}`"
+            out.append(_code(s.text))
         else:
             core = s.text.strip()
-            lead = s.text[: len(s.text) - len(s.text.lstrip())]
-            trail = s.text[len(s.text.rstrip()) :]
-            piece = _escape(core)
-            if core and s.italic:
-                piece = f"*{piece}*"
-            if core and s.bold:
-                piece = f"**{piece}**"
-            piece = lead + piece + trail
-        if s.href:
-            piece = f"[{piece}](<{s.href}>)"
-        out.append(piece)
-    text = "".join(out)
-    lines = text.split("\n")
+            out.append(_escape(core))
+            out.append(s.text[len(s.text.rstrip()) :] if core else "")
+    close_to(0)
+    lines = "".join(out).split("\n")
     return "\n".join(_LINE_START.sub(_escape_start, ln) for ln in lines)
 
 
@@ -348,8 +363,13 @@ def blocks_to_markdown(blocks: list[Block]) -> str:
                     text += "\\\n" + _inline_md(item.detail)
                 lines.append(_indent(text, prefix))
             out.append("\n".join(lines))
+        elif isinstance(b, Image) and b.width and b.src:
+            # Markdown has no width: a small image is written as HTML, read back the same.
+            img = f'<img src="{html.escape(b.src)}" alt="{html.escape(b.alt)}" width="{b.width}">'
+            caption = f"<figcaption>{html.escape(b.caption)}</figcaption>" if b.caption else ""
+            out.append(f"<figure>{img}{caption}</figure>")
         elif isinstance(b, Image):
-            title = f' "{b.caption}"' if b.caption else ""
+            title = ' "{}"'.format(b.caption.replace('"', '\\"')) if b.caption else ""
             out.append(f"![{_escape(b.alt)}](<{b.src}>{title})")
         elif isinstance(b, Quote):
             out.append(

@@ -36,6 +36,7 @@ from .config import Config
 from .errors import NewsletterError
 from .resources import templates_dir
 from .series import Part, Series
+from .signing import SAMPLE_TOKEN, unsubscribe_link
 
 FIRST_NAME = "%%NL_FIRST_NAME%%"
 UNSUBSCRIBE_URL = "%%NL_UNSUBSCRIBE_URL%%"
@@ -293,7 +294,7 @@ def write_rendered(
         html_out, text_out = personalize(
             r,
             first_name="",
-            unsubscribe_url=f"{config.web.base_url.rstrip('/')}/unsubscribe",
+            unsubscribe_url=unsubscribe_link(config.web.base_url, SAMPLE_TOKEN),
             fallback=config.brand.first_name_fallback,
         )
         (out_dir / f"part-{k}.html").write_text(html_out, encoding="utf-8")

@@ -14,6 +14,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from . import secrets
 
 SALT = "newsletter.unsubscribe.v1"
+#: the token written by ``render`` (no subscriber yet): the served page calls it invalid
+SAMPLE_TOKEN = "sample-token"
+
+
+def unsubscribe_link(base_url: str, token: str) -> str:
+    """The address ``serve`` answers for a token: ``{base_url}/u/{token}``."""
+    return f"{base_url.rstrip('/')}/u/{token}"
 
 
 @dataclass(frozen=True)
@@ -48,4 +55,4 @@ class Signer:
     def unsubscribe_url(
         self, base_url: str, subscriber_id: int, campaign_id: int | None = None
     ) -> str:
-        return f"{base_url.rstrip('/')}/u/{self.token(subscriber_id, campaign_id)}"
+        return unsubscribe_link(base_url, self.token(subscriber_id, campaign_id))
