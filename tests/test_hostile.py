@@ -296,9 +296,12 @@ def test_a_key_with_a_trailing_newline_never_shows(
     try:
         monkeypatch.setenv(ENV[name], KEY + "\n")
         (workdir / "newsletter.toml").write_text(
-            f'[sender]\nemail = "news@calm.example.org"\n[sending]\nprovider = "{name}"\n'
+            '[sender]\nname = "Calm Mornings"\nemail = "dana@calm-mornings.com"\n'
+            'postal_address = "1 Harbour Road, Galway"\n'
+            '[web]\nbase_url = "https://calm-mornings.com/newsletter"\n'
+            f'[sending]\nprovider = "{name}"\n'
             f'[providers.{name}]\nbase_url = "{server.url}"\nbackoff = 0.01\n'
-            + ('domain = "mg.example.org"\n' if name == "mailgun" else ""),
+            + ('domain = "mg.calm-mornings.com"\n' if name == "mailgun" else ""),
             encoding="utf-8",
         )
         result = run("test-send", str(ISSUE), "--to", "me@example.com", "--part", "1")
