@@ -33,7 +33,7 @@ class Subscriber(Base):
     last_name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     tags: Mapped[str] = mapped_column(String(1000), default="")
-    #: active | unsubscribed
+    #: active | unsubscribed | pending (joined through the form, not confirmed yet)
     status: Mapped[str] = mapped_column(String(20), default="active")
     subscribed_at: Mapped[datetime] = mapped_column(DateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -55,9 +55,31 @@ class Membership(Base):
         ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
     )
     joined_at: Mapped[datetime] = mapped_column(DateTime)
-    #: active | unsubscribed
+    #: active | unsubscribed | pending (waiting for the reader's confirmation)
     status: Mapped[str] = mapped_column(String(20), default="active")
     __table_args__ = (Index("ix_memberships_list", "list_id", "status"),)
+
+
+class Consent(Base):
+    """How and when someone joined a list: what GDPR Art. 7(1) asks a sender to be able to
+    demonstrate. One row per joining; erased with the subscriber."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    list_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lists.id", ondelete="CASCADE"), nullable=True
+    )
+    #: form | import | cli
+    method: Mapped[str] = mapped_column(String(20))
+    joined_at: Mapped[datetime] = mapped_column(DateTime)
+    form_url: Mapped[str] = mapped_column(String(2000), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    consent_text: Mapped[str] = mapped_column(String(2000), default="")
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Suppression(Base):
@@ -130,12 +152,53 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
     error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: the request (batches.id) this row last went out in
+    batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     __table_args__ = (
         UniqueConstraint("campaign_id", "subscriber_id", "part", name="uq_delivery"),
         Index("ix_deliveries_due", "state", "due_at"),
         Index("ix_deliveries_claim", "claimed_by"),
         Index("ix_deliveries_message", "message_id"),
+        Index("ix_deliveries_batch", "batch_id"),
     )
+
+
+class SendBatch(Base):
+    """One request to a provider: the unit in which an answer can be lost.
+
+    States are :class:`~newsletter.store.states.BatchState`. ``idempotency_key`` is sent
+    where the provider takes one, and the batch id goes out in each message's metadata so
+    that ``newsletter reconcile`` can find it in the provider's log.
+    """
+
+    __tablename__ = "batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    part: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    size: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    #: the sender (claim token) that owns the batch while it is 'sending'
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    message_ids: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (Index("ix_batches_state", "state"),)
+
+
+class SenderBeat(Base):
+    """A sender process (`run` or `send-due`) and when it was last alive."""
+
+    __tablename__ = "senders"
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    command: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_senders_seen", "last_seen"),)
 
 
 class Event(Base):
@@ -166,3 +229,50 @@ class WebhookToken(Base):
     token: Mapped[str] = mapped_column(String(200), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(DateTime)
     __table_args__ = (Index("ix_webhook_tokens_seen", "seen_at"),)
+
+
+class Feed(Base):
+    """A blog's RSS or Atom feed: each new entry becomes an issue file for ``list_name``."""
+
+    __tablename__ = "feeds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    url_key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the URL
+    title: Mapped[str] = mapped_column(String(500), default="")
+    list_name: Mapped[str] = mapped_column(String(200))
+    #: broadcast | sequence, as for `newsletter queue`
+    mode: Mapped[str] = mapped_column(String(20))
+    every: Mapped[str] = mapped_column(String(20))
+    send_at: Mapped[str | None] = mapped_column(String(5), nullable=True)  # "HH:MM" local
+    #: auto | manual
+    approve: Mapped[str] = mapped_column(String(10))
+    backfill: Mapped[int] = mapped_column(Integer, default=0)
+    poll_seconds: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+    etag: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    polled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    next_poll_at: Mapped[datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+
+
+class FeedEntry(Base):
+    """An entry seen in a feed (by id/guid, else link): never imported twice."""
+
+    __tablename__ = "feed_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    entry_key: Mapped[str] = mapped_column(String(64))  # sha256 of the id, guid or link
+    entry_id: Mapped[str] = mapped_column(String(2000))
+    link: Mapped[str] = mapped_column(String(2000), default="")
+    title: Mapped[str] = mapped_column(String(500), default="")
+    published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    #: old | failed | waiting | queued | held (see newsletter.feeds.EntryState)
+    state: Mapped[str] = mapped_column(String(20))
+    issue_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    detail: Mapped[str] = mapped_column(String(2000), default="")
+    __table_args__ = (
+        UniqueConstraint("feed_id", "entry_key", name="uq_feed_entry"),
+        Index("ix_feed_entries_state", "state"),
+    )
