@@ -15,6 +15,7 @@ from pathlib import Path
 from ..blocks import Article
 from ..errors import InputError
 from ..textfile import read_text
+from .clutter import repeats_opening
 from .fetch import fetch_page, is_web_address
 from .html import import_html
 from .links import is_http, resolve_links
@@ -102,6 +103,11 @@ def import_source(
         article.notes.append(f"ignored the article's url {article.url!r}: not an http(s) address")
         article.url = ""
     resolve_links(article, article.url)
+    if article.subtitle and repeats_opening(article.subtitle, article.blocks):
+        article.notes.append(
+            f"left out the subtitle {article.subtitle[:60]!r}: it repeats the first paragraph"
+        )
+        article.subtitle = ""
     if title.strip():
         article.title = title.strip()
     return article

@@ -211,8 +211,23 @@ def sign_off(blocks: list[Block]) -> list[Block]:
     return blocks[:start] + [Paragraph(tuple(spans))]
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def repeats_opening(subtitle: str, blocks: list[Block]) -> bool:
+    """Whether ``subtitle`` (an excerpt, a page's description) only repeats the start of
+    the first paragraph, so showing both would print it twice."""
+    first = next((b for b in blocks if isinstance(b, Paragraph)), None)
+    sub = _words(re.sub(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$", "", subtitle.strip()))
+    if first is None or not sub:
+        return False
+    return _words(first.text())[: len(sub)] == sub
+
+
 __all__ = [
     "drop_before",
+    "repeats_opening",
     "drop_tail",
     "is_contact_line",
     "is_head_clutter",

@@ -118,7 +118,8 @@ def _describe(tag: Tag) -> str:
     if classes:
         label += "." + ".".join(classes[:2])
     text = _WS.sub(" ", tag.get_text(" ")).strip()
-    return f"{label}" + (f" ({text[:50]!r})" if text else "")
+    src = str(tag.get("src") or "") if tag.name in ("script", "iframe", "img") else ""
+    return f"{label}" + (f" {src[:80]}" if src else "") + (f" ({text[:50]!r})" if text else "")
 
 
 def _find_root(soup: BeautifulSoup) -> Tag:
