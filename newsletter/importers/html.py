@@ -243,6 +243,7 @@ class _Walker:
     def blocks(self, root: Tag) -> list[Block]:
         out: list[Block] = []
         pending = _Inline()
+        label = ""  # a note's or an abstract's title, put before its first paragraph
 
         def flush() -> None:
             nonlocal pending
@@ -276,8 +277,15 @@ class _Walker:
                     and (_WS.sub(" ", links[0].get_text(" ")).strip() == text)
                 ):
                     out.append(CallToAction(label=text, url=str(links[0].get("href") or "")))
+                elif _is_label(child) and text:
+                    label = text.rstrip(":")
                 else:
-                    out.extend(_paragraph_blocks(*_inline(child)))
+                    blocks = _paragraph_blocks(*_inline(child))
+                    if label and blocks and isinstance(blocks[0], Paragraph):
+                        prefix = (Span(f"{label}:", bold=True), Span(" "))
+                        blocks[0] = Paragraph(prefix + blocks[0].spans)
+                        label = ""
+                    out.extend(blocks)
             elif name == "a":
                 label = _WS.sub(" ", child.get_text(" ")).strip()
                 if label:
@@ -369,6 +377,12 @@ def _field_table(tag: Tag) -> list[Block]:
         if len(cells) >= 2 and cells[1]:
             fields.append(f"{cells[0]}: {cells[1]}")
     return [Paragraph((Span(" · ".join(fields)),))] if fields else []
+
+
+def _is_label(tag: Tag) -> bool:
+    """A note's or a topic's title line ("Note", "Abstract") in documentation pages."""
+    classes = " ".join(tag.get("class") or [])
+    return bool(re.search(r"\b(admonition-title|topic-title|sidebar-title)\b", classes))
 
 
 def _is_button(tag: Tag) -> bool:
