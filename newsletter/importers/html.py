@@ -282,8 +282,10 @@ class _Walker:
                 else:
                     blocks = _paragraph_blocks(*_inline(child))
                     if label and blocks and isinstance(blocks[0], Paragraph):
-                        prefix = (Span(f"{label}:", bold=True), Span(" "))
-                        blocks[0] = Paragraph(prefix + blocks[0].spans)
+                        spans = [Span(f"{label}:", bold=True)]
+                        for span in (Span(" "), *blocks[0].spans):
+                            append_span(spans, span)
+                        blocks[0] = Paragraph(tuple(spans))
                         label = ""
                     out.extend(blocks)
             elif name == "a":
