@@ -282,10 +282,10 @@ class _Walker:
                 else:
                     blocks = _paragraph_blocks(*_inline(child))
                     if label and blocks and isinstance(blocks[0], Paragraph):
-                        spans = [Span(f"{label}:", bold=True)]
+                        labelled = [Span(f"{label}:", bold=True)]
                         for span in (Span(" "), *blocks[0].spans):
-                            append_span(spans, span)
-                        blocks[0] = Paragraph(tuple(spans))
+                            append_span(labelled, span)
+                        blocks[0] = Paragraph(tuple(labelled))
                         label = ""
                     out.extend(blocks)
             elif name == "a":
