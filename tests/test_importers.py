@@ -175,3 +175,55 @@ def test_copied_text_from_another_blog() -> None:
     for chrome in ("Posted on", "Share this", "Like Loading", "Previous Post", "Seed Swaps"):
         assert chrome not in body
         assert any(chrome in n for n in article.notes), chrome
+
+
+def test_round_trip_over_every_block_type(tmp_path: Path) -> None:
+    """An issue file written from blocks of every type reads back as the same blocks."""
+    from newsletter.blocks import Article, Code, Quote, Rule, Span
+    from newsletter.blocks import ListItem as Item
+
+    link = "https://example.com/a?b=1&c=(2)"
+    blocks = [
+        Heading(2, (Span("A heading with "), Span("emphasis", italic=True))),
+        Paragraph(
+            (
+                Span("Bold ending in ", bold=True),
+                Span("italic", bold=True, italic=True),
+                Span(".", bold=True),
+                Span(" Then "),
+                Span("a link with ", href=link),
+                Span("bold", bold=True, href=link),
+                Span(", "),
+                Span("x = `y` * 2", code=True),
+                Span(", 5 * 3 [not a link] <b>not bold</b> &amp; a_b_c."),
+            )
+        ),
+        Paragraph((Span("Jane Doe, LMFT"), Span("\n"), Span("jane@example.com"))),
+        ListBlock(False, (Item((Span("one"),)), Item((Span("two", italic=True),)))),
+        ListBlock(
+            True,
+            (Item((Span("Step"),), (Span("Why it helps."),)), Item((Span("Next step"),))),
+            start=3,
+        ),
+        Image(alt="A photo [with] brackets", src="https://example.com/p.jpg", caption="Cap"),
+        Image(alt="Avatar", src="https://example.com/a.jpg", width=100),
+        Image(alt="A small chart", src="https://example.com/c.png", caption="Q3", width=320),
+        Image(alt="A photo description without its image"),
+        Quote(((Span("First "), Span("quoted", bold=True)), (Span("Second paragraph."),))),
+        CallToAction("Book a session", "https://example.com/book"),
+        CallToAction("Call us today"),
+        Code("def f(x):\n    return x * 2  # *not* emphasis"),
+        Rule(),
+        Paragraph((Span("# not a heading, 1. not a list"),)),
+    ]
+    article = Article(title="Every block: a test", blocks=list(blocks))
+    issue = parse_issue(dump_issue(article), tmp_path / "every.md")
+    assert issue.blocks == blocks
+    assert issue.title == article.title
+
+
+def test_round_trip_of_every_fixture(tmp_path: Path) -> None:
+    for path in sorted(ARTICLES.iterdir()):
+        article = import_file(path)
+        issue = parse_issue(dump_issue(article), tmp_path / "x.md")
+        assert issue.blocks == article.blocks, path.name
