@@ -13,8 +13,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph, Quote, Span
-from .config import Config
-from .errors import NewsletterError
+from .config import Config, Sender
+from .errors import ConfigError, NewsletterError
 from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, RenderedPart, Renderer
 from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Series
 
@@ -92,6 +92,84 @@ def bad_link(url: str) -> str | None:
     if ip.is_loopback or ip.is_private or ip.is_unspecified or ip.is_link_local:
         return "points at a private address"
     return None
+
+
+#: what ``newsletter init`` writes: a real provider refuses to send these
+PLACEHOLDER_SENDER = Sender()
+#: domains reserved for documentation (RFC 2606): never a real sender
+_RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why ``[web] base_url`` cannot be the address readers click, or None."""
+    if not url:
+        return "is not set"
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.netloc:
+        return "is not an https:// address"
+    why = bad_link(url)
+    if why:
+        return why
+    host = (parsed.hostname or "").lower()
+    if "." not in host and ":" not in host:
+        return "is not a public host name"
+    return None
+
+
+def go_live_findings(config: Config) -> list[Finding]:
+    """What stops mail going out through a real provider: the unsubscribe address readers
+    cannot reach, and the sender fields ``newsletter init`` wrote. Errors for a real
+    provider, warnings for the outbox (the demo runs on the defaults)."""
+    level = "warning" if config.sending.provider == "outbox" else "error"
+    found: list[Finding] = []
+    why = public_url_problem(config.web.base_url)
+    if why:
+        found.append(
+            Finding(
+                level,
+                "base-url",
+                f"[web] base_url {config.web.base_url!r} {why}: readers could not reach "
+                "the unsubscribe link; set it to the public https:// address of "
+                "'newsletter serve' (or the WSGI app)",
+            )
+        )
+    sender = config.sender
+    email_domain = sender.email.rpartition("@")[2].lower()
+    placeholders = [
+        ("name", sender.name.strip() == PLACEHOLDER_SENDER.name),
+        (
+            "email",
+            sender.email.strip() == PLACEHOLDER_SENDER.email
+            or email_domain in _RESERVED_DOMAINS
+            or email_domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS)),
+        ),
+        ("postal_address", sender.postal_address.strip() == PLACEHOLDER_SENDER.postal_address),
+    ]
+    for name, still in placeholders:
+        if still:
+            found.append(
+                Finding(
+                    level,
+                    "placeholder",
+                    f"[sender] {name} is still the placeholder "
+                    f"{getattr(sender, name)!r}: set your own in newsletter.toml",
+                )
+            )
+    return found
+
+
+def require_go_live(config: Config) -> list[Finding]:
+    """Raise ConfigError when a real provider would send with an unreachable unsubscribe
+    link or placeholder sender; return the warnings (outbox) otherwise."""
+    found = go_live_findings(config)
+    errors = [f for f in found if f.level == "error"]
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(
+            f"not ready to send through {config.sending.provider}: {errors[0].message}{more}",
+            hint="'newsletter check ISSUE' lists every problem",
+        )
+    return found
 
 
 def article_links(blocks: tuple[Block, ...]) -> list[str]:
@@ -236,7 +314,11 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
     return report
 
 
-def check_issue(issue_path: Path, config: Config) -> tuple[Series | None, CheckReport]:
+def check_issue(
+    issue_path: Path, config: Config, *, go_live: bool = False
+) -> tuple[Series | None, CheckReport]:
+    """The issue's findings; with ``go_live``, first those of the configuration
+    (:func:`go_live_findings`)."""
     from .pipeline import load_series
 
     series = load_series(issue_path)
@@ -245,5 +327,8 @@ def check_issue(issue_path: Path, config: Config) -> tuple[Series | None, CheckR
     except NewsletterError as exc:
         report = CheckReport()
         report.add("error", "template", str(exc))
-        return series, report
-    return series, check_rendered(series, parts, config)
+    else:
+        report = check_rendered(series, parts, config)
+    if go_live:
+        report.findings[:0] = go_live_findings(config)
+    return series, report

@@ -64,6 +64,19 @@ class Web:
 
 
 @dataclass
+class Dns:
+    """``newsletter domain check``: where to look up the sending domain's records."""
+
+    #: the resolver to ask: "" for the system's, or an IP address ("1.1.1.1", "127.0.0.1:5353");
+    #: $NEWSLETTER_DNS_NAMESERVER overrides it
+    nameserver: str = ""
+    #: the DKIM selectors your provider shows you (Postmark and SES assign them per account)
+    dkim_selectors: list[str] = field(default_factory=list)
+    #: the domain whose SPF record sends for you, when not the provider's usual one
+    spf_domain: str = ""
+
+
+@dataclass
 class Tracking:
     """Passed to the provider (Postmark, SendGrid, Mailgun track per message; Resend per
     domain, so turning these on there is refused). Off by default: many senders are health
@@ -84,6 +97,7 @@ class Config:
     sending: Sending = field(default_factory=Sending)
     web: Web = field(default_factory=Web)
     tracking: Tracking = field(default_factory=Tracking)
+    dns: Dns = field(default_factory=Dns)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = None
@@ -116,6 +130,7 @@ _SECTIONS: dict[str, type] = {
     "sending": Sending,
     "web": Web,
     "tracking": Tracking,
+    "dns": Dns,
 }
 _TOP = {"database_url", "issues_dir", "templates_dir", "providers", *_SECTIONS}
 
@@ -140,6 +155,10 @@ def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
         if not isinstance(value, expected) or isinstance(value, bool) != isinstance(current, bool):
             raise ConfigError(
                 f"{source}: setting '{section}.{key}' expected {expected.__name__}, got {value!r}"
+            )
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise ConfigError(
+                f"{source}: setting '{section}.{key}' expected a list of text, got {value!r}"
             )
         setattr(obj, key, value)
 
@@ -222,6 +241,12 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # base_url = "https://news.example.com"
 # host = "127.0.0.1"
 # port = 8025
+
+[dns]
+# `newsletter domain check` looks up SPF, DKIM and DMARC for your sender's domain.
+# nameserver = "1.1.1.1"          # default: the system's resolver
+# dkim_selectors = ["20240101pm"]  # the selector(s) your provider shows you
+# spf_domain = "pm-bounces.example.com"
 
 [tracking]
 # Off unless you turn them on: your readers may expect discretion.

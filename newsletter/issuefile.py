@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from . import headers
 from .blocks import (
     Article,
     Block,
@@ -53,6 +54,8 @@ FIELDS = (
 SERIES_FIELDS = ("parts", "minutes_per_part")
 CTA_FIELDS = ("label", "url")
 PART_FIELDS = ("subject", "preheader", "cta")
+#: text that reaches an email header (the title is part 1's subject unless overridden)
+HEADER_FIELDS = ("title", "subject", "preheader")
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,10 @@ class _Validator:
             return ""
         if isinstance(value, dict | list):
             raise self.fail(path, f"expected text, got a {type(value).__name__}")
+        if key in HEADER_FIELDS:  # they become a subject line: one line, no control characters
+            why = headers.problem(str(value).strip())
+            if why:
+                raise self.fail(path, why, hint="write it on one line")
         return str(value).strip()
 
     def url(self, data: dict[str, Any], key: str, path: str, required: bool = False) -> str:

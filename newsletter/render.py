@@ -9,6 +9,7 @@ links written out.
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 import time
 from dataclasses import dataclass
@@ -35,9 +36,11 @@ from .config import Config
 from .errors import NewsletterError
 from .resources import templates_dir
 from .series import Part, Series
+from .signing import SAMPLE_TOKEN, unsubscribe_link
 
 FIRST_NAME = "%%NL_FIRST_NAME%%"
 UNSUBSCRIBE_URL = "%%NL_UNSUBSCRIBE_URL%%"
+_MARKER = re.compile("|".join(re.escape(m) for m in (FIRST_NAME, UNSUBSCRIBE_URL)))
 _TOKEN_GUARD = ("%%NL_", "%%NL&#95;")
 WIDTH = 78
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -176,12 +179,15 @@ def personalize(
 def fill(
     html_in: str, text_in: str, *, first_name: str, unsubscribe_url: str, fallback: str = "there"
 ) -> tuple[str, str]:
-    """HTML and text with the placeholders filled in for one subscriber, escaped in HTML."""
+    """HTML and text with the placeholders filled in for one subscriber, escaped in HTML.
+
+    One pass over each template: an inserted value is never searched for markers, so a
+    first name ``%%NL_UNSUBSCRIBE_URL%%`` stays that text."""
     name = (first_name or "").strip() or fallback
-    html_out = html_in.replace(FIRST_NAME, html.escape(name)).replace(
-        UNSUBSCRIBE_URL, html.escape(unsubscribe_url)
-    )
-    text_out = text_in.replace(FIRST_NAME, name).replace(UNSUBSCRIBE_URL, unsubscribe_url)
+    text_values = {FIRST_NAME: name, UNSUBSCRIBE_URL: unsubscribe_url}
+    html_values = {k: html.escape(v) for k, v in text_values.items()}
+    html_out = _MARKER.sub(lambda m: html_values[m.group()], html_in)
+    text_out = _MARKER.sub(lambda m: text_values[m.group()], text_in)
     return html_out, text_out
 
 
@@ -288,7 +294,7 @@ def write_rendered(
         html_out, text_out = personalize(
             r,
             first_name="",
-            unsubscribe_url=f"{config.web.base_url.rstrip('/')}/unsubscribe",
+            unsubscribe_url=unsubscribe_link(config.web.base_url, SAMPLE_TOKEN),
             fallback=config.brand.first_name_fallback,
         )
         (out_dir / f"part-{k}.html").write_text(html_out, encoding="utf-8")

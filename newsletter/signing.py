@@ -7,12 +7,20 @@ be forged or guessed from a subscriber id, and an altered one is refused.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from . import secrets
+
 SALT = "newsletter.unsubscribe.v1"
+#: the token written by ``render`` (no subscriber yet): the served page calls it invalid
+SAMPLE_TOKEN = "sample-token"
+
+
+def unsubscribe_link(base_url: str, token: str) -> str:
+    """The address ``serve`` answers for a token: ``{base_url}/u/{token}``."""
+    return f"{base_url.rstrip('/')}/u/{token}"
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,8 @@ class Signer:
 
     @classmethod
     def from_env(cls, fallback: str) -> Signer:
-        return cls(os.environ.get("NEWSLETTER_SECRET") or fallback)
+        secrets.register(fallback)
+        return cls(secrets.read("NEWSLETTER_SECRET") or fallback)
 
     def token(self, subscriber_id: int, campaign_id: int | None = None) -> str:
         return str(self._s.dumps([subscriber_id, campaign_id]))
@@ -46,4 +55,4 @@ class Signer:
     def unsubscribe_url(
         self, base_url: str, subscriber_id: int, campaign_id: int | None = None
     ) -> str:
-        return f"{base_url.rstrip('/')}/u/{self.token(subscriber_id, campaign_id)}"
+        return unsubscribe_link(base_url, self.token(subscriber_id, campaign_id))

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from .. import secrets
 from ..errors import NewsletterError
 from . import admin, delivery, issues, sending, subscribers
 from .common import Context
@@ -44,7 +45,7 @@ class NewsletterGroup(click.Group):
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    return " ".join(secrets.scrub(message).split())
 
 
 def _debug(ctx: click.Context) -> bool:

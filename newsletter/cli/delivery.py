@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..check import go_live_findings
+from ..domaincheck import PROVIDER_DNS, DomainReport, check_domain
 from ..errors import NewsletterError
 from ..providers import get_provider
 from ..store import SUPPRESSION_REASONS
@@ -27,6 +29,15 @@ def providers_check(ctx: Context) -> None:
     provider = get_provider(ctx.config)
     problems = provider.check()
     out = console()
+    for f in go_live_findings(ctx.config):
+        if f.level == "error":
+            problems.append(f.message)
+        else:
+            out.print(f"  warning: {f.message}")
+    if provider.name in PROVIDER_DNS:
+        report = check_domain(ctx.config)
+        show_domain(report)
+        problems.extend(f"{c.kind} {c.state.value}: {c.message}" for c in report.problems)
     for p in problems:
         out.print(f"  problem: {p}")
     out.print(
@@ -36,6 +47,33 @@ def providers_check(ctx: Context) -> None:
     provider.close()
     if problems:
         raise SystemExit(1)
+
+
+@click.group("domain")
+def domain_group() -> None:
+    """The sending domain's DNS records (SPF, DKIM, DMARC)."""
+
+
+@domain_group.command("check")
+@pass_ctx
+def domain_check(ctx: Context) -> None:
+    """Look up SPF, DKIM and DMARC for the sender's domain and the configured provider;
+    say which record to add (exit code 1 while one is missing)."""
+    report = check_domain(ctx.config)
+    show_domain(report)
+    bad = report.problems
+    console().print(
+        f"Domain {report.domain} for {report.provider}: "
+        + ("ready." if not bad else f"{len(bad)} record(s) to fix.")
+    )
+    if bad:
+        raise SystemExit(1)
+
+
+def show_domain(report: DomainReport) -> None:
+    out = console()
+    for c in report.checks:
+        out.print(f"  {c.kind} {c.state.value}: {c.host}: {c.message}")
 
 
 @click.command("test-send")
@@ -129,5 +167,5 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for cmd in (providers_group, test_send_cmd, suppressions_group, serve_cmd):
+    for cmd in (providers_group, domain_group, test_send_cmd, suppressions_group, serve_cmd):
         cli.add_command(cmd)

@@ -138,10 +138,12 @@ def check_cmd(ctx: Context, issue: Path, as_json: bool) -> None:
 
     Errors: no unsubscribe link or postal address, HTML over 102 KB, an image without alt
     text, a link that is not absolute http(s) or points at localhost, no text part, an
-    empty part, a template error. Warnings: long subjects, preheaders outside 40 to 110
-    characters, skipped heading levels, very long paragraphs, spam-like subjects, no CTA.
+    empty part, a template error; with a real provider, an unsubscribe address that is not
+    public https ([web] base_url) or sender fields still as 'init' wrote them. Warnings:
+    long subjects, preheaders outside 40 to 110 characters, skipped heading levels, very
+    long paragraphs, spam-like subjects, no CTA.
     """
-    _, report = check_issue(issue, ctx.config)
+    _, report = check_issue(issue, ctx.config, go_live=True)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
     else:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from ..check import require_go_live
 from ..errors import StoreError
 from ..providers import get_provider
 from ..schedule import MODES, queue_issue, requeue_issue, run_forever
@@ -69,6 +70,7 @@ def queue_cmd(
     again: bool,
 ) -> None:
     """Queue ISSUE's series for a list; a snapshot of the rendered parts is stored."""
+    ready = require_go_live(ctx.config)  # a real provider: public https base URL, own sender
     q = queue_issue(
         ctx.store,
         ctx.config,
@@ -82,7 +84,7 @@ def queue_cmd(
         again=again,
     )
     out = console()
-    for w in q.warnings:
+    for w in [f.message for f in ready] + q.warnings:
         out.print(f"  warning: {w}")
     out.print(
         f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), "

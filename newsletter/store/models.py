@@ -155,3 +155,14 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(2000))
+
+
+class WebhookToken(Base):
+    """Signed webhook tokens already accepted (Mailgun signs only timestamp + token): a
+    replay within the signature's lifetime is refused. Rows older than that are pruned."""
+
+    __tablename__ = "webhook_tokens"
+    provider: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_webhook_tokens_seen", "seen_at"),)

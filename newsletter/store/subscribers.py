@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .. import headers
 from ..errors import InputError, StoreError
 from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
@@ -85,6 +86,15 @@ def normalise_email(raw: str) -> str:
         return validate_email(raw.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
+
+
+def name_problem(first: str, last: str) -> str | None:
+    """Why a first and last name cannot be a subscriber's (they go into headers), or None."""
+    for label, value in (("first name", first), ("last name", last)):
+        why = headers.problem(value, limit=headers.MAX_NAME)
+        if why:
+            return f"{label} {why}"
+    return None
 
 
 def valid_timezone(tz: str) -> bool:
@@ -161,13 +171,29 @@ def read_csv(path: Path) -> tuple[TextIO, Any]:
         sample = handle.read(8192)
     except UnicodeDecodeError:
         handle.close()
-        raise decode_error(path, 1, CSV_UTF8_HINT) from None
+        raise decode_error(path, CSV_UTF8_HINT) from None
     handle.seek(0)
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel()
-    return handle, dialect
+    return handle, _dialect(sample)
+
+
+def _dialect(sample: str) -> Any:
+    """Excel's CSV with the delimiter its header row uses most (',', ';' or tab). Only the
+    delimiter is guessed: csv.Sniffer guesses the quoting too, and a wrong guess once
+    mangled a doubled quote inside a quoted name."""
+    header = sample.splitlines()[0] if sample else ""
+    delimiter = max(",;\t", key=header.count)
+    return type("Dialect", (csv.excel,), {"delimiter": delimiter if delimiter in header else ","})
+
+
+def _csv_error(path: Path, line: int, exc: csv.Error) -> InputError:
+    if "field larger than field limit" in str(exc):
+        return InputError(
+            str(path),
+            f"a field is longer than {csv.field_size_limit():,} characters",
+            line=line,
+            hint="look for a quote that is never closed on or after this line",
+        )
+    return InputError(str(path), f"is not readable as CSV: {exc}", line=line)
 
 
 def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
@@ -178,7 +204,10 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
         header = next(reader, None) or []
     except UnicodeDecodeError:
         handle.close()
-        raise decode_error(path, 1, CSV_UTF8_HINT) from None
+        raise decode_error(path, CSV_UTF8_HINT) from None
+    except csv.Error as exc:
+        handle.close()
+        raise _csv_error(path, 1, exc) from None
     columns: dict[str, int] = {}
     for i, h in enumerate(header):
         norm = _norm_header(h)
@@ -205,13 +234,15 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
     def each_row() -> Iterator[Row]:
         seen: dict[str, int] = {}  # in-file duplicates: address -> first line
         while True:
+            line = reader.line_num + 1  # the file's line where this row starts
             try:
                 values = next(reader)
             except StopIteration:
                 return
             except UnicodeDecodeError:
-                raise decode_error(path, reader.line_num + 1, CSV_UTF8_HINT) from None
-            line = reader.line_num
+                raise decode_error(path, CSV_UTF8_HINT) from None
+            except csv.Error as exc:
+                raise _csv_error(path, line, exc) from None
             if not any(v.strip() for v in values):
                 continue
 
@@ -236,6 +267,10 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
             first, last = get("first_name"), get("last_name")
             if not first and not last and get("name"):
                 first, _, last = get("name").partition(" ")
+            why = name_problem(first, last)
+            if why:
+                result.bad.append((line, why))
+                continue
             tz = get("timezone") or None
             if tz and not valid_timezone(tz):
                 result.warnings.append((line, f"unknown timezone {tz!r}, using the default"))
@@ -244,7 +279,7 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
             when = parse_when(when_raw) if when_raw else None
             if when_raw and when is None:
                 result.warnings.append((line, f"unreadable date {when_raw!r}, using now"))
-            yield Row(line, email, first[:200], last[:200], get("tags")[:1000], tz, when)
+            yield Row(line, email, first, last, get("tags")[:1000], tz, when)
 
     return rows(), result
 
@@ -409,8 +444,10 @@ def add_subscriber(
             f"unknown timezone {timezone!r}",
             hint="use a name like Europe/Paris or America/New_York",
         )
+    for option, value in (("--first-name", first_name), ("--last-name", last_name)):
+        headers.check(value, option, limit=headers.MAX_NAME)
     result = ImportResult()
-    row = Row(0, normalised, first_name, last_name, "", timezone, joined_at)
+    row = Row(0, normalised, first_name.strip(), last_name.strip(), "", timezone, joined_at)
     return import_rows(store, [row], result, list_name=list_name, resubscribe=resubscribe)
 
 

@@ -15,10 +15,16 @@ from ..signing import Signer
 from ..store import Store, ledger
 from ..store.models import Campaign, Subscriber
 from ..store.subscribers import unsubscribe
+from .hooks import webhooks_blueprint
 
 
-def create_app(store: Store, sender_name: str) -> Flask:
+def create_app(
+    store: Store, sender_name: str, hooks: dict[str, webhooks.WebhookProvider] | None = None
+) -> Flask:
+    """The app; ``hooks`` replaces the providers' webhooks (tests: a local SNS certificate
+    server)."""
     app = Flask(__name__, template_folder=str(Path(__file__).parent))
+    app.register_blueprint(webhooks_blueprint(store, hooks))
     signer = Signer.from_env(store.signing_secret())
 
     def page(state: str, status: int = 200, **context: Any) -> Response:
@@ -68,46 +74,6 @@ def create_app(store: Store, sender_name: str) -> Flask:
         if one_click:
             return Response("Unsubscribed.\n", 200, mimetype="text/plain")
         return page("unsubscribed", email=sub.email)
-
-    def webhook(provider: str, handle: Any) -> Response:
-        try:
-            events = handle()
-        except webhooks.WebhookRejected as exc:
-            headers = {"WWW-Authenticate": 'Basic realm="webhooks"'} if exc.status == 401 else {}
-            return Response(f"{exc}\n", exc.status, headers=headers, mimetype="text/plain")
-        n = webhooks.apply(store, provider, events)
-        return Response(f"ok: {n} suppressed\n", 200, mimetype="text/plain")
-
-    @app.post("/webhooks/postmark")
-    def postmark() -> Response:
-        def handle() -> list[webhooks.Suppress]:
-            webhooks.verify_postmark(request.headers.get("Authorization"))
-            return webhooks.postmark_events(webhooks.parse_json(request.get_data()))
-
-        return webhook("postmark", handle)
-
-    @app.post("/webhooks/sendgrid")
-    def sendgrid() -> Response:
-        def handle() -> list[webhooks.Suppress]:
-            raw = request.get_data()
-            webhooks.verify_sendgrid(
-                raw,
-                request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
-                request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"),
-            )
-            events = webhooks.parse_json(raw)
-            return webhooks.sendgrid_events(events if isinstance(events, list) else [])
-
-        return webhook("sendgrid", handle)
-
-    @app.post("/webhooks/mailgun")
-    def mailgun() -> Response:
-        def handle() -> list[webhooks.Suppress]:
-            body = webhooks.parse_json(request.get_data())
-            webhooks.verify_mailgun(body)
-            return webhooks.mailgun_events(body)
-
-        return webhook("mailgun", handle)
 
     @app.get("/healthz")
     def health() -> Response:
