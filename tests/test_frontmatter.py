@@ -122,3 +122,14 @@ def test_import_never_writes_an_issue_file_split_would_refuse(workdir: Path) -> 
     assert 2.2e6 < (workdir / "huge.html").stat().st_size < 3e6
     _one_line_error(run("import", "huge.html", "-o", "huge.md"), "huge.html", "split reads at most")
     assert not (workdir / "huge.md").exists()
+
+
+def test_check_errors_on_an_image_without_an_absolute_source(workdir: Path) -> None:
+    assert run("init", ".").exit_code == 0
+    (workdir / "issues" / "img.md").write_text(
+        "---\ntitle: Photos\n---\n\nA short article with a photo of the office.\n\n"
+        "![The waiting room](/assets/IMG_2534.jpeg)\n"
+    )
+    result = run("check", "issues/img.md")
+    assert result.exit_code == 1
+    assert "'/assets/IMG_2534.jpeg' has no absolute http(s) address" in result.output
