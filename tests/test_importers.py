@@ -227,3 +227,22 @@ def test_round_trip_of_every_fixture(tmp_path: Path) -> None:
         article = import_file(path)
         issue = parse_issue(dump_issue(article), tmp_path / "x.md")
         assert issue.blocks == article.blocks, path.name
+
+
+def test_copied_titles_that_look_a_little_like_chrome_stay_titles(tmp_path: Path) -> None:
+    """Titles starting with "By", holding a month or a colon are titles, not bylines."""
+    body = (
+        "The first paragraph of the article is here, and it is long enough to be prose. "
+        "It goes on for a while.\n\nA Heading\n\nMore text follows the heading, as it does.\n"
+    )
+    for title in (
+        "By the Sea: What Summer Taught Me",
+        "May Flowers and Other Spring Chores",
+        "Next Steps After a Diagnosis",
+        "Home Office Tax Rules, Explained",
+    ):
+        path = tmp_path / "post.txt"
+        path.write_text(f"{title}\n\n{body}", encoding="utf-8")
+        article = import_file(path)
+        assert article.title == title
+        assert not article.notes

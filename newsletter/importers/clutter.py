@@ -29,7 +29,8 @@ _HEAD = re.compile(
     all\ posts|blog|home|menu|log\ ?in|sign\ ?in|search|
     \d+\s*(?:min|mins|minute|minutes)\.?\s*read|reading\ time:?.*|\d+\s+views?|
     (?:updated|posted|published|last\ updated)(?:\ on|\ in|\ by)?:?\s.*|(?:on\ )?posted\ on\ .*|
-    by\s+\S.{{0,40}}|written\ by\ .*|author:\s.*|{_DATE}|
+    by\s+(?-i:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,3}})|by\ (?:admin|staff|the\ editors?)|
+    written\ by\ .*|author:\s.*|{_DATE}|
     (?:{_DATE}\s*[·•|-]\s*)?\d+\s*min(?:ute)?s?\ read|
     book\ now|book\ online|book\ an?\ (?:appointment|session|consultation)|
     (?:please\ )?(?:select|choose)\ (?:a|the|your)\ location.*|please\ select\ .*|
