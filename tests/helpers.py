@@ -80,3 +80,12 @@ def one_line_error(result: click.testing.Result, *needles: str) -> str:
     for n in needles:
         assert n in lines[0], lines[0]
     return lines[0]
+
+
+#: newsletter.toml lines that pass the go-live gate (a real sender, a public https base URL):
+#: what a workspace needs before a real provider may send
+LIVE_SETTINGS = (
+    '[sender]\nname = "Calm Practice"\nemail = "news@calm-practice.org"\n'
+    'postal_address = "1 Quiet Lane, Leeds LS1 4AP"\n'
+    '[web]\nbase_url = "https://news.calm-practice.org"\n'
+)

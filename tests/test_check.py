@@ -251,7 +251,9 @@ def test_render_writes_the_unsubscribe_path_that_serve_answers(
     code, out = run(root, "render", str(root / "issues" / "calmer-mornings.md"), "--out", "out")
     assert code == 0, out
     text = next((workdir / "out").glob("part-1.txt")).read_text()
-    link = next(w for w in text.split() if w.startswith("https://news.ortiz-practice.de/"))
+    lines = text.splitlines()
+    link = next(line.split()[-1] for line in lines if line.startswith("Unsubscribe: "))
+    assert link.startswith("https://news.ortiz-practice.de/")
     client = create_app(Store(f"sqlite:///{workdir / 'web.db'}"), "Lena").test_client()
     page = client.get(urlparse(link).path)
     # the route exists (a sample token is no one's: the page says the link is not valid)

@@ -150,7 +150,7 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     from ..web.app import create_app
 
     config = ctx.config
-    app = create_app(ctx.store, config.sender.name)
+    app = create_app(ctx.store, config)
     server = make_server(host or config.web.host, port or config.web.port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     console().print(

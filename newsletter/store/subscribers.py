@@ -26,7 +26,8 @@ from .. import headers
 from ..errors import InputError, StoreError
 from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
-from .models import Delivery, MailingList, Membership, Subscriber, Suppression
+from .consent import ConsentRecord, JoinMethod, records
+from .models import Consent, Delivery, MailingList, Membership, Subscriber, Suppression
 
 HEADERS = {
     "email": {
@@ -308,8 +309,10 @@ def import_rows(
     *,
     list_name: str | None = None,
     resubscribe: bool = False,
+    method: JoinMethod = JoinMethod.IMPORT,
 ) -> ImportResult:
-    """Add rows in one transaction; streamed in chunks, never the whole file in memory."""
+    """Add rows in one transaction; streamed in chunks, never the whole file in memory.
+    Each new subscriber and each joining of the list gets a consent record (``method``)."""
     now = utcnow()
     with store.begin() as conn:
         list_id = store.list_id(conn, list_name, create=True) if list_name else None
@@ -383,6 +386,19 @@ def import_rows(
             new_keys = {d["email_key"] for d in new}
             if list_id is None:
                 result.unchanged += len(eligible) - len(new)
+                if new:
+                    ids = dict(
+                        conn.execute(
+                            select(Subscriber.email_key, Subscriber.id).where(
+                                Subscriber.email_key.in_(new_keys)
+                            )
+                        ).all()
+                    )
+                    _consents(
+                        conn,
+                        method,
+                        [(ids[str(d["email_key"])], None, d["subscribed_at"]) for d in new],
+                    )
                 continue
             ids = dict(
                 conn.execute(
@@ -413,7 +429,29 @@ def import_rows(
                     result.joined += 1
             if joining:
                 conn.execute(insert_ignore(store, Membership), joining)
+                _consents(
+                    conn, method, [(j["subscriber_id"], list_id, j["joined_at"]) for j in joining]
+                )
     return result
+
+
+def _consents(conn: Connection, method: JoinMethod, joined: list[tuple[Any, Any, Any]]) -> None:
+    conn.execute(
+        insert(Consent),
+        [
+            dict(
+                subscriber_id=sid,
+                list_id=lid,
+                method=method.value,
+                joined_at=when,
+                form_url="",
+                ip="",
+                user_agent="",
+                consent_text="",
+            )
+            for sid, lid, when in joined
+        ],
+    )
 
 
 def import_csv(
@@ -448,7 +486,9 @@ def add_subscriber(
         headers.check(value, option, limit=headers.MAX_NAME)
     result = ImportResult()
     row = Row(0, normalised, first_name.strip(), last_name.strip(), "", timezone, joined_at)
-    return import_rows(store, [row], result, list_name=list_name, resubscribe=resubscribe)
+    return import_rows(
+        store, [row], result, list_name=list_name, resubscribe=resubscribe, method=JoinMethod.CLI
+    )
 
 
 def unsubscribe(
@@ -499,6 +539,7 @@ def forget(store: Store, email: str) -> bool:
         if sid is None:
             return False
         c.execute(delete(Delivery).where(Delivery.subscriber_id == sid))
+        c.execute(delete(Consent).where(Consent.subscriber_id == sid))
         c.execute(delete(Membership).where(Membership.subscriber_id == sid))
         c.execute(delete(Subscriber).where(Subscriber.id == sid))
     return True
@@ -514,6 +555,13 @@ EXPORT_COLUMNS = [
     "status",
     "subscribed_at",
     "unsubscribed_at",
+    # the latest consent record
+    "joined_via",
+    "consent_form_url",
+    "consent_ip",
+    "consent_user_agent",
+    "consent_text",
+    "confirmed_at",
 ]
 
 
@@ -541,7 +589,9 @@ def iter_subscribers(
                 )
             ):
                 member_of.setdefault(sid, []).append(lists[lid])
+            consents = records(conn, ids)
             for r in part:
+                latest = consents[r.id][-1] if consents.get(r.id) else None
                 yield {
                     "email": r.email,
                     "first_name": r.first_name,
@@ -552,7 +602,51 @@ def iter_subscribers(
                     "status": r.status,
                     "subscribed_at": r.subscribed_at.isoformat() if r.subscribed_at else "",
                     "unsubscribed_at": r.unsubscribed_at.isoformat() if r.unsubscribed_at else "",
+                    "joined_via": latest.method if latest else "",
+                    "consent_form_url": latest.form_url if latest else "",
+                    "consent_ip": latest.ip if latest else "",
+                    "consent_user_agent": latest.user_agent if latest else "",
+                    "consent_text": latest.consent_text if latest else "",
+                    "confirmed_at": (
+                        latest.confirmed_at.isoformat() if latest and latest.confirmed_at else ""
+                    ),
                 }
+
+
+@dataclass(frozen=True)
+class Shown:
+    fields: dict[str, str]
+    lists: list[str]  # "name" or "name (unsubscribed)"
+    consents: list[ConsentRecord]
+
+
+def show(store: Store, email: str) -> Shown | None:
+    """One subscriber with their lists and consent records."""
+    with store.begin() as conn:
+        sub = conn.execute(
+            select(Subscriber).where(Subscriber.email_key == email_key(email))
+        ).first()
+        if sub is None:
+            return None
+        lists = [
+            name if status == "active" else f"{name} ({status})"
+            for name, status in conn.execute(
+                select(MailingList.name, Membership.status)
+                .join(Membership, Membership.list_id == MailingList.id)
+                .where(Membership.subscriber_id == sub.id)
+                .order_by(MailingList.name)
+            )
+        ]
+        consents = records(conn, [sub.id]).get(sub.id, [])
+    fields = {
+        "email": sub.email,
+        "first_name": sub.first_name,
+        "last_name": sub.last_name,
+        "timezone": sub.timezone or "",
+        "status": sub.status,
+        "subscribed_at": f"{sub.subscribed_at:%Y-%m-%d %H:%M} UTC",
+    }
+    return Shown(fields, lists, consents)
 
 
 def export_csv(store: Store, out: TextIO, **filters: str | None) -> int:
