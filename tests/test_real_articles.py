@@ -86,6 +86,23 @@ CASES = [
         url="https://ledgerandlamp.example/blog/monthly-close/",
     ),
     Case(
+        "squarespace-post.html",
+        "Grief at the Holidays: Making Room for Both",
+        (
+            "Please select",
+            "Berkeley",
+            "Book Now",
+            "Dec 4",
+            "5 min read",
+            "Updated",
+            "Tags",
+            "Anniversary Reactions",
+            "Rest Is Not Lazy",
+            "Squarespace",
+            "— Juniper",
+        ),
+    ),
+    Case(
         "copied-garden.txt",
         "Five Easy Herbs for a Kitchen Windowsill",
         ("Posted on", "Share this", "Like Loading", "Previous Post", "Seed Swaps"),
@@ -255,6 +272,22 @@ def test_documentation_page() -> None:
     with_url = import_source(ARTICLES / "sphinx-page.html", url="https://docs.example/g/b.html")
     links = [s.href for b in with_url.blocks if isinstance(b, Paragraph) for s in b.spans if s.href]
     assert links == ["https://docs.example/g/restore.html#restore"]
+
+
+def test_page_builder_blocks_and_chrome_inside_the_article() -> None:
+    """A Squarespace-like page: the article is cut into blocks (text, a lazy-loaded image,
+    text); the date, reading time, tags and neighbours' titles stand around them."""
+    article = import_source(ARTICLES / "squarespace-post.html")
+    images = [b for b in article.blocks if isinstance(b, Image)]
+    assert [i.src for i in images] == [
+        "https://images.squarespace-cdn.example/content/v1/5f1/candle.jpg"
+    ]
+    link = [s.href for b in article.blocks if isinstance(b, Paragraph) for s in b.spans if s.href]
+    assert link == ["https://www.junipercounseling.example/contact"]
+    signoff = article.blocks[-1]
+    assert isinstance(signoff, Paragraph) and "(510) 555-0134" in signoff.text()
+    for chrome in ("Dec 4", "5 min read", "Tags: grief", "Why Rest Is Not Lazy", "Please select"):
+        assert any(chrome in n for n in article.notes), chrome
 
 
 def test_seed_still_imports_as_well(tmp_path: Path) -> None:

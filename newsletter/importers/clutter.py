@@ -30,7 +30,7 @@ _HEAD = re.compile(
     \d+\s*(?:min|mins|minute|minutes)\.?\s*read|reading\ time:?.*|\d+\s+views?|
     (?:updated|posted|published|last\ updated)(?:\ on|\ in|\ by)?:?\s.*|(?:on\ )?posted\ on\ .*|
     by\s+(?-i:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,3}})|by\ (?:admin|staff|the\ editors?)|
-    written\ by\ .*|author:\s.*|{_DATE}|
+    written\ by\ .*|{_DATE}|
     (?:{_DATE}\s*[·•|-]\s*)?\d+\s*min(?:ute)?s?\ read|
     book\ now|book\ online|book\ an?\ (?:appointment|session|consultation)|
     (?:please\ )?(?:select|choose)\ (?:a|the|your)\ location.*|please\ select\ .*|
@@ -133,6 +133,48 @@ def drop_before(blocks: list[Block], index: int, where: Where, notes: list[str])
     return kept + blocks[index + 1 :]
 
 
+_PRE_TITLE_WORDS = 120
+
+
+def _title_index(blocks: list[Block], title: str) -> int | None:
+    """Where the title's H1 stands: the one equal to ``title``, or the first H1."""
+    for i, b in enumerate(blocks):
+        same = not title or " ".join(b.text().split()) == " ".join(title.split())
+        if isinstance(b, Heading) and b.level == 1 and same:
+            return i
+    return None
+
+
+def cut_at_title(
+    blocks: list[Block], title: str, where: Where, notes: list[str]
+) -> tuple[str, list[Block]]:
+    """(title, body): the title is ``title`` or the first H1 wherever it stands; the
+    page chrome before that H1 (a byline, a date, an avatar, category links) and right
+    after it ("4 min read", "Updated: Jun 2") is dropped, each noted. When much text
+    stands before the H1 it is kept: then it is the article, not chrome."""
+    index = _title_index(blocks, title)
+    if index is not None:
+        title = title or blocks[index].text().strip()
+        if sum(b.word_count() for b in blocks[:index]) <= _PRE_TITLE_WORDS:
+            blocks = drop_before(blocks, index, where, notes)
+        else:
+            blocks = blocks[:index] + blocks[index + 1 :]
+    start = 0
+    while start < len(blocks) and start < 6 and _is_head_block(blocks[start]):
+        notes.append(
+            f"{where(blocks[start])}dropped page chrome after the title: {_describe(blocks[start])}"
+        )
+        start += 1
+    return title, blocks[start:]
+
+
+def _is_head_block(block: Block) -> bool:
+    if not isinstance(block, Paragraph):
+        return False
+    lines = [ln for ln in plain(block.spans).split("\n") if ln.strip()]
+    return bool(lines) and all(is_head_clutter(ln) for ln in lines)
+
+
 def _small_or_icon(image: Image) -> bool:
     if image.width is not None and image.width <= 200:
         return True
@@ -227,6 +269,7 @@ def repeats_opening(subtitle: str, blocks: list[Block]) -> bool:
 
 
 __all__ = [
+    "cut_at_title",
     "drop_before",
     "repeats_opening",
     "drop_tail",
