@@ -124,3 +124,11 @@ def test_fetch_page_library_call(site: str) -> None:
     assert page.url == f"{site}/blog/monthly-close/" and "Monthly Close" in page.text
     with pytest.raises(InputError, match="404"):
         import_source(f"{site}/nothing-here")
+
+
+def test_an_address_without_its_scheme_gets_a_hint(workdir: Path) -> None:
+    one_line_error(
+        run_cli("import", "www.example.com/blog/post"),
+        "no such file",
+        "https://www.example.com/blog/post",
+    )

@@ -96,7 +96,12 @@ def import_source(
     if isinstance(source, str) and is_web_address(source):
         article = import_url(source, fmt)
     else:
-        article = import_file(Path(source), fmt)
+        path = Path(source)
+        if not path.exists() and re.match(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)+/", str(source)):
+            raise InputError(
+                str(source), "no such file", hint=f"for a web page, write https://{source}"
+            )
+        article = import_file(path, fmt)
     if url:
         article.url = url
     if article.url and not is_http(article.url):
