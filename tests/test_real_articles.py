@@ -50,6 +50,25 @@ CASES = [
         ),
     ),
     Case(
+        "copied-medium.txt",
+        "The Quiet Cost of Saying Yes to Every Client",
+        (
+            "Open in app",
+            "Member-only",
+            "Follow",
+            "6 min read",
+            "Listen",
+            "Freelancing",
+            "Followers",
+            "More from",
+            "Monthly Discounts",
+            "Recommended",
+            "See all",
+            "Bookkeeper for small businesses.",
+            "money habits that last",
+        ),
+    ),
+    Case(
         "scraped-yoga.md",
         "Your First Month of Yoga: What Nobody Tells You",
         (

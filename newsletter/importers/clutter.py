@@ -31,7 +31,9 @@ _HEAD = re.compile(
     (?:updated|posted|published|last\ updated)(?:\ on|\ in|\ by)?:?\s.*|(?:on\ )?posted\ on\ .*|
     by\s+(?-i:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,3}})|by\ (?:admin|staff|the\ editors?)|
     written\ by\ .*|{_DATE}|
-    (?:{_DATE}\s*[·•|-]\s*)?\d+\s*min(?:ute)?s?\ read|
+    (?:{_DATE}\s*[·•|-]\s*)?\d+\s*min(?:ute)?s?\ read(?:\s*[·•|-]\s*.*)?|
+    member-only\ story|follow|following|listen|share|sign\ up|sign\ in|get\ started|
+    open\ in\ app|\d+(?:\.\d)?k?\s+followers?|subscribe|
     book\ now|book\ online|book\ an?\ (?:appointment|session|consultation)|
     (?:please\ )?(?:select|choose)\ (?:a|the|your)\ location.*|please\ select\ .*|
     categor(?:y|ies):?\s.*|filed\ under\ .*|posted\ in\ .*|tags?:.*|
@@ -48,7 +50,13 @@ _TAIL = re.compile(
     share(?:\ this)?(?:\ post|\ article)?:?|share\ on\ .*|tweet|pin\ it|like\ this:?|
     like\ loading\.*|leave\ a\ (?:comment|reply)|\d+\ comments?|comments|read\ more|
     related(?:\ posts?|\ articles?)?:?|you\ (?:may|might)\ also\ like:?|recent\ posts:?|
-    back\ to\ (?:top|blog|all\ posts)|posts?\ navigation|[←«‹].*|.*[→»›]
+    back\ to\ (?:top|blog|all\ posts)|posts?\ navigation|[←«‹].*|.*[→»›]|
+    see\ all|write\ a\ comment.*|\d+\s+views?|\d+\s+likes?|post\ not\ marked\ as\ liked|
+    post\ a\ comment|no\ comments:?|subscribe(?:\ to:.*)?|newer\ posts?|older\ posts?|home|
+    labels?:\s.*|posted\ by\ .*|discussion\ about\ this\ post|ready\ for\ more\??|
+    type\ your\ email.*|listen|follow|\d+\s+comments?|comments?:?|recent\ posts|
+    more\ from\ .{1,40}|about\ the\ author|sign\ up\ for\ .*|written\ by\ .*|
+    \d+(?:\.\d)?k?\s+followers?|recommended\ from\ .*
     )$""",
     re.I | re.X,
 )

@@ -200,17 +200,37 @@ def is_cta(line: str) -> bool:
     )
 
 
+def _is_topic(lines: list[str]) -> bool:
+    return all(
+        len(ln.split()) <= 3
+        and ln[:1].isupper()
+        and not ln.endswith(_END_PUNCT)
+        and not is_contact_line(ln)
+        for ln in lines
+    )
+
+
 def _chrome_tail(paras: list[tuple[int, list[str]]]) -> int:
     """Index of the first paragraph of the page navigation at the end (len if none)."""
     lines = [(pi, line) for pi, (_, ls) in enumerate(paras) for line in ls]
     tail_start = len(paras)
-    # Look at the last few lines: a navigation word, then at most two post titles.
-    for back in range(1, min(6, len(lines)) + 1):
+    # Look back from the end: navigation words, with at most three post titles between.
+    gap = 0
+    for back in range(1, min(16, len(lines)) + 1):
         pi, line = lines[-back]
         if _CHROME.match(line) or is_tail_clutter(line):
             tail_start = min(tail_start, pi)
-        elif back > 3 and tail_start == len(paras):
-            break
+            gap = 0
+        else:
+            gap += 1
+            if gap > 3:
+                break
+    # Topic links just before ("Bookkeeping", "Small Business"): short lines, two or more.
+    start = tail_start
+    while start > 0 and _is_topic(paras[start - 1][1]):
+        start -= 1
+    if tail_start - start >= 2:
+        tail_start = start
     if tail_start < len(paras):
         after = [line for pi, line in lines if pi >= tail_start]
         if any(len(line.split()) > 20 for line in after):
