@@ -246,3 +246,22 @@ def test_copied_titles_that_look_a_little_like_chrome_stay_titles(tmp_path: Path
         article = import_file(path)
         assert article.title == title
         assert not article.notes
+
+
+def test_html_note_titles_lead_only_their_own_paragraph(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><body><article><h1>Notes</h1><p>An opening paragraph of the article.</p>"
+        '<a href="https://example.com/book">Book a session</a>'
+        "<p>A paragraph after a button, with no label before it.</p>"
+        '<div class="admonition note"><p class="admonition-title">Note</p>'
+        "<p>Labelled text.</p></div></article></body></html>",
+        encoding="utf-8",
+    )
+    texts = [b.text() for b in import_file(page).blocks]
+    assert texts == [
+        "An opening paragraph of the article.",
+        "Book a session",
+        "A paragraph after a button, with no label before it.",
+        "Note: Labelled text.",
+    ]

@@ -258,7 +258,7 @@ class _Walker:
     def blocks(self, root: Tag) -> list[Block]:
         out: list[Block] = []
         pending = _Inline()
-        label = ""  # a note's or an abstract's title, put before its first paragraph
+        heading_label = ""  # a note's or an abstract's title, put before its paragraph
 
         def flush() -> None:
             nonlocal pending
@@ -293,15 +293,15 @@ class _Walker:
                 ):
                     out.append(CallToAction(label=text, url=str(links[0].get("href") or "")))
                 elif _is_label(child) and text:
-                    label = text.rstrip(":")
+                    heading_label = text.rstrip(":")
                 else:
                     blocks = _paragraph_blocks(*_inline(child))
-                    if label and blocks and isinstance(blocks[0], Paragraph):
-                        labelled = [Span(f"{label}:", bold=True)]
+                    if heading_label and blocks and isinstance(blocks[0], Paragraph):
+                        labelled = [Span(f"{heading_label}:", bold=True)]
                         for span in (Span(" "), *blocks[0].spans):
                             append_span(labelled, span)
                         blocks[0] = Paragraph(tuple(labelled))
-                        label = ""
+                        heading_label = ""
                     out.extend(blocks)
             elif name == "a":
                 label = _WS.sub(" ", child.get_text(" ")).strip()
