@@ -119,3 +119,49 @@ def test_check_errors_on_an_image_without_an_absolute_source(workdir: Path) -> N
     result = run_cli("check", "issues/img.md")
     assert result.exit_code == 1
     assert "'/assets/IMG_2534.jpeg' has no absolute http(s) address" in result.output
+
+
+def test_random_front_matter_is_read_or_refused_with_a_clear_error(tmp_path: Path) -> None:
+    """A seeded generator throws front matter of every shape at the importer and the issue
+    reader: each is read, or refused with the project's own one-line error."""
+    import random
+
+    from newsletter.errors import NewsletterError
+
+    rng = random.Random(20261125)
+    keys = ["title", "date", "tags", "url", "series", "parts", "cta", "author", "x-y", "1", ""]
+    values = [
+        "Plain words",
+        "Part one: the start",
+        "[a, b",
+        "{a: 1}",
+        "*alias",
+        "&anchor value",
+        "!!python/object:os.system ls",
+        "2024-02-30",
+        "2024-13-45",
+        "'unclosed",
+        '"a \\x00 b"',
+        "- item",
+        "|",
+        ">",
+        "%TAG ! tag:",
+        "\t tabbed",
+        "ü ñ 漢字 🙂",
+        "http://[::1",
+        "9" * 400,
+        "",
+    ]
+    for n in range(300):
+        lines = []
+        for _ in range(rng.randint(0, 6)):
+            indent = rng.choice(["", "", "  ", "\t"])
+            lines.append(f"{indent}{rng.choice(keys)}: {rng.choice(values)}")
+        text = "---\n" + "\n".join(lines) + "\n---\n\nBody text of the article.\n"
+        path = tmp_path / f"fuzz{n}.md"
+        path.write_text(text, encoding="utf-8")
+        for read in (lambda: import_file(path), lambda: parse_issue(text, path)):
+            try:
+                read()
+            except NewsletterError as exc:
+                assert "\n" not in str(exc) and str(exc).startswith(str(path)), str(exc)
