@@ -160,8 +160,8 @@ def test_random_front_matter_is_read_or_refused_with_a_clear_error(tmp_path: Pat
         text = "---\n" + "\n".join(lines) + "\n---\n\nBody text of the article.\n"
         path = tmp_path / f"fuzz{n}.md"
         path.write_text(text, encoding="utf-8")
-        for read in (lambda: import_file(path), lambda: parse_issue(text, path)):
+        for reader in (import_file, lambda p, t=text: parse_issue(t, p)):
             try:
-                read()
+                reader(path)
             except NewsletterError as exc:
                 assert "\n" not in str(exc) and str(exc).startswith(str(path)), str(exc)
