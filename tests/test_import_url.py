@@ -135,3 +135,13 @@ def test_an_address_without_its_scheme_gets_a_hint(workdir: Path) -> None:
         "no such file",
         "https://www.example.com/blog/post",
     )
+
+
+def test_a_title_option_that_cannot_be_a_subject_is_refused(workdir: Path) -> None:
+    source = str(ARTICLES / "jekyll-colon-title.md")
+    one_line_error(
+        run_cli("import", source, "--title", "Hi\r\nBcc: evil@example.net", "-o", "t.md"),
+        "--title",
+        "control character",
+    )
+    assert not (workdir / "t.md").exists()
