@@ -216,6 +216,9 @@ def load_config(path: Path | str | None = None) -> Config:
             for name, table in value.items():
                 settings = ListSettings()
                 _fill(settings, table, str(path), f"lists.{name}")
+                from .timing import parse_interval  # (timing does not import config)
+
+                parse_interval(settings.confirm_expiry, f"{path}: [lists.{name}] confirm_expiry")
                 cfg.lists[name] = settings
         else:
             if not isinstance(value, str):

@@ -39,14 +39,30 @@ HONEYPOT = "website"
 
 
 class Answer(enum.Enum):
-    """What the person who filled in the form is told (and the HTTP status)."""
+    """What the person who filled in the form is told."""
 
-    CHECK_INBOX = 200  # a confirmation email is on its way (or nothing to do: same answer)
-    JOINED = 201  # on a single opt-in list: subscribed now
-    BAD_INPUT = 400
-    UNKNOWN_LIST = 404
-    TOO_MANY = 429
-    NOT_SENT = 503  # the confirmation email could not be sent: try again later
+    CHECK_INBOX = "check-inbox"  # a confirmation email is on its way (or nothing to do)
+    JOINED = "joined"  # a single opt-in list: subscribed (or nothing to do, or confirm first)
+    BAD_INPUT = "bad-input"
+    UNKNOWN_LIST = "unknown-list"
+    TOO_MANY = "too-many"
+    NOT_SENT = "not-sent"  # the confirmation email could not be sent: try again later
+
+    @property
+    def status(self) -> int:
+        """The HTTP status: the same for every address a list accepts, so that the answer
+        never tells whether an address was on the list already."""
+        return _STATUS[self]
+
+
+_STATUS = {
+    Answer.CHECK_INBOX: 200,
+    Answer.JOINED: 200,
+    Answer.BAD_INPUT: 400,
+    Answer.UNKNOWN_LIST: 404,
+    Answer.TOO_MANY: 429,
+    Answer.NOT_SENT: 503,
+}
 
 
 @dataclass(frozen=True)
@@ -163,12 +179,23 @@ class Signups:
     ) -> SignupResult:
         now = now or utcnow()
         settings = self.config.list_settings(list_name)
-        check_inbox = SignupResult(
-            Answer.CHECK_INBOX,
-            "Almost there: check your inbox and press the button in the email we sent to confirm.",
+        # One answer for every address the list accepts: new, on the list already, coming
+        # back (who must confirm even on a single opt-in list), or suppressed.
+        done = (
+            SignupResult(
+                Answer.CHECK_INBOX,
+                "Almost there: check your inbox and press the button in the email we sent "
+                "to confirm.",
+            )
+            if settings.double_opt_in
+            else SignupResult(
+                Answer.JOINED,
+                "Thank you: you are subscribed. If you had unsubscribed before, we sent you "
+                "an email to confirm first.",
+            )
         )
         if (form.get(HONEYPOT) or "").strip():
-            return check_inbox  # a bot: told the usual, sent nothing
+            return done  # a bot: told the usual, sent nothing
         if request.ip and not self.by_ip.allow(request.ip):
             return SignupResult(Answer.TOO_MANY, "Too many attempts. Please try again later.")
         raw = (form.get("email") or "").strip()
@@ -216,9 +243,9 @@ class Signups:
         if join.outcome is joins.JoinOutcome.JOINED:
             assert join.subscriber_id is not None and join.list_id is not None
             joins.welcome(self.store, join.subscriber_id, join.list_id, now)
-            return SignupResult(Answer.JOINED, "You are subscribed. The first email is on its way.")
+            return done
         if join.outcome is not joins.JoinOutcome.PENDING:
-            return check_inbox  # on the list already, or suppressed: nothing is sent
+            return done  # on the list already, or suppressed: nothing is sent
         assert join.subscriber_id is not None and join.list_id is not None
         if not self.send_confirmation(email, list_name, join.subscriber_id, join.list_id, now):
             return SignupResult(
@@ -226,7 +253,7 @@ class Signups:
                 "We could not send the confirmation email just now. Please try again in a "
                 "few minutes.",
             )
-        return check_inbox
+        return done
 
     def send_confirmation(
         self, email: str, list_name: str, subscriber_id: int, list_id: int, now: datetime

@@ -26,7 +26,7 @@ CORS = {
 }
 HEADINGS = {
     Answer.CHECK_INBOX: "Check your inbox",
-    Answer.JOINED: "You are subscribed",
+    Answer.JOINED: "Thank you",
     Answer.BAD_INPUT: "Please check the form",
     Answer.UNKNOWN_LIST: "No such list",
     Answer.TOO_MANY: "Too many attempts",
@@ -76,7 +76,7 @@ def subscribe(list_name: str) -> Response:
             referrer=request.headers.get("Referer", ""),
         ),
     )
-    status = result.answer.value
+    status = result.answer.status
     if as_json:
         payload = {"ok": status < 400, "message": result.message, "field": result.field or None}
         return Response(json.dumps(payload), status, headers=CORS, mimetype="application/json")
