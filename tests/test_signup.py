@@ -213,6 +213,10 @@ def test_import_and_cli_joins_are_recorded(site: Site) -> None:
     add_subscriber(site.store, "cli@example.com", list_name="readers")
     row = next(r for r in iter_subscribers(site.store) if r["email"] == "cli@example.com")
     assert row["joined_via"] == "cli" and row["consent_ip"] == ""
+    # Someone who has not confirmed the form is not made a subscriber by an import either.
+    assert site.post(email="wait@example.com", consent="yes").status_code == 200
+    result = add_subscriber(site.store, "wait@example.com", list_name="readers")
+    assert "not confirmed" in result.skipped[0][1] and site.status("wait@example.com") == "pending"
 
 
 def test_honeypot_and_rate_limits_send_nothing(site: Site) -> None:

@@ -338,6 +338,11 @@ def import_rows(
             for r, key in zip(chunk, keys, strict=True):
                 reason = suppressed.get(key) or suppressed.get(erased_key(key))
                 old = existing.get(key)
+                if old is not None and old.status == "pending":
+                    result.skipped.append(
+                        (r.line, f"{r.email} has not confirmed the subscribe form yet; not added")
+                    )
+                    continue
                 if reason == "unsubscribed" or (old is not None and old.status != "active"):
                     if not resubscribe:
                         result.skipped.append(
