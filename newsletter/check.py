@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph, Quote, Span
+from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph
 from .config import Config, Sender
 from .errors import ConfigError, NewsletterError
 from .render import GMAIL_CLIP_BYTES, PREFERENCES_URL, UNSUBSCRIBE_URL, RenderedPart, Renderer
@@ -174,21 +174,7 @@ def require_go_live(config: Config) -> list[Finding]:
 
 def article_links(blocks: tuple[Block, ...]) -> list[str]:
     """Every link the article itself asks for (some may not survive rendering)."""
-    links: list[str] = []
-    for b in blocks:
-        spans: list[Span] = []
-        if isinstance(b, Paragraph | Heading):
-            spans.extend(b.spans)
-        elif isinstance(b, ListBlock):
-            for item in b.items:
-                spans.extend(item.spans + item.detail)
-        elif isinstance(b, Quote):
-            for p in b.paragraphs:
-                spans.extend(p)
-        elif isinstance(b, CallToAction) and b.url:
-            links.append(b.url)
-        links.extend(s.href for s in spans if s.href)
-    return links
+    return [link for b in blocks for link in b.links()]
 
 
 def check_rendered(series: Series, parts: list[RenderedPart], config: Config) -> CheckReport:
@@ -302,6 +288,14 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                     "URL, so it is not shown; add its URL to the issue file",
                     k,
                 )
+            elif isinstance(b, CallToAction) and not b.url:
+                report.add(
+                    "error",
+                    "cta-line-no-link",
+                    f"the call to action {b.label[:60]!r} in the text has no link: set "
+                    "cta.url in the front matter (or import with --cta-url)",
+                    k,
+                )
         if part.cta and not part.cta.url:
             report.add(
                 "warning",
@@ -322,7 +316,7 @@ def check_issue(
     (:func:`go_live_findings`)."""
     from .pipeline import load_series
 
-    series = load_series(issue_path)
+    series = load_series(issue_path, config)
     try:
         parts = Renderer(config).render_series(series)
     except NewsletterError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import string
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -101,6 +102,37 @@ class Tracking:
 
 
 @dataclass
+class SeriesStyle:
+    """How a series is framed: subjects and the sign-off at the end of every part."""
+
+    #: {heading} (what the part is about), {title} (the series), {k} and {n} (part k of n)
+    subject: str = "{heading}"
+    #: the last lines of every part; {author} is the issue's author (or the sender's name)
+    sign_off: str = "Until next time,\n{author}"
+
+    def check(self, source: str) -> None:
+        for key, fmt, allowed in (
+            ("subject", self.subject, {"heading", "title", "k", "n"}),
+            ("sign_off", self.sign_off, {"author"}),
+        ):
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None}
+            except ValueError as exc:
+                raise ConfigError(f"{source}: setting 'series.{key}' {exc}") from None
+            unknown = names - allowed
+            if unknown or (key == "subject" and not names & {"heading", "k"}):
+                raise ConfigError(
+                    f"{source}: setting 'series.{key}' has "
+                    + (
+                        f"an unknown field {{{sorted(unknown)[0]}}}"
+                        if unknown
+                        else "neither {heading} nor {k}, so every part would get the same subject"
+                    ),
+                    hint="use " + ", ".join("{" + a + "}" for a in sorted(allowed)),
+                )
+
+
+@dataclass
 class Config:
     root: Path = field(default_factory=Path.cwd)
     database_url: str = "sqlite:///newsletter.db"
@@ -112,6 +144,7 @@ class Config:
     web: Web = field(default_factory=Web)
     tracking: Tracking = field(default_factory=Tracking)
     dns: Dns = field(default_factory=Dns)
+    series: SeriesStyle = field(default_factory=SeriesStyle)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: per-list settings ([lists.readers] ...) for the subscribe form
@@ -150,6 +183,7 @@ _SECTIONS: dict[str, type] = {
     "web": Web,
     "tracking": Tracking,
     "dns": Dns,
+    "series": SeriesStyle,
 }
 _TOP = {"database_url", "issues_dir", "templates_dir", "providers", "lists", *_SECTIONS}
 
@@ -206,6 +240,8 @@ def load_config(path: Path | str | None = None) -> Config:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: '{key}' must be a table ([{key}])")
             _fill(getattr(cfg, key), value, str(path), key)
+            if key == "series":
+                cfg.series.check(str(path))
         elif key == "providers":
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise ConfigError(f"{path}: 'providers' must hold tables like [providers.postmark]")
@@ -255,6 +291,10 @@ postal_address = "123 Example Street, Springfield"
 # language = "en"
 # greeting = "Hi {first_name},"   # "" for no greeting
 # first_name_fallback = "there"
+
+[series]
+# subject = "{heading}"     # or "{title}: {heading}", "{heading} ({k}/{n})"
+# sign_off = "Until next time,\\n{author}"   # "" for none; {author} from the issue
 
 [sending]
 provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses

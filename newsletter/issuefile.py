@@ -8,8 +8,6 @@ writes an imported article back as an issue file for the editor to review.
 from __future__ import annotations
 
 import difflib
-import html
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,16 +19,6 @@ from . import headers
 from .blocks import (
     Article,
     Block,
-    CallToAction,
-    Code,
-    Heading,
-    Image,
-    Inline,
-    ListBlock,
-    Paragraph,
-    Quote,
-    Rule,
-    Span,
 )
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
@@ -53,7 +41,7 @@ FIELDS = (
 )
 SERIES_FIELDS = ("parts", "minutes_per_part")
 CTA_FIELDS = ("label", "url")
-PART_FIELDS = ("subject", "preheader", "cta")
+PART_FIELDS = ("subject", "preheader", "recap", "teaser", "cta")
 #: text that reaches an email header (the title is part 1's subject unless overridden)
 HEADER_FIELDS = ("title", "subject", "preheader")
 
@@ -68,6 +56,8 @@ class CTA:
 class PartOverride:
     subject: str | None = None
     preheader: str | None = None
+    recap: str | None = None
+    teaser: str | None = None
     cta: CTA | None = None
 
 
@@ -217,11 +207,15 @@ def parse_issue(text: str, path: Path) -> Issue:
         if not isinstance(k, int) or k < 1:
             raise v.fail(f"parts.{k}", "expected a part number (1, 2, ...)")
         if not isinstance(value, dict):
-            raise v.fail(f"parts.{k}", "expected a mapping with subject, preheader or cta")
+            raise v.fail(
+                f"parts.{k}", "expected a mapping with subject, preheader, recap, teaser or cta"
+            )
         v.keys(value, PART_FIELDS, f"parts.{k}.")
         overrides[k] = PartOverride(
             subject=v.text(value, "subject", f"parts.{k}.subject") or None,
             preheader=v.text(value, "preheader", f"parts.{k}.preheader") or None,
+            recap=v.text(value, "recap", f"parts.{k}.recap") or None,
+            teaser=v.text(value, "teaser", f"parts.{k}.teaser") or None,
             cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
         )
     list_name = v.text(data, "list", "list") or None
@@ -256,135 +250,9 @@ def load_issue(path: Path | str) -> Issue:
 
 # --- writing -------------------------------------------------------------------------
 
-_ESCAPE = re.compile(r"([\\`*_\[\]<>])")
-_LINE_START = re.compile(r"^(\s*)([#>+\-=|]|\d+(?=[.)]))")
-
-
-def _escape(text: str) -> str:
-    text = _ESCAPE.sub(r"\\\1", text)
-    return re.sub(r"&(?=#?\w+;)", r"\\&", text)
-
-
-def _marks(s: Span) -> list[tuple[str, str]]:
-    """The markers a span needs open, outermost first: its link, then bold, then italic."""
-    out: list[tuple[str, str]] = []
-    if s.href:
-        out.append(("link", s.href))
-    if s.bold:
-        out.append(("bold", ""))
-    if s.italic:
-        out.append(("italic", ""))
-    return out
-
-
-def _open(mark: tuple[str, str]) -> str:
-    return {"link": "[", "bold": "**", "italic": "*"}[mark[0]]
-
-
-def _close(mark: tuple[str, str]) -> str:
-    return f"](<{mark[1]}>)" if mark[0] == "link" else _open(mark)
-
-
-def _code(text: str) -> str:
-    ticks = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def _inline_md(spans: Inline) -> str:
-    """Spans as CommonMark that reads back to the same spans: links and emphasis are
-    nested (``**bold ending in *italic*.**``), markers never touch inner white space."""
-    out: list[str] = []
-    stack: list[tuple[str, str]] = []
-
-    def close_to(depth: int) -> None:
-        text = "".join(out)
-        trail = text[len(text.rstrip(" ")) :]
-        if len(stack) > depth and trail:
-            out[:] = [text.rstrip(" ")]
-        while len(stack) > depth:
-            out.append(_close(stack.pop()))
-        if trail and len(out) and not out[-1].endswith(trail):
-            out.append(trail)
-
-    for s in spans:
-        if s.is_break:
-            out.append("\\\n")
-            continue
-        if not s.text.strip() and not s.code:
-            out.append(s.text)  # white space takes the markers already open
-            continue
-        want = _marks(s)
-        keep = 0
-        while keep < min(len(stack), len(want)) and stack[keep] == want[keep]:
-            keep += 1
-        close_to(keep)
-        lead = s.text[: len(s.text) - len(s.text.lstrip())] if not s.code else ""
-        out.append(lead)
-        for mark in want[keep:]:
-            stack.append(mark)
-            out.append(_open(mark))
-        if s.code:
-            out.append(_code(s.text))
-        else:
-            core = s.text.strip()
-            out.append(_escape(core))
-            out.append(s.text[len(s.text.rstrip()) :] if core else "")
-    close_to(0)
-    lines = "".join(out).split("\n")
-    return "\n".join(_LINE_START.sub(_escape_start, ln) for ln in lines)
-
-
-def _escape_start(m: re.Match[str]) -> str:
-    lead, mark = m.group(1), m.group(2)
-    # "1." is escaped after the number ("1\."), other markers before them ("\#").
-    return lead + (mark + "\\" if mark[0].isdigit() else "\\" + mark)
-
-
-def _indent(text: str, prefix: str) -> str:
-    first, *rest = text.split("\n")
-    pad = " " * len(prefix)
-    return prefix + first + "".join("\n" + pad + ln for ln in rest)
-
 
 def blocks_to_markdown(blocks: list[Block]) -> str:
-    out: list[str] = []
-    for b in blocks:
-        if isinstance(b, Heading):
-            out.append("#" * b.level + " " + _inline_md(b.spans).replace("\\\n", " "))
-        elif isinstance(b, Paragraph):
-            out.append(_inline_md(b.spans))
-        elif isinstance(b, ListBlock):
-            lines = []
-            for n, item in enumerate(b.items, start=b.start):
-                prefix = f"{n}. " if b.ordered else "- "
-                text = _inline_md(item.spans)
-                if item.detail:
-                    text += "\\\n" + _inline_md(item.detail)
-                lines.append(_indent(text, prefix))
-            out.append("\n".join(lines))
-        elif isinstance(b, Image) and b.width and b.src:
-            # Markdown has no width: a small image is written as HTML, read back the same.
-            img = f'<img src="{html.escape(b.src)}" alt="{html.escape(b.alt)}" width="{b.width}">'
-            caption = f"<figcaption>{html.escape(b.caption)}</figcaption>" if b.caption else ""
-            out.append(f"<figure>{img}{caption}</figure>")
-        elif isinstance(b, Image):
-            title = ' "{}"'.format(b.caption.replace('"', '\\"')) if b.caption else ""
-            out.append(f"![{_escape(b.alt)}](<{b.src}>{title})")
-        elif isinstance(b, Quote):
-            out.append(
-                "\n>\n".join(
-                    _indent(_inline_md(p), "> ").replace("\n  ", "\n> ") for p in b.paragraphs
-                )
-            )
-        elif isinstance(b, CallToAction):
-            label = _escape(b.label)
-            out.append(f"👉 [{label}](<{b.url}>)" if b.url else f"👉 {label}")
-        elif isinstance(b, Code):
-            out.append("```\n" + b.code + "\n```")
-        elif isinstance(b, Rule):
-            out.append("---")
-    return "\n\n".join(out) + "\n"
+    return "\n\n".join(b.to_markdown() for b in blocks) + "\n"
 
 
 def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | None = None) -> str:

@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .blocks import Article, CallToAction, Heading, Image, ListBlock
+from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_act
 from .config import Config
 from .errors import InputError, NewsletterError
 from .importers import MAX_TEXT_BYTES, import_source
@@ -55,11 +55,15 @@ def import_article(
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
+    asks = [c for c in ctas if asks_to_act(c.label)] or ctas
     cta = None
-    target = cta_url or next((c.url for c in ctas if c.url), "") or article.url
-    if ctas or target:
-        label = ctas[0].label.rstrip(".!") if ctas else "Read the whole article"
-        cta = CTA(label=label, url=target)
+    # The article's own call to action is the issue's; "Read the whole article" is never
+    # the main one (every part links to the article quietly).
+    target = cta_url or next((c.url for c in asks if c.url), "")
+    if asks:
+        cta = CTA(label=asks[0].label.rstrip(".!"), url=target)
+    elif target:
+        cta = CTA(label="Find out more", url=target)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
     if dest.exists() and not force:
         raise InputError(
@@ -112,12 +116,15 @@ def check_issue_text(text: str, dest: Path, *, source: str) -> Issue:
     return issue
 
 
-def load_series(issue: Issue | Path | str) -> Series:
-    return build_series(issue if isinstance(issue, Issue) else load_issue(issue))
+def load_series(issue: Issue | Path | str, config: Config | None = None) -> Series:
+    return build_series(
+        issue if isinstance(issue, Issue) else load_issue(issue),
+        config.series if config else None,
+    )
 
 
 def render_issue(issue_path: Path | str, config: Config) -> tuple[Series, list[RenderedPart]]:
-    series = load_series(issue_path)
+    series = load_series(issue_path, config)
     return series, Renderer(config).render_series(series)
 
 

@@ -29,6 +29,7 @@ from newsletter.store import Store
 from newsletter.store.models import CampaignPart, Delivery, Subscriber
 
 from .conftest import REPO
+from .helpers import LIVE_SETTINGS
 from .mock_providers import AKID, KEY, MockProvider
 from .test_providers import ENV
 
@@ -296,9 +297,9 @@ def test_a_key_with_a_trailing_newline_never_shows(
     try:
         monkeypatch.setenv(ENV[name], KEY + "\n")
         (workdir / "newsletter.toml").write_text(
-            f'[sender]\nemail = "news@calm.example.org"\n[sending]\nprovider = "{name}"\n'
+            LIVE_SETTINGS + f'[sending]\nprovider = "{name}"\n'
             f'[providers.{name}]\nbase_url = "{server.url}"\nbackoff = 0.01\n'
-            + ('domain = "mg.example.org"\n' if name == "mailgun" else ""),
+            + ('domain = "mg.calm-practice.org"\n' if name == "mailgun" else ""),
             encoding="utf-8",
         )
         result = run("test-send", str(ISSUE), "--to", "me@example.com", "--part", "1")

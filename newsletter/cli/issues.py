@@ -91,12 +91,12 @@ def _line_key(note: str) -> tuple[int, str]:
 @pass_ctx
 def split_cmd(ctx: Context, issue: Path) -> None:
     """Show how ISSUE is cut into parts: words, minutes, subjects and why each break is there."""
-    series = load_series(issue)
+    series = load_series(issue, ctx.config)
     table = Table(title=f"{series.title} - {len(series.parts)} parts, {series.words} words")
     for col in ("Part", "Words", "Min"):
         table.add_column(col, justify="right")
     table.add_column("Subject", no_wrap=True)
-    for col in ("First heading", "Last heading", "Break"):
+    for col in ("First heading", "Last heading", "Break", "Next-best break"):
         table.add_column(col, overflow="fold")
     for p in series.parts:
         heads = p.headings
@@ -108,6 +108,7 @@ def split_cmd(ctx: Context, issue: Path) -> None:
             heads[0] if heads else "-",
             heads[-1] if heads else "-",
             p.break_reason,
+            p.break_alternative or "-",
         )
     console().print(table)
 
