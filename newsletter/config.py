@@ -62,6 +62,9 @@ class Web:
     base_url: str = "http://127.0.0.1:8025"
     host: str = "127.0.0.1"
     port: int = 8025
+    #: how many reverse proxies (nginx, Caddy) stand in front of the app: their
+    #: X-Forwarded-For gives the reader's IP address (rate limits, consent records)
+    trusted_proxies: int = 0
 
 
 @dataclass
@@ -310,6 +313,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # base_url = "https://news.example.com"
 # host = "127.0.0.1"
 # port = 8025
+# trusted_proxies = 1   # behind nginx or Caddy: the reader's IP from X-Forwarded-For
 
 [dns]
 # `newsletter domain check` looks up SPF, DKIM and DMARC for your sender's domain.

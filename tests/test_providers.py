@@ -273,9 +273,7 @@ def test_test_send_marks_the_subject(tmp_path: Path, monkeypatch: pytest.MonkeyP
             cli, ["test-send", issue, "--to", "me@example.com", "--part", "2"]
         )
         assert result.exit_code == 0, result.output
-        assert [d.subject for d in server.received] == [
-            "[TEST] Five steps to try this week"
-        ]
+        assert [d.subject for d in server.received] == ["[TEST] Five steps to try this week"]
         result = CliRunner().invoke(cli, ["test-send", issue, "--to", "nope"])
         assert result.exit_code == 1 and "not a valid address" in result.output
     finally:

@@ -458,3 +458,23 @@ def test_form_command_prints_the_form(site: Site) -> None:
     fetch = CliRunner().invoke(cli, ["--config", toml, "form", "readers", "--fetch"])
     assert "fetch(f.action" in fetch.output and 'aria-live="polite"' in fetch.output
     assert json.dumps  # the JSON answer is checked in test_bad_input_gets_a_readable_page
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_reader_ip_behind_a_trusted_proxy_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, proxies: int
+) -> None:
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
+    toml = site_toml() + f"[web]\ntrusted_proxies = {proxies}\n"
+    for site in start_site(tmp_path, toml):
+        answer = requests.post(
+            f"{site.base}/subscribe/readers",
+            data={"email": "far@example.com", "consent": "yes"},
+            headers={"X-Forwarded-For": "203.0.113.7"},
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        # Without a proxy in front, the header is anyone's to fake: not believed.
+        assert site.row("far@example.com")["consent_ip"] == (
+            "203.0.113.7" if proxies else "127.0.0.1"
+        )
