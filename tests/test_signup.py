@@ -400,8 +400,8 @@ def test_archive_shows_only_parts_sent_and_a_valid_feed(site: Site, tmp_path: Pa
     )
     assert f"{site.base}/archive/calmer-mornings/1/" in email_html  # view in browser
     cta = re.search(r'class="nl-cta"[^>]*>.*?href="([^"]+)"', email_html, re.S)
-    if cta:
-        assert cta.group(1) in part.text
+    assert cta and cta.group(1) == "https://example.com/contact"
+    assert cta.group(1) in part.text and "Book a free 15-minute call" in part.text
 
     feed_xml = requests.get(f"{site.base}/archive/feed.xml", timeout=10)
     assert feed_xml.headers["Content-Type"].startswith("application/atom+xml")
