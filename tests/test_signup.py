@@ -10,8 +10,10 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
+from datetime import time as dtime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import feedparser
 import itsdangerous.timed
@@ -27,6 +29,7 @@ from newsletter.config import Config, load_config
 from newsletter.providers import get_provider
 from newsletter.schedule import queue_issue
 from newsletter.sender import Sender
+from newsletter.signing import Signer
 from newsletter.store import Store, utcnow
 from newsletter.store.models import Delivery, Membership, Subscriber
 from newsletter.store.subscribers import add_subscriber, iter_subscribers, unsubscribe
@@ -478,3 +481,24 @@ def test_reader_ip_behind_a_trusted_proxy_only(
         assert site.row("far@example.com")["consent_ip"] == (
             "203.0.113.7" if proxies else "127.0.0.1"
         )
+
+
+def test_a_pause_keeps_the_local_hour(site: Site) -> None:
+    add_subscriber(site.store, "kei@example.com", list_name="readers", timezone="Asia/Tokyo")
+    queue_issue(
+        site.store, site.config, ISSUE, list_name="readers", mode="sequence", every="1d", at="09:00"
+    )
+    site.send_due()  # enrols the reader
+    with site.store.begin() as conn:
+        sid = conn.scalar(select(Subscriber.id))
+    url = Signer.from_env(site.store.signing_secret()).preferences_url(site.base, sid)
+    assert requests.post(url, data={"action": "pause", "pause": "1w"}, timeout=10).ok
+    with site.store.begin() as conn:
+        due = sorted(conn.scalars(select(Delivery.due_at).where(Delivery.state == "scheduled")))
+    tokyo = [d.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Tokyo")) for d in due]
+    assert len(due) == 2 and all(t.time() == dtime(9, 0) for t in tokyo), tokyo
+    assert due[0] >= utcnow() + timedelta(days=7) and due[1] - due[0] == timedelta(days=1)
+    bad = requests.post(url, data={"action": "pause", "pause": "forever"}, timeout=10)
+    assert bad.status_code == 400 and "expected one of" in bad.text
+    bad_tz = requests.post(url, data={"action": "save", "timezone": "Mars/Base"}, timeout=10)
+    assert bad_tz.status_code == 400 and "unknown time zone" in bad_tz.text
