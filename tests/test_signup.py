@@ -270,6 +270,9 @@ def test_bad_input_gets_a_readable_page(site: Site) -> None:
     )
     assert as_json.status_code == 400
     assert as_json.json()["ok"] is False and as_json.json()["field"] == "email"
+    hosted = requests.get(f"{site.base}/subscribe/readers", timeout=10)
+    assert hosted.status_code == 200 and 'action="' in hosted.text and CONSENT in hosted.text
+    assert requests.get(f"{site.base}/subscribe/no-such-list", timeout=10).status_code == 404
     unknown = site.post("no-such-list", email="ok@example.com")
     assert unknown.status_code == 404 and "no list called" in unknown.text
     assert site.confirmations() == {}

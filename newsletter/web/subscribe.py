@@ -9,6 +9,7 @@ import json
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
+from ..errors import StoreError
 from ..signing import ConfirmRefused
 from ..signup import Answer, Request, form_html
 from ..store.consent import ConfirmOutcome
@@ -46,7 +47,13 @@ def _wants_json() -> bool:
 
 @bp.get("/subscribe/<list_name>")
 def hosted(list_name: str) -> Response:
-    return Response(form_html(site().config, list_name, hosted=True), mimetype="text/html")
+    s = site()
+    try:
+        with s.store.begin() as conn:
+            s.store.list_id(conn, list_name)
+    except StoreError:
+        return s.message("No such list", f"There is no list called “{list_name}”.", 404)
+    return Response(form_html(s.config, list_name, hosted=True), mimetype="text/html")
 
 
 @bp.route("/subscribe/<list_name>", methods=["OPTIONS"])
