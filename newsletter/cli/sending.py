@@ -20,6 +20,7 @@ from ..schedule import MODES, queue_issue, requeue_issue, run_forever
 from ..sender import Sender, SendReport
 from ..store import ledger, utcnow
 from .common import Context, console, pass_ctx
+from .feeds import poll_feeds, print_waiting, start_feed_poller
 
 
 def _slug(issue: str) -> str:
@@ -118,6 +119,7 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
     """Show each queued series and part: scheduled, sent, failed, skipped, next send."""
     rows = ledger.status(ctx.store, _slug(issue) if issue else None)
     out = console()
+    print_waiting(ctx.store)  # issues from feeds that wait for 'newsletter approve'
     if not rows:
         out.print("Nothing queued yet. Queue an issue with 'newsletter queue ISSUE --list NAME'.")
         return
@@ -227,7 +229,8 @@ def resume_cmd(
 @click.command("send-due")
 @pass_ctx
 def send_due_cmd(ctx: Context) -> None:
-    """Send what is due now and exit (for cron or a systemd timer)."""
+    """Poll the feeds that are due, send what is due now and exit (for cron or a timer)."""
+    poll_feeds(ctx)  # a feed's failure is printed, never stops the sending
     provider = get_provider(ctx.config)
     try:
         report = Sender(ctx.store, provider, ctx.config).send_due()
@@ -261,6 +264,7 @@ def run_cmd(ctx: Context) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     out = console()
+    start_feed_poller(ctx, stop, lambda m: out.print(f"{utcnow():%H:%M:%S} {m}"))  # never raises
     totals = SendReport()
 
     # Overlapping wake-ups are expected (a tick and a due date at once): not the editor's news.
