@@ -166,9 +166,7 @@ class Signups:
         return self._provider
 
     def expiry_seconds(self, list_name: str) -> int:
-        setting = self.config.list_settings(list_name).confirm_expiry
-        where = f"[lists.{list_name}] confirm_expiry"
-        return int(parse_interval(setting, where).total_seconds())
+        return expiry_seconds(self.config, list_name)
 
     def confirm_url(self, subscriber_id: int, list_id: int) -> str:
         token = self.signer.confirm_token(subscriber_id, list_id)
@@ -290,7 +288,7 @@ class Signups:
         return bool(results) and results[0].status in (*ACCEPTED, "unknown")
 
     def longest_expiry(self) -> int:
-        return max([self.expiry_seconds(name) for name in self.config.lists] + [7 * 86400])
+        return longest_expiry(self.config)
 
     def verify(self, token: str) -> ConfirmToken:
         """The link's subscriber and list; ConfirmRefused if forged or expired."""
@@ -311,5 +309,21 @@ class Signups:
         return outcome
 
     def purge(self, now: datetime) -> int:
-        """Forget pending addresses whose confirmation link has expired."""
-        return joins.purge_pending(self.store, now - timedelta(seconds=self.longest_expiry()))
+        return purge_expired(self.store, self.config, now)
+
+
+def expiry_seconds(config: Config, list_name: str) -> int:
+    setting = config.list_settings(list_name).confirm_expiry
+    where = f"[lists.{list_name}] confirm_expiry"
+    return int(parse_interval(setting, where).total_seconds())
+
+
+def longest_expiry(config: Config) -> int:
+    return max([expiry_seconds(config, name) for name in config.lists] + [7 * 86400])
+
+
+def purge_expired(store: Store, config: Config, now: datetime | None = None) -> int:
+    """Forget pending addresses whose confirmation link has expired (at each form
+    submission, and at each ``send-due``)."""
+    cutoff = (now or utcnow()) - timedelta(seconds=longest_expiry(config))
+    return joins.purge_pending(store, cutoff)

@@ -305,6 +305,13 @@ def test_unconfirmed_addresses_are_purged_after_the_expiry(site: Site) -> None:
     assert site.post(email="other@example.com", consent="yes").status_code == 200
     assert site.status("never@example.com") is None
     assert site.status("other@example.com") == "pending"
+    # send-due (from cron) purges too, without anyone using the form.
+    with site.store.begin() as conn:
+        conn.execute(Subscriber.__table__.update().values(subscribed_at=eight_days_ago))
+        conn.execute(Membership.__table__.update().values(joined_at=eight_days_ago))
+    toml = str(site.root / "newsletter.toml")
+    assert CliRunner().invoke(cli, ["--config", toml, "send-due"]).exit_code == 0
+    assert site.status("other@example.com") is None
 
 
 def test_left_or_suppressed_addresses_are_not_silently_resubscribed(site_db: Site) -> None:

@@ -18,6 +18,7 @@ from ..errors import StoreError
 from ..providers import get_provider
 from ..schedule import MODES, queue_issue, requeue_issue, run_forever
 from ..sender import Sender, SendReport
+from ..signup import purge_expired
 from ..store import ledger, utcnow
 from .common import Context, console, pass_ctx
 from .feeds import poll_feeds, print_waiting, start_feed_poller
@@ -231,6 +232,7 @@ def resume_cmd(
 def send_due_cmd(ctx: Context) -> None:
     """Poll the feeds that are due, send what is due now and exit (for cron or a timer)."""
     poll_feeds(ctx)  # a feed's failure is printed, never stops the sending
+    purge_expired(ctx.store, ctx.config)  # form requests never confirmed
     provider = get_provider(ctx.config)
     try:
         report = Sender(ctx.store, provider, ctx.config).send_due()
