@@ -37,6 +37,8 @@ from newsletter.web.app import create_app
 
 from .conftest import REPO
 from .helpers import outbox_messages
+from .mock_providers import AKID, KEY, MockProvider
+from .test_providers import ENV, PROVIDERS
 
 CONSENT = "I agree to get the series by email; I can unsubscribe at any time."
 ISSUE = REPO / "issues" / "calmer-mornings.md"
@@ -512,3 +514,36 @@ def test_a_pause_keeps_the_local_hour(site: Site) -> None:
     assert bad.status_code == 400 and "expected one of" in bad.text
     bad_tz = requests.post(url, data={"action": "save", "timezone": "Mars/Base"}, timeout=10)
     assert bad_tz.status_code == 400 and "unknown time zone" in bad_tz.text
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_the_confirmation_goes_out_through_the_configured_provider(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """One message at once, through the provider's own API; when the provider refuses it,
+    the reader is told to try again later (and may: nothing was sent)."""
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
+    monkeypatch.setenv(ENV[name], KEY)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKID)
+    mock = MockProvider(name)
+    toml = site_toml() + (
+        f'[sending]\nprovider = "{name}"\n[providers.{name}]\nbase_url = "{mock.url}"\n'
+        "backoff = 0.01\ntimeout = 5\n"
+        + ('domain = "mg.example.org"\n' if name == "mailgun" else "")
+    )
+    try:
+        for site in start_site(tmp_path, toml):
+            assert site.post(email="pro@example.com", consent="yes").status_code == 200
+            assert mock.addresses() == ["pro@example.com"]
+            sent = mock.received[0]
+            link = re.search(r"http://\S+/confirm/[\w.-]+", sent.text)
+            assert link and link.group(0) in sent.html
+            assert sent.subject == "Please confirm: Get the series by email"
+            assert requests.post(link.group(0), timeout=10).status_code == 200
+            assert site.status("pro@example.com") == "active"
+            mock.script = [400]
+            refused = site.post(email="later@example.com", consent="yes")
+            assert refused.status_code == 503 and "try again" in refused.text
+            assert mock.addresses() == ["pro@example.com"]
+    finally:
+        mock.stop()
