@@ -547,3 +547,21 @@ def test_the_confirmation_goes_out_through_the_configured_provider(
             assert mock.addresses() == ["pro@example.com"]
     finally:
         mock.stop()
+
+
+def test_an_editor_overrides_a_page_with_their_own_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
+    own = tmp_path / "templates" / "web"
+    own.mkdir(parents=True)
+    (own / "message.html").write_text(
+        '{% extends "base.html" %}{% block main %}<h1>Merci !</h1><p>{{ message }}</p>'
+        "{% endblock %}",
+        encoding="utf-8",
+    )
+    for site in start_site(tmp_path, site_toml()):
+        page = site.post(email="fr@example.com", consent="yes")
+        assert page.status_code == 200 and "<h1>Merci !</h1>" in page.text
+        assert "check your inbox" in page.text.lower()  # the built-in base.html still used
+        assert "<style>" in page.text
