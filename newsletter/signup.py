@@ -199,8 +199,14 @@ class Signups:
         raw = (form.get("email") or "").strip()
         if not raw:
             return SignupResult(Answer.BAD_INPUT, "Please enter your email address.", "email")
+        if len(raw) > 320:
+            return SignupResult(
+                Answer.BAD_INPUT,
+                "That email address is too long (at most 320 characters).",
+                "email",
+            )
         try:
-            email = normalise_email(raw[:320])
+            email = normalise_email(raw)
         except ValueError as exc:
             return SignupResult(
                 Answer.BAD_INPUT, f"“{raw[:80]}” is not a valid email address: {exc}", "email"

@@ -272,6 +272,10 @@ def test_bad_input_gets_a_readable_page(site: Site) -> None:
     )
     assert as_json.status_code == 400
     assert as_json.json()["ok"] is False and as_json.json()["field"] == "email"
+    huge = site.post(email="x@example.com", consent="yes", first_name="y" * 20000)
+    assert huge.status_code == 413 and "Traceback" not in huge.text
+    long = site.post(email="a" * 400 + "@example.com", consent="yes")
+    assert long.status_code == 400 and "too long" in long.text
     hosted = requests.get(f"{site.base}/subscribe/readers", timeout=10)
     assert hosted.status_code == 200 and 'action="' in hosted.text and CONSENT in hosted.text
     assert requests.get(f"{site.base}/subscribe/no-such-list", timeout=10).status_code == 404

@@ -25,6 +25,8 @@ CORS = {
     "Access-Control-Allow-Headers": "Content-Type, Accept",
     "Access-Control-Max-Age": "86400",
 }
+#: a subscribe form is a few hundred bytes; anything much bigger is not one
+MAX_BODY = 16 * 1024
 HEADINGS = {
     Answer.CHECK_INBOX: "Check your inbox",
     Answer.JOINED: "Thank you",
@@ -65,6 +67,10 @@ def preflight(list_name: str) -> Response:
 def subscribe(list_name: str) -> Response:
     s = site()
     as_json = _wants_json()
+    if (request.content_length or 0) > MAX_BODY:
+        page = s.message("Please check the form", "The form sent far more than it holds.", 413)
+        page.headers.update(CORS)
+        return page
     if request.is_json:
         body = request.get_json(silent=True)
         data = (
