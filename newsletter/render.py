@@ -102,6 +102,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             finalize=_guarded,
+            # A Renderer renders one series (the preview makes a new one on every change):
+            # no stat() of every template on every lookup.
+            auto_reload=False,
         )
         self.env.filters["inline"] = inline_html
         #: seconds spent in MJML compilation by the last render_series call

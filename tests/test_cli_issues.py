@@ -144,12 +144,12 @@ def test_broken_front_matter(workdir: Path) -> None:
 def test_unexpected_errors_hide_the_traceback_unless_debug(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import newsletter.cli.issues as issues_cli
+    import newsletter.pipeline as pipeline
 
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(issues_cli, "load_series", boom)
+    monkeypatch.setattr(pipeline, "load_series", boom)
     result = CliRunner().invoke(cli, ["split", "x.md"])
     assert result.exit_code == 2 and "disk on fire" in result.output
     assert "--debug" in result.output and "Traceback" not in result.output

@@ -27,12 +27,12 @@ from newsletter.feeds import (
     EntryState,
     add_feed,
     check_feeds,
-    poll_due_feeds,
     records,
     start_poller,
     waiting_issues,
 )
 from newsletter.feeds.fetch import FeedError, fetch
+from newsletter.feeds.poll import poll_due_feeds
 from newsletter.issuefile import load_issue
 from newsletter.store import Store, ledger, utcnow
 from newsletter.store.models import Feed
@@ -195,7 +195,7 @@ def wordpress_rss(base: str, posts: list[Post]) -> str:
       <pubDate>{rfc822(p.published)}</pubDate>
       {cats}
       <guid isPermaLink="false">{base}/?p={n}</guid>
-      <description><![CDATA[<p>Why the guilt follows you from the office to the school gate &#8230;</p>
+      <description><![CDATA[<p>Why the guilt follows you from the office to the school &#8230;</p>
 <p>The post <a href="{link}">{html.escape(p.title)}</a> appeared first on
 <a href="{base}">Calm Family Therapy</a>.</p>]]></description>
       <content:encoded><![CDATA[{content}]]></content:encoded>

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from ..check import go_live_findings
-from ..domaincheck import PROVIDER_DNS, DomainReport, check_domain
 from ..errors import NewsletterError
-from ..providers import get_provider
-from ..store import SUPPRESSION_REASONS
-from ..testsend import test_send
-from .common import Context, console, pass_ctx
+from .common import Context, LazyChoice, console, pass_ctx
+
+if TYPE_CHECKING:
+    from ..domaincheck import DomainReport
+
+
+def _reasons() -> list[str]:
+    from ..store import SUPPRESSION_REASONS
+
+    return [r for r in SUPPRESSION_REASONS if r != "erased"]
 
 
 @click.group("providers")
@@ -26,6 +30,10 @@ def providers_group() -> None:
 @pass_ctx
 def providers_check(ctx: Context) -> None:
     """Check the configured provider (credentials, sender address) without sending anything."""
+    from ..check import go_live_findings
+    from ..domaincheck import PROVIDER_DNS, check_domain
+    from ..providers import get_provider
+
     provider = get_provider(ctx.config)
     problems = provider.check()
     out = console()
@@ -59,6 +67,8 @@ def domain_group() -> None:
 def domain_check(ctx: Context) -> None:
     """Look up SPF, DKIM and DMARC for the sender's domain and the configured provider;
     say which record to add (exit code 1 while one is missing)."""
+    from ..domaincheck import check_domain
+
     report = check_domain(ctx.config)
     show_domain(report)
     bad = report.problems
@@ -84,6 +94,8 @@ def show_domain(report: DomainReport) -> None:
 def test_send_cmd(ctx: Context, issue: Path, to: str, part: int | None) -> None:
     """Send ISSUE's parts to one address through the configured provider, subject
     marked [TEST]."""
+    from ..testsend import test_send
+
     results = test_send(ctx.config, issue, to, part)
     failed = [r for r in results if r.status not in ("sent", "queued")]
     for r in results:
@@ -104,6 +116,8 @@ def suppressions_group() -> None:
 @pass_ctx
 def suppressions_list(ctx: Context) -> None:
     """List suppressed addresses with the reason and where it came from."""
+    from rich.table import Table
+
     table = Table()
     for col in ("Address", "Reason", "Source", "Since", "Detail"):
         table.add_column(col)
@@ -117,7 +131,7 @@ def suppressions_list(ctx: Context) -> None:
 @click.argument("email")
 @click.option(
     "--reason",
-    type=click.Choice([r for r in SUPPRESSION_REASONS if r != "erased"]),
+    type=LazyChoice(_reasons),
     default="manual",
     show_default=True,
     help="Why the address is suppressed.",

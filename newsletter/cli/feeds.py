@@ -6,14 +6,21 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from .. import feeds as lib
-from ..schedule import MODES
-from ..store import Store
-from .common import Context, console, pass_ctx
+from .common import Context, LazyChoice, console, pass_ctx
+
+if TYPE_CHECKING:
+    from .. import feeds as lib
+    from ..store import Store
+
+
+def _modes() -> tuple[str, ...]:
+    from ..schedule import MODES
+
+    return MODES
 
 
 def _when(dt: datetime | None) -> str:
@@ -21,6 +28,8 @@ def _when(dt: datetime | None) -> str:
 
 
 def _print_result(result: lib.FeedResult) -> None:
+    from .. import feeds as lib
+
     out = console()
     if result.fetch is lib.Fetch.NOT_MODIFIED:
         out.print(f"{result.url}: not modified since the last poll, nothing new.")
@@ -51,7 +60,7 @@ def feeds_group() -> None:
 @click.option("--list", "list_name", required=True, help="The subscriber list new posts go to.")
 @click.option(
     "--mode",
-    type=click.Choice(MODES),
+    type=LazyChoice(_modes),
     default="sequence",
     show_default=True,
     help="As for 'newsletter queue'.",
@@ -60,7 +69,7 @@ def feeds_group() -> None:
 @click.option("--at", "at", help="Deliver at this hour (HH:MM) in each subscriber's timezone.")
 @click.option(
     "--approve",
-    type=click.Choice([a.value for a in lib.Approve]),
+    type=click.Choice(["auto", "manual"]),
     default="manual",
     show_default=True,
     help="manual: each new post waits for 'newsletter approve'; auto: queued when its checks pass.",
@@ -86,6 +95,8 @@ def add_cmd(
     poll: str | None,
 ) -> None:
     """Add the feed at URL; posts already in it are not imported (unless --backfill)."""
+    from .. import feeds as lib
+
     feed, result = lib.add_feed(
         ctx.config,
         ctx.store,
@@ -110,6 +121,10 @@ def add_cmd(
 @pass_ctx
 def list_cmd(ctx: Context) -> None:
     """Show the feeds, their schedule and how their last poll went."""
+    from rich.table import Table
+
+    from .. import feeds as lib
+
     found = lib.list_feeds(ctx.store)
     out = console()
     if not found:
@@ -137,6 +152,8 @@ def list_cmd(ctx: Context) -> None:
 @pass_ctx
 def remove_cmd(ctx: Context, feed: str) -> None:
     """Stop following FEED (its number in 'feeds list', or its URL); issue files stay."""
+    from .. import feeds as lib
+
     gone = lib.remove_feed(ctx.store, feed)
     console().print(f"Removed feed {gone.id}: {gone.url}.")
 
@@ -146,6 +163,8 @@ def remove_cmd(ctx: Context, feed: str) -> None:
 @pass_ctx
 def check_cmd(ctx: Context, feed: str | None) -> None:
     """Fetch every feed (or FEED) now and say what is new (exit code 1 on errors)."""
+    from .. import feeds as lib
+
     report = lib.check_feeds(ctx.config, ctx.store, feed)
     if not report.feeds:
         console().print("No feeds yet. Add one with 'newsletter feeds add URL --list NAME'.")
@@ -162,6 +181,8 @@ def check_cmd(ctx: Context, feed: str | None) -> None:
 def approve_cmd(ctx: Context, issue: Path, force: bool) -> None:
     """Check ISSUE (a new post from a feed, edited or not) and queue it with its feed's list
     and schedule."""
+    from .. import feeds as lib
+
     q = lib.approve_issue(ctx.config, ctx.store, issue, force=force)
     out = console()
     for w in q.warnings:
@@ -177,6 +198,8 @@ def approve_cmd(ctx: Context, issue: Path, force: bool) -> None:
 
 def print_waiting(store: Store) -> None:
     """`newsletter status`: the issues from feeds that wait for the editor."""
+    from .. import feeds as lib
+
     waiting = lib.waiting_issues(store)
     if not waiting:
         return
@@ -190,11 +213,15 @@ def print_waiting(store: Store) -> None:
 
 def poll_feeds(ctx: Context) -> None:
     """`newsletter send-due`: poll the feeds that are due; never raises."""
+    from .. import feeds as lib
+
     lib.poll_quietly(ctx.config, ctx.store, console().print)
 
 
 def start_feed_poller(ctx: Context, stop: threading.Event, say: Callable[[str], None]) -> None:
     """`newsletter run`: poll due feeds in the background until ``stop`` is set."""
+    from .. import feeds as lib
+
     lib.start_poller(ctx.config, ctx.store, stop, say)
 
 

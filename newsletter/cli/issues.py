@@ -7,13 +7,14 @@ import logging
 from pathlib import Path
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from ..check import check_issue
-from ..importers import FORMATS
-from ..pipeline import import_article, load_series, render_to_dir
-from .common import Context, console, pass_ctx
+from .common import Context, LazyChoice, console, pass_ctx
+
+
+def _formats() -> list[str]:
+    from ..importers import FORMATS
+
+    return sorted(FORMATS)
 
 
 @click.command("import")
@@ -27,7 +28,7 @@ from .common import Context, console, pass_ctx
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(FORMATS)),
+    type=LazyChoice(_formats),
     help="Read SOURCE as this format (default: from its name and content).",
 )
 @click.option("--title", default="", help="The issue's title (wins over what SOURCE says).")
@@ -57,6 +58,8 @@ def import_cmd(
     Prints what it found and, line by line, what it dropped; review the file before
     queueing it.
     """
+    from ..pipeline import import_article
+
     cfg = ctx.config
     report = import_article(
         source,
@@ -91,6 +94,10 @@ def _line_key(note: str) -> tuple[int, str]:
 @pass_ctx
 def split_cmd(ctx: Context, issue: Path) -> None:
     """Show how ISSUE is cut into parts: words, minutes, subjects and why each break is there."""
+    from rich.table import Table
+
+    from ..pipeline import load_series
+
     series = load_series(issue, ctx.config)
     table = Table(title=f"{series.title} - {len(series.parts)} parts, {series.words} words")
     for col in ("Part", "Words", "Min"):
@@ -126,6 +133,8 @@ def split_cmd(ctx: Context, issue: Path) -> None:
 @pass_ctx
 def render_cmd(ctx: Context, issue: Path, out_dir: Path) -> None:
     """Write part-K.html, part-K.txt and manifest.json for every part of ISSUE."""
+    from ..pipeline import render_to_dir
+
     manifest = render_to_dir(issue, out_dir, ctx.config)
     console().print(f"Rendered {issue} -> {manifest.parent}/ (manifest: {manifest})")
 
@@ -144,6 +153,10 @@ def check_cmd(ctx: Context, issue: Path, as_json: bool) -> None:
     long subjects, preheaders outside 40 to 110 characters, skipped heading levels, very
     long paragraphs, spam-like subjects, no CTA.
     """
+    from rich.text import Text
+
+    from ..check import check_issue
+
     _, report = check_issue(issue, ctx.config, go_live=True)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))

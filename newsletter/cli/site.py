@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..signup import form_html
 from .common import Context, console, pass_ctx
 
 
@@ -28,6 +27,8 @@ def form_cmd(ctx: Context, list_name: str, fetch: bool) -> None:
     """
     with ctx.store.begin() as conn:
         ctx.store.list_id(conn, list_name, create=True)
+    from ..signup import form_html
+
     click.echo(form_html(ctx.config, list_name, fetch=fetch))
 
 

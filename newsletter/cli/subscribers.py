@@ -6,9 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from ..store import subscribers as subs
 from .common import Context, console, pass_ctx
 
 
@@ -33,6 +31,8 @@ def import_cmd(ctx: Context, file: Path, list_name: str | None, resubscribe: boo
     without BOM, ',' or ';'. Bad rows are reported by line and do not stop the good ones;
     the import is one transaction, and importing the same file twice changes nothing.
     """
+    from ..store import subscribers as subs
+
     result = subs.import_csv(ctx.store, file, list_name=list_name, resubscribe=resubscribe)
     out = console()
     for line, reason in result.problems:
@@ -63,6 +63,8 @@ def add_cmd(
     resubscribe: bool,
 ) -> None:
     """Add one subscriber (optionally to a list, with their own timezone)."""
+    from ..store import subscribers as subs
+
     result = subs.add_subscriber(
         ctx.store,
         email,
@@ -95,6 +97,8 @@ def add_cmd(
 @pass_ctx
 def remove_cmd(ctx: Context, email: str, list_name: str | None, forget: bool) -> None:
     """Unsubscribe EMAIL. The record stays, so a later import cannot add them back."""
+    from ..store import subscribers as subs
+
     if forget:
         found = subs.forget(ctx.store, email)
         console().print(
@@ -117,6 +121,10 @@ def remove_cmd(ctx: Context, email: str, list_name: str | None, forget: bool) ->
 @pass_ctx
 def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int) -> None:
     """Show subscribers in a table."""
+    from rich.table import Table
+
+    from ..store import subscribers as subs
+
     table = Table()
     for col in ("Email", "Name", "Lists", "Timezone", "Status", "Subscribed"):
         table.add_column(col)
@@ -142,6 +150,8 @@ def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int
 def show_cmd(ctx: Context, email: str) -> None:
     """Show one subscriber: their details, lists and consent record (how and when they
     joined, from which form, IP address, user agent, consent text, when confirmed)."""
+    from ..store import subscribers as subs
+
     found = subs.show(ctx.store, email)
     if found is None:
         raise click.ClickException(f"{email} is not a subscriber")
@@ -185,6 +195,8 @@ def export_cmd(
     ctx: Context, output: Path | None, list_name: str | None, status: str | None
 ) -> None:
     """Export subscribers as CSV with a header row."""
+    from ..store import subscribers as subs
+
     if output:
         with output.open("w", encoding="utf-8", newline="") as f:
             n = subs.export_csv(ctx.store, f, list_name=list_name, status=status)

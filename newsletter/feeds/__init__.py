@@ -13,15 +13,12 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..errors import InputError, StoreError
-from ..schedule import MODES, Queued, queue_issue
 from ..store import Store, utcnow
-from ..timing import parse_at, parse_interval
 from . import records
-from .fetch import FeedError
-from .poll import poll_due_feeds, poll_one
 from .state import (
     Approve,
     EntryState,
@@ -32,6 +29,10 @@ from .state import (
     NewIssue,
     Waiting,
 )
+
+if TYPE_CHECKING:  # the heavy parts (fetching, importing, queueing) load when used, so
+    # that `newsletter status` can list waiting issues without them
+    from ..schedule import Queued
 
 log = logging.getLogger("newsletter.feeds")
 MIN_POLL_SECONDS = 300  # be polite to the blog
@@ -52,6 +53,11 @@ def add_feed(
     now: datetime | None = None,
 ) -> tuple[FeedInfo, FeedResult]:
     """Add a feed and read it once; the feed is refused when it cannot be read."""
+    from ..schedule import MODES
+    from ..timing import parse_at, parse_interval
+    from .fetch import FeedError
+    from .poll import poll_one
+
     now = now or utcnow()
     if mode not in MODES:
         raise InputError("--mode", f"expected broadcast or sequence, got {mode!r}")
@@ -104,6 +110,8 @@ def check_feeds(
     config: Config, store: Store, ref: str | None = None, now: datetime | None = None
 ) -> FeedReport:
     """Poll now, whatever the interval: every feed, or the one named."""
+    from .poll import poll_one
+
     now = now or utcnow()
     feeds = [records.find_feed(store, ref)] if ref else records.all_feeds(store)
     return FeedReport([poll_one(config, store, f, now) for f in feeds])
@@ -118,6 +126,8 @@ def approve_issue(
     config: Config, store: Store, issue: Path, *, force: bool = False, now: datetime | None = None
 ) -> Queued:
     """Check and queue an issue from a feed, with the feed's list, mode and schedule."""
+    from ..schedule import queue_issue
+
     found = records.entry_for_issue(store, issue.stem)
     if found is None:
         raise StoreError(
@@ -147,6 +157,8 @@ def poll_quietly(
 ) -> FeedReport:
     """For `run` and `send-due`: poll due feeds; whatever goes wrong is said, never raised,
     so that a feed never stops the sending."""
+    from .poll import poll_due_feeds
+
     try:
         report = poll_due_feeds(config, store, now or utcnow())
     except Exception as exc:  # a feed must never stop the sending
@@ -180,7 +192,6 @@ def start_poller(
 __all__ = [
     "Approve",
     "EntryState",
-    "FeedError",
     "FeedInfo",
     "FeedReport",
     "FeedResult",
@@ -191,7 +202,6 @@ __all__ = [
     "approve_issue",
     "check_feeds",
     "list_feeds",
-    "poll_due_feeds",
     "poll_quietly",
     "remove_feed",
     "start_poller",
