@@ -143,6 +143,14 @@ def test_form_double_opt_in_consent_record_and_part_one(site_db: Site) -> None:
     assert answer.status_code == 200 and "check your inbox" in answer.text.lower()
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert site.status("Reader@example.com") == "pending"
+    # Asked twice before confirming (the second email replaces the first in the outbox).
+    assert site.post(
+        email="Reader@Example.COM",
+        first_name="Rae",
+        consent="yes",
+        timezone="Europe/Paris",
+        page="https://blog.example.com/guilt?utm=x",
+    ).ok
     link = site.confirmations()["Reader@example.com"]
     # Pending: nothing of the series goes out.
     site.send_due()
@@ -189,6 +197,7 @@ def test_form_double_opt_in_consent_record_and_part_one(site_db: Site) -> None:
     ):
         assert expected in out.output, (expected, out.output)
     assert "confirmed:  no" not in out.output
+    assert out.output.count("form on readers") == 1  # the earlier, unconfirmed request went
     row = site.row("Reader@example.com")
     assert row["joined_via"] == "form" and row["consent_ip"] == "127.0.0.1"
     assert row["consent_text"] == CONSENT and row["confirmed_at"]
