@@ -21,10 +21,10 @@ from urllib.parse import quote
 
 from . import headers
 from .config import Config
-from .errors import StoreError
+from .errors import NewsletterError, StoreError
 from .headers import MAX_NAME
 from .pages import environment
-from .providers import Batch, Provider, ProviderError, Recipient
+from .providers import Batch, Provider, Recipient
 from .providers.base import ACCEPTED
 from .signing import ConfirmRefused, ConfirmToken, Signer
 from .store import Store, utcnow
@@ -288,7 +288,7 @@ class Signups:
         )
         try:
             results = self.provider().send_batch(batch)
-        except ProviderError as exc:
+        except NewsletterError as exc:  # refused, or the provider is not configured
             log.warning("confirmation email not sent: %s", exc)
             return False
         return bool(results) and results[0].status in (*ACCEPTED, "unknown")

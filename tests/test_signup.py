@@ -562,6 +562,25 @@ def test_the_confirmation_goes_out_through_the_configured_provider(
         mock.stop()
 
 
+def test_a_provider_without_its_key_is_a_readable_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
+    monkeypatch.delenv("POSTMARK_SERVER_TOKEN", raising=False)
+    mock = MockProvider("postmark")
+    toml = (
+        site_toml()
+        + f'[sending]\nprovider = "postmark"\n[providers.postmark]\nbase_url = "{mock.url}"\n'
+    )
+    try:
+        for site in start_site(tmp_path, toml):
+            page = site.post(email="nokey@example.com", consent="yes")
+            assert page.status_code == 503 and "try again" in page.text
+            assert mock.requests == 0
+    finally:
+        mock.stop()
+
+
 def test_an_editor_overrides_a_page_with_their_own_template(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
