@@ -289,9 +289,15 @@ class Signups:
         try:
             results = self.provider().send_batch(batch)
         except NewsletterError as exc:  # refused, or the provider is not configured
-            log.warning("confirmation email not sent: %s", exc)
-            return False
-        return bool(results) and results[0].status in (*ACCEPTED, "unknown")
+            why = str(exc)
+        else:
+            if results and results[0].status in (*ACCEPTED, "unknown"):
+                return True
+            why = (results[0].error if results else None) or "no answer for the message"
+        # The editor sees it in `newsletter status`; the reader is asked to try again.
+        log.warning("confirmation email for list %s not sent: %s", list_name, why)
+        self.store.event("signup", f"{list_name}: a confirmation email was not sent: {why}")
+        return False
 
     def longest_expiry(self) -> int:
         return longest_expiry(self.config)

@@ -577,6 +577,9 @@ def test_a_provider_without_its_key_is_a_readable_page(
             page = site.post(email="nokey@example.com", consent="yes")
             assert page.status_code == 503 and "try again" in page.text
             assert mock.requests == 0
+            events = [e.message for e in site.store.events()]
+            assert any("readers: a confirmation email was not sent" in m for m in events)
+            assert not any("nokey@example.com" in m for m in events)
     finally:
         mock.stop()
 
