@@ -600,3 +600,14 @@ def test_an_editor_overrides_a_page_with_their_own_template(
         assert page.status_code == 200 and "<h1>Merci !</h1>" in page.text
         assert "check your inbox" in page.text.lower()  # the built-in base.html still used
         assert "<style>" in page.text
+
+
+def test_brand_settings_reach_the_pages_styles_without_breaking_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
+    toml = site_toml() + '[brand]\nprimary_color = "red;}</style><script>alert(1)</script>"\n'
+    for site in start_site(tmp_path, toml):
+        page = requests.get(f"{site.base}/subscribe/readers", timeout=10).text
+        assert "font: 17px/1.5 Georgia, 'Times New Roman', serif;" in page
+        assert "<script>alert" not in page and page.count("</style>") == 1
