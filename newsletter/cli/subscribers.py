@@ -169,7 +169,7 @@ def show_cmd(ctx: Context, email: str) -> None:
         elif c.method == "form":
             out.print("    confirmed:  no")
         else:
-            out.print(f"    confirmed:  - (added by {c.method}: your own record of consent)")
+            out.print(f"    confirmed:  - (added by {c.method}: keep your own record of consent)")
         for label, value in (
             ("form URL", c.form_url),
             ("IP address", c.ip),
