@@ -50,6 +50,10 @@ def _print_result(result: lib.FeedResult) -> None:
         click.secho(f"error: {error}", fg="red", err=True)
 
 
+def _posts(n: int) -> str:
+    return f"{n} post" + ("" if n == 1 else "s")
+
+
 @click.group("feeds")
 def feeds_group() -> None:
     """Turn each new post of a blog's RSS or Atom feed into a series."""
@@ -111,7 +115,8 @@ def add_cmd(
     )
     console().print(
         f"Added feed {feed.id}: {feed.title or feed.url} -> list {feed.list_name!r} "
-        f"({feed.schedule}, approve {feed.approve}); {result.old} earlier posts left out; "
+        f"({feed.schedule}, approve {feed.approve}); {_posts(result.old)} already there left "
+        "out; "
         f"polled every {feed.poll_seconds // 60} min by 'newsletter run' and 'send-due'."
     )
     _print_result(result)

@@ -157,9 +157,9 @@ def poll_quietly(
 ) -> FeedReport:
     """For `run` and `send-due`: poll due feeds; whatever goes wrong is said, never raised,
     so that a feed never stops the sending."""
-    from .poll import poll_due_feeds
-
     try:
+        from .poll import poll_due_feeds  # inside: even a broken install never stops sending
+
         report = poll_due_feeds(config, store, now or utcnow())
     except Exception as exc:  # a feed must never stop the sending
         log.exception("polling feeds failed")
