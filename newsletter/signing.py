@@ -1,4 +1,5 @@
-"""Signed tokens for links that act on a subscriber (unsubscribe, stop this series).
+"""Signed tokens for links that act on a subscriber (unsubscribe, stop this series,
+preferences; confirming a subscription, whose tokens expire).
 
 An HMAC (itsdangerous) over the subscriber and series ids with a secret from
 $NEWSLETTER_SECRET, or else one generated once and kept in the database. A token cannot
@@ -9,19 +10,44 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+from . import secrets
 
 SALT = "newsletter.unsubscribe.v1"
+CONFIRM_SALT = "newsletter.confirm.v1"
+#: the token written by ``render`` (no subscriber yet): the served page calls it invalid
+SAMPLE_TOKEN = "sample-token"
+
+
+def unsubscribe_link(base_url: str, token: str) -> str:
+    """The address ``serve`` answers for a token: ``{base_url}/u/{token}``."""
+    return f"{base_url.rstrip('/')}/u/{token}"
 
 
 @dataclass(frozen=True)
 class UnsubscribeToken:
     subscriber_id: int
     campaign_id: int | None
+
+
+@dataclass(frozen=True)
+class ConfirmToken:
+    """A confirmation link: this subscriber asked to join this list."""
+
+    subscriber_id: int
+    list_id: int
+
+
+class ConfirmRefused(Exception):
+    """The confirmation link is forged, altered, or expired (``expired`` says which)."""
+
+    def __init__(self, expired: bool) -> None:
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
 
 
 class Signer:
@@ -32,10 +58,12 @@ class Signer:
         # The key itsdangerous derives on every call, derived once: a token is then one
         # HMAC over a few bytes (a million of them in seconds), the same bytes as before.
         self._mac = hmac.new(self._s.make_signer().derive_key(), digestmod=hashlib.sha1)
+        self._timed = URLSafeTimedSerializer(secret, salt=CONFIRM_SALT)
 
     @classmethod
     def from_env(cls, fallback: str) -> Signer:
-        return cls(os.environ.get("NEWSLETTER_SECRET") or fallback)
+        secrets.register(fallback)
+        return cls(secrets.read("NEWSLETTER_SECRET") or fallback)
 
     def token(self, subscriber_id: int, campaign_id: int | None = None) -> str:
         """itsdangerous' URL-safe token of ``[subscriber_id, campaign_id]``, built directly
@@ -62,7 +90,27 @@ class Signer:
     def unsubscribe_url(
         self, base_url: str, subscriber_id: int, campaign_id: int | None = None
     ) -> str:
-        return f"{base_url.rstrip('/')}/u/{self.token(subscriber_id, campaign_id)}"
+        return unsubscribe_link(base_url, self.token(subscriber_id, campaign_id))
+
+    def preferences_url(
+        self, base_url: str, subscriber_id: int, campaign_id: int | None = None
+    ) -> str:
+        return f"{base_url.rstrip('/')}/preferences/{self.token(subscriber_id, campaign_id)}"
+
+    def confirm_token(self, subscriber_id: int, list_id: int) -> str:
+        return str(self._timed.dumps([subscriber_id, list_id]))
+
+    def verify_confirm(self, token: str, max_age_seconds: int) -> ConfirmToken:
+        """The token's subscriber and list; ConfirmRefused if forged or older than max_age."""
+        try:
+            sid, lid = self._timed.loads(token, max_age=max_age_seconds)
+        except SignatureExpired:
+            raise ConfirmRefused(expired=True) from None
+        except (BadSignature, ValueError, TypeError):
+            raise ConfirmRefused(expired=False) from None
+        if not isinstance(sid, int) or not isinstance(lid, int):
+            raise ConfirmRefused(expired=False)
+        return ConfirmToken(sid, lid)
 
 
 def _incompressible(data: bytes) -> bool:

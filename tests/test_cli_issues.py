@@ -52,7 +52,8 @@ def test_init_import_split_render(seed_path: Path, workdir: Path) -> None:
 
     result = run("split", str(issue))
     assert result.exit_code == 0
-    assert "Part 1 of 3" in result.output and "before the section" in result.output
+    assert "3 parts" in result.output and "before the section" in result.output
+    assert "Next-best break" in result.output
 
     result = run("render", str(issue), "--out", "out")
     assert result.exit_code == 0

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import NewsletterError
 from .common import Context, LazyChoice, console, pass_ctx
+
+if TYPE_CHECKING:
+    from ..domaincheck import DomainReport
 
 
 def _reasons() -> list[str]:
@@ -26,11 +30,22 @@ def providers_group() -> None:
 @pass_ctx
 def providers_check(ctx: Context) -> None:
     """Check the configured provider (credentials, sender address) without sending anything."""
+    from ..check import go_live_findings
+    from ..domaincheck import PROVIDER_DNS, check_domain
     from ..providers import get_provider
 
     provider = get_provider(ctx.config)
     problems = provider.check()
     out = console()
+    for f in go_live_findings(ctx.config):
+        if f.level == "error":
+            problems.append(f.message)
+        else:
+            out.print(f"  warning: {f.message}")
+    if provider.name in PROVIDER_DNS:
+        report = check_domain(ctx.config)
+        show_domain(report)
+        problems.extend(f"{c.kind} {c.state.value}: {c.message}" for c in report.problems)
     for p in problems:
         out.print(f"  problem: {p}")
     out.print(
@@ -40,6 +55,35 @@ def providers_check(ctx: Context) -> None:
     provider.close()
     if problems:
         raise SystemExit(1)
+
+
+@click.group("domain")
+def domain_group() -> None:
+    """The sending domain's DNS records (SPF, DKIM, DMARC)."""
+
+
+@domain_group.command("check")
+@pass_ctx
+def domain_check(ctx: Context) -> None:
+    """Look up SPF, DKIM and DMARC for the sender's domain and the configured provider;
+    say which record to add (exit code 1 while one is missing)."""
+    from ..domaincheck import check_domain
+
+    report = check_domain(ctx.config)
+    show_domain(report)
+    bad = report.problems
+    console().print(
+        f"Domain {report.domain} for {report.provider}: "
+        + ("ready." if not bad else f"{len(bad)} record(s) to fix.")
+    )
+    if bad:
+        raise SystemExit(1)
+
+
+def show_domain(report: DomainReport) -> None:
+    out = console()
+    for c in report.checks:
+        out.print(f"  {c.kind} {c.state.value}: {c.host}: {c.message}")
 
 
 @click.command("test-send")
@@ -120,7 +164,7 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     from ..web.app import create_app
 
     config = ctx.config
-    app = create_app(ctx.store, config.sender.name)
+    app = create_app(ctx.store, config)
     server = make_server(host or config.web.host, port or config.web.port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     console().print(
@@ -137,5 +181,5 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for cmd in (providers_group, test_send_cmd, suppressions_group, serve_cmd):
+    for cmd in (providers_group, domain_group, test_send_cmd, suppressions_group, serve_cmd):
         cli.add_command(cmd)

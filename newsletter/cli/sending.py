@@ -73,8 +73,10 @@ def queue_cmd(
     again: bool,
 ) -> None:
     """Queue ISSUE's series for a list; a snapshot of the rendered parts is stored."""
+    from ..check import require_go_live
     from ..schedule import queue_issue
 
+    ready = require_go_live(ctx.config)  # a real provider: public https base URL, own sender
     q = queue_issue(
         ctx.store,
         ctx.config,
@@ -88,7 +90,7 @@ def queue_cmd(
         again=again,
     )
     out = console()
-    for w in q.warnings:
+    for w in [f.message for f in ready] + q.warnings:
         out.print(f"  warning: {w}")
     out.print(
         f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), "

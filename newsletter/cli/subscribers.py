@@ -114,7 +114,9 @@ def remove_cmd(ctx: Context, email: str, list_name: str | None, forget: bool) ->
 
 @group.command("list")
 @click.option("--list", "list_name", help="Only this list.")
-@click.option("--status", type=click.Choice(["active", "unsubscribed"]), help="Only this status.")
+@click.option(
+    "--status", type=click.Choice(["active", "unsubscribed", "pending"]), help="Only this status."
+)
 @click.option("--limit", default=50, show_default=True, help="Show at most this many (0: all).")
 @pass_ctx
 def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int) -> None:
@@ -142,6 +144,41 @@ def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int
     console().print(table)
 
 
+@group.command("show")
+@click.argument("email")
+@pass_ctx
+def show_cmd(ctx: Context, email: str) -> None:
+    """Show one subscriber: their details, lists and consent record (how and when they
+    joined, from which form, IP address, user agent, consent text, when confirmed)."""
+    from ..store import subscribers as subs
+
+    found = subs.show(ctx.store, email)
+    if found is None:
+        raise click.ClickException(f"{email} is not a subscriber")
+    out = console()
+    for key in ("email", "first_name", "last_name", "timezone", "status", "subscribed_at"):
+        out.print(f"{key + ':':16} {found.fields[key] or '-'}")
+    out.print(f"{'lists:':16} " + (", ".join(found.lists) or "-"))
+    out.print("consent:" if found.consents else "consent:        none recorded")
+    for c in found.consents:
+        out.print(
+            f"  - {c.method} on {c.list_name or '(no list)'}, {c.joined_at:%Y-%m-%d %H:%M} UTC"
+        )
+        out.print(
+            f"    confirmed:  {c.confirmed_at:%Y-%m-%d %H:%M} UTC"
+            if c.confirmed_at
+            else "    confirmed:  no"
+        )
+        for label, value in (
+            ("form URL", c.form_url),
+            ("IP address", c.ip),
+            ("user agent", c.user_agent),
+            ("consent text", c.consent_text),
+        ):
+            if value:
+                out.print(f"    {label + ':':12} {value}")
+
+
 @group.command("export")
 @click.option(
     "-o",
@@ -150,7 +187,9 @@ def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int
     help="Write to this file instead of standard output.",
 )
 @click.option("--list", "list_name", help="Only this list.")
-@click.option("--status", type=click.Choice(["active", "unsubscribed"]), help="Only this status.")
+@click.option(
+    "--status", type=click.Choice(["active", "unsubscribed", "pending"]), help="Only this status."
+)
 @pass_ctx
 def export_cmd(
     ctx: Context, output: Path | None, list_name: str | None, status: str | None

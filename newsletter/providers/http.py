@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,6 +26,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from .. import secrets
 from ..config import Config
 from ..errors import ConfigError
 from ..render import FIRST_NAME, UNSUBSCRIBE_URL
@@ -82,6 +82,7 @@ class HttpProvider(Provider):
         track_clicks: bool = False,
     ) -> None:
         self.api_key = api_key
+        secrets.register(api_key)
         #: off unless the editor turns them on in [tracking]
         self.track_opens = track_opens
         self.track_clicks = track_clicks
@@ -115,7 +116,7 @@ class HttpProvider(Provider):
     @classmethod
     def from_config(cls, config: Config) -> HttpProvider:
         settings = dict(config.providers.get(cls.name, {}))
-        api_key = os.environ.get(cls.api_key_env, "")
+        api_key = secrets.read(cls.api_key_env)
         if not api_key:
             raise ConfigError(
                 f"provider {cls.name!r} needs an API key in ${cls.api_key_env}",
@@ -245,7 +246,8 @@ class HttpProvider(Provider):
         return self.scrub(f"{self.name} answered {response.status_code}: {body}")
 
     def scrub(self, text: str) -> str:
-        return text.replace(self.api_key, "***") if self.api_key else text
+        """TEXT without the key, in any form (see newsletter.secrets)."""
+        return secrets.scrub(text)
 
     # --- per provider ------------------------------------------------------------------
     def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:

@@ -57,9 +57,15 @@ def _plan_each_time(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+            if path and path != ":memory:" and not Path(path).parent.is_dir():
+                # A typo in the path would otherwise start a new, empty database.
+                raise StoreError(
+                    f"database URL {_safe(url)!r}: the folder {str(Path(path).parent)!r} "
+                    "does not exist",
+                    hint="check the path in database_url or $NEWSLETTER_DATABASE_URL, "
+                    "or create the folder first",
+                )
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:

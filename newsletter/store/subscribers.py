@@ -35,10 +35,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .. import headers
 from ..errors import InputError, StoreError
 from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
-from .models import Delivery, MailingList, Membership, Subscriber, Suppression
+from .consent import ConsentRecord, JoinMethod, records
+from .models import Consent, Delivery, MailingList, Membership, Subscriber, Suppression
 
 HEADERS = {
     "email": {
@@ -118,6 +120,15 @@ def normalise_email(raw: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+def name_problem(first: str, last: str) -> str | None:
+    """Why a first and last name cannot be a subscriber's (they go into headers), or None."""
+    for label, value in (("first name", first), ("last name", last)):
+        why = headers.problem(value, limit=headers.MAX_NAME)
+        if why:
+            return f"{label} {why}"
+    return None
+
+
 def valid_timezone(tz: str) -> bool:
     try:
         ZoneInfo(tz)
@@ -192,13 +203,29 @@ def read_csv(path: Path) -> tuple[TextIO, Any]:
         sample = handle.read(8192)
     except UnicodeDecodeError:
         handle.close()
-        raise decode_error(path, 1, CSV_UTF8_HINT) from None
+        raise decode_error(path, CSV_UTF8_HINT) from None
     handle.seek(0)
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel()
-    return handle, dialect
+    return handle, _dialect(sample)
+
+
+def _dialect(sample: str) -> Any:
+    """Excel's CSV with the delimiter its header row uses most (',', ';' or tab). Only the
+    delimiter is guessed: csv.Sniffer guesses the quoting too, and a wrong guess once
+    mangled a doubled quote inside a quoted name."""
+    header = sample.splitlines()[0] if sample else ""
+    delimiter = max(",;\t", key=header.count)
+    return type("Dialect", (csv.excel,), {"delimiter": delimiter if delimiter in header else ","})
+
+
+def _csv_error(path: Path, line: int, exc: csv.Error) -> InputError:
+    if "field larger than field limit" in str(exc):
+        return InputError(
+            str(path),
+            f"a field is longer than {csv.field_size_limit():,} characters",
+            line=line,
+            hint="look for a quote that is never closed on or after this line",
+        )
+    return InputError(str(path), f"is not readable as CSV: {exc}", line=line)
 
 
 def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
@@ -209,7 +236,10 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
         header = next(reader, None) or []
     except UnicodeDecodeError:
         handle.close()
-        raise decode_error(path, 1, CSV_UTF8_HINT) from None
+        raise decode_error(path, CSV_UTF8_HINT) from None
+    except csv.Error as exc:
+        handle.close()
+        raise _csv_error(path, 1, exc) from None
     columns: dict[str, int] = {}
     for i, h in enumerate(header):
         norm = _norm_header(h)
@@ -235,13 +265,15 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
 
     def each_row() -> Iterator[Row]:
         while True:
+            line = reader.line_num + 1  # the file's line where this row starts
             try:
                 values = next(reader)
             except StopIteration:
                 return
             except UnicodeDecodeError:
-                raise decode_error(path, reader.line_num + 1, CSV_UTF8_HINT) from None
-            line = reader.line_num
+                raise decode_error(path, CSV_UTF8_HINT) from None
+            except csv.Error as exc:
+                raise _csv_error(path, line, exc) from None
             if not any(v.strip() for v in values):
                 continue
 
@@ -261,6 +293,10 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
             first, last = get("first_name"), get("last_name")
             if not first and not last and get("name"):
                 first, _, last = get("name").partition(" ")
+            why = name_problem(first, last)
+            if why:
+                result.bad.append((line, why))
+                continue
             tz = get("timezone") or None
             if tz and not valid_timezone(tz):
                 result.warnings.append((line, f"unknown timezone {tz!r}, using the default"))
@@ -269,7 +305,7 @@ def parse_rows(path: Path) -> tuple[Iterator[Row], ImportResult]:
             when = parse_when(when_raw) if when_raw else None
             if when_raw and when is None:
                 result.warnings.append((line, f"unreadable date {when_raw!r}, using now"))
-            yield Row(line, email, first[:200], last[:200], get("tags")[:1000], tz, when)
+            yield Row(line, email, first, last, get("tags")[:1000], tz, when)
 
     return rows(), result
 
@@ -298,13 +334,15 @@ def import_rows(
     *,
     list_name: str | None = None,
     resubscribe: bool = False,
+    method: JoinMethod = JoinMethod.IMPORT,
 ) -> ImportResult:
     """Add rows in one transaction, streamed in chunks: never the whole file in memory.
 
     Each chunk's addresses go into a temporary table keyed by address (with the file's
     line where each first appears): a later row with the same address is found there and
     reported with that line, and the chunk is matched against subscribers, suppressions
-    and the list by joins, not by lists of addresses sent with each query.
+    and the list by joins, not by lists of addresses sent with each query. Each new
+    subscriber and each joining of the list gets a consent record (``method``).
     """
     now = utcnow()
     with store.begin() as conn:
@@ -320,8 +358,15 @@ def import_rows(
                 result.added += len(new)
             if list_id is None:
                 result.unchanged += len(eligible) - len(new)
+                if new:
+                    ids = _chunk_ids(conn, seen, number)
+                    _consents(
+                        conn,
+                        method,
+                        [(ids[str(d["email_key"])], None, d["subscribed_at"]) for d in new],
+                    )
                 continue
-            _join_list(store, conn, seen, number, list_id, eligible, new, result, now)
+            _join_list(store, conn, seen, number, list_id, eligible, new, result, now, method)
         seen.drop(conn)
     return result
 
@@ -466,17 +511,17 @@ def _join_list(
     new: list[dict[str, Any]],
     result: ImportResult,
     now: datetime,
+    method: JoinMethod,
 ) -> None:
     """Put the chunk's eligible subscribers on the list (those not on it yet)."""
     if not eligible:
         return
-    in_chunk = and_(seen.c.email_key == Subscriber.email_key, seen.c.chunk == number)
-    ids = dict(conn.execute(select(Subscriber.email_key, Subscriber.id).join(seen, in_chunk)).all())
+    ids = _chunk_ids(conn, seen, number)
     members = set(
         conn.scalars(
             select(Membership.subscriber_id)
             .join(Subscriber, Subscriber.id == Membership.subscriber_id)
-            .join(seen, in_chunk)
+            .join(seen, _in_chunk(seen, number))
             .where(Membership.list_id == list_id)
         )
     )
@@ -496,6 +541,36 @@ def _join_list(
             result.joined += 1
     if joining:
         conn.execute(insert_ignore(store, Membership), joining)
+        _consents(conn, method, [(j["subscriber_id"], list_id, j["joined_at"]) for j in joining])
+
+
+def _in_chunk(seen: Table, number: int) -> Any:
+    return and_(seen.c.email_key == Subscriber.email_key, seen.c.chunk == number)
+
+
+def _chunk_ids(conn: Connection, seen: Table, number: int) -> dict[str, int]:
+    """The subscriber ids of a chunk's addresses, by address key."""
+    query = select(Subscriber.email_key, Subscriber.id).join(seen, _in_chunk(seen, number))
+    return {str(k): int(i) for k, i in conn.execute(query)}
+
+
+def _consents(conn: Connection, method: JoinMethod, joined: list[tuple[Any, Any, Any]]) -> None:
+    conn.execute(
+        insert(Consent),
+        [
+            dict(
+                subscriber_id=sid,
+                list_id=lid,
+                method=method.value,
+                joined_at=when,
+                form_url="",
+                ip="",
+                user_agent="",
+                consent_text="",
+            )
+            for sid, lid, when in joined
+        ],
+    )
 
 
 def import_csv(
@@ -526,9 +601,13 @@ def add_subscriber(
             f"unknown timezone {timezone!r}",
             hint="use a name like Europe/Paris or America/New_York",
         )
+    for option, value in (("--first-name", first_name), ("--last-name", last_name)):
+        headers.check(value, option, limit=headers.MAX_NAME)
     result = ImportResult()
-    row = Row(0, normalised, first_name, last_name, "", timezone, joined_at)
-    return import_rows(store, [row], result, list_name=list_name, resubscribe=resubscribe)
+    row = Row(0, normalised, first_name.strip(), last_name.strip(), "", timezone, joined_at)
+    return import_rows(
+        store, [row], result, list_name=list_name, resubscribe=resubscribe, method=JoinMethod.CLI
+    )
 
 
 def unsubscribe(
@@ -579,6 +658,7 @@ def forget(store: Store, email: str) -> bool:
         if sid is None:
             return False
         c.execute(delete(Delivery).where(Delivery.subscriber_id == sid))
+        c.execute(delete(Consent).where(Consent.subscriber_id == sid))
         c.execute(delete(Membership).where(Membership.subscriber_id == sid))
         c.execute(delete(Subscriber).where(Subscriber.id == sid))
     return True
@@ -594,6 +674,13 @@ EXPORT_COLUMNS = [
     "status",
     "subscribed_at",
     "unsubscribed_at",
+    # the latest consent record
+    "joined_via",
+    "consent_form_url",
+    "consent_ip",
+    "consent_user_agent",
+    "consent_text",
+    "confirmed_at",
 ]
 
 
@@ -621,7 +708,9 @@ def iter_subscribers(
                 )
             ):
                 member_of.setdefault(sid, []).append(lists[lid])
+            consents = records(conn, ids)
             for r in part:
+                latest = consents[r.id][-1] if consents.get(r.id) else None
                 yield {
                     "email": r.email,
                     "first_name": r.first_name,
@@ -632,7 +721,51 @@ def iter_subscribers(
                     "status": r.status,
                     "subscribed_at": r.subscribed_at.isoformat() if r.subscribed_at else "",
                     "unsubscribed_at": r.unsubscribed_at.isoformat() if r.unsubscribed_at else "",
+                    "joined_via": latest.method if latest else "",
+                    "consent_form_url": latest.form_url if latest else "",
+                    "consent_ip": latest.ip if latest else "",
+                    "consent_user_agent": latest.user_agent if latest else "",
+                    "consent_text": latest.consent_text if latest else "",
+                    "confirmed_at": (
+                        latest.confirmed_at.isoformat() if latest and latest.confirmed_at else ""
+                    ),
                 }
+
+
+@dataclass(frozen=True)
+class Shown:
+    fields: dict[str, str]
+    lists: list[str]  # "name" or "name (unsubscribed)"
+    consents: list[ConsentRecord]
+
+
+def show(store: Store, email: str) -> Shown | None:
+    """One subscriber with their lists and consent records."""
+    with store.begin() as conn:
+        sub = conn.execute(
+            select(Subscriber).where(Subscriber.email_key == email_key(email))
+        ).first()
+        if sub is None:
+            return None
+        lists = [
+            name if status == "active" else f"{name} ({status})"
+            for name, status in conn.execute(
+                select(MailingList.name, Membership.status)
+                .join(Membership, Membership.list_id == MailingList.id)
+                .where(Membership.subscriber_id == sub.id)
+                .order_by(MailingList.name)
+            )
+        ]
+        consents = records(conn, [sub.id]).get(sub.id, [])
+    fields = {
+        "email": sub.email,
+        "first_name": sub.first_name,
+        "last_name": sub.last_name,
+        "timezone": sub.timezone or "",
+        "status": sub.status,
+        "subscribed_at": f"{sub.subscribed_at:%Y-%m-%d %H:%M} UTC",
+    }
+    return Shown(fields, lists, consents)
 
 
 def export_csv(store: Store, out: TextIO, **filters: str | None) -> int:
