@@ -133,6 +133,16 @@ class SeriesStyle:
 
 
 @dataclass
+class Feeds:
+    """`newsletter feeds`: where the note about a post waiting for approval goes."""
+
+    #: the editor's address (default: [sender] email)
+    notify: str = ""
+    #: how often each feed is fetched unless `feeds add --poll` says otherwise
+    poll: str = "1h"
+
+
+@dataclass
 class Config:
     root: Path = field(default_factory=Path.cwd)
     database_url: str = "sqlite:///newsletter.db"
@@ -145,6 +155,7 @@ class Config:
     tracking: Tracking = field(default_factory=Tracking)
     dns: Dns = field(default_factory=Dns)
     series: SeriesStyle = field(default_factory=SeriesStyle)
+    feeds: Feeds = field(default_factory=Feeds)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: per-list settings ([lists.readers] ...) for the subscribe form
@@ -184,6 +195,7 @@ _SECTIONS: dict[str, type] = {
     "tracking": Tracking,
     "dns": Dns,
     "series": SeriesStyle,
+    "feeds": Feeds,
 }
 _TOP = {"database_url", "issues_dir", "templates_dir", "providers", "lists", *_SECTIONS}
 
@@ -325,6 +337,10 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # consent_text = "I agree to receive this email series. I can unsubscribe at any time."
 # title = "Get the series by email"
 # confirm_expiry = "7d"
+[feeds]
+# Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).
+# notify = "editor@example.com"
+# poll = "1h"         # how often each feed is fetched; be polite to the blog
 
 # [providers.postmark]   # API key from $POSTMARK_SERVER_TOKEN
 # message_stream = "broadcast"

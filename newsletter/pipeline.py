@@ -55,15 +55,7 @@ def import_article(
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
-    asks = [c for c in ctas if asks_to_act(c.label)] or ctas
-    cta = None
-    # The article's own call to action is the issue's; "Read the whole article" is never
-    # the main one (every part links to the article quietly).
-    target = cta_url or next((c.url for c in asks if c.url), "")
-    if asks:
-        cta = CTA(label=asks[0].label.rstrip(".!"), url=target)
-    elif target:
-        cta = CTA(label="Find out more", url=target)
+    cta = article_cta(article, cta_url)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
     if dest.exists() and not force:
         raise InputError(
@@ -93,6 +85,20 @@ def import_article(
             "add each image's URL to show it"
         )
     return report
+
+
+def article_cta(article: Article, cta_url: str = "") -> CTA | None:
+    """The issue's call to action: the article's own (a line that asks the reader to act,
+    first), else "Find out more" at ``cta_url``. "Read the whole article" is never the main
+    one: every part links to the article quietly."""
+    ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
+    asks = [c for c in ctas if asks_to_act(c.label)] or ctas
+    target = cta_url or next((c.url for c in asks if c.url), "")
+    if asks:
+        return CTA(label=asks[0].label.rstrip(".!"), url=target)
+    if target:
+        return CTA(label="Find out more", url=target)
+    return None
 
 
 def check_issue_text(text: str, dest: Path, *, source: str) -> Issue:

@@ -127,9 +127,11 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
     from rich.table import Table
 
     from ..store import ledger
+    from .feeds import print_waiting
 
     rows = ledger.status(ctx.store, _slug(issue) if issue else None)
     out = console()
+    print_waiting(ctx.store)  # issues from feeds that wait for 'newsletter approve'
     if not rows:
         out.print("Nothing queued yet. Queue an issue with 'newsletter queue ISSUE --list NAME'.")
         return
@@ -243,10 +245,12 @@ def resume_cmd(
 @click.command("send-due")
 @pass_ctx
 def send_due_cmd(ctx: Context) -> None:
-    """Send what is due now and exit (for cron or a systemd timer)."""
+    """Poll the feeds that are due, send what is due now and exit (for cron or a timer)."""
     from ..providers import get_provider
     from ..sender import Sender
+    from .feeds import poll_feeds
 
+    poll_feeds(ctx)  # a feed's failure is printed, never stops the sending
     provider = get_provider(ctx.config)
     try:
         report = Sender(ctx.store, provider, ctx.config).send_due()
@@ -272,6 +276,7 @@ def run_cmd(ctx: Context) -> None:
     from ..schedule import run_forever
     from ..sender import Sender, SendReport
     from ..store import ledger, utcnow
+    from .feeds import start_feed_poller
 
     config, store = ctx.config, ctx.store
     provider = get_provider(config)
@@ -285,6 +290,7 @@ def run_cmd(ctx: Context) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     out = console()
+    start_feed_poller(ctx, stop, lambda m: out.print(f"{utcnow():%H:%M:%S} {m}"))  # never raises
     totals = SendReport()
 
     # Overlapping wake-ups are expected (a tick and a due date at once): not the editor's news.
