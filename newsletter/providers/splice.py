@@ -92,8 +92,8 @@ def message_fragments(
     if len(split) == 5 and split[1] != split[3]:
         return [split[0], *bodies[split[1]], split[2], *bodies[split[3]], split[4]]
     filled = {slot: json.loads(b"".join(fragments)) for slot, fragments in bodies.items()}
-    whole = {
-        k: filled[json.dumps(v).encode()] if v in (HTML_SLOT, TEXT_SLOT) else v
+    whole = {  # the slots the message was built with (the very objects), nothing equal
+        k: filled[_HTML_JSON] if v is HTML_SLOT else filled[_TEXT_JSON] if v is TEXT_SLOT else v
         for k, v in message.items()
     }
     return [json.dumps(whole, ensure_ascii=False).encode()]

@@ -188,6 +188,8 @@ class WebhookToken(Base):
     token: Mapped[str] = mapped_column(String(200), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(DateTime)
     __table_args__ = (Index("ix_webhook_tokens_seen", "seen_at"),)
+
+
 class Feed(Base):
     """A blog's RSS or Atom feed: each new entry becomes an issue file for ``list_name``."""
 
