@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .config import Config
+from .pacing import Pacer
 from .providers import Batch, Provider, ProviderError, Recipient, Result
 from .providers.base import ACCEPTED, PERMANENT
 from .signing import Signer
@@ -57,8 +57,12 @@ class Sender:
         self.stop = stop or threading.Event()
         self.signer = Signer.from_env(store.signing_secret())
         self.grace = parse_interval(config.sending.grace, "[sending] grace")
-        self.batch_size = max(1, min(config.sending.batch_size, provider.max_batch))
-        self._last_send = 0.0
+        #: requests of at most batch_size, paced so that no second exceeds the rate limit
+        self.pacer = Pacer(
+            config.sending.rate_limit,
+            max(1, min(config.sending.batch_size, provider.max_batch)),
+        )
+        self.batch_size = self.pacer.size
         self.now: datetime | None = None  # the clock of the current send_due call
         #: called after each batch (e.g. a progress display)
         self.progress: Callable[[SendReport], None] | None = None
@@ -133,7 +137,7 @@ class Sender:
         report: SendReport,
     ) -> None:
         batch = self.batch(campaign_id, part, rows, key=token + f":{rows[0].id}")
-        self._throttle(len(rows))
+        self.pacer.wait(self.stop)
         try:
             results = self.provider.send_batch(batch)
         except ProviderError as exc:
@@ -211,12 +215,3 @@ class Sender:
                 self.push(campaign_id, part, rows, token, report)
                 n += len(rows)
         return n
-
-    def _throttle(self, count: int) -> None:
-        rate = self.config.sending.rate_limit
-        if rate <= 0:
-            return
-        wait = self._last_send + count / rate - time.monotonic()
-        if wait > 0:
-            self.stop.wait(wait)
-        self._last_send = time.monotonic()
