@@ -327,6 +327,32 @@ def insert_ignore(store: Store, table: Any) -> Any:
     return ins.on_conflict_do_nothing()
 
 
+def insert_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    """``conn.execute(stmt, rows)`` for many rows of the same keys, without SQLAlchemy's
+    per-row parameter handling (a third of a large import's time): the statement compiled
+    once, each value passed through its column type's bind processor, then the driver's
+    executemany."""
+    if not rows:
+        return
+    keys = list(rows[0])
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=keys)
+    if compiled.insert_prefetch or not set(compiled.binds) <= set(keys):
+        conn.execute(stmt, rows)  # defaults computed in Python: SQLAlchemy's own way
+        return
+    columns = stmt.table.c
+    dialect = conn.dialect
+    procs = {k: columns[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys}
+    converted = [
+        {k: (p(r[k]) if (p := procs[k]) is not None and r[k] is not None else r[k]) for k in keys}
+        for r in rows
+    ]
+    if compiled.positiontup is not None:  # ?-style drivers (SQLite): values in order
+        order = compiled.positiontup
+        conn.exec_driver_sql(compiled.string, [tuple(r[k] for k in order) for r in converted])
+    else:
+        conn.exec_driver_sql(compiled.string, converted)
+
+
 def import_rows(
     store: Store,
     rows: Iterable[Row],
@@ -354,7 +380,7 @@ def import_rows(
                 continue
             eligible, new = _eligible(conn, seen, number, unique, result, resubscribe, now)
             if new:
-                conn.execute(insert(Subscriber), new)
+                insert_many(conn, insert(Subscriber), new)
                 result.added += len(new)
             if list_id is None:
                 result.unchanged += len(eligible) - len(new)
@@ -401,7 +427,8 @@ def _first_occurrences(
             later.append((key, r))
         else:
             first[key] = r
-    conn.execute(
+    insert_many(
+        conn,
         insert_ignore(store, seen),
         [
             {"email_key": k, "line": r.line, "chunk": number, "erased_key": erased_key(k)}
@@ -540,7 +567,7 @@ def _join_list(
         if key not in new_keys:
             result.joined += 1
     if joining:
-        conn.execute(insert_ignore(store, Membership), joining)
+        insert_many(conn, insert_ignore(store, Membership), joining)
         _consents(conn, method, [(j["subscriber_id"], list_id, j["joined_at"]) for j in joining])
 
 
@@ -555,7 +582,8 @@ def _chunk_ids(conn: Connection, seen: Table, number: int) -> dict[str, int]:
 
 
 def _consents(conn: Connection, method: JoinMethod, joined: list[tuple[Any, Any, Any]]) -> None:
-    conn.execute(
+    insert_many(
+        conn,
         insert(Consent),
         [
             dict(
