@@ -231,6 +231,15 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
         for img in parser.images:
             if not (img.get("alt") or "").strip():
                 report.add(Level.ERROR, "image-alt", f"image {img.get('src')!r} has no alt text", k)
+            src = urlparse(img.get("src") or "")
+            if src.scheme not in ("http", "https") or not src.netloc:
+                report.add(
+                    Level.ERROR,
+                    "image-src",
+                    f"image {img.get('src')!r} has no absolute http(s) address: it would show "
+                    "as a broken image (import with --url, or write the full address)",
+                    k,
+                )
         own = config.web.base_url.rstrip("/") + "/"  # "view in browser": the web app's page
         for url in dict.fromkeys(parser.links + article_links(part.blocks)):
             why = None if url.startswith(own) else bad_link(url)

@@ -95,6 +95,9 @@ class Web:
     base_url: str = "http://127.0.0.1:8025"
     host: str = "127.0.0.1"
     port: int = 8025
+    #: how many reverse proxies (nginx, Caddy) stand in front of the app: their
+    #: X-Forwarded-For gives the reader's IP address (rate limits, consent records)
+    trusted_proxies: int = 0
 
 
 @dataclass
@@ -479,6 +482,9 @@ def load_config(path: Path | str | None = None) -> Config:
             for name, table in value.items():
                 settings = ListSettings()
                 _fill(settings, table, str(path), f"lists.{name}")
+                from .timing import parse_interval  # (timing does not import config)
+
+                parse_interval(settings.confirm_expiry, f"{path}: [lists.{name}] confirm_expiry")
                 cfg.lists[name] = settings
         else:
             if not isinstance(value, str):
@@ -536,6 +542,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # base_url = "https://news.example.com"
 # host = "127.0.0.1"
 # port = 8025
+# trusted_proxies = 1   # behind nginx or Caddy: the reader's IP from X-Forwarded-For
 
 [dns]
 # `newsletter domain check` looks up SPF, DKIM and DMARC for your sender's domain.

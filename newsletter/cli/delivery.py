@@ -162,7 +162,8 @@ def suppressions_remove(ctx: Context, email: str) -> None:
 @click.option("--port", type=int, default=None, help="Port (default from [web] port: 8025).")
 @pass_ctx
 def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
-    """Serve the unsubscribe page, one-click unsubscribe and the providers' webhooks."""
+    """Serve the subscribe form, confirmation, preferences and unsubscribe pages, the archive
+    and the providers' webhooks."""
     from werkzeug.serving import make_server
 
     from ..web.app import create_app
@@ -172,7 +173,7 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     server = make_server(host or config.web.host, port or config.web.port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     console().print(
-        f"Serving unsubscribe links and webhooks on http://"
+        f"Serving the reader pages (subscribe, preferences, archive) and webhooks on http://"
         f"{server.server_address[0]!s}:{server.server_address[1]}/ "
         f"(public address: {config.web.base_url}); Ctrl-C stops."
     )

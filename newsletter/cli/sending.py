@@ -335,11 +335,12 @@ def send_due_cmd(ctx: Context) -> None:
     from ..check import require_go_live
     from ..providers import get_provider
     from ..sender import Sender
+    from ..signup import purge_expired
     from .feeds import poll_feeds
 
     require_go_live(ctx.config)  # queued on the outbox, then switched: still not ready
     poll_feeds(ctx)  # a feed's failure is printed, never stops the sending
-
+    purge_expired(ctx.store, ctx.config)  # form requests never confirmed
     provider = get_provider(ctx.config)
     try:
         report = Sender(ctx.store, provider, ctx.config, command="send-due").send_due()
