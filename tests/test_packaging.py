@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tomllib
 from fnmatch import fnmatch
-from pathlib import Path
 
 from .conftest import REPO
 
