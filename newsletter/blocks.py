@@ -1,79 +1,62 @@
 """The block model every stage shares: article -> blocks -> series -> rendered parts.
 
-Blocks are small frozen dataclasses. Inline text is a tuple of ``Span``; a span carries
-its own emphasis and link, so a paragraph is flat and easy to render to HTML, plain text
-or Markdown, and easy to count words in.
+Blocks are small frozen dataclasses, and each block type is the one place that knows
+everything about itself: its words (``text``), its links (``links``), the template that
+makes it HTML (``template``), and how it is written as plain text (``to_text``) and as
+Markdown (``to_markdown``). These are abstract on :class:`Block`, so a new type that
+forgets one cannot be created (and ``tests/test_blocks.py`` walks every type).
 """
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+import textwrap
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from .inline import (
+    WIDTH,
+    Inline,
+    Span,
+    append_span,
+    escape_markdown,
+    indent_markdown,
+    inline_markdown,
+    inline_text,
+    plain,
+    span_links,
+    spans_of,
+    trim_spans,
+    wrap,
+)
+
+__all__ = [
+    "Article",
+    "Block",
+    "CallToAction",
+    "Code",
+    "Heading",
+    "Image",
+    "Inline",
+    "ListBlock",
+    "ListItem",
+    "Paragraph",
+    "Quote",
+    "Rule",
+    "Span",
+    "append_span",
+    "asks_to_act",
+    "block_types",
+    "plain",
+    "same_words",
+    "spans_of",
+    "trim_spans",
+    "words",
+]
 
 _WORD = re.compile(r"[\w’'][\w’'\-]*", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class Span:
-    """A run of inline text. ``text == "\\n"`` is a hard line break."""
-
-    text: str
-    bold: bool = False
-    italic: bool = False
-    code: bool = False
-    href: str | None = None
-
-    @property
-    def is_break(self) -> bool:
-        return self.text == "\n"
-
-
-Inline = tuple[Span, ...]
-
-
-def append_span(spans: list[Span], span: Span) -> None:
-    """Add ``span``, merged into the previous one when they look the same."""
-    if spans and not spans[-1].is_break and not span.is_break:
-        last = spans[-1]
-        if (last.bold, last.italic, last.code, last.href) == (
-            span.bold,
-            span.italic,
-            span.code,
-            span.href,
-        ):
-            spans[-1] = replace(last, text=last.text + span.text)
-            return
-    spans.append(span)
-
-
-def trim_spans(spans: list[Span]) -> Inline:
-    """Without leading and trailing blanks and line breaks."""
-    out = list(spans)
-    while out and (out[0].is_break or not out[0].text.strip()):
-        out.pop(0)
-    while out and (out[-1].is_break or not out[-1].text.strip()):
-        out.pop()
-    if out:
-        out[0] = replace(out[0], text=out[0].text.lstrip())
-        out[-1] = replace(out[-1], text=out[-1].text.rstrip())
-    return tuple(out)
-
-
-def plain(spans: Iterable[Span]) -> str:
-    """The visible text of inline spans (line breaks become newlines)."""
-    return "".join(s.text for s in spans)
-
-
-def spans_of(text: str) -> Inline:
-    """Inline content for plain text (newlines become hard breaks)."""
-    out: list[Span] = []
-    for i, line in enumerate(text.split("\n")):
-        if i:
-            out.append(Span("\n"))
-        if line:
-            out.append(Span(line))
-    return tuple(out)
 
 
 def words(text: str) -> list[str]:
@@ -81,25 +64,69 @@ def words(text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Block:
-    kind = "block"
+class Block(ABC):
+    #: the name of the type, as the templates and the issue file know it
+    kind: ClassVar[str] = "block"
 
+    @property
+    def template(self) -> str:
+        """The Jinja template (under templates/) that turns this block into MJML."""
+        return f"components/{self.kind}.mjml.j2"
+
+    @abstractmethod
     def text(self) -> str:
-        """All the words a reader sees in this block, as plain text."""
-        raise NotImplementedError
+        """All the words a reader sees in this block, as plain text (what is counted)."""
+
+    @abstractmethod
+    def links(self) -> list[str]:
+        """Every link the block asks the reader to follow."""
+
+    @abstractmethod
+    def to_text(self) -> str:
+        """The block in the plain-text part of an email ("" when it shows nothing)."""
+
+    @abstractmethod
+    def to_markdown(self) -> str:
+        """The block in an issue file."""
 
     def word_count(self) -> int:
         return len(words(self.text()))
+
+
+def block_types() -> list[type[Block]]:
+    """Every block type newsletter defines (the ones an article can contain)."""
+    found: list[type[Block]] = []
+    todo = list(Block.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        if cls.__module__.startswith("newsletter."):
+            found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
 
 
 @dataclass(frozen=True)
 class Heading(Block):
     level: int
     spans: Inline
+    #: repeated at the top of a part that starts inside this heading's section
+    continued: bool = False
     kind = "heading"
 
     def text(self) -> str:
         return plain(self.spans)
+
+    def links(self) -> list[str]:
+        return span_links(self.spans)
+
+    def to_text(self) -> str:
+        title = inline_text(self.spans).replace("\n", " ") + (
+            " (continued)" if self.continued else ""
+        )
+        return wrap(title) + "\n" + ("=" if self.level <= 2 else "-") * min(len(title), WIDTH)
+
+    def to_markdown(self) -> str:
+        return "#" * self.level + " " + inline_markdown(self.spans).replace("\\\n", " ")
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,15 @@ class Paragraph(Block):
 
     def text(self) -> str:
         return plain(self.spans)
+
+    def links(self) -> list[str]:
+        return span_links(self.spans)
+
+    def to_text(self) -> str:
+        return wrap(inline_text(self.spans))
+
+    def to_markdown(self) -> str:
+        return inline_markdown(self.spans)
 
 
 @dataclass(frozen=True)
@@ -132,18 +168,71 @@ class ListBlock(Block):
     def text(self) -> str:
         return "\n".join(item.text() for item in self.items)
 
+    def links(self) -> list[str]:
+        return [h for item in self.items for h in span_links(item.spans + item.detail)]
+
+    def _markers(self) -> list[tuple[str, ListItem]]:
+        return [
+            (f"{n}. " if self.ordered else "", item)
+            for n, item in enumerate(self.items, start=self.start)
+        ]
+
+    def to_text(self) -> str:
+        out = []
+        for number, item in self._markers():
+            marker = number or "* "
+            text = inline_text(item.spans)
+            if item.detail:
+                text += "\n" + inline_text(item.detail)
+            out.append(wrap(text, indent=" " * (len(marker) + 2), first="  " + marker))
+        return "\n".join(out)
+
+    def to_markdown(self) -> str:
+        out = []
+        for number, item in self._markers():
+            text = inline_markdown(item.spans)
+            if item.detail:
+                text += "\\\n" + inline_markdown(item.detail)
+            out.append(indent_markdown(text, number or "- "))
+        return "\n".join(out)
+
 
 @dataclass(frozen=True)
 class Image(Block):
-    """An image. ``src`` is empty when only its description survived (copied text)."""
+    """An image. ``src`` is empty when only its description survived (copied text);
+    ``width`` is the image's own width in pixels when the page gave it (a small image,
+    such as an author's photo, is not stretched to the column)."""
 
     alt: str
     src: str = ""
     caption: str = ""
+    width: int | None = None
     kind = "image"
 
     def text(self) -> str:
         return " ".join(t for t in (self.alt, self.caption) if t)
+
+    def links(self) -> list[str]:
+        return []  # the picture is loaded, not followed
+
+    def to_text(self) -> str:
+        if not self.src:
+            return ""
+        return wrap(f"[Image: {self.alt}]" + (f" {self.caption}" if self.caption else ""))
+
+    def to_markdown(self) -> str:
+        if self.width and self.src:
+            # Markdown has no width: a small image is written as HTML, read back the same.
+            img = (
+                f'<img src="{html.escape(self.src)}" alt="{html.escape(self.alt)}" '
+                f'width="{self.width}">'
+            )
+            caption = (
+                f"<figcaption>{html.escape(self.caption)}</figcaption>" if self.caption else ""
+            )
+            return f"<figure>{img}{caption}</figure>"
+        title = ' "{}"'.format(self.caption.replace('"', '\\"')) if self.caption else ""
+        return f"![{escape_markdown(self.alt)}](<{self.src}>{title})"
 
 
 @dataclass(frozen=True)
@@ -154,17 +243,67 @@ class Quote(Block):
     def text(self) -> str:
         return "\n".join(plain(p) for p in self.paragraphs)
 
+    def links(self) -> list[str]:
+        return [h for p in self.paragraphs for h in span_links(p)]
+
+    def to_text(self) -> str:
+        return "\n".join(wrap(inline_text(p), indent="> ", first="> ") for p in self.paragraphs)
+
+    def to_markdown(self) -> str:
+        return "\n>\n".join(
+            indent_markdown(inline_markdown(p), "> ").replace("\n  ", "\n> ")
+            for p in self.paragraphs
+        )
+
+
+_ACTION = re.compile(
+    r"^(?:please\s+)?(?:book|call|phone|reach out|get in touch|schedule|sign up|register|"
+    r"subscribe|download|get|grab|claim|contact|e-?mail|message|text|write|join|learn|read|"
+    r"discover|find out|start|begin|try|request|reserve|apply|enrol|enroll|buy|order|shop|"
+    r"visit|click|tap|talk|let[’']s talk|send|follow|watch|listen|take|see|check out|"
+    r"explore|donate|register|save|come)\b",
+    re.I,
+)
+_MARKER = re.compile(r"^[\W_]+")
+
+
+def asks_to_act(text: str) -> bool:
+    """True when a line asks the reader to do something ("Book a call", "Reach out..."),
+    not merely because it starts with an arrow ("👉 You deserve support" does not)."""
+    return bool(_ACTION.match(_MARKER.sub("", text.strip())))
+
+
+def same_words(a: str, b: str, *, prefix: bool = False) -> bool:
+    """The same words, whatever the case, punctuation and emoji around them (``prefix``:
+    ``a`` starts with the words of ``b``)."""
+    wa, wb = words(a.lower()), words(b.lower())
+    return wa[: len(wb)] == wb if prefix and wb else wa == wb
+
 
 @dataclass(frozen=True)
 class CallToAction(Block):
-    """A line that asks the reader to act (a button when it has a URL)."""
+    """A line that asks the reader to act: a link when it has a URL, and the part's
+    button, where it stands, when it is ``main`` (the same words as the issue's CTA)."""
 
     label: str
     url: str = ""
+    main: bool = False
     kind = "cta"
 
     def text(self) -> str:
         return self.label
+
+    def links(self) -> list[str]:
+        return [self.url] if self.url else []
+
+    def to_text(self) -> str:
+        if not self.url:
+            return wrap(f"-> {self.label}")
+        return wrap(f"-> {self.label.rstrip('.!:; ')}: {self.url}")
+
+    def to_markdown(self) -> str:
+        label = escape_markdown(self.label)
+        return f"👉 [{label}](<{self.url}>)" if self.url else f"👉 {label}"
 
 
 @dataclass(frozen=True)
@@ -175,6 +314,15 @@ class Code(Block):
     def text(self) -> str:
         return self.code
 
+    def links(self) -> list[str]:
+        return []
+
+    def to_text(self) -> str:
+        return textwrap.indent(self.code, "    ")
+
+    def to_markdown(self) -> str:
+        return "```\n" + self.code + "\n```"
+
 
 @dataclass(frozen=True)
 class Rule(Block):
@@ -182,6 +330,15 @@ class Rule(Block):
 
     def text(self) -> str:
         return ""
+
+    def links(self) -> list[str]:
+        return []
+
+    def to_text(self) -> str:
+        return "* * *"
+
+    def to_markdown(self) -> str:
+        return "---"
 
 
 @dataclass

@@ -12,10 +12,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph, Quote, Span
-from .config import Config
-from .errors import NewsletterError
-from .render import GMAIL_CLIP_BYTES, UNSUBSCRIBE_URL, RenderedPart, Renderer
+from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph
+from .config import Config, Sender
+from .errors import ConfigError, NewsletterError
+from .render import GMAIL_CLIP_BYTES, PREFERENCES_URL, UNSUBSCRIBE_URL, RenderedPart, Renderer
 from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Series
 
 LONG_PARAGRAPH_WORDS = 150
@@ -73,7 +73,7 @@ class _Links(HTMLParser):
 
 def bad_link(url: str) -> str | None:
     """Why a link would not work for a subscriber, or None."""
-    if url == UNSUBSCRIBE_URL or url.startswith("mailto:"):
+    if url in (UNSUBSCRIBE_URL, PREFERENCES_URL) or url.startswith("mailto:"):
         return None
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -94,23 +94,87 @@ def bad_link(url: str) -> str | None:
     return None
 
 
+#: what ``newsletter init`` writes: a real provider refuses to send these
+PLACEHOLDER_SENDER = Sender()
+#: domains reserved for documentation (RFC 2606): never a real sender
+_RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why ``[web] base_url`` cannot be the address readers click, or None."""
+    if not url:
+        return "is not set"
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.netloc:
+        return "is not an https:// address"
+    why = bad_link(url)
+    if why:
+        return why
+    host = (parsed.hostname or "").lower()
+    if "." not in host and ":" not in host:
+        return "is not a public host name"
+    return None
+
+
+def go_live_findings(config: Config) -> list[Finding]:
+    """What stops mail going out through a real provider: the unsubscribe address readers
+    cannot reach, and the sender fields ``newsletter init`` wrote. Errors for a real
+    provider, warnings for the outbox (the demo runs on the defaults)."""
+    level = "warning" if config.sending.provider == "outbox" else "error"
+    found: list[Finding] = []
+    why = public_url_problem(config.web.base_url)
+    if why:
+        found.append(
+            Finding(
+                level,
+                "base-url",
+                f"[web] base_url {config.web.base_url!r} {why}: readers could not reach "
+                "the unsubscribe link; set it to the public https:// address of "
+                "'newsletter serve' (or the WSGI app)",
+            )
+        )
+    sender = config.sender
+    email_domain = sender.email.rpartition("@")[2].lower()
+    placeholders = [
+        ("name", sender.name.strip() == PLACEHOLDER_SENDER.name),
+        (
+            "email",
+            sender.email.strip() == PLACEHOLDER_SENDER.email
+            or email_domain in _RESERVED_DOMAINS
+            or email_domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS)),
+        ),
+        ("postal_address", sender.postal_address.strip() == PLACEHOLDER_SENDER.postal_address),
+    ]
+    for name, still in placeholders:
+        if still:
+            found.append(
+                Finding(
+                    level,
+                    "placeholder",
+                    f"[sender] {name} is still the placeholder "
+                    f"{getattr(sender, name)!r}: set your own in newsletter.toml",
+                )
+            )
+    return found
+
+
+def require_go_live(config: Config) -> list[Finding]:
+    """Raise ConfigError when a real provider would send with an unreachable unsubscribe
+    link or placeholder sender; return the warnings (outbox) otherwise."""
+    found = go_live_findings(config)
+    errors = [f for f in found if f.level == "error"]
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(
+            f"not ready to send through {config.sending.provider}: {errors[0].message}{more}",
+            hint="'newsletter check ISSUE' lists every problem",
+        )
+    return found
+
+
 def article_links(blocks: tuple[Block, ...]) -> list[str]:
     """Every link the article itself asks for (some may not survive rendering)."""
-    links: list[str] = []
-    for b in blocks:
-        spans: list[Span] = []
-        if isinstance(b, Paragraph | Heading):
-            spans.extend(b.spans)
-        elif isinstance(b, ListBlock):
-            for item in b.items:
-                spans.extend(item.spans + item.detail)
-        elif isinstance(b, Quote):
-            for p in b.paragraphs:
-                spans.extend(p)
-        elif isinstance(b, CallToAction) and b.url:
-            links.append(b.url)
-        links.extend(s.href for s in spans if s.href)
-    return links
+    return [link for b in blocks for link in b.links()]
 
 
 def check_rendered(series: Series, parts: list[RenderedPart], config: Config) -> CheckReport:
@@ -153,8 +217,9 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
         for img in parser.images:
             if not (img.get("alt") or "").strip():
                 report.add("error", "image-alt", f"image {img.get('src')!r} has no alt text", k)
+        own = config.web.base_url.rstrip("/") + "/"  # "view in browser": the web app's page
         for url in dict.fromkeys(parser.links + article_links(part.blocks)):
-            why = bad_link(url)
+            why = None if url.startswith(own) else bad_link(url)
             if why:
                 report.add("error", "bad-link", f"link {url!r} {why}", k)
         # warnings
@@ -223,6 +288,14 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                     "URL, so it is not shown; add its URL to the issue file",
                     k,
                 )
+            elif isinstance(b, CallToAction) and not b.url:
+                report.add(
+                    "error",
+                    "cta-line-no-link",
+                    f"the call to action {b.label[:60]!r} in the text has no link: set "
+                    "cta.url in the front matter (or import with --cta-url)",
+                    k,
+                )
         if part.cta and not part.cta.url:
             report.add(
                 "warning",
@@ -236,14 +309,21 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
     return report
 
 
-def check_issue(issue_path: Path, config: Config) -> tuple[Series | None, CheckReport]:
+def check_issue(
+    issue_path: Path, config: Config, *, go_live: bool = False
+) -> tuple[Series | None, CheckReport]:
+    """The issue's findings; with ``go_live``, first those of the configuration
+    (:func:`go_live_findings`)."""
     from .pipeline import load_series
 
-    series = load_series(issue_path)
+    series = load_series(issue_path, config)
     try:
         parts = Renderer(config).render_series(series)
     except NewsletterError as exc:
         report = CheckReport()
         report.add("error", "template", str(exc))
-        return series, report
-    return series, check_rendered(series, parts, config)
+    else:
+        report = check_rendered(series, parts, config)
+    if go_live:
+        report.findings[:0] = go_live_findings(config)
+    return series, report

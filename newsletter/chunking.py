@@ -1,10 +1,13 @@
 """Split an article's blocks into a series of parts a reader finishes in a few minutes.
 
-Breaks fall only between blocks. Each candidate break has a cost (cheap before a section
-heading, dear inside a list, forbidden right after a heading or between a lead-in and its
-list); each part has a cost for straying from the balanced length. The breaks are the
-ones with the least total cost, found by dynamic programming over all candidates, as in
-optimal line breaking. The result is deterministic.
+Breaks fall only between blocks, and an editor's priorities decide where: a section is
+kept whole whenever that is possible, so a part may run from about 0.6 to 1.6 times the
+target length; breaking inside a section costs far more than an uneven length; a list is
+split only when it alone is longer than a part. Each candidate break has a cost, each part
+a cost for straying from the target, and the breaks are the ones with the least total
+cost, found by dynamic programming over all candidates, as in optimal line breaking. The
+result is deterministic. A part that has to start inside a section carries the section's
+heading again (``Chunk.continues``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,20 @@ WORDS_PER_MINUTE = 230
 DEFAULT_MINUTES = 2.0
 MAX_PARTS = 100
 FORBIDDEN = math.inf
+#: a part may run this much shorter or longer than the target to keep sections whole
+SHORTEST, LONGEST = 0.6, 1.6
+#: what an uneven length costs at most inside the range above is 1000 * 0.6**2 = 360;
+#: any break inside a section costs more than that
+LENGTH_WEIGHT = 1000.0
+OUT_OF_RANGE = 20000.0
+
+
+@dataclass(frozen=True)
+class Break:
+    """Where a part ends: the cost of breaking there and, in words, why."""
+
+    cost: float
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,10 @@ class Chunk:
     blocks: tuple[Block, ...]
     words: int
     reason: str
+    #: the next-best place for this break and what it would cost ("" for the last part)
+    alternative: str = ""
+    #: the headings of the section (and subsection) this part starts inside, if any
+    continues: tuple[Heading, ...] = ()
 
 
 def target_words(minutes_per_part: float) -> int:
@@ -41,11 +62,11 @@ def auto_parts(total_words: int, target: int) -> int:
     return max(2, round(total_words / target))
 
 
-def _split_long_lists(blocks: list[Block], target: int) -> list[Block]:
+def _split_long_lists(blocks: list[Block], longest: float, target: int) -> list[Block]:
     """A list longer than a part becomes consecutive lists, so a break can fall inside it."""
     out: list[Block] = []
     for b in blocks:
-        if isinstance(b, ListBlock) and b.word_count() > target and len(b.items) > 1:
+        if isinstance(b, ListBlock) and b.word_count() > longest and len(b.items) > 1:
             current: list = []
             words = 0
             start = b.start
@@ -63,32 +84,60 @@ def _split_long_lists(blocks: list[Block], target: int) -> list[Block]:
     return out
 
 
-def break_cost(before: Block, after: Block) -> tuple[float, str]:
-    """The cost of ending a part after ``before`` and starting the next with ``after``."""
+def _enclosing(units: list[Block]) -> list[tuple[Heading, ...]]:
+    """For each unit, the headings it sits under (outermost first), itself excluded."""
+    out: list[tuple[Heading, ...]] = []
+    chain: list[Heading] = []
+    for b in units:
+        out.append(tuple(chain))
+        if isinstance(b, Heading):
+            chain = [h for h in chain if h.level < b.level] + [b]
+    return out
+
+
+def break_cost(before: Block, after: Block, top: int = 2, section: str = "") -> Break:
+    """The cost of ending a part after ``before`` and starting the next with ``after``.
+
+    ``top`` is the level of the article's section headings; ``section`` the name of the
+    section both blocks are in ("" before the first heading).
+    """
+    inside = f"inside the section {section!r}" if section else "inside the introduction"
     if isinstance(before, Heading):
-        return FORBIDDEN, "a heading never ends a part"
+        return Break(FORBIDDEN, "a heading never ends a part")
     if (
         isinstance(after, ListBlock)
         and isinstance(before, Paragraph)
-        and (before.text().rstrip().endswith(":"))
+        and before.text().rstrip().endswith(":")
     ):
-        return FORBIDDEN, "a lead-in stays with its list"
+        return Break(FORBIDDEN, "a lead-in stays with its list")
     if isinstance(after, Heading):
         name = after.text()
-        if after.level <= 2:
-            return 0.0, f"before the section {name!r}"
-        return 10.0 * (after.level - 2), f"before the subsection {name!r}"
-    if isinstance(before, Rule) or isinstance(after, Rule):
-        return 5.0, "at a scene break"
+        if after.level <= top:
+            return Break(0.0, f"before the section {name!r}")
+        return Break(400.0 * (after.level - top), f"before the subsection {name!r}, {inside}")
     if isinstance(before, ListBlock) and isinstance(after, ListBlock):
-        return 120.0, "inside a long list, between two items"
+        return Break(2500.0, f"inside a list longer than a part, {inside}")
+    if isinstance(before, Rule) or isinstance(after, Rule):
+        return Break(800.0, f"at a scene break {inside}")
     if isinstance(after, CallToAction):
-        return 300.0, "before a call to action"
+        return Break(3000.0, f"before a call to action, {inside}")
     if isinstance(before, Image):
-        return 200.0, "after an image"
+        return Break(2500.0, f"after an image, {inside}")
     if isinstance(after, Image):
-        return 120.0, "before an image"
-    return 80.0, "between paragraphs, no section boundary near the balanced point"
+        return Break(1800.0, f"before an image, {inside}")
+    return Break(1500.0, f"between paragraphs {inside}")
+
+
+def _length_cost(words: int, ideal: float) -> float:
+    if words == 0:
+        return 1e9
+    r = words / max(ideal, 1.0)
+    cost = LENGTH_WEIGHT * (r - 1) ** 2
+    if r > LONGEST:
+        cost += OUT_OF_RANGE * (1 + r - LONGEST)
+    elif r < SHORTEST:
+        cost += OUT_OF_RANGE * (1 + SHORTEST - r)
+    return cost
 
 
 def chunk(
@@ -96,54 +145,44 @@ def chunk(
 ) -> list[Chunk]:
     """Split ``blocks`` into ``parts`` parts (automatic when None). Nothing lost or doubled."""
     target = target_words(minutes_per_part)
-    units = _split_long_lists(list(blocks), target)
-    if not units:
-        return []
-    counts = [b.word_count() for b in units]
-    total = sum(counts)
+    total = sum(b.word_count() for b in blocks)
     n = parts if parts is not None else auto_parts(total, target)
     if n > MAX_PARTS:
         raise NewsletterError(
             f"the article would make {n} parts; the most a series can have is {MAX_PARTS}",
             hint="split the article into several issues, or raise series.minutes_per_part",
         )
-    costs = [(0.0, "")] + [break_cost(units[i - 1], units[i]) for i in range(1, len(units))]
-    possible = 1 + sum(1 for c, _ in costs[1:] if c != FORBIDDEN)
-    n = max(1, min(n, possible))
+    # with a number of parts given, lengths are measured against an even share
+    ideal = float(target) if parts is None else total / max(n, 1)
+    units = _split_long_lists(list(blocks), LONGEST * ideal, round(ideal))
+    if not units:
+        return []
+    counts = [b.word_count() for b in units]
+    levels = [b.level for b in units if isinstance(b, Heading)]
+    top = min(levels) if levels else 2
+    within = _enclosing(units)
+    costs = [Break(0.0, "")] + [
+        break_cost(
+            units[i - 1],
+            units[i],
+            top,
+            within[i][0].text() if within[i] else "",
+        )
+        for i in range(1, len(units))
+    ]
+    possible = 1 + sum(1 for c in costs[1:] if c.cost != FORBIDDEN)
+    m = len(units)
     prefix = [0]
     for c in counts:
         prefix.append(prefix[-1] + c)
-    ideal = total / n
-
-    def length_cost(j: int, i: int) -> float:
-        w = prefix[i] - prefix[j]
-        over = (w - ideal) / max(ideal, 1.0)
-        cost = 1000.0 * over * over
-        if w > 2 * max(target, ideal):
-            cost += 1e6 * (w / max(target, ideal))
-        if w == 0:
-            cost += 1e9
-        return cost
-
-    m = len(units)
-    best: list[list[float]] = [[math.inf] * (m + 1) for _ in range(n + 1)]
-    back = [[-1] * (m + 1) for _ in range(n + 1)]
-    best[0][0] = 0.0
-    for k in range(1, n + 1):
-        for i in range(k, m - (n - k) + 1):
-            row = best[k - 1]
-            for j in range(i - 1, k - 2, -1):
-                if row[j] == math.inf:
-                    continue
-                bc = costs[j][0] if j > 0 else 0.0
-                if bc == FORBIDDEN:
-                    continue
-                cost = row[j] + bc + length_cost(j, i)
-                if cost < best[k][i]:
-                    best[k][i], back[k][i] = cost, j
-                # Parts much longer than three balanced parts never win: stop looking back.
-                if prefix[i] - prefix[j] > 4 * max(ideal, target) and best[k][i] < math.inf:
-                    break
+    # automatic: one part more or fewer than the even count when that keeps sections whole
+    if parts is None and n > 1:
+        tries = [k for k in (n, n - 1, n + 1) if 2 <= k <= min(possible, MAX_PARTS)]
+    else:
+        tries = [max(1, min(n, possible))]
+    most = max(tries)
+    best, back = _solve(costs, prefix, m, most, ideal)
+    n = min(tries, key=lambda k: (best[k][m], tries.index(k)))
     if best[n][m] == math.inf:  # cannot happen while n <= possible, kept as a guard
         raise NewsletterError("could not split the article into parts")
     cuts = [m]
@@ -153,6 +192,69 @@ def chunk(
     chunks = []
     for k in range(n):
         j, i = cuts[k], cuts[k + 1]
-        reason = "end of the article" if i == m else costs[i][1]
-        chunks.append(Chunk(tuple(units[j:i]), prefix[i] - prefix[j], reason))
+        reason = "end of the article" if i == m else costs[i].reason
+        alternative = (
+            "" if i == m else _next_best(costs, prefix, units, cuts[k], i, cuts[k + 2], ideal)
+        )
+        starts_inside = j > 0 and not isinstance(units[j], Heading)
+        chunks.append(
+            Chunk(
+                tuple(units[j:i]),
+                prefix[i] - prefix[j],
+                reason,
+                alternative,
+                within[j] if starts_inside else (),
+            )
+        )
     return chunks
+
+
+def _solve(
+    costs: list[Break], prefix: list[int], m: int, n: int, ideal: float
+) -> tuple[list[list[float]], list[list[int]]]:
+    """best[k][i]: the least cost of cutting the first i units into k parts."""
+    best: list[list[float]] = [[math.inf] * (m + 1) for _ in range(n + 1)]
+    back = [[-1] * (m + 1) for _ in range(n + 1)]
+    best[0][0] = 0.0
+    for k in range(1, n + 1):
+        row = best[k - 1]
+        for i in range(k, m + 1):
+            for j in range(i - 1, k - 2, -1):
+                if row[j] == math.inf:
+                    continue
+                bc = costs[j].cost if j > 0 else 0.0
+                if bc == FORBIDDEN:
+                    continue
+                cost = row[j] + bc + _length_cost(prefix[i] - prefix[j], ideal)
+                if cost < best[k][i]:
+                    best[k][i], back[k][i] = cost, j
+                # Parts far longer than the longest allowed never win: stop looking back.
+                if prefix[i] - prefix[j] > 3 * LONGEST * ideal and best[k][i] < math.inf:
+                    break
+    return best, back
+
+
+def _next_best(
+    costs: list[Break],
+    prefix: list[int],
+    units: list[Block],
+    start: int,
+    at: int,
+    end: int,
+    ideal: float,
+) -> str:
+    """The best other place for the break at ``at``, the breaks around it kept."""
+
+    def local(q: int) -> float:
+        return (
+            costs[q].cost
+            + _length_cost(prefix[q] - prefix[start], ideal)
+            + _length_cost(prefix[end] - prefix[q], ideal)
+        )
+
+    options = [q for q in range(start + 1, end) if q != at and costs[q].cost != FORBIDDEN]
+    if not options:
+        return "no other place: the breaks around it leave no choice"
+    q = min(options, key=lambda x: (local(x), abs(x - at)))
+    before, after = prefix[q] - prefix[start], prefix[end] - prefix[q]
+    return f"{costs[q].reason} (parts of {before} and {after} words)"

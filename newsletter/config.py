@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import string
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -65,6 +66,33 @@ class Web:
 
 
 @dataclass
+class ListSettings:
+    """``[lists.NAME]``: how readers join a list through the subscribe form."""
+
+    #: a reader who fills in the form confirms by email before getting anything
+    double_opt_in: bool = True
+    #: shown beside a required checkbox on the form, and kept in each consent record
+    consent_text: str = ""
+    #: the form's heading, e.g. "Get the 3-part series on working-mom guilt by email"
+    title: str = ""
+    #: how long a confirmation link stays valid; unconfirmed addresses are purged after it
+    confirm_expiry: str = "7d"
+
+
+@dataclass
+class Dns:
+    """``newsletter domain check``: where to look up the sending domain's records."""
+
+    #: the resolver to ask: "" for the system's, or an IP address ("1.1.1.1", "127.0.0.1:5353");
+    #: $NEWSLETTER_DNS_NAMESERVER overrides it
+    nameserver: str = ""
+    #: the DKIM selectors your provider shows you (Postmark and SES assign them per account)
+    dkim_selectors: list[str] = field(default_factory=list)
+    #: the domain whose SPF record sends for you, when not the provider's usual one
+    spf_domain: str = ""
+
+
+@dataclass
 class Tracking:
     """Passed to the provider (Postmark, SendGrid, Mailgun track per message; Resend per
     domain, so turning these on there is refused). Off by default: many senders are health
@@ -72,6 +100,47 @@ class Tracking:
 
     open_pixel: bool = False
     click_rewriting: bool = False
+
+
+@dataclass
+class SeriesStyle:
+    """How a series is framed: subjects and the sign-off at the end of every part."""
+
+    #: {heading} (what the part is about), {title} (the series), {k} and {n} (part k of n)
+    subject: str = "{heading}"
+    #: the last lines of every part; {author} is the issue's author (or the sender's name)
+    sign_off: str = "Until next time,\n{author}"
+
+    def check(self, source: str) -> None:
+        for key, fmt, allowed in (
+            ("subject", self.subject, {"heading", "title", "k", "n"}),
+            ("sign_off", self.sign_off, {"author"}),
+        ):
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None}
+            except ValueError as exc:
+                raise ConfigError(f"{source}: setting 'series.{key}' {exc}") from None
+            unknown = names - allowed
+            if unknown or (key == "subject" and not names & {"heading", "k"}):
+                raise ConfigError(
+                    f"{source}: setting 'series.{key}' has "
+                    + (
+                        f"an unknown field {{{sorted(unknown)[0]}}}"
+                        if unknown
+                        else "neither {heading} nor {k}, so every part would get the same subject"
+                    ),
+                    hint="use " + ", ".join("{" + a + "}" for a in sorted(allowed)),
+                )
+
+
+@dataclass
+class Feeds:
+    """`newsletter feeds`: where the note about a post waiting for approval goes."""
+
+    #: the editor's address (default: [sender] email)
+    notify: str = ""
+    #: how often each feed is fetched unless `feeds add --poll` says otherwise
+    poll: str = "1h"
 
 
 @dataclass
@@ -85,9 +154,17 @@ class Config:
     sending: Sending = field(default_factory=Sending)
     web: Web = field(default_factory=Web)
     tracking: Tracking = field(default_factory=Tracking)
+    dns: Dns = field(default_factory=Dns)
+    series: SeriesStyle = field(default_factory=SeriesStyle)
+    feeds: Feeds = field(default_factory=Feeds)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: per-list settings ([lists.readers] ...) for the subscribe form
+    lists: dict[str, ListSettings] = field(default_factory=dict)
     path: Path | None = None
+
+    def list_settings(self, name: str) -> ListSettings:
+        return self.lists.get(name) or ListSettings()
 
     @property
     def db_url(self) -> str:
@@ -117,8 +194,11 @@ _SECTIONS: dict[str, type] = {
     "sending": Sending,
     "web": Web,
     "tracking": Tracking,
+    "dns": Dns,
+    "series": SeriesStyle,
+    "feeds": Feeds,
 }
-_TOP = {"database_url", "issues_dir", "templates_dir", "providers", *_SECTIONS}
+_TOP = {"database_url", "issues_dir", "templates_dir", "providers", "lists", *_SECTIONS}
 
 
 def _unknown(source: str, key: str, allowed: list[str]) -> ConfigError:
@@ -141,6 +221,10 @@ def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
         if not isinstance(value, expected) or isinstance(value, bool) != isinstance(current, bool):
             raise ConfigError(
                 f"{source}: setting '{section}.{key}' expected {expected.__name__}, got {value!r}"
+            )
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise ConfigError(
+                f"{source}: setting '{section}.{key}' expected a list of text, got {value!r}"
             )
         setattr(obj, key, value)
 
@@ -169,10 +253,19 @@ def load_config(path: Path | str | None = None) -> Config:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: '{key}' must be a table ([{key}])")
             _fill(getattr(cfg, key), value, str(path), key)
+            if key == "series":
+                cfg.series.check(str(path))
         elif key == "providers":
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise ConfigError(f"{path}: 'providers' must hold tables like [providers.postmark]")
             cfg.providers = value
+        elif key == "lists":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise ConfigError(f"{path}: 'lists' must hold tables like [lists.readers]")
+            for name, table in value.items():
+                settings = ListSettings()
+                _fill(settings, table, str(path), f"lists.{name}")
+                cfg.lists[name] = settings
         else:
             if not isinstance(value, str):
                 raise ConfigError(f"{path}: setting '{key}' expected text, got {value!r}")
@@ -209,6 +302,10 @@ postal_address = "123 Example Street, Springfield"
 # greeting = "Hi {first_name},"   # "" for no greeting
 # first_name_fallback = "there"
 
+[series]
+# subject = "{heading}"     # or "{title}: {heading}", "{heading} ({k}/{n})"
+# sign_off = "Until next time,\\n{author}"   # "" for none; {author} from the issue
+
 [sending]
 provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses
 # outbox_dir = "outbox"
@@ -224,10 +321,27 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # host = "127.0.0.1"
 # port = 8025
 
+[dns]
+# `newsletter domain check` looks up SPF, DKIM and DMARC for your sender's domain.
+# nameserver = "1.1.1.1"          # default: the system's resolver
+# dkim_selectors = ["20240101pm"]  # the selector(s) your provider shows you
+# spf_domain = "pm-bounces.example.com"
+
 [tracking]
 # Off unless you turn them on: your readers may expect discretion.
 # open_pixel = false
 # click_rewriting = false
+
+# How readers join a list through `newsletter form LIST` (double opt-in unless turned off).
+# [lists.readers]
+# double_opt_in = true
+# consent_text = "I agree to receive this email series. I can unsubscribe at any time."
+# title = "Get the series by email"
+# confirm_expiry = "7d"
+[feeds]
+# Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).
+# notify = "editor@example.com"
+# poll = "1h"         # how often each feed is fetched; be polite to the blog
 
 # [providers.postmark]   # API key from $POSTMARK_SERVER_TOKEN
 # message_stream = "broadcast"

@@ -8,7 +8,6 @@ writes an imported article back as an issue file for the editor to review.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,22 +15,15 @@ from urllib.parse import urlparse
 
 import yaml
 
+from . import headers
 from .blocks import (
     Article,
     Block,
-    CallToAction,
-    Code,
-    Heading,
-    Image,
-    Inline,
-    ListBlock,
-    Paragraph,
-    Quote,
-    Rule,
 )
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
-from .importers.markdown import parse_markdown, split_front_matter
+from .importers.frontmatter import date_text, read_front_matter
+from .importers.markdown import parse_markdown
 
 DEFAULT_MINUTES = 2.0
 FIELDS = (
@@ -49,7 +41,9 @@ FIELDS = (
 )
 SERIES_FIELDS = ("parts", "minutes_per_part")
 CTA_FIELDS = ("label", "url")
-PART_FIELDS = ("subject", "preheader", "cta")
+PART_FIELDS = ("subject", "preheader", "recap", "teaser", "cta")
+#: text that reaches an email header (the title is part 1's subject unless overridden)
+HEADER_FIELDS = ("title", "subject", "preheader")
 
 
 @dataclass(frozen=True)
@@ -62,6 +56,8 @@ class CTA:
 class PartOverride:
     subject: str | None = None
     preheader: str | None = None
+    recap: str | None = None
+    teaser: str | None = None
     cta: CTA | None = None
 
 
@@ -138,6 +134,10 @@ class _Validator:
             return ""
         if isinstance(value, dict | list):
             raise self.fail(path, f"expected text, got a {type(value).__name__}")
+        if key in HEADER_FIELDS:  # they become a subject line: one line, no control characters
+            why = headers.problem(str(value).strip())
+            if why:
+                raise self.fail(path, why, hint="write it on one line")
         return str(value).strip()
 
     def url(self, data: dict[str, Any], key: str, path: str, required: bool = False) -> str:
@@ -157,49 +157,18 @@ class _Validator:
         )
 
 
-def _key_lines(raw: str, offset: int) -> dict[str, int]:
-    """Line numbers (1-based, in the file) of each front matter key, dotted for nested ones."""
-    lines: dict[str, int] = {}
-    try:
-        node = yaml.compose(raw)
-    except yaml.YAMLError:
-        return lines
-
-    def visit(n: Any, prefix: str) -> None:
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                name = f"{prefix}{k.value}"
-                lines[name] = k.start_mark.line + offset
-                visit(v, name + ".")
-
-    visit(node, "")
-    return lines
-
-
 def parse_issue(text: str, path: Path) -> Issue:
     source = str(path)
-    fmt, raw, body_line = split_front_matter(text, source)
-    if fmt != "yaml":
+    front = read_front_matter(text, source)
+    if front.fmt != "yaml":
         raise InputError(
             source,
             "has no front matter",
             line=1,
             hint="start the file with '---', 'title: ...', '---'",
         )
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise InputError(
-            source,
-            f"front matter {problem}",
-            line=mark.line + 2 if mark is not None else None,
-            hint="check the indentation and quote values that contain ':'",
-        ) from None
-    if not isinstance(data, dict):
-        raise InputError(source, "front matter must be 'key: value' lines", line=2)
-    v = _Validator(source, _key_lines(raw, 2))
+    data, body_line = front.data, front.body_line
+    v = _Validator(source, front.lines)
     v.keys(data, FIELDS)
     title = v.text(data, "title", "title", required=True)
     series = data.get("series") or {}
@@ -238,15 +207,18 @@ def parse_issue(text: str, path: Path) -> Issue:
         if not isinstance(k, int) or k < 1:
             raise v.fail(f"parts.{k}", "expected a part number (1, 2, ...)")
         if not isinstance(value, dict):
-            raise v.fail(f"parts.{k}", "expected a mapping with subject, preheader or cta")
+            raise v.fail(
+                f"parts.{k}", "expected a mapping with subject, preheader, recap, teaser or cta"
+            )
         v.keys(value, PART_FIELDS, f"parts.{k}.")
         overrides[k] = PartOverride(
             subject=v.text(value, "subject", f"parts.{k}.subject") or None,
             preheader=v.text(value, "preheader", f"parts.{k}.preheader") or None,
+            recap=v.text(value, "recap", f"parts.{k}.recap") or None,
+            teaser=v.text(value, "teaser", f"parts.{k}.teaser") or None,
             cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
         )
     list_name = v.text(data, "list", "list") or None
-    date = data.get("date")
     body = "".join(text.splitlines(keepends=True)[body_line:])
     notes: list[str] = []
     blocks = parse_markdown(body, notes)
@@ -259,7 +231,7 @@ def parse_issue(text: str, path: Path) -> Issue:
         subtitle=v.text(data, "subtitle", "subtitle"),
         author=v.text(data, "author", "author"),
         url=v.url(data, "url", "url"),
-        date=str(date) if date else "",
+        date=date_text(data.get("date"), source, front.lines.get("date")),
         cta=v.cta(data["cta"], "cta") if data.get("cta") else None,
         parts=parts,
         minutes_per_part=float(minutes),
@@ -278,86 +250,9 @@ def load_issue(path: Path | str) -> Issue:
 
 # --- writing -------------------------------------------------------------------------
 
-_ESCAPE = re.compile(r"([\\`*_\[\]<>])")
-_LINE_START = re.compile(r"^(\s*)([#>+\-=|]|\d+(?=[.)]))")
-
-
-def _escape(text: str) -> str:
-    text = _ESCAPE.sub(r"\\\1", text)
-    return re.sub(r"&(?=#?\w+;)", r"\\&", text)
-
-
-def _inline_md(spans: Inline) -> str:
-    out: list[str] = []
-    for s in spans:
-        if s.is_break:
-            out.append("\\\n")
-            continue
-        if s.code:
-            piece = f"`{s.text}`"
-        else:
-            core = s.text.strip()
-            lead = s.text[: len(s.text) - len(s.text.lstrip())]
-            trail = s.text[len(s.text.rstrip()) :]
-            piece = _escape(core)
-            if core and s.italic:
-                piece = f"*{piece}*"
-            if core and s.bold:
-                piece = f"**{piece}**"
-            piece = lead + piece + trail
-        if s.href:
-            piece = f"[{piece}](<{s.href}>)"
-        out.append(piece)
-    text = "".join(out)
-    lines = text.split("\n")
-    return "\n".join(_LINE_START.sub(_escape_start, ln) for ln in lines)
-
-
-def _escape_start(m: re.Match[str]) -> str:
-    lead, mark = m.group(1), m.group(2)
-    # "1." is escaped after the number ("1\."), other markers before them ("\#").
-    return lead + (mark + "\\" if mark[0].isdigit() else "\\" + mark)
-
-
-def _indent(text: str, prefix: str) -> str:
-    first, *rest = text.split("\n")
-    pad = " " * len(prefix)
-    return prefix + first + "".join("\n" + pad + ln for ln in rest)
-
 
 def blocks_to_markdown(blocks: list[Block]) -> str:
-    out: list[str] = []
-    for b in blocks:
-        if isinstance(b, Heading):
-            out.append("#" * b.level + " " + _inline_md(b.spans).replace("\\\n", " "))
-        elif isinstance(b, Paragraph):
-            out.append(_inline_md(b.spans))
-        elif isinstance(b, ListBlock):
-            lines = []
-            for n, item in enumerate(b.items, start=b.start):
-                prefix = f"{n}. " if b.ordered else "- "
-                text = _inline_md(item.spans)
-                if item.detail:
-                    text += "\\\n" + _inline_md(item.detail)
-                lines.append(_indent(text, prefix))
-            out.append("\n".join(lines))
-        elif isinstance(b, Image):
-            title = f' "{b.caption}"' if b.caption else ""
-            out.append(f"![{_escape(b.alt)}](<{b.src}>{title})")
-        elif isinstance(b, Quote):
-            out.append(
-                "\n>\n".join(
-                    _indent(_inline_md(p), "> ").replace("\n  ", "\n> ") for p in b.paragraphs
-                )
-            )
-        elif isinstance(b, CallToAction):
-            label = _escape(b.label)
-            out.append(f"👉 [{label}](<{b.url}>)" if b.url else f"👉 {label}")
-        elif isinstance(b, Code):
-            out.append("```\n" + b.code + "\n```")
-        elif isinstance(b, Rule):
-            out.append("---")
-    return "\n\n".join(out) + "\n"
+    return "\n\n".join(b.to_markdown() for b in blocks) + "\n"
 
 
 def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | None = None) -> str:

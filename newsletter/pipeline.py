@@ -8,11 +8,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .blocks import Article, CallToAction, Heading, Image, ListBlock
+from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_act
 from .config import Config
-from .errors import InputError
-from .importers import import_file
-from .issuefile import CTA, Issue, dump_issue, is_http_url, load_issue
+from .errors import InputError, NewsletterError
+from .importers import MAX_TEXT_BYTES, import_source
+from .issuefile import CTA, Issue, dump_issue, is_http_url, load_issue, parse_issue
 from .render import RenderedPart, Renderer, write_rendered
 from .series import Series, build_series
 
@@ -35,7 +35,7 @@ class ImportReport:
 
 
 def import_article(
-    source: Path,
+    source: Path | str,
     *,
     out: Path | None = None,
     issues_dir: Path = Path("issues"),
@@ -44,29 +44,27 @@ def import_article(
     cta_url: str = "",
     list_name: str | None = None,
     force: bool = False,
+    title: str = "",
 ) -> ImportReport:
-    """Import SOURCE into an issue file for the editor to review; never overwrites silently."""
+    """Import SOURCE (a file or an http(s) address) into an issue file for the editor to
+    review; never overwrites silently, never writes a file that ``split`` would refuse."""
     for name, value in (("--url", url), ("--cta-url", cta_url)):
         if value and not is_http_url(value):
             raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
-    article = import_file(source, fmt)
-    if url:
-        article.url = url
+    article = import_source(source, fmt, url=url, title=title)
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
-    cta = None
-    target = cta_url or next((c.url for c in ctas if c.url), "") or article.url
-    if ctas or target:
-        label = ctas[0].label.rstrip(".!") if ctas else "Read the whole article"
-        cta = CTA(label=label, url=target)
+    cta = article_cta(article, cta_url)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
     if dest.exists() and not force:
         raise InputError(
             str(dest), "already exists", hint="pass -o NEW.md or --force to replace it"
         )
+    text = dump_issue(article, cta=cta, list_name=list_name)
+    check_issue_text(text, dest, source=str(source))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(dump_issue(article, cta=cta, list_name=list_name), encoding="utf-8")
+    dest.write_text(text, encoding="utf-8")
     report = ImportReport(path=dest, article=article, fmt=fmt or "auto")
     sections = sum(1 for b in article.blocks if isinstance(b, Heading))
     lists = sum(1 for b in article.blocks if isinstance(b, ListBlock))
@@ -89,12 +87,50 @@ def import_article(
     return report
 
 
-def load_series(issue: Issue | Path | str) -> Series:
-    return build_series(issue if isinstance(issue, Issue) else load_issue(issue))
+def article_cta(article: Article, cta_url: str = "") -> CTA | None:
+    """The issue's call to action: the article's own (a line that asks the reader to act,
+    first), else "Find out more" at ``cta_url``. "Read the whole article" is never the main
+    one: every part links to the article quietly."""
+    ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
+    asks = [c for c in ctas if asks_to_act(c.label)] or ctas
+    target = cta_url or next((c.url for c in asks if c.url), "")
+    if asks:
+        return CTA(label=asks[0].label.rstrip(".!"), url=target)
+    if target:
+        return CTA(label="Find out more", url=target)
+    return None
+
+
+def check_issue_text(text: str, dest: Path, *, source: str) -> Issue:
+    """The issue ``text`` would be once written to ``dest``, or an InputError naming
+    ``source`` and why ``split`` would refuse that file (nothing is written)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_TEXT_BYTES:
+        raise InputError(
+            source,
+            f"the issue file would be {size / 1_048_576:.1f} MB and split reads at most "
+            f"{MAX_TEXT_BYTES / 1_048_576:.0f} MB; nothing written",
+            hint="import the article's own part of the page, or split it into several files",
+        )
+    try:
+        issue = parse_issue(text, dest)
+        build_series(issue)
+    except NewsletterError as exc:
+        raise InputError(
+            source, f"the issue file it would write could not be split ({exc}); nothing written"
+        ) from None
+    return issue
+
+
+def load_series(issue: Issue | Path | str, config: Config | None = None) -> Series:
+    return build_series(
+        issue if isinstance(issue, Issue) else load_issue(issue),
+        config.series if config else None,
+    )
 
 
 def render_issue(issue_path: Path | str, config: Config) -> tuple[Series, list[RenderedPart]]:
-    series = load_series(issue_path)
+    series = load_series(issue_path, config)
     return series, Renderer(config).render_series(series)
 
 

@@ -9,7 +9,7 @@ links written out.
 from __future__ import annotations
 
 import html
-import textwrap
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,29 +19,25 @@ import jinja2
 import mjml
 from markupsafe import Markup
 
-from .blocks import (
-    Block,
-    CallToAction,
-    Code,
-    Heading,
-    Image,
-    Inline,
-    ListBlock,
-    Paragraph,
-    Quote,
-    Rule,
-)
+from .blocks import Inline
 from .config import Config
 from .errors import NewsletterError
+from .inline import wrap
 from .resources import templates_dir
 from .series import Part, Series
+from .signing import SAMPLE_TOKEN, unsubscribe_link
 
 FIRST_NAME = "%%NL_FIRST_NAME%%"
 UNSUBSCRIBE_URL = "%%NL_UNSUBSCRIBE_URL%%"
+#: the preferences page: the signed unsubscribe link with "?preferences", so every
+#: provider's own substitution of the unsubscribe URL fills it in too
+PREFERENCES_URL = UNSUBSCRIBE_URL + "?preferences"
+_MARKER = re.compile("|".join(re.escape(m) for m in (FIRST_NAME, UNSUBSCRIBE_URL)))
 _TOKEN_GUARD = ("%%NL_", "%%NL&#95;")
-WIDTH = 78
 GMAIL_CLIP_BYTES = 102 * 1024
-SAFE_SCHEMES = ("http://", "https://", "mailto:")
+#: after the preheader: invisible characters that fill the inbox preview, so that the body
+#: text (the header, the recap) never runs on after the preheader
+PREVIEW_FILLER = Markup("&zwnj;&nbsp;" * 90)
 
 
 def _guard(text: str) -> str:
@@ -62,8 +58,8 @@ def inline_html(spans: Inline) -> Markup:
             piece = f"<em>{piece}</em>"
         if s.bold:
             piece = f"<strong>{piece}</strong>"
-        if s.href and s.href.lower().startswith(SAFE_SCHEMES):
-            piece = f'<a href="{_guard(html.escape(s.href))}">{piece}</a>'
+        if s.safe_href:
+            piece = f'<a href="{_guard(html.escape(s.safe_href))}">{piece}</a>'
         out.append(piece)
     return Markup("".join(out))
 
@@ -106,6 +102,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             finalize=_guarded,
+            # A Renderer renders one series (the preview makes a new one on every change):
+            # no stat() of every template on every lookup.
+            auto_reload=False,
         )
         self.env.filters["inline"] = inline_html
         #: seconds spent in MJML compilation by the last render_series call
@@ -120,6 +119,12 @@ class Renderer:
             return Markup(html.escape(fmt))
         return Markup(html.escape(before) + FIRST_NAME + html.escape(after))
 
+    def sign_off(self, series: Series) -> list[str]:
+        """The lines that end every part ("Until next time," / the author), or none."""
+        author = series.author or self.config.sender.name
+        text = self.config.series.sign_off.format(author=author)
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
     def mjml_source(self, series: Series, part: Part) -> str:
         try:
             template = self.env.get_template("email.mjml.j2")
@@ -129,7 +134,11 @@ class Renderer:
                 brand=self.config.brand,
                 sender=self.config.sender,
                 greeting=self.greeting(),
+                sign_off=self.sign_off(series),
+                preview_filler=PREVIEW_FILLER,
                 unsubscribe_url=Markup(UNSUBSCRIBE_URL),
+                preferences_url=Markup(PREFERENCES_URL),
+                archive_url=archive_url(self.config, series.slug, part.index),
             )
         except jinja2.TemplateSyntaxError as exc:
             raise NewsletterError(
@@ -152,12 +161,20 @@ class Renderer:
             ) from None
         self.mjml_seconds += time.perf_counter() - started
         return RenderedPart(
-            part=part, mjml=source, html=compiled, text=render_text(series, part, self.config)
+            part=part,
+            mjml=source,
+            html=compiled,
+            text=render_text(series, part, self.config, self.sign_off(series)),
         )
 
     def render_series(self, series: Series) -> list[RenderedPart]:
         self.mjml_seconds = 0.0
         return [self.render_part(series, p) for p in series.parts]
+
+
+def archive_url(config: Config, slug: str, index: int) -> str:
+    """The part's public page ("view in browser"), served by the archive."""
+    return f"{config.web.base_url.rstrip('/')}/archive/{slug}/{index}/"
 
 
 def personalize(
@@ -176,99 +193,50 @@ def personalize(
 def fill(
     html_in: str, text_in: str, *, first_name: str, unsubscribe_url: str, fallback: str = "there"
 ) -> tuple[str, str]:
-    """HTML and text with the placeholders filled in for one subscriber, escaped in HTML."""
+    """HTML and text with the placeholders filled in for one subscriber, escaped in HTML.
+
+    One pass over each template: an inserted value is never searched for markers, so a
+    first name ``%%NL_UNSUBSCRIBE_URL%%`` stays that text."""
     name = (first_name or "").strip() or fallback
-    html_out = html_in.replace(FIRST_NAME, html.escape(name)).replace(
-        UNSUBSCRIBE_URL, html.escape(unsubscribe_url)
-    )
-    text_out = text_in.replace(FIRST_NAME, name).replace(UNSUBSCRIBE_URL, unsubscribe_url)
+    text_values = {FIRST_NAME: name, UNSUBSCRIBE_URL: unsubscribe_url}
+    html_values = {k: html.escape(v) for k, v in text_values.items()}
+    html_out = _MARKER.sub(lambda m: html_values[m.group()], html_in)
+    text_out = _MARKER.sub(lambda m: text_values[m.group()], text_in)
     return html_out, text_out
 
 
 # --- plain text ------------------------------------------------------------------------
 
 
-def inline_text(spans: Inline) -> str:
-    out = []
-    for s in spans:
-        if s.is_break:
-            out.append("\n")
-        elif s.href and s.href.lower().startswith(SAFE_SCHEMES) and s.href != s.text.strip():
-            out.append(f"{s.text} ({s.href})")
-        else:
-            out.append(s.text)
-    return "".join(out)
-
-
-def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
-    lines = []
-    for i, para in enumerate(text.split("\n")):
-        lead = first if first is not None and i == 0 else indent
-        wrapped = textwrap.fill(
-            para,
-            WIDTH,
-            initial_indent=lead,
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-        lines.append(wrapped or lead.rstrip())
-    return "\n".join(lines)
-
-
-def block_text(b: Block) -> str:
-    if isinstance(b, Heading):
-        title = inline_text(b.spans).replace("\n", " ")
-        return _wrap(title) + "\n" + ("=" if b.level <= 2 else "-") * min(len(title), WIDTH)
-    if isinstance(b, Paragraph):
-        return _wrap(inline_text(b.spans))
-    if isinstance(b, ListBlock):
-        items = []
-        for n, item in enumerate(b.items, start=b.start):
-            marker = f"{n}. " if b.ordered else "* "
-            text = inline_text(item.spans)
-            if item.detail:
-                text += "\n" + inline_text(item.detail)
-            items.append(_wrap(text, indent=" " * (len(marker) + 2), first="  " + marker))
-        return "\n".join(items)
-    if isinstance(b, Image):
-        return _wrap(f"[Image: {b.alt}]" + (f" {b.caption}" if b.caption else "")) if b.src else ""
-    if isinstance(b, Quote):
-        return "\n".join(_wrap(inline_text(p), indent="> ", first="> ") for p in b.paragraphs)
-    if isinstance(b, CallToAction):
-        return _wrap(f"-> {b.label}" + (f": {b.url}" if b.url else ""))
-    if isinstance(b, Code):
-        return textwrap.indent(b.code, "    ")
-    if isinstance(b, Rule):
-        return "* * *"
-    return ""
-
-
-def render_text(series: Series, part: Part, config: Config) -> str:
-    sections: list[str] = []
-    head = config.sender.name + (f" - Part {part.index} of {part.total}" if part.total > 1 else "")
-    sections.append(head)
-    if part.index == 1:
-        sections.append(_wrap(series.title) + "\n" + "#" * min(len(series.title), WIDTH))
+def render_text(
+    series: Series, part: Part, config: Config, sign_off: list[str] | None = None
+) -> str:
+    sections: list[str] = [" ".join(series.title.split())]  # one plain line, never wrapped
+    if part.total > 1:
+        sections.append(f"Part {part.index} of {part.total}")
     if part.recap:
-        sections.append(_wrap(f"Previously: {part.recap}"))
+        sections.append(wrap(f"Previously: {part.recap}"))
     fmt = config.brand.greeting
     if fmt:
         sections.append(fmt.replace("{first_name}", FIRST_NAME))
-    sections.extend(t for t in (block_text(b) for b in part.blocks) if t)
-    if part.teaser:
-        sections.append(_wrap(f"Next time: {part.teaser}"))
-    if part.cta:
+    sections.extend(t for t in (b.to_text() for b in part.blocks) if t)
+    if part.cta and part.button:
         sections.append(
-            _wrap(f"{part.cta.label}: {part.cta.url}" if part.cta.url else part.cta.label)
+            wrap(f"{part.cta.label}: {part.cta.url}" if part.cta.url else part.cta.label)
         )
-    if part.article_url:
-        sections.append(_wrap(f"Read the whole article: {part.article_url}"))
+    if sign_off:
+        sections.append("\n".join(sign_off))
+    if part.teaser:
+        sections.append(wrap(f"Next time: {part.teaser}"))
+    if part.article_link:
+        sections.append(wrap(f"Read the whole article: {part.article_url}"))
     sections.append(
         "-- \n"
-        + _wrap(
+        + wrap(
             f"You are receiving this because you subscribed to {config.sender.name}.\n"
             f"{config.sender.postal_address}\n"
+            f"View in your browser: {archive_url(config, series.slug, part.index)}\n"
+            f"Your preferences: {PREFERENCES_URL}\n"
             f"Unsubscribe: {UNSUBSCRIBE_URL}"
         )
     )
@@ -288,7 +256,7 @@ def write_rendered(
         html_out, text_out = personalize(
             r,
             first_name="",
-            unsubscribe_url=f"{config.web.base_url.rstrip('/')}/unsubscribe",
+            unsubscribe_url=unsubscribe_link(config.web.base_url, SAMPLE_TOKEN),
             fallback=config.brand.first_name_fallback,
         )
         (out_dir / f"part-{k}.html").write_text(html_out, encoding="utf-8")

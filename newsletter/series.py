@@ -1,15 +1,25 @@
-"""An issue as a series of parts, each with its subject, preheader, recap, teaser and CTA."""
+"""An issue as a series of parts, each with its subject, preheader, recap, teaser and CTA.
+
+The framing reads as if an editor wrote it: subjects name what each part is about (the
+specific words first, distinct within the series, numbered as the ``[series] subject``
+setting says); the preheader adds a sentence to the subject; the recap and the teaser are
+sentences from the article (see :mod:`summary`); every in-body call to action links to the
+issue's CTA URL, and the one with the issue's own CTA words becomes the part's button.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph, Quote
-from .chunking import WORDS_PER_MINUTE, chunk
+from . import summary
+from .blocks import Block, CallToAction, Heading, Paragraph, asks_to_act, same_words, spans_of
+from .chunking import WORDS_PER_MINUTE, Chunk, chunk
+from .config import SeriesStyle
 from .issuefile import CTA, Issue
 
 SUBJECT_MAX = 60  # what mail clients show on a phone; the hard limit is about 70
+SUBJECT_AIM = 50  # what a subject aims at, so that the specific words are seen
 PREHEADER_MIN, PREHEADER_MAX = 40, 110
 
 
@@ -26,6 +36,8 @@ class Part:
     cta: CTA | None
     article_url: str
     break_reason: str
+    #: the next-best place for the break after this part ("" for the last part)
+    break_alternative: str = ""
 
     @property
     def minutes(self) -> float:
@@ -33,7 +45,20 @@ class Part:
 
     @property
     def headings(self) -> list[str]:
-        return [b.text() for b in self.blocks if isinstance(b, Heading)]
+        return [b.text() for b in self.blocks if isinstance(b, Heading) and not b.continued]
+
+    @property
+    def button(self) -> bool:
+        """Whether the CTA gets a button of its own after the text (not when an in-body
+        line with the same words already is the button)."""
+        main = any(isinstance(b, CallToAction) and b.main for b in self.blocks)
+        return self.cta is not None and not main
+
+    @property
+    def article_link(self) -> bool:
+        """Whether to show the quiet "Read the whole article" link: not when the button
+        already goes there."""
+        return bool(self.article_url) and not (self.cta and self.cta.url == self.article_url)
 
 
 @dataclass(frozen=True)
@@ -67,91 +92,130 @@ def short_title(title: str) -> str:
     return head if len(head) >= 12 else title
 
 
-def _subject(title: str, part_blocks: tuple[Block, ...], k: int, n: int) -> str:
+def _clauses(text: str) -> list[str]:
+    """The pieces of a long heading: "Feeling Pulled? Could X Help?" -> both questions."""
+    pieces = re.findall(r"[^?!:—–|]+[?!]?", text)
+    return [p.strip() for p in pieces if len(p.strip()) >= 12]
+
+
+def _topics(title: str, blocks: tuple[Block, ...], k: int, n: int) -> list[str]:
+    """What a part could be called, best first."""
+    heads = [b for b in blocks if isinstance(b, Heading)]
+    own = [h.text().strip() for h in heads if not h.continued]
+    out: list[str] = []
     if n == 1:
-        return shorten(title, SUBJECT_MAX)
-    suffix = f" (Part {k} of {n})"
-    room = SUBJECT_MAX - len(suffix)
-    heading = next((b.text() for b in part_blocks if isinstance(b, Heading)), "")
-    candidates = [title, short_title(title)] if k == 1 else [heading, short_title(title)]
-    for c in candidates:
-        if c and len(c) <= room:
-            return c + suffix
-    return shorten(short_title(title), room) + suffix
+        out += [title, short_title(title)]
+    elif k == 1 and not (blocks and isinstance(blocks[0], Heading)):
+        out.append(short_title(title))  # part 1 opens with the article's introduction
+    for h in own:
+        out += [h, *_clauses(h)]
+    out += [f"{h.text().strip()} (continued)" for h in heads if h.continued]
+    out += [short_title(title), title]
+    return [t for t in dict.fromkeys(out) if t]
 
 
-def _prose(blocks: tuple[Block, ...]) -> list[str]:
-    out = []
+def _subject(
+    style: SeriesStyle, title: str, blocks: tuple[Block, ...], k: int, n: int, used: set[str]
+) -> str:
+    def fmt(topic: str) -> str:
+        if n == 1:
+            return topic
+        return style.subject.format(heading=topic, title=short_title(title), k=k, n=n)
+
+    topics = _topics(title, blocks, k, n)
+    for topic in topics:
+        s = fmt(topic)
+        if len(s) <= SUBJECT_AIM and s not in used:
+            return s
+    # nothing fits: the first topic, cut so the whole subject fits
+    room = max(12, SUBJECT_AIM - (len(fmt("")) if n > 1 else 0))
+    s = fmt(shorten(topics[0], room))
+    if s in used:
+        s = shorten(s, SUBJECT_AIM - len(f" ({k}/{n})")) + f" ({k}/{n})"
+    return s
+
+
+def _preheader(blocks: tuple[Block, ...], subject: str) -> str:
+    """A sentence that adds to the subject: representative, not the first one the reader
+    sees anyway, and not the subject again."""
+    found = summary.ranked(blocks, benefit=True)
+    first = next(iter(summary.sentences(next(iter(summary.prose(blocks)), ""))), "")
+    fits = [
+        s.text
+        for s in found
+        if PREHEADER_MIN <= len(s.text) <= PREHEADER_MAX
+        and s.text != first
+        and not same_words(s.text, subject)
+    ]
+    if fits:
+        return fits[0]
+    best = found[0].text if found else " ".join(summary.prose(blocks))
+    return shorten(best, PREHEADER_MAX - 10) if best else ""
+
+
+def frame_ctas(blocks: tuple[Block, ...], cta: CTA | None) -> tuple[Block, ...]:
+    """In-body calls to action as a reader should meet them.
+
+    A line that does not ask the reader to act is a paragraph, whatever arrow it starts
+    with; every other one links to the CTA URL when it has no link of its own; the one with
+    the issue's CTA words (or starts with them) is the part's button, where it stands."""
+    out: list[Block] = []
+    main_done = False
     for b in blocks:
-        if isinstance(b, Paragraph | Quote | CallToAction):
-            out.append(b.text())
-        elif isinstance(b, ListBlock):
-            out.extend(i.text() for i in b.items)
-    return [" ".join(t.split()) for t in out if t.strip()]
+        if isinstance(b, CallToAction):
+            if not asks_to_act(b.label):
+                out.append(Paragraph(spans_of(b.label)))
+                continue
+            if not b.url and cta and cta.url:
+                b = replace(b, url=cta.url)
+            if cta and not main_done and same_words(b.label, cta.label, prefix=True):
+                b = replace(b, main=True)
+                main_done = True
+        out.append(b)
+    return tuple(out)
 
 
-def _cut_sentence(text: str, limit: int) -> str:
-    """Up to ``limit`` characters, ending at a sentence end if one falls late enough."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", text[: limit + 1])]
-    ends = [e for e in ends if e >= PREHEADER_MIN]
-    return text[: ends[-1]] if ends else shorten(text, limit)
+def _part_blocks(c: Chunk, cta: CTA | None) -> tuple[Block, ...]:
+    heads = tuple(replace(h, continued=True) for h in c.continues)
+    return heads + frame_ctas(c.blocks, cta)
 
 
-def _preheader(blocks: tuple[Block, ...]) -> str:
-    text = ""
-    for piece in _prose(blocks):
-        text = f"{text} {piece}".strip()
-        if len(text) >= PREHEADER_MIN:
-            break
-    if not text:
-        text = " ".join(b.text() for b in blocks if isinstance(b, Heading | Image))
-    return _cut_sentence(text, 100)
-
-
-def _summary(part_blocks: tuple[Block, ...]) -> str:
-    headings = [b.text() for b in part_blocks if isinstance(b, Heading)]
-    if headings:
-        return shorten("; ".join(headings), 140)
-    first = next(iter(_prose(part_blocks)), "")
-    sentence = re.split(r"(?<=[.!?])\s+", first)[0] if first else ""
-    return shorten(sentence, 140)
-
-
-def build_series(issue: Issue) -> Series:
+def build_series(issue: Issue, style: SeriesStyle | None = None) -> Series:
+    style = style or SeriesStyle()
     chunks = chunk(issue.blocks, parts=issue.parts, minutes_per_part=issue.minutes_per_part)
     n = len(chunks)
+    ctas = [
+        o.cta if (o := issue.overrides.get(k)) and o.cta else issue.cta for k in range(1, n + 1)
+    ]
+    blocks = [_part_blocks(c, ctas[k]) for k, c in enumerate(chunks)]
     parts = []
+    used: set[str] = {o.subject for o in issue.overrides.values() if o.subject}
     for k, c in enumerate(chunks, start=1):
         override = issue.overrides.get(k)
+        own = blocks[k - 1]
         subject = (
             override.subject
             if override and override.subject
-            else _subject(issue.title, c.blocks, k, n)
+            else _subject(style, issue.title, own, k, n, used)
         )
-        preheader = override.preheader if override and override.preheader else _preheader(c.blocks)
-        recap = _summary(chunks[k - 2].blocks) if k > 1 else ""
-        nxt = chunks[k].blocks if k < n else ()
-        teaser = ""
-        if nxt:
-            first_heading = next((b.text() for b in nxt if isinstance(b, Heading)), "")
-            teaser = first_heading or _summary(nxt)
-        cta = override.cta if override and override.cta else issue.cta
+        used.add(subject)
+        preheader = override.preheader if override and override.preheader else ""
+        recap = override.recap if override and override.recap else ""
+        teaser = override.teaser if override and override.teaser else ""
         parts.append(
             Part(
                 index=k,
                 total=n,
-                blocks=c.blocks,
+                blocks=own,
                 words=c.words,
                 subject=subject,
-                preheader=preheader,
-                recap=recap,
-                teaser=teaser,
-                cta=cta,
+                preheader=preheader or _preheader(own, subject),
+                recap=recap or (summary.recap(blocks[k - 2]) if k > 1 else ""),
+                teaser=teaser or (summary.teaser(blocks[k], k + 1) if k < n else ""),
+                cta=ctas[k - 1],
                 article_url=issue.url,
                 break_reason=c.reason,
+                break_alternative=c.alternative,
             )
         )
     return Series(

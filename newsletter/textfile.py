@@ -23,13 +23,40 @@ def open_text(path: Path, *, expected: str, utf8_hint: str) -> TextIO:
     return path.open(encoding="utf-8-sig", newline="")
 
 
-def decode_error(path: Path, line: int, utf8_hint: str) -> InputError:
-    return InputError(str(path), "is not UTF-8 text", line=line, hint=utf8_hint)
+def decode_error(path: Path, utf8_hint: str) -> InputError:
+    """The error for a file that stopped decoding as UTF-8 while streamed: it names the
+    file's physical line with the first bad byte (a decoder reads ahead, so where the
+    reader stood is not that line)."""
+    line = 0
+    with path.open("rb") as f:
+        for line, raw in enumerate(f, start=1):  # noqa: B007 - the line is the result
+            try:
+                # A newline byte is never inside a UTF-8 sequence: lines decode alone.
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return InputError(
+                    str(path),
+                    f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                    line=line,
+                    hint=utf8_hint,
+                )
+    return InputError(str(path), "is not UTF-8 text", line=line or None, hint=utf8_hint)
+
+
+def _utf16_without_bom(data: bytes) -> bool:
+    """Mostly-ASCII UTF-16 text: every other byte is zero, the others are not."""
+    even, odd = data[0::2], data[1::2]
+    if len(data) < 4:
+        return False
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / max(len(odd), 1)
+    return max(zeros_even, zeros_odd) > 0.5 and min(zeros_even, zeros_odd) < 0.05
 
 
 def _check_head(name: str, data: bytes, expected: str, utf8_hint: str) -> None:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(name, "is UTF-16 text", hint=utf8_hint)
+    if _utf16_without_bom(data[:8192]):
+        raise InputError(name, "is UTF-16 text (without a byte order mark)", hint=utf8_hint)
     if b"\x00" in data[:8192]:
         raise InputError(name, f"is a binary file, expected {expected}")
     if not data.strip():

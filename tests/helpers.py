@@ -57,3 +57,12 @@ def write_csv(
     data = text.encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
+
+
+#: newsletter.toml lines that pass the go-live gate (a real sender, a public https base URL):
+#: what a workspace needs before a real provider may send
+LIVE_SETTINGS = (
+    '[sender]\nname = "Calm Practice"\nemail = "news@calm-practice.org"\n'
+    'postal_address = "1 Quiet Lane, Leeds LS1 4AP"\n'
+    '[web]\nbase_url = "https://news.calm-practice.org"\n'
+)

@@ -51,6 +51,8 @@ class MockProvider:
     batch_sizes: list[int] = field(default_factory=list)
     #: bytes of each request body received
     body_sizes: list[int] = field(default_factory=list)
+    #: each request's raw body (when ``keep``), to check what was sent as it was sent
+    bodies: list[bytes] = field(default_factory=list)
     idempotency: dict[str, tuple[str, Response]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: keep each delivered message's bodies (off for benchmarks: only count them)
@@ -88,6 +90,8 @@ class MockProvider:
             with self.lock:
                 self.requests += 1
                 self.body_sizes.append(request.content_length or 0)
+                if self.keep:
+                    self.bodies.append(request.get_data())
                 scripted = self.script.pop(0) if self.script else None
             if self.delay:
                 delay = self.delay

@@ -133,7 +133,7 @@ def test_cli_json_and_exit_codes(workdir: Path) -> None:
     )
     runner = CliRunner()
     result = runner.invoke(cli, ["check", str(good)])
-    assert result.exit_code == 0 and "0 errors, 0 warnings" in result.output
+    assert result.exit_code == 0 and "0 errors, 4 warnings" in result.output
     result = runner.invoke(cli, ["check", str(bad), "--json"])
     assert result.exit_code == 1
     data = json.loads(result.output)
@@ -148,3 +148,113 @@ def test_queue_refuses_errors_unless_forced(workdir: Path, config: Config) -> No
     with pytest.raises(NewsletterError, match="would hurt delivery"):
         queue_issue(store, config, bad, list_name="r")
     assert queue_issue(store, config, bad, list_name="r", force=True).rows == 1
+
+
+# --- the go-live gate: a real provider needs a public unsubscribe address and a sender ----
+
+
+def workspace(root: Path, provider: str, base_url: str | None, sender: bool) -> Path:
+    """A folder as `newsletter init` makes it, then edited as an editor would."""
+    assert CliRunner().invoke(cli, ["init", str(root)]).exit_code == 0
+    toml = root / "newsletter.toml"
+    text = toml.read_text().replace('provider = "outbox"', f'provider = "{provider}"')
+    if sender:
+        text = (
+            text.replace('name = "Your Name"', 'name = "Dr. Lena Ortiz"')
+            .replace("newsletter@example.com", "lena@ortiz-practice.de")
+            .replace("123 Example Street, Springfield", "Hauptstr. 5, 10115 Berlin")
+        )
+    if base_url:
+        text = text.replace('# base_url = "https://news.example.com"', f'base_url = "{base_url}"')
+    toml.write_text(text)
+    (root / "subs.csv").write_text("email,first_name\nann@ortiz-readers.de,Ann\n")
+    assert run(root, "subscribers", "import", str(root / "subs.csv"), "--list", "readers")[0] == 0
+    return root
+
+
+def run(root: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--config", str(root / "newsletter.toml"), *args])
+    return result.exit_code, result.output
+
+
+def queued_rows(root: Path) -> int:
+    from newsletter.config import load_config
+    from newsletter.store import ledger
+
+    store = Store(load_config(root / "newsletter.toml").db_url)
+    try:
+        return sum(sum(r.counts.values()) for r in ledger.status(store, None))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "base_url,sender,why",
+    [
+        (None, True, "http://127.0.0.1:8025' is not an https"),
+        ("https://127.0.0.1:8443", True, "points at a private address"),
+        ("https://192.168.1.20", True, "points at a private address"),
+        ("https://localhost", True, "points at this computer"),
+        ("http://news.ortiz-practice.de", True, "is not an https"),
+        ("https://news.ortiz-practice.de", False, "[sender] name is still the placeholder"),
+    ],
+)
+def test_a_real_provider_cannot_queue_until_it_is_ready(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, base_url: str | None, sender: bool, why: str
+) -> None:
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", "pm-test-token")
+    root = workspace(workdir / "ws", "postmark", base_url, sender)
+    issue = str(root / "issues" / "calmer-mornings.md")
+    code, out = run(root, "queue", issue, "--list", "readers")
+    assert code == 1 and why in out and "not ready to send through postmark" in out, out
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 1
+    assert queued_rows(root) == 0, "nothing queued"
+    code, out = run(root, "check", issue)
+    assert code == 1 and why in out, out
+    code, out = run(root, "providers", "check")
+    assert code == 1 and why in out, out
+
+
+def test_a_real_provider_with_a_public_address_and_its_own_sender_queues(
+    workdir: Path,
+) -> None:
+    root = workspace(workdir / "ws", "postmark", "https://news.ortiz-practice.de", True)
+    issue = str(root / "issues" / "calmer-mornings.md")
+    code, out = run(root, "check", issue)
+    assert code == 0 and "0 errors" in out, out
+    code, out = run(root, "queue", issue, "--list", "readers")
+    assert code == 0 and "2 messages scheduled" in out and "warning" not in out, out
+    assert queued_rows(root) == 2
+
+
+def test_the_outbox_works_on_the_defaults_and_names_the_placeholders(workdir: Path) -> None:
+    root = workspace(workdir / "ws", "outbox", None, False)
+    issue = str(root / "issues" / "calmer-mornings.md")
+    code, out = run(root, "queue", issue, "--list", "readers")
+    assert code == 0 and "Queued" in out, out
+    for name in ("name", "email", "postal_address"):
+        assert f"warning: [sender] {name} is still the placeholder" in out
+    assert "warning: [web] base_url 'http://127.0.0.1:8025'" in out
+    code, out = run(root, "send-due")
+    assert code == 0 and len(list((root / "outbox").glob("*.eml"))) == 1, out
+
+
+def test_render_writes_the_unsubscribe_path_that_serve_answers(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.parse import urlparse
+
+    from newsletter.web.app import create_app
+
+    monkeypatch.setenv("NEWSLETTER_SECRET", "s" * 32)
+    root = workspace(workdir / "ws", "outbox", "https://news.ortiz-practice.de", True)
+    code, out = run(root, "render", str(root / "issues" / "calmer-mornings.md"), "--out", "out")
+    assert code == 0, out
+    text = next((workdir / "out").glob("part-1.txt")).read_text()
+    lines = text.splitlines()
+    link = next(line.split()[-1] for line in lines if line.startswith("Unsubscribe: "))
+    assert link.startswith("https://news.ortiz-practice.de/")
+    client = create_app(Store(f"sqlite:///{workdir / 'web.db'}"), "Lena").test_client()
+    page = client.get(urlparse(link).path)
+    # the route exists (a sample token is no one's: the page says the link is not valid)
+    assert page.status_code == 400 and b"not valid" in page.data.lower(), page.data[:300]

@@ -52,7 +52,8 @@ def test_init_import_split_render(seed_path: Path, workdir: Path) -> None:
 
     result = run("split", str(issue))
     assert result.exit_code == 0
-    assert "Part 1 of 3" in result.output and "before the section" in result.output
+    assert "3 parts" in result.output and "before the section" in result.output
+    assert "Next-best break" in result.output
 
     result = run("render", str(issue), "--out", "out")
     assert result.exit_code == 0
@@ -143,12 +144,12 @@ def test_broken_front_matter(workdir: Path) -> None:
 def test_unexpected_errors_hide_the_traceback_unless_debug(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import newsletter.cli.issues as issues_cli
+    import newsletter.pipeline as pipeline
 
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(issues_cli, "load_series", boom)
+    monkeypatch.setattr(pipeline, "load_series", boom)
     result = CliRunner().invoke(cli, ["split", "x.md"])
     assert result.exit_code == 2 and "disk on fire" in result.output
     assert "--debug" in result.output and "Traceback" not in result.output

@@ -7,8 +7,12 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from newsletter.blocks import Heading, Image
-from newsletter.config import Config
+from newsletter.check import check_issue
+from newsletter.config import Config, load_config
+from newsletter.errors import ConfigError
 from newsletter.importers import import_file
 from newsletter.issuefile import load_issue, parse_issue
 from newsletter.pipeline import import_article, render_issue, render_to_dir
@@ -49,38 +53,186 @@ def visible(html: str) -> _Visible:
     return p
 
 
+class _CtaLines(HTMLParser):
+    """Each in-body call-to-action line (class nl-cta-line) and the link it holds, if any."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, str | None]] = []
+        self._depth = 0
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "p" and "nl-cta-line" in (a.get("class") or ""):
+            self._depth, self._href, self._text = 1, None, []
+        elif self._depth and tag == "a":
+            self._href = a.get("href")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._depth and tag == "p":
+            self.lines.append((" ".join("".join(self._text).split()), self._href))
+            self._depth = 0
+
+    def handle_data(self, data: str) -> None:
+        if self._depth:
+            self._text.append(data)
+
+
+SEED_URL = "https://example.com/blog/working-mom-guilt"
+BOOK = "https://example.com/book"
+
+
+def _series_from(source: Path, workdir: Path, config: Config, **kw: str) -> Path:
+    if source.suffix == ".md":
+        return source
+    return import_article(source, issues_dir=workdir / "issues", **kw).path
+
+
+def _sentences_in(text: str, where: str) -> None:
+    """Every sentence of ``text`` is one the article itself has, in ``where``."""
+    from newsletter.summary import sentences
+
+    flat = " ".join(where.split())
+    for sentence in sentences(text):
+        assert sentence in flat, sentence
+
+
+def _check_framing(issue_path: Path, workdir: Path, config: Config, cta_url: str) -> None:
+    series, rendered = render_issue(issue_path, config)
+    n = len(series.parts)
+    assert n >= 3
+    subjects = [p.subject for p in series.parts]
+    assert len(set(subjects)) == n, subjects
+    assert all(len(s) <= 50 for s in subjects), subjects
+    headings_of = [[b.text() for b in p.blocks if isinstance(b, Heading)] for p in series.parts]
+    for r in rendered:
+        part, k = r.part, r.index
+        html, text = personalize(r, first_name="Ann", unsubscribe_url="https://u.example/x")
+        shown = visible(html).text[0]
+        # the series title and where the part is, above the content, in HTML and text
+        head = shown.split("Hi Ann,")[0]
+        assert series.title in head and f"Part {k} of {n}" in head
+        lines = text.splitlines()
+        assert lines[0] == series.title and lines[1] == "" and f"Part {k} of {n}" == lines[2]
+        assert not any(set(ln) == {"#"} for ln in lines), "no row of # under the title"
+        # never starts inside a section without its heading
+        if k > 1:
+            assert isinstance(part.blocks[0], Heading)
+        # signed, in HTML and text
+        assert "Until next time," in shown and "Until next time," in text
+        # recap and teaser are sentences from the article, never a list of headings
+        if k > 1:
+            prev = " ".join(b.text() for b in series.parts[k - 2].blocks)
+            assert part.recap and part.recap[-1] in ".!?”’"
+            assert not any(h in part.recap for h in headings_of[k - 2])
+            _sentences_in(part.recap, prev)
+            assert f"Previously: {part.recap}" in shown
+        if k < n:
+            nxt = series.parts[k]
+            name = headings_of[k][0]
+            assert part.teaser.startswith(f"Part {k + 1} ")
+            assert f"“{name}”" in part.teaser
+            why = part.teaser.split("”: ", 1)[1]
+            _sentences_in(why, " ".join(b.text() for b in nxt.blocks))
+            assert "; " not in part.teaser.split("”")[0]
+        # the preheader adds to the subject, then invisible filler keeps the body out
+        assert part.preheader != part.subject
+        assert part.preheader + "&zwnj;&nbsp;&zwnj;&nbsp;" in html
+        # calls to action: every in-body line links to the CTA URL, none is shown twice
+        ctas = _CtaLines()
+        ctas.feed(html)
+        for label, href in ctas.lines:
+            assert href == cta_url, label
+        assert part.cta is not None
+        assert shown.count(part.cta.label) == 1, part.cta.label
+        assert shown.count("Read the whole article") <= 1
+
+
 def test_seed_series_done_when(seed_path: Path, workdir: Path, config: Config) -> None:
-    report = import_article(
-        seed_path, issues_dir=workdir / "issues", url="https://example.com/blog/working-mom-guilt"
-    )
-    manifest_path = render_to_dir(report.path, workdir / "out", config)
-    manifest = json.loads(manifest_path.read_text())
-    parts = manifest["parts"]
-    assert 3 <= len(parts) <= 5
+    path = import_article(seed_path, issues_dir=workdir / "issues", url=SEED_URL, cta_url=BOOK).path
+    _check_framing(path, workdir, config, BOOK)
+    series, rendered = render_issue(path, config)
     article = import_file(seed_path)
-    headings = [b.text() for b in article.blocks if isinstance(b, Heading)]
     photos = [b.alt for b in article.blocks if isinstance(b, Image)]
     seen = ""
-    for k, entry in enumerate(parts, start=1):
-        html = (workdir / "out" / entry["html"]).read_text()
-        text = (workdir / "out" / entry["text"]).read_text()
-        assert len(html.encode()) < GMAIL_CLIP_BYTES
-        assert entry["subject"] and len(entry["subject"]) <= 70
-        assert 40 <= len(entry["preheader"]) <= 110
-        assert entry["cta_url"] == "https://example.com/blog/working-mom-guilt"
-        shown = visible(html).text[0]
+    for r in rendered:
+        shown = visible(r.html).text[0]
         seen += shown
-        assert "Reach out today to schedule a consultation" in shown  # the CTA button
-        if k > 1:
-            assert "Previously:" in shown and "Previously:" in text
-        else:
-            assert "Previously:" not in shown
+        assert len(r.html.encode()) < GMAIL_CLIP_BYTES
         for photo in photos:
-            assert photo not in shown and photo not in text
-        assert not re.search(r"^\s*Next\s*$", text, re.M)
-    for h in headings:
+            assert photo not in shown and photo not in r.text
+        assert not re.search(r"^\s*Next\s*$", r.text, re.M)
+        assert "i.e" not in r.part.preheader[-4:]
+    for h in (b.text() for b in article.blocks if isinstance(b, Heading)):
         assert h in seen
     assert "Default Parent" not in seen  # the next post's title, page chrome
+    last = rendered[-1]
+    # the seed's two action lines link to the booking page; the button is the first of
+    # them, where it stands, and is not repeated below
+    ctas = _CtaLines()
+    ctas.feed(last.html)
+    assert [label for label, _ in ctas.lines] == [
+        "👉 Learn more about counseling for working moms and maternal mental health."
+    ]
+    shown = visible(last.html).text[0]
+    assert shown.count("Reach out today to schedule a consultation") == 1
+    assert f'href="{BOOK}"' in last.html.split("Reach out today")[0][-2000:]
+    # a line of encouragement that starts with an arrow is a paragraph, not a CTA
+    assert "You’re allowed to want both—and you deserve support" in shown
+    assert "-> You’re allowed" not in last.text
+    assert "-> Reach out today to schedule a consultation: https://example.com/book" in last.text
+
+
+def test_uneven_sections_series_done_when(workdir: Path, config: Config) -> None:
+    path = ARTICLES / "studio-partnerships.md"
+    _check_framing(path, workdir, config, BOOK)
+    series, _ = render_issue(path, config)
+    assert len(series.parts) == 4
+    assert [p.subject for p in series.parts] == [
+        "Why Growth Feels So Hard for Small Studios",
+        "Four Kinds of Partnership Worth Considering",
+        "How to Start the Conversation",
+        "Knowing When a Partnership Is Working",
+    ]
+
+
+def test_subject_style_is_a_setting(workdir: Path) -> None:
+    (workdir / "newsletter.toml").write_text('[series]\nsubject = "{heading} ({k}/{n})"\n')
+    config = load_config(workdir / "newsletter.toml")
+    series, _ = render_issue(ARTICLES / "studio-partnerships.md", config)
+    assert series.parts[2].subject == "How to Start the Conversation (3/4)"
+    (workdir / "newsletter.toml").write_text('[series]\nsubject = "{title}"\n')
+    with pytest.raises(ConfigError, match="series.subject"):
+        load_config(workdir / "newsletter.toml")
+
+
+def test_part_starting_inside_a_section_shows_its_heading(config: Config) -> None:
+    series, rendered = render_issue(ARTICLES / "one-huge-section.md", config)
+    for r in rendered[1:]:
+        first = r.part.blocks[0]
+        assert isinstance(first, Heading) and first.continued
+        assert "Everything in one place (continued)" in visible(r.html).text[0]
+        assert "Everything in one place (continued)" in r.text
+    assert len({p.subject for p in series.parts}) == len(series.parts)
+
+
+def test_recap_and_teaser_can_be_set_per_part(tmp_path: Path, config: Config) -> None:
+    text = (
+        (ARTICLES / "studio-partnerships.md")
+        .read_text()
+        .replace(
+            "---\n\n",
+            "parts:\n  2: {recap: 'We met the four kinds of partner.', "
+            "teaser: 'Next we write the first email together.'}\n---\n\n",
+            1,
+        )
+    )
+    series = build_series(parse_issue(text, tmp_path / "x.md"))
+    assert series.parts[1].recap == "We met the four kinds of partner."
+    assert series.parts[1].teaser == "Next we write the first email together."
+    assert series.parts[2].recap != series.parts[1].recap
 
 
 def test_html_is_accessible_and_dark_mode_ready(config: Config) -> None:
@@ -132,7 +284,10 @@ def test_text_part_is_wrapped_and_writes_links_out(config: Config) -> None:
     for r in parts:
         for line in r.text.splitlines():
             assert len(line) <= 78 or "://" in line, line
-    assert "Book a free 15-minute call: https://example.com/contact" in parts[-1].text
+    assert (
+        "-> Book a free 15-minute call to see whether working together would help: "
+        "https://example.com/contact" in " ".join(parts[-1].text.split())
+    )
     assert "Read the whole article: https://example.com/blog/calmer-mornings" in parts[0].text
 
 
@@ -149,8 +304,8 @@ def test_user_template_overrides_the_built_in_one(workdir: Path, config: Config)
 def test_subjects_fit_and_follow_overrides(tmp_path: Path) -> None:
     issue = load_issue(ARTICLES / "very-long.md")
     series = build_series(issue)
-    assert all(len(p.subject) <= 70 for p in series.parts)
-    assert all(f"Part {p.index} of {len(series.parts)}" in p.subject for p in series.parts)
+    assert all(len(p.subject) <= 50 for p in series.parts)
+    assert len({p.subject for p in series.parts}) == len(series.parts)
     text = (
         (ARTICLES / "very-long.md")
         .read_text()
@@ -165,10 +320,27 @@ def test_subjects_fit_and_follow_overrides(tmp_path: Path) -> None:
 def test_seed_without_a_url_still_has_its_call_to_action(
     seed_path: Path, workdir: Path, config: Config
 ) -> None:
-    """Copied text keeps no links: the CTA is a line of text until the editor adds one."""
+    """Copied text keeps no links: the CTA is a line of text, and check says so."""
     report = import_article(seed_path, issues_dir=workdir / "issues")
     manifest = json.loads(render_to_dir(report.path, workdir / "out", config).read_text())
     for entry in manifest["parts"]:
         shown = visible((workdir / "out" / entry["html"]).read_text()).text[0]
-        assert "Reach out today to schedule a consultation" in shown
         assert entry["cta_url"] is None
+        assert "Read the whole article" not in shown  # no article URL known either
+    assert shown.count("Reach out today to schedule a consultation") == 1
+    _, found = check_issue(report.path, config)
+    # the last part has both of the seed's action lines, neither with a link
+    n = len(manifest["parts"])
+    assert [f.part for f in found.errors if f.code == "cta-line-no-link"] == [n, n]
+
+
+def test_article_link_is_quiet_and_never_the_main_cta(
+    seed_path: Path, workdir: Path, config: Config
+) -> None:
+    path = import_article(seed_path, issues_dir=workdir / "issues", url=SEED_URL).path
+    series, rendered = render_issue(path, config)
+    for r in rendered:
+        assert r.part.cta is not None and r.part.cta.label.startswith("Reach out today")
+        assert r.part.cta.url != SEED_URL
+        shown = visible(r.html).text[0]
+        assert shown.count("Read the whole article") == 1

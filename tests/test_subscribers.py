@@ -131,6 +131,7 @@ def test_import_is_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             yield chunk
 
     monkeypatch.setattr(subs, "_chunks", crashing)
+    monkeypatch.setattr(subs, "CHUNK", 1000)
     with pytest.raises(OSError):
         import_csv(store, f, list_name="readers")
     assert count(store) == 0, "nothing half-imported"
@@ -197,3 +198,63 @@ def test_cli_subscribers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     bad = runner.invoke(cli, ["subscribers", "import", "missing.csv"])
     assert bad.exit_code == 1 and "missing.csv: no such file" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_duplicates_far_apart_name_the_first_line(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is read in chunks; a duplicate in a later chunk still names the file's
+    line of the first occurrence (found through the database, not kept in memory)."""
+    import newsletter.store.subscribers as subs
+
+    monkeypatch.setattr(subs, "CHUNK", 3)
+    store = open_store(make_config(tmp_path, db_url))
+    rows = [["email", "first name"]] + [[f"p{i}@example.com", f"P{i}"] for i in range(8)]
+    rows.insert(8, ["P1@EXAMPLE.com", "again"])  # file line 9, a later chunk
+    rows.append(["p1@example.com", "third"])  # file line 11
+    rows.insert(3, ["p0@example.com", "same chunk"])  # file line 4
+    f = write_csv(tmp_path / "dups.csv", rows)
+    result = import_csv(store, f, list_name="readers")
+    assert result.added == 8
+    assert result.skipped == [
+        (4, "p0@example.com is a duplicate of line 2"),
+        (10, "P1@example.com is a duplicate of line 3"),
+        (12, "p1@example.com is a duplicate of line 3"),
+    ]
+    with store.begin() as c:
+        assert (
+            c.scalar(select(Subscriber.first_name).where(Subscriber.email_key == "p1@example.com"))
+            == "P1"
+        )
+    again = import_csv(store, f, list_name="readers")
+    assert (again.added, again.unchanged, len(again.skipped)) == (0, 8, 3)
+
+
+def test_common_addresses_take_a_fast_path_that_agrees_with_email_validator() -> None:
+    """Plain addresses skip email_validator (a 1,000,000-row import would spend most of
+    its time there): the fast path accepts nothing it refuses and normalises the same."""
+    from email_validator import EmailNotValidError, validate_email
+
+    import newsletter.store.subscribers as subs
+
+    locals_ = ["ann", "Ann.Lee", "a+tag", "a_b-c", "a..b", ".a", "a.", "x" * 64, "x" * 65]
+    domains = ["example.com", "EXAMPLE.Co.UK", "mail-1.example.org", "-x.com", "x-.com"]
+    domains += ["x.c", "x.123", "x.test", "a.localhost", "test.com", "xn--abc.com"]
+    domains += ["a" * 63 + ".com", "a" * 64 + ".com", ".".join(["a" * 60] * 4) + ".com", "x"]
+    fast = 0
+    for local in locals_:
+        for domain in domains:
+            address = f"{local}@{domain}"
+            try:
+                expected: str | None = validate_email(
+                    address, check_deliverability=False
+                ).normalized
+            except EmailNotValidError:
+                expected = None
+            try:
+                got: str | None = subs.normalise_email(address)
+            except ValueError:
+                got = None
+            assert got == expected, address
+            fast += bool(subs._PLAIN.fullmatch(address))
+    assert fast > 40

@@ -9,6 +9,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def test_mailgun_webhook(site, monkeypatch: pytest.MonkeyPatch) -> None:  # type
     monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", "mg-signing-key")
 
     def event(email: str, kind: str, key: str = "mg-signing-key", **extra: object) -> dict:
-        ts, token = str(int(time.time())), "t" * 50
+        ts, token = str(int(time.time())), uuid.uuid4().hex + uuid.uuid4().hex[:18]
         sig = hmac.new(key.encode(), (ts + token).encode(), hashlib.sha256).hexdigest()
         return {
             "signature": {"timestamp": ts, "token": token, "signature": sig},
@@ -247,3 +248,339 @@ def test_unconfigured_webhook_refuses(site, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("MAILGUN_WEBHOOK_SIGNING_KEY", raising=False)
     r = requests.post(f"{base}/webhooks/mailgun", json={"event-data": {}}, timeout=5)
     assert r.status_code == 503 and "MAILGUN_WEBHOOK_SIGNING_KEY" in r.text
+
+
+# --- hostile and malformed webhook requests ------------------------------------------
+
+
+def mailgun_body(email: str, kind: str, ts: int | None = None, token: str | None = None) -> dict:
+    ts_s, token = str(ts or int(time.time())), token or uuid.uuid4().hex
+    sig = hmac.new(b"mg-signing-key", (ts_s + token).encode(), hashlib.sha256).hexdigest()
+    return {
+        "signature": {"timestamp": ts_s, "token": token, "signature": sig},
+        "event-data": {"event": kind, "recipient": email, "severity": "permanent"},
+    }
+
+
+def test_a_replayed_or_stale_mailgun_webhook_is_refused(
+    site, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    base, store, cfg = site
+    monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", "mg-signing-key")
+    first = mailgun_body("ann@example.com", "failed")
+    assert requests.post(f"{base}/webhooks/mailgun", json=first, timeout=5).status_code == 200
+    # The captured signature with someone else's event (Mailgun signs only timestamp+token).
+    replay = {**first, "event-data": {"event": "unsubscribed", "recipient": "bob@example.com"}}
+    r = requests.post(f"{base}/webhooks/mailgun", json=replay, timeout=5)
+    assert r.status_code == 406 and "already received" in r.text
+    stale = mailgun_body("cy@example.com", "complained", ts=int(time.time()) - 16 * 60)
+    r = requests.post(f"{base}/webhooks/mailgun", json=stale, timeout=5)
+    assert r.status_code == 403 and "window" in r.text
+    future = mailgun_body("cy@example.com", "complained", ts=int(time.time()) + 16 * 60)
+    assert requests.post(f"{base}/webhooks/mailgun", json=future, timeout=5).status_code == 403
+    assert {s.email_key for s in store.suppressions()} == {"ann@example.com"}
+    assert status(store)["bob@example.com"] == "active"
+
+
+def test_a_stale_sendgrid_webhook_is_refused(site, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    base, store, cfg = site
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    monkeypatch.setenv("SENDGRID_WEBHOOK_PUBLIC_KEY", base64.b64encode(public).decode())
+    body = json.dumps([{"email": "ann@example.com", "event": "spamreport"}]).encode()
+    ts = str(int(time.time()) - 20 * 60)
+    sig = private.sign(ts.encode() + body, ec.ECDSA(hashes.SHA256()))
+    headers = {
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(sig).decode(),
+        "X-Twilio-Email-Event-Webhook-Timestamp": ts,
+    }
+    r = requests.post(f"{base}/webhooks/sendgrid", data=body, headers=headers, timeout=5)
+    assert r.status_code == 403 and store.suppressions() == []
+
+
+def sendgrid_signer(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    monkeypatch.setenv("SENDGRID_WEBHOOK_PUBLIC_KEY", base64.b64encode(public).decode())
+
+    def sign(body: bytes) -> dict[str, str]:
+        ts = str(int(time.time()))
+        sig = private.sign(ts.encode() + body, ec.ECDSA(hashes.SHA256()))
+        return {
+            "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(sig).decode(),
+            "X-Twilio-Email-Event-Webhook-Timestamp": ts,
+        }
+
+    return sign
+
+
+RESEND_SECRET = "whsec_" + base64.b64encode(b"resend-test-secret-32-bytes-long").decode()
+
+
+def resend_headers(body: bytes, secret: str = RESEND_SECRET, ts: int | None = None) -> dict:
+    msg_id, stamp = f"msg_{uuid.uuid4().hex}", str(ts or int(time.time()))
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return {
+        "svix-id": msg_id,
+        "svix-timestamp": stamp,
+        # during a secret rotation Svix sends one signature per secret
+        "svix-signature": f"v1,{base64.b64encode(b'old' * 11).decode()} "
+        f"v1,{base64.b64encode(mac).decode()}",
+    }
+
+
+def test_malformed_webhook_bodies_answer_400_and_change_nothing(
+    site, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    base, store, cfg = site
+    monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", "mg-signing-key")
+    monkeypatch.setenv("POSTMARK_WEBHOOK_AUTH", "hooks:s3cret")
+    monkeypatch.setenv("RESEND_WEBHOOK_SECRET", RESEND_SECRET)
+    sign = sendgrid_signer(monkeypatch)
+    signed_mg = mailgun_body("ann@example.com", "failed")
+    cases: list[tuple[str, bytes, dict[str, str]]] = []
+    pm = {"Authorization": "Basic " + base64.b64encode(b"hooks:s3cret").decode()}
+    for body in (b"[]", b'"text"', b'{"RecordType": 5}', b'{"RecordType": "Bounce"}'):
+        cases.append(("postmark", body, pm))
+    cases.append(("postmark", b'{"RecordType": "Bounce", "Type": "HardBounce", "Email": 7}', pm))
+    for body in (b"{}", b"[1]", b'[{"event": "bounce"}]', b'[{"event": ["bounce"]}]', b"{"):
+        cases.append(("sendgrid", body, sign(body)))
+    for body in (b"[]", b"null", b'{"signature": "abc"}'):
+        cases.append(("mailgun", body, {}))
+    no_data = {k: v for k, v in signed_mg.items() if k != "event-data"}
+    cases.append(("mailgun", json.dumps(no_data).encode(), {}))
+    wrong = {**mailgun_body("ann@example.com", "failed"), "event-data": {"event": "failed"}}
+    cases.append(("mailgun", json.dumps(wrong).encode(), {}))
+    for body in (
+        b"[]",
+        b'{"type": "email.bounced"}',
+        b'{"type": "email.bounced", "data": {"to": "a"}}',
+    ):
+        cases.append(("resend", body, resend_headers(body)))
+    big = b'[{"event": "spamreport", "email": "ann@example.com"}' + b" " * (6 << 20) + b"]"
+    cases.append(("sendgrid", big, sign(big)))
+    for provider, body, headers in cases:
+        r = requests.post(f"{base}/webhooks/{provider}", data=body, headers=headers, timeout=10)
+        assert r.status_code in (400, 403), (provider, body[:60], r.status_code, r.text)
+        assert "Traceback" not in r.text and "Internal Server Error" not in r.text
+        if r.status_code == 403:  # only an unsigned body may be refused as unauthenticated
+            assert provider == "mailgun" and b"event-data" not in body, (body, r.text)
+    assert store.suppressions() == [] and set(status(store).values()) == {"active"}
+
+
+def test_resend_webhook_svix_signature(site, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    base, store, cfg = site
+    url = f"{base}/webhooks/resend"
+    body = json.dumps({"type": "email.bounced", "data": {"to": ["ann@example.com"]}}).encode()
+    assert requests.post(url, data=body, headers=resend_headers(body), timeout=5).status_code == 503
+    monkeypatch.setenv("RESEND_WEBHOOK_SECRET", RESEND_SECRET)
+    other = "whsec_" + base64.b64encode(b"x" * 32).decode()
+    tampered = body.replace(b"ann@", b"bob@")
+    for data, headers in (
+        (body, resend_headers(body, other)),
+        (tampered, resend_headers(body)),
+        (body, resend_headers(body, ts=int(time.time()) - 6 * 60)),
+        (body, {}),
+    ):
+        assert requests.post(url, data=data, headers=headers, timeout=5).status_code == 403
+    assert store.suppressions() == []
+    complaint = json.dumps(
+        {
+            "type": "email.complained",
+            "created_at": "2026-11-25T12:00:00.000Z",
+            "data": {"email_id": "e1", "to": ["bob@example.com"], "subject": "Part 1"},
+        }
+    ).encode()
+    delivered = json.dumps({"type": "email.delivered", "data": {"to": ["cy@example.com"]}})
+    for data in (body, complaint, delivered.encode()):
+        r = requests.post(url, data=data, headers=resend_headers(data), timeout=5)
+        assert r.status_code == 200, r.text
+    assert {s.email_key: (s.reason, s.source) for s in store.suppressions()} == {
+        "ann@example.com": ("bounced", "resend"),
+        "bob@example.com": ("complained", "resend"),
+    }
+
+
+# --- SES through SNS: a local certificate server stands in for sns.<region>.amazonaws.com
+
+
+@pytest.fixture
+def sns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A certificate and SubscribeURL server on 127.0.0.1, the signing key, and a site whose
+    SES webhook trusts that server (and nothing else)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.x509.oid import NameOID
+    from flask import Flask
+
+    from newsletter.webhooks import webhook_providers
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    visits: list[str] = []
+    aws = Flask("aws")
+
+    @aws.get("/SimpleNotificationService-test.pem")
+    def pem() -> bytes:
+        visits.append("cert")
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    @aws.get("/confirm")
+    def confirm() -> str:
+        visits.append("confirm")
+        return "<ConfirmSubscriptionResponse/>"
+
+    aws_server = make_server("127.0.0.1", 0, aws, threaded=True)
+    threading.Thread(target=aws_server.serve_forever, daemon=True).start()
+    local = f"http://127.0.0.1:{aws_server.server_address[1]}"
+    monkeypatch.setenv("SES_WEBHOOK_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:ses-events")
+    store = Store(f"sqlite:///{tmp_path / 'ses.db'}")
+    import_csv(
+        store, write_csv(tmp_path / "s.csv", [["email"], ["ann@example.com"], ["bob@example.com"]])
+    )
+    hooks = webhook_providers(trusted_url=lambda url: url.startswith(local + "/"))
+    strict = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
+    lenient = make_server("127.0.0.1", 0, create_app(store, "Calm", hooks), threaded=True)
+    for s in (strict, lenient):
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+
+    def message(kind: str, version: str = "2", **fields: str) -> dict[str, str]:
+        m = {
+            "Type": kind,
+            "MessageId": str(uuid.uuid4()),
+            "TopicArn": "arn:aws:sns:eu-west-1:123456789012:ses-events",
+            "Timestamp": "2026-11-25T12:00:00.000Z",
+            "SignatureVersion": version,
+            "SigningCertURL": f"{local}/SimpleNotificationService-test.pem",
+            **fields,
+        }
+        signed = "".join(
+            f"{k}\n{m[k]}\n"
+            for k in (
+                "Message",
+                "MessageId",
+                "SubscribeURL",
+                "Subject",
+                "Timestamp",
+                "Token",
+                "TopicArn",
+                "Type",
+            )
+            if k in m
+        )
+        algorithm = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303
+        sig = key.sign(signed.encode(), padding.PKCS1v15(), algorithm)
+        m["Signature"] = base64.b64encode(sig).decode()
+        return m
+
+    urls = {
+        "strict": f"http://127.0.0.1:{strict.server_address[1]}/webhooks/ses",
+        "test": f"http://127.0.0.1:{lenient.server_address[1]}/webhooks/ses",
+        "aws": local,
+    }
+    try:
+        yield urls, store, message, visits
+    finally:
+        for s in (strict, lenient, aws_server):
+            s.shutdown()
+            s.server_close()
+
+
+def ses_notification(kind: str, **detail: object) -> str:
+    return json.dumps({"notificationType": kind, "mail": {"messageId": "m1"}, **detail})
+
+
+def test_ses_webhook_through_sns(sns) -> None:  # type: ignore[no-untyped-def]
+    urls, store, message, visits = sns
+    confirm = message(
+        "SubscriptionConfirmation",
+        Message="You have chosen to subscribe to the topic ...",
+        SubscribeURL=f"{urls['aws']}/confirm",
+        Token="2336412f37",
+    )
+    r = requests.post(urls["test"], json=confirm, timeout=5)
+    assert r.status_code == 200 and "subscription confirmed" in r.text
+    assert visits == ["cert", "confirm"]
+    bounce = ses_notification(
+        "Bounce",
+        bounce={
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": "ann@example.com"}],
+        },
+    )
+    soft = ses_notification(
+        "Bounce",
+        bounce={"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "x@y.org"}]},
+    )
+    complaint = ses_notification(
+        "Complaint", complaint={"complainedRecipients": [{"emailAddress": "bob@example.com"}]}
+    )
+    for text, version in ((bounce, "2"), (soft, "2"), (complaint, "1")):
+        r = requests.post(urls["test"], json=message("Notification", version, Message=text))
+        assert r.status_code == 200, r.text
+    assert {s.email_key: (s.reason, s.detail) for s in store.suppressions()} == {
+        "ann@example.com": ("bounced", "General"),
+        "bob@example.com": ("complained", ""),
+    }
+    assert visits.count("cert") == 1, "the certificate is fetched once"
+
+
+def test_ses_webhook_refuses_what_sns_did_not_sign(sns, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    urls, store, message, visits = sns
+    bounce = ses_notification(
+        "Bounce",
+        bounce={"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "a@b.org"}]},
+    )
+    good = message("Notification", Message=bounce)
+    tampered = {**good, "Message": bounce.replace("a@b.org", "ann@example.com")}
+    other_topic = message(
+        "Notification", Message=bounce, TopicArn="arn:aws:sns:us-east-1:999999999999:theirs"
+    )
+    foreign_cert = {**good, "SigningCertURL": "https://evil.example.net/cert.pem"}
+    confirm_elsewhere = message(
+        "SubscriptionConfirmation",
+        Message="subscribe",
+        SubscribeURL="https://evil.example.net/confirm",
+        Token="t",
+    )
+    for body in (tampered, other_topic, foreign_cert, confirm_elsewhere):
+        r = requests.post(urls["test"], json=body, timeout=5)
+        assert r.status_code == 403, (body, r.text)
+    # By default only https on sns.<region>.amazonaws.com: the local server is not fetched.
+    visits.clear()
+    r = requests.post(urls["strict"], json=good, timeout=5)
+    assert r.status_code == 403 and "SigningCertURL" in r.text and visits == []
+    for body in (b"[]", b"{}", json.dumps(message("Notification", Message="not json")).encode()):
+        r = requests.post(urls["test"], data=body, timeout=5)
+        assert r.status_code == 400, r.text
+    assert "confirm" not in visits and store.suppressions() == []
+    monkeypatch.delenv("SES_WEBHOOK_TOPIC_ARN")
+    assert requests.post(urls["test"], json=good, timeout=5).status_code == 503
+
+
+def test_one_table_of_event_types_for_every_provider() -> None:
+    from newsletter.providers import PROVIDERS
+    from newsletter.store import SUPPRESSION_REASONS
+    from newsletter.webhooks import EVENT_TYPES, EventType, webhook_providers
+
+    assert set(webhook_providers()) == set(EVENT_TYPES) == set(PROVIDERS) - {"outbox"}
+    assert {t.value for t in EventType} <= set(SUPPRESSION_REASONS)

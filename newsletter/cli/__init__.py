@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
+from .. import secrets
 from ..errors import NewsletterError
-from . import admin, delivery, issues, sending, subscribers
+from . import admin, delivery, feeds, issues, sending, site, subscribers
 from .common import Context
 
 
@@ -44,7 +45,7 @@ class NewsletterGroup(click.Group):
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    return " ".join(secrets.scrub(message).split())
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -78,7 +79,7 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     ctx.obj = Context(config_path=config_path, debug=debug)
 
 
-for module in (admin, issues, subscribers, sending, delivery):
+for module in (admin, issues, subscribers, sending, delivery, site, feeds):
     module.register(cli)
 
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import click
 
-from ..demo import run_demo
-from ..workspace import init_workspace
 from .common import Context, console, pass_ctx
 
 
@@ -18,6 +16,8 @@ from .common import Context, console, pass_ctx
 @pass_ctx
 def init_cmd(ctx: Context, directory: Path) -> None:
     """Create a working folder: newsletter.toml, issues/ with an example, templates/."""
+    from ..workspace import init_workspace
+
     created = init_workspace(directory)
     for path in created:
         console().print(f"  created {path}")
@@ -39,6 +39,8 @@ def demo_cmd(ctx: Context, directory: Path, every: str) -> None:
     what is due now into DIRECTORY/outbox as .eml files. Running it again sends what has
     become due since.
     """
+    from ..demo import run_demo
+
     result = run_demo(directory, every=every)
     out = console()
     out.print(f"Working folder: {result.folder}/")

@@ -1,20 +1,32 @@
-"""What every command shares: the context, the console, the store."""
+"""What every command shares: the context, the console, the store.
+
+The command modules import only click and light modules at the top, so that
+``newsletter --help`` starts at once; each command imports the library parts it uses
+(the database layer, the renderer, rich) when it runs.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from ..config import Config, load_config
-from ..store import Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..store import Store
 
 
 def console() -> Console:
     """The console for this command's output: wide when it goes to a file or a pipe."""
+    from rich.console import Console
+
     terminal = sys.stdout.isatty()
     # markup=False: paths, subjects and messages may contain [brackets] of their own.
     return Console(
@@ -38,8 +50,30 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from ..store import Store
+
             self._store = Store(self.config.db_url)
         return self._store
+
+
+class LazyChoice(click.Choice):
+    """A choice among values the library defines, looked up when the command runs (so
+    that listing the commands does not import the library)."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple[Any, ...]:
+        return tuple(self._load())
+
+    @choices.setter
+    def choices(self, _value: Sequence[Any]) -> None:
+        """The values come from ``load``."""
+
+    def __repr__(self) -> str:
+        return "LazyChoice()"
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from ..errors import NewsletterError
-from ..providers import get_provider
-from ..store import SUPPRESSION_REASONS
-from ..testsend import test_send
-from .common import Context, console, pass_ctx
+from .common import Context, LazyChoice, console, pass_ctx
+
+if TYPE_CHECKING:
+    from ..domaincheck import DomainReport
+
+
+def _reasons() -> list[str]:
+    from ..store import SUPPRESSION_REASONS
+
+    return [r for r in SUPPRESSION_REASONS if r != "erased"]
 
 
 @click.group("providers")
@@ -24,9 +30,22 @@ def providers_group() -> None:
 @pass_ctx
 def providers_check(ctx: Context) -> None:
     """Check the configured provider (credentials, sender address) without sending anything."""
+    from ..check import go_live_findings
+    from ..domaincheck import PROVIDER_DNS, check_domain
+    from ..providers import get_provider
+
     provider = get_provider(ctx.config)
     problems = provider.check()
     out = console()
+    for f in go_live_findings(ctx.config):
+        if f.level == "error":
+            problems.append(f.message)
+        else:
+            out.print(f"  warning: {f.message}")
+    if provider.name in PROVIDER_DNS:
+        report = check_domain(ctx.config)
+        show_domain(report)
+        problems.extend(f"{c.kind} {c.state.value}: {c.message}" for c in report.problems)
     for p in problems:
         out.print(f"  problem: {p}")
     out.print(
@@ -38,6 +57,35 @@ def providers_check(ctx: Context) -> None:
         raise SystemExit(1)
 
 
+@click.group("domain")
+def domain_group() -> None:
+    """The sending domain's DNS records (SPF, DKIM, DMARC)."""
+
+
+@domain_group.command("check")
+@pass_ctx
+def domain_check(ctx: Context) -> None:
+    """Look up SPF, DKIM and DMARC for the sender's domain and the configured provider;
+    say which record to add (exit code 1 while one is missing)."""
+    from ..domaincheck import check_domain
+
+    report = check_domain(ctx.config)
+    show_domain(report)
+    bad = report.problems
+    console().print(
+        f"Domain {report.domain} for {report.provider}: "
+        + ("ready." if not bad else f"{len(bad)} record(s) to fix.")
+    )
+    if bad:
+        raise SystemExit(1)
+
+
+def show_domain(report: DomainReport) -> None:
+    out = console()
+    for c in report.checks:
+        out.print(f"  {c.kind} {c.state.value}: {c.host}: {c.message}")
+
+
 @click.command("test-send")
 @click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--to", "to", required=True, help="Address to send the proof to.")
@@ -46,6 +94,8 @@ def providers_check(ctx: Context) -> None:
 def test_send_cmd(ctx: Context, issue: Path, to: str, part: int | None) -> None:
     """Send ISSUE's parts to one address through the configured provider, subject
     marked [TEST]."""
+    from ..testsend import test_send
+
     results = test_send(ctx.config, issue, to, part)
     failed = [r for r in results if r.status not in ("sent", "queued")]
     for r in results:
@@ -66,6 +116,8 @@ def suppressions_group() -> None:
 @pass_ctx
 def suppressions_list(ctx: Context) -> None:
     """List suppressed addresses with the reason and where it came from."""
+    from rich.table import Table
+
     table = Table()
     for col in ("Address", "Reason", "Source", "Since", "Detail"):
         table.add_column(col)
@@ -79,7 +131,7 @@ def suppressions_list(ctx: Context) -> None:
 @click.argument("email")
 @click.option(
     "--reason",
-    type=click.Choice([r for r in SUPPRESSION_REASONS if r != "erased"]),
+    type=LazyChoice(_reasons),
     default="manual",
     show_default=True,
     help="Why the address is suppressed.",
@@ -112,7 +164,7 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     from ..web.app import create_app
 
     config = ctx.config
-    app = create_app(ctx.store, config.sender.name)
+    app = create_app(ctx.store, config)
     server = make_server(host or config.web.host, port or config.web.port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     console().print(
@@ -129,5 +181,5 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for cmd in (providers_group, test_send_cmd, suppressions_group, serve_cmd):
+    for cmd in (providers_group, domain_group, test_send_cmd, suppressions_group, serve_cmd):
         cli.add_command(cmd)

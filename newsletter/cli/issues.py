@@ -7,17 +7,18 @@ import logging
 from pathlib import Path
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from ..check import check_issue
-from ..importers import FORMATS
-from ..pipeline import import_article, load_series, render_to_dir
-from .common import Context, console, pass_ctx
+from .common import Context, LazyChoice, console, pass_ctx
+
+
+def _formats() -> list[str]:
+    from ..importers import FORMATS
+
+    return sorted(FORMATS)
 
 
 @click.command("import")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source")
 @click.option(
     "-o",
     "--output",
@@ -27,29 +28,38 @@ from .common import Context, console, pass_ctx
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(FORMATS)),
+    type=LazyChoice(_formats),
     help="Read SOURCE as this format (default: from its name and content).",
 )
-@click.option("--url", default="", help="Canonical URL of the full article on your blog.")
+@click.option("--title", default="", help="The issue's title (wins over what SOURCE says).")
+@click.option(
+    "--url",
+    default="",
+    help="Canonical URL of the full article on your blog (relative links resolve against it).",
+)
 @click.option("--cta-url", default="", help="Where the call-to-action button points.")
 @click.option("--list", "list_name", help="The subscriber list this issue goes to.")
 @click.option("--force", is_flag=True, help="Replace the output file if it exists.")
 @pass_ctx
 def import_cmd(
     ctx: Context,
-    source: Path,
+    source: str,
     output: Path | None,
     fmt: str | None,
+    title: str,
     url: str,
     cta_url: str,
     list_name: str | None,
     force: bool,
 ) -> None:
-    """Turn SOURCE (Markdown, a blog page's HTML, or copied text) into an issue file.
+    """Turn SOURCE (Markdown, a blog page's HTML, copied text, or an http(s) address of a
+    page to fetch) into an issue file.
 
     Prints what it found and, line by line, what it dropped; review the file before
     queueing it.
     """
+    from ..pipeline import import_article
+
     cfg = ctx.config
     report = import_article(
         source,
@@ -60,6 +70,7 @@ def import_cmd(
         cta_url=cta_url,
         list_name=list_name,
         force=force,
+        title=title,
     )
     console().print(f"Imported {source} -> {report.path}")
     for line in report.found:
@@ -83,12 +94,16 @@ def _line_key(note: str) -> tuple[int, str]:
 @pass_ctx
 def split_cmd(ctx: Context, issue: Path) -> None:
     """Show how ISSUE is cut into parts: words, minutes, subjects and why each break is there."""
-    series = load_series(issue)
+    from rich.table import Table
+
+    from ..pipeline import load_series
+
+    series = load_series(issue, ctx.config)
     table = Table(title=f"{series.title} - {len(series.parts)} parts, {series.words} words")
     for col in ("Part", "Words", "Min"):
         table.add_column(col, justify="right")
     table.add_column("Subject", no_wrap=True)
-    for col in ("First heading", "Last heading", "Break"):
+    for col in ("First heading", "Last heading", "Break", "Next-best break"):
         table.add_column(col, overflow="fold")
     for p in series.parts:
         heads = p.headings
@@ -100,6 +115,7 @@ def split_cmd(ctx: Context, issue: Path) -> None:
             heads[0] if heads else "-",
             heads[-1] if heads else "-",
             p.break_reason,
+            p.break_alternative or "-",
         )
     console().print(table)
 
@@ -117,6 +133,8 @@ def split_cmd(ctx: Context, issue: Path) -> None:
 @pass_ctx
 def render_cmd(ctx: Context, issue: Path, out_dir: Path) -> None:
     """Write part-K.html, part-K.txt and manifest.json for every part of ISSUE."""
+    from ..pipeline import render_to_dir
+
     manifest = render_to_dir(issue, out_dir, ctx.config)
     console().print(f"Rendered {issue} -> {manifest.parent}/ (manifest: {manifest})")
 
@@ -130,10 +148,16 @@ def check_cmd(ctx: Context, issue: Path, as_json: bool) -> None:
 
     Errors: no unsubscribe link or postal address, HTML over 102 KB, an image without alt
     text, a link that is not absolute http(s) or points at localhost, no text part, an
-    empty part, a template error. Warnings: long subjects, preheaders outside 40 to 110
-    characters, skipped heading levels, very long paragraphs, spam-like subjects, no CTA.
+    empty part, a template error; with a real provider, an unsubscribe address that is not
+    public https ([web] base_url) or sender fields still as 'init' wrote them. Warnings:
+    long subjects, preheaders outside 40 to 110 characters, skipped heading levels, very
+    long paragraphs, spam-like subjects, no CTA.
     """
-    _, report = check_issue(issue, ctx.config)
+    from rich.text import Text
+
+    from ..check import check_issue
+
+    _, report = check_issue(issue, ctx.config, go_live=True)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
     else:

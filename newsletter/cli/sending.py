@@ -8,17 +8,21 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from ..errors import StoreError
-from ..providers import get_provider
-from ..schedule import MODES, queue_issue, requeue_issue, run_forever
-from ..sender import Sender, SendReport
-from ..store import ledger, utcnow
-from .common import Context, console, pass_ctx
+from .common import Context, LazyChoice, console, pass_ctx
+
+if TYPE_CHECKING:
+    from ..sender import SendReport
+
+
+def _modes() -> tuple[str, ...]:
+    from ..schedule import MODES
+
+    return MODES
 
 
 def _slug(issue: str) -> str:
@@ -43,7 +47,7 @@ def _when(dt: datetime | None) -> str:
 )
 @click.option(
     "--mode",
-    type=click.Choice(MODES),
+    type=LazyChoice(_modes),
     default="broadcast",
     show_default=True,
     help="broadcast: everyone on the list now; sequence: every subscriber from "
@@ -69,6 +73,11 @@ def queue_cmd(
     again: bool,
 ) -> None:
     """Queue ISSUE's series for a list; a snapshot of the rendered parts is stored."""
+    from ..check import require_go_live
+    from ..schedule import queue_issue
+
+    ready = require_go_live(ctx.config)  # a real provider: public https base URL, own sender
+
     q = queue_issue(
         ctx.store,
         ctx.config,
@@ -82,7 +91,7 @@ def queue_cmd(
         again=again,
     )
     out = console()
-    for w in q.warnings:
+    for w in [f.message for f in ready] + q.warnings:
         out.print(f"  warning: {w}")
     out.print(
         f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), "
@@ -102,6 +111,8 @@ def queue_cmd(
 @pass_ctx
 def requeue_cmd(ctx: Context, issue: Path, include_sent: bool) -> None:
     """Update a queued series from the edited ISSUE file (parts not sent yet)."""
+    from ..schedule import requeue_issue
+
     updated, kept = requeue_issue(ctx.store, ctx.config, issue, include_sent)
     console().print(
         f"Updated parts: {', '.join(map(str, updated)) or 'none'}."
@@ -114,8 +125,14 @@ def requeue_cmd(ctx: Context, issue: Path, include_sent: bool) -> None:
 @pass_ctx
 def status_cmd(ctx: Context, issue: str | None) -> None:
     """Show each queued series and part: scheduled, sent, failed, skipped, next send."""
+    from rich.table import Table
+
+    from ..store import ledger
+    from .feeds import print_waiting
+
     rows = ledger.status(ctx.store, _slug(issue) if issue else None)
     out = console()
+    print_waiting(ctx.store)  # issues from feeds that wait for 'newsletter approve'
     if not rows:
         out.print("Nothing queued yet. Queue an issue with 'newsletter queue ISSUE --list NAME'.")
         return
@@ -181,6 +198,8 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
 
 
 def _print_senders(ctx: Context) -> None:
+    from ..store import ledger
+
     beats = ledger.senders(ctx.store, 10)
     if not beats:
         return
@@ -198,6 +217,8 @@ def _state_command(name: str, state: str, doc: str) -> click.Command:
     @click.argument("issue")
     @pass_ctx
     def cmd(ctx: Context, issue: str) -> None:
+        from ..store import ledger
+
         ledger.set_status(ctx.store, _slug(issue), state)
         console().print(f"{_slug(issue)}: {state}.")
 
@@ -245,6 +266,8 @@ def resume_cmd(
     resend: bool,
 ) -> None:
     """Resume a paused series, and settle missed or unknown messages."""
+    from ..store import ledger, utcnow
+
     slug = _slug(issue)
     store = ctx.store
     out = console()
@@ -308,7 +331,13 @@ def reconcile_cmd(ctx: Context, issue: str | None) -> None:
 @click.command("send-due")
 @pass_ctx
 def send_due_cmd(ctx: Context) -> None:
-    """Send what is due now and exit (for cron or a systemd timer)."""
+    """Poll the feeds that are due, send what is due now and exit (for cron or a timer)."""
+    from ..providers import get_provider
+    from ..sender import Sender
+    from .feeds import poll_feeds
+
+    poll_feeds(ctx)  # a feed's failure is printed, never stops the sending
+
     provider = get_provider(ctx.config)
     try:
         report = Sender(ctx.store, provider, ctx.config, command="send-due").send_due()
@@ -330,6 +359,12 @@ def _print_report(report: SendReport) -> None:
 @pass_ctx
 def run_cmd(ctx: Context) -> None:
     """Run the scheduler and sender until stopped (Ctrl-C or SIGTERM stop it cleanly)."""
+    from ..providers import get_provider
+    from ..schedule import run_forever
+    from ..sender import Sender, SendReport
+    from ..store import ledger, utcnow
+    from .feeds import start_feed_poller
+
     config, store = ctx.config, ctx.store
     provider = get_provider(config)
     stop = threading.Event()
@@ -342,6 +377,7 @@ def run_cmd(ctx: Context) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     out = console()
+    start_feed_poller(ctx, stop, lambda m: out.print(f"{utcnow():%H:%M:%S} {m}"))  # never raises
     totals = SendReport()
 
     # Overlapping wake-ups are expected (a tick and a due date at once): not the editor's news.

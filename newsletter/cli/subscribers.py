@@ -6,9 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from ..store import subscribers as subs
 from .common import Context, console, pass_ctx
 
 
@@ -33,6 +31,8 @@ def import_cmd(ctx: Context, file: Path, list_name: str | None, resubscribe: boo
     without BOM, ',' or ';'. Bad rows are reported by line and do not stop the good ones;
     the import is one transaction, and importing the same file twice changes nothing.
     """
+    from ..store import subscribers as subs
+
     result = subs.import_csv(ctx.store, file, list_name=list_name, resubscribe=resubscribe)
     out = console()
     for line, reason in result.problems:
@@ -63,6 +63,8 @@ def add_cmd(
     resubscribe: bool,
 ) -> None:
     """Add one subscriber (optionally to a list, with their own timezone)."""
+    from ..store import subscribers as subs
+
     result = subs.add_subscriber(
         ctx.store,
         email,
@@ -95,6 +97,8 @@ def add_cmd(
 @pass_ctx
 def remove_cmd(ctx: Context, email: str, list_name: str | None, forget: bool) -> None:
     """Unsubscribe EMAIL. The record stays, so a later import cannot add them back."""
+    from ..store import subscribers as subs
+
     if forget:
         found = subs.forget(ctx.store, email)
         console().print(
@@ -110,11 +114,17 @@ def remove_cmd(ctx: Context, email: str, list_name: str | None, forget: bool) ->
 
 @group.command("list")
 @click.option("--list", "list_name", help="Only this list.")
-@click.option("--status", type=click.Choice(["active", "unsubscribed"]), help="Only this status.")
+@click.option(
+    "--status", type=click.Choice(["active", "unsubscribed", "pending"]), help="Only this status."
+)
 @click.option("--limit", default=50, show_default=True, help="Show at most this many (0: all).")
 @pass_ctx
 def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int) -> None:
     """Show subscribers in a table."""
+    from rich.table import Table
+
+    from ..store import subscribers as subs
+
     table = Table()
     for col in ("Email", "Name", "Lists", "Timezone", "Status", "Subscribed"):
         table.add_column(col)
@@ -134,6 +144,41 @@ def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int
     console().print(table)
 
 
+@group.command("show")
+@click.argument("email")
+@pass_ctx
+def show_cmd(ctx: Context, email: str) -> None:
+    """Show one subscriber: their details, lists and consent record (how and when they
+    joined, from which form, IP address, user agent, consent text, when confirmed)."""
+    from ..store import subscribers as subs
+
+    found = subs.show(ctx.store, email)
+    if found is None:
+        raise click.ClickException(f"{email} is not a subscriber")
+    out = console()
+    for key in ("email", "first_name", "last_name", "timezone", "status", "subscribed_at"):
+        out.print(f"{key + ':':16} {found.fields[key] or '-'}")
+    out.print(f"{'lists:':16} " + (", ".join(found.lists) or "-"))
+    out.print("consent:" if found.consents else "consent:        none recorded")
+    for c in found.consents:
+        out.print(
+            f"  - {c.method} on {c.list_name or '(no list)'}, {c.joined_at:%Y-%m-%d %H:%M} UTC"
+        )
+        out.print(
+            f"    confirmed:  {c.confirmed_at:%Y-%m-%d %H:%M} UTC"
+            if c.confirmed_at
+            else "    confirmed:  no"
+        )
+        for label, value in (
+            ("form URL", c.form_url),
+            ("IP address", c.ip),
+            ("user agent", c.user_agent),
+            ("consent text", c.consent_text),
+        ):
+            if value:
+                out.print(f"    {label + ':':12} {value}")
+
+
 @group.command("export")
 @click.option(
     "-o",
@@ -142,12 +187,16 @@ def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int
     help="Write to this file instead of standard output.",
 )
 @click.option("--list", "list_name", help="Only this list.")
-@click.option("--status", type=click.Choice(["active", "unsubscribed"]), help="Only this status.")
+@click.option(
+    "--status", type=click.Choice(["active", "unsubscribed", "pending"]), help="Only this status."
+)
 @pass_ctx
 def export_cmd(
     ctx: Context, output: Path | None, list_name: str | None, status: str | None
 ) -> None:
     """Export subscribers as CSV with a header row."""
+    from ..store import subscribers as subs
+
     if output:
         with output.open("w", encoding="utf-8", newline="") as f:
             n = subs.export_csv(ctx.store, f, list_name=list_name, status=status)

@@ -15,7 +15,9 @@ from pathlib import Path
 from ..blocks import Article
 from ..errors import InputError
 from ..textfile import read_text
+from .fetch import fetch_page, is_web_address
 from .html import import_html
+from .links import is_http, resolve_links
 from .markdown import import_markdown
 from .text import import_text
 
@@ -70,4 +72,46 @@ def import_file(path: Path, fmt: str | None = None) -> Article:
     return article
 
 
-__all__ = ["FORMATS", "detect_format", "import_file", "read_source"]
+def import_url(url: str, fmt: str | None = None) -> Article:
+    """The article of a web page, fetched (an InputError names the URL when it cannot be);
+    its relative links are resolved against the address it came from."""
+    page = fetch_page(url)
+    fmt = fmt or "html"
+    article = FORMATS[fmt](page.text, url)
+    if not article.url:
+        article.url = page.url
+    resolve_links(article, page.url)
+    if not article.blocks:
+        raise InputError(url, f"no article text found (read as {fmt})")
+    return article
+
+
+def import_source(
+    source: str | Path, fmt: str | None = None, *, url: str = "", title: str = ""
+) -> Article:
+    """A file or a web address to an Article: ``url`` (the article's address) and
+    ``title`` win over what the source says; relative links are resolved against the
+    article's address."""
+    if isinstance(source, str) and is_web_address(source):
+        article = import_url(source, fmt)
+    else:
+        article = import_file(Path(source), fmt)
+    if url:
+        article.url = url
+    if article.url and not is_http(article.url):
+        article.notes.append(f"ignored the article's url {article.url!r}: not an http(s) address")
+        article.url = ""
+    resolve_links(article, article.url)
+    if title.strip():
+        article.title = title.strip()
+    return article
+
+
+__all__ = [
+    "FORMATS",
+    "detect_format",
+    "import_file",
+    "import_source",
+    "import_url",
+    "read_source",
+]

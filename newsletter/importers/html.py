@@ -30,8 +30,8 @@ from ..blocks import (
     plain,
     trim_spans,
 )
-from .markdown import CTA_MARKERS
 
+CTA_MARKERS = ("👉", "➡️", "➡", "→")
 _ALWAYS_DROP = (
     "script",
     "style",
@@ -48,7 +48,6 @@ _ALWAYS_DROP = (
     "select",
     "textarea",
     "nav",
-    "aside",
     "footer",
     "dialog",
     "link",
@@ -101,6 +100,13 @@ _INLINE = {
     "ins",
 }
 _WS = re.compile(r"\s+")
+_ANCHOR_MARKS = {"¶", "#", "🔗", "§", "\uf0c1"}
+_PERMALINK_CLASS = re.compile(r"headerlink|anchor|permalink|heading-link", re.I)
+_FURNITURE = re.compile(
+    r"sidebar|widget|related|toc|table-of-contents|author|about|promo|newsletter|"
+    r"subscribe|share|social|ad(?:s|vert)?\b|sponsor|recent|popular|archive|search",
+    re.I,
+)
 
 
 def _describe(tag: Tag) -> str:
@@ -156,6 +162,8 @@ class _Inline:
             italic = True
         elif name in ("code", "kbd"):
             code = True
+        elif name == "a" and _is_permalink(node):
+            return
         elif name == "a" and node.get("href"):
             href = str(node.get("href"))
         for child in node.children:
@@ -179,9 +187,31 @@ class _Inline:
         return trim_spans(spans)
 
 
+def _is_permalink(tag: Tag) -> bool:
+    """A heading's "¶" / "#" / "🔗" anchor (Sphinx, WordPress, GitHub pages)."""
+    classes = " ".join(tag.get("class") or [])
+    text = tag.get_text("").strip()
+    href = str(tag.get("href") or "")
+    return text in _ANCHOR_MARKS or (
+        href.startswith("#") and bool(_PERMALINK_CLASS.search(classes)) and len(text) <= 2
+    )
+
+
+def _int_attr(tag: Tag, name: str) -> int | None:
+    value = str(tag.get(name) or "").strip().removesuffix("px")
+    if not value.isdigit():
+        m = re.search(rf"(?:^|;)\s*{name}\s*:\s*(\d+)px", str(tag.get("style") or ""))
+        value = m.group(1) if m else ""
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def _image(tag: Tag) -> Image:
-    src = str(tag.get("src") or tag.get("data-src") or "")
-    return Image(alt=_WS.sub(" ", str(tag.get("alt") or "")).strip(), src=src)
+    src = str(tag.get("src") or "")
+    if not src or src.startswith("data:"):
+        src = str(tag.get("data-src") or tag.get("data-lazy-src") or src)
+    return Image(
+        alt=_WS.sub(" ", str(tag.get("alt") or "")).strip(), src=src, width=_int_attr(tag, "width")
+    )
 
 
 def _inline(tag: Tag) -> tuple[Inline, list[Image]]:
@@ -260,8 +290,7 @@ class _Walker:
                 cap = child.find("figcaption")
                 caption = _WS.sub(" ", cap.get_text(" ")).strip() if cap else ""
                 if isinstance(img, Tag):
-                    i = _image(img)
-                    out.append(Image(alt=i.alt, src=i.src, caption=caption))
+                    out.append(replace(_image(img), caption=caption))
                 elif caption:
                     out.append(Paragraph((Span(caption, italic=True),)))
             elif name == "blockquote":
@@ -273,6 +302,10 @@ class _Walker:
                 )
                 if paras:
                     out.append(Quote(paragraphs=paras))
+            elif name == "dl":
+                out.extend(_definitions(child))
+            elif name == "table" and "docinfo" in (child.get("class") or []):
+                out.extend(_field_table(child))
             elif name == "pre":
                 out.append(Code(code=child.get_text().rstrip("\n")))
             elif name == "hr":
@@ -300,6 +333,43 @@ class _Walker:
         return ListBlock(ordered=tag.name == "ol", items=tuple(items), start=start)
 
 
+def _clean(tag: Tag) -> str:
+    return _WS.sub(" ", tag.get_text(" ")).strip()
+
+
+def _definitions(tag: Tag) -> list[Block]:
+    """A field list ("Author: …", "Release: …") is one short line; another definition list
+    is one paragraph per term."""
+    pairs: list[tuple[str, Inline]] = []
+    term = ""
+    for child in tag.find_all(["dt", "dd"], recursive=False):
+        if child.name == "dt":
+            term = _clean(child).rstrip(":").strip()
+        else:
+            pairs.append((term, _inline(child)[0]))
+            term = ""
+    classes = " ".join(tag.get("class") or [])
+    short = all(len(plain(d).split()) <= 8 for _, d in pairs)
+    if "field-list" in classes or "docinfo" in classes or (short and len(pairs) > 1):
+        line = " · ".join(f"{t}: {plain(d)}" if t else plain(d) for t, d in pairs)
+        return [Paragraph((Span(line),))] if line else []
+    out: list[Block] = []
+    for t, d in pairs:
+        spans: list[Span] = [Span(t, bold=True), Span(": ")] if t else []
+        out.append(Paragraph(tuple(spans) + d))
+    return out
+
+
+def _field_table(tag: Tag) -> list[Block]:
+    """Docutils' docinfo table (Author, Version, Date): one short line."""
+    fields = []
+    for row in tag.find_all("tr"):
+        cells = [_clean(c).rstrip(":") for c in row.find_all(["th", "td"])]
+        if len(cells) >= 2 and cells[1]:
+            fields.append(f"{cells[0]}: {cells[1]}")
+    return [Paragraph((Span(" · ".join(fields)),))] if fields else []
+
+
 def _is_button(tag: Tag) -> bool:
     classes = " ".join(tag.get("class") or [])
     return tag.name == "a" and bool(re.search(r"\b(btn|button|cta)\b", classes, re.I))
@@ -313,13 +383,124 @@ def _meta(soup: BeautifulSoup, *names: str) -> str:
     return ""
 
 
+_VIDEO_HOSTS = re.compile(r"youtube(?:-nocookie)?\.com|youtu\.be|vimeo\.com|wistia|loom\.com", re.I)
+_YOUTUBE_ID = re.compile(r"youtube(?:-nocookie)?\.com/embed/([\w-]{6,})", re.I)
+_SOCIAL = {
+    "instagram-media": ("instagram", "See the post on Instagram"),
+    "twitter-tweet": ("twitter", "See the post on X"),
+    "tiktok-embed": ("tiktok", "See the video on TikTok"),
+    "fb-post": ("facebook", "See the post on Facebook"),
+}
+
+
+def _link_line(soup: BeautifulSoup, label: str, url: str) -> Tag:
+    p = soup.new_tag("p")
+    p.append(f"{label}: ")
+    a = soup.new_tag("a", href=url)
+    a.string = url
+    p.append(a)
+    return p
+
+
+def _embed_url(tag: Tag) -> str:
+    src = str(tag.get("src") or tag.get("data-src") or "")
+    if not src:
+        source = tag.find("source")
+        src = str(source.get("src") or "") if isinstance(source, Tag) else ""
+    m = _YOUTUBE_ID.search(src)
+    if m:
+        return f"https://www.youtube.com/watch?v={m.group(1)}"
+    if src.startswith("//"):
+        src = "https:" + src
+    return src.split("?")[0] if "player.vimeo.com" in src else src
+
+
+def replace_embeds(soup: BeautifulSoup, notes: list[str]) -> None:
+    """Videos, maps and social posts become a linked line ("Watch the video: URL"), so the
+    text around them still makes sense; their scripts go."""
+    for tag in soup.find_all(["iframe", "video", "embed", "object"]):
+        if not isinstance(tag, Tag) or tag.decomposed:
+            continue
+        url = _embed_url(tag)
+        if not url.startswith(("http://", "https://")):
+            if tag.name in ("iframe", "video"):
+                notes.append(f"dropped {_describe(tag)}: an embed without an address")
+            tag.decompose()
+            continue
+        if tag.name == "video" or _VIDEO_HOSTS.search(url):
+            label = "Watch the video"
+        elif "google.com/maps" in url or "maps.google" in url:
+            label = "See the map"
+        else:
+            label = "See it online"
+        notes.append(f"embedded {tag.name} kept as a link: {label}: {url}")
+        tag.replace_with(_link_line(soup, label, url))
+    for cls, (host, label) in _SOCIAL.items():
+        for tag in soup.find_all("blockquote", class_=cls):
+            if not isinstance(tag, Tag) or tag.decomposed:
+                continue
+            url = str(tag.get("data-instgrm-permalink") or tag.get("cite") or "")
+            if not url:
+                links = [str(a.get("href") or "") for a in tag.find_all("a")]
+                url = next((h for h in reversed(links) if host in h), "")
+            url = url.split("?")[0]
+            if not url:
+                continue
+            words = _clean(tag)
+            if cls == "instagram-media" or not words:
+                notes.append(f"embedded {host} post kept as a link: {url}")
+                tag.replace_with(_link_line(soup, label, url))
+            else:
+                tag.append(_link_line(soup, label, url))
+                notes.append(f"embedded {host} post kept as a quote with its link: {url}")
+
+
+def _http(url: str) -> str:
+    return url if re.match(r"^https?://", url, re.I) else ""
+
+
+def _drop_furniture(soup: BeautifulSoup, root: Tag, notes: list[str]) -> None:
+    """Asides that hold the article's own text (an abstract, a note) stay; the ones that
+    are site furniture (outside the article, or a sidebar, a widget) go."""
+    for tag in soup.find_all("aside"):
+        if not isinstance(tag, Tag) or tag.decomposed:
+            continue
+        ident = " ".join([str(tag.get("id") or ""), *(tag.get("class") or [])])
+        inside = root in tag.parents
+        if inside and not _FURNITURE.search(ident) and len(_clean(tag).split()) >= 8:
+            continue
+        notes.append(f"dropped {_describe(tag)}")
+        tag.decompose()
+
+
+def html_blocks(fragment: str, notes: list[str]) -> list[Block]:
+    """Blocks of a piece of HTML (raw HTML inside Markdown): paragraphs, quotes, images and
+    links are kept; embeds become linked lines; scripts and styles are dropped, each noted."""
+    soup = BeautifulSoup(fragment, "lxml")
+    replace_embeds(soup, notes)
+    for tag in soup.find_all(_ALWAYS_DROP):
+        if isinstance(tag, Tag) and not tag.decomposed:
+            if tag.name in ("script", "style", "form", "nav", "footer"):
+                notes.append(f"dropped {_describe(tag)[:80]}")
+            tag.decompose()
+    root = soup.body or soup
+    return _Walker(notes).blocks(root)
+
+
+def _title_text(text: str) -> str:
+    text = _WS.sub(" ", text).strip()
+    while text and text[-1] in _ANCHOR_MARKS:
+        text = text[:-1].rstrip()
+    return text
+
+
 def import_html(text: str, source: str) -> Article:
     soup = BeautifulSoup(text, "lxml")
     notes: list[str] = []
-    title = _meta(soup, "og:title")
+    title = _title_text(_meta(soup, "og:title"))
     canonical = soup.find("link", rel="canonical")
-    url = str(canonical.get("href")) if isinstance(canonical, Tag) and canonical.get("href") else ""
-    url = url or _meta(soup, "og:url")
+    url = _http(str(canonical.get("href") or "")) if isinstance(canonical, Tag) else ""
+    url = url or _http(_meta(soup, "og:url"))
     author = _meta(soup, "author", "article:author")
     subtitle = _meta(soup, "description", "og:description")
     date = _meta(soup, "article:published_time")
@@ -330,11 +511,13 @@ def import_html(text: str, source: str) -> Article:
     ]
     page_title = soup.title.get_text(strip=True) if soup.title else ""
 
+    replace_embeds(soup, notes)
     for tag in soup.find_all(_ALWAYS_DROP):
-        if isinstance(tag, Tag) and tag.name in ("nav", "aside", "footer", "form", "button"):
+        if isinstance(tag, Tag) and tag.name in ("nav", "footer", "form", "button"):
             notes.append(f"dropped {_describe(tag)}")
         tag.decompose()
     root = _find_root(soup)
+    _drop_furniture(soup, root, notes)
     outside = len(soup.get_text(" ").split()) - len(root.get_text(" ").split())
     if root is not soup.body and outside > 0:
         notes.append(
@@ -348,10 +531,13 @@ def import_html(text: str, source: str) -> Article:
         if ident.strip() and _JUNK.search(ident) and tag.name not in ("p", "h1", "h2", "h3"):
             notes.append(f"dropped {_describe(tag)}")
             tag.decompose()
+    for anchor in root.find_all("a"):
+        if isinstance(anchor, Tag) and not anchor.decomposed and _is_permalink(anchor):
+            anchor.decompose()
     h1 = root.find("h1") or soup.find("h1")
     if isinstance(h1, Tag):
-        title = title or _WS.sub(" ", h1.get_text(" ")).strip()
-        if _WS.sub(" ", h1.get_text(" ")).strip() == title and root in h1.parents:
+        title = title or _title_text(h1.get_text(" "))
+        if _title_text(h1.get_text(" ")) == title and root in h1.parents:
             h1.decompose()
     if not title:
         title = re.split(r"\s+[|–—-]\s+", page_title)[0] if page_title else ""

@@ -7,11 +7,9 @@ YAML between ``---``; Hugo: TOML between ``+++``) and drops their template tags
 
 from __future__ import annotations
 
+import html
 import re
-import tomllib
-from typing import Any
 
-import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -33,46 +31,15 @@ from ..blocks import (
     plain,
     trim_spans,
 )
-from ..errors import InputError
+from .clutter import drop_before, drop_tail, sign_off
+from .frontmatter import date_text, read_front_matter
+from .html import CTA_MARKERS, html_blocks
 
-CTA_MARKERS = ("👉", "➡️", "➡", "→")
+_HTML_TAG = re.compile(r"^<(/?)([a-zA-Z][\w-]*)\b([^>]*?)/?>$", re.S)
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _TEMPLATE_TAG = re.compile(r"\{%.*?%\}|\{\{[<%].*?[>%]\}\}", re.S)
 
 _md = MarkdownIt("commonmark", {"html": True})
-
-
-def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
-    """Return (format, front matter text, body line offset); format is yaml, toml or ''."""
-    for fence, fmt in (("---", "yaml"), ("+++", "toml")):
-        if text.startswith(fence + "\n") or text.startswith(fence + "\r\n"):
-            lines = text.splitlines(keepends=True)
-            for i in range(1, len(lines)):
-                if lines[i].rstrip("\r\n") in (fence, "..." if fmt == "yaml" else fence):
-                    return fmt, "".join(lines[1:i]), i + 1
-            raise InputError(
-                source,
-                f"front matter opened with '{fence}' on line 1 is never closed",
-                line=1,
-                hint=f"add a line with just '{fence}' after the last field",
-            )
-    return "", "", 0
-
-
-def load_front_matter(fmt: str, raw: str, source: str) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(raw) if fmt == "toml" else yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise InputError(source, f"front matter {problem}", line=line) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(source, f"front matter is not valid TOML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InputError(source, "front matter must be a mapping of 'key: value' lines", line=2)
-    return data
 
 
 class _Inline:
@@ -108,6 +75,8 @@ class _Inline:
                 self.href = None
             elif kind == "code_inline":
                 self.spans.append(Span(t.content, code=True, href=self.href))
+            elif kind == "html_inline":
+                self._html(t.content)
             elif kind == "image":
                 alt = "".join(c.content for c in (t.children or []))
                 self.images.append(
@@ -117,7 +86,27 @@ class _Inline:
                         caption=str(t.attrs.get("title") or ""),
                     )
                 )
-            # html_inline: tags are dropped, their text arrives as text tokens
+
+    def _html(self, raw: str) -> None:
+        """Inline HTML: <br>, <a href>, <em>/<i>, <strong>/<b> and <img> keep their meaning;
+        other tags are dropped (their text arrives as text tokens)."""
+        m = _HTML_TAG.match(raw.strip())
+        if not m:
+            return
+        closing, name = m.group(1) == "/", m.group(2).lower()
+        if name == "br":
+            self.spans.append(Span("\n"))
+        elif name in ("strong", "b"):
+            self.bold = max(0, self.bold + (-1 if closing else 1))
+        elif name in ("em", "i"):
+            self.italic = max(0, self.italic + (-1 if closing else 1))
+        elif name == "a":
+            href = _HREF.search(m.group(3)) if not closing else None
+            self.href = (
+                html.unescape(next(g for g in href.groups() if g is not None)) if href else None
+            )
+        elif name == "img" and not closing:
+            self.images.extend(b for b in html_blocks(raw, []) if isinstance(b, Image))
 
     def _add(self, text: str) -> None:
         if text:
@@ -153,43 +142,75 @@ def _split_break(spans: Inline) -> tuple[Inline, Inline]:
 
 
 class _Walker:
-    def __init__(self, tokens: list[Token], notes: list[str]) -> None:
+    def __init__(self, tokens: list[Token], notes: list[str], offset: int = 0) -> None:
         self.tokens = tokens
         self.pos = 0
         self.notes = notes
+        self.offset = offset
+        #: the file line each top-level block starts on, by id(block)
+        self.lines: dict[int, int] = {}
 
     def blocks(self, until: str | None = None) -> list[Block]:
         out: list[Block] = []
+        raw_html: list[str] = []
+        raw_line = 0
         while self.pos < len(self.tokens):
             t = self.tokens[self.pos]
+            if t.type == "html_block":
+                raw_line = raw_line or self._line(t)
+                raw_html.append(t.content)
+                self.pos += 1
+                continue
+            if raw_html:
+                self._raw_html(raw_html, raw_line, out)
+                raw_html, raw_line = [], 0
             if until and t.type == until:
                 self.pos += 1
                 return out
             self.pos += 1
-            if t.type == "heading_open":
-                spans, images = _inline(self.tokens[self.pos])
-                self.pos += 2
-                out.append(Heading(level=int(t.tag[1]), spans=spans))
-                out.extend(images)
-            elif t.type == "paragraph_open":
-                out.extend(self._paragraph())
-            elif t.type in ("bullet_list_open", "ordered_list_open"):
-                out.append(self._list(t))
-            elif t.type == "blockquote_open":
-                inner = self.blocks(until="blockquote_close")
-                paras = tuple(
-                    b.spans if isinstance(b, Paragraph) else (Span(b.text()),) for b in inner
-                )
-                out.append(Quote(paragraphs=paras))
-            elif t.type in ("fence", "code_block"):
-                out.append(Code(code=t.content.rstrip("\n")))
-            elif t.type == "hr":
-                out.append(Rule())
-            elif t.type == "html_block":
-                snippet = t.content.strip().splitlines()[0][:60] if t.content.strip() else ""
-                if snippet:
-                    self.notes.append(f"dropped raw HTML block: {snippet}")
+            first = len(out)
+            self._block(t, out)
+            for b in out[first:]:
+                self.lines[id(b)] = self._line(t)
+        if raw_html:
+            self._raw_html(raw_html, raw_line, out)
         return out
+
+    def _line(self, t: Token) -> int:
+        return t.map[0] + 1 + self.offset if t.map else 0
+
+    def _raw_html(self, chunks: list[str], line: int, out: list[Block]) -> None:
+        """Raw HTML (cards, galleries, embeds) read by the HTML importer, noted."""
+        raw = "".join(chunks)
+        notes: list[str] = []
+        blocks = html_blocks(raw, notes)
+        where = f"line {line}: " if line else ""
+        self.notes.extend(where + n for n in notes)
+        if not blocks and raw.strip() and not raw.strip().startswith("<!--"):
+            snippet = raw.strip().splitlines()[0][:60]
+            self.notes.append(f"{where}dropped raw HTML without text: {snippet}")
+        for b in blocks:
+            self.lines[id(b)] = line
+        out.extend(blocks)
+
+    def _block(self, t: Token, out: list[Block]) -> None:
+        if t.type == "heading_open":
+            spans, images = _inline(self.tokens[self.pos])
+            self.pos += 2
+            out.append(Heading(level=int(t.tag[1]), spans=spans))
+            out.extend(images)
+        elif t.type == "paragraph_open":
+            out.extend(self._paragraph())
+        elif t.type in ("bullet_list_open", "ordered_list_open"):
+            out.append(self._list(t))
+        elif t.type == "blockquote_open":
+            inner = self.blocks(until="blockquote_close")
+            paras = tuple(b.spans if isinstance(b, Paragraph) else (Span(b.text()),) for b in inner)
+            out.append(Quote(paragraphs=paras))
+        elif t.type in ("fence", "code_block"):
+            out.append(Code(code=t.content.rstrip("\n")))
+        elif t.type == "hr":
+            out.append(Rule())
 
     def _paragraph(self) -> list[Block]:
         spans, images = _inline(self.tokens[self.pos])
@@ -233,9 +254,22 @@ class _Walker:
 
 
 def parse_markdown(body: str, notes: list[str] | None = None) -> list[Block]:
-    """Markdown body to blocks; raw HTML blocks are dropped and reported in ``notes``."""
+    """Markdown body to blocks; raw HTML is read by the HTML importer, what it drops is
+    reported in ``notes``."""
     notes = notes if notes is not None else []
     return _Walker(_md.parse(body), notes).blocks()
+
+
+def _title_index(blocks: list[Block], title: str) -> int | None:
+    """Where the title's H1 stands: the one equal to ``title``, or the first H1."""
+    for i, b in enumerate(blocks):
+        same = not title or " ".join(b.text().split()) == " ".join(title.split())
+        if isinstance(b, Heading) and b.level == 1 and same:
+            return i
+    return None
+
+
+_PRE_TITLE_WORDS = 120
 
 
 def strip_template_tags(body: str, notes: list[str]) -> str:
@@ -263,28 +297,33 @@ _KEEP = {
 
 def import_markdown(text: str, source: str) -> Article:
     """A Markdown post, with or without a static-site generator's front matter."""
-    fmt, raw, offset = split_front_matter(text, source)
-    meta = load_front_matter(fmt, raw, source) if fmt else {}
-    body = "".join(text.splitlines(keepends=True)[offset:]) if fmt else text
-    notes: list[str] = []
-    blocks = parse_markdown(strip_template_tags(body, notes), notes)
-    title = str(meta.get("title") or "")
-    if not title and blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1:
-        title = blocks.pop(0).text()
-    elif (
-        blocks
-        and isinstance(blocks[0], Heading)
-        and blocks[0].level == 1
-        and (blocks[0].text().strip() == title.strip())
-    ):
-        blocks.pop(0)
+    front = read_front_matter(text, source, lenient=True)
+    meta = front.data
+    body = "".join(text.splitlines(keepends=True)[front.body_line :])
+    notes: list[str] = list(front.notes)
+    walker = _Walker(_md.parse(strip_template_tags(body, notes)), notes, front.body_line)
+    blocks = walker.blocks()
+
+    def where(b: Block) -> str:
+        line = walker.lines.get(id(b))
+        return f"line {line}: " if line else ""
+
+    title = str(meta.get("title") or "").strip()
+    index = _title_index(blocks, title)
+    if index is not None:
+        title = title or blocks[index].text().strip()
+        before = sum(b.word_count() for b in blocks[:index])
+        if before <= _PRE_TITLE_WORDS:
+            blocks = drop_before(blocks, index, where, notes)
+        else:
+            blocks.pop(index)
+    blocks = sign_off(drop_tail(blocks, where, notes))
     tags = meta.get("tags") or meta.get("categories") or []
     if isinstance(tags, str):
         tags = [t.strip() for t in re.split(r"[,\s]+", tags) if t.strip()]
     extra = {k: v for k, v in meta.items() if k not in _KEEP}
     for key in extra:
         notes.append(f"set aside front matter field '{key}' (kept under 'source:')")
-    date = meta.get("date", "")
     return Article(
         title=title,
         subtitle=str(
@@ -296,7 +335,7 @@ def import_markdown(text: str, source: str) -> Article:
         ),
         author=str(meta.get("author") or ""),
         url=str(meta.get("url") or meta.get("canonical_url") or meta.get("canonicalURL") or ""),
-        date=str(date) if date else "",
+        date=date_text(meta.get("date"), source, front.lines.get("date")),
         tags=[str(t) for t in tags] if isinstance(tags, list) else [],
         blocks=blocks,
         notes=notes,

@@ -23,6 +23,7 @@ from ..blocks import (
     Paragraph,
     spans_of,
 )
+from .clutter import is_head_clutter, is_tail_clutter, looks_like_name, sign_off
 
 _BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·]|[-*+](?=\s))\s*")
 _NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(\S.*)$")
@@ -86,23 +87,70 @@ _MINOR = {
 _END_PUNCT = (".", "!", ",", ";", ":", "…", '"', "”")
 
 
+#: characters that print nothing: a line of only these is a blank line
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None) | {0xA0: " "}
+
+
 def _paragraphs(text: str) -> list[tuple[int, list[str]]]:
-    """Blank-line separated paragraphs as (first line number, lines)."""
+    """Blank-line separated paragraphs as (first line number, lines); a list that follows
+    a line without a blank line between starts a paragraph of its own, and so does each
+    numbered step."""
     out: list[tuple[int, list[str]]] = []
     current: list[str] = []
     start = 0
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+        line = raw.translate(_INVISIBLE).strip()
+        starts_item = bool(_NUMBERED.match(line)) or (
+            bool(_BULLET.match(line)) and bool(current) and not _BULLET.match(current[0])
+        )
+        if current and (not line or starts_item):
+            out.append((start, current))
+            current = []
         if line:
             if not current:
                 start = number
             current.append(line)
-        elif current:
-            out.append((start, current))
-            current = []
     if current:
         out.append((start, current))
     return out
+
+
+def _title_index(paras: list[tuple[int, list[str]]]) -> int:
+    """The paragraph that is the title of a copied page: the first line that is not page
+    chrome (top of page, author, date, reading time, a photo's description, a location
+    picker), or the first paragraph when there is no better candidate."""
+    for i, (_, lines) in enumerate(paras[:15]):
+        line = " ".join(lines)
+        if all(is_head_clutter(ln) for ln in lines):
+            continue
+        if len(lines) > 1:
+            return 0
+        if len(line.split()) < 3 or looks_like_photo(line, after_heading=False):
+            continue
+        if looks_like_name(line) and _near_clutter(paras, i):
+            continue
+        if line.endswith((".", "!")) and len(line.split()) > 20:
+            return 0  # the prose has begun: no title line
+        return i
+    return 0
+
+
+def _near_clutter(paras: list[tuple[int, list[str]]], i: int) -> bool:
+    near = [paras[j][1] for j in (i - 1, i + 1) if 0 <= j < len(paras)]
+    return any(all(is_head_clutter(ln) for ln in lines) for lines in near)
+
+
+def _head_chrome(paras: list[tuple[int, list[str]]]) -> int:
+    """How many paragraphs after the title are still page chrome ("Updated: Jun 2")."""
+    n = 0
+    while n < len(paras) and n < 6:
+        lines = paras[n][1]
+        line = " ".join(lines)
+        name = len(lines) == 1 and looks_like_name(line) and _near_clutter(paras, n)
+        if not (name or all(is_head_clutter(ln) for ln in lines)):
+            break
+        n += 1
+    return n
 
 
 def _title_case_ratio(line: str) -> float:
@@ -152,7 +200,7 @@ def _chrome_tail(paras: list[tuple[int, list[str]]]) -> int:
     # Look at the last few lines: a navigation word, then at most two post titles.
     for back in range(1, min(6, len(lines)) + 1):
         pi, line = lines[-back]
-        if _CHROME.match(line):
+        if _CHROME.match(line) or is_tail_clutter(line):
             tail_start = min(tail_start, pi)
         elif back > 3 and tail_start == len(paras):
             break
@@ -164,12 +212,19 @@ def _chrome_tail(paras: list[tuple[int, list[str]]]) -> int:
 
 
 def import_text(text: str, source: str) -> Article:
-    paras = _paragraphs(text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", ""))
+    paras = _paragraphs(text.replace("\r\n", "\n").replace("\r", "\n"))
     notes: list[str] = []
     if not paras:
         return Article(title="", blocks=[], notes=notes)
-    title = " ".join(paras[0][1])
-    paras = paras[1:]
+    index = _title_index(paras)
+    title = " ".join(paras[index][1])
+    after = paras[index + 1 :]
+    skip = _head_chrome(after)
+    for line_no, lines in paras[:index] + after[:skip]:
+        where = "before" if line_no < paras[index][0] else "after"
+        for k, line in enumerate(lines):
+            notes.append(f"line {line_no + k}: dropped page chrome {where} the title: {line!r}")
+    paras = after[skip:]
     tail = _chrome_tail(paras)
     for line_no, lines in paras[tail:]:
         for k, line in enumerate(lines):
@@ -206,7 +261,11 @@ def import_text(text: str, source: str) -> Article:
                 spans=spans_of(numbered.group(2)),
                 detail=spans_of("\n".join(lines[1:])) if len(lines) > 1 else (),
             )
-            if isinstance(prev, ListBlock) and prev.ordered:
+            if (
+                isinstance(prev, ListBlock)
+                and prev.ordered
+                and number == prev.start + len(prev.items)
+            ):
                 blocks[-1] = ListBlock(True, prev.items + (item,), prev.start)
             else:
                 blocks.append(ListBlock(ordered=True, items=(item,), start=number))
@@ -217,6 +276,7 @@ def import_text(text: str, source: str) -> Article:
             and not prev.items[-1].detail
             and not looks_like_heading(first)
             and not is_cta(first)
+            and not lines[-1].endswith(":")
         ):
             # "3. Step title" then its explanation as a separate paragraph
             last = prev.items[-1]
@@ -230,7 +290,7 @@ def import_text(text: str, source: str) -> Article:
                 blocks.append(CallToAction(label=_CTA_ARROW.sub("", line).strip()))
             continue
         blocks.append(Paragraph(spans=spans_of("\n".join(lines))))
-    return Article(title=title, blocks=blocks, notes=notes)
+    return Article(title=title, blocks=sign_off(blocks), notes=notes)
 
 
 def _bullets(lines: list[str]) -> tuple[ListItem, ...]:

@@ -48,7 +48,7 @@ class PreviewState:
         with self._lock:
             try:
                 config = load_config(self.config_path) if self.config_path else self.config
-                series = load_series(self.issue_path)
+                series = load_series(self.issue_path, config)
                 parts = Renderer(config).render_series(series)
                 self.good = Snapshot(series, parts, check_rendered(series, parts, config), config)
                 self.config = config

@@ -20,10 +20,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import formataddr
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from .. import headers, secrets
 from ..errors import NewsletterError
 from ..render import fill
 
@@ -73,10 +73,14 @@ class Recipient:
     last_name: str = ""
     unsubscribe_url: str = ""
 
+    def __post_init__(self) -> None:
+        # Names end up in headers: one line each, whatever reached the database.
+        for name in ("first_name", "last_name"):
+            object.__setattr__(self, name, headers.clean(getattr(self, name), headers.MAX_NAME))
+
     @property
     def display(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return formataddr((name, self.email)) if name else self.email
+        return headers.display_address(f"{self.first_name} {self.last_name}", self.email)
 
 
 @dataclass
@@ -95,9 +99,16 @@ class Batch:
     first_name_fallback: str = "there"
     metadata: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Every provider puts these in headers: one line each (see newsletter.headers).
+        self.subject = headers.clean(self.subject, headers.MAX_TEXT)
+        self.from_name = headers.clean(self.from_name, headers.MAX_TEXT)
+        self.reply_to = headers.clean(self.reply_to, headers.MAX_TEXT)
+        self.tag = headers.clean(self.tag, headers.MAX_TEXT)
+
     @property
     def from_header(self) -> str:
-        return formataddr((self.from_name, self.from_email)) if self.from_name else self.from_email
+        return headers.display_address(self.from_name, self.from_email)
 
     def personalize(self, r: Recipient) -> tuple[str, str]:
         return fill(
@@ -110,11 +121,11 @@ class Batch:
 
     def headers(self, r: Recipient) -> dict[str, str]:
         """Per-recipient headers: one-click unsubscribe (RFC 8058)."""
-        headers = {}
+        out = {}
         if r.unsubscribe_url:
-            headers["List-Unsubscribe"] = f"<{r.unsubscribe_url}>"
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        return headers
+            out["List-Unsubscribe"] = f"<{headers.clean(r.unsubscribe_url)}>"
+            out["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return out
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,9 @@ class Result:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Outcome(self.status))
+        # Errors are stored, printed and logged: never with a key in them.
+        if self.error:
+            object.__setattr__(self, "error", secrets.scrub(self.error))
 
 
 class Provider(ABC):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
+from .. import secrets
 from ..config import Config
 from ..errors import ConfigError
 from ..render import FIRST_NAME, UNSUBSCRIBE_URL
@@ -178,6 +178,7 @@ class HttpProvider(Provider):
         track_clicks: bool = False,
     ) -> None:
         self.api_key = api_key
+        secrets.register(api_key)
         #: off unless the editor turns them on in [tracking]
         self.track_opens = track_opens
         self.track_clicks = track_clicks
@@ -236,7 +237,7 @@ class HttpProvider(Provider):
 
     @classmethod
     def load_api_key(cls) -> str:
-        api_key = os.environ.get(cls.api_key_env, "")
+        api_key = secrets.read(cls.api_key_env)
         if not api_key:
             raise ConfigError(
                 f"provider {cls.name!r} needs an API key in ${cls.api_key_env}",
@@ -431,7 +432,8 @@ class HttpProvider(Provider):
         return self.scrub(f"{self.name} answered {response.status_code}: {body}")
 
     def scrub(self, text: str) -> str:
-        return text.replace(self.api_key, "***") if self.api_key else text
+        """TEXT without the key, in any form (see newsletter.secrets)."""
+        return secrets.scrub(text)
 
     # --- per provider ------------------------------------------------------------------
     def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:

@@ -1,7 +1,8 @@
 """``outbox``: every message becomes a standard .eml file in a folder. No account needed.
 
 The file name is the delivery's id, written atomically (a temporary file, then a rename),
-so a batch resent after a crash replaces its files instead of doubling them.
+so a batch resent after a crash replaces its files instead of doubling them. Temporary
+files left by a process killed mid-write are removed when the outbox is next opened.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import binascii
 import os
 import tempfile
-from email.header import Header
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import ClassVar
 
+from .. import headers
 from .base import Batch, Outcome, Provider, Recipient, Result
 
 
@@ -25,6 +26,8 @@ class OutboxProvider(Provider):
     def __init__(self, folder: Path) -> None:
         # The outbox only writes files; [tracking] has nothing to act on here.
         self.folder = folder
+        if folder.is_dir():
+            self.clean_stale()
 
     def message(self, batch: Batch, r: Recipient) -> tuple[bytes, str]:
         """An RFC 5322 message, multipart/alternative (text, then HTML), and its Message-ID.
@@ -34,23 +37,22 @@ class OutboxProvider(Provider):
         html, text = batch.personalize(r)
         domain = batch.from_email.rpartition("@")[2] or "localhost"
         message_id = make_msgid(idstring=f"d{r.delivery_id}", domain=domain)
-        headers = [
-            ("From", _address(batch.from_name, batch.from_email)),
-            ("To", _address(f"{r.first_name} {r.last_name}".strip(), r.email)),
-            ("Subject", _text(batch.subject)),
-            ("Date", formatdate(usegmt=True)),
-            ("Message-ID", message_id),
+        head = [
+            headers.fold_address("From", batch.from_name, batch.from_email),
+            headers.fold_address("To", f"{r.first_name} {r.last_name}", r.email),
+            headers.fold("Subject", batch.subject),
+            f"Date: {formatdate(usegmt=True)}\r\n",
+            f"Message-ID: {message_id}\r\n",
         ]
         if batch.reply_to:
-            headers.append(("Reply-To", batch.reply_to))
-        headers.extend(batch.headers(r).items())
+            head.append(headers.fold("Reply-To", batch.reply_to))
+        head.extend(headers.fold(k, v, tokens=True) for k, v in batch.headers(r).items())
         if batch.tag:
-            headers.append(("X-Newsletter-Part", batch.tag))
+            head.append(headers.fold("X-Newsletter-Part", batch.tag, tokens=True))
         boundary = f"=_nl_{r.delivery_id}_{os.urandom(6).hex()}"
-        head = "".join(f"{k}: {v}\r\n" for k, v in headers)
         out = [
             (
-                head + f"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; "
+                "".join(head) + f"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; "
                 f'boundary="{boundary}"\r\n\r\n'
             ).encode(),
         ]
@@ -74,13 +76,33 @@ class OutboxProvider(Provider):
         results = []
         for r in batch.recipients:
             data, message_id = self.message(batch, r)
-            target = self.path_for(r.delivery_id)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+            self._write(self.path_for(r.delivery_id), data)
+            results.append(Result(r.delivery_id, Outcome.SENT, message_id=message_id))
+        return results
+
+    def _write(self, target: Path, data: bytes) -> None:
+        """Write to a temporary name (``.PID-….tmp``), then rename: a reader never sees
+        half a message, and the temporary file is removed if writing fails."""
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{os.getpid()}-", suffix=".tmp")
+        try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, target)
-            results.append(Result(r.delivery_id, Outcome.SENT, message_id=message_id))
-        return results
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def clean_stale(self) -> int:
+        """Remove the temporary files of writers that died mid-write (killed: no cleanup
+        ran). Those of a running process are left alone. Returns how many were removed."""
+        removed = 0
+        for path in self.folder.glob(".*.tmp"):
+            pid = path.name[1:].partition("-")[0]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def check(self) -> list[str]:
         try:
@@ -90,16 +112,13 @@ class OutboxProvider(Provider):
         return [] if os.access(self.folder, os.W_OK) else [f"{self.folder} is not writable"]
 
 
-def _address(name: str, addr: str) -> str:
-    """A header address; a non-ASCII name is encoded (RFC 2047), a non-ASCII address is
-    left as UTF-8 (RFC 6532)."""
-    if not name:
-        return addr
-    if addr.isascii():
-        return formataddr((name, addr), charset="utf-8")
-    return f"{_text(name) if not name.isascii() else formataddr((name, 'x@x'))[:-6]} <{addr}>"
-
-
-def _text(value: str) -> str:
-    """A header value: as it is when ASCII, else RFC 2047 encoded."""
-    return value if value.isascii() else Header(value, "utf-8").encode()
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import StoreError
+from ..secrets import scrub
 from .db import make_engine, upgrade
 from .models import Event, MailingList, Setting, Suppression
 
@@ -134,7 +135,10 @@ class Store:
         with self._conn(conn) as c:
             c.execute(
                 insert(Event).values(
-                    at=utcnow(), kind=kind, message=message[:2000], campaign_id=campaign_id
+                    at=utcnow(),
+                    kind=kind,
+                    message=scrub(message)[:2000],
+                    campaign_id=campaign_id,
                 )
             )
 

@@ -1,18 +1,26 @@
-"""Opening the database: an engine, the schema brought up to date by Alembic."""
+"""Opening the database: an engine, the schema brought up to date by Alembic.
+
+Alembic (and its environment) is loaded only when the database is not at the newest
+revision: opening an up-to-date database reads its ``alembic_version`` row and compares it
+with the head of the scripts in ``migrations/versions`` (read from the files, no import).
+"""
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from ..errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _upgraded: set[str] = set()
@@ -22,6 +30,8 @@ _lock = threading.Lock()
 
 
 def alembic_config(url: str) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -37,16 +47,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+def _plan_each_time(dbapi_connection: Any, _record: Any) -> None:
+    """psycopg prepares a statement on its 5th run, and PostgreSQL then reuses a generic
+    plan made for the tables' sizes at that time (a full scan for a list of addresses once
+    the table has grown): statements are planned each time instead."""
+    dbapi_connection.prepare_threshold = None
+
+
 def make_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+            if path and path != ":memory:" and not Path(path).parent.is_dir():
+                # A typo in the path would otherwise start a new, empty database.
+                raise StoreError(
+                    f"database URL {_safe(url)!r}: the folder {str(Path(path).parent)!r} "
+                    "does not exist",
+                    hint="check the path in database_url or $NEWSLETTER_DATABASE_URL, "
+                    "or create the folder first",
+                )
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
+            if engine.dialect.driver == "psycopg":
+                event.listen(engine, "connect", _plan_each_time)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(
             f"database URL {_safe(url)!r} is not usable: {exc}",
@@ -85,12 +110,46 @@ def upgrade(engine: Engine) -> None:
             return
         try:
             with engine.begin() as conn:
-                cfg = alembic_config(key)
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                head = script_head()
+                if head is None or current_revisions(conn) != {head}:
+                    from alembic import command
+
+                    cfg = alembic_config(key)
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
         except OperationalError as exc:
             raise StoreError(f"cannot open the database {_safe(key)}: {exc.orig}") from None
         _upgraded.add(key)
+
+
+_REVISION = re.compile(r"^revision(?::[^=]*)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision(?::[^=]*)?\s*=\s*(.+)$", re.M)
+
+
+@functools.cache
+def script_head() -> str | None:
+    """The single head revision of the migration scripts, read from their text; None when
+    that is not clear (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        rev, down = _REVISION.search(source), _DOWN.search(source)
+        if rev is None:
+            continue  # __init__.py
+        if down is None:
+            return None
+        revisions.add(rev.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def current_revisions(conn: Connection) -> set[str]:
+    """The revisions recorded in the database (empty for a new one)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return set()
+    return {str(v) for v in conn.scalars(text("SELECT version_num FROM alembic_version"))}
 
 
 def has_schema(engine: Engine) -> bool:

@@ -33,7 +33,7 @@ class Subscriber(Base):
     last_name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     tags: Mapped[str] = mapped_column(String(1000), default="")
-    #: active | unsubscribed
+    #: active | unsubscribed | pending (joined through the form, not confirmed yet)
     status: Mapped[str] = mapped_column(String(20), default="active")
     subscribed_at: Mapped[datetime] = mapped_column(DateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -55,9 +55,31 @@ class Membership(Base):
         ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
     )
     joined_at: Mapped[datetime] = mapped_column(DateTime)
-    #: active | unsubscribed
+    #: active | unsubscribed | pending (waiting for the reader's confirmation)
     status: Mapped[str] = mapped_column(String(20), default="active")
     __table_args__ = (Index("ix_memberships_list", "list_id", "status"),)
+
+
+class Consent(Base):
+    """How and when someone joined a list: what GDPR Art. 7(1) asks a sender to be able to
+    demonstrate. One row per joining; erased with the subscriber."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    list_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lists.id", ondelete="CASCADE"), nullable=True
+    )
+    #: form | import | cli
+    method: Mapped[str] = mapped_column(String(20))
+    joined_at: Mapped[datetime] = mapped_column(DateTime)
+    form_url: Mapped[str] = mapped_column(String(2000), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    consent_text: Mapped[str] = mapped_column(String(2000), default="")
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Suppression(Base):
@@ -196,3 +218,61 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(2000))
+
+
+class WebhookToken(Base):
+    """Signed webhook tokens already accepted (Mailgun signs only timestamp + token): a
+    replay within the signature's lifetime is refused. Rows older than that are pruned."""
+
+    __tablename__ = "webhook_tokens"
+    provider: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_webhook_tokens_seen", "seen_at"),)
+
+
+class Feed(Base):
+    """A blog's RSS or Atom feed: each new entry becomes an issue file for ``list_name``."""
+
+    __tablename__ = "feeds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    url_key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the URL
+    title: Mapped[str] = mapped_column(String(500), default="")
+    list_name: Mapped[str] = mapped_column(String(200))
+    #: broadcast | sequence, as for `newsletter queue`
+    mode: Mapped[str] = mapped_column(String(20))
+    every: Mapped[str] = mapped_column(String(20))
+    send_at: Mapped[str | None] = mapped_column(String(5), nullable=True)  # "HH:MM" local
+    #: auto | manual
+    approve: Mapped[str] = mapped_column(String(10))
+    backfill: Mapped[int] = mapped_column(Integer, default=0)
+    poll_seconds: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+    etag: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    polled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    next_poll_at: Mapped[datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+
+
+class FeedEntry(Base):
+    """An entry seen in a feed (by id/guid, else link): never imported twice."""
+
+    __tablename__ = "feed_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    entry_key: Mapped[str] = mapped_column(String(64))  # sha256 of the id, guid or link
+    entry_id: Mapped[str] = mapped_column(String(2000))
+    link: Mapped[str] = mapped_column(String(2000), default="")
+    title: Mapped[str] = mapped_column(String(500), default="")
+    published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    #: old | failed | waiting | queued | held (see newsletter.feeds.EntryState)
+    state: Mapped[str] = mapped_column(String(20))
+    issue_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    detail: Mapped[str] = mapped_column(String(2000), default="")
+    __table_args__ = (
+        UniqueConstraint("feed_id", "entry_key", name="uq_feed_entry"),
+        Index("ix_feed_entries_state", "state"),
+    )

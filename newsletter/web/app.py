@@ -1,113 +1,36 @@
-"""``newsletter serve``: one-click unsubscribe (RFC 8058), the unsubscribe page, and the
-providers' webhooks. A small Flask app; bind it to 127.0.0.1 and put it behind your web
+"""``newsletter serve``: the web app readers meet. Subscribe form and confirmation,
+preferences, one-click unsubscribe (RFC 8058), the public archive, and the providers'
+webhooks. One blueprint per page family; bind it to 127.0.0.1 and put it behind your web
 server's TLS."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from flask import Flask, Response, render_template, request
-from sqlalchemy import select
+from flask import Flask, Response
 
 from .. import webhooks
-from ..signing import Signer
-from ..store import Store, ledger
-from ..store.models import Campaign, Subscriber
-from ..store.subscribers import unsubscribe
+from ..config import Config
+from ..store import Store
+from . import archive, preferences, subscribe, unsubscribe
+from .hooks import webhooks_blueprint
+from .site import KEY, Site
 
 
-def create_app(store: Store, sender_name: str) -> Flask:
-    app = Flask(__name__, template_folder=str(Path(__file__).parent))
-    signer = Signer.from_env(store.signing_secret())
-
-    def page(state: str, status: int = 200, **context: Any) -> Response:
-        return Response(
-            render_template("unsubscribe.html", state=state, sender=sender_name, **context),
-            status,
-            mimetype="text/html",
-        )
-
-    def lookup(token: str) -> tuple[Any, Any] | None:
-        found = signer.verify(token)
-        if found is None:
-            return None
-        with store.begin() as conn:
-            sub = conn.execute(
-                select(Subscriber).where(Subscriber.id == found.subscriber_id)
-            ).first()
-            series = (
-                conn.execute(
-                    select(Campaign.id, Campaign.title).where(Campaign.id == found.campaign_id)
-                ).first()
-                if found.campaign_id
-                else None
-            )
-        return (sub, series) if sub else None
-
-    @app.get("/u/<token>")
-    def confirm(token: str) -> Response:
-        # Link scanners fetch GET links: a GET only asks, it never unsubscribes.
-        found = lookup(token)
-        if found is None:
-            return page("invalid", 400)
-        sub, series = found
-        return page("confirm", token=token, series=series, email=sub.email)
-
-    @app.post("/u/<token>")
-    def act(token: str) -> Response:
-        found = lookup(token)
-        if found is None:
-            return page("invalid", 400)
-        sub, series = found
-        one_click = request.form.get("List-Unsubscribe") == "One-Click"
-        if request.form.get("scope") == "series" and series and not one_click:
-            ledger.stop_series_for(store, series.id, sub.id)
-            return page("series-stopped", series=series, email=sub.email)
-        unsubscribe(store, sub.email)
-        if one_click:
-            return Response("Unsubscribed.\n", 200, mimetype="text/plain")
-        return page("unsubscribed", email=sub.email)
-
-    def webhook(provider: str, handle: Any) -> Response:
-        try:
-            events = handle()
-        except webhooks.WebhookRejected as exc:
-            headers = {"WWW-Authenticate": 'Basic realm="webhooks"'} if exc.status == 401 else {}
-            return Response(f"{exc}\n", exc.status, headers=headers, mimetype="text/plain")
-        n = webhooks.apply(store, provider, events)
-        return Response(f"ok: {n} suppressed\n", 200, mimetype="text/plain")
-
-    @app.post("/webhooks/postmark")
-    def postmark() -> Response:
-        def handle() -> list[webhooks.Suppress]:
-            webhooks.verify_postmark(request.headers.get("Authorization"))
-            return webhooks.postmark_events(webhooks.parse_json(request.get_data()))
-
-        return webhook("postmark", handle)
-
-    @app.post("/webhooks/sendgrid")
-    def sendgrid() -> Response:
-        def handle() -> list[webhooks.Suppress]:
-            raw = request.get_data()
-            webhooks.verify_sendgrid(
-                raw,
-                request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
-                request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"),
-            )
-            events = webhooks.parse_json(raw)
-            return webhooks.sendgrid_events(events if isinstance(events, list) else [])
-
-        return webhook("sendgrid", handle)
-
-    @app.post("/webhooks/mailgun")
-    def mailgun() -> Response:
-        def handle() -> list[webhooks.Suppress]:
-            body = webhooks.parse_json(request.get_data())
-            webhooks.verify_mailgun(body)
-            return webhooks.mailgun_events(body)
-
-        return webhook("mailgun", handle)
+def create_app(
+    store: Store,
+    config: Config | str,
+    hooks: dict[str, webhooks.WebhookProvider] | None = None,
+) -> Flask:
+    """The app for ``store``; ``config`` may be just the sender's name (tests, old callers).
+    ``hooks`` replaces the providers' webhooks (tests: a local SNS certificate server)."""
+    if isinstance(config, str):
+        named = Config()
+        named.sender.name = config
+        config = named
+    app = Flask(__name__)
+    app.extensions[KEY] = Site.create(store, config)
+    app.register_blueprint(webhooks_blueprint(store, hooks))
+    for module in (unsubscribe, subscribe, preferences, archive):
+        app.register_blueprint(module.bp)
 
     @app.get("/healthz")
     def health() -> Response:

@@ -1,0 +1,324 @@
+"""``newsletter domain check``: the sending domain's DNS records, looked up with dnspython.
+
+Gmail and Yahoo require of bulk senders (since 2024) SPF, DKIM and a DMARC record. For the
+configured provider this checks that the SPF record includes the provider (where the
+provider puts it), that the provider's DKIM records exist, and that ``_dmarc.DOMAIN`` holds
+a DMARC record; each finding says in plain words which record to add. A lookup that fails
+(timeout, no answer from the server) is *unknown*, never *missing*.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from enum import Enum
+
+import dns.exception
+import dns.resolver
+
+from .config import Config
+from .errors import ConfigError
+
+NAMESERVER_ENV = "NEWSLETTER_DNS_NAMESERVER"
+LIFETIME_SECONDS = 5.0
+
+
+class RecordState(Enum):
+    OK = "ok"
+    MISSING = "missing"
+    #: the lookup itself failed: nothing is known about the record
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class RecordCheck:
+    kind: str  # SPF | DKIM | DMARC
+    host: str
+    state: RecordState
+    message: str
+
+
+@dataclass(frozen=True)
+class DomainReport:
+    domain: str
+    provider: str
+    checks: list[RecordCheck]
+
+    @property
+    def problems(self) -> list[RecordCheck]:
+        return [c for c in self.checks if c.state is not RecordState.OK]
+
+
+@dataclass(frozen=True)
+class ProviderDns:
+    """Where a provider's records live, from the provider's documentation."""
+
+    #: the host whose SPF record must include ``spf_include`` ({domain} = sending domain)
+    spf_host: str
+    spf_include: str
+    #: DKIM selectors when the provider uses fixed ones; () = per account, from [dns]
+    dkim_selectors: tuple[str, ...]
+    #: every fixed selector must exist (SendGrid s1 and s2), or any one (Mailgun's vary)
+    dkim_all: bool
+    #: where the editor finds the DKIM record in the provider's dashboard
+    dkim_where: str
+    #: a CNAME that delegates SPF instead (Postmark's custom Return-Path)
+    spf_cname: tuple[str, str] | None = None
+
+
+PROVIDER_DNS = {
+    "postmark": ProviderDns(
+        "{domain}",
+        "spf.mtasv.net",
+        (),
+        True,
+        "Postmark: Sender Signatures > your domain > DNS Settings (a date-based selector "
+        "ending in 'pm')",
+        spf_cname=("pm-bounces.{domain}", "pm.mtasv.net"),
+    ),
+    "sendgrid": ProviderDns(
+        "{domain}",
+        "sendgrid.net",
+        ("s1", "s2"),
+        True,
+        "SendGrid: Settings > Sender Authentication > Authenticate Your Domain",
+    ),
+    "mailgun": ProviderDns(
+        "{domain}",
+        "mailgun.org",
+        ("smtp", "mx", "krs", "pic", "k1", "mailo"),
+        False,
+        "Mailgun: Sending > Domain settings > DNS records",
+    ),
+    "ses": ProviderDns(
+        "mail.{domain}",
+        "amazonses.com",
+        (),
+        True,
+        "Amazon SES: Verified identities > your domain > DKIM (three CNAME tokens)",
+    ),
+    "resend": ProviderDns(
+        "send.{domain}",
+        "amazonses.com",
+        ("resend",),
+        True,
+        "Resend: Domains > your domain",
+    ),
+}
+
+
+class LookupFailed(Exception):
+    pass
+
+
+def parse_nameserver(value: str, source: str = "[dns] nameserver") -> tuple[str, int]:
+    """``1.1.1.1``, ``127.0.0.1:5353`` or ``[::1]:53`` as (address, port)."""
+    host, port = value.strip(), 53
+    if host.startswith("["):
+        host, _, rest = host[1:].partition("]")
+        if rest.startswith(":"):
+            port = _port(rest[1:], source, value)
+    elif host.count(":") == 1:
+        host, _, port_text = host.partition(":")
+        port = _port(port_text, source, value)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(
+            f"{source}: expected an IP address like 1.1.1.1 or 127.0.0.1:5353, got {value!r}"
+        ) from None
+    return host, port
+
+
+def _port(text: str, source: str, value: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{source}: the port in {value!r} must be 1 to 65535")
+    return int(text)
+
+
+def make_resolver(config: Config) -> dns.resolver.Resolver:
+    env = os.environ.get(NAMESERVER_ENV, "").strip()
+    configured = env or config.dns.nameserver.strip()
+    if configured:
+        host, port = parse_nameserver(
+            configured, f"${NAMESERVER_ENV}" if env else "[dns] nameserver"
+        )
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [host]
+        resolver.port = port
+    else:
+        try:
+            resolver = dns.resolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            raise ConfigError(
+                "no DNS resolver configured on this computer",
+                hint="set [dns] nameserver in newsletter.toml, e.g. 1.1.1.1",
+            ) from None
+    resolver.lifetime = LIFETIME_SECONDS
+    return resolver
+
+
+def _lookup(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> list[str]:
+    try:
+        answer = resolver.resolve(name, rdtype, raise_on_no_answer=False)
+    except dns.resolver.NXDOMAIN:
+        return []
+    except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.exception.DNSException) as exc:
+        raise LookupFailed(f"{type(exc).__name__}") from None
+    if answer.rrset is None:
+        return []
+    if rdtype == "TXT":
+        return [b"".join(r.strings).decode("utf-8", "replace") for r in answer.rrset]
+    return [r.to_text().rstrip(".").lower() for r in answer.rrset]
+
+
+def from_domain(config: Config) -> str:
+    email = config.sender.email.strip()
+    if "@" not in email or not email.rpartition("@")[2]:
+        raise ConfigError(f"[sender] email {email!r} is not an address with a domain")
+    return email.rpartition("@")[2].lower()
+
+
+def sending_domain(config: Config) -> str:
+    """The domain the provider signs and sends for (Mailgun: its own sending domain)."""
+    if config.sending.provider == "mailgun":
+        domain = str(config.providers.get("mailgun", {}).get("domain", "")).strip()
+        if domain:
+            return domain.lower()
+    return from_domain(config)
+
+
+def check_domain(config: Config, resolver: dns.resolver.Resolver | None = None) -> DomainReport:
+    provider = config.sending.provider
+    if provider not in PROVIDER_DNS:
+        raise ConfigError(
+            f"[sending] provider {provider!r} sends no mail of its own: nothing to look up",
+            hint="'newsletter domain check' checks the DNS of a real provider's sending domain",
+        )
+    rules = PROVIDER_DNS[provider]
+    domain = sending_domain(config)
+    resolver = resolver or make_resolver(config)
+    checks = [
+        _spf(resolver, rules, domain, config.dns.spf_domain.strip().lower()),
+        *_dkim(resolver, rules, domain, provider, config.dns.dkim_selectors),
+        _dmarc(resolver, from_domain(config)),
+    ]
+    return DomainReport(domain, provider, checks)
+
+
+def _unknown(kind: str, host: str, exc: LookupFailed) -> RecordCheck:
+    return RecordCheck(
+        kind, host, RecordState.UNKNOWN, f"{kind} lookup of {host} failed ({exc}): try again"
+    )
+
+
+def _spf(
+    resolver: dns.resolver.Resolver, rules: ProviderDns, domain: str, override: str
+) -> RecordCheck:
+    host = override or rules.spf_host.format(domain=domain)
+    include = f"include:{rules.spf_include}"
+    try:
+        if rules.spf_cname and not override:
+            cname_host, target = (p.format(domain=domain) for p in rules.spf_cname)
+            if target in _lookup(resolver, cname_host, "CNAME"):
+                return RecordCheck("SPF", cname_host, RecordState.OK, f"CNAME to {target}")
+        records = [r for r in _lookup(resolver, host, "TXT") if r.lower().startswith("v=spf1")]
+    except LookupFailed as exc:
+        return _unknown("SPF", host, exc)
+    alternative = (
+        " (or the CNAME {} -> {})".format(*(p.format(domain=domain) for p in rules.spf_cname))
+        if rules.spf_cname and not override
+        else ""
+    )
+    if not records:
+        return RecordCheck(
+            "SPF",
+            host,
+            RecordState.MISSING,
+            f'no SPF record: add a TXT record at {host}: "v=spf1 {include} ~all"{alternative}',
+        )
+    if len(records) > 1:
+        return RecordCheck(
+            "SPF",
+            host,
+            RecordState.MISSING,
+            f"{len(records)} SPF records at {host}: receivers ignore them all; merge them "
+            f"into one that has {include}",
+        )
+    if include not in records[0].lower().split():
+        return RecordCheck(
+            "SPF",
+            host,
+            RecordState.MISSING,
+            f'the SPF record at {host} ("{records[0]}") does not include the provider: '
+            f"add {include} before its last term{alternative}",
+        )
+    return RecordCheck("SPF", host, RecordState.OK, records[0])
+
+
+def _dkim(
+    resolver: dns.resolver.Resolver,
+    rules: ProviderDns,
+    domain: str,
+    provider: str,
+    configured: list[str],
+) -> list[RecordCheck]:
+    selectors = tuple(s.strip() for s in configured if s.strip()) or rules.dkim_selectors
+    if not selectors:
+        return [
+            RecordCheck(
+                "DKIM",
+                f"?._domainkey.{domain}",
+                RecordState.MISSING,
+                f"{provider} gives each account its own DKIM selector: add the DKIM record "
+                f"it shows ({rules.dkim_where}) and put its selector in [dns] dkim_selectors",
+            )
+        ]
+    require_all = rules.dkim_all or bool(configured)
+    found: list[RecordCheck] = []
+    missing: list[str] = []
+    for selector in selectors:
+        host = f"{selector}._domainkey.{domain}"
+        try:
+            keys = [r for r in _lookup(resolver, host, "TXT") if "p=" in r.replace(" ", "")]
+        except LookupFailed as exc:
+            found.append(_unknown("DKIM", host, exc))
+            continue
+        if keys:
+            found.append(RecordCheck("DKIM", host, RecordState.OK, "a DKIM key"))
+        else:
+            missing.append(host)
+    if missing and (require_all or not any(c.state is RecordState.OK for c in found)):
+        which = ", ".join(missing) if require_all else f"one of {', '.join(missing)}"
+        found.append(
+            RecordCheck(
+                "DKIM",
+                missing[0],
+                RecordState.MISSING,
+                f"no DKIM key at {which}: add the DKIM record(s) {provider} shows you "
+                f"({rules.dkim_where})",
+            )
+        )
+    return found
+
+
+def _dmarc(resolver: dns.resolver.Resolver, domain: str) -> RecordCheck:
+    """The From domain's DMARC record, or its parent's (receivers fall back to the
+    organisational domain: news.example.org -> example.org)."""
+    host = f"_dmarc.{domain}"
+    parent = ".".join(domain.split(".")[-2:])
+    try:
+        for name in dict.fromkeys((host, f"_dmarc.{parent}")):
+            records = [r for r in _lookup(resolver, name, "TXT") if r.startswith("v=DMARC1")]
+            if records:
+                return RecordCheck("DMARC", name, RecordState.OK, records[0])
+    except LookupFailed as exc:
+        return _unknown("DMARC", host, exc)
+    return RecordCheck(
+        "DMARC",
+        host,
+        RecordState.MISSING,
+        f'no DMARC record: add a TXT record at {host}: "v=DMARC1; p=none; '
+        f'rua=mailto:dmarc@{domain}" (Gmail and Yahoo require one of bulk senders)',
+    )

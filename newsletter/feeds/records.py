@@ -1,0 +1,270 @@
+"""Feeds and the entries seen in them, in the database."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import StoreError
+from ..store import Store
+from ..store.models import Feed, FeedEntry
+from .state import Approve, EntryState, FeedInfo, Waiting
+
+
+def key_of(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _info(row: Any) -> FeedInfo:
+    return FeedInfo(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        list_name=row.list_name,
+        mode=row.mode,
+        every=row.every,
+        at=row.send_at,
+        approve=Approve(row.approve),
+        backfill=row.backfill,
+        poll_seconds=row.poll_seconds,
+        added_at=row.added_at,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        polled_at=row.polled_at,
+        next_poll_at=row.next_poll_at,
+        last_error=row.last_error,
+    )
+
+
+def insert_feed(
+    store: Store,
+    *,
+    url: str,
+    list_name: str,
+    mode: str,
+    every: str,
+    at: str | None,
+    approve: Approve,
+    backfill: int,
+    poll_seconds: int,
+    now: datetime,
+) -> FeedInfo:
+    with store.begin() as conn:
+        store.list_id(conn, list_name)  # an unknown list is an error now, not at every post
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(Feed).values(
+                        url=url,
+                        url_key=key_of(url),
+                        title="",
+                        list_name=list_name,
+                        mode=mode,
+                        every=every,
+                        send_at=at,
+                        approve=approve.value,
+                        backfill=backfill,
+                        poll_seconds=poll_seconds,
+                        added_at=now,
+                        next_poll_at=now,
+                    )
+                )
+        except IntegrityError:
+            raise StoreError(
+                f"feed {url} is already added", hint="'newsletter feeds list' shows it"
+            ) from None
+        row = conn.execute(select(Feed).where(Feed.url_key == key_of(url))).one()
+        return _info(row)
+
+
+def all_feeds(store: Store) -> list[FeedInfo]:
+    with store.begin() as conn:
+        return [_info(r) for r in conn.execute(select(Feed).order_by(Feed.id))]
+
+
+def find_feed(store: Store, ref: str) -> FeedInfo:
+    """A feed by its number in `feeds list` or its URL."""
+    feeds = all_feeds(store)
+    for f in feeds:
+        if ref == f.url or (ref.isdigit() and int(ref) == f.id):
+            return f
+    hint = ("feeds: " + ", ".join(f"{f.id} {f.url}" for f in feeds)) if feeds else "none added"
+    raise StoreError(f"no feed {ref!r}", hint=hint)
+
+
+def delete_feed(store: Store, feed_id: int) -> None:
+    with store.begin() as conn:
+        conn.execute(delete(FeedEntry).where(FeedEntry.feed_id == feed_id))
+        conn.execute(delete(Feed).where(Feed.id == feed_id))
+
+
+def claim_due(store: Store, feed: FeedInfo, now: datetime) -> bool:
+    """Take a due feed's poll for this process (another `send-due` may be polling too)."""
+    with store.begin() as conn:
+        result = conn.execute(
+            update(Feed)
+            .where(Feed.id == feed.id, Feed.next_poll_at <= now)
+            .values(next_poll_at=now + timedelta(seconds=feed.poll_seconds))
+        )
+        return bool(result.rowcount)
+
+
+def record_poll(
+    store: Store,
+    feed: FeedInfo,
+    now: datetime,
+    *,
+    error: str | None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    title: str | None = None,
+    wait: timedelta | None = None,
+) -> None:
+    values: dict[str, Any] = {
+        "polled_at": now,
+        "last_error": error[:1000] if error else None,
+        "next_poll_at": now + max(timedelta(seconds=feed.poll_seconds), wait or timedelta(0)),
+    }
+    if error is None:
+        values.update(etag=etag, last_modified=last_modified)
+    if title:
+        values["title"] = title[:500]
+    with store.begin() as conn:
+        conn.execute(update(Feed).where(Feed.id == feed.id).values(**values))
+
+
+#: an entry claimed this long ago and still importing was left by a poll that died
+IMPORT_LEASE = timedelta(minutes=15)
+
+
+def seen(store: Store, feed_id: int, now: datetime) -> tuple[set[str], set[str]]:
+    """The keys and the links of the entries seen in a feed (an import that died is not)."""
+    with store.begin() as conn:
+        conn.execute(
+            delete(FeedEntry).where(
+                FeedEntry.feed_id == feed_id,
+                FeedEntry.state == EntryState.IMPORTING.value,
+                FeedEntry.seen_at < now - IMPORT_LEASE,
+            )
+        )
+        rows = conn.execute(
+            select(FeedEntry.entry_key, FeedEntry.link).where(FeedEntry.feed_id == feed_id)
+        ).all()
+    return {r.entry_key for r in rows}, {r.link for r in rows if r.link}
+
+
+def importing(store: Store, feed_id: int) -> bool:
+    """Whether an entry of this feed is still being imported (by this poll or another)."""
+    with store.begin() as conn:
+        return bool(
+            conn.scalar(
+                select(FeedEntry.id).where(
+                    FeedEntry.feed_id == feed_id, FeedEntry.state == EntryState.IMPORTING.value
+                )
+            )
+        )
+
+
+def claim_entry(
+    store: Store,
+    feed_id: int,
+    *,
+    key: str,
+    link: str,
+    title: str,
+    published: datetime | None,
+    state: EntryState,
+    now: datetime,
+    detail: str = "",
+) -> int | None:
+    """Record an entry as seen; None when another poll recorded it first."""
+    try:
+        with store.begin() as conn:
+            result: Any = conn.execute(
+                insert(FeedEntry).values(
+                    feed_id=feed_id,
+                    entry_key=key_of(key),
+                    entry_id=key[:2000],
+                    link=link[:2000],
+                    title=title[:500],
+                    published_at=published,
+                    seen_at=now,
+                    state=state.value,
+                    detail=detail[:2000],
+                )
+            )
+            return int(result.inserted_primary_key[0])
+    except IntegrityError:
+        return None
+
+
+def set_entry(
+    store: Store,
+    entry_id: int,
+    state: EntryState,
+    *,
+    detail: str = "",
+    issue_path: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"state": state.value, "detail": detail[:2000]}
+    if issue_path is not None:
+        values["issue_path"] = issue_path
+    with store.begin() as conn:
+        conn.execute(update(FeedEntry).where(FeedEntry.id == entry_id).values(**values))
+
+
+def forget_entry(store: Store, entry_id: int) -> None:
+    """Unclaim an entry whose import failed for a reason that may pass (tried again)."""
+    with store.begin() as conn:
+        conn.execute(delete(FeedEntry).where(FeedEntry.id == entry_id))
+
+
+_OPEN = (EntryState.WAITING.value, EntryState.HELD.value)
+
+
+def waiting(store: Store) -> list[Waiting]:
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(
+                FeedEntry.issue_path,
+                FeedEntry.title,
+                FeedEntry.state,
+                FeedEntry.detail,
+                FeedEntry.seen_at,
+                Feed.url,
+            )
+            .join(Feed, Feed.id == FeedEntry.feed_id)
+            .where(FeedEntry.state.in_(_OPEN))
+            .order_by(FeedEntry.id)
+        ).all()
+    return [
+        Waiting(
+            path=r.issue_path or "",
+            title=r.title,
+            state=EntryState(r.state),
+            feed_url=r.url,
+            detail=r.detail,
+            seen_at=r.seen_at,
+        )
+        for r in rows
+    ]
+
+
+def entry_for_issue(store: Store, slug: str) -> tuple[int, FeedInfo, EntryState] | None:
+    """The feed entry whose issue file has this slug (file name without .md)."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(FeedEntry.id, FeedEntry.feed_id, FeedEntry.issue_path, FeedEntry.state)
+            .where(FeedEntry.issue_path.endswith(f"{slug}.md", autoescape=True))
+            .order_by(FeedEntry.id.desc())
+        ).all()
+        for r in rows:
+            if Path(str(r.issue_path)).stem == slug:
+                feed = conn.execute(select(Feed).where(Feed.id == r.feed_id)).one()
+                return r.id, _info(feed), EntryState(r.state)
+    return None

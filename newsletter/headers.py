@@ -1,0 +1,90 @@
+"""Email header values: checked where they enter, made safe where they leave.
+
+Every value that reaches a header (a subscriber's name, a subject, the sender's name,
+List-* values) passes through this module, in two places:
+
+* where it enters (CSV import, ``subscribers add``, front matter, configuration),
+  :func:`problem` says why it cannot be a header value: a control character (CR or LF
+  would start a header of its own: header injection) or more characters than allowed;
+  the caller turns that into its one-line error naming the line or field;
+* where a message is built, :func:`clean` makes any value one line whatever reached the
+  database, :func:`fold` encodes (RFC 2047) and folds (RFC 5322, 78 columns) a header with
+  the standard library's email policy, and :func:`display_address` gives providers' JSON
+  a ``Name <address>`` with a cleaned name.
+"""
+
+from __future__ import annotations
+
+import re
+from email import policy
+from email.headerregistry import Address
+from email.utils import formataddr
+
+from .errors import InputError
+
+#: the most characters in a first or last name
+MAX_NAME = 100
+#: the most characters in a subject or another one-line header text (RFC 5322's line)
+MAX_TEXT = 998
+
+_CONTROL_CHARS = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+_CONTROL = re.compile(f"[{_CONTROL_CHARS}]")
+#: a run of control characters with the blanks around it: becomes one space
+_CONTROL_RUN = re.compile(f"\\s*[{_CONTROL_CHARS}][{_CONTROL_CHARS}\\s]*")
+_NAMES = {"\r": "CR", "\n": "LF", "\t": "tab", "\x00": "NUL", "\x7f": "DEL"}
+
+POLICY = policy.SMTP.clone(max_line_length=78)
+#: for values that are tokens (a URL, a tag): folded only past RFC 5322's 998 characters,
+#: so that a long URL is never turned into an encoded word
+POLICY_TOKENS = policy.SMTP.clone(max_line_length=998)
+#: for a message to a non-ASCII address (RFC 6532): UTF-8 headers
+POLICY_UTF8 = policy.SMTPUTF8.clone(max_line_length=78)
+
+
+def describe(char: str) -> str:
+    return _NAMES.get(char) or f"U+{ord(char):04X}"
+
+
+def problem(value: str, *, limit: int = MAX_TEXT) -> str | None:
+    """Why VALUE cannot be a header value, or None when it can."""
+    m = _CONTROL.search(value)
+    if m:
+        return f"holds a control character ({describe(m.group())}); expected one line of text"
+    if len(value) > limit:
+        return f"is {len(value):,} characters long; the most is {limit}"
+    return None
+
+
+def check(value: str, source: str, *, limit: int = MAX_TEXT, line: int | None = None) -> str:
+    """VALUE when it can be a header value, else an InputError naming SOURCE (and LINE)."""
+    why = problem(value, limit=limit)
+    if why:
+        raise InputError(source, why, line=line)
+    return value
+
+
+def clean(value: str, limit: int | None = None) -> str:
+    """One safe line: each run of control characters becomes one space; cut to LIMIT."""
+    if _CONTROL.search(value):
+        value = _CONTROL_RUN.sub(" ", value).strip()
+    return value[:limit] if limit is not None else value
+
+
+def display_address(name: str, email: str) -> str:
+    """``Name <email>`` (quoted where needed, not encoded: for providers' JSON)."""
+    name = clean(name, 2 * MAX_NAME + 1).strip()
+    return formataddr((name, email)) if name else email
+
+
+def fold(name: str, value: str, *, tokens: bool = False) -> str:
+    """The header line(s) ``Name: value\\r\\n``, encoded and folded at 78 columns (with
+    TOKENS, only past 998: for URLs and tags)."""
+    return (POLICY_TOKENS if tokens else POLICY).fold(name, clean(value, MAX_TEXT))
+
+
+def fold_address(name: str, display: str, email: str) -> str:
+    """An address header, the display name cleaned, encoded and folded; a non-ASCII address
+    is written as UTF-8 (RFC 6532)."""
+    local, _, domain = email.rpartition("@")
+    address = Address(clean(display, 2 * MAX_NAME + 1).strip(), local, domain)
+    return (POLICY if email.isascii() else POLICY_UTF8).fold(name, str(address))

@@ -1,0 +1,29 @@
+"""Templates for the public web pages (subscribe answers, confirmation, preferences, the
+archive) and the confirmation email: the editor's own copy in ``templates/web/`` first,
+then the built-in one."""
+
+from __future__ import annotations
+
+import jinja2
+
+from .config import Config
+from .resources import templates_dir
+
+FOLDER = "web"
+
+
+def environment(config: Config) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    own = config.user_templates / FOLDER
+    if own.is_dir():
+        loaders.append(jinja2.FileSystemLoader(str(own)))
+    loaders.append(jinja2.FileSystemLoader(str(templates_dir() / FOLDER)))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "xml"), default_for_string=True, default=False
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

@@ -1,0 +1,288 @@
+"""Readers join on their own: a form submission becomes a pending (or, on a single opt-in
+list, an active) subscriber, and a confirmation email goes out at once.
+
+Bots are turned away without anything being sent: a honeypot field, and a limit per IP
+address and per email address. The answer never says whether an address was on the list
+already: everyone who asks is told to check their inbox.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from . import headers
+from .config import Config
+from .errors import StoreError
+from .headers import MAX_NAME
+from .pages import environment
+from .providers import Batch, Provider, ProviderError, Recipient
+from .providers.base import ACCEPTED
+from .signing import ConfirmRefused, ConfirmToken, Signer
+from .store import Store, utcnow
+from .store import consent as joins
+from .store.subscribers import normalise_email, valid_timezone
+from .timing import parse_interval
+
+log = logging.getLogger("newsletter.signup")
+
+#: the form's hidden field that people never see and bots fill in
+HONEYPOT = "website"
+
+
+class Answer(enum.Enum):
+    """What the person who filled in the form is told (and the HTTP status)."""
+
+    CHECK_INBOX = 200  # a confirmation email is on its way (or nothing to do: same answer)
+    JOINED = 201  # on a single opt-in list: subscribed now
+    BAD_INPUT = 400
+    UNKNOWN_LIST = 404
+    TOO_MANY = 429
+    NOT_SENT = 503  # the confirmation email could not be sent: try again later
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    answer: Answer
+    message: str
+    field: str = ""
+
+
+@dataclass(frozen=True)
+class Request:
+    """Where a submission came from (not from the form's fields, which anyone can fake)."""
+
+    ip: str = ""
+    user_agent: str = ""
+    referrer: str = ""
+
+
+class RateLimiter:
+    """At most ``limit`` attempts per key in ``window`` seconds (this process's memory)."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            if len(self._hits) > 100_000:  # forget idle keys so memory stays bounded
+                for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+                    del self._hits[k]
+            return True
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_ip: int = 10
+    per_address: int = 3
+    window_seconds: float = 3600.0
+
+
+def form_html(config: Config, list_name: str, *, fetch: bool = False, hosted: bool = False) -> str:
+    """The embeddable subscribe form for a list (``newsletter form``), or with ``hosted``
+    the whole page the web app serves at ``/subscribe/<list>``. It works without
+    JavaScript; a short script fills in the reader's time zone and the page's address, and
+    with ``fetch`` shows the answer in place."""
+    settings = config.list_settings(list_name)
+    base = config.web.base_url.rstrip("/")
+    return (
+        environment(config)
+        .get_template("subscribe.html" if hosted else "form.html")
+        .render(
+            sender=config.sender,
+            brand=config.brand,
+            action=f"{base}/subscribe/{quote(list_name, safe='')}",
+            slug=re.sub(r"[^A-Za-z0-9_-]+", "-", list_name),
+            title=settings.title or f"Emails from {config.sender.name}",
+            form_title="" if hosted else settings.title,
+            consent_text=settings.consent_text,
+            default_timezone=config.sending.timezone,
+            fetch=fetch,
+        )
+    )
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "on", "yes", "true", "y"}
+
+
+class Signups:
+    """The subscribe and confirm flow for every list, shared by the web app's requests."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        provider: Callable[[], Provider],
+        limits: Limits = Limits(),
+    ) -> None:
+        self.store = store
+        self.config = config
+        self._provider_factory = provider
+        self._provider: Provider | None = None
+        self.signer = Signer.from_env(store.signing_secret())
+        self.by_ip = RateLimiter(limits.per_ip, limits.window_seconds)
+        self.by_address = RateLimiter(limits.per_address, limits.window_seconds)
+        self.env = environment(config)
+
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = self._provider_factory()
+        return self._provider
+
+    def expiry_seconds(self, list_name: str) -> int:
+        setting = self.config.list_settings(list_name).confirm_expiry
+        where = f"[lists.{list_name}] confirm_expiry"
+        return int(parse_interval(setting, where).total_seconds())
+
+    def confirm_url(self, subscriber_id: int, list_id: int) -> str:
+        token = self.signer.confirm_token(subscriber_id, list_id)
+        return f"{self.config.web.base_url.rstrip('/')}/confirm/{token}"
+
+    def subscribe(
+        self, list_name: str, form: Mapping[str, str], request: Request, now: datetime | None = None
+    ) -> SignupResult:
+        now = now or utcnow()
+        settings = self.config.list_settings(list_name)
+        check_inbox = SignupResult(
+            Answer.CHECK_INBOX,
+            "Almost there: check your inbox and press the button in the email we sent to confirm.",
+        )
+        if (form.get(HONEYPOT) or "").strip():
+            return check_inbox  # a bot: told the usual, sent nothing
+        if request.ip and not self.by_ip.allow(request.ip):
+            return SignupResult(Answer.TOO_MANY, "Too many attempts. Please try again later.")
+        raw = (form.get("email") or "").strip()
+        if not raw:
+            return SignupResult(Answer.BAD_INPUT, "Please enter your email address.", "email")
+        try:
+            email = normalise_email(raw[:320])
+        except ValueError as exc:
+            return SignupResult(
+                Answer.BAD_INPUT, f"“{raw[:80]}” is not a valid email address: {exc}", "email"
+            )
+        if settings.consent_text and not _truthy(form.get("consent")):
+            return SignupResult(
+                Answer.BAD_INPUT,
+                "Please tick the box to agree to receive these emails.",
+                "consent",
+            )
+        if not self.by_address.allow(email.lower()):
+            return SignupResult(Answer.TOO_MANY, "Too many attempts. Please try again later.")
+        tz = (form.get("timezone") or "").strip()[:64]
+        page = (form.get("page") or "").strip()[:2000] or request.referrer[:2000]
+        if not page.lower().startswith(("http://", "https://")):
+            page = ""
+        try:
+            self.purge(now)
+            join = joins.request_join(
+                self.store,
+                email=email,
+                list_name=list_name,
+                first_name=headers.clean(
+                    " ".join((form.get("first_name") or "").split()), MAX_NAME
+                ),
+                timezone=tz if tz and valid_timezone(tz) else None,
+                double_opt_in=settings.double_opt_in,
+                source=joins.FormSource(
+                    form_url=page,
+                    ip=request.ip,
+                    user_agent=request.user_agent,
+                    consent_text=settings.consent_text,
+                ),
+                now=now,
+            )
+        except StoreError:
+            return SignupResult(Answer.UNKNOWN_LIST, f"There is no list called “{list_name}”.")
+        if join.outcome is joins.JoinOutcome.JOINED:
+            assert join.subscriber_id is not None and join.list_id is not None
+            joins.welcome(self.store, join.subscriber_id, join.list_id, now)
+            return SignupResult(Answer.JOINED, "You are subscribed. The first email is on its way.")
+        if join.outcome is not joins.JoinOutcome.PENDING:
+            return check_inbox  # on the list already, or suppressed: nothing is sent
+        assert join.subscriber_id is not None and join.list_id is not None
+        if not self.send_confirmation(email, list_name, join.subscriber_id, join.list_id, now):
+            return SignupResult(
+                Answer.NOT_SENT,
+                "We could not send the confirmation email just now. Please try again in a "
+                "few minutes.",
+            )
+        return check_inbox
+
+    def send_confirmation(
+        self, email: str, list_name: str, subscriber_id: int, list_id: int, now: datetime
+    ) -> bool:
+        """The confirmation email, sent at once as a one-recipient batch; False when the
+        provider refused it (an unknown outcome counts as sent: it may have arrived)."""
+        settings = self.config.list_settings(list_name)
+        context = dict(
+            sender=self.config.sender,
+            brand=self.config.brand,
+            title=settings.title or self.config.sender.name,
+            confirm_url=self.confirm_url(subscriber_id, list_id),
+            days=max(1, self.expiry_seconds(list_name) // 86400),
+        )
+        batch = Batch(
+            key=f"confirm-{subscriber_id}-{list_id}-{now:%Y%m%d%H%M%S}",
+            subject=f"Please confirm: {context['title']}",
+            html=self.env.get_template("confirm-email.html").render(**context),
+            text=self.env.get_template("confirm-email.txt").render(**context),
+            from_email=self.config.sender.email,
+            from_name=self.config.sender.name,
+            reply_to=self.config.sender.reply_to,
+            tag="confirm",
+            first_name_fallback=self.config.brand.first_name_fallback,
+            metadata={"kind": "confirm"},
+            # Not a ledger row: a negative id keeps it apart from deliveries.
+            recipients=[Recipient(-subscriber_id, email)],
+        )
+        try:
+            results = self.provider().send_batch(batch)
+        except ProviderError as exc:
+            log.warning("confirmation email not sent: %s", exc)
+            return False
+        return bool(results) and results[0].status in (*ACCEPTED, "unknown")
+
+    def longest_expiry(self) -> int:
+        return max([self.expiry_seconds(name) for name in self.config.lists] + [7 * 86400])
+
+    def verify(self, token: str) -> ConfirmToken:
+        """The link's subscriber and list; ConfirmRefused if forged or expired."""
+        found = self.signer.verify_confirm(token, self.longest_expiry())
+        name = joins.list_name(self.store, found.list_id)
+        if name is None:
+            raise ConfirmRefused(expired=False)
+        # Each list has its own expiry: check the token against it.
+        return self.signer.verify_confirm(token, self.expiry_seconds(name))
+
+    def confirm(self, token: str, now: datetime | None = None) -> joins.ConfirmOutcome:
+        """Raises ConfirmRefused for a forged or expired link."""
+        found = self.verify(token)
+        now = now or utcnow()
+        outcome = joins.confirm_join(self.store, found.subscriber_id, found.list_id, now)
+        if outcome is joins.ConfirmOutcome.CONFIRMED:
+            joins.welcome(self.store, found.subscriber_id, found.list_id, now)
+        return outcome
+
+    def purge(self, now: datetime) -> int:
+        """Forget pending addresses whose confirmation link has expired."""
+        return joins.purge_pending(self.store, now - timedelta(seconds=self.longest_expiry()))

@@ -1,0 +1,338 @@
+"""Joining a list on one's own: pending addresses, confirmation, and the consent record.
+
+Someone who fills in the form is *pending* (on a double opt-in list, or whenever they had
+unsubscribed or been erased before) until they confirm from the email; a pending address
+gets nothing else, and is purged once its confirmation link has expired. Every joining
+keeps a consent record: when and how, the form's URL, IP address, user agent, the consent
+text shown, and when it was confirmed.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+
+from ..timing import as_utc, parse_at, sequence_due, to_naive_utc, zone
+from . import Store, email_key, erased_key
+from .models import Campaign, Consent, Delivery, MailingList, Membership, Subscriber, Suppression
+
+#: a suppression for one of these reasons is never lifted by a form: mail would bounce or
+#: the reader complained; nothing is sent to them
+HARD_SUPPRESSIONS = ("bounced", "complained", "rejected", "manual")
+
+
+class JoinMethod(enum.StrEnum):
+    FORM = "form"
+    IMPORT = "import"
+    CLI = "cli"
+
+
+class JoinOutcome(enum.Enum):
+    #: waiting for the reader's confirmation: send them the confirmation email
+    PENDING = "pending"
+    #: on the list now (a single opt-in list)
+    JOINED = "joined"
+    #: on the list already: nothing to do
+    ALREADY = "already"
+    #: suppressed (bounced, complained...): nothing is sent
+    REFUSED = "refused"
+
+
+class ConfirmOutcome(enum.Enum):
+    CONFIRMED = "confirmed"
+    ALREADY = "already"
+    #: erased, purged or unsubscribed since: the link does nothing
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class FormSource:
+    """Where a form submission came from, as kept in the consent record."""
+
+    form_url: str = ""
+    ip: str = ""
+    user_agent: str = ""
+    consent_text: str = ""
+
+
+@dataclass(frozen=True)
+class Join:
+    outcome: JoinOutcome
+    subscriber_id: int | None = None
+    list_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    list_name: str
+    method: str
+    joined_at: datetime
+    form_url: str
+    ip: str
+    user_agent: str
+    consent_text: str
+    confirmed_at: datetime | None
+
+
+def record(
+    conn: Connection,
+    subscriber_id: int,
+    list_id: int | None,
+    method: JoinMethod,
+    joined_at: datetime,
+    source: FormSource = FormSource(),
+    confirmed_at: datetime | None = None,
+) -> None:
+    conn.execute(
+        insert(Consent).values(
+            subscriber_id=subscriber_id,
+            list_id=list_id,
+            method=method.value,
+            joined_at=joined_at,
+            form_url=source.form_url[:2000],
+            ip=source.ip[:64],
+            user_agent=source.user_agent[:500],
+            consent_text=source.consent_text[:2000],
+            confirmed_at=confirmed_at,
+        )
+    )
+
+
+def request_join(
+    store: Store,
+    *,
+    email: str,
+    list_name: str,
+    first_name: str,
+    timezone: str | None,
+    double_opt_in: bool,
+    source: FormSource,
+    now: datetime,
+) -> Join:
+    """A form submission (the address already validated). Never changes an existing
+    subscriber's name or time zone: anyone can type anyone's address into a form."""
+    with store.begin() as conn:
+        list_id = store.list_id(conn, list_name)
+        reason = store.is_suppressed(conn, email)
+        if reason in HARD_SUPPRESSIONS:
+            return Join(JoinOutcome.REFUSED)
+        sub = conn.execute(
+            select(Subscriber.id, Subscriber.status).where(Subscriber.email_key == email_key(email))
+        ).first()
+        member = (
+            conn.scalar(
+                select(Membership.status).where(
+                    Membership.subscriber_id == sub.id, Membership.list_id == list_id
+                )
+            )
+            if sub
+            else None
+        )
+        if sub and sub.status == "active" and member == "active":
+            return Join(JoinOutcome.ALREADY, sub.id, list_id)
+        # Someone who left (or asked to be erased) comes back only by confirming themselves.
+        confirm = double_opt_in or reason is not None or (sub and sub.status == "unsubscribed")
+        status = "pending" if confirm else "active"
+        if sub is None:
+            key: Any = conn.execute(
+                insert(Subscriber).values(
+                    email=email,
+                    email_key=email_key(email),
+                    first_name=first_name[:200],
+                    timezone=timezone,
+                    status=status,
+                    subscribed_at=now,
+                )
+            ).inserted_primary_key
+            sid = int(key[0])
+        else:
+            sid = sub.id
+            if sub.status == "pending":
+                conn.execute(
+                    update(Subscriber)
+                    .where(Subscriber.id == sid)
+                    .values(
+                        first_name=first_name[:200],
+                        timezone=timezone,
+                        subscribed_at=now,
+                        status=status,
+                    )
+                )
+        if member is None:
+            conn.execute(
+                insert(Membership).values(
+                    subscriber_id=sid, list_id=list_id, status=status, joined_at=now
+                )
+            )
+        else:
+            conn.execute(
+                update(Membership)
+                .where(Membership.subscriber_id == sid, Membership.list_id == list_id)
+                .values(status=status, joined_at=now)
+            )
+        record(conn, sid, list_id, JoinMethod.FORM, now, source)
+        return Join(JoinOutcome.PENDING if confirm else JoinOutcome.JOINED, sid, list_id)
+
+
+def confirm_join(store: Store, subscriber_id: int, list_id: int, now: datetime) -> ConfirmOutcome:
+    """The reader pressed "confirm": they are on the list from now (a sequence starts
+    them at part 1 on the next send)."""
+    with store.begin() as conn:
+        sub = conn.execute(
+            select(Subscriber.email, Subscriber.status).where(Subscriber.id == subscriber_id)
+        ).first()
+        member = conn.scalar(
+            select(Membership.status).where(
+                Membership.subscriber_id == subscriber_id, Membership.list_id == list_id
+            )
+        )
+        if sub is None or member is None:
+            return ConfirmOutcome.GONE
+        if member == "active" and sub.status == "active":
+            return ConfirmOutcome.ALREADY
+        if member != "pending":
+            return ConfirmOutcome.GONE
+        conn.execute(
+            update(Subscriber)
+            .where(Subscriber.id == subscriber_id)
+            .values(status="active", unsubscribed_at=None)
+        )
+        conn.execute(
+            update(Membership)
+            .where(Membership.subscriber_id == subscriber_id, Membership.list_id == list_id)
+            .values(status="active", joined_at=now)
+        )
+        conn.execute(
+            delete(Suppression).where(
+                Suppression.email_key.in_([email_key(sub.email), erased_key(sub.email)]),
+                Suppression.reason.in_(["unsubscribed", "erased"]),
+            )
+        )
+        latest = conn.scalar(
+            select(Consent.id)
+            .where(
+                Consent.subscriber_id == subscriber_id,
+                Consent.list_id == list_id,
+                Consent.confirmed_at.is_(None),
+            )
+            .order_by(Consent.id.desc())
+            .limit(1)
+        )
+        if latest is not None:
+            conn.execute(update(Consent).where(Consent.id == latest).values(confirmed_at=now))
+        return ConfirmOutcome.CONFIRMED
+
+
+def purge_pending(store: Store, cutoff: datetime) -> int:
+    """Forget requests never confirmed before ``cutoff``: pending subscribers (with their
+    consent records), and pending memberships of existing subscribers. Returns how many."""
+    with store.begin() as conn:
+        stale = list(
+            conn.execute(
+                select(Membership.subscriber_id, Membership.list_id).where(
+                    Membership.status == "pending", Membership.joined_at < cutoff
+                )
+            )
+        )
+        for sid, lid in stale:
+            conn.execute(
+                delete(Consent).where(
+                    Consent.subscriber_id == sid,
+                    Consent.list_id == lid,
+                    Consent.confirmed_at.is_(None),
+                    Consent.method == JoinMethod.FORM.value,
+                )
+            )
+            conn.execute(
+                delete(Membership).where(Membership.subscriber_id == sid, Membership.list_id == lid)
+            )
+        gone = list(
+            conn.scalars(
+                select(Subscriber.id).where(
+                    Subscriber.status == "pending", Subscriber.subscribed_at < cutoff
+                )
+            )
+        )
+        if gone:
+            conn.execute(delete(Consent).where(Consent.subscriber_id.in_(gone)))
+            conn.execute(delete(Membership).where(Membership.subscriber_id.in_(gone)))
+            conn.execute(delete(Subscriber).where(Subscriber.id.in_(gone)))
+        return len(stale) + len(gone)
+
+
+def records(conn: Connection, subscriber_ids: list[int]) -> dict[int, list[ConsentRecord]]:
+    """Every consent record of these subscribers, oldest first."""
+    out: dict[int, list[ConsentRecord]] = {}
+    rows = conn.execute(
+        select(Consent.__table__, MailingList.name.label("list_name"))
+        .outerjoin(MailingList, and_(MailingList.id == Consent.list_id))
+        .where(Consent.subscriber_id.in_(subscriber_ids))
+        .order_by(Consent.id)
+    )
+    for c in rows:
+        out.setdefault(c.subscriber_id, []).append(
+            ConsentRecord(
+                list_name=c.list_name or "",
+                method=c.method,
+                joined_at=c.joined_at,
+                form_url=c.form_url,
+                ip=c.ip,
+                user_agent=c.user_agent,
+                consent_text=c.consent_text,
+                confirmed_at=c.confirmed_at,
+            )
+        )
+    return out
+
+
+def list_name(store: Store, list_id: int) -> str | None:
+    with store.begin() as conn:
+        return conn.scalar(select(MailingList.name).where(MailingList.id == list_id))
+
+
+def welcome(store: Store, subscriber_id: int, list_id: int, now: datetime) -> int:
+    """A reader who just joined on their own starts each sequence queued for the list: part
+    1 now, the rest at the interval (at their local hour when the series has one). Rows the
+    sender's own enrolment made already are kept. Returns how many rows were added."""
+    from .subscribers import insert_ignore  # (it imports this module)
+
+    rows: list[dict[str, Any]] = []
+    with store.begin() as conn:
+        tz_name = conn.scalar(select(Subscriber.timezone).where(Subscriber.id == subscriber_id))
+        for c in conn.execute(
+            select(Campaign).where(
+                Campaign.list_id == list_id,
+                Campaign.mode == "sequence",
+                Campaign.status == "active",
+                ~select(Delivery.id)
+                .where(Delivery.campaign_id == Campaign.id, Delivery.subscriber_id == subscriber_id)
+                .exists(),
+            )
+        ):
+            start = max(as_utc(now), as_utc(c.start_at))
+            due = sequence_due(
+                start,
+                timedelta(seconds=c.interval_seconds),
+                c.parts,
+                parse_at(c.send_at),
+                zone(tz_name or c.default_timezone),
+            )
+            due[0] = start
+            rows.extend(
+                dict(
+                    campaign_id=c.id,
+                    subscriber_id=subscriber_id,
+                    part=k,
+                    due_at=to_naive_utc(when),
+                    state="scheduled",
+                    attempts=0,
+                )
+                for k, when in enumerate(due, start=1)
+            )
+        if rows:
+            conn.execute(insert_ignore(store, Delivery), rows)
+    return len(rows)

@@ -1,0 +1,152 @@
+"""Sentences that frame a part: the recap of the previous part, the teaser for the next
+one, the preheader. Extractive: sentences come from the article itself (boundaries from
+pysbd, so "i.e." or "Dr." never end one), ranked by how well they stand for their part:
+the part's own vocabulary and headings, a sensible length, no dangling "This" or "And"
+at the start that needs the sentence before it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
+
+from .blocks import Block, Heading, ListBlock, Paragraph, Quote, plain, words
+
+STOP = frozenset(
+    re.findall(
+        r"\S+",
+        """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing don down during each
+    even ever every few for from further get gets got had has have having he her here hers
+    herself him himself his how i if in into is it its itself just let like may me might
+    more most much must my myself no nor not now of off on once only or other our ours
+    ourselves out over own really same she should so some still such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    us very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves s t ll ve re d m""",
+    )
+)
+_DANGLING = re.compile(
+    r"^(this|that|these|those|it|they|he|she|and|but|or|so|also|then|here|there)\b", re.I
+)
+_LEAD = re.compile(r"^[^\w“\"'(]+")
+_BENEFIT = frozenset(re.findall(r"\S+", "you your how can help helps learn ways way why what"))
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+@lru_cache(maxsize=4096)
+def sentences(text: str) -> tuple[str, ...]:
+    """The sentences of a paragraph, each trimmed (abbreviations like "i.e." kept inside)."""
+    text = " ".join(text.split())
+    if not text:
+        return ()
+    return tuple(s.strip() for s in _segmenter().segment(text) if s.strip())
+
+
+def _terms(text: str) -> list[str]:
+    out = []
+    for w in words(text.lower().replace("’", "'")):
+        w = w.split("'")[0]
+        if len(w) > 2 and w not in STOP:
+            out.append(w[:-1] if w.endswith("s") and len(w) > 4 else w)
+    return out
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    position: int
+    score: float
+
+
+def prose(blocks: tuple[Block, ...]) -> list[str]:
+    """The prose of a part (paragraphs, quotes, list items), without headings or CTAs."""
+    out: list[str] = []
+    for b in blocks:
+        if isinstance(b, Paragraph):
+            out.append(b.text())
+        elif isinstance(b, Quote):
+            out.extend(plain(p) for p in b.paragraphs)
+        elif isinstance(b, ListBlock):
+            for item in b.items:
+                out.append(plain(item.spans))
+                if item.detail:
+                    out.append(plain(item.detail))
+    return [p for p in out if p.strip()]
+
+
+def ranked(blocks: tuple[Block, ...], *, benefit: bool = False) -> list[Sentence]:
+    """The part's sentences, the most representative first (ties: earlier first).
+
+    ``benefit``: prefer sentences that speak to the reader ("you", "how", "can"), which
+    say why the part is worth opening.
+    """
+    found = [s for p in prose(blocks) for s in sentences(p)]
+    vocab = Counter(t for s in found for t in set(_terms(s)))
+    heads = {t for b in blocks if isinstance(b, Heading) for t in _terms(b.text())}
+    out = []
+    for pos, s in enumerate(found):
+        terms = set(_terms(s))
+        if not terms:
+            continue
+        score = sum(vocab[t] - 1 for t in terms) / math.sqrt(len(terms)) + 2.0 * len(terms & heads)
+        score += 1.0  # so that the penalties below still order sentences without repeats
+        if not 40 <= len(s) <= 200:
+            score *= 0.3
+        if s.endswith("?"):
+            score *= 0.4
+        if s[-1:] not in '.!?”"’)':
+            score *= 0.3  # a fragment, like a list item without a full stop
+        if _DANGLING.match(s) or s[:1].islower():
+            score *= 0.5
+        if ":" in s[:25]:
+            score *= 0.6  # "At work: ..." leans on the list it came from
+        if benefit:
+            score *= 1.0 + 0.4 * len({w.lower() for w in words(s)} & _BENEFIT)
+        out.append(Sentence(_LEAD.sub("", s), pos, score))
+    out.sort(key=lambda x: (-x.score, x.position))
+    return out
+
+
+def recap(blocks: tuple[Block, ...]) -> str:
+    """One or two sentences that stand for what ``blocks`` covered, in article order."""
+    best = ranked(blocks)
+    if not best:
+        return ""
+    chosen = [best[0]]
+    if len(best[0].text) < 90 and len(best) > 1:
+        second = next((s for s in best[1:3] if len(s.text) + len(best[0].text) < 220), None)
+        if second:
+            chosen.append(second)
+    return " ".join(s.text for s in sorted(chosen, key=lambda s: s.position))
+
+
+def _first_section(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+    heads = [i for i, b in enumerate(blocks) if isinstance(b, Heading) and not b.continued]
+    return blocks[: heads[1]] if len(heads) > 1 else blocks
+
+
+def teaser(blocks: tuple[Block, ...], index: int) -> str:
+    """A sentence that names what part ``index`` covers and why to open it."""
+    opening = _first_section(blocks)
+    best = [s for s in ranked(opening, benefit=True) if len(s.text) <= 160] or ranked(
+        blocks, benefit=True
+    )
+    why = best[0].text if best else ""
+    first = next((b for b in blocks if isinstance(b, Heading)), None)
+    name = first.text().strip() if first else ""
+    verb = "goes on with" if first is not None and first.continued else "looks at"
+    if name and why:
+        return f"Part {index} {verb} “{name}”: {why}"
+    if name:
+        return f"Part {index} {verb} “{name}”."
+    return f"Part {index} goes on: {why}" if why else ""

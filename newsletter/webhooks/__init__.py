@@ -1,0 +1,107 @@
+"""Provider webhooks: verify what the provider signs, turn bounces, complaints and
+provider-side unsubscribes into suppressions (one table of event types for every
+provider: :mod:`.events`). A request that fails verification or is not what the provider
+sends changes nothing.
+
+Secrets and settings come from the environment:
+- Postmark: basic auth in the webhook URL, ``$POSTMARK_WEBHOOK_AUTH`` = ``user:password``;
+- SendGrid: the signed event webhook's public key, ``$SENDGRID_WEBHOOK_PUBLIC_KEY``;
+- Mailgun: the HTTP webhook signing key, ``$MAILGUN_WEBHOOK_SIGNING_KEY``;
+- Resend: the endpoint's signing secret, ``$RESEND_WEBHOOK_SECRET`` (``whsec_...``);
+- SES: the SNS topic(s) SES publishes to, ``$SES_WEBHOOK_TOPIC_ARN``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..store import Store
+from ..store.subscribers import unsubscribe
+from .base import (
+    Fetch,
+    Inbound,
+    Malformed,
+    Observed,
+    Received,
+    WebhookNotConfigured,
+    WebhookProvider,
+    WebhookRejected,
+    remember,
+)
+from .events import EVENT_TYPES, EventType, event_type
+from .mailgun import MailgunWebhook
+from .postmark import PostmarkWebhook
+from .resend import ResendWebhook
+from .sendgrid import SendGridWebhook
+from .ses import SesWebhook
+
+
+@dataclass(frozen=True)
+class Suppress:
+    email: str
+    type: EventType
+    detail: str = ""
+
+
+def webhook_providers(
+    fetch: Fetch | None = None, trusted_url: Callable[[str], bool] | None = None
+) -> dict[str, WebhookProvider]:
+    """Every provider's webhook by name; ``fetch`` and ``trusted_url`` (SNS certificate
+    and subscription addresses) are for tests: strict by default."""
+    hooks: list[WebhookProvider] = [
+        PostmarkWebhook(),
+        SendGridWebhook(),
+        MailgunWebhook(),
+        ResendWebhook(),
+        SesWebhook(fetch, trusted_url),
+    ]
+    return {h.name: h for h in hooks}
+
+
+def suppressions(provider: str, observed: list[Observed]) -> list[Suppress]:
+    out = []
+    for o in observed:
+        kind = event_type(provider, o.key)
+        if kind is not None and o.email.strip():
+            out.append(Suppress(o.email.strip(), kind, o.detail))
+    return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    suppressed: int
+    note: str = ""
+
+
+def receive(store: Store, hook: WebhookProvider, inbound: Inbound) -> Outcome:
+    """Verify and apply one request, all or nothing: the token is remembered in the same
+    transaction as the suppressions it brings."""
+    received = hook.receive(inbound)
+    events = suppressions(hook.name, received.events)
+    n = 0
+    with store.begin() as conn:
+        if received.token is not None:
+            remember(conn, hook.name, received.token, hook.token_lifetime)
+        for e in events:
+            if e.type is EventType.UNSUBSCRIBED:
+                unsubscribe(store, e.email, conn=conn)
+            n += store.suppress(e.email, e.type.value, source=hook.name, detail=e.detail, conn=conn)
+    return Outcome(n, received.note)
+
+
+__all__ = [
+    "EVENT_TYPES",
+    "EventType",
+    "Inbound",
+    "Malformed",
+    "Outcome",
+    "Received",
+    "Suppress",
+    "WebhookNotConfigured",
+    "WebhookProvider",
+    "WebhookRejected",
+    "receive",
+    "suppressions",
+    "webhook_providers",
+]

@@ -1,0 +1,165 @@
+"""What every provider's webhook shares: the request as received, rejection, body and
+field checks, timestamp windows, remembered tokens.
+
+A verifier raises :class:`WebhookRejected` (nothing is changed then): 401/403 for a
+request that is not the provider's, 400 for a body that is not what the provider sends,
+503 when this server is not configured for the provider.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from ..store import utcnow
+from ..store.models import WebhookToken
+
+#: a signed request older (or newer) than this is refused as a possible replay
+MAX_AGE_SECONDS = 15 * 60
+#: the largest body accepted (SendGrid batches events; a few MB at most)
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+T = TypeVar("T")
+
+
+class WebhookRejected(Exception):
+    """The request is not from the provider, or not what the provider sends."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class WebhookNotConfigured(WebhookRejected):
+    def __init__(self, variable: str) -> None:
+        super().__init__(f"set ${variable} to accept this provider's webhooks", 503)
+
+
+class Malformed(WebhookRejected):
+    """The body is not what the provider sends (wrong JSON type, missing field)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 400)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One webhook request as received."""
+
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, body: bytes, headers: Mapping[str, str]) -> Inbound:
+        return cls(body, {k.lower(): v for k, v in headers.items()})
+
+    def header(self, name: str) -> str | None:
+        """A header, whatever the case of its name."""
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One event as the provider names it: ``key`` is looked up in
+    :data:`newsletter.webhooks.events.EVENT_TYPES`."""
+
+    key: str
+    email: str
+    detail: str = ""
+
+
+def secret(variable: str) -> str:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        raise WebhookNotConfigured(variable)
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    if len(raw) > MAX_BODY_BYTES:
+        raise Malformed(f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise Malformed("the body is not JSON") from None
+
+
+def need(obj: Any, key: str, kind: type[T], where: str = "body") -> T:
+    """``obj[key]`` of type ``kind``, or a 400 naming the field."""
+    if not isinstance(obj, dict):
+        raise Malformed(f"{where} must be a JSON object")
+    value = obj.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise Malformed(f"{where}: field '{key}' must be {_kind(kind)}")
+    return value
+
+
+def maybe(obj: dict[str, Any], key: str, kind: type[T], default: T) -> T:
+    """``obj[key]`` when present; a present value of the wrong type is a 400."""
+    if obj.get(key) is None:
+        return default
+    return need(obj, key, kind)
+
+
+def _kind(kind: type) -> str:
+    return {str: "text", dict: "an object", list: "a list", int: "a number"}.get(
+        kind, kind.__name__
+    )
+
+
+def fresh(timestamp: str, max_age: float = MAX_AGE_SECONDS, now: float | None = None) -> None:
+    """Refuse a signed timestamp outside the window (either way: clocks differ a little)."""
+    try:
+        age = abs((time.time() if now is None else now) - int(timestamp))
+    except ValueError:
+        raise WebhookRejected("bad timestamp") from None
+    if age > max_age:
+        raise WebhookRejected("timestamp outside the accepted window (a replayed request?)")
+
+
+def remember(conn: Connection, provider: str, token: str, lifetime: float) -> None:
+    """Record a signed token once; a second use within ``lifetime`` is refused (406: the
+    provider does not retry a 406). Older tokens are pruned: their signatures are stale."""
+    now = utcnow()
+    conn.execute(
+        delete(WebhookToken).where(WebhookToken.seen_at < now - timedelta(seconds=lifetime * 2))
+    )
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(WebhookToken).values(provider=provider, token=token, seen_at=now))
+    except IntegrityError:
+        raise WebhookRejected("this signed request was already received (a replay?)", 406) from None
+
+
+#: fetches a URL's body (SNS certificates, subscription confirmations); injectable in tests
+Fetch = Callable[[str], bytes]
+
+
+@dataclass(frozen=True)
+class Received:
+    """A verified request: its events, and the signed token to remember (if any)."""
+
+    events: list[Observed]
+    token: str | None = None
+    #: shown in the answer (e.g. "subscription confirmed")
+    note: str = ""
+
+
+class WebhookProvider:
+    """One provider's webhook: verify the request, name its events."""
+
+    name: str = ""
+    #: how long a remembered token stays refused (the signature's lifetime)
+    token_lifetime: float = MAX_AGE_SECONDS
+
+    def receive(self, inbound: Inbound) -> Received:  # pragma: no cover - abstract
+        raise NotImplementedError

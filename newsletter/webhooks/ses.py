@@ -1,0 +1,179 @@
+"""Amazon SES through SNS: SES publishes bounces and complaints to an SNS topic, and the
+topic posts them here (an HTTPS subscription).
+
+Every SNS message is signed with a certificate at ``SigningCertURL``: the URL must be
+https on ``sns.<region>.amazonaws.com`` (checked before anything is fetched), and the
+signature (SHA1 for SignatureVersion 1, SHA256 for 2) must match the fields SNS signs.
+AWS signs every topic's messages, so anyone's topic could post here: only the topics in
+``$SES_WEBHOOK_TOPIC_ARN`` (comma-separated ARNs) are accepted. A SubscriptionConfirmation
+from such a topic is confirmed by visiting its SubscribeURL (same host rule).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from .base import (
+    Fetch,
+    Inbound,
+    Malformed,
+    Observed,
+    Received,
+    WebhookProvider,
+    WebhookRejected,
+    maybe,
+    need,
+    parse_json,
+    secret,
+)
+
+SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+MAX_CERT_BYTES = 64 * 1024
+
+_SIGNED = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
+}
+_SIGNED["UnsubscribeConfirmation"] = _SIGNED["SubscriptionConfirmation"]
+
+
+def sns_url(url: str) -> bool:
+    """True for an https URL on an SNS endpoint (the only place certificates come from)."""
+    parsed = urlparse(url)
+    return (
+        parsed.scheme == "https"
+        and parsed.username is None
+        and parsed.port in (None, 443)
+        and bool(SNS_HOST.fullmatch(parsed.hostname or ""))
+    )
+
+
+def fetch_url(url: str) -> bytes:
+    import requests
+
+    try:
+        response = requests.get(url, timeout=10, allow_redirects=False)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise WebhookRejected(f"cannot fetch {url}: {type(exc).__name__}", 503) from None
+    return response.content[: MAX_CERT_BYTES + 1]
+
+
+def string_to_sign(message: dict[str, object]) -> bytes:
+    kind = need(message, "Type", str)
+    if kind not in _SIGNED:
+        raise Malformed(f"unknown SNS message Type {kind!r}")
+    out = []
+    for key in _SIGNED[kind]:
+        if key == "Subject" and message.get(key) is None:
+            continue
+        out.append(f"{key}\n{need(message, key, str)}\n")
+    return "".join(out).encode()
+
+
+class SesWebhook(WebhookProvider):
+    name = "ses"
+
+    def __init__(
+        self, fetch: Fetch | None = None, trusted_url: Callable[[str], bool] | None = None
+    ) -> None:
+        self.fetch = fetch or fetch_url
+        self.trusted_url = trusted_url or sns_url
+        self._certs: dict[str, rsa.RSAPublicKey] = {}
+
+    def receive(self, inbound: Inbound) -> Received:
+        topics = {t.strip() for t in secret("SES_WEBHOOK_TOPIC_ARN").split(",") if t.strip()}
+        message = parse_json(inbound.body)
+        if not isinstance(message, dict):
+            raise Malformed("the body must be a JSON object")
+        signed = string_to_sign(message)
+        self.verify(message, signed)
+        if need(message, "TopicArn", str) not in topics:
+            raise WebhookRejected("not a topic this server accepts ($SES_WEBHOOK_TOPIC_ARN)")
+        kind = message["Type"]
+        if kind == "SubscriptionConfirmation":
+            url = need(message, "SubscribeURL", str)
+            if not self.trusted_url(url):
+                raise WebhookRejected("SubscribeURL is not an SNS address")
+            self.fetch(url)
+            return Received([], note="subscription confirmed")
+        if kind != "Notification":
+            return Received([])
+        try:
+            ses = json.loads(need(message, "Message", str))
+        except ValueError:
+            raise Malformed("Message is not an SES notification (JSON)") from None
+        return Received(ses_events(ses))
+
+    def verify(self, message: dict[str, object], signed: bytes) -> None:
+        version = need(message, "SignatureVersion", str)
+        algorithm: hashes.HashAlgorithm
+        if version == "1":
+            algorithm = hashes.SHA1()  # noqa: S303 - SNS's SignatureVersion 1
+        elif version == "2":
+            algorithm = hashes.SHA256()
+        else:
+            raise WebhookRejected(f"unknown SignatureVersion {version!r}")
+        url = need(message, "SigningCertURL", str)
+        if not self.trusted_url(url):
+            raise WebhookRejected("SigningCertURL is not an SNS certificate address")
+        try:
+            signature = base64.b64decode(need(message, "Signature", str), validate=True)
+        except binascii.Error:
+            raise WebhookRejected("bad signature") from None
+        try:
+            self.key(url).verify(signature, signed, padding.PKCS1v15(), algorithm)
+        except InvalidSignature:
+            raise WebhookRejected("bad signature") from None
+
+    def key(self, url: str) -> rsa.RSAPublicKey:
+        if url not in self._certs:
+            pem = self.fetch(url)
+            try:
+                if len(pem) > MAX_CERT_BYTES:
+                    raise ValueError("too large")
+                key = x509.load_pem_x509_certificate(pem).public_key()
+            except ValueError:
+                raise WebhookRejected("SigningCertURL does not hold a certificate", 503) from None
+            if not isinstance(key, rsa.RSAPublicKey):
+                raise WebhookRejected("the SNS certificate is not an RSA certificate", 503)
+            self._certs[url] = key
+        return self._certs[url]
+
+
+def ses_events(ses: object) -> list[Observed]:
+    """Bounces and complaints of an SES notification (or an event-publishing record)."""
+    if not isinstance(ses, dict):
+        raise Malformed("Message must be a JSON object")
+    kind = maybe(ses, "notificationType", str, "") or maybe(ses, "eventType", str, "")
+    if kind == "Bounce":
+        bounce = need(ses, "bounce", dict)
+        key = f"Bounce:{need(bounce, 'bounceType', str, 'bounce')}"
+        people = need(bounce, "bouncedRecipients", list, "bounce")
+        detail = maybe(bounce, "bounceSubType", str, "")
+    elif kind == "Complaint":
+        complaint = need(ses, "complaint", dict)
+        key = kind
+        people = need(complaint, "complainedRecipients", list, "complaint")
+        detail = maybe(complaint, "complaintFeedbackType", str, "")
+    else:
+        return []
+    return [Observed(key, need(p, "emailAddress", str, "recipient"), detail) for p in people]

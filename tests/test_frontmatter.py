@@ -1,0 +1,124 @@
+"""Front matter is read safely: no alias bombs, a size cap, real dates, lenient imports."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+from newsletter.errors import InputError
+from newsletter.importers import import_file
+from newsletter.issuefile import parse_issue
+
+from .conftest import ARTICLES
+
+
+def run(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _one_line_error(result: click.testing.Result, *needles: str) -> str:
+    assert result.exit_code == 1, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert "unexpected" not in lines[0].lower()
+    for n in needles:
+        assert n in lines[0], lines[0]
+    return lines[0]
+
+
+def _alias_bomb() -> str:
+    """About 2 KB: nine levels of anchors under 'source:', each nine aliases of the one
+    before (9**9 strings once expanded), and 330 aliases of the last one in 'tags:'."""
+    lines = ["---", "title: Bomb", "source:", '  l0: &l0 ["lol","lol","lol","lol","lol"]']
+    for level in range(1, 10):
+        refs = ",".join([f"*l{level - 1}"] * 9)
+        lines.append(f"  l{level}: &l{level} [{refs}]")
+    lines.append("tags: [" + ",".join(["*l9"] * 330) + "]")
+    lines += ["---", "", "Body text.", ""]
+    return "\n".join(lines)
+
+
+def test_alias_bomb_refused_fast_and_small(tmp_path: Path) -> None:
+    text = _alias_bomb()
+    assert 1000 < len(text) < 2500
+    path = tmp_path / "bomb.md"
+    path.write_text(text)
+    for read in (lambda: parse_issue(text, path), lambda: import_file(path)):
+        tracemalloc.start()
+        started = time.perf_counter()
+        with pytest.raises(InputError) as info:
+            read()
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert elapsed < 1.0 and peak < 50 * 1024 * 1024
+        assert "alias" in str(info.value) and "bomb.md:" in str(info.value)
+
+
+def test_alias_bomb_through_the_cli(workdir: Path) -> None:
+    (workdir / "bomb.md").write_text(_alias_bomb())
+    _one_line_error(run("split", "bomb.md"), "bomb.md:", "alias")
+    _one_line_error(run("import", "bomb.md"), "bomb.md:", "alias")
+    assert not (workdir / "issues").exists()
+
+
+def test_huge_front_matter_refused(workdir: Path) -> None:
+    fields = "".join(f"field{i}: {'x' * 60}\n" for i in range(1500))
+    (workdir / "big.md").write_text(f"---\ntitle: Big\n{fields}---\n\nBody.\n")
+    _one_line_error(run("split", "big.md"), "big.md:1", "KB")
+    _one_line_error(run("import", "big.md"), "big.md:1", "KB")
+
+
+def test_deep_nesting_refused(workdir: Path) -> None:
+    nested = "[" * 200 + "]" * 200
+    (workdir / "deep.md").write_text(f"---\ntitle: Deep\ntags: {nested}\n---\n\nBody.\n")
+    _one_line_error(run("import", "deep.md"), "deep.md:", "nested")
+
+
+def test_impossible_date_is_a_one_line_error(workdir: Path) -> None:
+    text = "---\ntitle: Hi\nauthor: Me\ndate: 2024-13-45\n---\n\nBody text.\n"
+    (workdir / "issue.md").write_text(text)
+    _one_line_error(run("split", "issue.md"), "issue.md:4: field 'date'", "2024-13-45")
+    _one_line_error(run("import", "issue.md", "-o", "out.md"), "issue.md:4: field 'date'")
+    assert not (workdir / "out.md").exists()
+    assert (workdir / "issue.md").read_text() == text
+
+
+def test_dates_are_kept_as_written(tmp_path: Path) -> None:
+    for value in ("2024-05-18", "2024-05-18 10:00:00", "May 18, 2024"):
+        issue = parse_issue(f"---\ntitle: Hi\ndate: {value}\n---\n\nBody.\n", tmp_path / "a.md")
+        assert issue.date == value
+
+
+def test_jekyll_title_with_an_unquoted_colon_is_read_leniently(tmp_path: Path) -> None:
+    article = import_file(ARTICLES / "jekyll-colon-title.md")
+    assert article.title == "Tax season: five receipts to keep"
+    assert article.tags == ["bookkeeping", "taxes"]
+    notes = [n for n in article.notes if "not valid YAML" in n]
+    assert len(notes) == 1 and notes[0].startswith("line 3:")
+
+
+def test_unreadable_front_matter_says_what_to_quote(workdir: Path) -> None:
+    (workdir / "bad.md").write_text("---\ntitle: Fine\n  : oops [\n{weird\n---\n\nBody.\n")
+    _one_line_error(run("import", "bad.md"), "bad.md:", "quote")
+
+
+def test_issue_files_stay_strict(workdir: Path) -> None:
+    text = "---\ntitle: Tax season: five receipts\n---\n\nBody.\n"
+    (workdir / "colon.md").write_text(text)
+    _one_line_error(run("split", "colon.md"), "colon.md:2", "quote values")
+
+
+def test_import_never_writes_an_issue_file_split_would_refuse(workdir: Path) -> None:
+    paragraph = "<p>" + "A sentence of a very long page that goes on and on. " * 30 + "</p>\n"
+    page = f"<html><head><title>Huge</title></head><body><article><h1>Huge</h1>{paragraph * 1700}"
+    (workdir / "huge.html").write_text(page + "</article></body></html>")
+    assert 2.2e6 < (workdir / "huge.html").stat().st_size < 3e6
+    _one_line_error(run("import", "huge.html", "-o", "huge.md"), "huge.html", "split reads at most")
+    assert not (workdir / "huge.md").exists()

@@ -1,0 +1,138 @@
+"""`newsletter import https://…`: a page fetched from a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from newsletter.blocks import Image, Paragraph
+from newsletter.cli import cli
+from newsletter.errors import InputError
+from newsletter.importers import fetch, import_source
+from newsletter.issuefile import load_issue
+
+from .conftest import ARTICLES
+
+PAGE = (ARTICLES / "served-post.html").read_bytes()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        path = self.path
+        if path == "/blog/monthly-close/":
+            self._send(200, PAGE)
+        elif path == "/old-address":
+            self.send_response(301)
+            self.send_header("Location", "/blog/monthly-close/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/slow":
+            time.sleep(1.5)
+            self._send(200, PAGE)
+        elif path == "/guide.pdf":
+            self._send(200, b"%PDF-1.7 ...", "application/pdf")
+        elif path == "/broken":
+            self._send(500, b"<h1>Internal Server Error</h1>")
+        else:
+            self._send(404, b"<h1>Not Found</h1>")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+
+@pytest.fixture
+def site() -> Iterator[str]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def run(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _one_line_error(result: click.testing.Result, *needles: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_import_a_page_by_its_address(site: str, workdir: Path) -> None:
+    result = run("import", f"{site}/old-address", "--cta-url", "https://example.com/book")
+    assert result.exit_code == 0, result.output
+    issue = load_issue(workdir / "issues" / "why-your-books-need-a-monthly-close.md")
+    assert issue.title == "Why Your Books Need a Monthly Close"
+    assert issue.url == f"{site}/blog/monthly-close/"
+    links = [s.href for b in issue.blocks if isinstance(b, Paragraph) for s in b.spans if s.href]
+    assert links == [f"{site}/blog/reconciling-cards/", f"{site}/contact/"]
+    images = [b for b in issue.blocks if isinstance(b, Image)]
+    assert [i.src for i in images] == [f"{site}/wp-content/uploads/2024/03/desk-ledger.jpg"]
+    text = " ".join(b.text() for b in issue.blocks)
+    for chrome in ("Skip to content", "Posted on", "Services", "All rights reserved", "Tips"):
+        assert chrome not in text
+    assert run("split", str(issue.path)).exit_code == 0
+
+
+def test_title_option_wins(site: str, workdir: Path) -> None:
+    result = run(
+        "import", f"{site}/blog/monthly-close/", "--title", "Close the month", "-o", "a.md"
+    )
+    assert result.exit_code == 0, result.output
+    assert load_issue(workdir / "a.md").title == "Close the month"
+
+
+def test_fetch_failures_are_one_line_errors(
+    site: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _one_line_error(run("import", f"{site}/gone"), f"{site}/gone", "404")
+    _one_line_error(run("import", f"{site}/broken"), "500")
+    _one_line_error(run("import", f"{site}/guide.pdf"), "not a web page", "application/pdf")
+    monkeypatch.setattr(fetch, "DEFAULT_TIMEOUT", 0.3)
+    _one_line_error(run("import", f"{site}/slow"), f"{site}/slow", "no answer within 0.3 seconds")
+    with socket_closed() as url:
+        _one_line_error(run("import", url), url, "connection refused")
+    assert not (workdir / "issues").exists()
+
+
+class socket_closed:  # noqa: N801 - used as a context manager
+    """An address on 127.0.0.1 where nothing listens."""
+
+    def __enter__(self) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        port = server.server_address[1]
+        server.server_close()
+        return f"http://127.0.0.1:{port}/post"
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def test_fetch_page_library_call(site: str) -> None:
+    page = fetch.fetch_page(f"{site}/old-address")
+    assert page.url == f"{site}/blog/monthly-close/" and "Monthly Close" in page.text
+    with pytest.raises(InputError, match="404"):
+        import_source(f"{site}/nothing-here")
