@@ -58,6 +58,8 @@ class MockProvider:
     #: keep each delivered message's bodies (off for benchmarks: only count them)
     keep: bool = True
     count: int = 0
+    #: requests being handled now
+    inflight: int = 0
 
     def __post_init__(self) -> None:
         self.app = Flask(f"mock-{self.name}")
@@ -85,8 +87,27 @@ class MockProvider:
     def addresses(self) -> list[str]:
         return [d.to for d in self.received]
 
+    def idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being handled (a killed client's request may still be)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.inflight:
+                    return True
+            time.sleep(0.02)
+        return False
+
     def _wrap(self, handler: Any) -> Any:
         def view(path: str) -> Response:
+            with self.lock:
+                self.inflight += 1
+            try:
+                return handle(path)
+            finally:
+                with self.lock:
+                    self.inflight -= 1
+
+        def handle(path: str) -> Response:
             with self.lock:
                 self.requests += 1
                 self.body_sizes.append(request.content_length or 0)
