@@ -380,8 +380,9 @@ def run_cmd(ctx: Context) -> None:
     start_feed_poller(ctx, stop, lambda m: out.print(f"{utcnow():%H:%M:%S} {m}"))  # never raises
     totals = SendReport()
 
-    # Overlapping wake-ups are expected (a tick and a due date at once): not the editor's news.
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    # A failed job stops the process with a one-line error (run_forever): APScheduler's own
+    # log of it (a traceback) is not for the editor.
+    logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
     # On a terminal, a status line shows progress as batches go out and what is next.
     status = out.status("Waiting for due messages…") if out.is_terminal else None
 
