@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +156,81 @@ def trial(
             unknown,
             started,
             wait,
+        )
+    finally:
+        mock.stop()
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def shared_database(workdir: Path, db_url: str, n: int) -> TrialResult:
+    """Two `run` processes and a `send-due` on one database; one `run` is SIGKILLed
+    halfway and the other stopped with SIGTERM while sending; then send-due, reconcile,
+    send-due."""
+    mock = MockProvider("postmark")
+    mock.delay, mock.delay_once = 0.1, False
+    try:
+        (workdir / "newsletter.toml").write_text(
+            f'database_url = "{db_url}"\n'
+            '[sender]\nname = "Calm"\nemail = "news@calm.example.org"\n'
+            'postal_address = "1 Quiet Lane, Bristol"\n'
+            '[web]\nbase_url = "https://calm.example.org/news"\n'
+            '[sending]\nprovider = "postmark"\npoll_seconds = 0.3\n'
+            f'[providers.postmark]\nbase_url = "{mock.url}"\n'
+        )
+        cfg = load_config(workdir / "newsletter.toml")
+        store = Store(cfg.db_url)
+        rows = [["email"]] + [[f"r{i}@example.com"] for i in range(n)]
+        import_csv(store, write_csv(workdir / "s.csv", rows), list_name="readers")
+        queue_issue(
+            store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="readers", every="30d"
+        )
+        t0 = time.monotonic()
+        first, second = _newsletter(workdir, "run"), _newsletter(workdir, "run")
+        cron = _newsletter(workdir, "send-due")
+        try:
+            assert _wait_for(lambda: len(mock.received) >= n // 2, 120), "never got halfway"
+            halfway = time.monotonic() - t0
+            os.kill(first.pid, signal.SIGKILL)
+            second.send_signal(signal.SIGTERM)
+            out, _ = second.communicate(timeout=60)
+            assert second.returncode == 0 and "Stopped cleanly" in out, out
+            assert "Traceback" not in out
+            cron_out, _ = cron.communicate(timeout=120)
+            assert cron.returncode == 0 and "Traceback" not in cron_out, cron_out
+        finally:
+            for p in (first, second, cron):
+                if p.poll() is None:
+                    p.kill()
+                p.communicate()
+        mock.idle()
+        _send_due(cfg, store)  # takes over the killed run's batch: unknown
+        unknown = len(ledger.unknown_batches(store))
+        mock.idle()
+        problems = [r for r in _reconcile(store, cfg) if r.problem]
+        assert not problems, problems
+        _send_due(cfg, store)
+        counts = ledger.status(store)[0].counts
+        assert counts["unknown"] == counts["sending"] == 0, counts
+        assert {s.command for s in ledger.senders(store)} == {"run", "send-due"}
+        store.close()
+        times = Counter(mock.addresses())
+        expected = {f"r{i}@example.com" for i in range(n)}
+        return TrialResult(
+            n,
+            sum(times.values()),
+            len(expected - set(times)),
+            sum(k - 1 for k in times.values() if k > 1),
+            unknown,
+            0.0,
+            halfway,
         )
     finally:
         mock.stop()
