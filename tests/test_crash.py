@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from newsletter.config import load_config
-from newsletter.store import Store
+from newsletter.schedule import queue_issue
+from newsletter.store import Store, ledger
+from newsletter.store.subscribers import import_csv
 
+from .conftest import REPO
 from .crashtrial import _newsletter, shared_database, trial
+from .helpers import write_csv
 
 
 @pytest.mark.parametrize("senders", [1, 3])
@@ -24,15 +27,6 @@ def test_kill_9_mid_request_then_reconcile(tmp_path: Path, db_url: str, senders:
     result = trial(tmp_path / "w", db_url, senders, subscribers=600, rng=random.Random(senders))
     assert (result.lost, result.doubled) == (0, 0), result
     assert result.delivered == 600
-
-
-def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_two_runs_and_a_send_due_share_one_postgres_database(
@@ -71,3 +65,57 @@ def test_a_sender_whose_loop_fails_exits_non_zero(tmp_path: Path) -> None:
     assert "Error: the sender stopped:" in out and "Traceback" not in out
     errors = [line for line in out.splitlines() if line.startswith("Error")]
     assert len(errors) == 1 and "senders" in errors[0]
+
+
+def _queued(tmp_path: Path, db_url: str, n: int) -> tuple[Store, int]:
+    from newsletter.config import Config
+
+    cfg = Config(root=tmp_path)
+    cfg.database_url = db_url
+    store = Store(cfg.db_url)
+    rows = [["email"]] + [[f"r{i}@example.com"] for i in range(n)]
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
+    q = queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r", every="30d")
+    return store, q.campaign_id
+
+
+def test_a_claim_takes_one_requests_worth_and_no_more(tmp_path: Path, db_url: str) -> None:
+    """On a table the planner has never analysed too: one claim, one batch, ``limit`` rows."""
+    from newsletter.store import utcnow
+
+    store, cid = _queued(tmp_path, db_url, 3000)
+    claim = ledger.claim(store, cid, 1, utcnow(), 500, ledger.claim_token(), "postmark")
+    assert claim.taken == len(claim.rows) == 500
+    counts = ledger.status(store)[0].counts
+    assert counts["sending"] == 500 and counts["scheduled"] == 2500
+
+
+def test_only_one_sender_takes_over_a_dead_batch(tmp_path: Path, db_url: str) -> None:
+    """Three senders starting at once find the same dead batch: exactly one takes it."""
+    import threading
+
+    from newsletter.store import utcnow
+
+    from .test_providers import _token_of_a_dead_process
+
+    store, cid = _queued(tmp_path, db_url, 50)
+    dead = _token_of_a_dead_process()
+    claim = ledger.claim(store, cid, 1, utcnow(), 50, dead, "outbox")
+    assert claim.batch_id is not None
+    (orphan,) = ledger.orphaned_batches(store, utcnow())
+    assert orphan == (claim.batch_id, dead)
+    start = threading.Barrier(3)
+    won: list[str] = []
+
+    def take(token: str) -> None:
+        start.wait()
+        if ledger.take_over(store, claim.batch_id, dead, token):  # type: ignore[arg-type]
+            won.append(token)
+
+    threads = [threading.Thread(target=take, args=(f"t{k}",)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1
+    assert ledger.batch_claim(store, claim.batch_id).rows == claim.rows

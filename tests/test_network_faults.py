@@ -12,7 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from newsletter.cli import cli
 from newsletter.config import Config
 from newsletter.providers import get_provider
 from newsletter.reconcile import reconcile
@@ -137,8 +139,21 @@ def test_reconcile_resends_what_the_log_does_not_show(
         cfg, store, sender = setup(tmp_path, mock, monkeypatch, N, max_error_rate=1.0)
         mock.script = [502]  # answered before the provider handled anything
         assert sender.send_due().unknown == N + 1 and mock.received == []
-        (result,) = reconcile(store, cfg)
-        assert (result.sent, result.resend) == (0, N + 1)
+        (batch,) = ledger.unknown_batches(store)
+        env = {"NEWSLETTER_DATABASE_URL": cfg.db_url}
+        cfg_file = tmp_path / "newsletter.toml"
+        cfg_file.write_text(
+            f'[sending]\nprovider = "postmark"\n[providers.postmark]\nbase_url = "{mock.url}"\n'
+        )
+        args = ["--config", str(cfg_file), "reconcile"]
+        early = CliRunner(env=env).invoke(cli, args)
+        assert early.exit_code == 1 and "too recent" in early.output, early.output
+        done = CliRunner(env=env).invoke(cli, [*args, "--min-age", "0s"])
+        assert done.exit_code == 0, done.output
+        assert f"batch {batch.id} (calmer-mornings, {N + 1} via postmark): 0 in the" in (
+            " ".join(done.output.split())
+        )
+        assert ledger.unknown_batches(store) == []
         assert sender.send_due().sent == N + 1
         _once_each(mock)
     finally:
