@@ -187,7 +187,9 @@ def approve_cmd(ctx: Context, issue: Path, force: bool) -> None:
     """Check ISSUE (a new post from a feed, edited or not) and queue it with its feed's list
     and schedule."""
     from .. import feeds as lib
+    from ..check import require_go_live
 
+    require_go_live(ctx.config)  # as `queue`: a real provider must be ready to go live
     q = lib.approve_issue(ctx.config, ctx.store, issue, force=force)
     out = console()
     for w in q.warnings:

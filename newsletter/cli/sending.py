@@ -341,12 +341,15 @@ def reconcile_cmd(ctx: Context, issue: str | None, min_age: str) -> None:
 @pass_ctx
 def send_due_cmd(ctx: Context) -> None:
     """Poll the feeds that are due, send what is due now and exit (for cron or a timer)."""
+    from ..check import require_go_live
     from ..providers import get_provider
     from ..sender import Sender
+    from ..signup import purge_expired
     from .feeds import poll_feeds
 
+    require_go_live(ctx.config)  # queued on the outbox, then switched: still not ready
     poll_feeds(ctx)  # a feed's failure is printed, never stops the sending
-
+    purge_expired(ctx.store, ctx.config)  # form requests never confirmed
     provider = get_provider(ctx.config)
     sender = Sender(ctx.store, provider, ctx.config, command="send-due")
 
@@ -374,6 +377,7 @@ def _print_report(report: SendReport) -> None:
 @pass_ctx
 def run_cmd(ctx: Context) -> None:
     """Run the scheduler and sender until stopped (Ctrl-C or SIGTERM stop it cleanly)."""
+    from ..check import require_go_live
     from ..providers import get_provider
     from ..schedule import run_forever
     from ..sender import Sender, SendReport
@@ -381,6 +385,7 @@ def run_cmd(ctx: Context) -> None:
     from .feeds import start_feed_poller
 
     config, store = ctx.config, ctx.store
+    require_go_live(config)
     provider = get_provider(config)
     stop = threading.Event()
     sender = Sender(store, provider, config, command="run")

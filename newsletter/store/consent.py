@@ -224,6 +224,17 @@ def confirm_join(store: Store, subscriber_id: int, list_id: int, now: datetime) 
         )
         if latest is not None:
             conn.execute(update(Consent).where(Consent.id == latest).values(confirmed_at=now))
+            # Earlier requests of the same address for the list, never confirmed: the
+            # confirmed one is the record; the others are kept no longer.
+            conn.execute(
+                delete(Consent).where(
+                    Consent.subscriber_id == subscriber_id,
+                    Consent.list_id == list_id,
+                    Consent.confirmed_at.is_(None),
+                    Consent.method == JoinMethod.FORM.value,
+                    Consent.id != latest,
+                )
+            )
         return ConfirmOutcome.CONFIRMED
 
 
