@@ -46,7 +46,8 @@ class Sending:
     timezone: str = "UTC"
     #: a send missed while the machine was off still goes out within this window
     grace: str = "6h"
-    batch_size: int = 500
+    #: recipients per request; 0 = each provider's own limit
+    batch_size: int = 0
     rate_limit: float = 0.0  # messages per second, 0 = no limit
     #: pause a campaign when this share of a batch fails
     max_error_rate: float = 0.5
@@ -310,7 +311,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # outbox_dir = "outbox"
 # timezone = "UTC"    # for subscribers without a timezone of their own
 # grace = "6h"        # a send missed while the machine was off still goes out within this
-# batch_size = 500
+# batch_size = 0      # recipients per request; 0 = the provider's own limit
 # rate_limit = 0      # messages per second; 0 = as fast as the provider allows
 # poll_seconds = 30
 

@@ -1,10 +1,10 @@
 """Queueing a series and the scheduler that sends it.
 
 ``queue_issue`` stores a snapshot of the rendered series (editing the issue later does not
-change what goes out; ``requeue_issue`` does, on purpose), writes a ledger row for every
-(subscriber, part), and registers APScheduler jobs for the due times. Jobs are stored in
-the same database (SQLAlchemyJobStore) and name their function by import path with plain
-arguments, so they survive restarts.
+change what goes out; ``requeue_issue`` does, on purpose) and writes a ledger row for every
+(subscriber, part) with its due time. The ledger is the only queue: ``newsletter run``
+keeps its own scheduler in memory, woken at the ledger's next due time, and any number of
+``run`` and ``send-due`` processes share one database safely.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .config import Config, load_config
+from .config import Config
 from .errors import InputError, NewsletterError, StoreError
 from .pipeline import render_issue
 from .render import RenderedPart
@@ -25,8 +25,6 @@ from .timing import parse_at, parse_interval, parse_when, to_naive_utc, zone
 
 log = logging.getLogger("newsletter.schedule")
 MODES = ("broadcast", "sequence")
-JOB_FUNC = "newsletter.schedule:send_due_job"
-TICK_ID = "newsletter-tick"
 
 
 def snapshots(parts: list[RenderedPart]) -> list[ledger.PartSnapshot]:
@@ -135,7 +133,6 @@ def queue_issue(
             cid,
             conn=conn,
         )
-    register_jobs(store.url, config, cid, due_times)
     return Queued(cid, series.slug, list_name, mode, len(rendered), rows, first_due, warnings)
 
 
@@ -154,81 +151,12 @@ def requeue_issue(
     return updated, kept
 
 
-# --- APScheduler ---------------------------------------------------------------------
+# --- `newsletter run` --------------------------------------------------------------
 
 
-def _scheduler(db_url: str, config: Config) -> Any:
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    grace = int(parse_interval(config.sending.grace, "[sending] grace").total_seconds())
-    return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=db_url, tablename="apscheduler_jobs")},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
-        timezone=UTC,
-    )
-
-
-def register_jobs(db_url: str, config: Config, campaign_id: int, due_times: list[datetime]) -> None:
-    """One date job per distinct due time, written straight to the job store in the
-    database, for whichever `newsletter run` is (or will be) running."""
-    from apscheduler.job import Job
-    from apscheduler.jobstores.base import ConflictingIdError
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from apscheduler.triggers.date import DateTrigger
-
-    sched = _scheduler(db_url, config)  # never started: it only lends its defaults
-    jobstore = SQLAlchemyJobStore(url=db_url, tablename="apscheduler_jobs")
-    jobstore.start(sched, "default")
-    grace = int(parse_interval(config.sending.grace, "[sending] grace").total_seconds())
-    config_path = str(config.path) if config.path else None
-    try:
-        for when in due_times:
-            run_at = when.replace(tzinfo=UTC)
-            job = Job(
-                sched,
-                id=f"c{campaign_id}-{when:%Y%m%dT%H%M%S}",
-                func=JOB_FUNC,
-                trigger=DateTrigger(run_at),
-                executor="default",
-                args=[config_path, str(config.root)],
-                kwargs={},
-                name="send_due_job",
-                misfire_grace_time=grace,
-                coalesce=True,
-                max_instances=1,
-                next_run_time=run_at,
-            )
-            try:
-                jobstore.add_job(job)
-            except ConflictingIdError:
-                jobstore.update_job(job)
-    finally:
-        jobstore.shutdown()
-
-
-_running: dict[str, Any] = {}
-
-
-def send_due_job(config_path: str | None, root: str) -> None:
-    """What a scheduled job runs: send everything due now (by import path, plain args)."""
-    sender = _running.get("sender")
-    if sender is None:  # run outside `newsletter run` (e.g. a test scheduler)
-        from .providers import get_provider
-        from .sender import Sender
-
-        config = (
-            load_config(config_path) if config_path else load_config(Path(root) / "newsletter.toml")
-        )
-        store = Store(config.db_url)
-        sender = Sender(store, get_provider(config), config)
-    with _running.setdefault("lock", threading.Lock()):
-        report = sender.send_due()
-    if report.sent or report.failed or report.missed:
-        log.info("sent: %s", report.summary())
-    callback = _running.get("on_report")
-    if callback:
-        callback(report)
+class SenderStopped(NewsletterError):
+    """The scheduler or the send loop failed: the process must exit so that systemd or a
+    container restarts it, never stay up in silence."""
 
 
 def run_forever(
@@ -239,40 +167,61 @@ def run_forever(
     on_report: Any = None,
     on_event: Any = None,
 ) -> None:
-    """`newsletter run`: the scheduler and a periodic tick until ``stop`` is set."""
-    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
+    """`newsletter run`: an APScheduler of its own, in memory (the ledger is the only
+    queue), wakes the sender at the ledger's next due time and at least every
+    ``poll_seconds`` (for rows other processes add). Returns when ``stop`` is set; raises
+    :class:`SenderStopped` when a job fails."""
+    from apscheduler.events import EVENT_JOB_ERROR
+    from apscheduler.schedulers.background import BackgroundScheduler
 
-    _running.update(sender=sender, on_report=on_report)
-    sched = _scheduler(store.url, config)
+    poll = timedelta(seconds=config.sending.poll_seconds)
+    failures: list[str] = []
+    sched = BackgroundScheduler(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
 
-    def listener(event: Any) -> None:
-        if event.code == EVENT_JOB_MISSED:
-            when = event.scheduled_run_time.strftime("%Y-%m-%d %H:%M")
-            message = (
-                f"scheduled send {event.job_id} at {when} UTC was missed past the grace window"
-            )
-            store.event("missed", message)
-        else:
-            message = f"job {event.job_id} failed: {event.exception}"
-            store.event("error", message)
+    def wake() -> None:
+        report = sender.send_due()
+        if on_report:
+            on_report(report)
+        if stop.is_set():
+            return
+        now = datetime.now(UTC)
+        nxt = ledger.next_due(store)
+        when = now + poll
+        if nxt is not None:
+            when = min(when, max(nxt.replace(tzinfo=UTC), now + timedelta(seconds=1)))
+        sched.add_job(wake, "date", run_date=when, id="wake", replace_existing=True)
+
+    def beat() -> None:
+        sender.heartbeat(force=True)
+
+    def failed(event: Any) -> None:
+        exc = event.exception
+        message = f"{event.job_id} failed: {type(exc).__name__}: {exc}"
+        failures.append(" ".join(message.split()))
+        try:
+            store.event("error", failures[-1][:2000])
+        except Exception:  # noqa: BLE001 - the database may be what failed; exit anyway
+            log.debug("could not record the failure", exc_info=True)
         if on_event:
-            on_event(message)
+            on_event(failures[-1])
+        stop.set()
 
-    sched.add_listener(listener, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
-    config_path = str(config.path) if config.path else None
+    sched.add_listener(failed, EVENT_JOB_ERROR)
     sched.start()
     try:
+        sched.add_job(wake, "date", run_date=datetime.now(UTC), id="wake")
         sched.add_job(
-            JOB_FUNC,
-            "interval",
-            seconds=config.sending.poll_seconds,
-            args=[config_path, str(config.root)],
-            id=TICK_ID,
-            replace_existing=True,
-            next_run_time=datetime.now(UTC),
+            beat, "interval", seconds=min(config.sending.poll_seconds, 10.0), id="heartbeat"
         )
         stop.wait()
     finally:
         sender.stop.set()
         sched.shutdown(wait=True)
-        _running.clear()
+    if failures:
+        raise SenderStopped(
+            f"the sender stopped: {failures[0]}",
+            hint="fix the cause and start it again; under systemd it restarts by itself",
+        )

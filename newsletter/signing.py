@@ -55,10 +55,10 @@ class Signer:
         if len(secret) < 16:
             raise ValueError("the signing secret must be at least 16 characters long")
         self._s = URLSafeSerializer(secret, salt=SALT)
+        self._timed = URLSafeTimedSerializer(secret, salt=CONFIRM_SALT)
         # The key itsdangerous derives on every call, derived once: a token is then one
         # HMAC over a few bytes (a million of them in seconds), the same bytes as before.
         self._mac = hmac.new(self._s.make_signer().derive_key(), digestmod=hashlib.sha1)
-        self._timed = URLSafeTimedSerializer(secret, salt=CONFIRM_SALT)
 
     @classmethod
     def from_env(cls, fallback: str) -> Signer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from .config import Config
@@ -24,7 +25,7 @@ def test_send(config: Config, issue: Path, to: str, part: int | None = None) -> 
     try:
         for r in parts if part is None else [parts[part - 1]]:
             batch = Batch(
-                key=f"test-{series.slug}-{r.index}",
+                key=f"test-{series.slug}-{r.index}-{uuid.uuid4().hex}",  # one per proof
                 subject=f"[TEST] {r.part.subject}",
                 html=r.html,
                 text=r.text,

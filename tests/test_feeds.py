@@ -27,12 +27,13 @@ from newsletter.feeds import (
     EntryState,
     add_feed,
     check_feeds,
-    poll_due_feeds,
     records,
     start_poller,
     waiting_issues,
 )
+from newsletter.feeds import fetch as fetch_module
 from newsletter.feeds.fetch import FeedError, fetch
+from newsletter.feeds.poll import poll_due_feeds
 from newsletter.issuefile import load_issue
 from newsletter.store import Store, ledger, utcnow
 from newsletter.store.models import Feed
@@ -60,6 +61,8 @@ class Blog:
     base: str = ""
 
     redirects: dict[str, str] = field(default_factory=dict)
+    #: paths whose answer takes this many seconds
+    slow: dict[str, float] = field(default_factory=dict)
 
     def put(self, path: str, text: str, content_type: str) -> None:
         body = text.encode("utf-8")
@@ -72,6 +75,7 @@ def _handler(blog: Blog) -> type[BaseHTTPRequestHandler]:
             # Requests come through the proxy: "GET http://calm.example/feed/ HTTP/1.1".
             path = urlsplit(self.path).path or "/"
             blog.requests[path] += 1
+            time.sleep(blog.slow.get(path, 0))
             if path in blog.redirects:
                 self.send_response(301)
                 self.send_header("Location", blog.redirects[path])
@@ -195,7 +199,7 @@ def wordpress_rss(base: str, posts: list[Post]) -> str:
       <pubDate>{rfc822(p.published)}</pubDate>
       {cats}
       <guid isPermaLink="false">{base}/?p={n}</guid>
-      <description><![CDATA[<p>Why the guilt follows you from the office to the school gate &#8230;</p>
+      <description><![CDATA[<p>Why the guilt follows you from the office to the school &#8230;</p>
 <p>The post <a href="{link}">{html.escape(p.title)}</a> appeared first on
 <a href="{base}">Calm Family Therapy</a>.</p>]]></description>
       <content:encoded><![CDATA[{content}]]></content:encoded>
@@ -377,7 +381,7 @@ def test_manual_feed_gains_a_post_imported_once_queued_only_after_approve(
     blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml; charset=UTF-8")
     added = nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers", "--every", "1d")
     assert added.exit_code == 0, added.output
-    assert "2 earlier posts left out" in added.output
+    assert "2 posts already there left out" in added.output
     assert issue_files(editor) == [], "posts older than the feed's addition are not imported"
 
     post = new_post(seed_path)
@@ -435,7 +439,8 @@ def test_manual_feed_gains_a_post_imported_once_queued_only_after_approve(
     assert len(mail_to(editor, "editor@calm.example")) == 1
 
     # The editor edits the file, then approves: checked and queued with the feed's schedule.
-    issue.write_text(text.replace("Let’s talk about it.", "Let’s talk about it, gently."))
+    note_line = "A note from the editor: this one is for the parents who wrote to us."
+    issue.write_text(text.replace("\n---\n\n", f"\n---\n\n{note_line}\n\n", 1))
     approved = nl("approve", f"issues/{issue.name}")
     assert approved.exit_code == 0, approved.output
     assert "Approved and queued 'working-mom-guilt-is-real'" in approved.output
@@ -447,7 +452,7 @@ def test_manual_feed_gains_a_post_imported_once_queued_only_after_approve(
     assert sent.exit_code == 0, sent.output
     [part1] = mail_to(editor, "reader@example.com")
     assert part1["X-Newsletter-Part"] == "working-mom-guilt-is-real-part-1"
-    assert "Let’s talk about it, gently." in part1.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert note_line in part1.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
     store.close()
 
 
@@ -533,6 +538,10 @@ def test_auto_holds_an_issue_whose_checks_fail(blog: Blog, editor: Path, seed_pa
     assert ledger.status(store, None) == [], "nothing queued"
     status = nl("status").output
     assert "held by its checks" in status and "postal address" in status
+    [note] = mail_to(editor, "editor@calm.example")
+    assert str(note["Subject"]) == "Held by its checks: Working Mom Guilt Is Real"
+    body = note.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert re.search(r"finds [1-9]\d* errors and \d+ warnings:\n  error[^\n]*postal address", body)
     store.close()
 
 
@@ -541,7 +550,7 @@ def test_backfill_imports_the_newest_earlier_posts(blog: Blog, editor: Path) -> 
     added = nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers", "--backfill", "1")
     assert added.exit_code == 0, added.output
     assert [p.name for p in issue_files(editor)] == ["when-toddlers-bite.md"]
-    assert "1 earlier posts left out" in added.output
+    assert "1 post already there left out" in added.output
 
 
 def test_bad_feeds_are_one_line_errors_and_never_stop_others_or_sending(
@@ -605,6 +614,8 @@ def test_feeds_list_and_remove(blog: Blog, editor: Path) -> None:
     assert "No feeds yet" in nl("feeds", "list").output
     blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
     assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
+    one = nl("feeds", "check", f"{blog.base}/feed/")
+    assert one.output == f"{blog.base}/feed/: not modified since the last poll, nothing new.\n"
     again = CliRunner().invoke(cli, ["feeds", "add", f"{blog.base}/feed/", "--list", "readers"])
     assert again.exit_code == 1 and "already added" in again.output
     unknown = CliRunner().invoke(cli, ["feeds", "add", f"{blog.base}/x", "--list", "redaers"])
@@ -716,8 +727,8 @@ def test_a_page_that_fails_is_tried_again_at_the_next_poll(
     first = CliRunner().invoke(cli, ["feeds", "check"])
     assert first.exit_code == 1
     assert first.stderr == (
-        f"error: {blog.base}/{post.published:%Y/%m}/bedtime.html: HTTP 404 Not Found "
-        "(tried again at the next poll)\n"
+        f"error: {blog.base}/{post.published:%Y/%m}/bedtime.html: the server answered "
+        "404 Not Found (tried again at the next poll)\n"
     )
     assert issue_files(editor) == []
     blog.put(f"/{post.published:%Y/%m}/bedtime.html", blogger_page(post), "text/html")
@@ -740,3 +751,39 @@ def test_an_issue_file_that_cannot_be_written_is_one_line_and_tried_again(
     (editor / "issues").unlink()
     assert "new post 'Working Mom Guilt Is Real'" in nl("feeds", "check").output
     assert len(issue_files(editor)) == 1
+
+
+def test_a_hostile_title_is_escaped_in_the_note_and_kept_whole_in_the_issue(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
+    hostile = Post(
+        'Tantrums & "Tears" <script>alert(1)</script>\r\nBcc: victim@evil.example',
+        "tantrums",
+        NOW + timedelta(minutes=2),
+        seed_html(seed_path),
+    )
+    blog.put("/feed/", wordpress_rss(blog.base, [*OLD, hostile]), "application/rss+xml")
+    assert nl("feeds", "check").exit_code == 0
+    [issue] = issue_files(editor)
+    # the script is markup, not title text; the line break is a space, not a header
+    assert load_issue(issue).title == 'Tantrums & "Tears" Bcc: victim@evil.example'
+    [note] = mail_to(editor, "editor@calm.example")
+    assert note["Bcc"] is None and "victim" not in str(note["To"])
+    html_part = note.get_body(("html",)).get_content()  # type: ignore[attr-defined]
+    assert "<script" not in html_part and "&quot;Tears&quot;" in html_part
+    text = note.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert "newsletter check finds 0 errors and" in text
+
+
+def test_a_feed_that_does_not_answer_in_time_is_one_line(
+    blog: Blog, editor: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
+    monkeypatch.setattr(fetch_module, "TIMEOUT", (2.0, 0.2))
+    blog.slow["/feed/"] = 1.0
+    slow = CliRunner().invoke(cli, ["feeds", "check"])
+    assert slow.exit_code == 1
+    assert slow.stderr == f"error: {blog.base}/feed/: no answer within 0.2s\n"

@@ -267,15 +267,16 @@ def test_queue_refuses_bad_requests(tmp_path: Path, db_url: str) -> None:
         assert c.execute(select(Delivery)).first() is None, "nothing queued by mistake"
 
 
-def test_queue_stores_scheduler_jobs_in_the_database(tmp_path: Path) -> None:
-    """Jobs survive restarts: they live in APScheduler's job table, named by import path."""
-    import pickle
+def test_queue_writes_ledger_rows_only_and_counts_them(tmp_path: Path, db_url: str) -> None:
+    """The ledger is the only queue: no job table, the due times are the rows', and the
+    count queue reports is the rows it wrote (PostgreSQL's rowcount for INSERT ... SELECT is
+    not a count)."""
+    from sqlalchemy import func, inspect
 
-    from sqlalchemy import text
-
-    cfg = make_config(tmp_path)
+    cfg = make_config(tmp_path, db_url)
     store = open_store(cfg)
     rows = [["email", "timezone"], ["ny@example.com", "America/New_York"], ["utc@example.com", ""]]
+    rows += [[f"r{i}@example.com", ""] for i in range(5)]
     import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
     q = queue_issue(
         store,
@@ -287,20 +288,16 @@ def test_queue_stores_scheduler_jobs_in_the_database(tmp_path: Path) -> None:
         at="08:30",
         now=T0,
     )
+    assert "apscheduler_jobs" not in inspect(store.engine).get_table_names()
     with store.begin() as c:
-        jobs = c.execute(
-            text("SELECT id, next_run_time, job_state FROM apscheduler_jobs ORDER BY next_run_time")
-        ).all()
-    # Two parts x two timezones: one job per distinct due time.
-    assert [j.id for j in jobs] == [
-        f"c{q.campaign_id}-20261202T083000",
-        f"c{q.campaign_id}-20261202T133000",
-        f"c{q.campaign_id}-20261203T083000",
-        f"c{q.campaign_id}-20261203T133000",
+        assert c.scalar(select(func.count()).select_from(Delivery)) == q.rows == 7 * q.parts
+        due = sorted(set(c.scalars(select(Delivery.due_at))))
+    assert [f"{d:%Y%m%dT%H%M}" for d in due] == [
+        "20261202T0830",
+        "20261202T1330",
+        "20261203T0830",
+        "20261203T1330",
     ]
-    state = pickle.loads(jobs[0].job_state)
-    assert state["func"] == "newsletter.schedule:send_due_job"
-    assert all(isinstance(a, str | type(None)) for a in state["args"]), "plain arguments only"
 
 
 def test_queueing_twice_is_refused_unless_asked(tmp_path: Path) -> None:

@@ -23,12 +23,6 @@ def _modes() -> tuple[str, ...]:
     return MODES
 
 
-def _approvals() -> list[str]:
-    from ..feeds import Approve
-
-    return [a.value for a in Approve]
-
-
 def _when(dt: datetime | None) -> str:
     return f"{dt:%Y-%m-%d %H:%M} UTC" if dt else "-"
 
@@ -56,6 +50,10 @@ def _print_result(result: lib.FeedResult) -> None:
         click.secho(f"error: {error}", fg="red", err=True)
 
 
+def _posts(n: int) -> str:
+    return f"{n} post" + ("" if n == 1 else "s")
+
+
 @click.group("feeds")
 def feeds_group() -> None:
     """Turn each new post of a blog's RSS or Atom feed into a series."""
@@ -75,7 +73,7 @@ def feeds_group() -> None:
 @click.option("--at", "at", help="Deliver at this hour (HH:MM) in each subscriber's timezone.")
 @click.option(
     "--approve",
-    type=LazyChoice(_approvals),
+    type=click.Choice(["auto", "manual"]),
     default="manual",
     show_default=True,
     help="manual: each new post waits for 'newsletter approve'; auto: queued when its checks pass.",
@@ -117,7 +115,8 @@ def add_cmd(
     )
     console().print(
         f"Added feed {feed.id}: {feed.title or feed.url} -> list {feed.list_name!r} "
-        f"({feed.schedule}, approve {feed.approve}); {result.old} earlier posts left out; "
+        f"({feed.schedule}, approve {feed.approve}); {_posts(result.old)} already there left "
+        "out; "
         f"polled every {feed.poll_seconds // 60} min by 'newsletter run' and 'send-due'."
     )
     _print_result(result)
@@ -127,6 +126,8 @@ def add_cmd(
 @pass_ctx
 def list_cmd(ctx: Context) -> None:
     """Show the feeds, their schedule and how their last poll went."""
+    from rich.table import Table
+
     from .. import feeds as lib
 
     found = lib.list_feeds(ctx.store)
@@ -134,8 +135,6 @@ def list_cmd(ctx: Context) -> None:
     if not found:
         out.print("No feeds yet. Add one with 'newsletter feeds add URL --list NAME'.")
         return
-    from rich.table import Table
-
     table = Table()
     for col in ("#", "Feed", "List", "Schedule", "Approve", "Last poll", "Next poll", "Problem"):
         table.add_column(col, overflow="fold")

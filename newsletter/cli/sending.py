@@ -77,6 +77,7 @@ def queue_cmd(
     from ..schedule import queue_issue
 
     ready = require_go_live(ctx.config)  # a real provider: public https base URL, own sender
+
     q = queue_issue(
         ctx.store,
         ctx.config,
@@ -168,16 +169,47 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
             _when(r.next_due),
         )
     out.print(table)
-    unknown = sum(r.counts["unknown"] for r in rows)
-    if unknown:
+    batches = ledger.unknown_batches(ctx.store, _slug(issue) if issue else None)
+    if batches:
         out.print(
-            f"{unknown} messages are 'unknown': the sender stopped between sending and "
-            "recording the answer. Check the provider's activity log, then "
-            "'newsletter resume ISSUE --unknown-were-sent' or '--resend-unknown'."
+            f"{len(batches)} batch(es) are 'unknown': each was one request whose answer was "
+            "lost, so its messages may or may not have gone out."
         )
+        for b in batches:
+            out.print(
+                f"  batch {b.id}: {b.slug} part {b.part}, {b.unknown} messages via "
+                f"{b.provider}, sent {_when(b.created_at)}"
+            )
+        out.print(
+            "Run 'newsletter reconcile' (Postmark, Mailgun: settled from the provider's log), "
+            "or check the provider's log and run 'newsletter resume ISSUE --batch ID "
+            "--were-sent' or '--resend'."
+        )
+    loose = sum(r.counts["unknown"] for r in rows) - sum(b.unknown for b in batches)
+    if loose > 0:
+        out.print(
+            f"{loose} messages are 'unknown' outside any batch: check the provider's log, "
+            "then 'newsletter resume ISSUE --unknown-were-sent' or '--resend-unknown'."
+        )
+    _print_senders(ctx)
     for e in reversed(ctx.store.events(8)):
         if e.kind in ("missed", "paused", "unknown", "error"):
             out.print(f"  {e.at:%Y-%m-%d %H:%M} {e.kind}: {e.message}")
+
+
+def _print_senders(ctx: Context) -> None:
+    from ..store import ledger
+
+    beats = ledger.senders(ctx.store, 10)
+    if not beats:
+        return
+    out = console()
+    out.print("Senders (last alive):")
+    for b in beats:
+        out.print(
+            f"  {b.command} on {b.host} (pid {b.pid}): last alive {_when(b.last_seen)}, "
+            f"started {_when(b.started_at)}"
+        )
 
 
 def _state_command(name: str, state: str, doc: str) -> click.Command:
@@ -214,9 +246,24 @@ cancel_cmd = _state_command(
     is_flag=True,
     help="Send 'unknown' messages again (the provider's log does not show them).",
 )
+@click.option(
+    "--batch",
+    "batch_id",
+    type=int,
+    help="Settle one unknown batch ('newsletter status' lists them).",
+)
+@click.option("--were-sent", is_flag=True, help="With --batch: the provider's log shows it.")
+@click.option("--resend", is_flag=True, help="With --batch: the provider's log does not show it.")
 @pass_ctx
 def resume_cmd(
-    ctx: Context, issue: str, send_missed: bool, unknown_were_sent: bool, resend_unknown: bool
+    ctx: Context,
+    issue: str,
+    send_missed: bool,
+    unknown_were_sent: bool,
+    resend_unknown: bool,
+    batch_id: int | None,
+    were_sent: bool,
+    resend: bool,
 ) -> None:
     """Resume a paused series, and settle missed or unknown messages."""
     from ..store import ledger, utcnow
@@ -226,6 +273,18 @@ def resume_cmd(
     out = console()
     if unknown_were_sent and resend_unknown:
         raise click.UsageError("choose one of --unknown-were-sent and --resend-unknown")
+    if batch_id is not None:
+        if were_sent == resend:
+            raise click.UsageError("with --batch, choose one of --were-sent and --resend")
+        if were_sent:
+            n, _ = ledger.settle(store, batch_id, sent=None, slug=slug)
+            out.print(f"batch {batch_id}: {n} messages marked sent.")
+        else:
+            n = ledger.resend(store, batch_id, slug=slug)
+            out.print(f"batch {batch_id}: {n} messages scheduled again, due now.")
+        return
+    if were_sent or resend:
+        raise click.UsageError("--were-sent and --resend settle one batch: add --batch ID")
     settling = send_missed or unknown_were_sent or resend_unknown
     try:
         ledger.set_status(store, slug, "active")
@@ -242,6 +301,33 @@ def resume_cmd(
         out.print(f"{n} unknown messages scheduled again.")
 
 
+@click.command("reconcile")
+@click.argument("issue", required=False)
+@pass_ctx
+def reconcile_cmd(ctx: Context, issue: str | None) -> None:
+    """Settle unknown batches from the provider's own message log (Postmark, Mailgun)."""
+    from ..reconcile import reconcile
+
+    results = reconcile(ctx.store, ctx.config, _slug(issue) if issue else None)
+    out = console()
+    if not results:
+        out.print("No unknown batches: nothing to reconcile.")
+        return
+    for r in results:
+        if r.problem:
+            out.print(
+                f"batch {r.batch_id} ({r.slug}, {r.size} via {r.provider}): not settled: "
+                f"{r.problem}"
+            )
+        else:
+            out.print(
+                f"batch {r.batch_id} ({r.slug}, {r.size} via {r.provider}): {r.sent} in the "
+                f"provider's log, marked sent; {r.resend} not there, scheduled again"
+            )
+    if any(r.problem for r in results):
+        raise SystemExit(1)
+
+
 @click.command("send-due")
 @pass_ctx
 def send_due_cmd(ctx: Context) -> None:
@@ -251,9 +337,10 @@ def send_due_cmd(ctx: Context) -> None:
     from .feeds import poll_feeds
 
     poll_feeds(ctx)  # a feed's failure is printed, never stops the sending
+
     provider = get_provider(ctx.config)
     try:
-        report = Sender(ctx.store, provider, ctx.config).send_due()
+        report = Sender(ctx.store, provider, ctx.config, command="send-due").send_due()
     finally:
         provider.close()
     _print_report(report)
@@ -281,7 +368,7 @@ def run_cmd(ctx: Context) -> None:
     config, store = ctx.config, ctx.store
     provider = get_provider(config)
     stop = threading.Event()
-    sender = Sender(store, provider, config)
+    sender = Sender(store, provider, config, command="run")
 
     def on_signal(signum: int, _frame: Any) -> None:
         stop.set()
@@ -342,5 +429,6 @@ def register(cli: click.Group) -> None:
         cancel_cmd,
         send_due_cmd,
         run_cmd,
+        reconcile_cmd,
     ):
         cli.add_command(cmd)

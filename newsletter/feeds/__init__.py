@@ -4,10 +4,6 @@
 unless ``backfill``); ``poll_due_feeds`` polls the feeds whose interval has passed: each new
 entry becomes an issue file that waits for ``approve_issue`` (manual) or is queued when its
 checks pass (auto).
-
-Fetching, parsing and queueing (requests, feedparser, the renderer) are imported by the
-functions that poll or queue, so that ``newsletter status`` can list the waiting issues
-without loading them.
 """
 
 from __future__ import annotations
@@ -17,12 +13,11 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..errors import InputError, StoreError
 from ..store import Store, utcnow
-from ..timing import parse_at, parse_interval
 from . import records
 from .state import (
     Approve,
@@ -35,10 +30,9 @@ from .state import (
     Waiting,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the heavy parts (fetching, importing, queueing) load when used, so
+    # that `newsletter status` can list waiting issues without them
     from ..schedule import Queued
-    from .fetch import FeedError
-    from .poll import poll_due_feeds
 
 log = logging.getLogger("newsletter.feeds")
 MIN_POLL_SECONDS = 300  # be polite to the blog
@@ -60,6 +54,7 @@ def add_feed(
 ) -> tuple[FeedInfo, FeedResult]:
     """Add a feed and read it once; the feed is refused when it cannot be read."""
     from ..schedule import MODES
+    from ..timing import parse_at, parse_interval
     from .fetch import FeedError
     from .poll import poll_one
 
@@ -162,9 +157,9 @@ def poll_quietly(
 ) -> FeedReport:
     """For `run` and `send-due`: poll due feeds; whatever goes wrong is said, never raised,
     so that a feed never stops the sending."""
-    from .poll import poll_due_feeds
-
     try:
+        from .poll import poll_due_feeds  # inside: even a broken install never stops sending
+
         report = poll_due_feeds(config, store, now or utcnow())
     except Exception as exc:  # a feed must never stop the sending
         log.exception("polling feeds failed")
@@ -194,23 +189,9 @@ def start_poller(
     return thread
 
 
-def __getattr__(name: str) -> Any:
-    """``FeedError`` and ``poll_due_feeds``, imported when first asked for."""
-    if name == "FeedError":
-        from .fetch import FeedError
-
-        return FeedError
-    if name == "poll_due_feeds":
-        from .poll import poll_due_feeds
-
-        return poll_due_feeds
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "Approve",
     "EntryState",
-    "FeedError",
     "FeedInfo",
     "FeedReport",
     "FeedResult",
@@ -221,7 +202,6 @@ __all__ = [
     "approve_issue",
     "check_feeds",
     "list_feeds",
-    "poll_due_feeds",
     "poll_quietly",
     "remove_feed",
     "start_poller",

@@ -3,7 +3,8 @@
 feedparser reads the feed (RSS 0.9x to 2.0, RSS 1.0, Atom) and cleans each entry's HTML of
 scripts and embeds. An entry that carries its full text (``content:encoded``, Atom
 ``content``) is imported from it; one with a summary only is imported from its page,
-fetched here. Relative links and images are made absolute against the post's URL first.
+fetched and imported like ``newsletter import URL``. Relative links and images are made
+absolute against the post's URL.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup
 
 from ..blocks import Article
+from ..errors import InputError
+from ..importers import import_url
 from ..importers.html import import_html
+from ..importers.links import resolve_links
 from ..issuefile import is_http_url
-from .fetch import MAX_PAGE_BYTES, FeedError, fetch
+from .fetch import FeedError
 
 
 class EntryUnusable(FeedError):
@@ -32,7 +36,6 @@ class EntryUnusable(FeedError):
 
 #: the line WordPress SEO plugins (Yoast, Rank Math) append to every post in the feed
 _APPEARED_FIRST = re.compile(r"^\s*The post .+ appeared first on .+$", re.S)
-_URL_ATTRS = (("a", "href"), ("img", "src"), ("img", "data-src"), ("source", "src"))
 
 
 @dataclass(frozen=True)
@@ -115,14 +118,6 @@ def parse_feed(url: str, body: bytes, content_type: str = "") -> ParsedFeed:
     return out
 
 
-def absolute_links(soup: BeautifulSoup | Tag, base: str) -> None:
-    """Make every link and image URL absolute against ``base`` (in place)."""
-    for name, attr in _URL_ATTRS:
-        for tag in soup.find_all(name):
-            if isinstance(tag, Tag) and tag.get(attr):
-                tag[attr] = urljoin(base, str(tag[attr]).strip())
-
-
 def _page(entry: Entry, body_html: str) -> str:
     """A feed entry's content as a page the HTML importer reads like a blog post."""
     return (
@@ -133,37 +128,32 @@ def _page(entry: Entry, body_html: str) -> str:
 
 
 def entry_article(entry: Entry, feed_url: str) -> tuple[Article, str]:
-    """The article of an entry and where its text came from ("feed" or the page's URL)."""
-    base = entry.link or feed_url
-    if entry.content:
-        soup = BeautifulSoup(_page(entry, entry.content), "lxml")
+    """The article of an entry and where its text came from ("feed" or the page's URL).
+
+    EntryUnusable when the entry can never become an issue; FeedError when its page could
+    not be fetched (it may answer next time)."""
+    if entry.content or (entry.summary.strip() and not entry.link):
+        soup = BeautifulSoup(_page(entry, entry.content or entry.summary), "lxml")
         for p in soup.find_all("p"):
             if _APPEARED_FIRST.match(p.get_text(" ")):
                 p.decompose()
-        source = "feed"
+        source = "feed" if entry.content else "feed (summary only: the entry has no link)"
+        article = import_html(str(soup), source)
+        resolve_links(article, entry.link or feed_url)
     elif entry.link:
         if not is_http_url(entry.link):
             raise EntryUnusable(
                 f"{feed_url}: entry {entry.title!r}: link {entry.link!r} is not http(s)"
             )
-        page = fetch(entry.link, limit=MAX_PAGE_BYTES)
-        raw = page.body or b""
-        soup = BeautifulSoup(raw, "lxml")
-        base_tag = soup.find("base")
-        if isinstance(base_tag, Tag) and base_tag.get("href"):
-            base = urljoin(page.url, str(base_tag["href"]))
-        else:
-            base = page.url
-        source = page.url
-    elif entry.summary.strip():
-        soup = BeautifulSoup(_page(entry, entry.summary), "lxml")
-        source = "feed (summary only: the entry has no link)"
+        try:
+            article = import_url(entry.link)  # fetched; links resolved against the page
+        except InputError as exc:
+            raise FeedError(exc.message) from None
+        source = entry.link
     else:
         raise EntryUnusable(
             f"{feed_url}: entry {entry.title or entry.key!r} has no link and no content"
         )
-    absolute_links(soup, base)
-    article = import_html(str(soup), source)
     if not article.blocks:
         raise EntryUnusable(f"{source}: no article text found in entry {entry.title!r}")
     # the feed's title is the post's own, without the site's name a page title carries

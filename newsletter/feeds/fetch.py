@@ -1,4 +1,4 @@
-"""Fetching a feed or a post's page politely: conditional GET (ETag, Last-Modified), a
+"""Fetching a feed politely: conditional GET (ETag, Last-Modified), a
 timeout, a size cap and a redirect limit. Every failure is a one-line FeedError."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ USER_AGENT = "newsletter-feeds/0.1 (+https://pypi.org/project/feedparser/)"
 TIMEOUT = (10.0, 30.0)  # connect, read (seconds)
 MAX_REDIRECTS = 5
 MAX_FEED_BYTES = 10 * 1024 * 1024
-MAX_PAGE_BYTES = 20 * 1024 * 1024
 
 
 class FeedError(NewsletterError):

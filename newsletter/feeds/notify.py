@@ -1,10 +1,12 @@
-"""The one email that tells the editor a post from a feed waits for approval."""
+"""The one email that tells the editor a post from a feed waits for approval (or, with
+``--approve auto``, was held by its checks)."""
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
 
+from ..check import check_issue
 from ..config import Config
 from ..pipeline import load_series
 from ..providers import Batch, Recipient, get_provider
@@ -22,8 +24,12 @@ def split_table(issue: Path) -> list[str]:
     return rows
 
 
-def approval_message(feed: FeedInfo, issue: Path, shown: str, title: str) -> tuple[str, str]:
+def approval_message(
+    config: Config, feed: FeedInfo, issue: Path, shown: str, title: str, *, held: bool = False
+) -> tuple[str, str]:
     """The subject and the text of the note (``shown``: the issue's path as typed)."""
+    _, report = check_issue(issue, config)
+    findings = sorted(report.findings, key=lambda f: f.level != "error")
     lines = [
         f"A new post on {feed.title or feed.url} is ready as an issue file:",
         f"  {shown}",
@@ -32,7 +38,14 @@ def approval_message(feed: FeedInfo, issue: Path, shown: str, title: str) -> tup
         "",
         *split_table(issue),
         "",
-        "Look at every part (and edit the file if you like):",
+        f"newsletter check finds {len(report.errors)} errors and {len(report.warnings)} "
+        "warnings" + (":" if report.findings else "."),
+        *(
+            f"  {f.level}" + (f" part {f.part}" if f.part else "") + f": {f.message}"
+            for f in findings[:6]
+        ),
+        "",
+        "Look at every part (and edit the file" + (" to fix it):" if held else " if you like):"),
         f"  newsletter preview {shown}",
         "Then queue it:",
         f"  newsletter approve {shown}",
@@ -40,15 +53,23 @@ def approval_message(feed: FeedInfo, issue: Path, shown: str, title: str) -> tup
         f"It will go to the list '{feed.list_name}' ({feed.schedule}). Nothing is sent "
         "until you approve it.",
     ]
-    return f"Waiting for your approval: {title}", "\n".join(lines) + "\n"
+    subject = f"Held by its checks: {title}" if held else f"Waiting for your approval: {title}"
+    return subject, "\n".join(lines) + "\n"
 
 
 def notify_editor(
-    config: Config, feed: FeedInfo, issue: Path, shown: str, title: str, entry_id: int
+    config: Config,
+    feed: FeedInfo,
+    issue: Path,
+    shown: str,
+    title: str,
+    entry_id: int,
+    *,
+    held: bool = False,
 ) -> str:
     """Send the note through the configured provider; the provider's answer, in words."""
     to = config.feeds.notify or config.sender.email
-    subject, text = approval_message(feed, issue, shown, title)
+    subject, text = approval_message(config, feed, issue, shown, title, held=held)
     body = (
         '<!doctype html><html><body><pre style="font-family:Menlo,Consolas,monospace;'
         f'font-size:14px;white-space:pre-wrap">{html.escape(text)}</pre></body></html>'

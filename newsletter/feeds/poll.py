@@ -15,7 +15,7 @@ from ..check import check_issue
 from ..config import Config
 from ..errors import NewsletterError
 from ..issuefile import dump_issue
-from ..pipeline import article_cta, slugify
+from ..pipeline import article_cta, check_issue_text, slugify
 from ..schedule import queue_issue
 from ..store import Store
 from . import records
@@ -131,9 +131,15 @@ def _import_entry(
         return False
     article.extra = {"feed": feed.url, "entry": entry.key}
     path = _issue_path(config, article.title)
+    text = dump_issue(article, cta=article_cta(article), list_name=feed.list_name)
+    try:
+        check_issue_text(text, path, source=entry.link or feed.url)
+    except NewsletterError as exc:  # an issue file `split` would refuse is never written
+        records.set_entry(store, entry_id, EntryState.FAILED, detail=exc.message)
+        result.errors.append(exc.message)
+        return True
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = dump_issue(article, cta=article_cta(article), list_name=feed.list_name)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         records.forget_entry(store, entry_id)
@@ -146,6 +152,9 @@ def _import_entry(
         state = EntryState.WAITING
     else:
         state, detail = _auto_queue(config, store, feed, path, now)
+        if state is EntryState.HELD:  # the editor is told, as for a manual approval
+            note = _notify(config, feed, path, shown, article.title, entry_id, held=True)
+            detail = f"{detail}; {note}"
     records.set_entry(store, entry_id, state, detail=detail)
     result.issues.append(NewIssue(shown, article.title, state, detail))
     log.info("feed %s: %s -> %s (%s)", feed.url, article.title, shown, state)
@@ -188,10 +197,16 @@ def _shown(config: Config, path: Path) -> str:
 
 
 def _notify(
-    config: Config, feed: FeedInfo, path: Path, shown: str, title: str, entry_id: int
+    config: Config,
+    feed: FeedInfo,
+    path: Path,
+    shown: str,
+    title: str,
+    entry_id: int,
+    held: bool = False,
 ) -> str:
     try:
-        return notify_editor(config, feed, path, shown, title, entry_id)
+        return notify_editor(config, feed, path, shown, title, entry_id, held=held)
     except NewsletterError as exc:
         return f"the note to the editor was not sent: {exc.message}"
 

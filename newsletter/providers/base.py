@@ -4,25 +4,43 @@ A batch is one part of one series for many recipients: the content is the same, 
 per-recipient fields (first name, unsubscribe URL) filled in. Providers with a
 substitution API send the template once; others personalise per message.
 
-Every answer becomes a per-recipient status from one vocabulary, as in django-anymail:
-``sent`` and ``queued`` (accepted), ``invalid`` and ``rejected`` (permanent: not retried),
-``failed`` (temporary: tried again later), ``unknown`` (the request may or may not have been
-delivered). A feature a provider lacks raises :class:`UnsupportedFeature`.
+Every answer becomes a per-recipient :class:`Outcome` from one vocabulary, as in
+django-anymail: ``sent`` and ``queued`` (accepted), ``invalid`` and ``rejected`` (permanent:
+not retried), ``failed`` (nothing reached the provider, or it refused the request: tried
+again later), ``unknown`` (the request may or may not have been delivered), ``deferred``
+(not sent in this request: goes out again after ``retry_after`` seconds, no attempt counted).
+
+One ``send_batch`` call is at most ONE request to the provider, so that an unknown answer
+concerns exactly one request; recipients that did not fit are returned ``deferred``.
+A feature a provider lacks raises :class:`UnsupportedFeature`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
 
 from .. import headers, secrets
 from ..errors import NewsletterError
 from ..render import fill
 
-Status = Literal["sent", "queued", "invalid", "rejected", "failed", "unknown"]
-ACCEPTED = ("sent", "queued")
-PERMANENT = ("invalid", "rejected")
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    QUEUED = "queued"
+    INVALID = "invalid"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    DEFERRED = "deferred"
+
+
+Status = Outcome
+ACCEPTED = (Outcome.SENT, Outcome.QUEUED)
+PERMANENT = (Outcome.INVALID, Outcome.REJECTED)
 
 
 class ProviderError(NewsletterError):
@@ -112,12 +130,17 @@ class Batch:
 
 @dataclass(frozen=True)
 class Result:
+    """A provider's answer for one recipient."""
+
     delivery_id: int
-    status: Status
+    status: Outcome
     message_id: str | None = None
     error: str | None = None
+    #: for ``deferred``: seconds until the recipient may be tried again
+    retry_after: float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Outcome(self.status))
         # Errors are stored, printed and logged: never with a key in them.
         if self.error:
             object.__setattr__(self, "error", secrets.scrub(self.error))
@@ -139,6 +162,14 @@ class Provider(ABC):
     def check(self) -> list[str]:
         """Configuration problems, without sending anything."""
         return []
+
+    #: whether the provider's own message log can be searched by our batch id
+    searchable_log: ClassVar[bool] = False
+
+    def delivered_in_batch(self, batch_id: int, since: datetime) -> set[int]:
+        """The delivery ids of a batch that the provider's log shows as accepted (for
+        ``newsletter reconcile``). Only where ``searchable_log``."""
+        raise UnsupportedFeature(f"{self.name} keeps no message log searchable by batch")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

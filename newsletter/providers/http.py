@@ -1,15 +1,25 @@
 """The shared base of providers with an HTTP API.
 
 The base class fixes the order of steps once (as django-anymail's does): build the
-payloads for a batch (split to the provider's recipient and size limits), post each
-through one pooled ``requests.Session`` with retries, turn each answer into one Result per
-recipient. A provider module only says how a batch becomes a request and how a response
-becomes results.
+payload for one request (within the provider's recipient and size limits), post it through
+one pooled ``requests.Session``, turn the answer into one Result per recipient. A provider
+module only says how recipients become a request and how a response becomes results.
 
-Retries (urllib3's Retry): 429 and 5xx answers and connection failures are retried with
-exponential backoff and jitter, honouring Retry-After. A read timeout is retried only
-where the provider takes an idempotency key; elsewhere the request may have been
-delivered, so its recipients become "unknown" rather than risk sending twice.
+Exactly once when the network fails. What counts is whether the request may have reached
+the provider, decided by the exception's TYPE, never by its text:
+
+- nothing was sent (connection refused, DNS failure, connect timeout, a certificate
+  refused): ``failed``, tried again later;
+- anything after the request was sent (the connection dropped, no answer in time, a 5xx
+  other than 503, an answer that cannot be read, a body still dripping at the deadline):
+  ``unknown``. A provider without idempotency keys gets no second try: the batch waits for
+  ``newsletter reconcile`` or the editor. A provider with one (Resend) is retried by
+  urllib3 and later by the sender under the SAME key.
+
+urllib3's Retry re-sends a POST only on 429 and 503 (refused before processing) unless the
+provider takes an idempotency key; connect failures are always retried. A Retry-After
+longer than ``MAX_RETRY_AFTER`` is not waited for: the recipients come back ``deferred``
+and the batch is rescheduled. Each request has a total deadline for its answer.
 
 The API key comes from an environment variable; it is sent in a header and scrubbed from
 every message this module produces.
@@ -19,21 +29,106 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
+import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, ClassVar, Self
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from .. import secrets
 from ..config import Config
 from ..errors import ConfigError
 from ..render import FIRST_NAME, UNSUBSCRIBE_URL
-from .base import Batch, Provider, ProviderError, Recipient, Result, UnsupportedFeature
+from .base import (
+    Batch,
+    Outcome,
+    Provider,
+    ProviderError,
+    Recipient,
+    Result,
+    UnsupportedFeature,
+)
 
 log = logging.getLogger("newsletter.providers")
-RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: answers that say the request was refused before any processing: safe to send again
+REFUSED_UNPROCESSED = (429, 503)
+#: with an idempotency key, any server error may be retried under the same key
+RETRY_IDEMPOTENT = (429, 500, 502, 503, 504)
+#: the longest Retry-After waited for in-process; a longer one reschedules the batch
+MAX_RETRY_AFTER = 30.0
+UNKNOWN_HINT = "check the provider's log, or run 'newsletter reconcile'"
+
+
+class UnreadableAnswer(ProviderError):
+    """The provider answered but the answer cannot be read (not JSON, too few results,
+    cut off): the request may have been accepted."""
+
+
+class _Retry(Retry):
+    """urllib3's Retry that does not sleep through a long Retry-After: it gives up and
+    hands the answer back, so that the batch is rescheduled."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        if response is not None:
+            after = self.get_retry_after(response)
+            if after is not None and after > MAX_RETRY_AFTER:
+                raise MaxRetryError(_pool, url, ResponseError("Retry-After too long"))  # type: ignore[arg-type]
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def nothing_sent(exc: BaseException) -> bool:
+    """Whether a request error PROVES that nothing reached the server: judged by the types
+    in the exception chain (connect timeout, refused connection, DNS failure, a refused
+    certificate), never by the message."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidHeader,
+        ),
+    ):
+        return True
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        # NewConnectionError and NameResolutionError are ConnectTimeoutError subclasses
+        if isinstance(e, ConnectTimeoutError | ssl.SSLCertVerificationError):
+            return True
+        if isinstance(e, MaxRetryError) and e.reason is not None:
+            todo.append(e.reason)
+        todo.extend(a for a in e.args if isinstance(a, BaseException))
+        for linked in (e.__cause__, e.__context__):
+            if linked is not None:
+                todo.append(linked)
+    return False
+
+
+class _Deadline(Exception):
+    pass
 
 
 @dataclass
@@ -75,6 +170,7 @@ class HttpProvider(Provider):
         sender_email: str = "",
         settings: dict[str, Any] | None = None,
         timeout: float = 30.0,
+        deadline: float | None = None,
         retries: int = 4,
         backoff: float = 0.5,
         backoff_max: float = 60.0,
@@ -91,14 +187,16 @@ class HttpProvider(Provider):
         self.base_url = (base_url or self.default_url()).rstrip("/")
         self.sender_email = sender_email
         self.timeout = timeout
+        #: the most one request may take, answer included (a dripping answer is cut off)
+        self.deadline = deadline if deadline is not None else 2 * timeout
         self.session = requests.Session()
-        retry = Retry(
+        retry = _Retry(
             total=retries,
             connect=retries,
             read=retries if self.idempotent else 0,
             status=retries,
             other=0,
-            status_forcelist=RETRY_STATUSES,
+            status_forcelist=RETRY_IDEMPOTENT if self.idempotent else REFUSED_UNPROCESSED,
             allowed_methods=None,
             backoff_factor=backoff,
             backoff_jitter=backoff,
@@ -116,13 +214,8 @@ class HttpProvider(Provider):
     @classmethod
     def from_config(cls, config: Config) -> HttpProvider:
         settings = dict(config.providers.get(cls.name, {}))
-        api_key = secrets.read(cls.api_key_env)
-        if not api_key:
-            raise ConfigError(
-                f"provider {cls.name!r} needs an API key in ${cls.api_key_env}",
-                hint=f"export {cls.api_key_env}=... (never put it in a file)",
-            )
-        known = {"base_url", "timeout", "retries", "backoff", *cls.extra_settings()}
+        api_key = cls.load_api_key()
+        known = {"base_url", "timeout", "deadline", "retries", "backoff", *cls.extra_settings()}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ConfigError(
@@ -135,11 +228,22 @@ class HttpProvider(Provider):
             sender_email=config.sender.email,
             settings=settings,
             timeout=float(settings.pop("timeout", 30.0)),
+            deadline=float(settings.pop("deadline")) if "deadline" in settings else None,
             retries=int(settings.pop("retries", 4)),
             backoff=float(settings.pop("backoff", 0.5)),
             track_opens=config.tracking.open_pixel,
             track_clicks=config.tracking.click_rewriting,
         )
+
+    @classmethod
+    def load_api_key(cls) -> str:
+        api_key = secrets.read(cls.api_key_env)
+        if not api_key:
+            raise ConfigError(
+                f"provider {cls.name!r} needs an API key in ${cls.api_key_env}",
+                hint=f"export {cls.api_key_env}=... (never put it in a file)",
+            )
+        return api_key
 
     @classmethod
     def extra_settings(cls) -> tuple[str, ...]:
@@ -177,68 +281,146 @@ class HttpProvider(Provider):
 
     # --- the steps, in order -----------------------------------------------------------
     def send_batch(self, batch: Batch) -> list[Result]:
-        results: list[Result] = []
-        for payload in self.payloads(batch, batch.recipients):
-            results.extend(self.post(batch, payload))
-        return results
+        """ONE request: the recipients that fit it, the others come back ``deferred``."""
+        payload = self.payload(batch, batch.recipients)
+        results = self.post(batch, payload)
+        rest = batch.recipients[len(payload.recipients) :]
+        return results + [
+            Result(
+                r.delivery_id, Outcome.DEFERRED, error="did not fit in one request", retry_after=0
+            )
+            for r in rest
+        ]
+
+    def payload(self, batch: Batch, recipients: list[Recipient]) -> Payload:
+        """The first request's payload: as many recipients as the provider's recipient and
+        size limits allow (halved until it fits)."""
+        chunk = recipients[: self.max_batch]
+        payload = self.build(batch, chunk)
+        while payload.size() > self.max_request_bytes and len(chunk) > 1:
+            chunk = chunk[: len(chunk) // 2]
+            payload = self.build(batch, chunk)
+        return payload
 
     def payloads(self, batch: Batch, recipients: list[Recipient]) -> list[Payload]:
-        """Requests within the provider's recipient and size limits."""
+        """Every request the recipients need, in order (for tests and benchmarks)."""
         out: list[Payload] = []
-        for start in range(0, len(recipients), self.max_batch):
-            chunk = recipients[start : start + self.max_batch]
-            payload = self.build(batch, chunk)
-            if payload.size() > self.max_request_bytes and len(chunk) > 1:
-                half = len(chunk) // 2
-                out.extend(self.payloads(batch, chunk[:half]))
-                out.extend(self.payloads(batch, chunk[half:]))
-            else:
-                out.append(payload)
+        while recipients:
+            out.append(self.payload(batch, recipients))
+            recipients = recipients[len(out[-1].recipients) :]
         return out
 
     def post(self, batch: Batch, payload: Payload) -> list[Result]:
         url = f"{self.base_url}{self.endpoint()}"
+        deadline = time.monotonic() + self.deadline
         try:
             response = self.session.post(
                 url,
-                json=payload.json,
                 data=payload.data,
                 headers=payload.headers,
-                timeout=self.timeout,
-            )
-        except requests.exceptions.ConnectionError as exc:
-            # Connect failures were retried; nothing reached the provider.
-            if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in str(exc):
-                return self._all(
-                    payload,
-                    "unknown",
-                    "no answer in time: the request may "
-                    "have been delivered; check the provider's activity log",
-                )
-            return self._all(
-                payload, "failed", f"cannot reach {self.name}: {self.scrub(type(exc).__name__)}"
-            )
-        except requests.exceptions.Timeout:
-            return self._all(
-                payload,
-                "unknown",
-                "no answer in time: the request may have "
-                "been delivered; check the provider's activity log",
+                timeout=(min(self.timeout, 10.0), self.timeout),
+                stream=True,
             )
         except requests.exceptions.RequestException as exc:
-            return self._all(payload, "failed", self.scrub(f"{type(exc).__name__}: {exc}"))
-        if response.status_code in RETRY_STATUSES:
-            return self._all(payload, "failed", self.describe(response) + " (after retries)")
+            if nothing_sent(exc):
+                return self._all(
+                    payload, Outcome.FAILED, f"cannot reach {self.name}: {type(exc).__name__}"
+                )
+            return self._all(
+                payload,
+                Outcome.UNKNOWN,
+                f"{self.name}: the request was sent but no answer came back "
+                f"({type(exc).__name__}): it may have been delivered; {UNKNOWN_HINT}",
+            )
+        try:
+            self._read(response, deadline)
+        except (requests.exceptions.RequestException, _Deadline, OSError) as exc:
+            reason = "no full answer in time" if isinstance(exc, _Deadline) else "answer cut off"
+            return self._all(
+                payload,
+                Outcome.UNKNOWN,
+                f"{self.name}: {reason} ({type(exc).__name__}): "
+                f"the request may have been delivered; {UNKNOWN_HINT}",
+            )
+        finally:
+            response.close()
+        return self.answer(batch, payload, response)
+
+    def answer(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
+        """Results from a complete answer."""
+        code = response.status_code
+        if code in REFUSED_UNPROCESSED:
+            after = retry_after(response)
+            if after is not None:
+                return [
+                    Result(
+                        r.delivery_id,
+                        Outcome.DEFERRED,
+                        error=self.describe(response),
+                        retry_after=after,
+                    )
+                    for r in payload.recipients
+                ]
+            return self._all(payload, Outcome.FAILED, self.describe(response) + " (after retries)")
+        if code >= 500:
+            return self._all(
+                payload,
+                Outcome.UNKNOWN,
+                f"{self.describe(response)}: the provider may have accepted the request; "
+                f"{UNKNOWN_HINT}",
+            )
         try:
             return self.parse(batch, payload, response)
+        except UnreadableAnswer as exc:
+            return self._unreadable(payload, str(exc))
         except ProviderError as exc:
+            if 200 <= code < 300:
+                return self._unreadable(payload, str(exc))
             log.warning("%s: %s", self.name, self.scrub(str(exc)))
-            return self._all(payload, "failed", self.scrub(str(exc)))
+            return self._all(payload, Outcome.FAILED, self.scrub(str(exc)))
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            if 200 <= code < 300:
+                return self._unreadable(payload, f"{type(exc).__name__}: {exc}")
+            return self._all(payload, Outcome.FAILED, self.describe(response))
+
+    def _unreadable(self, payload: Payload, why: str) -> list[Result]:
+        return self._all(
+            payload,
+            Outcome.UNKNOWN,
+            self.scrub(
+                f"{self.name} answered something that cannot be read ({why[:200]}): "
+                f"the request may have been accepted; {UNKNOWN_HINT}"
+            ),
+        )
+
+    @staticmethod
+    def _read(response: requests.Response, deadline: float) -> None:
+        """Read the whole body, giving up at the deadline."""
+        chunks = []
+        for chunk in response.iter_content(65536):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise _Deadline()
+        response._content = b"".join(chunks)
+        response._content_consumed = True  # type: ignore[attr-defined]
 
     def endpoint(self) -> str:
         return self.path
 
-    def _all(self, payload: Payload, status: Any, error: str) -> list[Result]:
+    def get_json(self, url: str, params: dict[str, str] | None = None) -> Any:
+        """A GET to the provider's API (for reconcile): the parsed JSON answer."""
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.exceptions.RequestException as exc:
+            raise ProviderError(f"cannot reach {self.name}: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise ProviderError(self.describe(response), status_code=response.status_code)
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderError(f"{self.name} answered something that is not JSON") from None
+
+    def _all(self, payload: Payload, status: Outcome, error: str) -> list[Result]:
         return [Result(r.delivery_id, status, error=error) for r in payload.recipients]
 
     def describe(self, response: requests.Response) -> str:
@@ -255,6 +437,22 @@ class HttpProvider(Provider):
 
     def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
         raise NotImplementedError
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), or None."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    from datetime import UTC, datetime
+
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def html_tokens(html: str, first_name: str, unsubscribe: str) -> str:

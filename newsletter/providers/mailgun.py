@@ -5,8 +5,9 @@ variables carry their first name (escaped for HTML) and unsubscribe URL, which a
 their own List-Unsubscribe header. Tracking is turned off. A 200 answer queues every
 recipient under one message id.
 
-If the process dies between sending a request and recording its answer, Mailgun has no
-idempotency key: those rows become "unknown"; check Mailgun's logs before settling them.
+Mailgun has no idempotency key: a lost answer makes the batch "unknown". The batch id goes
+out as the custom variable ``v:batch``, so ``newsletter reconcile`` finds the batch's
+``accepted`` events with the events API and settles it.
 Settings: ``[providers.mailgun] domain = "mg.example.com"``; EU region:
 ``base_url = "https://api.eu.mailgun.net"``. API key: ``$MAILGUN_API_KEY``.
 """
@@ -16,12 +17,13 @@ from __future__ import annotations
 import base64
 import html
 import json
+from datetime import UTC, datetime
 from typing import ClassVar
 
 import requests
 
 from ..errors import ConfigError
-from .base import Batch, ProviderError, Recipient, Result
+from .base import Batch, Outcome, ProviderError, Recipient, Result
 from .http import HttpProvider, Payload, html_tokens
 
 
@@ -93,17 +95,46 @@ class MailgunProvider(HttpProvider):
             ("o:tracking-clicks", "yes" if self.track_clicks else "no"),
             ("v:delivery", "%recipient.delivery%"),
         ]
+        data += [(f"v:{k}", v) for k, v in batch.metadata.items()]
         if batch.tag:
             data.append(("o:tag", batch.tag))
         if batch.reply_to:
             data.append(("h:Reply-To", batch.reply_to))
         return Payload(recipients=recipients, data=data)
 
+    searchable_log: ClassVar[bool] = True
+
+    def delivered_in_batch(self, batch_id: int, since: datetime) -> set[int]:
+        """Mailgun's events API: the ``accepted`` events whose custom variable ``batch`` is
+        this batch."""
+        found: set[int] = set()
+        url = f"{self.base_url}/v3/{self.domain}/events"
+        params: dict[str, str] | None = {
+            "event": "accepted",
+            "user-variables": json.dumps({"batch": str(batch_id)}),
+            "begin": str(int(since.replace(tzinfo=UTC).timestamp()) - 60),
+            "ascending": "yes",
+            "limit": "300",
+        }
+        for _ in range(1000):
+            page = self.get_json(url, params)
+            items = page.get("items") or []
+            for item in items:
+                v = item.get("user-variables") or {}
+                if str(v.get("batch")) == str(batch_id) and str(v.get("delivery", "")).isdigit():
+                    found.add(int(v["delivery"]))
+            nxt = (page.get("paging") or {}).get("next")
+            if not items or not nxt:
+                break
+            url, params = str(nxt), None
+        return found
+
     def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
         if response.status_code == 200:
-            message_id = response.json().get("id")
+            message_id = response.json()["id"]
             return [
-                Result(r.delivery_id, "queued", message_id=message_id) for r in payload.recipients
+                Result(r.delivery_id, Outcome.QUEUED, message_id=message_id)
+                for r in payload.recipients
             ]
         raise ProviderError(
             self.describe(response), payload=payload, status_code=response.status_code

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from .. import headers
-from .base import Batch, Provider, Recipient, Result
+from .base import Batch, Outcome, Provider, Recipient, Result
 
 
 class OutboxProvider(Provider):
@@ -77,7 +77,7 @@ class OutboxProvider(Provider):
         for r in batch.recipients:
             data, message_id = self.message(batch, r)
             self._write(self.path_for(r.delivery_id), data)
-            results.append(Result(r.delivery_id, "sent", message_id=message_id))
+            results.append(Result(r.delivery_id, Outcome.SENT, message_id=message_id))
         return results
 
     def _write(self, target: Path, data: bytes) -> None:

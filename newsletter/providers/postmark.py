@@ -5,24 +5,26 @@ batch API). The answer is an array in the order of the messages: ``ErrorCode`` 0
 accepted; 406 (inactive recipient: bounced or complained before) and 300 (invalid request,
 e.g. a bad address) are permanent rejections, never retried.
 
-If the process dies between sending a request and recording its answer, Postmark has no
-idempotency key: those rows become "unknown" (see ``newsletter status``) and the editor
-checks Postmark's Activity page before settling them.
+Postmark has no idempotency key: if the answer is lost (the process dies, the connection
+drops after the request was sent, the answer cannot be read) the batch becomes "unknown"
+(see ``newsletter status``). Every message carries the batch id in its Metadata, so
+``newsletter reconcile`` finds it with Postmark's outbound message search and settles it.
 Settings: ``[providers.postmark] message_stream = "broadcast"`` (bulk mail must go through a
 broadcast stream), ``base_url``. API key: ``$POSTMARK_SERVER_TOKEN``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 import requests
 
-from .base import Batch, ProviderError, Recipient, Result
-from .http import HttpProvider, Payload
+from .base import Batch, Outcome, ProviderError, Recipient, Result
+from .http import HttpProvider, Payload, UnreadableAnswer
 from .splice import HTML_SLOT, TEXT_SLOT, PartJson, json_array, message_fragments
 
-PERMANENT = {406: "rejected", 300: "invalid"}
+PERMANENT = {406: Outcome.REJECTED, 300: Outcome.INVALID}
 
 
 class PostmarkProvider(HttpProvider):
@@ -73,6 +75,29 @@ class PostmarkProvider(HttpProvider):
             message["ReplyTo"] = batch.reply_to
         return message
 
+    searchable_log: ClassVar[bool] = True
+
+    def delivered_in_batch(self, batch_id: int, since: datetime) -> set[int]:
+        """Postmark's outbound message search, filtered by our Metadata ``batch``."""
+        found: set[int] = set()
+        offset = 0
+        while True:
+            page = self.get_json(
+                f"{self.base_url}/messages/outbound",
+                {"count": "500", "offset": str(offset), "metadata_batch": str(batch_id)},
+            )
+            messages = page.get("Messages") or []
+            for m in messages:
+                meta = m.get("Metadata") or {}
+                if (
+                    str(meta.get("batch")) == str(batch_id)
+                    and str(meta.get("delivery", "")).isdigit()
+                ):
+                    found.add(int(meta["delivery"]))
+            offset += len(messages)
+            if not messages or offset >= int(page.get("TotalCount", 0)) or offset >= 10000:
+                return found
+
     def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
         if response.status_code != 200:
             raise ProviderError(
@@ -83,16 +108,19 @@ class PostmarkProvider(HttpProvider):
             )
         answers = response.json()
         if not isinstance(answers, list) or len(answers) != len(payload.recipients):
-            raise ProviderError(
-                f"postmark answered {len(answers)} results for {len(payload.recipients)} messages"
+            n = len(answers) if isinstance(answers, list) else "no list of"
+            raise UnreadableAnswer(
+                f"postmark answered {n} results for {len(payload.recipients)} messages"
             )
         results = []
         for r, answer in zip(payload.recipients, answers, strict=True):
             code = int(answer.get("ErrorCode", -1))
             if code == 0:
-                results.append(Result(r.delivery_id, "sent", message_id=answer.get("MessageID")))
+                results.append(
+                    Result(r.delivery_id, Outcome.SENT, message_id=answer.get("MessageID"))
+                )
             else:
-                status: Any = PERMANENT.get(code, "failed")
+                status = PERMANENT.get(code, Outcome.FAILED)
                 results.append(
                     Result(
                         r.delivery_id, status, error=f"postmark {code}: {answer.get('Message', '')}"

@@ -1,12 +1,14 @@
 """Resend: ``POST /emails/batch``, up to 100 emails a call, with an idempotency key.
 
 Each email is personalised here. The batch is sent in permissive validation mode, so an
-invalid email is returned in ``errors`` (by index) and the others go out.
+invalid email is returned in ``errors`` (by index) and the others go out; only those
+indices are per-recipient rejections. A 422 refuses the whole request (e.g. a bad sender):
+every recipient is ``failed`` (tried again later), nobody is suppressed.
 
-Resend keeps an idempotency key for 24 hours: if the process dies between sending a
-request and recording its answer, the same rows are sent again as the same batch with the
-same key, and Resend answers with the first request's ids instead of sending twice. So
-rows are never left "unknown" for Resend (unless the restart comes more than 24 hours later).
+Resend keeps an idempotency key for 24 hours: when an answer is lost (a dropped
+connection, a 5xx, the process dies), the same rows are sent again as the same batch with
+the same key, and Resend answers with the first request's ids instead of sending twice.
+A 409 ``invalid_idempotent_request`` (the key was used for another payload) is "unknown".
 API key: ``$RESEND_API_KEY``.
 """
 
@@ -18,8 +20,8 @@ from typing import Any, ClassVar
 
 import requests
 
-from .base import Batch, ProviderError, Recipient, Result
-from .http import HttpProvider, Payload
+from .base import Batch, Outcome, ProviderError, Recipient, Result
+from .http import HttpProvider, Payload, UnreadableAnswer
 
 _TAG = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -62,22 +64,46 @@ class ResendProvider(HttpProvider):
         )
 
     def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
-        if response.status_code == 422:
+        if response.status_code == 409:
+            name = _error_name(response)
+            if name == "concurrent_idempotent_requests":  # the first is still in progress
+                return [
+                    Result(
+                        r.delivery_id,
+                        Outcome.DEFERRED,
+                        error=self.describe(response),
+                        retry_after=5,
+                    )
+                    for r in payload.recipients
+                ]
             return [
-                Result(r.delivery_id, "invalid", error=self.describe(response))
+                Result(r.delivery_id, Outcome.UNKNOWN, error=self.describe(response))
                 for r in payload.recipients
             ]
-        if response.status_code != 200:
+        if response.status_code != 200:  # 422 included: the whole request was refused
             raise ProviderError(
                 self.describe(response), payload=payload, status_code=response.status_code
             )
         body = response.json()
         errors = {int(e["index"]): str(e.get("message", "")) for e in body.get("errors") or []}
-        ids = iter(item.get("id") for item in body.get("data") or [])
+        ids = [item["id"] for item in body.get("data") or []]
+        if len(ids) != len(payload.recipients) - len(errors):
+            raise UnreadableAnswer(
+                f"resend answered {len(ids)} ids and {len(errors)} errors for "
+                f"{len(payload.recipients)} emails"
+            )
+        accepted = iter(ids)
         results = []
         for i, r in enumerate(payload.recipients):
             if i in errors:
-                results.append(Result(r.delivery_id, "invalid", error=f"resend: {errors[i]}"))
+                results.append(Result(r.delivery_id, Outcome.INVALID, error=f"resend: {errors[i]}"))
             else:
-                results.append(Result(r.delivery_id, "sent", message_id=next(ids, None)))
+                results.append(Result(r.delivery_id, Outcome.SENT, message_id=next(accepted)))
         return results
+
+
+def _error_name(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("name", ""))
+    except (ValueError, AttributeError):
+        return ""

@@ -4,7 +4,8 @@ The HTML and text are sent once, with SendGrid substitutions for each recipient'
 (escaped for HTML) and unsubscribe URL; each personalization carries its own
 List-Unsubscribe headers and the delivery id in ``custom_args``. Open and click tracking are
 turned off explicitly. A 202 answer accepts every recipient ("queued"). A 400 that names a
-personalization's address marks that recipient invalid and sends the rest again.
+personalization's address marks that recipient invalid; the others were not sent and
+come back ``deferred``, to go out again at once in a new request.
 
 If the process dies between sending a request and recording its answer, SendGrid has no
 idempotency key: those rows become "unknown"; check the Activity Feed before settling them.
@@ -19,12 +20,13 @@ from typing import Any, ClassVar
 
 import requests
 
-from .base import Batch, ProviderError, Recipient, Result
+from .base import Batch, Outcome, ProviderError, Recipient, Result
 from .http import HttpProvider, Payload, html_tokens
 
 FIELD = re.compile(r"personalizations\.(\d+)\.to\.")
-NAME_HTML, NAME_TEXT = "-nl-first-name-html-", "-nl-first-name-"
-UNSUB_HTML, UNSUB_TEXT = "-nl-unsubscribe-html-", "-nl-unsubscribe-"
+#: substitution keys: none is a prefix of another (SendGrid documents no replacement order)
+NAME_HTML, NAME_TEXT = "-nl-name-html-", "-nl-name-text-"
+UNSUB_HTML, UNSUB_TEXT = "-nl-unsub-html-", "-nl-unsub-text-"
 
 
 class SendGridProvider(HttpProvider):
@@ -93,22 +95,12 @@ class SendGridProvider(HttpProvider):
             body["reply_to"] = {"email": batch.reply_to}
         return Payload(recipients=recipients, json=body)
 
-    def post(self, batch: Batch, payload: Payload) -> list[Result]:
-        results = super().post(batch, payload)
-        bad = [res for res in results if res.status == "invalid"]
-        if not bad or len(bad) == len(results):
-            return results
-        # SendGrid refuses the whole request for one bad address: send the others again.
-        good = [
-            r for r, res in zip(payload.recipients, results, strict=True) if res.status != "invalid"
-        ]
-        return bad + super().post(batch, self.build(batch, good))
-
     def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
         if response.status_code == 202:
             message_id = response.headers.get("X-Message-Id")
             return [
-                Result(r.delivery_id, "queued", message_id=message_id) for r in payload.recipients
+                Result(r.delivery_id, Outcome.QUEUED, message_id=message_id)
+                for r in payload.recipients
             ]
         if response.status_code == 400:
             try:
@@ -122,12 +114,13 @@ class SendGridProvider(HttpProvider):
                     invalid[int(m.group(1))] = str(e.get("message", "invalid address"))
             if invalid:
                 return [
-                    Result(r.delivery_id, "invalid", error=f"sendgrid: {invalid[i]}")
+                    Result(r.delivery_id, Outcome.INVALID, error=f"sendgrid: {invalid[i]}")
                     if i in invalid
                     else Result(
                         r.delivery_id,
-                        "failed",
+                        Outcome.DEFERRED,
                         error="not sent: another address in the request was invalid",
+                        retry_after=0,
                     )
                     for i, r in enumerate(payload.recipients)
                 ]

@@ -9,9 +9,11 @@ ourselves, and any ``{{`` already in the part is escaped so that article text is
 template. The answer has one status per entry, in order: ``SUCCESS`` is accepted,
 ``MESSAGE_REJECTED`` and ``INVALID_PARAMETER`` are permanent, the rest are tried again.
 
-If the process dies between sending a request and recording its answer, SES has no
-idempotency key: those rows become "unknown"; check SES's sending events before settling.
-Credentials: ``$AWS_ACCESS_KEY_ID``, ``$AWS_SECRET_ACCESS_KEY`` (and ``$AWS_SESSION_TOKEN``).
+SES has no idempotency key: a lost answer makes the batch "unknown"; SES keeps no message
+log that can be searched by our metadata, so check its sending events (the batch id goes
+out as the ``batch`` message tag) and settle it with ``newsletter resume ISSUE --batch ID``.
+Credentials: botocore's default credential chain (environment variables, the shared
+credentials file and ``AWS_PROFILE``, container and instance roles), refreshed as needed.
 Settings: ``[providers.ses] region = "eu-west-1"``, ``configuration_set``, ``base_url``.
 """
 
@@ -19,31 +21,51 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from typing import Any, ClassVar
 
 import requests
 
-from ..config import Config
 from ..errors import ConfigError
 from ..render import FIRST_NAME, UNSUBSCRIBE_URL
-from .base import Batch, ProviderError, Recipient, Result
-from .http import HttpProvider, Payload
+from .base import Batch, Outcome, ProviderError, Recipient, Result
+from .http import HttpProvider, Payload, UnreadableAnswer
 
-STATUS = {"SUCCESS": "sent", "MESSAGE_REJECTED": "rejected", "INVALID_PARAMETER": "invalid"}
+STATUS = {
+    "SUCCESS": Outcome.SENT,
+    "MESSAGE_REJECTED": Outcome.REJECTED,
+    "INVALID_PARAMETER": Outcome.INVALID,
+}
 
 
 def _botocore() -> Any:
     try:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
+        from botocore.session import get_session
     except ImportError:
         raise ConfigError(
             "the ses provider signs its requests with botocore, which is not installed",
             hint="pip install 'newsletter[ses]'",
         ) from None
-    return SigV4Auth, AWSRequest, Credentials
+    return SigV4Auth, AWSRequest, get_session
+
+
+def aws_credentials() -> Any:
+    """Credentials from botocore's default chain, or a clear error when there are none."""
+    get_session = _botocore()[2]
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        creds = get_session().get_credentials()
+    except BotoCoreError as exc:
+        raise ConfigError(f"provider 'ses': the AWS credentials are not usable: {exc}") from None
+    if creds is None:
+        raise ConfigError(
+            "provider 'ses' found no AWS credentials",
+            hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where an "
+            "instance or container role applies (never put keys in newsletter.toml)",
+        )
+    return creds
 
 
 def handlebars_text(text: str) -> str:
@@ -65,14 +87,12 @@ class SesProvider(HttpProvider):
         return ("region", "configuration_set")
 
     @classmethod
-    def from_config(cls, config: Config) -> HttpProvider:
-        if not os.environ.get("AWS_ACCESS_KEY_ID"):
-            raise ConfigError(
-                "provider 'ses' needs $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY",
-                hint="export them (never in a file)",
-            )
-        _botocore()  # a missing optional dependency is a clear error now, not at send time
-        return super().from_config(config)
+    def load_api_key(cls) -> str:
+        """The secret key, only to scrub it from messages: signing uses the credentials
+        object, which botocore refreshes (roles, SSO)."""
+        return str(aws_credentials().get_frozen_credentials().secret_key)
+
+    _credentials: Any = None
 
     def default_url(self) -> str:
         return self.default_base_url.format(region=self.region())
@@ -106,7 +126,10 @@ class SesProvider(HttpProvider):
                     "ReplacementHeaders": [
                         {"Name": k, "Value": v} for k, v in batch.headers(r).items()
                     ],
-                    "ReplacementTags": [{"Name": "delivery", "Value": str(r.delivery_id)}],
+                    "ReplacementTags": [
+                        {"Name": "delivery", "Value": str(r.delivery_id)},
+                        *({"Name": k, "Value": v} for k, v in batch.metadata.items()),
+                    ],
                 }
             )
         body: dict[str, Any] = {
@@ -130,17 +153,14 @@ class SesProvider(HttpProvider):
         return Payload(recipients=recipients, json=body)
 
     def post(self, batch: Batch, payload: Payload) -> list[Result]:
-        sig_v4, aws_request, credentials = _botocore()
+        sig_v4, aws_request, _ = _botocore()
         url = f"{self.base_url}{self.endpoint()}"
         request = aws_request(
             method="POST", url=url, data=payload.data, headers={"Content-Type": "application/json"}
         )
-        creds = credentials(
-            os.environ.get("AWS_ACCESS_KEY_ID", ""),
-            self.api_key,
-            os.environ.get("AWS_SESSION_TOKEN") or None,
-        )
-        sig_v4(creds, "ses", self.region()).add_auth(request)
+        if self._credentials is None:
+            self._credentials = aws_credentials()
+        sig_v4(self._credentials.get_frozen_credentials(), "ses", self.region()).add_auth(request)
         payload.headers = dict(request.headers.items())
         return super().post(batch, payload)
 
@@ -149,14 +169,14 @@ class SesProvider(HttpProvider):
             raise ProviderError(
                 self.describe(response), payload=payload, status_code=response.status_code
             )
-        answers = response.json().get("BulkEmailEntryResults") or []
+        answers = response.json()["BulkEmailEntryResults"]
         if len(answers) != len(payload.recipients):
-            raise ProviderError(
+            raise UnreadableAnswer(
                 f"ses answered {len(answers)} results for {len(payload.recipients)} destinations"
             )
         results = []
         for r, a in zip(payload.recipients, answers, strict=True):
-            status: Any = STATUS.get(str(a.get("Status")), "failed")
+            status = STATUS.get(str(a.get("Status")), Outcome.FAILED)
             results.append(
                 Result(
                     r.delivery_id,

@@ -152,12 +152,53 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
     error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: the request (batches.id) this row last went out in
+    batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     __table_args__ = (
         UniqueConstraint("campaign_id", "subscriber_id", "part", name="uq_delivery"),
         Index("ix_deliveries_due", "state", "due_at"),
         Index("ix_deliveries_claim", "claimed_by"),
         Index("ix_deliveries_message", "message_id"),
+        Index("ix_deliveries_batch", "batch_id"),
     )
+
+
+class SendBatch(Base):
+    """One request to a provider: the unit in which an answer can be lost.
+
+    States are :class:`~newsletter.store.states.BatchState`. ``idempotency_key`` is sent
+    where the provider takes one, and the batch id goes out in each message's metadata so
+    that ``newsletter reconcile`` can find it in the provider's log.
+    """
+
+    __tablename__ = "batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    part: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    size: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    #: the sender (claim token) that owns the batch while it is 'sending'
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    message_ids: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (Index("ix_batches_state", "state"),)
+
+
+class SenderBeat(Base):
+    """A sender process (`run` or `send-due`) and when it was last alive."""
+
+    __tablename__ = "senders"
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    command: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_senders_seen", "last_seen"),)
 
 
 class Event(Base):

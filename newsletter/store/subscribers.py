@@ -362,14 +362,8 @@ def import_rows(
     resubscribe: bool = False,
     method: JoinMethod = JoinMethod.IMPORT,
 ) -> ImportResult:
-    """Add rows in one transaction, streamed in chunks: never the whole file in memory.
-
-    Each chunk's addresses go into a temporary table keyed by address (with the file's
-    line where each first appears): a later row with the same address is found there and
-    reported with that line, and the chunk is matched against subscribers, suppressions
-    and the list by joins, not by lists of addresses sent with each query. Each new
-    subscriber and each joining of the list gets a consent record (``method``).
-    """
+    """Add rows in one transaction; streamed in chunks, never the whole file in memory.
+    Each new subscriber and each joining of the list gets a consent record (``method``)."""
     now = utcnow()
     with store.begin() as conn:
         list_id = store.list_id(conn, list_name, create=True) if list_name else None
@@ -385,14 +379,22 @@ def import_rows(
             if list_id is None:
                 result.unchanged += len(eligible) - len(new)
                 if new:
-                    ids = _chunk_ids(conn, seen, number)
+                    new_keys = [str(d["email_key"]) for d in new]
+                    ids = dict(
+                        conn.execute(
+                            select(Subscriber.email_key, Subscriber.id).where(
+                                Subscriber.email_key.in_(new_keys)
+                            )
+                        ).all()
+                    )
                     _consents(
                         conn,
                         method,
                         [(ids[str(d["email_key"])], None, d["subscribed_at"]) for d in new],
                     )
                 continue
-            _join_list(store, conn, seen, number, list_id, eligible, new, result, now, method)
+            joined = _join_list(store, conn, seen, number, list_id, eligible, new, result, now)
+            _consents(conn, method, [(sid, list_id, when) for sid, when in joined])
         seen.drop(conn)
     return result
 
@@ -485,6 +487,11 @@ def _eligible(
     for key, r in unique.items():
         reason = suppressed.get(key)
         old = existing.get(key)
+        if old is not None and old.status == "pending":
+            result.skipped.append(
+                (r.line, f"{r.email} has not confirmed the subscribe form yet; not added")
+            )
+            continue
         if reason == "unsubscribed" or (old is not None and old.status != "active"):
             if not resubscribe:
                 result.skipped.append(
@@ -538,17 +545,18 @@ def _join_list(
     new: list[dict[str, Any]],
     result: ImportResult,
     now: datetime,
-    method: JoinMethod,
-) -> None:
-    """Put the chunk's eligible subscribers on the list (those not on it yet)."""
+) -> list[tuple[Any, Any]]:
+    """Put the chunk's eligible subscribers on the list (those not on it yet); returns
+    who joined and when."""
     if not eligible:
-        return
-    ids = _chunk_ids(conn, seen, number)
+        return []
+    in_chunk = and_(seen.c.email_key == Subscriber.email_key, seen.c.chunk == number)
+    ids = dict(conn.execute(select(Subscriber.email_key, Subscriber.id).join(seen, in_chunk)).all())
     members = set(
         conn.scalars(
             select(Membership.subscriber_id)
             .join(Subscriber, Subscriber.id == Membership.subscriber_id)
-            .join(seen, _in_chunk(seen, number))
+            .join(seen, in_chunk)
             .where(Membership.list_id == list_id)
         )
     )
@@ -568,20 +576,13 @@ def _join_list(
             result.joined += 1
     if joining:
         insert_many(conn, insert_ignore(store, Membership), joining)
-        _consents(conn, method, [(j["subscriber_id"], list_id, j["joined_at"]) for j in joining])
-
-
-def _in_chunk(seen: Table, number: int) -> Any:
-    return and_(seen.c.email_key == Subscriber.email_key, seen.c.chunk == number)
-
-
-def _chunk_ids(conn: Connection, seen: Table, number: int) -> dict[str, int]:
-    """The subscriber ids of a chunk's addresses, by address key."""
-    query = select(Subscriber.email_key, Subscriber.id).join(seen, _in_chunk(seen, number))
-    return {str(k): int(i) for k, i in conn.execute(query)}
+    return [(j["subscriber_id"], j["joined_at"]) for j in joining]
 
 
 def _consents(conn: Connection, method: JoinMethod, joined: list[tuple[Any, Any, Any]]) -> None:
+    """A consent record for each joining: how (``method``) and when."""
+    if not joined:
+        return
     insert_many(
         conn,
         insert(Consent),

@@ -1,7 +1,7 @@
 """feeds and the entries seen in them
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-25 13:10:00
 """
 
