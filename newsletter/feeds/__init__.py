@@ -4,10 +4,6 @@
 unless ``backfill``); ``poll_due_feeds`` polls the feeds whose interval has passed: each new
 entry becomes an issue file that waits for ``approve_issue`` (manual) or is queued when its
 checks pass (auto).
-
-Fetching, parsing and queueing (requests, feedparser, the renderer) are imported by the
-functions that poll or queue, so that ``newsletter status`` can list the waiting issues
-without loading them.
 """
 
 from __future__ import annotations
@@ -17,7 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..errors import InputError, StoreError
@@ -190,19 +186,6 @@ def start_poller(
     thread = threading.Thread(target=loop, name="newsletter-feeds", daemon=True)
     thread.start()
     return thread
-
-
-def __getattr__(name: str) -> Any:
-    """``FeedError`` and ``poll_due_feeds``, imported when first asked for."""
-    if name == "FeedError":
-        from .fetch import FeedError
-
-        return FeedError
-    if name == "poll_due_feeds":
-        from .poll import poll_due_feeds
-
-        return poll_due_feeds
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
