@@ -103,9 +103,9 @@ def trial(
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "newsletter.toml").write_text(
             f'database_url = "{db_url}"\n'
-            '[sender]\nname = "Calm Mornings"\nemail = "news@calm.example.org"\n'
+            '[sender]\nname = "Calm Mornings"\nemail = "news@calm-practice.org"\n'
             'postal_address = "1 Quiet Lane, Bristol"\n'
-            '[web]\nbase_url = "https://calm.example.org/news"\n'
+            '[web]\nbase_url = "https://calm-practice.org/news"\n'
             f'[sending]\nprovider = "postmark"\npoll_seconds = 0.3\nbatch_size = {batch_size}\n'
             f'[providers.postmark]\nbase_url = "{mock.url}"\ntimeout = 5\n'
         )
@@ -179,9 +179,9 @@ def shared_database(workdir: Path, db_url: str, n: int) -> TrialResult:
     try:
         (workdir / "newsletter.toml").write_text(
             f'database_url = "{db_url}"\n'
-            '[sender]\nname = "Calm"\nemail = "news@calm.example.org"\n'
+            '[sender]\nname = "Calm"\nemail = "news@calm-practice.org"\n'
             'postal_address = "1 Quiet Lane, Bristol"\n'
-            '[web]\nbase_url = "https://calm.example.org/news"\n'
+            '[web]\nbase_url = "https://calm-practice.org/news"\n'
             '[sending]\nprovider = "postmark"\npoll_seconds = 0.3\n'
             f'[providers.postmark]\nbase_url = "{mock.url}"\n'
         )
