@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .config import Config
+from .pacing import Pacer
 from .providers import Batch, Provider, ProviderError, Recipient, Result
 from .providers.base import ACCEPTED, PERMANENT, Outcome
 from .signing import Signer
@@ -76,8 +77,9 @@ class Sender:
         self.signer = Signer.from_env(store.signing_secret())
         self.grace = parse_interval(config.sending.grace, "[sending] grace")
         wanted = config.sending.batch_size or provider.max_batch
-        self.batch_size = max(1, min(wanted, provider.max_batch))
-        self._last_send = 0.0
+        #: requests of at most batch_size, paced so that no second exceeds the rate limit
+        self.pacer = Pacer(config.sending.rate_limit, max(1, min(wanted, provider.max_batch)))
+        self.batch_size = self.pacer.size
         self._last_beat = 0.0
         self.now: datetime | None = None  # the clock of the current send_due call
         #: called after each batch (e.g. a progress display)
@@ -94,7 +96,7 @@ class Sender:
         self.now = now
         report = SendReport()
         self.heartbeat(force=True)
-        report.recovered = self.recover(now)
+        report.recovered = self.recover(now, report)
         report.enrolled = ledger.enroll_new_members(self.store, now, self.grace)
         report.missed = ledger.mark_missed(self.store, now - self.grace)
         empty_claims = 0
@@ -151,7 +153,7 @@ class Sender:
     def push(self, claim: Claim, report: SendReport) -> None:
         """Send one claimed batch (one request) and record its answer."""
         batch = self.batch(claim)
-        self._throttle(len(claim.rows))
+        self.pacer.wait(self.stop)
         try:
             results = self.provider.send_batch(batch)
         except ProviderError as exc:  # refused before anything was sent
@@ -265,7 +267,7 @@ class Sender:
                 claim.campaign_id,
             )
 
-    def recover(self, now: datetime) -> int:
+    def recover(self, now: datetime, report: SendReport | None = None) -> int:
         """Batches a dead sender left: taken over first (one atomic UPDATE, so that no two
         senders act on one), then sent again under the same key where the provider makes
         that safe, otherwise marked unknown."""
@@ -277,7 +279,7 @@ class Sender:
             if self.provider.idempotent:
                 claim = ledger.batch_claim(self.store, batch_id)
                 if claim.rows:
-                    self.push(claim, SendReport())
+                    self.push(claim, report or SendReport())
                     n += len(claim.rows)
                 else:
                     ledger.record(self.store, batch_id, [], batch_state=BatchState.DONE)
@@ -289,12 +291,3 @@ class Sender:
                     "answer; 'newsletter reconcile' or check the provider's log",
                 )
         return n
-
-    def _throttle(self, count: int) -> None:
-        rate = self.config.sending.rate_limit
-        if rate <= 0:
-            return
-        wait = self._last_send + count / rate - time.monotonic()
-        if wait > 0:
-            self.stop.wait(wait)
-        self._last_send = time.monotonic()
