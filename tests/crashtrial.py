@@ -30,7 +30,7 @@ from newsletter.sender import Sender
 from newsletter.store import Store, ledger
 from newsletter.store.subscribers import import_csv
 
-from .helpers import write_csv
+from .helpers import LIVE_SETTINGS, write_csv
 from .mock_providers import KEY, MockProvider
 
 REPO = Path(__file__).resolve().parent.parent
@@ -103,10 +103,8 @@ def trial(
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "newsletter.toml").write_text(
             f'database_url = "{db_url}"\n'
-            '[sender]\nname = "Calm Mornings"\nemail = "news@calm-practice.org"\n'
-            'postal_address = "1 Quiet Lane, Bristol"\n'
-            '[web]\nbase_url = "https://calm-practice.org/news"\n'
-            f'[sending]\nprovider = "postmark"\npoll_seconds = 0.3\nbatch_size = {batch_size}\n'
+            + LIVE_SETTINGS  # ready to go live: `run` refuses placeholders otherwise
+            + f'[sending]\nprovider = "postmark"\npoll_seconds = 0.3\nbatch_size = {batch_size}\n'
             f'[providers.postmark]\nbase_url = "{mock.url}"\ntimeout = 5\n'
         )
         cfg = load_config(workdir / "newsletter.toml")
@@ -179,10 +177,8 @@ def shared_database(workdir: Path, db_url: str, n: int) -> TrialResult:
     try:
         (workdir / "newsletter.toml").write_text(
             f'database_url = "{db_url}"\n'
-            '[sender]\nname = "Calm"\nemail = "news@calm-practice.org"\n'
-            'postal_address = "1 Quiet Lane, Bristol"\n'
-            '[web]\nbase_url = "https://calm-practice.org/news"\n'
-            '[sending]\nprovider = "postmark"\npoll_seconds = 0.3\n'
+            + LIVE_SETTINGS  # ready to go live: `run` refuses placeholders otherwise
+            + '[sending]\nprovider = "postmark"\npoll_seconds = 0.3\n'
             f'[providers.postmark]\nbase_url = "{mock.url}"\n'
         )
         cfg = load_config(workdir / "newsletter.toml")
