@@ -121,7 +121,13 @@ def public_url_problem(url: str) -> str | None:
     host = (parsed.hostname or "").lower()
     if "." not in host and ":" not in host:
         return "is not a public host name"
+    if _reserved(host):
+        return "is the example address, not yours"
     return None
+
+
+def _reserved(domain: str) -> bool:
+    return domain in _RESERVED_DOMAINS or domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS))
 
 
 def go_live_findings(config: Config) -> list[Finding]:
@@ -147,9 +153,7 @@ def go_live_findings(config: Config) -> list[Finding]:
         ("name", sender.name.strip() == PLACEHOLDER_SENDER.name),
         (
             "email",
-            sender.email.strip() == PLACEHOLDER_SENDER.email
-            or email_domain in _RESERVED_DOMAINS
-            or email_domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS)),
+            sender.email.strip() == PLACEHOLDER_SENDER.email or _reserved(email_domain),
         ),
         ("postal_address", sender.postal_address.strip() == PLACEHOLDER_SENDER.postal_address),
     ]

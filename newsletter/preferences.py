@@ -18,6 +18,7 @@ from .errors import InputError
 from .store import Store, ledger
 from .store import consent as joins
 from .store.models import Campaign, Delivery, MailingList, Membership, Subscriber
+from .store.states import DeliveryState
 from .timing import as_utc, at_local, next_local, parse_at, to_naive_utc, zone
 
 PAUSES = {"1w": 7, "2w": 14, "1m": 30, "3m": 91}
@@ -88,7 +89,7 @@ def profile(store: Store, subscriber_id: int) -> Profile | None:
                     .where(
                         Delivery.campaign_id == c.id,
                         Delivery.subscriber_id == subscriber_id,
-                        Delivery.state == "scheduled",
+                        Delivery.state == DeliveryState.SCHEDULED,
                     )
                     .order_by(Delivery.due_at)
                 )
@@ -136,10 +137,10 @@ def _skip(conn: Connection, subscriber_id: int, where: Any, why: str) -> None:
         update(Delivery)
         .where(
             Delivery.subscriber_id == subscriber_id,
-            Delivery.state == "scheduled",
+            Delivery.state == DeliveryState.SCHEDULED,
             Delivery.campaign_id.in_(campaigns),
         )
-        .values(state="skipped", error=why)
+        .values(state=DeliveryState.SKIPPED, error=why)
     )
 
 
@@ -148,7 +149,9 @@ def _unsent(conn: Connection, subscriber_id: int) -> list[Any]:
         conn.execute(
             select(Delivery.id, Delivery.due_at, Campaign.send_at, Campaign.default_timezone)
             .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(Delivery.subscriber_id == subscriber_id, Delivery.state == "scheduled")
+            .where(
+                Delivery.subscriber_id == subscriber_id, Delivery.state == DeliveryState.SCHEDULED
+            )
         )
     )
 
@@ -193,7 +196,9 @@ def pause(store: Store, subscriber_id: int, days: int, now: datetime) -> int:
                 Campaign.default_timezone,
             )
             .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(Delivery.subscriber_id == subscriber_id, Delivery.state == "scheduled")
+            .where(
+                Delivery.subscriber_id == subscriber_id, Delivery.state == DeliveryState.SCHEDULED
+            )
         ):
             by_campaign.setdefault(row.campaign_id, []).append(row)
         for rows in by_campaign.values():

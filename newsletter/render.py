@@ -32,7 +32,9 @@ UNSUBSCRIBE_URL = "%%NL_UNSUBSCRIBE_URL%%"
 #: the preferences page: the signed unsubscribe link with "?preferences", so every
 #: provider's own substitution of the unsubscribe URL fills it in too
 PREFERENCES_URL = UNSUBSCRIBE_URL + "?preferences"
-_MARKER = re.compile("|".join(re.escape(m) for m in (FIRST_NAME, UNSUBSCRIBE_URL)))
+#: every per-subscriber placeholder ``fill`` replaces
+MARKERS = (FIRST_NAME, UNSUBSCRIBE_URL)
+MARKER = re.compile("|".join(re.escape(m) for m in MARKERS))
 _TOKEN_GUARD = ("%%NL_", "%%NL&#95;")
 GMAIL_CLIP_BYTES = 102 * 1024
 #: after the preheader: invisible characters that fill the inbox preview, so that the body
@@ -200,8 +202,8 @@ def fill(
     name = (first_name or "").strip() or fallback
     text_values = {FIRST_NAME: name, UNSUBSCRIBE_URL: unsubscribe_url}
     html_values = {k: html.escape(v) for k, v in text_values.items()}
-    html_out = _MARKER.sub(lambda m: html_values[m.group()], html_in)
-    text_out = _MARKER.sub(lambda m: text_values[m.group()], text_in)
+    html_out = MARKER.sub(lambda m: html_values[m.group()], html_in)
+    text_out = MARKER.sub(lambda m: text_values[m.group()], text_in)
     return html_out, text_out
 
 

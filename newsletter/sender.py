@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .config import Config
+from .pacing import Pacer
 from .providers import Batch, Provider, ProviderError, Recipient, Result
 from .providers.base import ACCEPTED, PERMANENT, Outcome
 from .signing import Signer
@@ -76,8 +77,9 @@ class Sender:
         self.signer = Signer.from_env(store.signing_secret())
         self.grace = parse_interval(config.sending.grace, "[sending] grace")
         wanted = config.sending.batch_size or provider.max_batch
-        self.batch_size = max(1, min(wanted, provider.max_batch))
-        self._last_send = 0.0
+        #: requests of at most batch_size, paced so that no second exceeds the rate limit
+        self.pacer = Pacer(config.sending.rate_limit, max(1, min(wanted, provider.max_batch)))
+        self.batch_size = self.pacer.size
         self._last_beat = 0.0
         self.now: datetime | None = None  # the clock of the current send_due call
         #: called after each batch (e.g. a progress display)
@@ -151,7 +153,7 @@ class Sender:
     def push(self, claim: Claim, report: SendReport) -> None:
         """Send one claimed batch (one request) and record its answer."""
         batch = self.batch(claim)
-        self._throttle(len(claim.rows))
+        self.pacer.wait(self.stop)
         try:
             results = self.provider.send_batch(batch)
         except ProviderError as exc:  # refused before anything was sent
@@ -289,12 +291,3 @@ class Sender:
                     "answer; 'newsletter reconcile' or check the provider's log",
                 )
         return n
-
-    def _throttle(self, count: int) -> None:
-        rate = self.config.sending.rate_limit
-        if rate <= 0:
-            return
-        wait = self._last_send + count / rate - time.monotonic()
-        if wait > 0:
-            self.stop.wait(wait)
-        self._last_send = time.monotonic()

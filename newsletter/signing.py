@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 
@@ -67,8 +68,11 @@ class Signer:
 
     @classmethod
     def from_env(cls, fallback: str) -> Signer:
-        secrets.register(fallback)
-        return cls(secrets.read(SECRET_ENV) or fallback)
+        # Taken as it is (a passphrase may hold spaces, and changing the secret would break
+        # every link already sent), but never shown.
+        secret = os.environ.get(SECRET_ENV) or fallback
+        secrets.register(secret)
+        return cls(secret)
 
     def token(self, subscriber_id: int, campaign_id: int | None = None) -> str:
         """itsdangerous' URL-safe token of ``[subscriber_id, campaign_id]``, built directly

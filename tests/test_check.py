@@ -196,6 +196,7 @@ def queued_rows(root: Path) -> int:
         ("https://192.168.1.20", True, "points at a private address"),
         ("https://localhost", True, "points at this computer"),
         ("http://news.ortiz-practice.de", True, "is not an https"),
+        ("https://news.example.com", True, "is the example address"),
         ("https://news.ortiz-practice.de", False, "[sender] name is still the placeholder"),
     ],
 )

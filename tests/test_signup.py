@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 from newsletter.archive import Archive
 from newsletter.cli import cli
 from newsletter.config import Config, load_config
+from newsletter.errors import ConfigError
 from newsletter.providers import get_provider
 from newsletter.schedule import queue_issue
 from newsletter.sender import Sender
@@ -606,8 +607,12 @@ def test_brand_settings_reach_the_pages_styles_without_breaking_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
-    toml = site_toml() + '[brand]\nprimary_color = "red;}</style><script>alert(1)</script>"\n'
+    hostile = site_toml() + '[brand]\nprimary_color = "red;}</style><script>alert(1)</script>"\n'
+    (tmp_path / "newsletter.toml").write_text(hostile, encoding="utf-8")
+    with pytest.raises(ConfigError, match="brand.primary_color"):
+        load_config(tmp_path / "newsletter.toml")  # refused where it enters
+    toml = site_toml() + '[brand]\nprimary_color = "#aa3300"\n'
     for site in start_site(tmp_path, toml):
         page = requests.get(f"{site.base}/subscribe/readers", timeout=10).text
         assert "font: 17px/1.5 Georgia, 'Times New Roman', serif;" in page
-        assert "<script>alert" not in page and page.count("</style>") == 1
+        assert "#aa3300" in page and page.count("</style>") == 1

@@ -23,6 +23,12 @@ def _modes() -> tuple[str, ...]:
     return MODES
 
 
+def _approvals() -> list[str]:
+    from ..feeds import Approve
+
+    return [a.value for a in Approve]
+
+
 def _when(dt: datetime | None) -> str:
     return f"{dt:%Y-%m-%d %H:%M} UTC" if dt else "-"
 
@@ -73,7 +79,7 @@ def feeds_group() -> None:
 @click.option("--at", "at", help="Deliver at this hour (HH:MM) in each subscriber's timezone.")
 @click.option(
     "--approve",
-    type=click.Choice(["auto", "manual"]),
+    type=LazyChoice(_approvals),
     default="manual",
     show_default=True,
     help="manual: each new post waits for 'newsletter approve'; auto: queued when its checks pass.",
@@ -135,6 +141,7 @@ def list_cmd(ctx: Context) -> None:
     if not found:
         out.print("No feeds yet. Add one with 'newsletter feeds add URL --list NAME'.")
         return
+
     table = Table()
     for col in ("#", "Feed", "List", "Schedule", "Approve", "Last poll", "Next poll", "Problem"):
         table.add_column(col, overflow="fold")

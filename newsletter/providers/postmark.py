@@ -22,6 +22,7 @@ import requests
 
 from .base import Batch, Outcome, ProviderError, Recipient, Result
 from .http import HttpProvider, Payload, UnreadableAnswer
+from .splice import HTML_SLOT, TEXT_SLOT, PartJson, json_array, message_fragments
 
 PERMANENT = {406: Outcome.REJECTED, 300: Outcome.INVALID}
 
@@ -42,27 +43,37 @@ class PostmarkProvider(HttpProvider):
         return {"X-Postmark-Server-Token": self.api_key, "Accept": "application/json"}
 
     def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
-        messages: list[dict[str, Any]] = []
-        for r in recipients:
-            html, text = batch.personalize(r)
-            message: dict[str, Any] = {
-                "From": batch.from_header,
-                "To": r.display,
-                "Subject": batch.subject,
-                "HtmlBody": html,
-                "TextBody": text,
-                "Headers": [{"Name": k, "Value": v} for k, v in batch.headers(r).items()],
-                "MessageStream": self.settings.get("message_stream", "broadcast"),
-                "TrackOpens": self.track_opens,
-                "TrackLinks": "HtmlAndText" if self.track_clicks else "None",
-                "Metadata": {"delivery": str(r.delivery_id), **batch.metadata},
-            }
-            if batch.tag:
-                message["Tag"] = batch.tag
-            if batch.reply_to:
-                message["ReplyTo"] = batch.reply_to
-            messages.append(message)
-        return Payload(recipients=recipients, json=messages)
+        """The request body: each message in full, as Postmark's batch API takes them. The
+        part is JSON-encoded once and each message spliced from it (the same bytes as
+        encoding every message whole, several times faster)."""
+        part = PartJson(batch)
+        body = json_array(
+            message_fragments(self.message(batch, r, HTML_SLOT, TEXT_SLOT), part.bodies(r))
+            for r in recipients
+        )
+        return Payload(
+            recipients=recipients, data=body, headers={"Content-Type": "application/json"}
+        )
+
+    def message(self, batch: Batch, r: Recipient, html: str, text: str) -> dict[str, Any]:
+        """One recipient's message with these HTML and text bodies."""
+        message: dict[str, Any] = {
+            "From": batch.from_header,
+            "To": r.display,
+            "Subject": batch.subject,
+            "HtmlBody": html,
+            "TextBody": text,
+            "Headers": [{"Name": k, "Value": v} for k, v in batch.headers(r).items()],
+            "MessageStream": self.settings.get("message_stream", "broadcast"),
+            "TrackOpens": self.track_opens,
+            "TrackLinks": "HtmlAndText" if self.track_clicks else "None",
+            "Metadata": {"delivery": str(r.delivery_id), **batch.metadata},
+        }
+        if batch.tag:
+            message["Tag"] = batch.tag
+        if batch.reply_to:
+            message["ReplyTo"] = batch.reply_to
+        return message
 
     searchable_log: ClassVar[bool] = True
 

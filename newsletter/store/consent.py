@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 from ..timing import as_utc, parse_at, sequence_due, to_naive_utc, zone
 from . import Store, email_key, erased_key
 from .models import Campaign, Consent, Delivery, MailingList, Membership, Subscriber, Suppression
+from .states import DeliveryState
 
 #: a suppression for one of these reasons is never lifted by a form: mail would bounce or
 #: the reader complained; nothing is sent to them
@@ -339,7 +340,7 @@ def welcome(store: Store, subscriber_id: int, list_id: int, now: datetime) -> in
                     subscriber_id=subscriber_id,
                     part=k,
                     due_at=to_naive_utc(when),
-                    state="scheduled",
+                    state=DeliveryState.SCHEDULED,
                     attempts=0,
                 )
                 for k, when in enumerate(due, start=1)
