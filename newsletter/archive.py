@@ -22,6 +22,7 @@ from .pages import environment
 from .render import fill
 from .store import Store, utcnow
 from .store.models import Campaign, CampaignPart, Delivery
+from .store.states import DeliveryState
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def published(store: Store, now: datetime | None = None) -> list[PublishedSeries
                 func.min(Delivery.sent_at).label("first"),
             )
             .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(Delivery.state == "sent", Delivery.sent_at <= now)
+            .where(Delivery.state == DeliveryState.SENT, Delivery.sent_at <= now)
             .group_by(Campaign.id, Campaign.slug, Campaign.title, Delivery.part)
             .order_by(Campaign.id)
         ).all()

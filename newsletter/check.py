@@ -8,12 +8,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
 from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph
-from .config import Config, Sender
+from .config import Config, ProviderName, Sender
 from .errors import ConfigError, NewsletterError
 from .render import GMAIL_CLIP_BYTES, PREFERENCES_URL, UNSUBSCRIBE_URL, RenderedPart, Renderer
 from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Series
@@ -26,9 +27,16 @@ _SPAMMY = re.compile(
 )
 
 
+class Level(StrEnum):
+    """Errors stop ``queue``; warnings are worth a look."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
 @dataclass(frozen=True)
 class Finding:
-    level: str  # error | warning
+    level: Level
     code: str
     message: str
     part: int | None = None
@@ -40,13 +48,13 @@ class CheckReport:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "error"]
+        return [f for f in self.findings if f.level is Level.ERROR]
 
     @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "warning"]
+        return [f for f in self.findings if f.level is Level.WARNING]
 
-    def add(self, level: str, code: str, message: str, part: int | None = None) -> None:
+    def add(self, level: Level, code: str, message: str, part: int | None = None) -> None:
         self.findings.append(Finding(level, code, message, part))
 
     def as_json(self) -> dict[str, object]:
@@ -113,14 +121,20 @@ def public_url_problem(url: str) -> str | None:
     host = (parsed.hostname or "").lower()
     if "." not in host and ":" not in host:
         return "is not a public host name"
+    if _reserved(host):
+        return "is the example address, not yours"
     return None
+
+
+def _reserved(domain: str) -> bool:
+    return domain in _RESERVED_DOMAINS or domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS))
 
 
 def go_live_findings(config: Config) -> list[Finding]:
     """What stops mail going out through a real provider: the unsubscribe address readers
     cannot reach, and the sender fields ``newsletter init`` wrote. Errors for a real
     provider, warnings for the outbox (the demo runs on the defaults)."""
-    level = "warning" if config.sending.provider == "outbox" else "error"
+    level = Level.WARNING if config.sending.provider == ProviderName.OUTBOX else Level.ERROR
     found: list[Finding] = []
     why = public_url_problem(config.web.base_url)
     if why:
@@ -139,9 +153,7 @@ def go_live_findings(config: Config) -> list[Finding]:
         ("name", sender.name.strip() == PLACEHOLDER_SENDER.name),
         (
             "email",
-            sender.email.strip() == PLACEHOLDER_SENDER.email
-            or email_domain in _RESERVED_DOMAINS
-            or email_domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS)),
+            sender.email.strip() == PLACEHOLDER_SENDER.email or _reserved(email_domain),
         ),
         ("postal_address", sender.postal_address.strip() == PLACEHOLDER_SENDER.postal_address),
     ]
@@ -150,7 +162,7 @@ def go_live_findings(config: Config) -> list[Finding]:
             found.append(
                 Finding(
                     level,
-                    "placeholder",
+                    f"placeholder-{name}",
                     f"[sender] {name} is still the placeholder "
                     f"{getattr(sender, name)!r}: set your own in newsletter.toml",
                 )
@@ -162,7 +174,7 @@ def require_go_live(config: Config) -> list[Finding]:
     """Raise ConfigError when a real provider would send with an unreachable unsubscribe
     link or placeholder sender; return the warnings (outbox) otherwise."""
     found = go_live_findings(config)
-    errors = [f for f in found if f.level == "error"]
+    errors = [f for f in found if f.level is Level.ERROR]
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(
@@ -182,7 +194,7 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
     address = config.sender.postal_address.strip()
     if not address:
         report.add(
-            "error",
+            Level.ERROR,
             "no-postal-address",
             "no postal address: set [sender] "
             "postal_address in newsletter.toml (anti-spam law requires it)",
@@ -192,14 +204,14 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
         size = r.size
         if size > GMAIL_CLIP_BYTES:
             report.add(
-                "error",
+                Level.ERROR,
                 "too-large",
                 f"HTML is {size / 1024:.0f} KB; Gmail clips messages over 102 KB",
                 k,
             )
         if UNSUBSCRIBE_URL not in r.html or UNSUBSCRIBE_URL not in r.text:
             report.add(
-                "error",
+                Level.ERROR,
                 "no-unsubscribe",
                 "no unsubscribe link"
                 + ("" if UNSUBSCRIBE_URL in r.html else " in the HTML")
@@ -207,34 +219,45 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                 k,
             )
         if address and address not in r.html:
-            report.add("error", "no-postal-address", "the postal address is not in the email", k)
+            report.add(
+                Level.ERROR, "no-postal-address", "the postal address is not in the email", k
+            )
         if not r.text.strip():
-            report.add("error", "no-text-part", "no plain-text version", k)
+            report.add(Level.ERROR, "no-text-part", "no plain-text version", k)
         if part.words == 0:
-            report.add("error", "empty-part", "the part has no article text", k)
+            report.add(Level.ERROR, "empty-part", "the part has no article text", k)
         parser = _Links()
         parser.feed(r.html)
         for img in parser.images:
             if not (img.get("alt") or "").strip():
-                report.add("error", "image-alt", f"image {img.get('src')!r} has no alt text", k)
+                report.add(Level.ERROR, "image-alt", f"image {img.get('src')!r} has no alt text", k)
+            src = urlparse(img.get("src") or "")
+            if src.scheme not in ("http", "https") or not src.netloc:
+                report.add(
+                    Level.ERROR,
+                    "image-src",
+                    f"image {img.get('src')!r} has no absolute http(s) address: it would show "
+                    "as a broken image (import with --url, or write the full address)",
+                    k,
+                )
         own = config.web.base_url.rstrip("/") + "/"  # "view in browser": the web app's page
         for url in dict.fromkeys(parser.links + article_links(part.blocks)):
             why = None if url.startswith(own) else bad_link(url)
             if why:
-                report.add("error", "bad-link", f"link {url!r} {why}", k)
+                report.add(Level.ERROR, "bad-link", f"link {url!r} {why}", k)
         # warnings
         if len(part.subject) > SUBJECT_MAX:
             report.add(
-                "warning",
+                Level.WARNING,
                 "long-subject",
                 f"subject is {len(part.subject)} characters; phones show about {SUBJECT_MAX}",
                 k,
             )
         if not part.preheader:
-            report.add("warning", "preheader", "no preheader", k)
+            report.add(Level.WARNING, "preheader", "no preheader", k)
         elif not PREHEADER_MIN <= len(part.preheader) <= PREHEADER_MAX:
             report.add(
-                "warning",
+                Level.WARNING,
                 "preheader",
                 f"preheader is {len(part.preheader)} characters, "
                 f"expected {PREHEADER_MIN} to {PREHEADER_MAX}",
@@ -247,7 +270,7 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
             or _SPAMMY.search(part.subject)
         ):
             report.add(
-                "warning",
+                Level.WARNING,
                 "spammy-subject",
                 f"subject {part.subject!r} looks like spam "
                 "to filters (capitals, '!!', or words like FREE)",
@@ -259,7 +282,7 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                 shown = max(b.level, 2)
                 if shown > level + 1:
                     report.add(
-                        "warning",
+                        Level.WARNING,
                         "heading-levels",
                         f"heading {b.text()!r} skips from h{level} to h{shown}",
                         k,
@@ -274,7 +297,7 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                 n = len(text.split())
                 if n > LONG_PARAGRAPH_WORDS:
                     report.add(
-                        "warning",
+                        Level.WARNING,
                         "long-paragraph",
                         f'a paragraph of {n} words ("{text[:40]}…"); hard to read on a phone',
                         k,
@@ -282,7 +305,7 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
         for b in part.blocks:
             if isinstance(b, Image) and not b.src:
                 report.add(
-                    "warning",
+                    Level.WARNING,
                     "image-no-source",
                     f"image {b.alt[:50]!r}… has no source "
                     "URL, so it is not shown; add its URL to the issue file",
@@ -290,7 +313,7 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                 )
             elif isinstance(b, CallToAction) and not b.url:
                 report.add(
-                    "error",
+                    Level.ERROR,
                     "cta-line-no-link",
                     f"the call to action {b.label[:60]!r} in the text has no link: set "
                     "cta.url in the front matter (or import with --cta-url)",
@@ -298,14 +321,16 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
                 )
         if part.cta and not part.cta.url:
             report.add(
-                "warning",
+                Level.WARNING,
                 "cta-no-link",
                 f"the call to action {part.cta.label!r} has "
                 "no link: set cta.url to make it a button",
                 k,
             )
         if not part.cta:
-            report.add("warning", "no-cta", "no call to action: set 'cta' in the front matter", k)
+            report.add(
+                Level.WARNING, "no-cta", "no call to action: set 'cta' in the front matter", k
+            )
     return report
 
 
@@ -321,7 +346,7 @@ def check_issue(
         parts = Renderer(config).render_series(series)
     except NewsletterError as exc:
         report = CheckReport()
-        report.add("error", "template", str(exc))
+        report.add(Level.ERROR, "template", str(exc))
     else:
         report = check_rendered(series, parts, config)
     if go_live:

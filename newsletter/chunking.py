@@ -177,9 +177,10 @@ def chunk(
         prefix.append(prefix[-1] + c)
     # automatic: one part more or fewer than the even count when that keeps sections whole
     if parts is None and n > 1:
-        tries = [k for k in (n, n - 1, n + 1) if 2 <= k <= min(possible, MAX_PARTS)]
+        tries = [k for k in (n, n - 1, n + 1) if 1 <= k <= min(possible, MAX_PARTS)]
     else:
-        tries = [max(1, min(n, possible))]
+        tries = []
+    tries = tries or [max(1, min(n, possible))]
     most = max(tries)
     best, back = _solve(costs, prefix, m, most, ideal)
     n = min(tries, key=lambda k: (best[k][m], tries.index(k)))
@@ -193,18 +194,19 @@ def chunk(
     for k in range(n):
         j, i = cuts[k], cuts[k + 1]
         reason = "end of the article" if i == m else costs[i].reason
-        alternative = (
-            "" if i == m else _next_best(costs, prefix, units, cuts[k], i, cuts[k + 2], ideal)
+        alternative = "" if i == m else _next_best(costs, prefix, cuts[k], i, cuts[k + 2], ideal)
+        first = units[j]
+        # a part that starts inside a section (or at one of its subsections) carries the
+        # headings it sits under
+        continues = (
+            ()
+            if j == 0
+            else tuple(h for h in within[j] if h.level < first.level)
+            if isinstance(first, Heading)
+            else within[j]
         )
-        starts_inside = j > 0 and not isinstance(units[j], Heading)
         chunks.append(
-            Chunk(
-                tuple(units[j:i]),
-                prefix[i] - prefix[j],
-                reason,
-                alternative,
-                within[j] if starts_inside else (),
-            )
+            Chunk(tuple(units[j:i]), prefix[i] - prefix[j], reason, alternative, continues)
         )
     return chunks
 
@@ -237,7 +239,6 @@ def _solve(
 def _next_best(
     costs: list[Break],
     prefix: list[int],
-    units: list[Block],
     start: int,
     at: int,
     end: int,

@@ -6,16 +6,45 @@ Secrets never live here: API keys and the signing secret come from the environme
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
+import re
 import string
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
-from .errors import ConfigError
+from . import headers, secrets
+from .errors import ConfigError, NewsletterError
+from .timing import parse_interval, zone
 
 CONFIG_NAME = "newsletter.toml"
+SECRET_ENV = "NEWSLETTER_SECRET"
+SECRET_MIN_LENGTH = 16
+#: a sender name longer than this is refused (it goes into every From header)
+NAME_MAX = 200
+
+
+class ProviderName(StrEnum):
+    """``[sending] provider``: equal to its name as text."""
+
+    OUTBOX = "outbox"
+    POSTMARK = "postmark"
+    SENDGRID = "sendgrid"
+    MAILGUN = "mailgun"
+    RESEND = "resend"
+    SES = "ses"
+
+
+def derived() -> Any:
+    """Marks a field computed from the others when the file is loaded (not a setting)."""
+    return {"derived": True}
 
 
 @dataclass
@@ -41,7 +70,7 @@ class Brand:
 
 @dataclass
 class Sending:
-    provider: str = "outbox"
+    provider: ProviderName = ProviderName.OUTBOX
     outbox_dir: str = "outbox"
     timezone: str = "UTC"
     #: a send missed while the machine was off still goes out within this window
@@ -55,6 +84,9 @@ class Sending:
     poll_seconds: float = 30.0
     #: 'sending' rows older than this are taken back after a crash on another machine
     lease_seconds: float = 600.0
+    #: ``timezone`` and ``grace`` as typed values, set when the file is loaded
+    zone: ZoneInfo = field(default=ZoneInfo("UTC"), metadata=derived(), repr=False)
+    grace_interval: timedelta = field(default=timedelta(hours=6), metadata=derived())
 
 
 @dataclass
@@ -63,6 +95,9 @@ class Web:
     base_url: str = "http://127.0.0.1:8025"
     host: str = "127.0.0.1"
     port: int = 8025
+    #: how many reverse proxies (nginx, Caddy) stand in front of the app: their
+    #: X-Forwarded-For gives the reader's IP address (rate limits, consent records)
+    trusted_proxies: int = 0
 
 
 @dataclass
@@ -209,13 +244,179 @@ def _unknown(source: str, key: str, allowed: list[str]) -> ConfigError:
     return ConfigError(f"{source}: unknown setting '{key}'", hint=hint)
 
 
+def _header(limit: int = NAME_MAX) -> Callable[[str, str], str]:
+    """Text that goes into a header: one line, no control characters (no CR/LF: header
+    injection), at most ``limit`` characters."""
+
+    def check(value: str, where: str) -> str:
+        why = headers.problem(value, limit=limit)
+        if why:
+            raise ConfigError(f"{where} {why}, got {value[:80]!r}")
+        return value
+
+    return check
+
+
+def _postal(value: str, where: str) -> str:
+    """The footer's postal address: lines are fine, other control characters are not."""
+    for line in value.split("\n"):
+        _header(headers.MAX_TEXT)(line, where)
+    return value
+
+
+def _address(optional: bool) -> Callable[[str, str], str]:
+    def check(value: str, where: str) -> str:
+        from email_validator import EmailNotValidError, validate_email
+
+        value = _header(headers.MAX_TEXT)(value, where).strip()
+        if optional and not value:
+            return value
+        try:
+            validate_email(value, check_deliverability=False, test_environment=True)
+        except EmailNotValidError as exc:
+            raise ConfigError(
+                f"{where}: expected an email address, got {value!r} ({exc})"
+            ) from None
+        return value
+
+    return check
+
+
+def _provider(value: str, where: str) -> ProviderName:
+    try:
+        return ProviderName(value)
+    except ValueError:
+        raise ConfigError(
+            f"{where}: unknown provider {value!r}",
+            hint="expected one of: " + ", ".join(p.value for p in ProviderName),
+        ) from None
+
+
+def _url(value: str, where: str) -> str:
+    parsed = urlparse(value.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(
+            f"{where}: expected an address like https://news.example.org, got {value!r}"
+        )
+    return value.strip()
+
+
+def _at_least(low: float, *, above: bool = False) -> Callable[[Any, str], Any]:
+    def check(value: Any, where: str) -> Any:
+        if value < low or (above and value == low):
+            raise ConfigError(
+                f"{where}: expected a number {'above' if above else 'of at least'} {low:g}, "
+                f"got {value!r}"
+            )
+        return value
+
+    return check
+
+
+def _share(value: float, where: str) -> float:
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{where}: expected a share between 0 and 1, got {value!r}")
+    return value
+
+
+def _port(value: int, where: str) -> int:
+    if not 0 < value < 65536:
+        raise ConfigError(f"{where}: expected a port from 1 to 65535, got {value!r}")
+    return value
+
+
+def _valid(parse: Callable[[str, str], Any]) -> Callable[[str, str], str]:
+    """Text that ``parse`` accepts (kept as written; the typed value is derived later)."""
+
+    def check(value: str, where: str) -> str:
+        try:
+            parse(value, where)
+        except NewsletterError as exc:
+            raise ConfigError(str(exc)) from None
+        return value
+
+    return check
+
+
+def _nameserver(value: str, where: str) -> str:
+    if value.strip():
+        parse_nameserver(value, where)
+    return value
+
+
+def parse_nameserver(value: str, source: str = "[dns] nameserver") -> tuple[str, int]:
+    """``1.1.1.1``, ``127.0.0.1:5353`` or ``[::1]:53`` as (address, port)."""
+    host, port_text = value.strip(), "53"
+    if host.startswith("["):
+        host, _, rest = host[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else "53"
+    elif host.count(":") == 1:
+        host, _, port_text = host.partition(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(
+            f"{source}: expected an IP address like 1.1.1.1 or 127.0.0.1:5353, got {value!r}"
+        ) from None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"{source}: the port in {value!r} must be 1 to 65535")
+    return host, int(port_text)
+
+
+_COLOR = re.compile(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?|[a-zA-Z]{3,20}")
+_FONTS = re.compile(r"[\w ,'\"-]{1,200}")
+
+
+def _pattern(pattern: re.Pattern[str], expected: str) -> Callable[[str, str], str]:
+    """Text that lands in CSS and HTML attributes: only the shape ``expected`` says."""
+
+    def check(value: str, where: str) -> str:
+        if not pattern.fullmatch(value.strip()):
+            raise ConfigError(f"{where}: expected {expected}, got {value[:80]!r}")
+        return value.strip()
+
+    return check
+
+
+def _optional_url(value: str, where: str) -> str:
+    return _url(value, where) if value.strip() else ""
+
+
+#: checks and conversions per setting, beyond its type (section, key) -> parser
+_PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
+    ("sender", "name"): _header(),
+    **{
+        ("brand", name): _pattern(_COLOR, "a colour like #2f6f62 or teal")
+        for name in ("primary_color", "text_color", "background_color", "content_background")
+    },
+    ("brand", "font_family"): _pattern(_FONTS, "font names like Georgia, 'Times New Roman', serif"),
+    ("brand", "logo_url"): _optional_url,
+    ("sender", "email"): _address(optional=False),
+    ("sender", "reply_to"): _address(optional=True),
+    ("sender", "postal_address"): _postal,
+    ("sending", "provider"): _provider,
+    ("sending", "timezone"): _valid(zone),
+    ("sending", "grace"): _valid(parse_interval),
+    ("sending", "batch_size"): _at_least(0),
+    ("sending", "rate_limit"): _at_least(0),
+    ("sending", "max_error_rate"): _share,
+    ("sending", "poll_seconds"): _at_least(0, above=True),
+    ("sending", "lease_seconds"): _at_least(0),
+    ("web", "base_url"): _url,
+    ("web", "port"): _port,
+    ("dns", "nameserver"): _nameserver,
+    ("feeds", "notify"): _address(optional=True),
+    ("feeds", "poll"): _valid(parse_interval),
+}
+
+
 def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
-    names = {f.name: f for f in fields(obj)}
+    names = {f.name: f for f in fields(obj) if not f.metadata.get("derived")}
     for key, value in data.items():
         if key not in names:
             raise _unknown(source, f"{section}.{key}", list(names))
         current = getattr(obj, key)
-        expected = type(current)
+        expected = str if isinstance(current, StrEnum) else type(current)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or isinstance(value, bool) != isinstance(current, bool):
@@ -226,7 +427,23 @@ def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
             raise ConfigError(
                 f"{source}: setting '{section}.{key}' expected a list of text, got {value!r}"
             )
+        parser = _PARSERS.get((section, key))
+        if parser is not None:
+            value = parser(value, f"{source}: setting '{section}.{key}'")
         setattr(obj, key, value)
+
+
+def _finish(cfg: Config) -> Config:
+    """The derived values, and the settings that come from the environment."""
+    cfg.sending.zone = zone(cfg.sending.timezone, "[sending] timezone")
+    cfg.sending.grace_interval = parse_interval(cfg.sending.grace, "[sending] grace")
+    secret = secrets.read(SECRET_ENV)
+    if SECRET_ENV in os.environ and len(secret) < SECRET_MIN_LENGTH:
+        raise ConfigError(
+            f"${SECRET_ENV}: expected at least {SECRET_MIN_LENGTH} characters, got {len(secret)}",
+            hint="unset it to use a generated secret, or set a longer one",
+        )
+    return cfg
 
 
 def load_config(path: Path | str | None = None) -> Config:
@@ -235,7 +452,7 @@ def load_config(path: Path | str | None = None) -> Config:
         env = os.environ.get("NEWSLETTER_CONFIG")
         path = Path(env) if env else Path.cwd() / CONFIG_NAME
         if not path.exists():
-            return Config(root=Path.cwd())
+            return _finish(Config(root=Path.cwd()))
     path = Path(path)
     if not path.exists():
         raise ConfigError(
@@ -265,12 +482,15 @@ def load_config(path: Path | str | None = None) -> Config:
             for name, table in value.items():
                 settings = ListSettings()
                 _fill(settings, table, str(path), f"lists.{name}")
+                from .timing import parse_interval  # (timing does not import config)
+
+                parse_interval(settings.confirm_expiry, f"{path}: [lists.{name}] confirm_expiry")
                 cfg.lists[name] = settings
         else:
             if not isinstance(value, str):
                 raise ConfigError(f"{path}: setting '{key}' expected text, got {value!r}")
             setattr(cfg, key, value)
-    return cfg
+    return _finish(cfg)
 
 
 DEFAULT_TOML = """\
@@ -314,12 +534,15 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # batch_size = 0      # recipients per request; 0 = the provider's own limit
 # rate_limit = 0      # messages per second; 0 = as fast as the provider allows
 # poll_seconds = 30
+# max_error_rate = 0.5  # pause a series when this share of a batch fails
+# lease_seconds = 600   # a crashed sender's rows are taken back after this
 
 [web]
 # The public address of `newsletter serve`; unsubscribe links point here.
 # base_url = "https://news.example.com"
 # host = "127.0.0.1"
 # port = 8025
+# trusted_proxies = 1   # behind nginx or Caddy: the reader's IP from X-Forwarded-For
 
 [dns]
 # `newsletter domain check` looks up SPF, DKIM and DMARC for your sender's domain.

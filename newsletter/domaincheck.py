@@ -9,7 +9,6 @@ a DMARC record; each finding says in plain words which record to add. A lookup t
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from enum import Enum
@@ -17,11 +16,13 @@ from enum import Enum
 import dns.exception
 import dns.resolver
 
-from .config import Config
+from .config import Config, ProviderName, parse_nameserver
 from .errors import ConfigError
 
 NAMESERVER_ENV = "NEWSLETTER_DNS_NAMESERVER"
 LIFETIME_SECONDS = 5.0
+#: RFC 7208 4.6.4: an SPF check may cause at most 10 DNS lookups
+SPF_MAX_LOOKUPS = 10
 
 
 class RecordState(Enum):
@@ -68,7 +69,7 @@ class ProviderDns:
 
 
 PROVIDER_DNS = {
-    "postmark": ProviderDns(
+    ProviderName.POSTMARK: ProviderDns(
         "{domain}",
         "spf.mtasv.net",
         (),
@@ -77,28 +78,28 @@ PROVIDER_DNS = {
         "ending in 'pm')",
         spf_cname=("pm-bounces.{domain}", "pm.mtasv.net"),
     ),
-    "sendgrid": ProviderDns(
+    ProviderName.SENDGRID: ProviderDns(
         "{domain}",
         "sendgrid.net",
         ("s1", "s2"),
         True,
         "SendGrid: Settings > Sender Authentication > Authenticate Your Domain",
     ),
-    "mailgun": ProviderDns(
+    ProviderName.MAILGUN: ProviderDns(
         "{domain}",
         "mailgun.org",
         ("smtp", "mx", "krs", "pic", "k1", "mailo"),
         False,
         "Mailgun: Sending > Domain settings > DNS records",
     ),
-    "ses": ProviderDns(
+    ProviderName.SES: ProviderDns(
         "mail.{domain}",
         "amazonses.com",
         (),
         True,
         "Amazon SES: Verified identities > your domain > DKIM (three CNAME tokens)",
     ),
-    "resend": ProviderDns(
+    ProviderName.RESEND: ProviderDns(
         "send.{domain}",
         "amazonses.com",
         ("resend",),
@@ -110,31 +111,6 @@ PROVIDER_DNS = {
 
 class LookupFailed(Exception):
     pass
-
-
-def parse_nameserver(value: str, source: str = "[dns] nameserver") -> tuple[str, int]:
-    """``1.1.1.1``, ``127.0.0.1:5353`` or ``[::1]:53`` as (address, port)."""
-    host, port = value.strip(), 53
-    if host.startswith("["):
-        host, _, rest = host[1:].partition("]")
-        if rest.startswith(":"):
-            port = _port(rest[1:], source, value)
-    elif host.count(":") == 1:
-        host, _, port_text = host.partition(":")
-        port = _port(port_text, source, value)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ConfigError(
-            f"{source}: expected an IP address like 1.1.1.1 or 127.0.0.1:5353, got {value!r}"
-        ) from None
-    return host, port
-
-
-def _port(text: str, source: str, value: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ConfigError(f"{source}: the port in {value!r} must be 1 to 65535")
-    return int(text)
 
 
 def make_resolver(config: Config) -> dns.resolver.Resolver:
@@ -182,7 +158,7 @@ def from_domain(config: Config) -> str:
 
 def sending_domain(config: Config) -> str:
     """The domain the provider signs and sends for (Mailgun: its own sending domain)."""
-    if config.sending.provider == "mailgun":
+    if config.sending.provider == ProviderName.MAILGUN:
         domain = str(config.providers.get("mailgun", {}).get("domain", "")).strip()
         if domain:
             return domain.lower()
@@ -246,7 +222,19 @@ def _spf(
             f"{len(records)} SPF records at {host}: receivers ignore them all; merge them "
             f"into one that has {include}",
         )
-    if include not in records[0].lower().split():
+    try:
+        found, lookups = _spf_reaches(resolver, records[0], rules.spf_include)
+    except LookupFailed as exc:
+        return _unknown("SPF", host, exc)
+    if lookups > SPF_MAX_LOOKUPS:
+        return RecordCheck(
+            "SPF",
+            host,
+            RecordState.MISSING,
+            f"the SPF record at {host} needs {lookups} DNS lookups; receivers stop at "
+            f"{SPF_MAX_LOOKUPS} and fail it: remove includes you no longer use",
+        )
+    if not found:
         return RecordCheck(
             "SPF",
             host,
@@ -255,6 +243,31 @@ def _spf(
             f"add {include} before its last term{alternative}",
         )
     return RecordCheck("SPF", host, RecordState.OK, records[0])
+
+
+def _spf_reaches(resolver: dns.resolver.Resolver, record: str, target: str) -> tuple[bool, int]:
+    """Whether the SPF record includes ``target``, directly or through its includes and
+    redirect (as receivers evaluate it), and how many DNS lookups that takes."""
+    found, lookups = False, 0
+    pending, seen = [record], set()
+    while pending and lookups <= SPF_MAX_LOOKUPS:
+        for term in pending.pop().lower().split()[1:]:
+            name = term.lstrip("+-~?")
+            if name.startswith(("a", "mx", "ptr", "exists:")) and not name.startswith("all"):
+                lookups += 1
+            if not name.startswith(("include:", "redirect=")):
+                continue
+            lookups += 1
+            domain = name.split(":", 1)[1] if ":" in name else name.split("=", 1)[1]
+            if domain == target:
+                found = True
+            elif domain not in seen:
+                seen.add(domain)
+                nested = [
+                    r for r in _lookup(resolver, domain, "TXT") if r.lower().startswith("v=spf1")
+                ]
+                pending.extend(nested[:1])
+    return found, lookups
 
 
 def _dkim(

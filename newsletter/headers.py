@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 from email import policy
-from email.headerregistry import Address
-from email.utils import formataddr
+from email.header import Header
+from email.utils import formataddr, quote
 
 from .errors import InputError
 
@@ -33,12 +33,17 @@ _CONTROL = re.compile(f"[{_CONTROL_CHARS}]")
 _CONTROL_RUN = re.compile(f"\\s*[{_CONTROL_CHARS}][{_CONTROL_CHARS}\\s]*")
 _NAMES = {"\r": "CR", "\n": "LF", "\t": "tab", "\x00": "NUL", "\x7f": "DEL"}
 
-POLICY = policy.SMTP.clone(max_line_length=78)
+CRLF = "\r\n"
+#: the line length headers are folded to (RFC 5322's SHOULD)
+WIDTH = 78
+#: characters that make a display name a quoted string (as email.utils.formataddr)
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+POLICY = policy.SMTP.clone(max_line_length=WIDTH)
+#: a word too long for a folded line
+_LONG_WORD = re.compile(r"\S{60,}")
 #: for values that are tokens (a URL, a tag): folded only past RFC 5322's 998 characters,
 #: so that a long URL is never turned into an encoded word
 POLICY_TOKENS = policy.SMTP.clone(max_line_length=998)
-#: for a message to a non-ASCII address (RFC 6532): UTF-8 headers
-POLICY_UTF8 = policy.SMTPUTF8.clone(max_line_length=78)
 
 
 def describe(char: str) -> str:
@@ -79,12 +84,28 @@ def display_address(name: str, email: str) -> str:
 def fold(name: str, value: str, *, tokens: bool = False) -> str:
     """The header line(s) ``Name: value\\r\\n``, encoded and folded at 78 columns (with
     TOKENS, only past 998: for URLs and tags)."""
-    return (POLICY_TOKENS if tokens else POLICY).fold(name, clean(value, MAX_TEXT))
+    value = clean(value, MAX_TEXT)
+    if tokens or (value.isascii() and "=?" not in value and not _LONG_WORD.search(value)):
+        return (POLICY_TOKENS if tokens else POLICY).fold(name, value)
+    # Encoded words for the whole value: the policy's folder loses the space next to a
+    # word it has to encode, and leaves "=?...?=" in the text to be read as encoded.
+    return f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=CRLF)}{CRLF}"
 
 
 def fold_address(name: str, display: str, email: str) -> str:
-    """An address header, the display name cleaned, encoded and folded; a non-ASCII address
-    is written as UTF-8 (RFC 6532)."""
-    local, _, domain = email.rpartition("@")
-    address = Address(clean(display, 2 * MAX_NAME + 1).strip(), local, domain)
-    return (POLICY if email.isascii() else POLICY_UTF8).fold(name, str(address))
+    """An address header with its display name cleaned: as it is when it is short ASCII
+    (quoted where needed), else RFC 2047 encoded words, folded at 78 columns. (Not the
+    policy's address folding: it drops the quotes around a long display name, and a
+    ``<`` in it then turns into another address.) A non-ASCII address stays UTF-8
+    (RFC 6532)."""
+    display = clean(display, 2 * MAX_NAME + 1).strip()
+    email = clean(email).replace(" ", "")
+    if not display:
+        return f"{name}: {email}\r\n"
+    if display.isascii() and "=?" not in display:  # "=?" would read as an encoded word
+        phrase = f'"{quote(display)}"' if _SPECIALS.search(display) else display
+        line = f"{name}: {phrase} <{email}>"
+        if len(line) <= WIDTH:
+            return line + "\r\n"
+    words = Header(display, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {words} <{email}>\r\n"

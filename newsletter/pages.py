@@ -4,12 +4,21 @@ then the built-in one."""
 
 from __future__ import annotations
 
+import re
+
 import jinja2
+from markupsafe import Markup
 
 from .config import Config
 from .resources import templates_dir
 
 FOLDER = "web"
+
+
+def css(value: object) -> Markup:
+    """An editor's setting inside a style (a colour, a font list): kept as written, minus
+    what could end the declaration, the style attribute or the style element."""
+    return Markup(re.sub(r"[<>{};\\\"&]", "", str(value)))
 
 
 def environment(config: Config) -> jinja2.Environment:
@@ -18,7 +27,7 @@ def environment(config: Config) -> jinja2.Environment:
     if own.is_dir():
         loaders.append(jinja2.FileSystemLoader(str(own)))
     loaders.append(jinja2.FileSystemLoader(str(templates_dir() / FOLDER)))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html", "xml"), default_for_string=True, default=False
@@ -27,3 +36,5 @@ def environment(config: Config) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["css"] = css
+    return env

@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import headers
 from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_act
 from .config import Config
 from .errors import InputError, NewsletterError
@@ -51,6 +52,8 @@ def import_article(
     for name, value in (("--url", url), ("--cta-url", cta_url)):
         if value and not is_http_url(value):
             raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
+    if title:
+        headers.check(title.strip(), "--title")  # it becomes a subject line
     article = import_source(source, fmt, url=url, title=title)
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
@@ -92,8 +95,9 @@ def article_cta(article: Article, cta_url: str = "") -> CTA | None:
     first), else "Find out more" at ``cta_url``. "Read the whole article" is never the main
     one: every part links to the article quietly."""
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
-    asks = [c for c in ctas if asks_to_act(c.label)] or ctas
-    target = cta_url or next((c.url for c in asks if c.url), "")
+    # an arrow line of encouragement ("👉 You deserve support") is not a call to action
+    asks = [c for c in ctas if asks_to_act(c.label)]
+    target = cta_url or next((c.url for c in asks + ctas if c.url), "")
     if asks:
         return CTA(label=asks[0].label.rstrip(".!"), url=target)
     if target:

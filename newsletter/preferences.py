@@ -18,7 +18,8 @@ from .errors import InputError
 from .store import Store, ledger
 from .store import consent as joins
 from .store.models import Campaign, Delivery, MailingList, Membership, Subscriber
-from .timing import as_utc, at_local, next_local, to_naive_utc, zone
+from .store.states import DeliveryState
+from .timing import as_utc, at_local, next_local, parse_at, to_naive_utc, zone
 
 PAUSES = {"1w": 7, "2w": 14, "1m": 30, "3m": 91}
 
@@ -88,7 +89,7 @@ def profile(store: Store, subscriber_id: int) -> Profile | None:
                     .where(
                         Delivery.campaign_id == c.id,
                         Delivery.subscriber_id == subscriber_id,
-                        Delivery.state == "scheduled",
+                        Delivery.state == DeliveryState.SCHEDULED,
                     )
                     .order_by(Delivery.due_at)
                 )
@@ -136,10 +137,10 @@ def _skip(conn: Connection, subscriber_id: int, where: Any, why: str) -> None:
         update(Delivery)
         .where(
             Delivery.subscriber_id == subscriber_id,
-            Delivery.state == "scheduled",
+            Delivery.state == DeliveryState.SCHEDULED,
             Delivery.campaign_id.in_(campaigns),
         )
-        .values(state="skipped", error=why)
+        .values(state=DeliveryState.SKIPPED, error=why)
     )
 
 
@@ -148,7 +149,9 @@ def _unsent(conn: Connection, subscriber_id: int) -> list[Any]:
         conn.execute(
             select(Delivery.id, Delivery.due_at, Campaign.send_at, Campaign.default_timezone)
             .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(Delivery.subscriber_id == subscriber_id, Delivery.state == "scheduled")
+            .where(
+                Delivery.subscriber_id == subscriber_id, Delivery.state == DeliveryState.SCHEDULED
+            )
         )
     )
 
@@ -162,8 +165,8 @@ def move_to_timezone(
     for row in _unsent(conn, subscriber_id):
         if not row.send_at:
             continue
-        h, m = row.send_at.split(":")
-        at = datetime.min.replace(hour=int(h), minute=int(m)).time()
+        at = parse_at(row.send_at)
+        assert at is not None
         old_tz = zone(old or row.default_timezone)
         new_tz = zone(new or row.default_timezone)
         day = as_utc(row.due_at).astimezone(old_tz).date()
@@ -177,14 +180,24 @@ def move_to_timezone(
 
 def pause(store: Store, subscriber_id: int, days: int, now: datetime) -> int:
     """Nothing for ``days``: each series' remaining parts move later so that the next one
-    comes when the pause ends, the spacing between them kept."""
+    comes when the pause ends, the spacing between them kept (and, for a series sent at a
+    local hour, each at that hour in the reader's zone)."""
     until = now + timedelta(days=days)
     moved = 0
     with store.begin() as conn:
+        tz_name = conn.scalar(select(Subscriber.timezone).where(Subscriber.id == subscriber_id))
         by_campaign: dict[int, list[Any]] = {}
         for row in conn.execute(
-            select(Delivery.id, Delivery.campaign_id, Delivery.due_at).where(
-                Delivery.subscriber_id == subscriber_id, Delivery.state == "scheduled"
+            select(
+                Delivery.id,
+                Delivery.campaign_id,
+                Delivery.due_at,
+                Campaign.send_at,
+                Campaign.default_timezone,
+            )
+            .join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(
+                Delivery.subscriber_id == subscriber_id, Delivery.state == DeliveryState.SCHEDULED
             )
         ):
             by_campaign.setdefault(row.campaign_id, []).append(row)
@@ -193,8 +206,12 @@ def pause(store: Store, subscriber_id: int, days: int, now: datetime) -> int:
             if shift <= timedelta(0):
                 continue
             for r in rows:
+                due = as_utc(r.due_at + shift)
+                at = parse_at(r.send_at)
+                if at is not None:
+                    due = next_local(due, at, zone(tz_name or r.default_timezone))
                 conn.execute(
-                    update(Delivery).where(Delivery.id == r.id).values(due_at=r.due_at + shift)
+                    update(Delivery).where(Delivery.id == r.id).values(due_at=to_naive_utc(due))
                 )
                 moved += 1
     return moved

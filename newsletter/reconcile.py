@@ -10,10 +10,11 @@ that settles a batch by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from .config import Config
 from .providers import Provider, ProviderError, get_provider
-from .store import Store, ledger
+from .store import Store, ledger, utcnow
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,28 @@ class Reconciled:
     problem: str = ""
 
 
-def reconcile(store: Store, config: Config, slug: str | None = None) -> list[Reconciled]:
+def reconcile(
+    store: Store, config: Config, slug: str | None = None, min_age: timedelta = timedelta(0)
+) -> list[Reconciled]:
+    """Settle what the providers' logs can tell. A batch younger than ``min_age`` is left
+    for later: a provider's search may not show a message for a while after accepting it,
+    and settling too early would send it again."""
     out: list[Reconciled] = []
     providers: dict[str, Provider] = {}
+    now = utcnow()
     for b in ledger.unknown_batches(store, slug):
+        if b.created_at > now - min_age:
+            out.append(
+                Reconciled(
+                    b.id,
+                    b.slug,
+                    b.provider,
+                    b.unknown,
+                    problem="too recent: the provider's log may not show it yet; "
+                    "run 'newsletter reconcile' again in a few minutes",
+                )
+            )
+            continue
         try:
             provider = providers.get(b.provider) or get_provider(config, b.provider)
         except ProviderError as exc:

@@ -96,7 +96,7 @@ class Sender:
         self.now = now
         report = SendReport()
         self.heartbeat(force=True)
-        report.recovered = self.recover(now)
+        report.recovered = self.recover(now, report)
         report.enrolled = ledger.enroll_new_members(self.store, now, self.grace)
         report.missed = ledger.mark_missed(self.store, now - self.grace)
         empty_claims = 0
@@ -267,7 +267,7 @@ class Sender:
                 claim.campaign_id,
             )
 
-    def recover(self, now: datetime) -> int:
+    def recover(self, now: datetime, report: SendReport | None = None) -> int:
         """Batches a dead sender left: taken over first (one atomic UPDATE, so that no two
         senders act on one), then sent again under the same key where the provider makes
         that safe, otherwise marked unknown."""
@@ -279,7 +279,7 @@ class Sender:
             if self.provider.idempotent:
                 claim = ledger.batch_claim(self.store, batch_id)
                 if claim.rows:
-                    self.push(claim, SendReport())
+                    self.push(claim, report or SendReport())
                     n += len(claim.rows)
                 else:
                     ledger.record(self.store, batch_id, [], batch_state=BatchState.DONE)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 
 from . import summary
-from .blocks import Block, CallToAction, Heading, Paragraph, asks_to_act, same_words, spans_of
+from .blocks import Block, CallToAction, Heading, Paragraph, Span, asks_to_act, same_words
 from .chunking import WORDS_PER_MINUTE, Chunk, chunk
 from .config import SeriesStyle
 from .issuefile import CTA, Issue
@@ -92,25 +92,33 @@ def short_title(title: str) -> str:
     return head if len(head) >= 12 else title
 
 
+_LABEL = re.compile(
+    r"^(?:(?:chapter|part|step|section|lesson|day|week|tip)\s+\w+|\d+)\s*[:.)—–-]\s*", re.I
+)
+
+
 def _clauses(text: str) -> list[str]:
-    """The pieces of a long heading: "Feeling Pulled? Could X Help?" -> both questions."""
-    pieces = re.findall(r"[^?!:—–|]+[?!]?", text)
-    return [p.strip() for p in pieces if len(p.strip()) >= 12]
+    """The specific words of a heading first: without a "Chapter 4:" or "2." label, then
+    its pieces ("Feeling Pulled? Could X Help?" -> both questions)."""
+    bare = _LABEL.sub("", text).strip()
+    pieces = re.findall(r"[^?!:—–|]+[?!]?", bare)
+    return [bare, *(p.strip() for p in pieces if len(p.strip()) >= 12)]
 
 
 def _topics(title: str, blocks: tuple[Block, ...], k: int, n: int) -> list[str]:
     """What a part could be called, best first."""
     heads = [b for b in blocks if isinstance(b, Heading)]
-    own = [h.text().strip() for h in heads if not h.continued]
+    # one line each: a heading's line break never reaches a Subject header
+    own = [" ".join(h.text().split()) for h in heads if not h.continued]
     out: list[str] = []
     if n == 1:
         out += [title, short_title(title)]
     elif k == 1 and not (blocks and isinstance(blocks[0], Heading)):
         out.append(short_title(title))  # part 1 opens with the article's introduction
     for h in own:
-        out += [h, *_clauses(h)]
-    out += [f"{h.text().strip()} (continued)" for h in heads if h.continued]
-    out += [short_title(title), title]
+        out += _clauses(h) + [h]
+    out += [" ".join(h.text().split()) + " (continued)" for h in heads if h.continued]
+    out += [short_title(" ".join(title.split())), " ".join(title.split())]
     return [t for t in dict.fromkeys(out) if t]
 
 
@@ -123,10 +131,17 @@ def _subject(
         return style.subject.format(heading=topic, title=short_title(title), k=k, n=n)
 
     topics = _topics(title, blocks, k, n)
-    for topic in topics:
-        s = fmt(topic)
-        if len(s) <= SUBJECT_AIM and s not in used:
-            return s
+    if n > 1 and "{title}" in style.subject:
+        # the title is already in the subject: the topic is what the part is about
+        named = (" ".join(title.split()), short_title(" ".join(title.split())))
+        topics = [t for t in topics if t not in named] or [f"part {k} of {n}"]
+    # what phones show; with the title in every subject, what most mail clients show
+    limits = (SUBJECT_AIM, SUBJECT_MAX) if "{title}" in style.subject else (SUBJECT_AIM,)
+    for limit in limits:
+        for topic in topics:
+            s = fmt(topic)
+            if len(s) <= limit and s not in used:
+                return s
     # nothing fits: the first topic, cut so the whole subject fits
     room = max(12, SUBJECT_AIM - (len(fmt("")) if n > 1 else 0))
     s = fmt(shorten(topics[0], room))
@@ -164,7 +179,7 @@ def frame_ctas(blocks: tuple[Block, ...], cta: CTA | None) -> tuple[Block, ...]:
     for b in blocks:
         if isinstance(b, CallToAction):
             if not asks_to_act(b.label):
-                out.append(Paragraph(spans_of(b.label)))
+                out.append(Paragraph((Span(b.label, href=b.url or None),)))
                 continue
             if not b.url and cta and cta.url:
                 b = replace(b, url=cta.url)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 from . import secrets
+from .config import SECRET_ENV, SECRET_MIN_LENGTH
+from .errors import ConfigError
 
 SALT = "newsletter.unsubscribe.v1"
 CONFIRM_SALT = "newsletter.confirm.v1"
@@ -52,8 +55,11 @@ class ConfirmRefused(Exception):
 
 class Signer:
     def __init__(self, secret: str) -> None:
-        if len(secret) < 16:
-            raise ValueError("the signing secret must be at least 16 characters long")
+        if len(secret) < SECRET_MIN_LENGTH:
+            raise ConfigError(
+                f"${SECRET_ENV}: expected at least {SECRET_MIN_LENGTH} characters, "
+                f"got {len(secret)}"
+            )
         self._s = URLSafeSerializer(secret, salt=SALT)
         self._timed = URLSafeTimedSerializer(secret, salt=CONFIRM_SALT)
         # The key itsdangerous derives on every call, derived once: a token is then one
@@ -62,8 +68,11 @@ class Signer:
 
     @classmethod
     def from_env(cls, fallback: str) -> Signer:
-        secrets.register(fallback)
-        return cls(secrets.read("NEWSLETTER_SECRET") or fallback)
+        # Taken as it is (a passphrase may hold spaces, and changing the secret would break
+        # every link already sent), but never shown.
+        secret = os.environ.get(SECRET_ENV) or fallback
+        secrets.register(secret)
+        return cls(secret)
 
     def token(self, subscriber_id: int, campaign_id: int | None = None) -> str:
         """itsdangerous' URL-safe token of ``[subscriber_id, campaign_id]``, built directly

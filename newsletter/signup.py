@@ -21,10 +21,10 @@ from urllib.parse import quote
 
 from . import headers
 from .config import Config
-from .errors import StoreError
+from .errors import NewsletterError, StoreError
 from .headers import MAX_NAME
 from .pages import environment
-from .providers import Batch, Provider, ProviderError, Recipient
+from .providers import Batch, Provider, Recipient
 from .providers.base import ACCEPTED
 from .signing import ConfirmRefused, ConfirmToken, Signer
 from .store import Store, utcnow
@@ -39,14 +39,30 @@ HONEYPOT = "website"
 
 
 class Answer(enum.Enum):
-    """What the person who filled in the form is told (and the HTTP status)."""
+    """What the person who filled in the form is told."""
 
-    CHECK_INBOX = 200  # a confirmation email is on its way (or nothing to do: same answer)
-    JOINED = 201  # on a single opt-in list: subscribed now
-    BAD_INPUT = 400
-    UNKNOWN_LIST = 404
-    TOO_MANY = 429
-    NOT_SENT = 503  # the confirmation email could not be sent: try again later
+    CHECK_INBOX = "check-inbox"  # a confirmation email is on its way (or nothing to do)
+    JOINED = "joined"  # a single opt-in list: subscribed (or nothing to do, or confirm first)
+    BAD_INPUT = "bad-input"
+    UNKNOWN_LIST = "unknown-list"
+    TOO_MANY = "too-many"
+    NOT_SENT = "not-sent"  # the confirmation email could not be sent: try again later
+
+    @property
+    def status(self) -> int:
+        """The HTTP status: the same for every address a list accepts, so that the answer
+        never tells whether an address was on the list already."""
+        return _STATUS[self]
+
+
+_STATUS = {
+    Answer.CHECK_INBOX: 200,
+    Answer.JOINED: 200,
+    Answer.BAD_INPUT: 400,
+    Answer.UNKNOWN_LIST: 404,
+    Answer.TOO_MANY: 429,
+    Answer.NOT_SENT: 503,
+}
 
 
 @dataclass(frozen=True)
@@ -150,9 +166,7 @@ class Signups:
         return self._provider
 
     def expiry_seconds(self, list_name: str) -> int:
-        setting = self.config.list_settings(list_name).confirm_expiry
-        where = f"[lists.{list_name}] confirm_expiry"
-        return int(parse_interval(setting, where).total_seconds())
+        return expiry_seconds(self.config, list_name)
 
     def confirm_url(self, subscriber_id: int, list_id: int) -> str:
         token = self.signer.confirm_token(subscriber_id, list_id)
@@ -163,19 +177,36 @@ class Signups:
     ) -> SignupResult:
         now = now or utcnow()
         settings = self.config.list_settings(list_name)
-        check_inbox = SignupResult(
-            Answer.CHECK_INBOX,
-            "Almost there: check your inbox and press the button in the email we sent to confirm.",
+        # One answer for every address the list accepts: new, on the list already, coming
+        # back (who must confirm even on a single opt-in list), or suppressed.
+        done = (
+            SignupResult(
+                Answer.CHECK_INBOX,
+                "Almost there: check your inbox and press the button in the email we sent "
+                "to confirm.",
+            )
+            if settings.double_opt_in
+            else SignupResult(
+                Answer.JOINED,
+                "Thank you: you are subscribed. If you had unsubscribed before, we sent you "
+                "an email to confirm first.",
+            )
         )
         if (form.get(HONEYPOT) or "").strip():
-            return check_inbox  # a bot: told the usual, sent nothing
+            return done  # a bot: told the usual, sent nothing
         if request.ip and not self.by_ip.allow(request.ip):
             return SignupResult(Answer.TOO_MANY, "Too many attempts. Please try again later.")
         raw = (form.get("email") or "").strip()
         if not raw:
             return SignupResult(Answer.BAD_INPUT, "Please enter your email address.", "email")
+        if len(raw) > 320:
+            return SignupResult(
+                Answer.BAD_INPUT,
+                "That email address is too long (at most 320 characters).",
+                "email",
+            )
         try:
-            email = normalise_email(raw[:320])
+            email = normalise_email(raw)
         except ValueError as exc:
             return SignupResult(
                 Answer.BAD_INPUT, f"“{raw[:80]}” is not a valid email address: {exc}", "email"
@@ -216,9 +247,9 @@ class Signups:
         if join.outcome is joins.JoinOutcome.JOINED:
             assert join.subscriber_id is not None and join.list_id is not None
             joins.welcome(self.store, join.subscriber_id, join.list_id, now)
-            return SignupResult(Answer.JOINED, "You are subscribed. The first email is on its way.")
+            return done
         if join.outcome is not joins.JoinOutcome.PENDING:
-            return check_inbox  # on the list already, or suppressed: nothing is sent
+            return done  # on the list already, or suppressed: nothing is sent
         assert join.subscriber_id is not None and join.list_id is not None
         if not self.send_confirmation(email, list_name, join.subscriber_id, join.list_id, now):
             return SignupResult(
@@ -226,7 +257,7 @@ class Signups:
                 "We could not send the confirmation email just now. Please try again in a "
                 "few minutes.",
             )
-        return check_inbox
+        return done
 
     def send_confirmation(
         self, email: str, list_name: str, subscriber_id: int, list_id: int, now: datetime
@@ -257,13 +288,19 @@ class Signups:
         )
         try:
             results = self.provider().send_batch(batch)
-        except ProviderError as exc:
-            log.warning("confirmation email not sent: %s", exc)
-            return False
-        return bool(results) and results[0].status in (*ACCEPTED, "unknown")
+        except NewsletterError as exc:  # refused, or the provider is not configured
+            why = str(exc)
+        else:
+            if results and results[0].status in (*ACCEPTED, "unknown"):
+                return True
+            why = (results[0].error if results else None) or "no answer for the message"
+        # The editor sees it in `newsletter status`; the reader is asked to try again.
+        log.warning("confirmation email for list %s not sent: %s", list_name, why)
+        self.store.event("signup", f"{list_name}: a confirmation email was not sent: {why}")
+        return False
 
     def longest_expiry(self) -> int:
-        return max([self.expiry_seconds(name) for name in self.config.lists] + [7 * 86400])
+        return longest_expiry(self.config)
 
     def verify(self, token: str) -> ConfirmToken:
         """The link's subscriber and list; ConfirmRefused if forged or expired."""
@@ -284,5 +321,21 @@ class Signups:
         return outcome
 
     def purge(self, now: datetime) -> int:
-        """Forget pending addresses whose confirmation link has expired."""
-        return joins.purge_pending(self.store, now - timedelta(seconds=self.longest_expiry()))
+        return purge_expired(self.store, self.config, now)
+
+
+def expiry_seconds(config: Config, list_name: str) -> int:
+    setting = config.list_settings(list_name).confirm_expiry
+    where = f"[lists.{list_name}] confirm_expiry"
+    return int(parse_interval(setting, where).total_seconds())
+
+
+def longest_expiry(config: Config) -> int:
+    return max([expiry_seconds(config, name) for name in config.lists] + [7 * 86400])
+
+
+def purge_expired(store: Store, config: Config, now: datetime | None = None) -> int:
+    """Forget pending addresses whose confirmation link has expired (at each form
+    submission, and at each ``send-due``)."""
+    cutoff = (now or utcnow()) - timedelta(seconds=longest_expiry(config))
+    return joins.purge_pending(store, cutoff)

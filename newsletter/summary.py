@@ -12,8 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-
-import pysbd
+from typing import TYPE_CHECKING
 
 from .blocks import Block, Heading, ListBlock, Paragraph, Quote, plain, words
 
@@ -38,8 +37,14 @@ _LEAD = re.compile(r"^[^\w“\"'(]+")
 _BENEFIT = frozenset(re.findall(r"\S+", "you your how can help helps learn ways way why what"))
 
 
+if TYPE_CHECKING:
+    import pysbd
+
+
 @lru_cache(maxsize=1)
 def _segmenter() -> pysbd.Segmenter:
+    import pysbd  # loaded when a series is built, not when the CLI starts
+
     return pysbd.Segmenter(language="en", clean=False)
 
 
@@ -117,6 +122,12 @@ def ranked(blocks: tuple[Block, ...], *, benefit: bool = False) -> list[Sentence
     return out
 
 
+def _repeats(a: str, b: str) -> bool:
+    """Whether sentence ``a`` mostly says what ``b`` says (half its terms or more)."""
+    ta, tb = set(_terms(a)), set(_terms(b))
+    return not ta or len(ta & tb) >= len(ta) / 2
+
+
 def recap(blocks: tuple[Block, ...]) -> str:
     """One or two sentences that stand for what ``blocks`` covered, in article order."""
     best = ranked(blocks)
@@ -124,7 +135,14 @@ def recap(blocks: tuple[Block, ...]) -> str:
         return ""
     chosen = [best[0]]
     if len(best[0].text) < 90 and len(best) > 1:
-        second = next((s for s in best[1:3] if len(s.text) + len(best[0].text) < 220), None)
+        second = next(
+            (
+                s
+                for s in best[1:3]
+                if len(s.text) + len(best[0].text) < 220 and not _repeats(s.text, best[0].text)
+            ),
+            None,
+        )
         if second:
             chosen.append(second)
     return " ".join(s.text for s in sorted(chosen, key=lambda s: s.position))
@@ -142,9 +160,15 @@ def teaser(blocks: tuple[Block, ...], index: int) -> str:
         blocks, benefit=True
     )
     why = best[0].text if best else ""
-    first = next((b for b in blocks if isinstance(b, Heading)), None)
-    name = first.text().strip() if first else ""
-    verb = "goes on with" if first is not None and first.continued else "looks at"
+    carried = [b for b in blocks if isinstance(b, Heading) and b.continued]
+    rest = blocks[len(carried) :]
+    if rest and isinstance(rest[0], Heading):  # starts at a (sub)section of its own
+        name, verb = rest[0].text().strip(), "looks at"
+    elif carried:
+        name, verb = carried[-1].text().strip(), "goes on with"
+    else:
+        first = next((b for b in blocks if isinstance(b, Heading)), None)
+        name, verb = (first.text().strip() if first else ""), "looks at"
     if name and why:
         return f"Part {index} {verb} “{name}”: {why}"
     if name:

@@ -9,6 +9,9 @@ import email.utils
 from collections import Counter
 from pathlib import Path
 
+import click
+import click.testing
+
 from newsletter.config import Config
 from newsletter.store import Store
 
@@ -57,6 +60,26 @@ def write_csv(
     data = text.encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
+
+
+def run_cli(*args: str) -> click.testing.Result:
+    """`newsletter ARGS` in this process (exceptions propagate)."""
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def one_line_error(result: click.testing.Result, *needles: str) -> str:
+    """The command failed with exit 1 and one line 'Error: ...' holding every needle."""
+    assert result.exit_code == 1, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert "unexpected" not in lines[0].lower() and "Traceback" not in result.output
+    for n in needles:
+        assert n in lines[0], lines[0]
+    return lines[0]
 
 
 #: newsletter.toml lines that pass the go-live gate (a real sender, a public https base URL):

@@ -33,6 +33,8 @@ class Delivered:
     html: str
     text: str
     headers: dict[str, str]
+    #: the message's metadata (Postmark Metadata, Mailgun custom variables ...)
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,6 +44,8 @@ class MockProvider:
     script: list[int] = field(default_factory=list)
     delay: float = 0.0
     delay_once: bool = True
+    #: the Retry-After of a scripted 429
+    retry_after: int = 1
     received: list[Delivered] = field(default_factory=list)
     requests: int = 0
     batch_sizes: list[int] = field(default_factory=list)
@@ -54,11 +58,14 @@ class MockProvider:
     #: keep each delivered message's bodies (off for benchmarks: only count them)
     keep: bool = True
     count: int = 0
+    #: requests being handled now
+    inflight: int = 0
 
     def __post_init__(self) -> None:
         self.app = Flask(f"mock-{self.name}")
         handler = getattr(self, f"_{self.name}")
         self.app.add_url_rule("/<path:path>", "any", self._wrap(handler), methods=["POST"])
+        self.app.add_url_rule("/<path:path>", "log", self._log, methods=["GET"])
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -80,8 +87,27 @@ class MockProvider:
     def addresses(self) -> list[str]:
         return [d.to for d in self.received]
 
+    def idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being handled (a killed client's request may still be)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.inflight:
+                    return True
+            time.sleep(0.02)
+        return False
+
     def _wrap(self, handler: Any) -> Any:
         def view(path: str) -> Response:
+            with self.lock:
+                self.inflight += 1
+            try:
+                return handle(path)
+            finally:
+                with self.lock:
+                    self.inflight -= 1
+
+        def handle(path: str) -> Response:
             with self.lock:
                 self.requests += 1
                 self.body_sizes.append(request.content_length or 0)
@@ -94,7 +120,7 @@ class MockProvider:
                     self.delay = 0.0
                 time.sleep(delay)
             if scripted:
-                headers = {"Retry-After": "1"} if scripted == 429 else {}
+                headers = {"Retry-After": str(self.retry_after)} if scripted == 429 else {}
                 return Response(
                     json.dumps({"message": f"scripted {scripted}", "ErrorCode": scripted}),
                     scripted,
@@ -104,6 +130,64 @@ class MockProvider:
             return handler(path)
 
         return view
+
+    # --- message logs: Postmark's outbound search, Mailgun's events --------------------
+    def _log(self, path: str) -> Response:
+        with self.lock:
+            received = list(self.received)
+        if self.name == "postmark" and path == "messages/outbound":
+            if request.headers.get("X-Postmark-Server-Token") != self.key:
+                return _json({"ErrorCode": 10, "Message": "Bad or missing API token"}, 401)
+            count, offset = int(request.args["count"]), int(request.args["offset"])
+            if count > 500 or count + offset > 10000:
+                return _json({"ErrorCode": 400, "Message": "count too large"}, 422)
+            wanted = {
+                k[len("metadata_") :]: v
+                for k, v in request.args.items()
+                if k.startswith("metadata_")
+            }
+            found = [d for d in received if all(d.meta.get(k) == v for k, v in wanted.items())]
+            page = found[offset : offset + count]
+            return _json(
+                {
+                    "TotalCount": len(found),
+                    "Messages": [
+                        {
+                            "MessageID": str(uuid.uuid5(uuid.NAMESPACE_URL, d.to + d.subject)),
+                            "Recipients": [d.to],
+                            "Subject": d.subject,
+                            "Status": "Sent",
+                            "Metadata": d.meta,
+                        }
+                        for d in page
+                    ],
+                },
+                200,
+            )
+        if self.name == "mailgun" and re.fullmatch(r"v3/[^/]+/events", path):
+            expected = "Basic " + base64.b64encode(f"api:{self.key}".encode()).decode()
+            if request.headers.get("Authorization") != expected:
+                return Response("Forbidden", 401)
+            wanted = json.loads(request.args.get("user-variables") or "{}")
+            found = [d for d in received if all(d.meta.get(k) == v for k, v in wanted.items())]
+            offset = int(request.args.get("page_offset", 0))
+            limit = min(int(request.args.get("limit", 100)), 300)
+            page = found[offset : offset + limit]
+            nxt = f"{self.url}/{path}?" + "&".join(
+                f"{k}={v}" for k, v in request.args.items() if k != "page_offset"
+            )
+            nxt += f"&page_offset={offset + limit}"
+            return _json(
+                {
+                    "items": [
+                        {"event": "accepted", "recipient": d.to, "user-variables": d.meta}
+                        for d in page
+                    ],
+                    "paging": {"next": nxt},
+                },
+                200,
+            )
+        return _json({"message": "not found"}, 404)
 
     # --- Postmark: POST /email/batch ---------------------------------------------------
     def _postmark(self, path: str) -> Response:
@@ -139,6 +223,7 @@ class MockProvider:
                         m.get("HtmlBody", ""),
                         m.get("TextBody", ""),
                         headers,
+                        {str(k): str(v) for k, v in (m.get("Metadata") or {}).items()},
                     )
                 )
                 answers.append(
@@ -242,9 +327,15 @@ class MockProvider:
             email = _addr(to)
             v = variables.get(email, {})
             headers = {k[2:]: _mg(val, v) for k, val in form.items() if k.startswith("h:")}
+            meta = {k[2:]: _mg(val, v) for k, val in form.items() if k.startswith("v:")}
             self.received.append(
                 Delivered(
-                    email, form["subject"], _mg(form["html"], v), _mg(form["text"], v), headers
+                    email,
+                    form["subject"],
+                    _mg(form["html"], v),
+                    _mg(form["text"], v),
+                    headers,
+                    meta,
                 )
             )
         return _json(
@@ -289,6 +380,11 @@ class MockProvider:
                 },
                 422,
             )
+        if any("@" not in _addr(str(e.get("from", ""))) for e in emails):
+            return _json(
+                {"statusCode": 422, "name": "validation_error", "message": "Invalid `from` field"},
+                422,
+            )
         permissive = request.headers.get("x-batch-validation") == "permissive"
         bad = [i for i, e in enumerate(emails) if "invalid" in e["to"][0]]
         if bad and not permissive:
@@ -315,6 +411,118 @@ class MockProvider:
             with self.lock:
                 self.idempotency[key] = (raw, response)
         return response
+
+
+class FaultyFront:
+    """A raw HTTP server on 127.0.0.1 in front of a MockProvider: each request is handled by
+    the provider (so what it accepts is recorded) and then, for the first ``times``
+    requests, the answer is spoiled as the network or a proxy can spoil it:
+
+    ``drop``: the whole body was read and processed, then the connection is closed with no
+    answer; ``502``: a proxy's 502 after the provider accepted; ``hang``: no answer at all
+    for ``hang`` seconds; ``nonjson``: 200 with an HTML body; ``short``: a JSON list with
+    fewer results than messages; ``drip``: the real answer one byte every 0.2 s; ``cut``: a
+    Content-Length longer than the body, then the connection closes; ``refuse``: the port
+    is closed before any request (connection refused).
+    """
+
+    def __init__(self, mock: MockProvider, fault: str, times: int = 1, hang: float = 5.0) -> None:
+        import http.server
+        import socketserver
+
+        self.mock, self.fault, self.times, self.hang = mock, fault, times, hang
+        self.spoiled = 0
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._forward(b"", "GET")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._forward(self.rfile.read(length), "POST")
+
+            def _forward(self, body: bytes, method: str) -> None:
+                client = front.mock.app.test_client()
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                answer = client.open(self.path, method=method, data=body, headers=headers)
+                data, status = answer.get_data(), answer.status_code
+                with front.mock.lock:
+                    spoil = method == "POST" and front.spoiled < front.times
+                    if spoil:
+                        front.spoiled += 1
+                if not spoil:
+                    return self._send(status, data, answer.headers.get("Content-Type", ""))
+                fault = front.fault
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                elif fault == "502":
+                    self._send(502, b"<html><h1>502 Bad Gateway</h1></html>", "text/html")
+                elif fault == "hang":
+                    time.sleep(front.hang)
+                    self.close_connection = True
+                elif fault == "nonjson":
+                    self._send(200, b"<html>OK</html>", "text/html")
+                elif fault == "short":
+                    items = json.loads(data)
+                    self._send(
+                        200, json.dumps(items[: len(items) // 2]).encode(), "application/json"
+                    )
+                elif fault == "drip":
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    for i in range(len(data)):
+                        self.wfile.write(data[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                elif fault == "cut":
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data) + 100))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                else:
+                    raise ValueError(fault)
+
+            def _send(self, status: int, data: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        if fault == "refuse":
+            self.server.server_close()  # nothing listens on the port now
+            self.thread = None
+        else:
+            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+            self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.server.shutdown()
+            self.server.server_close()
 
 
 def _sigv4_valid(secret: str) -> bool:
@@ -404,7 +612,9 @@ def _addr(value: str) -> str:
 
 
 def _sub(text: str, subs: dict[str, str]) -> str:
-    for k, v in subs.items():
+    # SendGrid documents no order of replacement: shortest key first here, which spoils
+    # any key that is a prefix of another.
+    for k, v in sorted(subs.items()):
         text = text.replace(k, v)
     return text
 

@@ -196,6 +196,7 @@ def queued_rows(root: Path) -> int:
         ("https://192.168.1.20", True, "points at a private address"),
         ("https://localhost", True, "points at this computer"),
         ("http://news.ortiz-practice.de", True, "is not an https"),
+        ("https://news.example.com", True, "is the example address"),
         ("https://news.ortiz-practice.de", False, "[sender] name is still the placeholder"),
     ],
 )
@@ -258,3 +259,25 @@ def test_render_writes_the_unsubscribe_path_that_serve_answers(
     page = client.get(urlparse(link).path)
     # the route exists (a sample token is no one's: the page says the link is not valid)
     assert page.status_code == 400 and b"not valid" in page.data.lower(), page.data[:300]
+
+
+def test_a_sender_refuses_a_real_provider_that_is_not_ready(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued on the outbox, then the provider switched without the rest: nothing goes out."""
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", "pm-test-token")
+    root = workspace(workdir / "ws", "outbox", None, False)
+    issue = str(root / "issues" / "calmer-mornings.md")
+    assert run(root, "queue", issue, "--list", "readers")[0] == 0
+    toml = root / "newsletter.toml"
+    toml.write_text(toml.read_text().replace('provider = "outbox"', 'provider = "postmark"'))
+    for command in ("send-due", "run"):
+        code, out = run(root, command)
+        assert code == 1 and "not ready to send through postmark" in out, out
+    from newsletter.config import load_config
+    from newsletter.store import ledger
+
+    store = Store(load_config(toml).db_url)
+    counts = [r.counts for r in ledger.status(store, None)]
+    store.close()
+    assert sum(c["sent"] + c["failed"] for c in counts) == 0 and counts[0]["scheduled"] == 1

@@ -143,3 +143,29 @@ def test_a_list_shorter_than_a_part_is_never_split() -> None:
     chunks = chunk([intro, lead, therapists, outro])
     lists = [b for c in chunks for b in c.blocks if isinstance(b, ListBlock)]
     assert lists == [therapists]
+
+
+def test_long_section_breaks_before_a_subsection() -> None:
+    issue = load_issue(ARTICLES / "teen-therapist.md")
+    chunks = chunk(issue.blocks)
+    assert len(chunks) == 3
+    assert chunks[1].reason == (
+        "before the subsection 'What Insurance Usually Covers', "
+        "inside the section 'Who Does What: Types of Therapists'"
+    )
+    section = chunks[2].continues
+    assert [h.text() for h in section] == ["Who Does What: Types of Therapists"]
+    assert isinstance(chunks[2].blocks[0], Heading) and chunks[2].blocks[0].level == 3
+
+
+def test_an_article_with_no_place_to_break_stays_one_part() -> None:
+    """A list (shorter than a part) right after its heading and lead-in: no break is
+    allowed anywhere, though the article is long enough for two parts."""
+    heading = Heading(2, spans_of("Every idea we tried"))
+    lead = Paragraph(spans_of("Here they are, in the order we tried them:"))
+    items = tuple(ListItem(spans_of("An idea that worked for us " * 3)) for _ in range(9))
+    long_list = ListBlock(False, items)
+    one = chunk([heading, lead, Paragraph(spans_of("Word " * 900))])
+    assert len(one) == 1  # better one long email than one of a heading and a lead-in
+    none = chunk([heading, lead, long_list], minutes_per_part=0.5)
+    assert len(none) == 1

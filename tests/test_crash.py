@@ -1,14 +1,16 @@
-"""A real `newsletter run` killed with SIGKILL mid-send, then started again: every
-(subscriber, part) is in the outbox exactly once."""
+"""Real sender processes killed with SIGKILL mid-request, then the editor's steps
+(send-due, reconcile, send-due): every (subscriber, part) exactly once.
+
+The full series (20 trials each with 1 and 3 senders on SQLite and PostgreSQL) is
+bench/killtrials.py; here one trial of each kind keeps the suite fast."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
+import random
 import time
 from pathlib import Path
+
+import pytest
 
 from newsletter.config import load_config
 from newsletter.schedule import queue_issue
@@ -16,84 +18,104 @@ from newsletter.store import Store, ledger
 from newsletter.store.subscribers import import_csv
 
 from .conftest import REPO
-from .helpers import outbox_pairs, write_csv
-
-N = 1500
-
-
-def _start(workdir: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "run"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+from .crashtrial import _newsletter, shared_database, trial
+from .helpers import write_csv
 
 
-def _wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+@pytest.mark.parametrize("senders", [1, 3])
+def test_kill_9_mid_request_then_reconcile(tmp_path: Path, db_url: str, senders: int) -> None:
+    result = trial(tmp_path / "w", db_url, senders, subscribers=600, rng=random.Random(senders))
+    assert (result.lost, result.doubled) == (0, 0), result
+    assert result.delivered == 600
 
 
-def test_sigkill_mid_send_then_restart_sends_each_message_once(tmp_path: Path) -> None:
-    (tmp_path / "newsletter.toml").write_text(
-        "[sending]\npoll_seconds = 0.2\nbatch_size = 25\nrate_limit = 700.0\n"
-    )
+def test_two_runs_and_a_send_due_share_one_postgres_database(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Two `run` processes and a `send-due` on one database; one `run` is SIGKILLed
+    halfway and the other stopped with SIGTERM while sending: after send-due and
+    reconcile, every subscriber got the part exactly once (20,000: bench/multirun.py)."""
+    result = shared_database(tmp_path, postgres_url, 5000)
+    assert (result.lost, result.doubled, result.delivered) == (0, 0, 5000), result
+
+
+def test_a_sender_whose_loop_fails_exits_non_zero(tmp_path: Path) -> None:
+    """Never up and silent: the database goes away under `run`, which stops within
+    seconds with a one-line error and a non-zero exit, for systemd to restart it."""
+    from sqlalchemy import create_engine, text
+
+    (tmp_path / "newsletter.toml").write_text("[sending]\npoll_seconds = 0.3\n")
     cfg = load_config(tmp_path / "newsletter.toml")
+    Store(cfg.db_url).close()
+    run = _newsletter(tmp_path, "run")
+    try:
+        time.sleep(1.5)
+        engine = create_engine(cfg.db_url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE senders"))
+        engine.dispose()
+        started = time.monotonic()
+        out, _ = run.communicate(timeout=20)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert time.monotonic() - started < 10
+    assert run.returncode == 1, out
+    assert "Error: the sender stopped:" in out and "Traceback" not in out
+    errors = [line for line in out.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "senders" in errors[0]
+
+
+def _queued(tmp_path: Path, db_url: str, n: int) -> tuple[Store, int]:
+    from newsletter.config import Config
+
+    cfg = Config(root=tmp_path)
+    cfg.database_url = db_url
     store = Store(cfg.db_url)
-    rows = [["email", "first name"]] + [[f"r{i}@example.com", f"R{i}"] for i in range(N)]
-    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="readers")
-    queue_issue(
-        store,
-        cfg,
-        REPO / "issues" / "calmer-mornings.md",
-        list_name="readers",
-        start="now",
-        every="1d",
-    )
-    outbox = cfg.outbox_path
+    rows = [["email"]] + [[f"r{i}@example.com"] for i in range(n)]
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
+    q = queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r", every="30d")
+    return store, q.campaign_id
 
-    def files() -> int:
-        return len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
 
-    first = _start(tmp_path)
-    try:
-        assert _wait_for(lambda: files() >= 300, 30), "the sender never started"
-        os.kill(first.pid, signal.SIGKILL)
-        first.communicate(timeout=10)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.communicate()
-    killed_at = files()
-    assert killed_at < N, "killed mid-send"
+def test_a_claim_takes_one_requests_worth_and_no_more(tmp_path: Path, db_url: str) -> None:
+    """On a table the planner has never analysed too: one claim, one batch, ``limit`` rows."""
+    from newsletter.store import utcnow
 
-    second = _start(tmp_path)
-    try:
-
-        def done() -> bool:
-            counts = ledger.status(store)[0].counts
-            return counts["sent"] == N
-
-        assert _wait_for(done, 60), ledger.status(store)[0].counts
-        second.send_signal(signal.SIGTERM)
-        output, _ = second.communicate(timeout=20)
-    finally:
-        if second.poll() is None:
-            second.kill()
-            second.communicate()
-    assert second.returncode == 0, output
-    assert "Stopped cleanly" in output and "Traceback" not in output
-
-    pairs = outbox_pairs(outbox)
-    assert len(pairs) == N and set(pairs.values()) == {1}
-    assert files() == N
+    store, cid = _queued(tmp_path, db_url, 3000)
+    claim = ledger.claim(store, cid, 1, utcnow(), 500, ledger.claim_token(), "postmark")
+    assert claim.taken == len(claim.rows) == 500
     counts = ledger.status(store)[0].counts
-    assert counts["sent"] == N and counts["sending"] == 0 and counts["unknown"] == 0
+    assert counts["sending"] == 500 and counts["scheduled"] == 2500
+
+
+def test_only_one_sender_takes_over_a_dead_batch(tmp_path: Path, db_url: str) -> None:
+    """Three senders starting at once find the same dead batch: exactly one takes it."""
+    import threading
+
+    from newsletter.store import utcnow
+
+    from .test_providers import _token_of_a_dead_process
+
+    store, cid = _queued(tmp_path, db_url, 50)
+    dead = _token_of_a_dead_process()
+    claim = ledger.claim(store, cid, 1, utcnow(), 50, dead, "outbox")
+    assert claim.batch_id is not None
+    (orphan,) = ledger.orphaned_batches(store, utcnow())
+    assert orphan == (claim.batch_id, dead)
+    start = threading.Barrier(3)
+    won: list[str] = []
+
+    def take(token: str) -> None:
+        start.wait()
+        if ledger.take_over(store, claim.batch_id, dead, token):  # type: ignore[arg-type]
+            won.append(token)
+
+    threads = [threading.Thread(target=take, args=(f"t{k}",)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1
+    assert ledger.batch_claim(store, claim.batch_id).rows == claim.rows

@@ -142,10 +142,32 @@ def test_providers_check_runs_the_domain_check(
 @pytest.mark.parametrize("value", ["dns.google", "127.0.0.1:99999", "1.2.3"])
 def test_a_bad_nameserver_is_a_one_line_error(tmp_path: Path, value: str) -> None:
     code, out = run(write_config(tmp_path, "postmark", value), "domain", "check")
-    assert code == 1 and "[dns] nameserver" in out and len(out.strip().splitlines()) == 1, out
+    assert code == 1 and "dns.nameserver" in out and len(out.strip().splitlines()) == 1, out
     assert "Traceback" not in out
 
 
 def test_the_outbox_has_no_domain_to_check(tmp_path: Path) -> None:
     code, out = run(write_config(tmp_path, "outbox", "127.0.0.1"), "domain", "check")
     assert code == 1 and "nothing to look up" in out, out
+
+
+def test_spf_through_nested_includes_and_the_lookup_limit(tmp_path: Path) -> None:
+    nested: Records = {
+        **GOOD,
+        (DOMAIN, "TXT"): ["v=spf1 mx redirect=_spf.ortiz-practice.de"],
+        (f"_spf.{DOMAIN}", "TXT"): ["v=spf1 include:_mail.ortiz-practice.de ~all"],
+        (f"_mail.{DOMAIN}", "TXT"): ["v=spf1 ip4:192.0.2.1 include:spf.mtasv.net -all"],
+    }
+    extra = 'dkim_selectors = ["20240101pm"]\n'
+    with dns_server(nested) as ns:
+        code, out = run(write_config(tmp_path, "postmark", ns, extra), "domain", "check")
+    assert code == 0 and "SPF ok" in out, out
+    many = " ".join(f"include:s{i}.{DOMAIN}" for i in range(11))
+    too_many: Records = {
+        **GOOD,
+        (DOMAIN, "TXT"): [f"v=spf1 {many} include:spf.mtasv.net ~all"],
+        **{(f"s{i}.{DOMAIN}", "TXT"): ["v=spf1 ip4:192.0.2.1 -all"] for i in range(11)},
+    }
+    with dns_server(too_many) as ns:
+        code, out = run(write_config(tmp_path, "postmark", ns, extra), "domain", "check")
+    assert code == 1 and "needs 12 DNS lookups; receivers stop at 10" in out, out

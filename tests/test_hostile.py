@@ -11,13 +11,17 @@ import logging
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, quote_plus
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from newsletter.cli import cli
@@ -416,14 +420,14 @@ def test_only_the_delimiter_is_guessed(workdir: Path) -> None:
     """csv.Sniffer took a single quote for the quote character here and mangled Bob."""
     path = workdir / "quotes.csv"
     path.write_text(
-        'email,name\nbob@example.com,"Bob ""the"" Builder"\n'
+        'email,name\nbob@example.com,"Bob ""the"""\n'
         "cat@example.com,'Cat'\nd@example.com,'Dee'\n",
         encoding="utf-8",
     )
     assert run("subscribers", "import", str(path)).exit_code == 0
     exported = list(csv.DictReader(run("subscribers", "export").output.splitlines()))
     names = {r["email"]: (r["first_name"], r["last_name"]) for r in exported}
-    assert names["bob@example.com"] == ("Bob", '"the" Builder')
+    assert names["bob@example.com"] == ("Bob", '"the"')
     assert names["cat@example.com"] == ("'Cat'", "")
 
 
@@ -462,3 +466,133 @@ def test_a_writer_killed_mid_write_leaves_no_tmp_file(workdir: Path) -> None:
     result = run("send-due")
     assert result.exit_code == 0, result.output
     assert sorted(p.suffix for p in outbox.iterdir()) == [".eml"] * 3
+
+
+# --- fuzz ------------------------------------------------------------------------------
+
+#: text as hostile as it gets: control characters, line breaks, quotes, markers, non-ASCII
+HOSTILE_TEXT = st.lists(
+    st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from(["\r", "\n", "\r\n", "\x00", "\t", "\x85", "\u2028", '"', "'", "\\"]),
+        st.sampled_from(["%%NL_FIRST_NAME%%", "%%NL_UNSUBSCRIBE_URL%%", "Bcc: x@evil.example"]),
+        st.sampled_from(["<b>", "{{ 7*7 }}", "=?utf-8?q?x?=", ":", "@", ",", ";", "#", "&", "*"]),
+        st.sampled_from(["a" * 120, "word " * 30]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+_RENDERED: list[tuple[str, str]] = []
+
+
+def rendered() -> tuple[str, str]:
+    """The sample issue's first part, rendered once (MJML is the slow step)."""
+    from newsletter.pipeline import render_issue
+
+    if not _RENDERED:
+        _, parts = render_issue(ISSUE, Config(root=REPO))
+        _RENDERED.append((parts[0].html, parts[0].text))
+    return _RENDERED[0]
+
+
+@pytest.fixture(scope="module")
+def fuzz_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """One database for every example (creating one is the slow part)."""
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'n.db'}")
+    yield store
+    store.engine.dispose()
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: it can take minutes
+)
+@given(
+    first=HOSTILE_TEXT,
+    last=HOSTILE_TEXT,
+    title=HOSTILE_TEXT,
+    subject=HOSTILE_TEXT,
+    sender=HOSTILE_TEXT,
+    front=HOSTILE_TEXT,
+)
+def test_fuzz_import_render_outbox(
+    tmp_path: Path,
+    fuzz_store: Store,
+    first: str,
+    last: str,
+    title: str,
+    subject: str,
+    sender: str,
+    front: str,
+) -> None:
+    """Random names, subjects and front matter through the CSV import, the issue file,
+    the series and the outbox: only the project's own errors, and only the headers the
+    outbox writes, once each, to the address it was given."""
+    from newsletter.errors import NewsletterError
+    from newsletter.headers import MAX_TEXT, clean
+    from newsletter.issuefile import parse_issue
+    from newsletter.providers import Batch, Recipient
+    from newsletter.providers.outbox import OutboxProvider
+    from newsletter.render import fill
+    from newsletter.series import build_series
+    from newsletter.store.subscribers import import_csv
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    address = f"{folder.name}@example.com".lower()
+    path = write_rows(
+        folder / "s.csv", [["email", "first_name", "last_name"], [address, first, last]]
+    )
+    try:
+        result = import_csv(fuzz_store, path, list_name="r")
+        assert result.added + len(result.bad) == 1
+    except NewsletterError:
+        pass
+    with fuzz_store.begin() as c:
+        stored = c.execute(
+            select(Subscriber.first_name, Subscriber.last_name).where(Subscriber.email == address)
+        ).all()
+    for name in (n for row in stored for n in row):
+        assert len(name) <= 100 and not any(ch in name for ch in "\r\n\x00")
+
+    body = ISSUE.read_text(encoding="utf-8").split("---\n", 2)[2]
+    issue_text = (
+        "---\n"
+        + yaml.safe_dump({"title": title or "T", "parts": {1: {"subject": subject or "S"}}})
+        + f"subtitle: {front}\n---\n{body}"
+    )
+    subjects = [subject]
+    try:
+        series = build_series(parse_issue(issue_text, folder / "fuzz.md"))
+        subjects = [p.subject for p in series.parts]
+    except NewsletterError:
+        pass
+
+    html, text = rendered()
+    filled_html, filled_text = fill(
+        html, text, first_name=first, unsubscribe_url="https://x.example/u/t"
+    )
+    assert filled_html.count("https://x.example/u/t") == html.count("%%NL_UNSUBSCRIBE_URL%%")
+    outbox = OutboxProvider(folder / "outbox")
+    batch = Batch(
+        key="k",
+        subject=subjects[0],
+        html=html,
+        text=text,
+        from_email="news@calm-mornings.com",
+        from_name=sender,
+        recipients=[Recipient(1, "ann@example.com", first, last, "https://x.example/u/t")],
+        tag=title,
+    )
+    assert [r.status for r in outbox.send_batch(batch)] == ["sent"]
+    eml = (folder / "outbox" / "0000000001.eml").read_bytes()
+    names = header_names(eml)
+    assert set(names) <= EXPECTED_HEADERS and len(names) == len(set(names)), names
+    message = message_from_bytes(eml, policy=policy.default)
+    assert [a.addr_spec for a in message["To"].addresses] == ["ann@example.com"]
+    assert [a.addr_spec for a in message["From"].addresses] == ["news@calm-mornings.com"]
+    assert all(len(line) <= 998 for line in eml.split(b"\r\n\r\n", 1)[0].split(b"\r\n"))
+    written = clean(subjects[0], MAX_TEXT)  # a longer subject is cut to RFC 5322's line
+    assert " ".join(str(message["Subject"]).split()) == " ".join(written.split())

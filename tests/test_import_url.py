@@ -8,17 +8,15 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import click
 import pytest
-from click.testing import CliRunner
 
 from newsletter.blocks import Image, Paragraph
-from newsletter.cli import cli
 from newsletter.errors import InputError
 from newsletter.importers import fetch, import_source
 from newsletter.issuefile import load_issue
 
 from .conftest import ARTICLES
+from .helpers import one_line_error, run_cli
 
 PAGE = (ARTICLES / "served-post.html").read_bytes()
 
@@ -58,6 +56,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up (the timeout test) is expected: no traceback
+
 
 @pytest.fixture
 def site() -> Iterator[str]:
@@ -69,20 +70,8 @@ def site() -> Iterator[str]:
     server.server_close()
 
 
-def run(*args: str) -> click.testing.Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def _one_line_error(result: click.testing.Result, *needles: str) -> None:
-    assert result.exit_code == 1, result.output
-    lines = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    for n in needles:
-        assert n in lines[0], lines[0]
-
-
 def test_import_a_page_by_its_address(site: str, workdir: Path) -> None:
-    result = run("import", f"{site}/old-address", "--cta-url", "https://example.com/book")
+    result = run_cli("import", f"{site}/old-address", "--cta-url", "https://example.com/book")
     assert result.exit_code == 0, result.output
     issue = load_issue(workdir / "issues" / "why-your-books-need-a-monthly-close.md")
     assert issue.title == "Why Your Books Need a Monthly Close"
@@ -94,11 +83,11 @@ def test_import_a_page_by_its_address(site: str, workdir: Path) -> None:
     text = " ".join(b.text() for b in issue.blocks)
     for chrome in ("Skip to content", "Posted on", "Services", "All rights reserved", "Tips"):
         assert chrome not in text
-    assert run("split", str(issue.path)).exit_code == 0
+    assert run_cli("split", str(issue.path)).exit_code == 0
 
 
 def test_title_option_wins(site: str, workdir: Path) -> None:
-    result = run(
+    result = run_cli(
         "import", f"{site}/blog/monthly-close/", "--title", "Close the month", "-o", "a.md"
     )
     assert result.exit_code == 0, result.output
@@ -108,13 +97,15 @@ def test_title_option_wins(site: str, workdir: Path) -> None:
 def test_fetch_failures_are_one_line_errors(
     site: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _one_line_error(run("import", f"{site}/gone"), f"{site}/gone", "404")
-    _one_line_error(run("import", f"{site}/broken"), "500")
-    _one_line_error(run("import", f"{site}/guide.pdf"), "not a web page", "application/pdf")
+    one_line_error(run_cli("import", f"{site}/gone"), f"{site}/gone", "404")
+    one_line_error(run_cli("import", f"{site}/broken"), "500")
+    one_line_error(run_cli("import", f"{site}/guide.pdf"), "not a web page", "application/pdf")
     monkeypatch.setattr(fetch, "DEFAULT_TIMEOUT", 0.3)
-    _one_line_error(run("import", f"{site}/slow"), f"{site}/slow", "no answer within 0.3 seconds")
+    one_line_error(
+        run_cli("import", f"{site}/slow"), f"{site}/slow", "no answer within 0.3 seconds"
+    )
     with socket_closed() as url:
-        _one_line_error(run("import", url), url, "connection refused")
+        one_line_error(run_cli("import", url), url, "connection refused")
     assert not (workdir / "issues").exists()
 
 
@@ -136,3 +127,21 @@ def test_fetch_page_library_call(site: str) -> None:
     assert page.url == f"{site}/blog/monthly-close/" and "Monthly Close" in page.text
     with pytest.raises(InputError, match="404"):
         import_source(f"{site}/nothing-here")
+
+
+def test_an_address_without_its_scheme_gets_a_hint(workdir: Path) -> None:
+    one_line_error(
+        run_cli("import", "www.example.com/blog/post"),
+        "no such file",
+        "https://www.example.com/blog/post",
+    )
+
+
+def test_a_title_option_that_cannot_be_a_subject_is_refused(workdir: Path) -> None:
+    source = str(ARTICLES / "jekyll-colon-title.md")
+    one_line_error(
+        run_cli("import", source, "--title", "Hi\r\nBcc: evil@example.net", "-o", "t.md"),
+        "--title",
+        "control character",
+    )
+    assert not (workdir / "t.md").exists()

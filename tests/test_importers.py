@@ -175,3 +175,93 @@ def test_copied_text_from_another_blog() -> None:
     for chrome in ("Posted on", "Share this", "Like Loading", "Previous Post", "Seed Swaps"):
         assert chrome not in body
         assert any(chrome in n for n in article.notes), chrome
+
+
+def test_round_trip_over_every_block_type(tmp_path: Path) -> None:
+    """An issue file written from blocks of every type reads back as the same blocks."""
+    from newsletter.blocks import Article, Code, Quote, Rule, Span
+    from newsletter.blocks import ListItem as Item
+
+    link = "https://example.com/a?b=1&c=(2)"
+    blocks = [
+        Heading(2, (Span("A heading with "), Span("emphasis", italic=True))),
+        Paragraph(
+            (
+                Span("Bold ending in ", bold=True),
+                Span("italic", bold=True, italic=True),
+                Span(".", bold=True),
+                Span(" Then "),
+                Span("a link with ", href=link),
+                Span("bold", bold=True, href=link),
+                Span(", "),
+                Span("x = `y` * 2", code=True),
+                Span(", 5 * 3 [not a link] <b>not bold</b> &amp; a_b_c."),
+            )
+        ),
+        Paragraph((Span("Jane Doe, LMFT"), Span("\n"), Span("jane@example.com"))),
+        ListBlock(False, (Item((Span("one"),)), Item((Span("two", italic=True),)))),
+        ListBlock(
+            True,
+            (Item((Span("Step"),), (Span("Why it helps."),)), Item((Span("Next step"),))),
+            start=3,
+        ),
+        Image(alt="A photo [with] brackets", src="https://example.com/p.jpg", caption="Cap"),
+        Image(alt="Avatar", src="https://example.com/a.jpg", width=100),
+        Image(alt="A small chart", src="https://example.com/c.png", caption="Q3", width=320),
+        Image(alt="A photo description without its image"),
+        Quote(((Span("First "), Span("quoted", bold=True)), (Span("Second paragraph."),))),
+        CallToAction("Book a session", "https://example.com/book"),
+        CallToAction("Call us today"),
+        Code("def f(x):\n    return x * 2  # *not* emphasis"),
+        Rule(),
+        Paragraph((Span("# not a heading, 1. not a list"),)),
+    ]
+    article = Article(title="Every block: a test", blocks=list(blocks))
+    issue = parse_issue(dump_issue(article), tmp_path / "every.md")
+    assert issue.blocks == blocks
+    assert issue.title == article.title
+
+
+def test_round_trip_of_every_fixture(tmp_path: Path) -> None:
+    for path in sorted(ARTICLES.iterdir()):
+        article = import_file(path)
+        issue = parse_issue(dump_issue(article), tmp_path / "x.md")
+        assert issue.blocks == article.blocks, path.name
+
+
+def test_copied_titles_that_look_a_little_like_chrome_stay_titles(tmp_path: Path) -> None:
+    """Titles starting with "By", holding a month or a colon are titles, not bylines."""
+    body = (
+        "The first paragraph of the article is here, and it is long enough to be prose. "
+        "It goes on for a while.\n\nA Heading\n\nMore text follows the heading, as it does.\n"
+    )
+    for title in (
+        "By the Sea: What Summer Taught Me",
+        "May Flowers and Other Spring Chores",
+        "Next Steps After a Diagnosis",
+        "Home Office Tax Rules, Explained",
+    ):
+        path = tmp_path / "post.txt"
+        path.write_text(f"{title}\n\n{body}", encoding="utf-8")
+        article = import_file(path)
+        assert article.title == title
+        assert not article.notes
+
+
+def test_html_note_titles_lead_only_their_own_paragraph(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><body><article><h1>Notes</h1><p>An opening paragraph of the article.</p>"
+        '<a href="https://example.com/book">Book a session</a>'
+        "<p>A paragraph after a button, with no label before it.</p>"
+        '<div class="admonition note"><p class="admonition-title">Note</p>'
+        "<p>Labelled text.</p></div></article></body></html>",
+        encoding="utf-8",
+    )
+    texts = [b.text() for b in import_file(page).blocks]
+    assert texts == [
+        "An opening paragraph of the article.",
+        "Book a session",
+        "A paragraph after a button, with no label before it.",
+        "Note: Labelled text.",
+    ]

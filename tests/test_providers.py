@@ -282,6 +282,37 @@ def test_test_send_marks_the_subject(tmp_path: Path, monkeypatch: pytest.MonkeyP
         server.stop()
 
 
+def test_every_proof_through_resend_is_delivered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each proof has its own idempotency key: a second proof is not swallowed as a replay
+    and an edited one is not refused with 409."""
+    from newsletter.testsend import test_send
+
+    server = MockProvider("resend")
+    try:
+        monkeypatch.setenv("RESEND_API_KEY", KEY)
+        cfg = Config(root=tmp_path)
+        cfg.sender.email = "news@calm.example.org"
+        cfg.sending.provider = "resend"
+        cfg.providers = {"resend": {"base_url": server.url, "backoff": 0.01}}
+        issue = REPO / "issues" / "calmer-mornings.md"
+        first = test_send(cfg, issue, "me@example.com", part=1)
+        cfg.brand.greeting = "Hello {first_name},"  # an edit between two proofs
+        second = test_send(cfg, issue, "me@example.com", part=1)
+        assert [r.status for r in first + second] == ["sent", "sent"]
+        assert len(server.received) == 2 and len(server.idempotency) == 2
+    finally:
+        server.stop()
+
+
+def test_sendgrid_substitution_keys_are_not_prefixes_of_one_another() -> None:
+    from newsletter.providers import sendgrid
+
+    keys = [sendgrid.NAME_HTML, sendgrid.NAME_TEXT, sendgrid.UNSUB_HTML, sendgrid.UNSUB_TEXT]
+    assert not [(a, b) for a in keys for b in keys if a != b and b.startswith(a)]
+
+
 def _token_of_a_dead_process() -> str:
     """A claim token as a sender process that has since died would have written it."""
     import os

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.blocks import Heading, Image
+from newsletter.blocks import Heading, Image, Paragraph
 from newsletter.check import check_issue
 from newsletter.config import Config, load_config
 from newsletter.errors import ConfigError
@@ -17,7 +17,7 @@ from newsletter.importers import import_file
 from newsletter.issuefile import load_issue, parse_issue
 from newsletter.pipeline import import_article, render_issue, render_to_dir
 from newsletter.render import GMAIL_CLIP_BYTES, Renderer, personalize
-from newsletter.series import build_series
+from newsletter.series import Part, build_series
 
 from .conftest import ARTICLES, REPO
 
@@ -131,14 +131,15 @@ def _check_framing(issue_path: Path, workdir: Path, config: Config, cta_url: str
             assert f"Previously: {part.recap}" in shown
         if k < n:
             nxt = series.parts[k]
-            name = headings_of[k][0]
             assert part.teaser.startswith(f"Part {k + 1} ")
-            assert f"“{name}”" in part.teaser
+            assert any(f"“{name}”" in part.teaser for name in headings_of[k])
             why = part.teaser.split("”: ", 1)[1]
             _sentences_in(why, " ".join(b.text() for b in nxt.blocks))
             assert "; " not in part.teaser.split("”")[0]
         # the preheader adds to the subject, then invisible filler keeps the body out
         assert part.preheader != part.subject
+        first_para = next(b for b in part.blocks if isinstance(b, Paragraph))
+        assert not first_para.text().startswith(part.preheader), "not the first visible line"
         assert part.preheader + "&zwnj;&nbsp;&zwnj;&nbsp;" in html
         # calls to action: every in-body line links to the CTA URL, none is shown twice
         ctas = _CtaLines()
@@ -198,11 +199,42 @@ def test_uneven_sections_series_done_when(workdir: Path, config: Config) -> None
     ]
 
 
+def test_section_longer_than_a_part_series_done_when(workdir: Path, config: Config) -> None:
+    """A long section with subsections and a list of therapist types: the break falls
+    before a subsection, the part after it shows the section's heading again, and the
+    list (shorter than a part) stays in one email."""
+    path = ARTICLES / "teen-therapist.md"
+    _check_framing(path, workdir, config, "https://example.com/consult")
+    series, rendered = render_issue(path, config)
+    last = rendered[-1]
+    first, second = last.part.blocks[:2]
+    assert isinstance(first, Heading) and first.continued
+    assert first.text() == "Who Does What: Types of Therapists"
+    assert isinstance(second, Heading) and second.text() == "What Insurance Usually Covers"
+    assert "Who Does What: Types of Therapists (continued)" in visible(last.html).text[0]
+    assert "Part 3 looks at “What Insurance Usually Covers”" in series.parts[1].teaser
+    types = [p for p in series.parts if "Licensed clinical social workers" in p_text(p)]
+    assert len(types) == 1 and "School counselors can be" in p_text(types[0])
+
+
+def p_text(part: Part) -> str:
+    return " ".join(b.text() for b in part.blocks)
+
+
 def test_subject_style_is_a_setting(workdir: Path) -> None:
     (workdir / "newsletter.toml").write_text('[series]\nsubject = "{heading} ({k}/{n})"\n')
     config = load_config(workdir / "newsletter.toml")
     series, _ = render_issue(ARTICLES / "studio-partnerships.md", config)
     assert series.parts[2].subject == "How to Start the Conversation (3/4)"
+    (workdir / "newsletter.toml").write_text('[series]\nsubject = "{title}: {heading}"\n')
+    series, _ = render_issue(
+        ARTICLES / "one-huge-section.md", load_config(workdir / "newsletter.toml")
+    )
+    subjects = [p.subject for p in series.parts]
+    assert subjects[0] == "One Long Section About Habits: Everything in one place"
+    assert all(s.startswith("One Long Section About Habits: ") for s in subjects)
+    assert all(len(s) <= 60 for s in subjects) and len(set(subjects)) == len(subjects)
+    assert not any(s.count("One Long Section About Habits") > 1 for s in subjects)
     (workdir / "newsletter.toml").write_text('[series]\nsubject = "{title}"\n')
     with pytest.raises(ConfigError, match="series.subject"):
         load_config(workdir / "newsletter.toml")

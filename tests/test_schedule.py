@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from newsletter.config import Config
+from newsletter.config import Config, load_config
 from newsletter.errors import InputError, NewsletterError, StoreError
 from newsletter.providers import get_provider
 from newsletter.schedule import queue_issue, requeue_issue
@@ -357,3 +357,45 @@ def test_a_long_run_of_unsubscribed_rows_does_not_stop_sending(tmp_path: Path) -
     report = Sender(store, get_provider(cfg), cfg).send_due(T0)
     assert report.sent == 20
     assert ledger.status(store)[0].counts["skipped"] == 30
+
+
+def test_run_wakes_at_the_ledgers_next_due_time(tmp_path: Path) -> None:
+    """`run` keeps its scheduler in memory and wakes when the ledger says the next message
+    is due (part 2, four seconds after part 1), not only at its poll (30 s here)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "newsletter.toml").write_text("[sending]\npoll_seconds = 30\n")
+    cfg = load_config(tmp_path / "newsletter.toml")
+    store = open_store(cfg)
+    rows = [["email"]] + [[f"r{i}@example.com"] for i in range(5)]
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
+    queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r", every="4s")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 25
+        while time.monotonic() < deadline:
+            counts = [p.counts["sent"] for p in ledger.status(store)]
+            if counts == [5, 5]:
+                break
+            time.sleep(0.2)
+        assert [p.counts["sent"] for p in ledger.status(store)] == [5, 5], "part 2 woke it"
+        run.send_signal(signal.SIGTERM)
+        out, _ = run.communicate(timeout=20)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 0 and "Stopped cleanly" in out and "Traceback" not in out
+    assert len(outbox_pairs(cfg.outbox_path)) == 10

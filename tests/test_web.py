@@ -584,3 +584,92 @@ def test_one_table_of_event_types_for_every_provider() -> None:
 
     assert set(webhook_providers()) == set(EVENT_TYPES) == set(PROVIDERS) - {"outbox"}
     assert {t.value for t in EventType} <= set(SUPPRESSION_REASONS)
+
+
+# --- the WSGI entry point (what gunicorn serves) ----------------------------------------
+
+
+def test_the_wsgi_app_reads_newsletter_config_and_unsubscribes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import sys
+
+    from sqlalchemy import select
+
+    from newsletter.store.models import Subscriber
+
+    monkeypatch.setenv("NEWSLETTER_SECRET", "wsgi-test-secret-0123456789")
+    (tmp_path / "newsletter.toml").write_text(
+        f'database_url = "sqlite:///{tmp_path / "live.db"}"\n[sender]\nname = "Calm Practice"\n'
+    )
+    monkeypatch.setenv("NEWSLETTER_CONFIG", str(tmp_path / "newsletter.toml"))
+    monkeypatch.chdir(REPO)  # not the workspace: the path comes from the environment
+    store = Store(f"sqlite:///{tmp_path / 'live.db'}")
+    import_csv(store, write_csv(tmp_path / "s.csv", [["email"], ["ann@example.com"]]))
+    sys.modules.pop("newsletter.web.wsgi", None)
+    wsgi = importlib.import_module("newsletter.web.wsgi")
+    server = make_server("127.0.0.1", 0, wsgi.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with store.begin() as conn:
+            sid = conn.scalar(select(Subscriber.id))
+        link = Signer.from_env("unused").unsubscribe_url(base, sid)
+        page = requests.get(link, timeout=5)
+        assert page.status_code == 200 and "Calm Practice" in page.text
+        r = requests.post(link, data={"List-Unsubscribe": "One-Click"}, timeout=5)
+        assert r.status_code == 200 and status(store) == {"ann@example.com": "unsubscribed"}
+    finally:
+        server.shutdown()
+        server.server_close()
+        sys.modules.pop("newsletter.web.wsgi", None)
+
+
+def test_the_wsgi_app_without_newsletter_config_is_a_one_line_error(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_CONFIG"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import newsletter.web.wsgi"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "$NEWSLETTER_CONFIG is not set" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+def test_the_example_units_run_real_commands() -> None:
+    from newsletter.cli import cli
+
+    units = {p.name: p.read_text() for p in (REPO / "contrib").iterdir()}
+    assert "newsletter.web.wsgi:app" in units["newsletter-web.service"]
+    for name, command in (("newsletter-run.service", "run"), ("newsletter.cron", "send-due")):
+        assert f"/bin/newsletter {command}" in units[name] and command in cli.commands
+
+
+def test_a_mailgun_token_is_accepted_once_on_every_database(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay memory is a table: the same on SQLite and PostgreSQL, and a refused
+    replay rolls back nothing that came before it."""
+    monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", "mg-signing-key")
+    store = Store(db_url)
+    server = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/mailgun"
+    try:
+        first = mailgun_body("ann@example.com", "failed")
+        answers = [requests.post(url, json=first, timeout=5).status_code for _ in range(3)]
+        assert answers == [200, 406, 406]
+        second = mailgun_body("bob@example.com", "complained")
+        assert requests.post(url, json=second, timeout=5).status_code == 200
+        assert {s.email_key for s in store.suppressions()} == {"ann@example.com", "bob@example.com"}
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -22,7 +22,8 @@ def init_cmd(ctx: Context, directory: Path) -> None:
     for path in created:
         console().print(f"  created {path}")
     console().print(
-        f"Ready. Next: cd {directory} and edit newsletter.toml (sender, postal address)."
+        f"Ready. Next: cd {directory} and edit newsletter.toml (sender, postal address;"
+        " before real mail, [web] base_url: see 'Going live' in the README)."
     )
 
 

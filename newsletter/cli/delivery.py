@@ -30,21 +30,25 @@ def providers_group() -> None:
 @pass_ctx
 def providers_check(ctx: Context) -> None:
     """Check the configured provider (credentials, sender address) without sending anything."""
-    from ..check import go_live_findings
-    from ..domaincheck import PROVIDER_DNS, check_domain
+    from ..check import Level, go_live_findings
+    from ..domaincheck import PROVIDER_DNS, RecordState, check_domain
     from ..providers import get_provider
 
     provider = get_provider(ctx.config)
     problems = provider.check()
     out = console()
-    for f in go_live_findings(ctx.config):
-        if f.level == "error":
+    findings = go_live_findings(ctx.config)
+    for f in findings:
+        if f.level is Level.ERROR:
             problems.append(f.message)
         else:
             out.print(f"  warning: {f.message}")
-    if provider.name in PROVIDER_DNS:
+    # the sender's domain, once it is the editor's own (`newsletter domain check` alone)
+    if provider.name in PROVIDER_DNS and "placeholder-email" not in {f.code for f in findings}:
         report = check_domain(ctx.config)
-        show_domain(report)
+        for c in report.checks:
+            if c.state is RecordState.OK:
+                out.print(f"  {c.kind} ok: {c.host}")
         problems.extend(f"{c.kind} {c.state.value}: {c.message}" for c in report.problems)
     for p in problems:
         out.print(f"  problem: {p}")
@@ -158,7 +162,8 @@ def suppressions_remove(ctx: Context, email: str) -> None:
 @click.option("--port", type=int, default=None, help="Port (default from [web] port: 8025).")
 @pass_ctx
 def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
-    """Serve the unsubscribe page, one-click unsubscribe and the providers' webhooks."""
+    """Serve the subscribe form, confirmation, preferences and unsubscribe pages, the archive
+    and the providers' webhooks."""
     from werkzeug.serving import make_server
 
     from ..web.app import create_app
@@ -168,7 +173,7 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     server = make_server(host or config.web.host, port or config.web.port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     console().print(
-        f"Serving unsubscribe links and webhooks on http://"
+        f"Serving the reader pages (subscribe, preferences, archive) and webhooks on http://"
         f"{server.server_address[0]!s}:{server.server_address[1]}/ "
         f"(public address: {config.web.base_url}); Ctrl-C stops."
     )

@@ -23,6 +23,12 @@ def _modes() -> tuple[str, ...]:
     return MODES
 
 
+def _approvals() -> list[str]:
+    from ..feeds import Approve
+
+    return [a.value for a in Approve]
+
+
 def _when(dt: datetime | None) -> str:
     return f"{dt:%Y-%m-%d %H:%M} UTC" if dt else "-"
 
@@ -73,7 +79,7 @@ def feeds_group() -> None:
 @click.option("--at", "at", help="Deliver at this hour (HH:MM) in each subscriber's timezone.")
 @click.option(
     "--approve",
-    type=click.Choice(["auto", "manual"]),
+    type=LazyChoice(_approvals),
     default="manual",
     show_default=True,
     help="manual: each new post waits for 'newsletter approve'; auto: queued when its checks pass.",
@@ -135,6 +141,7 @@ def list_cmd(ctx: Context) -> None:
     if not found:
         out.print("No feeds yet. Add one with 'newsletter feeds add URL --list NAME'.")
         return
+
     table = Table()
     for col in ("#", "Feed", "List", "Schedule", "Approve", "Last poll", "Next poll", "Problem"):
         table.add_column(col, overflow="fold")
@@ -187,7 +194,9 @@ def approve_cmd(ctx: Context, issue: Path, force: bool) -> None:
     """Check ISSUE (a new post from a feed, edited or not) and queue it with its feed's list
     and schedule."""
     from .. import feeds as lib
+    from ..check import require_go_live
 
+    require_go_live(ctx.config)  # as `queue`: a real provider must be ready to go live
     q = lib.approve_issue(ctx.config, ctx.store, issue, force=force)
     out = console()
     for w in q.warnings:

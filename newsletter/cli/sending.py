@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -303,12 +303,21 @@ def resume_cmd(
 
 @click.command("reconcile")
 @click.argument("issue", required=False)
+@click.option(
+    "--min-age",
+    default="5m",
+    show_default=True,
+    help="Leave batches younger than this (a provider's log can lag): 5m, 1h, 0s ...",
+)
 @pass_ctx
-def reconcile_cmd(ctx: Context, issue: str | None) -> None:
+def reconcile_cmd(ctx: Context, issue: str | None, min_age: str) -> None:
     """Settle unknown batches from the provider's own message log (Postmark, Mailgun)."""
     from ..reconcile import reconcile
+    from ..timing import parse_interval
 
-    results = reconcile(ctx.store, ctx.config, _slug(issue) if issue else None)
+    zero = min_age.strip().rstrip("smhd") in ("0", "")
+    age = timedelta(0) if zero else parse_interval(min_age, "--min-age")
+    results = reconcile(ctx.store, ctx.config, _slug(issue) if issue else None, age)
     out = console()
     if not results:
         out.print("No unknown batches: nothing to reconcile.")
@@ -332,15 +341,24 @@ def reconcile_cmd(ctx: Context, issue: str | None) -> None:
 @pass_ctx
 def send_due_cmd(ctx: Context) -> None:
     """Poll the feeds that are due, send what is due now and exit (for cron or a timer)."""
+    from ..check import require_go_live
     from ..providers import get_provider
     from ..sender import Sender
+    from ..signup import purge_expired
     from .feeds import poll_feeds
 
+    require_go_live(ctx.config)  # queued on the outbox, then switched: still not ready
     poll_feeds(ctx)  # a feed's failure is printed, never stops the sending
-
+    purge_expired(ctx.store, ctx.config)  # form requests never confirmed
     provider = get_provider(ctx.config)
+    sender = Sender(ctx.store, provider, ctx.config, command="send-due")
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        sender.stop.set()  # the request in flight is finished and recorded first
+
+    signal.signal(signal.SIGTERM, on_signal)
     try:
-        report = Sender(ctx.store, provider, ctx.config, command="send-due").send_due()
+        report = sender.send_due()
     finally:
         provider.close()
     _print_report(report)
@@ -359,6 +377,7 @@ def _print_report(report: SendReport) -> None:
 @pass_ctx
 def run_cmd(ctx: Context) -> None:
     """Run the scheduler and sender until stopped (Ctrl-C or SIGTERM stop it cleanly)."""
+    from ..check import require_go_live
     from ..providers import get_provider
     from ..schedule import run_forever
     from ..sender import Sender, SendReport
@@ -366,6 +385,7 @@ def run_cmd(ctx: Context) -> None:
     from .feeds import start_feed_poller
 
     config, store = ctx.config, ctx.store
+    require_go_live(config)
     provider = get_provider(config)
     stop = threading.Event()
     sender = Sender(store, provider, config, command="run")
@@ -380,8 +400,9 @@ def run_cmd(ctx: Context) -> None:
     start_feed_poller(ctx, stop, lambda m: out.print(f"{utcnow():%H:%M:%S} {m}"))  # never raises
     totals = SendReport()
 
-    # Overlapping wake-ups are expected (a tick and a due date at once): not the editor's news.
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    # A failed job stops the process with a one-line error (run_forever): APScheduler's own
+    # log of it (a traceback) is not for the editor.
+    logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
     # On a terminal, a status line shows progress as batches go out and what is next.
     status = out.status("Waiting for due messages…") if out.is_terminal else None
 

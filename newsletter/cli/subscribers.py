@@ -164,11 +164,12 @@ def show_cmd(ctx: Context, email: str) -> None:
         out.print(
             f"  - {c.method} on {c.list_name or '(no list)'}, {c.joined_at:%Y-%m-%d %H:%M} UTC"
         )
-        out.print(
-            f"    confirmed:  {c.confirmed_at:%Y-%m-%d %H:%M} UTC"
-            if c.confirmed_at
-            else "    confirmed:  no"
-        )
+        if c.confirmed_at:
+            out.print(f"    confirmed:  {c.confirmed_at:%Y-%m-%d %H:%M} UTC")
+        elif c.method == "form":
+            out.print("    confirmed:  no")
+        else:
+            out.print(f"    confirmed:  - (added by {c.method}: keep your own record of consent)")
         for label, value in (
             ("form URL", c.form_url),
             ("IP address", c.ip),

@@ -30,8 +30,7 @@ from .state import (
     Waiting,
 )
 
-if TYPE_CHECKING:  # the heavy parts (fetching, importing, queueing) load when used, so
-    # that `newsletter status` can list waiting issues without them
+if TYPE_CHECKING:
     from ..schedule import Queued
 
 log = logging.getLogger("newsletter.feeds")

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..blocks import Article
 from ..errors import InputError
 from ..textfile import read_text
+from .clutter import repeats_opening
 from .fetch import fetch_page, is_web_address
 from .html import import_html
 from .links import is_http, resolve_links
@@ -95,13 +96,23 @@ def import_source(
     if isinstance(source, str) and is_web_address(source):
         article = import_url(source, fmt)
     else:
-        article = import_file(Path(source), fmt)
+        path = Path(source)
+        if not path.exists() and re.match(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)+/", str(source)):
+            raise InputError(
+                str(source), "no such file", hint=f"for a web page, write https://{source}"
+            )
+        article = import_file(path, fmt)
     if url:
         article.url = url
     if article.url and not is_http(article.url):
         article.notes.append(f"ignored the article's url {article.url!r}: not an http(s) address")
         article.url = ""
     resolve_links(article, article.url)
+    if article.subtitle and repeats_opening(article.subtitle, article.blocks):
+        article.notes.append(
+            f"left out the subtitle {article.subtitle[:60]!r}: it repeats the first paragraph"
+        )
+        article.subtitle = ""
     if title.strip():
         article.title = title.strip()
     return article

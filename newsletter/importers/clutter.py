@@ -29,8 +29,11 @@ _HEAD = re.compile(
     all\ posts|blog|home|menu|log\ ?in|sign\ ?in|search|
     \d+\s*(?:min|mins|minute|minutes)\.?\s*read|reading\ time:?.*|\d+\s+views?|
     (?:updated|posted|published|last\ updated)(?:\ on|\ in|\ by)?:?\s.*|(?:on\ )?posted\ on\ .*|
-    by\s+\S.{{0,40}}|written\ by\ .*|author:\s.*|{_DATE}|
-    (?:{_DATE}\s*[·•|-]\s*)?\d+\s*min(?:ute)?s?\ read|
+    by\s+(?-i:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,3}})|by\ (?:admin|staff|the\ editors?)|
+    written\ by\ .*|{_DATE}|
+    (?:{_DATE}\s*[·•|-]\s*)?\d+\s*min(?:ute)?s?\ read(?:\s*[·•|-]\s*.*)?|
+    member-only\ story|follow|following|listen|share|sign\ up|sign\ in|get\ started|
+    open\ in\ app|\d+(?:\.\d)?k?\s+followers?|subscribe|
     book\ now|book\ online|book\ an?\ (?:appointment|session|consultation)|
     (?:please\ )?(?:select|choose)\ (?:a|the|your)\ location.*|please\ select\ .*|
     categor(?:y|ies):?\s.*|filed\ under\ .*|posted\ in\ .*|tags?:.*|
@@ -47,7 +50,13 @@ _TAIL = re.compile(
     share(?:\ this)?(?:\ post|\ article)?:?|share\ on\ .*|tweet|pin\ it|like\ this:?|
     like\ loading\.*|leave\ a\ (?:comment|reply)|\d+\ comments?|comments|read\ more|
     related(?:\ posts?|\ articles?)?:?|you\ (?:may|might)\ also\ like:?|recent\ posts:?|
-    back\ to\ (?:top|blog|all\ posts)|posts?\ navigation|[←«‹].*|.*[→»›]
+    back\ to\ (?:top|blog|all\ posts)|posts?\ navigation|[←«‹].*|.*[→»›]|
+    see\ all|write\ a\ comment.*|\d+\s+views?|\d+\s+likes?|post\ not\ marked\ as\ liked|
+    post\ a\ comment|no\ comments:?|subscribe(?:\ to:.*)?|newer\ posts?|older\ posts?|home|
+    labels?:\s.*|posted\ by\ .*|discussion\ about\ this\ post|ready\ for\ more\??|
+    type\ your\ email.*|listen|follow|\d+\s+comments?|comments?:?|recent\ posts|
+    more\ from\ .{1,40}|about\ the\ author|sign\ up\ for\ .*|written\ by\ .*|
+    \d+(?:\.\d)?k?\s+followers?|recommended\ from\ .*
     )$""",
     re.I | re.X,
 )
@@ -132,6 +141,48 @@ def drop_before(blocks: list[Block], index: int, where: Where, notes: list[str])
     return kept + blocks[index + 1 :]
 
 
+_PRE_TITLE_WORDS = 120
+
+
+def _title_index(blocks: list[Block], title: str) -> int | None:
+    """Where the title's H1 stands: the one equal to ``title``, or the first H1."""
+    for i, b in enumerate(blocks):
+        same = not title or " ".join(b.text().split()) == " ".join(title.split())
+        if isinstance(b, Heading) and b.level == 1 and same:
+            return i
+    return None
+
+
+def cut_at_title(
+    blocks: list[Block], title: str, where: Where, notes: list[str]
+) -> tuple[str, list[Block]]:
+    """(title, body): the title is ``title`` or the first H1 wherever it stands; the
+    page chrome before that H1 (a byline, a date, an avatar, category links) and right
+    after it ("4 min read", "Updated: Jun 2") is dropped, each noted. When much text
+    stands before the H1 it is kept: then it is the article, not chrome."""
+    index = _title_index(blocks, title)
+    if index is not None:
+        title = title or blocks[index].text().strip()
+        if sum(b.word_count() for b in blocks[:index]) <= _PRE_TITLE_WORDS:
+            blocks = drop_before(blocks, index, where, notes)
+        else:
+            blocks = blocks[:index] + blocks[index + 1 :]
+    start = 0
+    while start < len(blocks) and start < 6 and _is_head_block(blocks[start]):
+        notes.append(
+            f"{where(blocks[start])}dropped page chrome after the title: {_describe(blocks[start])}"
+        )
+        start += 1
+    return title, blocks[start:]
+
+
+def _is_head_block(block: Block) -> bool:
+    if not isinstance(block, Paragraph):
+        return False
+    lines = [ln for ln in plain(block.spans).split("\n") if ln.strip()]
+    return bool(lines) and all(is_head_clutter(ln) for ln in lines)
+
+
 def _small_or_icon(image: Image) -> bool:
     if image.width is not None and image.width <= 200:
         return True
@@ -211,8 +262,24 @@ def sign_off(blocks: list[Block]) -> list[Block]:
     return blocks[:start] + [Paragraph(tuple(spans))]
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def repeats_opening(subtitle: str, blocks: list[Block]) -> bool:
+    """Whether ``subtitle`` (an excerpt, a page's description) only repeats the start of
+    the first paragraph, so showing both would print it twice."""
+    first = next((b for b in blocks if isinstance(b, Paragraph)), None)
+    sub = _words(re.sub(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$", "", subtitle.strip()))
+    if first is None or not sub:
+        return False
+    return _words(first.text())[: len(sub)] == sub
+
+
 __all__ = [
+    "cut_at_title",
     "drop_before",
+    "repeats_opening",
     "drop_tail",
     "is_contact_line",
     "is_head_clutter",

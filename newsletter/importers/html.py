@@ -30,6 +30,7 @@ from ..blocks import (
     plain,
     trim_spans,
 )
+from .clutter import cut_at_title, drop_tail, sign_off
 
 CTA_MARKERS = ("👉", "➡️", "➡", "→")
 _ALWAYS_DROP = (
@@ -68,11 +69,14 @@ _ROOTS = (
     ".article-body",
     ".article-content",
     ".blog-post-body",
+    ".blog-item-content",
     ".sqs-block-content",
     "article",
     "main",
     "[role=main]",
 )
+#: page builders that cut an article into blocks: the root is what holds them all
+_BLOCK_ROOTS = (".sqs-block-content",)
 _INLINE = {
     "a",
     "em",
@@ -118,15 +122,27 @@ def _describe(tag: Tag) -> str:
     if classes:
         label += "." + ".".join(classes[:2])
     text = _WS.sub(" ", tag.get_text(" ")).strip()
-    return f"{label}" + (f" ({text[:50]!r})" if text else "")
+    src = str(tag.get("src") or "") if tag.name in ("script", "iframe", "img") else ""
+    return f"{label}" + (f" {src[:80]}" if src else "") + (f" ({text[:50]!r})" if text else "")
 
 
 def _find_root(soup: BeautifulSoup) -> Tag:
     for selector in _ROOTS:
         found = soup.select(selector)
+        if len(found) > 1 and selector in _BLOCK_ROOTS:
+            return _common_ancestor(found)  # a page builder's blocks: all of them
         if found:
             return max(found, key=lambda t: len(t.get_text(" ", strip=True)))
     return soup.body or soup
+
+
+def _common_ancestor(tags: list[Tag]) -> Tag:
+    for candidate in [tags[0], *tags[0].parents]:
+        if isinstance(candidate, Tag) and all(
+            t is candidate or candidate in t.parents for t in tags
+        ):
+            return candidate
+    return tags[0]
 
 
 class _Inline:
@@ -242,6 +258,7 @@ class _Walker:
     def blocks(self, root: Tag) -> list[Block]:
         out: list[Block] = []
         pending = _Inline()
+        heading_label = ""  # a note's or an abstract's title, put before its paragraph
 
         def flush() -> None:
             nonlocal pending
@@ -275,8 +292,17 @@ class _Walker:
                     and (_WS.sub(" ", links[0].get_text(" ")).strip() == text)
                 ):
                     out.append(CallToAction(label=text, url=str(links[0].get("href") or "")))
+                elif _is_label(child) and text:
+                    heading_label = text.rstrip(":")
                 else:
-                    out.extend(_paragraph_blocks(*_inline(child)))
+                    blocks = _paragraph_blocks(*_inline(child))
+                    if heading_label and blocks and isinstance(blocks[0], Paragraph):
+                        labelled = [Span(f"{heading_label}:", bold=True)]
+                        for span in (Span(" "), *blocks[0].spans):
+                            append_span(labelled, span)
+                        blocks[0] = Paragraph(tuple(labelled))
+                        heading_label = ""
+                    out.extend(blocks)
             elif name == "a":
                 label = _WS.sub(" ", child.get_text(" ")).strip()
                 if label:
@@ -370,6 +396,12 @@ def _field_table(tag: Tag) -> list[Block]:
     return [Paragraph((Span(" · ".join(fields)),))] if fields else []
 
 
+def _is_label(tag: Tag) -> bool:
+    """A note's or a topic's title line ("Note", "Abstract") in documentation pages."""
+    classes = " ".join(tag.get("class") or [])
+    return bool(re.search(r"\b(admonition-title|topic-title|sidebar-title)\b", classes))
+
+
 def _is_button(tag: Tag) -> bool:
     classes = " ".join(tag.get("class") or [])
     return tag.name == "a" and bool(re.search(r"\b(btn|button|cta)\b", classes, re.I))
@@ -455,6 +487,31 @@ def replace_embeds(soup: BeautifulSoup, notes: list[str]) -> None:
                 notes.append(f"embedded {host} post kept as a quote with its link: {url}")
 
 
+def _note_outside(root: Tag, notes: list[str]) -> None:
+    """Name each piece of the page around the article (what stands beside it and beside
+    each of its containers), one note each."""
+    pieces: list[str] = []
+    node: Tag = root
+    while isinstance(node.parent, Tag) and node.name != "body":
+        for sibling in node.parent.children:
+            if sibling is node:
+                continue
+            text = (
+                _WS.sub(" ", sibling.get_text(" ")).strip()
+                if isinstance(sibling, Tag)
+                else _WS.sub(" ", str(sibling)).strip()
+                if isinstance(sibling, NavigableString) and not isinstance(sibling, Comment)
+                else ""
+            )
+            if text and not (isinstance(sibling, Tag) and sibling.name == "h1"):  # the title
+                pieces.append(
+                    _describe(sibling) if isinstance(sibling, Tag) else f"text {text[:50]!r}"
+                )
+        node = node.parent
+    for piece in pieces:
+        notes.append(f"dropped {piece} (outside the article)")
+
+
 def _http(url: str) -> str:
     return url if re.match(r"^https?://", url, re.I) else ""
 
@@ -487,6 +544,15 @@ def html_blocks(fragment: str, notes: list[str]) -> list[Block]:
     return _Walker(notes).blocks(root)
 
 
+def _without_site_name(title: str, site: str) -> str:
+    """ "Post — Site" without " — Site" (og:title often carries the site's name)."""
+    if site:
+        m = re.match(rf"^(.*\S)\s+[|–—:-]\s+{re.escape(site)}$", title)
+        if m:
+            return m.group(1)
+    return title
+
+
 def _title_text(text: str) -> str:
     text = _WS.sub(" ", text).strip()
     while text and text[-1] in _ANCHOR_MARKS:
@@ -497,7 +563,7 @@ def _title_text(text: str) -> str:
 def import_html(text: str, source: str) -> Article:
     soup = BeautifulSoup(text, "lxml")
     notes: list[str] = []
-    title = _title_text(_meta(soup, "og:title"))
+    title = _without_site_name(_title_text(_meta(soup, "og:title")), _meta(soup, "og:site_name"))
     canonical = soup.find("link", rel="canonical")
     url = _http(str(canonical.get("href") or "")) if isinstance(canonical, Tag) else ""
     url = url or _http(_meta(soup, "og:url"))
@@ -518,12 +584,8 @@ def import_html(text: str, source: str) -> Article:
         tag.decompose()
     root = _find_root(soup)
     _drop_furniture(soup, root, notes)
-    outside = len(soup.get_text(" ").split()) - len(root.get_text(" ").split())
-    if root is not soup.body and outside > 0:
-        notes.append(
-            f"dropped {outside} words of page around the article ({_describe(root)[:40]}"
-            " holds the article): header, navigation, comments, sidebar"
-        )
+    if root is not soup.body:
+        _note_outside(root, notes)
     for tag in list(root.find_all(True)):
         if not isinstance(tag, Tag) or tag.decomposed:
             continue
@@ -537,13 +599,13 @@ def import_html(text: str, source: str) -> Article:
     h1 = root.find("h1") or soup.find("h1")
     if isinstance(h1, Tag):
         title = title or _title_text(h1.get_text(" "))
-        if _title_text(h1.get_text(" ")) == title and root in h1.parents:
-            h1.decompose()
     if not title:
         title = re.split(r"\s+[|–—-]\s+", page_title)[0] if page_title else ""
     blocks = _Walker(notes).blocks(root)
     if blocks and isinstance(blocks[0], Heading) and blocks[0].text() == title:
         blocks.pop(0)
+    title, blocks = cut_at_title(blocks, title, lambda b: "", notes)
+    blocks = sign_off(drop_tail(blocks, lambda b: "", notes))
     return Article(
         title=title,
         subtitle=subtitle,

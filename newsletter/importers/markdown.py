@@ -31,7 +31,7 @@ from ..blocks import (
     plain,
     trim_spans,
 )
-from .clutter import drop_before, drop_tail, sign_off
+from .clutter import cut_at_title, drop_tail, sign_off
 from .frontmatter import date_text, read_front_matter
 from .html import CTA_MARKERS, html_blocks
 
@@ -260,18 +260,6 @@ def parse_markdown(body: str, notes: list[str] | None = None) -> list[Block]:
     return _Walker(_md.parse(body), notes).blocks()
 
 
-def _title_index(blocks: list[Block], title: str) -> int | None:
-    """Where the title's H1 stands: the one equal to ``title``, or the first H1."""
-    for i, b in enumerate(blocks):
-        same = not title or " ".join(b.text().split()) == " ".join(title.split())
-        if isinstance(b, Heading) and b.level == 1 and same:
-            return i
-    return None
-
-
-_PRE_TITLE_WORDS = 120
-
-
 def strip_template_tags(body: str, notes: list[str]) -> str:
     """Drop a static-site generator's tags (Liquid, Hugo shortcodes), reporting each."""
     for tag in _TEMPLATE_TAG.findall(body):
@@ -308,15 +296,7 @@ def import_markdown(text: str, source: str) -> Article:
         line = walker.lines.get(id(b))
         return f"line {line}: " if line else ""
 
-    title = str(meta.get("title") or "").strip()
-    index = _title_index(blocks, title)
-    if index is not None:
-        title = title or blocks[index].text().strip()
-        before = sum(b.word_count() for b in blocks[:index])
-        if before <= _PRE_TITLE_WORDS:
-            blocks = drop_before(blocks, index, where, notes)
-        else:
-            blocks.pop(index)
+    title, blocks = cut_at_title(blocks, str(meta.get("title") or "").strip(), where, notes)
     blocks = sign_off(drop_tail(blocks, where, notes))
     tags = meta.get("tags") or meta.get("categories") or []
     if isinstance(tags, str):

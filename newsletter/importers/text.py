@@ -23,7 +23,7 @@ from ..blocks import (
     Paragraph,
     spans_of,
 )
-from .clutter import is_head_clutter, is_tail_clutter, looks_like_name, sign_off
+from .clutter import is_contact_line, is_head_clutter, is_tail_clutter, looks_like_name, sign_off
 
 _BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·]|[-*+](?=\s))\s*")
 _NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(\S.*)$")
@@ -121,7 +121,7 @@ def _title_index(paras: list[tuple[int, list[str]]]) -> int:
     picker), or the first paragraph when there is no better candidate."""
     for i, (_, lines) in enumerate(paras[:15]):
         line = " ".join(lines)
-        if all(is_head_clutter(ln) for ln in lines):
+        if _chrome_para(lines):
             continue
         if len(lines) > 1:
             return 0
@@ -135,9 +135,16 @@ def _title_index(paras: list[tuple[int, list[str]]]) -> int:
     return 0
 
 
+def _chrome_para(lines: list[str]) -> bool:
+    """Page chrome: every line is, or a place name among addresses (a location picker)."""
+    return any(is_head_clutter(ln) for ln in lines) and all(
+        is_head_clutter(ln) or (len(lines) > 1 and len(ln.split()) <= 3) for ln in lines
+    )
+
+
 def _near_clutter(paras: list[tuple[int, list[str]]], i: int) -> bool:
     near = [paras[j][1] for j in (i - 1, i + 1) if 0 <= j < len(paras)]
-    return any(all(is_head_clutter(ln) for ln in lines) for lines in near)
+    return any(_chrome_para(lines) for lines in near)
 
 
 def _head_chrome(paras: list[tuple[int, list[str]]]) -> int:
@@ -147,7 +154,7 @@ def _head_chrome(paras: list[tuple[int, list[str]]]) -> int:
         lines = paras[n][1]
         line = " ".join(lines)
         name = len(lines) == 1 and looks_like_name(line) and _near_clutter(paras, n)
-        if not (name or all(is_head_clutter(ln) for ln in lines)):
+        if not (name or _chrome_para(lines)):
             break
         n += 1
     return n
@@ -193,17 +200,37 @@ def is_cta(line: str) -> bool:
     )
 
 
+def _is_topic(lines: list[str]) -> bool:
+    return all(
+        len(ln.split()) <= 3
+        and ln[:1].isupper()
+        and not ln.endswith(_END_PUNCT)
+        and not is_contact_line(ln)
+        for ln in lines
+    )
+
+
 def _chrome_tail(paras: list[tuple[int, list[str]]]) -> int:
     """Index of the first paragraph of the page navigation at the end (len if none)."""
     lines = [(pi, line) for pi, (_, ls) in enumerate(paras) for line in ls]
     tail_start = len(paras)
-    # Look at the last few lines: a navigation word, then at most two post titles.
-    for back in range(1, min(6, len(lines)) + 1):
+    # Look back from the end: navigation words, with at most three post titles between.
+    gap = 0
+    for back in range(1, min(16, len(lines)) + 1):
         pi, line = lines[-back]
         if _CHROME.match(line) or is_tail_clutter(line):
             tail_start = min(tail_start, pi)
-        elif back > 3 and tail_start == len(paras):
-            break
+            gap = 0
+        else:
+            gap += 1
+            if gap > 3:
+                break
+    # Topic links just before ("Bookkeeping", "Small Business"): short lines, two or more.
+    start = tail_start
+    while start > 0 and _is_topic(paras[start - 1][1]):
+        start -= 1
+    if tail_start - start >= 2:
+        tail_start = start
     if tail_start < len(paras):
         after = [line for pi, line in lines if pi >= tail_start]
         if any(len(line.split()) > 20 for line in after):
@@ -243,6 +270,18 @@ def import_text(text: str, source: str) -> Article:
         if len(lines) == 1 and has_next and looks_like_heading(first):
             blocks.append(Heading(level=2, spans=spans_of(first)))
             continue
+        if (
+            len(lines) > 1
+            and looks_like_heading(first)
+            and _title_case_ratio(first) >= 0.6
+            and not _BULLET.match(lines[1])
+            and not is_contact_line(first)
+        ):
+            # a heading copied without a blank line before its first paragraph
+            blocks.append(Heading(level=2, spans=spans_of(first)))
+            lines = lines[1:]
+            line_no += 1
+            first = lines[0]
         if len(lines) == 1 and looks_like_photo(first, isinstance(prev, Heading)):
             blocks.append(Image(alt=first))
             notes.append(f"line {line_no}: photo description kept as an image's alt text")
@@ -274,6 +313,7 @@ def import_text(text: str, source: str) -> Article:
             isinstance(prev, ListBlock)
             and prev.ordered
             and not prev.items[-1].detail
+            and all(item.detail for item in prev.items[:-1])
             and not looks_like_heading(first)
             and not is_cta(first)
             and not lines[-1].endswith(":")

@@ -40,7 +40,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import BaseHTTPResponse
 from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ResponseError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from .. import secrets
@@ -334,7 +334,7 @@ class HttpProvider(Provider):
             )
         try:
             self._read(response, deadline)
-        except (requests.exceptions.RequestException, _Deadline, OSError) as exc:
+        except (requests.exceptions.RequestException, HTTPError, _Deadline, OSError) as exc:
             reason = "no full answer in time" if isinstance(exc, _Deadline) else "answer cut off"
             return self._all(
                 payload,
@@ -395,9 +395,13 @@ class HttpProvider(Provider):
 
     @staticmethod
     def _read(response: requests.Response, deadline: float) -> None:
-        """Read the whole body, giving up at the deadline."""
+        """Read the whole body, giving up at the deadline (a body that drips a byte at a
+        time never trips the per-read timeout)."""
         chunks = []
-        for chunk in response.iter_content(65536):
+        while True:
+            chunk = response.raw.read1(65536, decode_content=True)
+            if not chunk:
+                break
             chunks.append(chunk)
             if time.monotonic() > deadline:
                 raise _Deadline()

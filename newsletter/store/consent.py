@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 from ..timing import as_utc, parse_at, sequence_due, to_naive_utc, zone
 from . import Store, email_key, erased_key
 from .models import Campaign, Consent, Delivery, MailingList, Membership, Subscriber, Suppression
+from .states import DeliveryState
 
 #: a suppression for one of these reasons is never lifted by a form: mail would bounce or
 #: the reader complained; nothing is sent to them
@@ -224,6 +225,17 @@ def confirm_join(store: Store, subscriber_id: int, list_id: int, now: datetime) 
         )
         if latest is not None:
             conn.execute(update(Consent).where(Consent.id == latest).values(confirmed_at=now))
+            # Earlier requests of the same address for the list, never confirmed: the
+            # confirmed one is the record; the others are kept no longer.
+            conn.execute(
+                delete(Consent).where(
+                    Consent.subscriber_id == subscriber_id,
+                    Consent.list_id == list_id,
+                    Consent.confirmed_at.is_(None),
+                    Consent.method == JoinMethod.FORM.value,
+                    Consent.id != latest,
+                )
+            )
         return ConfirmOutcome.CONFIRMED
 
 
@@ -328,7 +340,7 @@ def welcome(store: Store, subscriber_id: int, list_id: int, now: datetime) -> in
                     subscriber_id=subscriber_id,
                     part=k,
                     due_at=to_naive_utc(when),
-                    state="scheduled",
+                    state=DeliveryState.SCHEDULED,
                     attempts=0,
                 )
                 for k, when in enumerate(due, start=1)

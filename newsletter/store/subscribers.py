@@ -362,8 +362,14 @@ def import_rows(
     resubscribe: bool = False,
     method: JoinMethod = JoinMethod.IMPORT,
 ) -> ImportResult:
-    """Add rows in one transaction; streamed in chunks, never the whole file in memory.
-    Each new subscriber and each joining of the list gets a consent record (``method``)."""
+    """Add rows in one transaction, streamed in chunks: never the whole file in memory.
+
+    Each chunk's addresses go into a temporary table keyed by address (with the file's
+    line where each first appears): a later row with the same address is found there and
+    reported with that line, and the chunk is matched against subscribers, suppressions
+    and the list by joins, not by lists of addresses sent with each query. Each new
+    subscriber and each joining of the list gets a consent record (``method``).
+    """
     now = utcnow()
     with store.begin() as conn:
         list_id = store.list_id(conn, list_name, create=True) if list_name else None
@@ -379,22 +385,14 @@ def import_rows(
             if list_id is None:
                 result.unchanged += len(eligible) - len(new)
                 if new:
-                    new_keys = [str(d["email_key"]) for d in new]
-                    ids = dict(
-                        conn.execute(
-                            select(Subscriber.email_key, Subscriber.id).where(
-                                Subscriber.email_key.in_(new_keys)
-                            )
-                        ).all()
-                    )
+                    ids = _chunk_ids(conn, seen, number)
                     _consents(
                         conn,
                         method,
                         [(ids[str(d["email_key"])], None, d["subscribed_at"]) for d in new],
                     )
                 continue
-            joined = _join_list(store, conn, seen, number, list_id, eligible, new, result, now)
-            _consents(conn, method, [(sid, list_id, when) for sid, when in joined])
+            _join_list(store, conn, seen, number, list_id, eligible, new, result, now, method)
         seen.drop(conn)
     return result
 
@@ -545,18 +543,17 @@ def _join_list(
     new: list[dict[str, Any]],
     result: ImportResult,
     now: datetime,
-) -> list[tuple[Any, Any]]:
-    """Put the chunk's eligible subscribers on the list (those not on it yet); returns
-    who joined and when."""
+    method: JoinMethod,
+) -> None:
+    """Put the chunk's eligible subscribers on the list (those not on it yet)."""
     if not eligible:
-        return []
-    in_chunk = and_(seen.c.email_key == Subscriber.email_key, seen.c.chunk == number)
-    ids = dict(conn.execute(select(Subscriber.email_key, Subscriber.id).join(seen, in_chunk)).all())
+        return
+    ids = _chunk_ids(conn, seen, number)
     members = set(
         conn.scalars(
             select(Membership.subscriber_id)
             .join(Subscriber, Subscriber.id == Membership.subscriber_id)
-            .join(seen, in_chunk)
+            .join(seen, _in_chunk(seen, number))
             .where(Membership.list_id == list_id)
         )
     )
@@ -576,13 +573,20 @@ def _join_list(
             result.joined += 1
     if joining:
         insert_many(conn, insert_ignore(store, Membership), joining)
-    return [(j["subscriber_id"], j["joined_at"]) for j in joining]
+        _consents(conn, method, [(j["subscriber_id"], list_id, j["joined_at"]) for j in joining])
+
+
+def _in_chunk(seen: Table, number: int) -> Any:
+    return and_(seen.c.email_key == Subscriber.email_key, seen.c.chunk == number)
+
+
+def _chunk_ids(conn: Connection, seen: Table, number: int) -> dict[str, int]:
+    """The subscriber ids of a chunk's addresses, by address key."""
+    query = select(Subscriber.email_key, Subscriber.id).join(seen, _in_chunk(seen, number))
+    return {str(k): int(i) for k, i in conn.execute(query)}
 
 
 def _consents(conn: Connection, method: JoinMethod, joined: list[tuple[Any, Any, Any]]) -> None:
-    """A consent record for each joining: how (``method``) and when."""
-    if not joined:
-        return
     insert_many(
         conn,
         insert(Consent),

@@ -6,6 +6,7 @@ server's TLS."""
 from __future__ import annotations
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import webhooks
 from ..config import Config
@@ -27,6 +28,9 @@ def create_app(
         named.sender.name = config
         config = named
     app = Flask(__name__)
+    if config.web.trusted_proxies > 0:
+        n = config.web.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.extensions[KEY] = Site.create(store, config)
     app.register_blueprint(webhooks_blueprint(store, hooks))
     for module in (unsubscribe, subscribe, preferences, archive):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zoneinfo
+from datetime import datetime
 from functools import cache
 
 from flask import Blueprint, Response, request
@@ -14,6 +15,7 @@ from .. import preferences as prefs
 from ..errors import InputError
 from ..store import utcnow
 from ..store.subscribers import forget, unsubscribe
+from ..timing import as_utc, zone
 from .site import site
 
 bp = Blueprint("preferences", __name__)
@@ -34,10 +36,16 @@ def _page(token: str, status: int = 200, notice: str = "", error: str = "") -> R
     p = prefs.profile(s.store, found.subscriber_id) if found else None
     if p is None:
         return s.page("unsubscribe.html", 400, state="invalid")
+    tz = zone(p.timezone or s.config.sending.timezone)
+
+    def local(when: datetime) -> str:
+        return f"{as_utc(when).astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
+
     return s.page(
         "preferences.html",
         status,
         p=p,
+        local=local,
         zones=zones(),
         default_timezone=s.config.sending.timezone,
         notice=notice,

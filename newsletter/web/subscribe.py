@@ -9,6 +9,7 @@ import json
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
+from ..errors import StoreError
 from ..signing import ConfirmRefused
 from ..signup import Answer, Request, form_html
 from ..store.consent import ConfirmOutcome
@@ -24,9 +25,11 @@ CORS = {
     "Access-Control-Allow-Headers": "Content-Type, Accept",
     "Access-Control-Max-Age": "86400",
 }
+#: a subscribe form is a few hundred bytes; anything much bigger is not one
+MAX_BODY = 16 * 1024
 HEADINGS = {
     Answer.CHECK_INBOX: "Check your inbox",
-    Answer.JOINED: "You are subscribed",
+    Answer.JOINED: "Thank you",
     Answer.BAD_INPUT: "Please check the form",
     Answer.UNKNOWN_LIST: "No such list",
     Answer.TOO_MANY: "Too many attempts",
@@ -46,7 +49,13 @@ def _wants_json() -> bool:
 
 @bp.get("/subscribe/<list_name>")
 def hosted(list_name: str) -> Response:
-    return Response(form_html(site().config, list_name, hosted=True), mimetype="text/html")
+    s = site()
+    try:
+        with s.store.begin() as conn:
+            s.store.list_id(conn, list_name)
+    except StoreError:
+        return s.message("No such list", f"There is no list called “{list_name}”.", 404)
+    return Response(form_html(s.config, list_name, hosted=True), mimetype="text/html")
 
 
 @bp.route("/subscribe/<list_name>", methods=["OPTIONS"])
@@ -58,6 +67,10 @@ def preflight(list_name: str) -> Response:
 def subscribe(list_name: str) -> Response:
     s = site()
     as_json = _wants_json()
+    if (request.content_length or 0) > MAX_BODY:
+        page = s.message("Please check the form", "The form sent far more than it holds.", 413)
+        page.headers.update(CORS)
+        return page
     if request.is_json:
         body = request.get_json(silent=True)
         data = (
@@ -76,7 +89,7 @@ def subscribe(list_name: str) -> Response:
             referrer=request.headers.get("Referer", ""),
         ),
     )
-    status = result.answer.value
+    status = result.answer.status
     if as_json:
         payload = {"ok": status < 400, "message": result.message, "field": result.field or None}
         return Response(json.dumps(payload), status, headers=CORS, mimetype="application/json")

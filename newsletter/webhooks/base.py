@@ -9,7 +9,6 @@ request that is not the provider's, 400 for a body that is not what the provider
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from sqlalchemy import delete, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from .. import secrets
+from ..errors import NewsletterError
 from ..store import utcnow
 from ..store.models import WebhookToken
 
@@ -78,7 +79,10 @@ class Observed:
 
 
 def secret(variable: str) -> str:
-    value = os.environ.get(variable, "").strip()
+    try:
+        value = secrets.read(variable)
+    except NewsletterError as exc:
+        raise WebhookRejected(str(exc), 503) from None
     if not value:
         raise WebhookNotConfigured(variable)
     return value

@@ -105,9 +105,10 @@ class SesWebhook(WebhookProvider):
         if not isinstance(message, dict):
             raise Malformed("the body must be a JSON object")
         signed = string_to_sign(message)
-        self.verify(message, signed)
+        # before any certificate is fetched: AWS signs every topic's messages, not just ours
         if need(message, "TopicArn", str) not in topics:
             raise WebhookRejected("not a topic this server accepts ($SES_WEBHOOK_TOPIC_ARN)")
+        self.verify(message, signed)
         kind = message["Type"]
         if kind == "SubscriptionConfirmation":
             url = need(message, "SubscribeURL", str)

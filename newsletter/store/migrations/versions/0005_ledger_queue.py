@@ -52,6 +52,12 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries") as batch_op:
         batch_op.add_column(sa.Column("batch_id", sa.Integer(), nullable=True))
         batch_op.create_index("ix_deliveries_batch", ["batch_id"], unique=False)
+    # Rows a sender left mid-request before batches existed: no batch can take them over.
+    op.execute(
+        "UPDATE deliveries SET state = 'unknown', claimed_by = NULL, error = 'the sender "
+        "stopped mid-request before an upgrade; check the provider''s log' "
+        "WHERE state = 'sending'"
+    )
 
 
 def downgrade() -> None:

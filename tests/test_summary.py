@@ -1,0 +1,106 @@
+"""Framing sentences and rules: sentence ends, recaps, subjects, calls to action."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from newsletter.blocks import Article, CallToAction, Paragraph, Span, asks_to_act, spans_of
+from newsletter.config import Config
+from newsletter.issuefile import CTA, load_issue, parse_issue
+from newsletter.pipeline import article_cta, render_issue
+from newsletter.series import build_series, frame_ctas
+from newsletter.summary import recap, sentences
+
+from .conftest import ARTICLES
+
+
+def test_abbreviations_do_not_end_a_sentence() -> None:
+    text = (
+        "Kids need a caregiver who is attuned, i.e. emotionally available when you are "
+        "with them. Dr. Lee agrees with that. Does it work? Yes."
+    )
+    assert sentences(text) == (
+        "Kids need a caregiver who is attuned, i.e. emotionally available when you are with them.",
+        "Dr. Lee agrees with that.",
+        "Does it work?",
+        "Yes.",
+    )
+
+
+def test_recap_is_whole_sentences_of_the_part() -> None:
+    para = Paragraph(
+        spans_of(
+            "Sleep matters for the whole family, i.e. for parents as much as for babies. "
+            "A calm bedtime routine helps babies settle and helps parents rest. "
+            "That is all."
+        )
+    )
+    text = recap((para,))
+    assert text.startswith("Sleep matters for the whole family, i.e. for parents")
+    assert "That is all" not in text  # leans on the sentence before it
+    for s in sentences(text):
+        assert s in para.text()
+
+
+def test_a_line_asks_to_act_by_its_words_not_its_arrow() -> None:
+    for line in (
+        "👉 Reach out today to schedule a consultation.",
+        "Book a free 15-minute call",
+        "→ Download the checklist",
+        "Sign up for the spring workshop",
+        "👉 Learn more about counseling for working moms.",
+    ):
+        assert asks_to_act(line), line
+    for line in (
+        "👉 You’re allowed to want both—and you deserve support along the way.",
+        "→ Mornings are hard for everyone.",
+        "Booking season is here again.",
+    ):
+        assert not asks_to_act(line), line
+
+
+def test_subjects_put_specific_words_first() -> None:
+    series = build_series(load_issue(ARTICLES / "very-long.md"))
+    subjects = [p.subject for p in series.parts]
+    assert not any(s.lower().startswith("chapter") for s in subjects), subjects
+    assert len(set(subjects)) == len(subjects)
+    assert all(len(s) <= 50 for s in subjects)
+
+
+def test_long_heading_gives_its_first_question_as_subject(tmp_path: Path) -> None:
+    body = (ARTICLES / "studio-partnerships.md").read_text()
+    body = body.replace(
+        "## How to Start the Conversation",
+        "## Nervous About Reaching Out? How to Start the Conversation With a Partner",
+    )
+    series = build_series(parse_issue(body, tmp_path / "x.md"))
+    assert series.parts[2].subject == "Nervous About Reaching Out?"
+
+
+def test_sign_off_is_a_setting(workdir: Path) -> None:
+    config = Config(root=workdir)
+    _, parts = render_issue(ARTICLES / "studio-partnerships.md", config)
+    assert "Until next time,\nMaya Lindqvist" in parts[0].text
+    config.series.sign_off = "Warmly, {author}"
+    _, parts = render_issue(ARTICLES / "studio-partnerships.md", config)
+    assert "Warmly, Maya Lindqvist" in parts[0].text and "Warmly, Maya Lindqvist" in parts[0].html
+    config.series.sign_off = ""
+    _, parts = render_issue(ARTICLES / "studio-partnerships.md", config)
+    assert "Maya Lindqvist" not in parts[0].text
+
+
+def test_an_arrow_line_that_asks_nothing_is_text_and_keeps_its_link() -> None:
+    encouragement = CallToAction("You deserve support along the way.")
+    badge = CallToAction("Free consultation", url="https://example.com/free")
+    book = CallToAction("Book a session")
+    cta = CTA("Book a session", "https://example.com/book")
+    out = frame_ctas((encouragement, badge, book), cta)
+    assert out[0] == Paragraph((Span("You deserve support along the way."),))
+    assert out[1] == Paragraph((Span("Free consultation", href="https://example.com/free"),))
+    assert out[2] == CallToAction("Book a session", "https://example.com/book", main=True)
+    # and an article whose only arrow line is encouragement has no call to action of its own
+    article = Article("T", [Paragraph(spans_of("Text.")), encouragement])
+    assert article_cta(article) is None
+    assert article_cta(article, "https://example.com/book") == CTA(
+        "Find out more", "https://example.com/book"
+    )
