@@ -258,3 +258,48 @@ def test_common_addresses_take_a_fast_path_that_agrees_with_email_validator() ->
             assert got == expected, address
             fast += bool(subs._PLAIN.fullmatch(address))
     assert fast > 40
+
+
+def test_awkward_values_are_stored_exactly(tmp_path: Path, db_url: str) -> None:
+    """Each chunk goes into the database as one statement (on PostgreSQL as arrays, one per
+    column): quotes, commas, braces, backslashes, accents, empty and missing values, and
+    dates come back as they were, each with its consent record."""
+    store = open_store(make_config(tmp_path, db_url))
+    rows = [
+        ["Email Address", "First Name", "Last Name", "Tags", "Timezone", "Date Added"],
+        [
+            "zoe@example.com",
+            "Zoë",
+            'O\'Brien, "Jr"',
+            "{a,b}",
+            "Europe/Paris",
+            "2021-03-04 05:06:07",
+        ],
+        ["back@example.com", "back\\slash", "NULL", '"quoted",x', "", ""],
+        ["plain@example.com", "", "", "", "", "2020-01-02"],
+    ]
+    f = tmp_path / "awkward.csv"
+    with f.open("w", encoding="utf-8", newline="") as out_file:  # quoted, as exports are
+        csv.writer(out_file, quoting=csv.QUOTE_ALL).writerows(rows)
+    assert import_csv(store, f, list_name="readers").added == 3
+    out = io.StringIO()
+    export_csv(store, out)
+    got = {r["email"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    zoe, back, plain = got["zoe@example.com"], got["back@example.com"], got["plain@example.com"]
+    assert (zoe["first_name"], zoe["last_name"], zoe["tags"]) == ("Zoë", 'O\'Brien, "Jr"', "{a,b}")
+    assert (zoe["timezone"], zoe["subscribed_at"]) == ("Europe/Paris", "2021-03-04T05:06:07")
+    assert (back["first_name"], back["last_name"], back["tags"]) == (
+        "back\\slash",
+        "NULL",
+        '"quoted",x',
+    )
+    assert back["timezone"] == "" and back["subscribed_at"]  # none given: the import's time
+    assert plain["subscribed_at"] == "2020-01-02T00:00:00"
+    assert {r["lists"] for r in got.values()} == {"readers"}
+    assert {r["joined_via"] for r in got.values()} == {"import"}
+    assert count(store, Membership) == 3
+    with store.begin() as c:
+        assert (
+            c.scalar(select(Subscriber.timezone).where(Subscriber.email == "back@example.com"))
+            is None
+        )
