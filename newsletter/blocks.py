@@ -356,6 +356,10 @@ class Article:
     notes: list[str] = field(default_factory=list)
     #: front matter of the source that does not fit ours, kept for the editor
     extra: dict[str, object] = field(default_factory=dict)
+    #: front matter fields of our own issue format (cta, series, parts, list...), kept as
+    #: they are, and the source line of each (for error messages)
+    issue_fields: dict[str, object] = field(default_factory=dict)
+    issue_lines: dict[str, int] = field(default_factory=dict)
 
     def word_count(self) -> int:
         return sum(b.word_count() for b in self.blocks)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from newsletter.cli import cli
@@ -155,3 +156,44 @@ def test_unexpected_errors_hide_the_traceback_unless_debug(
     assert "--debug" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(cli, ["--debug", "split", "x.md"])
     assert isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.parametrize("name", ["studio-partnerships", "long-lists", "no-headings", "very-short"])
+def test_import_markdown_in_issue_format_keeps_its_cta(workdir: Path, name: str) -> None:
+    source = ARTICLES / f"{name}.md"
+    result = run("import", str(source), "-o", "issues/x.md")
+    assert result.exit_code == 0, result.output
+    assert "set aside" not in result.output
+    written = (workdir / "issues" / "x.md").read_text()
+    own = yaml.safe_load(source.read_text().split("---\n")[1])
+    kept = yaml.safe_load(written.split("---\n")[1])
+    assert kept["cta"] == own["cta"] and "source" not in kept
+    checked = run("check", "issues/x.md")
+    assert checked.exit_code == 0, checked.output
+    assert "no CTA" not in checked.output
+
+
+def test_import_markdown_keeps_series_parts_and_list_and_validates_them(workdir: Path) -> None:
+    body = (ARTICLES / "no-headings.md").read_text().split("---\n", 2)[2]
+    Path("post.md").write_text(
+        "---\ntitle: Notes\nlayout: post\nlist: bakers\nseries:\n  parts: 2\n"
+        "parts:\n  2:\n    subject: The second half\n---\n" + body
+    )
+    result = run("import", "post.md", "-o", "issues/notes.md")
+    assert result.exit_code == 0, result.output
+    kept = yaml.safe_load((workdir / "issues" / "notes.md").read_text().split("---\n")[1])
+    assert kept["list"] == "bakers" and kept["series"] == {"parts": 2}
+    assert kept["parts"] == {2: {"subject": "The second half"}}
+    assert kept["source"] == {"layout": "post"}  # a generator's own field is set aside
+    split = run("split", "issues/notes.md")
+    assert "2 parts" in split.output and "The second half" in split.output
+
+    Path("bad.md").write_text(
+        "---\ntitle: Notes\ncta:\n  label: Book now\n  url: /book\n---\n" + body
+    )
+    result = run("import", "bad.md", "-o", "issues/bad.md")
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "bad.md:5:" in result.output
+    assert "cta.url" in result.output and "absolute http(s) URL" in result.output
+    assert not (workdir / "issues" / "bad.md").exists()

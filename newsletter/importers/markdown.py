@@ -32,7 +32,7 @@ from ..blocks import (
     trim_spans,
 )
 from .clutter import cut_at_title, drop_tail, sign_off
-from .frontmatter import date_text, read_front_matter
+from .frontmatter import ISSUE_FIELDS, date_text, read_front_matter
 from .html import CTA_MARKERS, html_blocks
 
 _HTML_TAG = re.compile(r"^<(/?)([a-zA-Z][\w-]*)\b([^>]*?)/?>$", re.S)
@@ -301,7 +301,9 @@ def import_markdown(text: str, source: str) -> Article:
     tags = meta.get("tags") or meta.get("categories") or []
     if isinstance(tags, str):
         tags = [t.strip() for t in re.split(r"[,\s]+", tags) if t.strip()]
-    extra = {k: v for k, v in meta.items() if k not in _KEEP}
+    # an issue file (or a post written in our issue format) keeps its cta, series, parts...
+    own = {k: v for k, v in meta.items() if k not in _KEEP and k in ISSUE_FIELDS}
+    extra = {k: v for k, v in meta.items() if k not in _KEEP and k not in ISSUE_FIELDS}
     for key in extra:
         notes.append(f"set aside front matter field '{key}' (kept under 'source:')")
     return Article(
@@ -320,4 +322,6 @@ def import_markdown(text: str, source: str) -> Article:
         blocks=blocks,
         notes=notes,
         extra=extra,
+        issue_fields=own,
+        issue_lines=front.lines,
     )
