@@ -265,7 +265,8 @@ def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | Non
         meta["tags"] = article.tags
     if own.get("parts"):
         meta["parts"] = own["parts"]
-    source = dict(own["source"]) if isinstance(own.get("source"), dict) else {}
+    kept = own.get("source")
+    source: dict[str, object] = {**kept} if isinstance(kept, dict) else {}
     source.update(article.extra)
     if source:
         meta["source"] = {

@@ -197,3 +197,12 @@ def test_import_markdown_keeps_series_parts_and_list_and_validates_them(workdir:
     assert "bad.md:5:" in result.output
     assert "cta.url" in result.output and "absolute http(s) URL" in result.output
     assert not (workdir / "issues" / "bad.md").exists()
+
+
+@pytest.mark.parametrize("command", ["split", "render", "check", "preview", "queue", "import"])
+def test_a_folder_given_as_the_issue_is_one_line_and_exit_1(workdir: Path, command: str) -> None:
+    (workdir / "issues").mkdir()
+    result = CliRunner().invoke(cli, [command, "issues"])
+    assert result.exit_code == 1, result.output
+    assert result.output == "Error: issues: is a folder, expected a file\n"
+    assert not (workdir / "newsletter.db").exists()

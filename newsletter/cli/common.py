@@ -76,4 +76,19 @@ class LazyChoice(click.Choice):
         return "LazyChoice()"
 
 
+class FilePath(click.Path):
+    """A file named on the command line (an issue, an output file). A folder given instead
+    is the one-line error every unreadable file gets (exit 1), not a usage error."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..textfile import not_a_folder
+
+        path = Path(str(super().convert(value, param, ctx)))
+        not_a_folder(path)
+        return path
+
+
 pass_ctx = click.make_pass_decorator(Context)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import NewsletterError
-from .common import Context, LazyChoice, console, pass_ctx
+from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 if TYPE_CHECKING:
     from ..domaincheck import DomainReport
@@ -91,7 +91,7 @@ def show_domain(report: DomainReport) -> None:
 
 
 @click.command("test-send")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option("--to", "to", required=True, help="Address to send the proof to.")
 @click.option("--part", type=int, help="Only this part (default: every part).")
 @pass_ctx

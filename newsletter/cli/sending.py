@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import StoreError
-from .common import Context, LazyChoice, console, pass_ctx
+from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 if TYPE_CHECKING:
     from ..sender import SendReport
@@ -34,7 +34,7 @@ def _when(dt: datetime | None) -> str:
 
 
 @click.command("queue")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option("--list", "list_name", help="The subscriber list (default: the issue's 'list').")
 @click.option(
     "--start",
@@ -104,7 +104,7 @@ def queue_cmd(
 
 
 @click.command("requeue")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option(
     "--include-sent", is_flag=True, help="Also update parts some subscribers already received."
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import Context, console, pass_ctx
+from .common import Context, FilePath, console, pass_ctx
 
 
 @click.group("subscribers")
@@ -184,7 +184,7 @@ def show_cmd(ctx: Context, email: str) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FilePath(),
     help="Write to this file instead of standard output.",
 )
 @click.option("--list", "list_name", help="Only this list.")
