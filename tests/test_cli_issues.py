@@ -206,3 +206,16 @@ def test_a_folder_given_as_the_issue_is_one_line_and_exit_1(workdir: Path, comma
     assert result.exit_code == 1, result.output
     assert result.output == "Error: issues: is a folder, expected a file\n"
     assert not (workdir / "newsletter.db").exists()
+
+
+def test_queue_a_sequence_for_a_list_with_nobody_on_it_yet(workdir: Path) -> None:
+    assert run("init", ".").exit_code == 0
+    assert run("subscribers", "add", "ann@example.com", "--list", "readers").exit_code == 0
+    assert run("subscribers", "remove", "ann@example.com").exit_code == 0
+    result = run("queue", "issues/calmer-mornings.md", "--list", "readers", "--mode", "sequence")
+    assert result.exit_code == 0, result.output
+    assert "-." not in result.output and "0 messages" not in result.output
+    assert (
+        "nobody on list 'readers' yet: each subscriber who joins gets part 1 when they join."
+        in result.output
+    )

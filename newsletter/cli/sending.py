@@ -93,13 +93,18 @@ def queue_cmd(
     out = console()
     for w in [f.message for f in ready] + q.warnings:
         out.print(f"  warning: {w}")
-    out.print(
-        f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), "
+    scheduled = (
         f"{q.rows} messages scheduled, first at {_when(q.first_due)}."
+        if q.rows
+        # a sequence for an empty list: nothing is due yet, and that is expected
+        else f"nobody on list {q.list_name!r} yet: each subscriber who joins gets part 1 "
+        "when they join."
     )
+    out.print(f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), {scheduled}")
     out.print(
-        "Next: 'newsletter run' (or 'newsletter send-due' from cron) sends them; "
-        f"'newsletter status {q.slug}' shows progress."
+        "Next: 'newsletter run' (or 'newsletter send-due' from cron) sends "
+        + ("them" if q.rows else "each one's parts as they fall due")
+        + f"; 'newsletter status {q.slug}' shows progress."
     )
 
 
