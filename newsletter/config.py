@@ -438,6 +438,7 @@ def _finish(cfg: Config) -> Config:
     cfg.sending.zone = zone(cfg.sending.timezone, "[sending] timezone")
     cfg.sending.grace_interval = parse_interval(cfg.sending.grace, "[sending] grace")
     secret = secrets.read(SECRET_ENV)
+    secrets.register_env(*secrets.WEBHOOK_ENV)  # read by the web app on a provider's request
     if SECRET_ENV in os.environ and len(secret) < SECRET_MIN_LENGTH:
         raise ConfigError(
             f"${SECRET_ENV}: expected at least {SECRET_MIN_LENGTH} characters, got {len(secret)}",
