@@ -219,3 +219,45 @@ def test_queue_a_sequence_for_a_list_with_nobody_on_it_yet(workdir: Path) -> Non
         "nobody on list 'readers' yet: each subscriber who joins gets part 1 when they join."
         in result.output
     )
+
+
+NO_TOML = (
+    "no newsletter.toml here: using ./newsletter.db; run 'newsletter init' "
+    "or cd into your newsletter folder"
+)
+
+
+@pytest.mark.parametrize(
+    "command", [["subscribers", "list"], ["status"], ["subscribers", "export"], ["feeds", "list"]]
+)
+def test_showing_commands_outside_a_newsletter_folder_create_nothing(
+    workdir: Path, command: list[str]
+) -> None:
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: no newsletter.toml here and no newsletter.db: nothing to show "
+        "(run 'newsletter init' or cd into your newsletter folder)\n"
+    )
+    assert list(workdir.iterdir()) == []
+
+
+def test_commands_outside_a_newsletter_folder_say_which_database(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    added = CliRunner().invoke(cli, ["subscribers", "add", "ann@example.com", "--list", "x"])
+    assert added.exit_code == 0 and added.stderr == NO_TOML + "\n"
+    assert added.output == "Added.\n" + NO_TOML + "\n"  # after what the command did
+    # a mistake stays the one line it is
+    bad = CliRunner().invoke(cli, ["subscribers", "add", "not-an-address"])
+    assert bad.exit_code == 1 and bad.output.count("\n") == 1, bad.output
+    assert (workdir / "newsletter.db").exists()
+    shown = CliRunner().invoke(cli, ["subscribers", "list"])
+    assert shown.exit_code == 0 and "ann@example.com" in shown.stdout
+    assert shown.stderr == NO_TOML + "\n"
+    # in a newsletter folder, or with the database named, nothing to say
+    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", f"sqlite:///{workdir / 'other.db'}")
+    assert CliRunner().invoke(cli, ["subscribers", "list"]).stderr == ""
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL")
+    assert run("init", ".").exit_code == 0
+    assert CliRunner().invoke(cli, ["status"]).stderr == ""

@@ -453,7 +453,7 @@ def test_only_the_delimiter_is_guessed(workdir: Path) -> None:
         encoding="utf-8",
     )
     assert run("subscribers", "import", str(path)).exit_code == 0
-    exported = list(csv.DictReader(run("subscribers", "export").output.splitlines()))
+    exported = list(csv.DictReader(run("subscribers", "export").stdout.splitlines()))
     names = {r["email"]: (r["first_name"], r["last_name"]) for r in exported}
     assert names["bob@example.com"] == ("Bob", '"the"')
     assert names["cat@example.com"] == ("'Cat'", "")

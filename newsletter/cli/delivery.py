@@ -125,7 +125,7 @@ def suppressions_list(ctx: Context) -> None:
     table = Table()
     for col in ("Address", "Reason", "Source", "Since", "Detail"):
         table.add_column(col)
-    for s in ctx.store.suppressions():
+    for s in ctx.existing_store.suppressions():
         shown = "(erased)" if s.email_key.startswith("sha256:") else s.email_key
         table.add_row(shown, s.reason, s.source, f"{s.created_at:%Y-%m-%d}", s.detail[:60])
     console().print(table)

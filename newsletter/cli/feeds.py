@@ -136,7 +136,7 @@ def list_cmd(ctx: Context) -> None:
 
     from .. import feeds as lib
 
-    found = lib.list_feeds(ctx.store)
+    found = lib.list_feeds(ctx.existing_store)
     out = console()
     if not found:
         out.print("No feeds yet. Add one with 'newsletter feeds add URL --list NAME'.")

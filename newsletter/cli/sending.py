@@ -135,7 +135,7 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
     from ..store import ledger
     from .feeds import print_waiting
 
-    rows = ledger.status(ctx.store, _slug(issue) if issue else None)
+    rows = ledger.status(ctx.existing_store, _slug(issue) if issue else None)
     out = console()
     print_waiting(ctx.store)  # issues from feeds that wait for 'newsletter approve'
     if not rows:
