@@ -95,6 +95,30 @@ def test_every_part_fits_a_phone_and_shows_its_cta(browser, preview) -> None:  #
     context.close()
 
 
+@pytest.mark.parametrize("width", [1024, 1280, 1400, 1920])
+def test_both_frames_are_fully_visible_on_a_laptop(browser, preview, width: int) -> None:  # type: ignore[no-untyped-def]
+    """The 375 px and 700 px frames side by side when they fit, one under the other when
+    they do not: never cut off on the right (text cut mid-word)."""
+    server, _ = preview
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(server.url)
+    frames = page.locator(".frames").bounding_box()
+    assert frames
+    for selector, expected in (("#phone", 375), ("#desktop", 700)):
+        box = page.locator(selector).bounding_box()
+        assert box and box["width"] >= expected, (selector, box)
+        right = box["x"] + box["width"]
+        assert box["x"] >= frames["x"] and right <= frames["x"] + frames["width"] + 0.5, (
+            f"{selector} cut off at {width} px: ends at {right}, its panel at "
+            f"{frames['x'] + frames['width']}"
+        )
+        assert right <= width, (selector, right)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"preview-{width}px")
+    context.close()
+
+
 def _background(page, selector: str) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
     color = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).backgroundColor")
     return tuple(int(x) for x in color[color.index("(") + 1 : color.index(")")].split(",")[:3])
