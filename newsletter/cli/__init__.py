@@ -43,8 +43,8 @@ class NewsletterGroup(click.Group):
             )
             sys.exit(2)
         obj = ctx.find_object(Context)
-        if obj and obj.note:
-            click.echo(obj.note, err=True)
+        if obj:
+            obj.say_note()
         return result
 
 

@@ -69,6 +69,12 @@ class Context:
             self._store = Store(self.config.db_url)
         return self._store
 
+    def say_note(self) -> None:
+        """Print :attr:`note` now (a command that runs until stopped never finishes)."""
+        if self.note:
+            click.echo(self.note, err=True)
+            self.note = ""
+
     @property
     def existing_store(self) -> Store:
         """The database for a command that only shows what is in it: with no

@@ -170,6 +170,7 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
 
     config = ctx.config
     app = create_app(ctx.store, config)
+    ctx.say_note()
     server = make_server(host or config.web.host, port or config.web.port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     console().print(

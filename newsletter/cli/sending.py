@@ -391,6 +391,7 @@ def run_cmd(ctx: Context) -> None:
     from .feeds import start_feed_poller
 
     config, store = ctx.config, ctx.store
+    ctx.say_note()
     require_go_live(config)
     provider = get_provider(config)
     stop = threading.Event()
