@@ -199,6 +199,17 @@ def test_import_markdown_keeps_series_parts_and_list_and_validates_them(workdir:
     assert not (workdir / "issues" / "bad.md").exists()
 
 
+def test_a_generators_series_taxonomy_is_set_aside_not_refused(workdir: Path) -> None:
+    text = (ARTICLES / "hugo-post.md").read_text()
+    Path("post.md").write_text(text.replace("draft = false", 'series = ["Money basics"]'))
+    result = run("import", "post.md", "-o", "issues/pricing.md")
+    assert result.exit_code == 0, result.output
+    assert "set aside front matter field 'series'" in result.output
+    kept = yaml.safe_load((workdir / "issues" / "pricing.md").read_text().split("---\n")[1])
+    assert kept["source"] == {"series": ["Money basics"]}
+    assert kept["series"] == {"parts": "auto", "minutes_per_part": 2.0}
+
+
 @pytest.mark.parametrize("command", ["split", "render", "check", "preview", "queue", "import"])
 def test_a_folder_given_as_the_issue_is_one_line_and_exit_1(workdir: Path, command: str) -> None:
     (workdir / "issues").mkdir()

@@ -302,8 +302,16 @@ def import_markdown(text: str, source: str) -> Article:
     if isinstance(tags, str):
         tags = [t.strip() for t in re.split(r"[,\s]+", tags) if t.strip()]
     # an issue file (or a post written in our issue format) keeps its cta, series, parts...
-    own = {k: v for k, v in meta.items() if k not in _KEEP and k in ISSUE_FIELDS}
-    extra = {k: v for k, v in meta.items() if k not in _KEEP and k not in ISSUE_FIELDS}
+    # but a generator's own `series` taxonomy (Hugo, Jekyll: a name or a list of names) or
+    # `source` text is not ours: those are set aside like any other field
+    own = {
+        k: v
+        for k, v in meta.items()
+        if k not in _KEEP
+        and k in ISSUE_FIELDS
+        and (k not in ("series", "source") or isinstance(v, dict))
+    }
+    extra = {k: v for k, v in meta.items() if k not in _KEEP and k not in own}
     for key in extra:
         notes.append(f"set aside front matter field '{key}' (kept under 'source:')")
     return Article(
