@@ -30,7 +30,7 @@ from newsletter.sender import Sender
 from newsletter.store import Store, ledger
 from newsletter.store.subscribers import import_csv
 
-from .helpers import write_csv
+from .helpers import LIVE_SETTINGS, write_csv
 from .mock_providers import KEY, MockProvider
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,10 +94,8 @@ def _configure(workdir: Path, db_url: str, mock: MockProvider, batch_size: int =
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "newsletter.toml").write_text(
         f'database_url = "{db_url}"\n'
-        '[sender]\nname = "Calm Mornings"\nemail = "news@calmmornings.net"\n'
-        'postal_address = "1 Quiet Lane, Bristol"\n'
-        '[web]\nbase_url = "https://calmmornings.net/news"\n'
-        f'[sending]\nprovider = "postmark"\npoll_seconds = 0.3\nbatch_size = {batch_size}\n'
+        + LIVE_SETTINGS
+        + f'[sending]\nprovider = "postmark"\npoll_seconds = 0.3\nbatch_size = {batch_size}\n'
         f'[providers.postmark]\nbase_url = "{mock.url}"\ntimeout = 5\n'
     )
 
