@@ -7,7 +7,7 @@ from pathlib import Path
 from newsletter.blocks import Article, CallToAction, Paragraph, Span, asks_to_act, spans_of
 from newsletter.config import Config
 from newsletter.issuefile import CTA, load_issue, parse_issue
-from newsletter.pipeline import article_cta, render_issue
+from newsletter.pipeline import article_cta, import_article, render_issue
 from newsletter.series import build_series, frame_ctas
 from newsletter.summary import recap, sentences
 
@@ -104,3 +104,29 @@ def test_an_arrow_line_that_asks_nothing_is_text_and_keeps_its_link() -> None:
     assert article_cta(article, "https://example.com/book") == CTA(
         "Find out more", "https://example.com/book"
     )
+
+
+def _subjects_name_their_part(path: Path, tmp_path: Path) -> list[str]:
+    from newsletter.series import short_title
+
+    series = build_series(load_issue(import_article(path, out=tmp_path / f"{path.stem}.md").path))
+    subjects = [p.subject for p in series.parts]
+    assert len(set(subjects)) == len(subjects), subjects
+    for p in series.parts:
+        assert len(p.subject) <= 50, p.subject
+        # never the series title (nor its head) while the style is "{heading}"
+        assert p.subject not in (series.title, short_title(series.title)), (p.index, subjects)
+        assert not p.subject.lower().startswith("chapter"), p.subject
+        # named after one of its headings, else one of its sentences, in its own words
+        stem = p.subject.removesuffix(" (continued)").rstrip("…")
+        assert stem in " ".join(b.text() for b in p.blocks), p.subject
+    return subjects
+
+
+def test_every_subject_names_its_part_never_the_series_title(tmp_path: Path) -> None:
+    subjects = _subjects_name_their_part(ARTICLES / "very-long.md", tmp_path)
+    # part 7 opens "Chapter 9: Every client and regular attention rather than heroics"
+    assert subjects[6] == "Every client and regular attention…"
+    subjects = _subjects_name_their_part(ARTICLES / "one-huge-section.md", tmp_path)
+    assert subjects[:2] == ["Everything in one place", "Everything in one place (continued)"]
+    _subjects_name_their_part(ARTICLES / "long-lists.md", tmp_path)
