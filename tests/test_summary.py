@@ -130,3 +130,21 @@ def test_every_subject_names_its_part_never_the_series_title(tmp_path: Path) -> 
     subjects = _subjects_name_their_part(ARTICLES / "one-huge-section.md", tmp_path)
     assert subjects[:2] == ["Everything in one place", "Everything in one place (continued)"]
     _subjects_name_their_part(ARTICLES / "long-lists.md", tmp_path)
+
+
+def test_a_sentence_the_article_says_twice_is_recapped_once() -> None:
+    from newsletter.blocks import ListBlock, ListItem
+    from newsletter.summary import ranked
+
+    said = "The first draft rewards a clear plan written down."
+    part = (
+        ListBlock(False, (ListItem(spans_of(said)), ListItem(spans_of("Rest as much as effort.")))),
+        Paragraph(spans_of(f"{said} Every client asks for honest feedback from a friend.")),
+        Paragraph(spans_of("the FIRST draft rewards a clear plan — written down!")),
+    )
+    texts = [s.text for s in ranked(part)]
+    assert len(texts) == 3 and texts.count(said) == 1, texts  # the third says it again
+    keys = [
+        " ".join(s.lower().strip(".!").replace(" —", "").split()) for s in sentences(recap(part))
+    ]
+    assert len(set(keys)) == len(keys), recap(part)
