@@ -122,6 +122,18 @@ def _check_framing(issue_path: Path, workdir: Path, config: Config, cta_url: str
             assert isinstance(part.blocks[0], Heading)
         # signed, in HTML and text
         assert "Until next time," in shown and "Until next time," in text
+        # the reading order, the same in HTML and text: title and part, greeting, recap,
+        # the part itself, its call to action, what comes next, sign-off, footer
+        body = next(b.text() for b in part.blocks if isinstance(b, Paragraph))[:30]
+        order = ["Hi Ann,"]  # after the title and "Part k of n" (checked above)
+        order += ["Previously:"] if k > 1 else []
+        order += [" ".join(body.split()), part.cta.label if part.cta else ""]
+        order += ["Next time:"] if k < n else []
+        order += ["Until next time,", "You are receiving this because"]
+        for where in (shown, text):
+            flat = " ".join(where.split())
+            at = [flat.find(" ".join(x.split())) for x in order]
+            assert -1 not in at and at == sorted(at), list(zip(order, at, strict=True))
         # recap and teaser are sentences from the article, never a list of headings
         if k > 1:
             prev = " ".join(b.text() for b in series.parts[k - 2].blocks)
