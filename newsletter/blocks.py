@@ -273,6 +273,12 @@ def asks_to_act(text: str) -> bool:
     return bool(_ACTION.match(_MARKER.sub("", text.strip())))
 
 
+def button_label(text: str) -> str:
+    """The words of a line as a button shows them: without its closing full stop
+    ("Reach out today to schedule a consultation." -> "... consultation")."""
+    return text.strip().rstrip(".!:;, ").rstrip() or text.strip()
+
+
 def same_words(a: str, b: str, *, prefix: bool = False) -> bool:
     """The same words, whatever the case, punctuation and emoji around them (``prefix``:
     ``a`` starts with the words of ``b``)."""
@@ -290,6 +296,10 @@ class CallToAction(Block):
     main: bool = False
     kind = "cta"
 
+    @property
+    def button_label(self) -> str:
+        return button_label(self.label)
+
     def text(self) -> str:
         return self.label
 
@@ -299,7 +309,7 @@ class CallToAction(Block):
     def to_text(self) -> str:
         if not self.url:
             return wrap(f"-> {self.label}")
-        return wrap(f"-> {self.label.rstrip('.!:; ')}: {self.url}")
+        return wrap(f"-> {self.button_label}: {self.url}")
 
     def to_markdown(self) -> str:
         label = escape_markdown(self.label)

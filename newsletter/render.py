@@ -225,7 +225,7 @@ def render_text(
     sections.extend(t for t in (b.to_text() for b in part.blocks) if t)
     if part.cta and part.button:
         sections.append(
-            wrap(f"{part.cta.label}: {part.cta.url}" if part.cta.url else part.cta.label)
+            wrap(f"{part.cta.button_label}: {part.cta.url}" if part.cta.url else part.cta.label)
         )
     if part.teaser:
         sections.append(wrap(f"Next time: {part.teaser}"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.blocks import Heading, Image, Paragraph
+from newsletter.blocks import Heading, Image, Paragraph, same_words
 from newsletter.check import check_issue
 from newsletter.config import Config, load_config
 from newsletter.errors import ConfigError
@@ -161,6 +161,10 @@ def _check_framing(issue_path: Path, workdir: Path, config: Config, cta_url: str
         assert part.cta is not None
         assert shown.count(part.cta.label) == 1, part.cta.label
         assert shown.count("Read the whole article") <= 1
+        # one button, in the words of the issue's call to action, without a full stop
+        buttons = re.findall(r"<mj-button href=[^>]*>\s*(.*?)\s*</mj-button>", r.mjml, re.S)
+        assert len(buttons) == 1 and same_words(buttons[0], part.cta.label, prefix=True)
+        assert buttons[0][-1:].isalnum(), buttons
 
 
 def test_seed_series_done_when(seed_path: Path, workdir: Path, config: Config) -> None:
