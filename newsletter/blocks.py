@@ -316,6 +316,15 @@ class CallToAction(Block):
         return f"👉 [{label}](<{self.url}>)" if self.url else f"👉 {label}"
 
 
+def marked_line(label: str, url: str = "") -> CallToAction | Paragraph:
+    """A line the author marked as a call to action (an arrow, a button): one when it asks
+    the reader to act, else a paragraph with its link ("👉 You deserve support")."""
+    label = label.strip()
+    if asks_to_act(label):
+        return CallToAction(label, url)
+    return Paragraph((Span(label, href=url or None),))
+
+
 @dataclass(frozen=True)
 class Code(Block):
     code: str

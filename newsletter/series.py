@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 
 from . import summary
-from .blocks import Block, CallToAction, Heading, Paragraph, Span, asks_to_act, same_words
+from .blocks import Block, CallToAction, Heading, marked_line, same_words
 from .chunking import WORDS_PER_MINUTE, Chunk, chunk
 from .config import SeriesStyle
 from .issuefile import CTA, Issue
@@ -196,8 +196,8 @@ def frame_ctas(blocks: tuple[Block, ...], cta: CTA | None) -> tuple[Block, ...]:
     main_done = False
     for b in blocks:
         if isinstance(b, CallToAction):
-            if not asks_to_act(b.label):
-                out.append(Paragraph((Span(b.label, href=b.url or None),)))
+            if not isinstance(marked := marked_line(b.label, b.url), CallToAction):
+                out.append(marked)  # an issue file written before the importers knew
                 continue
             if not b.url and cta and cta.url:
                 b = replace(b, url=cta.url)
