@@ -218,7 +218,8 @@ class Image(Block):
     def to_text(self) -> str:
         if not self.src:
             return ""
-        return wrap(f"[Image: {self.alt}]" + (f" {self.caption}" if self.caption else ""))
+        # the caption on a line of its own, as the HTML shows it under the image
+        return "\n".join(wrap(t) for t in (f"[Image: {self.alt}]", self.caption) if t)
 
     def to_markdown(self) -> str:
         if self.width and self.src:

@@ -392,3 +392,14 @@ def test_article_link_is_quiet_and_never_the_main_cta(
         assert r.part.cta.url != SEED_URL
         shown = visible(r.html).text[0]
         assert shown.count("Read the whole article") == 1
+
+
+def test_text_part_puts_a_figure_caption_on_its_own_line(workdir: Path, config: Config) -> None:
+    path = import_article(ARTICLES / "blog-post.html", issues_dir=workdir / "issues").path
+    _, rendered = render_issue(path, config)
+    lines = "".join(r.text for r in rendered).splitlines()
+    at = lines.index("[Image: A lamp glowing in a dark window at night]")
+    assert lines[at + 1] == "Nights can feel very long."
+    # and the HTML shows it under the image, as its own line
+    html = "".join(r.html for r in rendered)
+    assert "Nights can feel very long.</p>" in html.split("window.jpg", 1)[1][:3000]
