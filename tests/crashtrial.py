@@ -30,7 +30,7 @@ from newsletter.sender import Sender
 from newsletter.store import Store, ledger
 from newsletter.store.subscribers import import_csv
 
-from .helpers import write_csv
+from .helpers import LIVE_SETTINGS, write_csv
 from .mock_providers import KEY, MockProvider
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,6 +88,33 @@ def _reconcile(store: Store, cfg: Config) -> list[Reconciled]:
         return reconcile(store, cfg)
 
 
+def _configure(workdir: Path, db_url: str, mock: MockProvider, batch_size: int = 0) -> None:
+    """A workspace ready to go live (public https base URL, own sender): `run` and
+    `send-due` refuse anything less for a real provider."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "newsletter.toml").write_text(
+        f'database_url = "{db_url}"\n'
+        + LIVE_SETTINGS
+        + f'[sending]\nprovider = "postmark"\npoll_seconds = 0.3\nbatch_size = {batch_size}\n'
+        f'[providers.postmark]\nbase_url = "{mock.url}"\ntimeout = 5\n'
+    )
+
+
+def _started(procs: list[subprocess.Popen[str]], mock: MockProvider, timeout: float) -> None:
+    """Wait until the senders' first request reaches the server; fail with what they said
+    if they stopped before (a trial where the senders never sent would prove nothing)."""
+    deadline = time.monotonic() + timeout
+    while not mock.received:
+        if time.monotonic() > deadline or all(p.poll() is not None for p in procs):
+            outs = []
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                outs.append(p.communicate()[0])
+            raise AssertionError(f"the senders never sent: {outs}")
+        time.sleep(0.02)
+
+
 def trial(
     workdir: Path,
     db_url: str,
@@ -100,15 +127,7 @@ def trial(
     mock = MockProvider("postmark")
     mock.delay, mock.delay_once = 0.12, False
     try:
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "newsletter.toml").write_text(
-            f'database_url = "{db_url}"\n'
-            '[sender]\nname = "Calm Mornings"\nemail = "news@calm-practice.org"\n'
-            'postal_address = "1 Quiet Lane, Bristol"\n'
-            '[web]\nbase_url = "https://calm-practice.org/news"\n'
-            f'[sending]\nprovider = "postmark"\npoll_seconds = 0.3\nbatch_size = {batch_size}\n'
-            f'[providers.postmark]\nbase_url = "{mock.url}"\ntimeout = 5\n'
-        )
+        _configure(workdir, db_url, mock, batch_size)
         cfg = load_config(workdir / "newsletter.toml")
         store = Store(cfg.db_url)
         rows = [["email", "first name"]]
@@ -125,9 +144,7 @@ def trial(
         t0 = time.monotonic()
         procs = [_newsletter(workdir, "run") for _ in range(senders)]
         try:
-            deadline = time.monotonic() + 30
-            while not mock.received and time.monotonic() < deadline:
-                time.sleep(0.02)
+            _started(procs, mock, 60)
             wait = rng.uniform(0.0, 0.8 * subscribers / batch_size * mock.delay / senders)
             started = time.monotonic() - t0
             time.sleep(wait)
@@ -177,14 +194,7 @@ def shared_database(workdir: Path, db_url: str, n: int) -> TrialResult:
     mock = MockProvider("postmark")
     mock.delay, mock.delay_once = 0.1, False
     try:
-        (workdir / "newsletter.toml").write_text(
-            f'database_url = "{db_url}"\n'
-            '[sender]\nname = "Calm"\nemail = "news@calm-practice.org"\n'
-            'postal_address = "1 Quiet Lane, Bristol"\n'
-            '[web]\nbase_url = "https://calm-practice.org/news"\n'
-            '[sending]\nprovider = "postmark"\npoll_seconds = 0.3\n'
-            f'[providers.postmark]\nbase_url = "{mock.url}"\n'
-        )
+        _configure(workdir, db_url, mock)
         cfg = load_config(workdir / "newsletter.toml")
         store = Store(cfg.db_url)
         rows = [["email"]] + [[f"r{i}@example.com"] for i in range(n)]
@@ -196,6 +206,7 @@ def shared_database(workdir: Path, db_url: str, n: int) -> TrialResult:
         first, second = _newsletter(workdir, "run"), _newsletter(workdir, "run")
         cron = _newsletter(workdir, "send-due")
         try:
+            _started([first, second, cron], mock, 60)
             assert _wait_for(lambda: len(mock.received) >= n // 2, 120), "never got halfway"
             halfway = time.monotonic() - t0
             os.kill(first.pid, signal.SIGKILL)

@@ -209,3 +209,32 @@ def test_default_batch_is_the_providers_limit(
         assert mock.requests == 2 and sorted(mock.batch_sizes) == [200, 1000]
     finally:
         mock.stop()
+
+
+def test_nothing_sent_is_judged_by_type_never_by_message() -> None:
+    import http.client
+
+    import requests
+    from urllib3.exceptions import (
+        ConnectTimeoutError,
+        MaxRetryError,
+        NameResolutionError,
+        NewConnectionError,
+        ProtocolError,
+        ReadTimeoutError,
+    )
+
+    from newsletter.providers.http import nothing_sent
+
+    def wrapped(reason: Exception) -> requests.exceptions.ConnectionError:
+        return requests.exceptions.ConnectionError(MaxRetryError(None, "/email/batch", reason))  # type: ignore[arg-type]
+
+    # Misleading messages on purpose: only the types count.
+    assert nothing_sent(wrapped(NewConnectionError(None, "Read timed out")))  # type: ignore[arg-type]
+    assert nothing_sent(wrapped(NameResolutionError("api.example", None, OSError("x"))))  # type: ignore[arg-type]
+    assert nothing_sent(requests.exceptions.ConnectTimeout(ConnectTimeoutError("Read timed out")))
+    dropped = ProtocolError("Connection refused", http.client.RemoteDisconnected("refused"))
+    assert not nothing_sent(requests.exceptions.ConnectionError(dropped))
+    assert not nothing_sent(wrapped(ReadTimeoutError(None, "/", "connection refused")))  # type: ignore[arg-type]
+    assert not nothing_sent(requests.exceptions.ReadTimeout("Failed to establish a connection"))
+    assert not nothing_sent(requests.exceptions.ChunkedEncodingError("refused"))

@@ -512,3 +512,47 @@ def test_settling_unknown_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert sender.send_due(utcnow() + timedelta(minutes=1)).sent == 4
     finally:
         server.stop()
+
+
+def test_settling_unknown_batches_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests lost: the provider's log shows the first, not the second."""
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    server = MockProvider("postmark")
+    try:
+        cfg, store, sender = setup(
+            tmp_path, server, monkeypatch, 3, batch_size=2, max_error_rate=1.0
+        )
+        sender.provider.timeout = 0.5  # type: ignore[attr-defined]
+        server.delay, server.delay_once = 1.0, False
+        assert sender.send_due().unknown == 4
+        first, second = ledger.unknown_batches(store)
+        assert (first.size, second.size) == (2, 2)
+        env = {"NEWSLETTER_DATABASE_URL": cfg.db_url}
+        status = " ".join(CliRunner(env=env).invoke(cli, ["status"]).output.split())
+        assert f"batch {first.id}:" in status and f"batch {second.id}:" in status
+        assert "Senders (last alive): send-due on" in status
+
+        def resume(*args: str) -> tuple[int, str]:
+            r = CliRunner(env=env).invoke(cli, ["resume", "calmer-mornings", *args])
+            return r.exit_code, " ".join(r.output.split())
+
+        assert resume("--batch", str(first.id), "--were-sent") == (
+            0,
+            f"batch {first.id}: 2 messages marked sent.",
+        )
+        code, out = resume("--batch", str(second.id), "--resend")
+        assert code == 0 and "2 messages scheduled again" in out
+        code, out = resume("--batch", str(second.id), "--were-sent")
+        assert code == 1 and "is settled, not unknown" in out
+        assert resume("--were-sent")[0] == 2, "--were-sent needs --batch"
+        server.delay = 0.0
+        assert sender.send_due(utcnow() + timedelta(minutes=1)).sent == 2
+        counts = ledger.status(store)[0].counts
+        assert counts["sent"] == 4 and counts["unknown"] == 0
+    finally:
+        server.stop()

@@ -357,6 +357,7 @@ def send_due_cmd(ctx: Context) -> None:
         sender.stop.set()  # the request in flight is finished and recorded first
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         report = sender.send_due()
     finally:

@@ -130,8 +130,6 @@ def settle(
 
 def resend(store: Store, batch_id: int, slug: str | None = None) -> int:
     """The editor's answer 'the provider's log does not show this batch': send it again."""
-    with store.begin() as conn:
-        _batch(conn, batch_id, slug)
     return settle(store, batch_id, sent=(), slug=slug)[1]
 
 

@@ -47,11 +47,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
-def _plan_each_time(dbapi_connection: Any, _record: Any) -> None:
-    """psycopg prepares a statement on its 5th run, and PostgreSQL then reuses a generic
-    plan made for the tables' sizes at that time (a full scan for a list of addresses once
-    the table has grown): statements are planned each time instead."""
-    dbapi_connection.prepare_threshold = None
+#: psycopg prepares a statement on its 5th run, and PostgreSQL may then reuse a generic plan
+#: made for the tables' sizes at that time (a full scan for a list of addresses once a table
+#: has grown): prepared statements keep their parsing, but are planned for their values.
+PG_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 
 
 def make_engine(url: str) -> Engine:
@@ -69,9 +68,8 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
-            if engine.dialect.driver == "psycopg":
-                event.listen(engine, "connect", _plan_each_time)
+            args = {"options": PG_OPTIONS} if url.startswith("postgres") else {}
+            engine = create_engine(url, pool_pre_ping=True, connect_args=args)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(
             f"database URL {_safe(url)!r} is not usable: {exc}",

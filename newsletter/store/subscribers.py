@@ -328,16 +328,21 @@ def insert_ignore(store: Store, table: Any) -> Any:
 
 
 def insert_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
-    """``conn.execute(stmt, rows)`` for many rows of the same keys, without SQLAlchemy's
-    per-row parameter handling (a third of a large import's time): the statement compiled
-    once, each value passed through its column type's bind processor, then the driver's
-    executemany."""
+    """``conn.execute(stmt, rows)`` for many rows of the same keys. On SQLite without
+    SQLAlchemy's per-row parameter handling (a third of a large import's time): the
+    statement compiled once, each value passed through its column type's bind processor,
+    then the driver's executemany. Elsewhere SQLAlchemy's own (on PostgreSQL it packs many
+    rows into each INSERT, which a row-by-row executemany would lose)."""
     if not rows:
         return
     keys = list(rows[0])
     compiled = stmt.compile(dialect=conn.dialect, column_keys=keys)
-    if compiled.insert_prefetch or not set(compiled.binds) <= set(keys):
-        conn.execute(stmt, rows)  # defaults computed in Python: SQLAlchemy's own way
+    if (
+        compiled.positiontup is None  # PostgreSQL: SQLAlchemy sends many rows per INSERT
+        or compiled.insert_prefetch  # defaults computed in Python
+        or not set(compiled.binds) <= set(keys)
+    ):
+        conn.execute(stmt, rows)
         return
     columns = stmt.table.c
     dialect = conn.dialect
@@ -346,11 +351,8 @@ def insert_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None
         {k: (p(r[k]) if (p := procs[k]) is not None and r[k] is not None else r[k]) for k in keys}
         for r in rows
     ]
-    if compiled.positiontup is not None:  # ?-style drivers (SQLite): values in order
-        order = compiled.positiontup
-        conn.exec_driver_sql(compiled.string, [tuple(r[k] for k in order) for r in converted])
-    else:
-        conn.exec_driver_sql(compiled.string, converted)
+    order = compiled.positiontup  # ?-style drivers (SQLite): values in order
+    conn.exec_driver_sql(compiled.string, [tuple(r[k] for k in order) for r in converted])
 
 
 def import_rows(
