@@ -115,7 +115,7 @@ def _fit(text: str, room: int) -> str:
     text = " ".join(text.split())
     if len(text) <= room:
         return text
-    kept = shorten(text, room, ellipsis="").split()
+    kept = shorten(text, room - 1, ellipsis="").split()  # and room for the "…"
     while len(kept) > 2 and kept[-1].lower() in _SMALL:
         kept.pop()
     return " ".join(kept).rstrip(" ,;:—–-") + "…"
@@ -145,10 +145,16 @@ def _topics(title: str, blocks: tuple[Block, ...], n: int) -> list[list[str]]:
 def _subject(
     style: SeriesStyle, title: str, blocks: tuple[Block, ...], k: int, n: int, used: set[str]
 ) -> str:
+    head = short_title(" ".join(title.split()))
+    # a long title in every subject is cut too, so that the part's own words still fit
+    over = len(style.subject.format(heading="", title=head, k=k, n=n)) - (SUBJECT_MAX - 28)
+    if "{title}" in style.subject and over > 0:
+        head = _fit(head, max(12, len(head) - over))
+
     def fmt(topic: str) -> str:
         if n == 1:
             return topic
-        return style.subject.format(heading=topic, title=short_title(title), k=k, n=n)
+        return style.subject.format(heading=topic, title=head, k=k, n=n)
 
     groups = _topics(title, blocks, n) or [[f"Part {k} of {n}"]]
     # what phones show; with the title in every subject, what most mail clients show
@@ -164,7 +170,7 @@ def _subject(
                     return s
     # every candidate is taken (a heading that comes back): the part's number tells it apart
     tag = f" ({k}/{n})"
-    room = max(12, SUBJECT_AIM - len(tag) - (len(fmt("")) if n > 1 else 0))
+    room = max(12, limits[-1] - len(tag) - (len(fmt("")) if n > 1 else 0))
     return fmt(_fit(groups[0][0], room)) + tag
 
 

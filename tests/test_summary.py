@@ -148,3 +148,17 @@ def test_a_sentence_the_article_says_twice_is_recapped_once() -> None:
         " ".join(s.lower().strip(".!").replace(" —", "").split()) for s in sentences(recap(part))
     ]
     assert len(set(keys)) == len(keys), recap(part)
+
+
+def test_every_subject_style_fits_a_series_of_long_headings() -> None:
+    from newsletter.config import SeriesStyle
+
+    issue = load_issue(ARTICLES / "very-long.md")
+    for style, limit in (
+        ("{heading} ({k}/{n})", 50),
+        ("Part {k}: {heading}", 50),
+        ("{title}: {heading}", 60),  # a 45-character title: its head is cut too
+    ):
+        subjects = [p.subject for p in build_series(issue, SeriesStyle(subject=style)).parts]
+        assert all(len(s) <= limit for s in subjects), (style, subjects)
+        assert len(set(subjects)) == len(subjects), subjects
