@@ -19,6 +19,7 @@ from . import headers
 from .blocks import (
     Article,
     Block,
+    button_label,
 )
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
@@ -38,6 +39,10 @@ HEADER_FIELDS = ("title", "subject", "preheader")
 class CTA:
     label: str
     url: str
+
+    @property
+    def button_label(self) -> str:
+        return button_label(self.label)
 
 
 @dataclass(frozen=True)

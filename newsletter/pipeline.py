@@ -111,7 +111,7 @@ def article_cta(article: Article, cta_url: str = "") -> CTA | None:
     asks = [c for c in ctas if asks_to_act(c.label)]
     target = cta_url or next((c.url for c in asks + ctas if c.url), "")
     if asks:
-        return CTA(label=asks[0].label.rstrip(".!"), url=target)
+        return CTA(label=asks[0].button_label, url=target)
     if target:
         return CTA(label="Find out more", url=target)
     return None

@@ -205,3 +205,33 @@ def test_config_and_template_edits_update_the_page(browser, preview) -> None:  #
         "</mj-section>"
     )
     page.frame_locator("#phone").locator("text=A custom footer.").wait_for(timeout=5000)
+
+
+def test_seed_parts_read_well_on_a_phone(browser, seed_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from newsletter.pipeline import import_article, render_to_dir
+
+    (tmp_path / "newsletter.toml").write_text('[sender]\nname = "Sarah Duran"\n')
+    config = load_config(tmp_path / "newsletter.toml")
+    issue = import_article(seed_path, out=tmp_path / "seed.md", cta_url="https://example.com/b")
+    render_to_dir(issue.path, tmp_path / "out", config)
+    phone = browser.new_context(viewport={"width": 375, "height": 800}, device_scale_factor=1)
+    page = phone.new_page()
+    for k in (1, 2, 3):
+        page.goto((tmp_path / "out" / f"part-{k}.html").as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        # the long series title takes three lines at most, not the whole first screen
+        title = page.locator(".nl-header h1").bounding_box()
+        assert title and title["height"] <= 3 * 22 * 1.3 + 2, title
+
+        def top(text: str) -> float:
+            box = page.get_by_text(text, exact=False).first.bounding_box()
+            assert box, text
+            return float(box["y"])
+
+        order = ["Hi there,"] + (["Previously:"] if k > 1 else [])
+        order += ["Reach out today to schedule a consultation"]
+        order += (["Next time:"] if k < 3 else []) + ["Until next time,", "Unsubscribe"]
+        tops = [top(t) for t in order]
+        assert tops == sorted(tops), list(zip(order, tops, strict=True))
+        shot(page, f"seed-part-{k}-phone")
+    phone.close()

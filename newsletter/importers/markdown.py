@@ -28,6 +28,7 @@ from ..blocks import (
     Rule,
     Span,
     append_span,
+    marked_line,
     plain,
     trim_spans,
 )
@@ -124,12 +125,12 @@ def _inline(token: Token) -> tuple[Inline, list[Image]]:
     return conv.result(), conv.images
 
 
-def _cta_from(spans: Inline) -> CallToAction | None:
+def _cta_from(spans: Inline) -> CallToAction | Paragraph | None:
     text = plain(spans).strip()
     for marker in CTA_MARKERS:
         if text.startswith(marker):
             href = next((s.href for s in spans if s.href), "") or ""
-            return CallToAction(label=text[len(marker) :].strip(), url=href)
+            return marked_line(text[len(marker) :], href)
     return None
 
 
