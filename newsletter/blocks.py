@@ -218,7 +218,8 @@ class Image(Block):
     def to_text(self) -> str:
         if not self.src:
             return ""
-        return wrap(f"[Image: {self.alt}]" + (f" {self.caption}" if self.caption else ""))
+        # the caption on a line of its own, as the HTML shows it under the image
+        return "\n".join(wrap(t) for t in (f"[Image: {self.alt}]", self.caption) if t)
 
     def to_markdown(self) -> str:
         if self.width and self.src:
@@ -273,6 +274,12 @@ def asks_to_act(text: str) -> bool:
     return bool(_ACTION.match(_MARKER.sub("", text.strip())))
 
 
+def button_label(text: str) -> str:
+    """The words of a line as a button shows them: without its closing full stop
+    ("Reach out today to schedule a consultation." -> "... consultation")."""
+    return text.strip().rstrip(".!:;, ").rstrip() or text.strip()
+
+
 def same_words(a: str, b: str, *, prefix: bool = False) -> bool:
     """The same words, whatever the case, punctuation and emoji around them (``prefix``:
     ``a`` starts with the words of ``b``)."""
@@ -290,6 +297,10 @@ class CallToAction(Block):
     main: bool = False
     kind = "cta"
 
+    @property
+    def button_label(self) -> str:
+        return button_label(self.label)
+
     def text(self) -> str:
         return self.label
 
@@ -299,11 +310,20 @@ class CallToAction(Block):
     def to_text(self) -> str:
         if not self.url:
             return wrap(f"-> {self.label}")
-        return wrap(f"-> {self.label.rstrip('.!:; ')}: {self.url}")
+        return wrap(f"-> {self.button_label}: {self.url}")
 
     def to_markdown(self) -> str:
         label = escape_markdown(self.label)
         return f"👉 [{label}](<{self.url}>)" if self.url else f"👉 {label}"
+
+
+def marked_line(label: str, url: str = "") -> CallToAction | Paragraph:
+    """A line the author marked as a call to action (an arrow, a button): one when it asks
+    the reader to act, else a paragraph with its link ("👉 You deserve support")."""
+    label = label.strip()
+    if asks_to_act(label):
+        return CallToAction(label, url)
+    return Paragraph((Span(label, href=url or None),))
 
 
 @dataclass(frozen=True)
@@ -356,6 +376,10 @@ class Article:
     notes: list[str] = field(default_factory=list)
     #: front matter of the source that does not fit ours, kept for the editor
     extra: dict[str, object] = field(default_factory=dict)
+    #: front matter fields of our own issue format (cta, series, parts, list...), kept as
+    #: they are, and the source line of each (for error messages)
+    issue_fields: dict[str, object] = field(default_factory=dict)
+    issue_lines: dict[str, int] = field(default_factory=dict)
 
     def word_count(self) -> int:
         return sum(b.word_count() for b in self.blocks)

@@ -438,6 +438,7 @@ def _finish(cfg: Config) -> Config:
     cfg.sending.zone = zone(cfg.sending.timezone, "[sending] timezone")
     cfg.sending.grace_interval = parse_interval(cfg.sending.grace, "[sending] grace")
     secret = secrets.read(SECRET_ENV)
+    secrets.register_env(*secrets.WEBHOOK_ENV)  # read by the web app on a provider's request
     if SECRET_ENV in os.environ and len(secret) < SECRET_MIN_LENGTH:
         raise ConfigError(
             f"${SECRET_ENV}: expected at least {SECRET_MIN_LENGTH} characters, got {len(secret)}",
@@ -561,6 +562,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # consent_text = "I agree to receive this email series. I can unsubscribe at any time."
 # title = "Get the series by email"
 # confirm_expiry = "7d"
+
 [feeds]
 # Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).
 # notify = "editor@example.com"
@@ -568,11 +570,15 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 
 # [providers.postmark]   # API key from $POSTMARK_SERVER_TOKEN
 # message_stream = "broadcast"
+
 # [providers.sendgrid]   # API key from $SENDGRID_API_KEY
+
 # [providers.mailgun]    # API key from $MAILGUN_API_KEY
 # domain = "mg.example.com"
 # base_url = "https://api.eu.mailgun.net"   # EU region
+
 # [providers.resend]     # API key from $RESEND_API_KEY
+
 # [providers.ses]        # $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY; pip install 'newsletter[ses]'
 # region = "eu-west-1"
 """

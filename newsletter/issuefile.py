@@ -19,26 +19,15 @@ from . import headers
 from .blocks import (
     Article,
     Block,
+    button_label,
 )
 from .errors import InputError
 from .importers import MAX_TEXT_BYTES, read_source
-from .importers.frontmatter import date_text, read_front_matter
+from .importers.frontmatter import ISSUE_FIELDS, date_text, read_front_matter
 from .importers.markdown import parse_markdown
 
 DEFAULT_MINUTES = 2.0
-FIELDS = (
-    "title",
-    "subtitle",
-    "author",
-    "url",
-    "date",
-    "cta",
-    "series",
-    "list",
-    "tags",
-    "parts",
-    "source",
-)
+FIELDS = ISSUE_FIELDS
 SERIES_FIELDS = ("parts", "minutes_per_part")
 CTA_FIELDS = ("label", "url")
 PART_FIELDS = ("subject", "preheader", "recap", "teaser", "cta")
@@ -50,6 +39,10 @@ HEADER_FIELDS = ("title", "subject", "preheader")
 class CTA:
     label: str
     url: str
+
+    @property
+    def button_label(self) -> str:
+        return button_label(self.label)
 
 
 @dataclass(frozen=True)
@@ -170,6 +163,23 @@ def parse_issue(text: str, path: Path) -> Issue:
     data, body_line = front.data, front.body_line
     v = _Validator(source, front.lines)
     v.keys(data, FIELDS)
+    fields = _fields(data, v)
+    body = "".join(text.splitlines(keepends=True)[body_line:])
+    notes: list[str] = []
+    blocks = parse_markdown(body, notes)
+    if not blocks:
+        raise InputError(source, "has no article text after the front matter", line=body_line + 1)
+    return Issue(slug=path.stem, path=path, blocks=blocks, notes=notes, **fields)
+
+
+def check_fields(data: dict[str, Any], source: str, lines: dict[str, int]) -> dict[str, Any]:
+    """Validate the fields of our issue format found in another file's front matter (a
+    Markdown post being imported): an InputError names ``source``, the line and the field."""
+    return _fields({"title": "-", **data}, _Validator(source, lines))
+
+
+def _fields(data: dict[str, Any], v: _Validator) -> dict[str, Any]:
+    """The issue's front matter fields, validated, as ``Issue`` keyword arguments."""
     title = v.text(data, "title", "title", required=True)
     series = data.get("series") or {}
     if not isinstance(series, dict):
@@ -218,28 +228,18 @@ def parse_issue(text: str, path: Path) -> Issue:
             teaser=v.text(value, "teaser", f"parts.{k}.teaser") or None,
             cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
         )
-    list_name = v.text(data, "list", "list") or None
-    body = "".join(text.splitlines(keepends=True)[body_line:])
-    notes: list[str] = []
-    blocks = parse_markdown(body, notes)
-    if not blocks:
-        raise InputError(source, "has no article text after the front matter", line=body_line + 1)
-    return Issue(
-        slug=path.stem,
-        path=path,
+    return dict(
         title=title,
         subtitle=v.text(data, "subtitle", "subtitle"),
         author=v.text(data, "author", "author"),
         url=v.url(data, "url", "url"),
-        date=date_text(data.get("date"), source, front.lines.get("date")),
+        date=date_text(data.get("date"), v.source, v.lines.get("date")),
         cta=v.cta(data["cta"], "cta") if data.get("cta") else None,
         parts=parts,
         minutes_per_part=float(minutes),
-        list_name=list_name,
+        list_name=v.text(data, "list", "list") or None,
         tags=[str(t) for t in tags],
         overrides=overrides,
-        blocks=blocks,
-        notes=notes,
     )
 
 
@@ -260,20 +260,34 @@ def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | Non
     for key in ("subtitle", "author", "url", "date"):
         if getattr(article, key):
             meta[key] = getattr(article, key)
+    own = article.issue_fields
     if cta:
         meta["cta"] = {"label": cta.label, **({"url": cta.url} if cta.url else {})}
-    meta["series"] = {"parts": "auto", "minutes_per_part": DEFAULT_MINUTES}
-    if list_name:
-        meta["list"] = list_name
+    meta["series"] = own.get("series") or {"parts": "auto", "minutes_per_part": DEFAULT_MINUTES}
+    if list_name or own.get("list"):
+        meta["list"] = list_name or own["list"]
     if article.tags:
         meta["tags"] = article.tags
-    if article.extra:
+    if own.get("parts"):
+        meta["parts"] = own["parts"]
+    kept = own.get("source")
+    source: dict[str, object] = {**kept} if isinstance(kept, dict) else {}
+    source.update(article.extra)
+    if source:
         meta["source"] = {
             k: (v if isinstance(v, str | int | float | bool | list | dict) else str(v))
-            for k, v in article.extra.items()
+            for k, v in source.items()
         }
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
     return f"---\n{front}---\n\n{blocks_to_markdown(article.blocks)}"
 
 
-__all__ = ["CTA", "Issue", "PartOverride", "dump_issue", "load_issue", "parse_issue"]
+__all__ = [
+    "CTA",
+    "Issue",
+    "PartOverride",
+    "check_fields",
+    "dump_issue",
+    "load_issue",
+    "parse_issue",
+]

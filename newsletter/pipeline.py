@@ -13,7 +13,15 @@ from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_ac
 from .config import Config
 from .errors import InputError, NewsletterError
 from .importers import MAX_TEXT_BYTES, import_source
-from .issuefile import CTA, Issue, dump_issue, is_http_url, load_issue, parse_issue
+from .issuefile import (
+    CTA,
+    Issue,
+    check_fields,
+    dump_issue,
+    is_http_url,
+    load_issue,
+    parse_issue,
+)
 from .render import RenderedPart, Renderer, write_rendered
 from .series import Series, build_series
 
@@ -58,7 +66,11 @@ def import_article(
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
-    cta = article_cta(article, cta_url)
+    # a Markdown file in our issue format keeps its own cta, series, parts and list
+    own = check_fields(article.issue_fields, str(source), article.issue_lines)
+    cta = own["cta"] or article_cta(article, cta_url)
+    if own["cta"] and cta_url:
+        cta = CTA(label=own["cta"].label, url=cta_url)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
     if dest.exists() and not force:
         raise InputError(
@@ -99,7 +111,7 @@ def article_cta(article: Article, cta_url: str = "") -> CTA | None:
     asks = [c for c in ctas if asks_to_act(c.label)]
     target = cta_url or next((c.url for c in asks + ctas if c.url), "")
     if asks:
-        return CTA(label=asks[0].label.rstrip(".!"), url=target)
+        return CTA(label=asks[0].button_label, url=target)
     if target:
         return CTA(label="Find out more", url=target)
     return None

@@ -216,20 +216,21 @@ def render_text(
     sections: list[str] = [" ".join(series.title.split())]  # one plain line, never wrapped
     if part.total > 1:
         sections.append(f"Part {part.index} of {part.total}")
-    if part.recap:
-        sections.append(wrap(f"Previously: {part.recap}"))
+    # the order of email.mjml.j2: greeting, recap, the part, its CTA, teaser, sign-off
     fmt = config.brand.greeting
     if fmt:
         sections.append(fmt.replace("{first_name}", FIRST_NAME))
+    if part.recap:
+        sections.append(wrap(f"Previously: {part.recap}"))
     sections.extend(t for t in (b.to_text() for b in part.blocks) if t)
     if part.cta and part.button:
         sections.append(
-            wrap(f"{part.cta.label}: {part.cta.url}" if part.cta.url else part.cta.label)
+            wrap(f"{part.cta.button_label}: {part.cta.url}" if part.cta.url else part.cta.label)
         )
-    if sign_off:
-        sections.append("\n".join(sign_off))
     if part.teaser:
         sections.append(wrap(f"Next time: {part.teaser}"))
+    if sign_off:
+        sections.append("\n".join(sign_off))
     if part.article_link:
         sections.append(wrap(f"Read the whole article: {part.article_url}"))
     sections.append(

@@ -2,7 +2,8 @@
 
 :func:`read` takes ``$NAME`` stripped of the whitespace around it (a key pasted from a
 file often ends in a newline) and refuses, with a one-line error, a key with whitespace
-inside. Every secret read (or given to :func:`register`) is remembered, and :func:`scrub`
+inside. Every secret read (or given to :func:`register`, or named in :data:`WEBHOOK_ENV`, which
+:func:`register_env` remembers when the configuration is loaded) is remembered, and :func:`scrub`
 removes it, in every form it takes in a message, from any text: raw, escaped as ``repr``
 or JSON write it, URL-encoded, and base64-encoded inside a longer value (HTTP Basic's
 ``user:key``), each with and without the stray newline. Errors recorded for deliveries,
@@ -26,6 +27,16 @@ MASK = "***"
 #: shorter secrets are still scrubbed raw, but not by their base64 fragments
 _MIN_FRAGMENT = 8
 
+#: secrets read only when a request needs them (each provider's webhook key): remembered
+#: from the start of every command and of the web app, so that no message or log shows one
+#: before (or without) its first use
+WEBHOOK_ENV = (
+    "POSTMARK_WEBHOOK_AUTH",
+    "SENDGRID_WEBHOOK_PUBLIC_KEY",
+    "MAILGUN_WEBHOOK_SIGNING_KEY",
+    "RESEND_WEBHOOK_SECRET",
+)
+
 _lock = threading.Lock()
 _forms: set[str] = set()
 _pattern: re.Pattern[str] | None = None
@@ -43,6 +54,12 @@ def read(name: str) -> str:
         )
     register(value, raw)
     return value
+
+
+def register_env(*names: str) -> None:
+    """Remember the secrets in these environment variables (as set, and stripped) for
+    scrubbing, without checking them: the code that uses one reads it with :func:`read`."""
+    register(*(os.environ.get(name, "") for name in names))
 
 
 def register(*secrets: str) -> None:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 
 from . import summary
-from .blocks import Block, CallToAction, Heading, Paragraph, Span, asks_to_act, same_words
+from .blocks import Block, CallToAction, Heading, marked_line, same_words
 from .chunking import WORDS_PER_MINUTE, Chunk, chunk
 from .config import SeriesStyle
 from .issuefile import CTA, Issue
@@ -105,49 +105,73 @@ def _clauses(text: str) -> list[str]:
     return [bare, *(p.strip() for p in pieces if len(p.strip()) >= 12)]
 
 
-def _topics(title: str, blocks: tuple[Block, ...], k: int, n: int) -> list[str]:
-    """What a part could be called, best first."""
-    heads = [b for b in blocks if isinstance(b, Heading)]
-    # one line each: a heading's line break never reaches a Subject header
-    own = [" ".join(h.text().split()) for h in heads if not h.continued]
-    out: list[str] = []
+#: words a cut subject does not end on
+_SMALL = summary.STOP | {"rather", "instead", "than", "as", "per", "via"}
+
+
+def _fit(text: str, room: int) -> str:
+    """``text`` cut at a word boundary to fit ``room`` characters, never ending on a
+    small word ("Every client and regular attention…", not "…rather than…")."""
+    text = " ".join(text.split())
+    if len(text) <= room:
+        return text
+    kept = shorten(text, room - 1, ellipsis="").split()  # and room for the "…"
+    while len(kept) > 2 and kept[-1].lower() in _SMALL:
+        kept.pop()
+    return " ".join(kept).rstrip(" ,;:—–-") + "…"
+
+
+def _topics(title: str, blocks: tuple[Block, ...], n: int) -> list[list[str]]:
+    """What a part could be called, best first, in groups: each heading of its own (its
+    specific words, then its pieces), each heading it goes on with, then its key sentences.
+    A heading's "Chapter 4:" label is never part of a subject, and the series title only
+    names a series of one part."""
+    groups: list[list[str]] = []
     if n == 1:
-        out += [title, short_title(title)]
-    elif k == 1 and not (blocks and isinstance(blocks[0], Heading)):
-        out.append(short_title(title))  # part 1 opens with the article's introduction
-    for h in own:
-        out += _clauses(h) + [h]
-    out += [" ".join(h.text().split()) + " (continued)" for h in heads if h.continued]
-    out += [short_title(" ".join(title.split())), " ".join(title.split())]
-    return [t for t in dict.fromkeys(out) if t]
+        groups.append([" ".join(title.split()), short_title(" ".join(title.split()))])
+    # one line each: a heading's line break never reaches a Subject header
+    heads = [(" ".join(b.text().split()), b.continued) for b in blocks if isinstance(b, Heading)]
+    for h, continued in heads:
+        if not continued:
+            groups.append(_clauses(h) if _LABEL.sub("", h).strip() else [h])
+    for h, continued in heads:
+        if continued:
+            groups.append([(_LABEL.sub("", h).strip() or h) + " (continued)"])
+    key = [s.text for s in summary.ranked(blocks, benefit=True)]
+    groups.append([t[:-1] if t.endswith(".") and not t.endswith("..") else t for t in key])
+    return [list(dict.fromkeys(t for t in g if t)) for g in groups if any(g)]
 
 
 def _subject(
     style: SeriesStyle, title: str, blocks: tuple[Block, ...], k: int, n: int, used: set[str]
 ) -> str:
+    head = short_title(" ".join(title.split()))
+    # a long title in every subject is cut too, so that the part's own words still fit
+    over = len(style.subject.format(heading="", title=head, k=k, n=n)) - (SUBJECT_MAX - 28)
+    if "{title}" in style.subject and over > 0:
+        head = _fit(head, max(12, len(head) - over))
+
     def fmt(topic: str) -> str:
         if n == 1:
             return topic
-        return style.subject.format(heading=topic, title=short_title(title), k=k, n=n)
+        return style.subject.format(heading=topic, title=head, k=k, n=n)
 
-    topics = _topics(title, blocks, k, n)
-    if n > 1 and "{title}" in style.subject:
-        # the title is already in the subject: the topic is what the part is about
-        named = (" ".join(title.split()), short_title(" ".join(title.split())))
-        topics = [t for t in topics if t not in named] or [f"part {k} of {n}"]
+    groups = _topics(title, blocks, n) or [[f"Part {k} of {n}"]]
     # what phones show; with the title in every subject, what most mail clients show
     limits = (SUBJECT_AIM, SUBJECT_MAX) if "{title}" in style.subject else (SUBJECT_AIM,)
     for limit in limits:
-        for topic in topics:
-            s = fmt(topic)
-            if len(s) <= limit and s not in used:
-                return s
-    # nothing fits: the first topic, cut so the whole subject fits
-    room = max(12, SUBJECT_AIM - (len(fmt("")) if n > 1 else 0))
-    s = fmt(shorten(topics[0], room))
-    if s in used:
-        s = shorten(s, SUBJECT_AIM - len(f" ({k}/{n})")) + f" ({k}/{n})"
-    return s
+        room = max(12, limit - (len(fmt("")) if n > 1 else 0))
+        for group in groups:
+            # the whole words of a heading (or one of its pieces), else, when nothing
+            # longer may be tried, its head
+            cut = [_fit(group[0], room)] if limit == limits[-1] else []
+            for topic in [*(t for t in group if len(t) <= room), *cut]:
+                if (s := fmt(topic)) not in used:
+                    return s
+    # every candidate is taken (a heading that comes back): the part's number tells it apart
+    tag = f" ({k}/{n})"
+    room = max(12, limits[-1] - len(tag) - (len(fmt("")) if n > 1 else 0))
+    return fmt(_fit(groups[0][0], room)) + tag
 
 
 def _preheader(blocks: tuple[Block, ...], subject: str) -> str:
@@ -178,8 +202,8 @@ def frame_ctas(blocks: tuple[Block, ...], cta: CTA | None) -> tuple[Block, ...]:
     main_done = False
     for b in blocks:
         if isinstance(b, CallToAction):
-            if not asks_to_act(b.label):
-                out.append(Paragraph((Span(b.label, href=b.url or None),)))
+            if not isinstance(marked := marked_line(b.label, b.url), CallToAction):
+                out.append(marked)  # an issue file written before the importers knew
                 continue
             if not b.url and cta and cta.url:
                 b = replace(b, url=cta.url)

@@ -89,13 +89,25 @@ def prose(blocks: tuple[Block, ...]) -> list[str]:
     return [p for p in out if p.strip()]
 
 
+def _key(sentence: str) -> str:
+    """A sentence as its words, whatever the case, quotes and punctuation around them."""
+    return " ".join(words(sentence.lower().replace("’", "'")))
+
+
 def ranked(blocks: tuple[Block, ...], *, benefit: bool = False) -> list[Sentence]:
     """The part's sentences, the most representative first (ties: earlier first).
 
     ``benefit``: prefer sentences that speak to the reader ("you", "how", "can"), which
     say why the part is worth opening.
     """
-    found = [s for p in prose(blocks) for s in sentences(p)]
+    # each sentence once: an article that says a thing twice ("…written down." in a list
+    # and again in a paragraph) must not have it twice in a recap
+    seen: set[str] = set()
+    found = []
+    for s in (s for p in prose(blocks) for s in sentences(p)):
+        if _key(s) not in seen:
+            seen.add(_key(s))
+            found.append(s)
     vocab = Counter(t for s in found for t in set(_terms(s)))
     heads = {t for b in blocks if isinstance(b, Heading) for t in _terms(b.text())}
     out = []

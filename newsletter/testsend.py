@@ -34,6 +34,7 @@ def test_send(config: Config, issue: Path, to: str, part: int | None = None) -> 
                 reply_to=config.sender.reply_to,
                 tag=f"{series.slug}-test",
                 first_name_fallback=config.brand.first_name_fallback,
+                metadata={"kind": "proof"},
                 recipients=[
                     Recipient(
                         -r.index, address, "", "", f"{config.web.base_url.rstrip('/')}/u/test"

@@ -8,6 +8,12 @@ from typing import TextIO
 from .errors import InputError
 
 
+def not_a_folder(path: Path) -> None:
+    """An InputError if ``path`` is a folder where a file is expected."""
+    if path.is_dir():
+        raise InputError(str(path), "is a folder, expected a file")
+
+
 def open_text(path: Path, *, expected: str, utf8_hint: str) -> TextIO:
     """The file opened for reading as UTF-8 text (streamed, for large files), after the
     checks that can be made on its beginning. A bad byte further on raises
@@ -15,8 +21,7 @@ def open_text(path: Path, *, expected: str, utf8_hint: str) -> TextIO:
     name = str(path)
     if not path.exists():
         raise InputError(name, "no such file")
-    if path.is_dir():
-        raise InputError(name, "is a folder, expected a file")
+    not_a_folder(path)
     with path.open("rb") as f:
         head = f.read(8192)
     _check_head(name, head, expected, utf8_hint)
@@ -75,8 +80,7 @@ def read_text(
     name = str(path)
     if not path.exists():
         raise InputError(name, "no such file")
-    if path.is_dir():
-        raise InputError(name, "is a folder, expected a file")
+    not_a_folder(path)
     size = path.stat().st_size
     if limit is not None and size > limit:
         raise InputError(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from newsletter.cli import cli
@@ -155,3 +156,119 @@ def test_unexpected_errors_hide_the_traceback_unless_debug(
     assert "--debug" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(cli, ["--debug", "split", "x.md"])
     assert isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.parametrize("name", ["studio-partnerships", "long-lists", "no-headings", "very-short"])
+def test_import_markdown_in_issue_format_keeps_its_cta(workdir: Path, name: str) -> None:
+    source = ARTICLES / f"{name}.md"
+    result = run("import", str(source), "-o", "issues/x.md")
+    assert result.exit_code == 0, result.output
+    assert "set aside" not in result.output
+    written = (workdir / "issues" / "x.md").read_text()
+    own = yaml.safe_load(source.read_text().split("---\n")[1])
+    kept = yaml.safe_load(written.split("---\n")[1])
+    assert kept["cta"] == own["cta"] and "source" not in kept
+    checked = run("check", "issues/x.md")
+    assert checked.exit_code == 0, checked.output
+    assert "no CTA" not in checked.output
+
+
+def test_import_markdown_keeps_series_parts_and_list_and_validates_them(workdir: Path) -> None:
+    body = (ARTICLES / "no-headings.md").read_text().split("---\n", 2)[2]
+    Path("post.md").write_text(
+        "---\ntitle: Notes\nlayout: post\nlist: bakers\nseries:\n  parts: 2\n"
+        "parts:\n  2:\n    subject: The second half\n---\n" + body
+    )
+    result = run("import", "post.md", "-o", "issues/notes.md")
+    assert result.exit_code == 0, result.output
+    kept = yaml.safe_load((workdir / "issues" / "notes.md").read_text().split("---\n")[1])
+    assert kept["list"] == "bakers" and kept["series"] == {"parts": 2}
+    assert kept["parts"] == {2: {"subject": "The second half"}}
+    assert kept["source"] == {"layout": "post"}  # a generator's own field is set aside
+    split = run("split", "issues/notes.md")
+    assert "2 parts" in split.output and "The second half" in split.output
+
+    Path("bad.md").write_text(
+        "---\ntitle: Notes\ncta:\n  label: Book now\n  url: /book\n---\n" + body
+    )
+    result = run("import", "bad.md", "-o", "issues/bad.md")
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "bad.md:5:" in result.output
+    assert "cta.url" in result.output and "absolute http(s) URL" in result.output
+    assert not (workdir / "issues" / "bad.md").exists()
+
+
+def test_a_generators_series_taxonomy_is_set_aside_not_refused(workdir: Path) -> None:
+    text = (ARTICLES / "hugo-post.md").read_text()
+    Path("post.md").write_text(text.replace("draft = false", 'series = ["Money basics"]'))
+    result = run("import", "post.md", "-o", "issues/pricing.md")
+    assert result.exit_code == 0, result.output
+    assert "set aside front matter field 'series'" in result.output
+    kept = yaml.safe_load((workdir / "issues" / "pricing.md").read_text().split("---\n")[1])
+    assert kept["source"] == {"series": ["Money basics"]}
+    assert kept["series"] == {"parts": "auto", "minutes_per_part": 2.0}
+
+
+@pytest.mark.parametrize("command", ["split", "render", "check", "preview", "queue", "import"])
+def test_a_folder_given_as_the_issue_is_one_line_and_exit_1(workdir: Path, command: str) -> None:
+    (workdir / "issues").mkdir()
+    result = CliRunner().invoke(cli, [command, "issues"])
+    assert result.exit_code == 1, result.output
+    assert result.output == "Error: issues: is a folder, expected a file\n"
+    assert not (workdir / "newsletter.db").exists()
+
+
+def test_queue_a_sequence_for_a_list_with_nobody_on_it_yet(workdir: Path) -> None:
+    assert run("init", ".").exit_code == 0
+    assert run("subscribers", "add", "ann@example.com", "--list", "readers").exit_code == 0
+    assert run("subscribers", "remove", "ann@example.com").exit_code == 0
+    result = run("queue", "issues/calmer-mornings.md", "--list", "readers", "--mode", "sequence")
+    assert result.exit_code == 0, result.output
+    assert "-." not in result.output and "0 messages" not in result.output
+    assert (
+        "nobody on list 'readers' yet: each subscriber who joins gets part 1 when they join."
+        in result.output
+    )
+
+
+NO_TOML = (
+    "no newsletter.toml here: using ./newsletter.db; run 'newsletter init' "
+    "or cd into your newsletter folder"
+)
+
+
+@pytest.mark.parametrize(
+    "command", [["subscribers", "list"], ["status"], ["subscribers", "export"], ["feeds", "list"]]
+)
+def test_showing_commands_outside_a_newsletter_folder_create_nothing(
+    workdir: Path, command: list[str]
+) -> None:
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: no newsletter.toml here and no newsletter.db: nothing to show "
+        "(run 'newsletter init' or cd into your newsletter folder)\n"
+    )
+    assert list(workdir.iterdir()) == []
+
+
+def test_commands_outside_a_newsletter_folder_say_which_database(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    added = CliRunner().invoke(cli, ["subscribers", "add", "ann@example.com", "--list", "x"])
+    assert added.exit_code == 0 and added.stderr == NO_TOML + "\n"
+    assert added.output == "Added.\n" + NO_TOML + "\n"  # after what the command did
+    # a mistake stays the one line it is
+    bad = CliRunner().invoke(cli, ["subscribers", "add", "not-an-address"])
+    assert bad.exit_code == 1 and bad.output.count("\n") == 1, bad.output
+    assert (workdir / "newsletter.db").exists()
+    shown = CliRunner().invoke(cli, ["subscribers", "list"])
+    assert shown.exit_code == 0 and "ann@example.com" in shown.stdout
+    assert shown.stderr == NO_TOML + "\n"
+    # in a newsletter folder, or with the database named, nothing to say
+    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", f"sqlite:///{workdir / 'other.db'}")
+    assert CliRunner().invoke(cli, ["subscribers", "list"]).stderr == ""
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL")
+    assert run("init", ".").exit_code == 0
+    assert CliRunner().invoke(cli, ["status"]).stderr == ""

@@ -119,6 +119,15 @@ def test_init_writes_every_setting_with_its_default(tmp_path: Path) -> None:
     cfg = load_config(tmp_path / "newsletter.toml")
     assert cfg.web.base_url == "https://news.example.com"
     assert cfg.providers["mailgun"]["domain"] == "mg.example.com"
+    # Each section (set or commented out) is its own paragraph: a blank line before it or
+    # before the comment lines that introduce it.
+    lines = DEFAULT_TOML.splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^(# )?\[[\w.]+\]", line):
+            j = i - 1
+            while j >= 0 and lines[j].startswith("# ") and not re.match(r"^# \[", lines[j]):
+                j -= 1
+            assert j < 0 or lines[j] == "", f"no blank line before {line!r}"
 
 
 def test_every_command_is_in_the_readme() -> None:

@@ -133,6 +133,9 @@ def test_providers_check_runs_the_domain_check(
     with dns_server({}) as ns:
         code, out = run(write_config(tmp_path, "postmark", ns), "providers", "check")
     assert code == 1 and "DMARC missing" in out, out
+    for kind in ("SPF", "DKIM", "DMARC"):  # each problem once, not again from the domain list
+        assert out.count(f"{kind} missing") == 1, out
+        assert out.count(f"problem: {kind} missing") == 1, out
     with dns_server(GOOD) as ns:
         extra = 'dkim_selectors = ["20240101pm"]\n'
         code, out = run(write_config(tmp_path, "postmark", ns, extra), "providers", "check")

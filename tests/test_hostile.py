@@ -345,6 +345,34 @@ def test_a_key_with_whitespace_inside_is_refused(
     assert "5678" not in result.output and result.output.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "POSTMARK_WEBHOOK_AUTH",
+        "SENDGRID_WEBHOOK_PUBLIC_KEY",
+        "MAILGUN_WEBHOOK_SIGNING_KEY",
+        "RESEND_WEBHOOK_SECRET",
+    ],
+)
+def test_webhook_secrets_never_show_before_a_webhook_arrives(
+    variable: str,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A webhook's key is read when the provider first calls; every command (and the web
+    app) knows it from the start, so an error or a log line never shows it."""
+    import uuid
+
+    key = f"whk{uuid.uuid4().hex}"  # new to this process: nothing registered it before
+    monkeypatch.setenv(variable, key + "\n")
+    result = CliRunner().invoke(cli, ["split", f"{key}.md"])
+    assert result.exit_code == 1 and "no such file" in result.output, result.output
+    assert key not in result.output and "***.md" in result.output
+    logging.getLogger("newsletter.test").warning("the webhook said %s", key)
+    assert "the webhook said ***" in caplog.text and key not in caplog.text
+
+
 def test_every_form_of_a_secret_is_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
     from newsletter import secrets
 
@@ -425,7 +453,7 @@ def test_only_the_delimiter_is_guessed(workdir: Path) -> None:
         encoding="utf-8",
     )
     assert run("subscribers", "import", str(path)).exit_code == 0
-    exported = list(csv.DictReader(run("subscribers", "export").output.splitlines()))
+    exported = list(csv.DictReader(run("subscribers", "export").stdout.splitlines()))
     names = {r["email"]: (r["first_name"], r["last_name"]) for r in exported}
     assert names["bob@example.com"] == ("Bob", '"the"')
     assert names["cat@example.com"] == ("'Cat'", "")

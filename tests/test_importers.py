@@ -265,3 +265,29 @@ def test_html_note_titles_lead_only_their_own_paragraph(tmp_path: Path) -> None:
         "A paragraph after a button, with no label before it.",
         "Note: Labelled text.",
     ]
+
+
+def test_an_arrow_line_is_a_call_to_action_only_when_it_asks_to_act(
+    seed_path: Path, tmp_path: Path
+) -> None:
+    """The importers and the series use one rule: the import report counts only the
+    lines that will be shown as calls to action."""
+    from newsletter.pipeline import import_article
+
+    report = import_article(seed_path, out=tmp_path / "seed.md")
+    assert "8 sections, 3 lists, 2 calls to action, 3 images" in report.found
+    for name, asks, says in (
+        (
+            "studio-partnerships.md",
+            "Book a free strategy call to find the right first partner for your studio.",
+            "Whatever you decide, your studio deserves to grow at a pace you can keep.",
+        ),
+        (
+            "teen-therapist.md",
+            "Schedule a free 15-minute consultation to talk through what your teen needs.",
+            "Reaching out is a sign of strength, for your teen and for you.",
+        ),
+    ):
+        article = import_file(ARTICLES / name)
+        assert [b.text() for b in article.blocks if isinstance(b, CallToAction)] == [asks]
+        assert says in [b.text() for b in article.blocks if isinstance(b, Paragraph)]

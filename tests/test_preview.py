@@ -95,6 +95,30 @@ def test_every_part_fits_a_phone_and_shows_its_cta(browser, preview) -> None:  #
     context.close()
 
 
+@pytest.mark.parametrize("width", [1024, 1280, 1400, 1920])
+def test_both_frames_are_fully_visible_on_a_laptop(browser, preview, width: int) -> None:  # type: ignore[no-untyped-def]
+    """The 375 px and 700 px frames side by side when they fit, one under the other when
+    they do not: never cut off on the right (text cut mid-word)."""
+    server, _ = preview
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(server.url)
+    frames = page.locator(".frames").bounding_box()
+    assert frames
+    for selector, expected in (("#phone", 375), ("#desktop", 700)):
+        box = page.locator(selector).bounding_box()
+        assert box and box["width"] >= expected, (selector, box)
+        right = box["x"] + box["width"]
+        assert box["x"] >= frames["x"] and right <= frames["x"] + frames["width"] + 0.5, (
+            f"{selector} cut off at {width} px: ends at {right}, its panel at "
+            f"{frames['x'] + frames['width']}"
+        )
+        assert right <= width, (selector, right)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"preview-{width}px")
+    context.close()
+
+
 def _background(page, selector: str) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
     color = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).backgroundColor")
     return tuple(int(x) for x in color[color.index("(") + 1 : color.index(")")].split(",")[:3])
@@ -181,3 +205,33 @@ def test_config_and_template_edits_update_the_page(browser, preview) -> None:  #
         "</mj-section>"
     )
     page.frame_locator("#phone").locator("text=A custom footer.").wait_for(timeout=5000)
+
+
+def test_seed_parts_read_well_on_a_phone(browser, seed_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from newsletter.pipeline import import_article, render_to_dir
+
+    (tmp_path / "newsletter.toml").write_text('[sender]\nname = "Sarah Duran"\n')
+    config = load_config(tmp_path / "newsletter.toml")
+    issue = import_article(seed_path, out=tmp_path / "seed.md", cta_url="https://example.com/b")
+    render_to_dir(issue.path, tmp_path / "out", config)
+    phone = browser.new_context(viewport={"width": 375, "height": 800}, device_scale_factor=1)
+    page = phone.new_page()
+    for k in (1, 2, 3):
+        page.goto((tmp_path / "out" / f"part-{k}.html").as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        # the long series title takes three lines at most, not the whole first screen
+        title = page.locator(".nl-header h1").bounding_box()
+        assert title and title["height"] <= 3 * 22 * 1.3 + 2, title
+
+        def top(text: str) -> float:
+            box = page.get_by_text(text, exact=False).first.bounding_box()
+            assert box, text
+            return float(box["y"])
+
+        order = ["Hi there,"] + (["Previously:"] if k > 1 else [])
+        order += ["Reach out today to schedule a consultation"]
+        order += (["Next time:"] if k < 3 else []) + ["Until next time,", "Unsubscribe"]
+        tops = [top(t) for t in order]
+        assert tops == sorted(tops), list(zip(order, tops, strict=True))
+        shot(page, f"seed-part-{k}-phone")
+    phone.close()

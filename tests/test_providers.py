@@ -282,6 +282,19 @@ def test_test_send_marks_the_subject(tmp_path: Path, monkeypatch: pytest.MonkeyP
         server.stop()
 
 
+def test_proofs_in_the_outbox_are_named_for_a_shell(workdir: Path) -> None:
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    issue = str(REPO / "issues" / "calmer-mornings.md")
+    result = CliRunner().invoke(cli, ["test-send", issue, "--to", "me@example.com"])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (workdir / "outbox").iterdir())
+    assert names and all(n.startswith("proof-") and n.endswith(".eml") for n in names), names
+    assert not any(n.startswith("-") for n in names)
+
+
 def test_every_proof_through_resend_is_delivered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.blocks import Heading, Image, Paragraph
+from newsletter.blocks import Heading, Image, Paragraph, same_words
 from newsletter.check import check_issue
 from newsletter.config import Config, load_config
 from newsletter.errors import ConfigError
@@ -122,6 +122,18 @@ def _check_framing(issue_path: Path, workdir: Path, config: Config, cta_url: str
             assert isinstance(part.blocks[0], Heading)
         # signed, in HTML and text
         assert "Until next time," in shown and "Until next time," in text
+        # the reading order, the same in HTML and text: title and part, greeting, recap,
+        # the part itself, its call to action, what comes next, sign-off, footer
+        body = next(b.text() for b in part.blocks if isinstance(b, Paragraph))[:30]
+        order = ["Hi Ann,"]  # after the title and "Part k of n" (checked above)
+        order += ["Previously:"] if k > 1 else []
+        order += [" ".join(body.split()), part.cta.label if part.cta else ""]
+        order += ["Next time:"] if k < n else []
+        order += ["Until next time,", "You are receiving this because"]
+        for where in (shown, text):
+            flat = " ".join(where.split())
+            at = [flat.find(" ".join(x.split())) for x in order]
+            assert -1 not in at and at == sorted(at), list(zip(order, at, strict=True))
         # recap and teaser are sentences from the article, never a list of headings
         if k > 1:
             prev = " ".join(b.text() for b in series.parts[k - 2].blocks)
@@ -149,6 +161,10 @@ def _check_framing(issue_path: Path, workdir: Path, config: Config, cta_url: str
         assert part.cta is not None
         assert shown.count(part.cta.label) == 1, part.cta.label
         assert shown.count("Read the whole article") <= 1
+        # one button, in the words of the issue's call to action, without a full stop
+        buttons = re.findall(r"<mj-button href=[^>]*>\s*(.*?)\s*</mj-button>", r.mjml, re.S)
+        assert len(buttons) == 1 and same_words(buttons[0], part.cta.label, prefix=True)
+        assert buttons[0][-1:].isalnum(), buttons
 
 
 def test_seed_series_done_when(seed_path: Path, workdir: Path, config: Config) -> None:
@@ -376,3 +392,14 @@ def test_article_link_is_quiet_and_never_the_main_cta(
         assert r.part.cta.url != SEED_URL
         shown = visible(r.html).text[0]
         assert shown.count("Read the whole article") == 1
+
+
+def test_text_part_puts_a_figure_caption_on_its_own_line(workdir: Path, config: Config) -> None:
+    path = import_article(ARTICLES / "blog-post.html", issues_dir=workdir / "issues").path
+    _, rendered = render_issue(path, config)
+    lines = "".join(r.text for r in rendered).splitlines()
+    at = lines.index("[Image: A lamp glowing in a dark window at night]")
+    assert lines[at + 1] == "Nights can feel very long."
+    # and the HTML shows it under the image, as its own line
+    html = "".join(r.html for r in rendered)
+    assert "Nights can feel very long.</p>" in html.split("window.jpg", 1)[1][:3000]

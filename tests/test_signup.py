@@ -153,6 +153,8 @@ def test_form_double_opt_in_consent_record_and_part_one(site_db: Site) -> None:
         page="https://blog.example.com/guilt?utm=x",
     ).ok
     link = site.confirmations()["Reader@example.com"]
+    # named by its kind, not by a negative id a shell would read as an option
+    assert [p.name[:8] for p in site.config.outbox_path.glob("*.eml")] == ["confirm-"]
     # Pending: nothing of the series goes out.
     site.send_due()
     assert site.parts_for("Reader@example.com") == []

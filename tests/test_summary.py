@@ -7,7 +7,7 @@ from pathlib import Path
 from newsletter.blocks import Article, CallToAction, Paragraph, Span, asks_to_act, spans_of
 from newsletter.config import Config
 from newsletter.issuefile import CTA, load_issue, parse_issue
-from newsletter.pipeline import article_cta, render_issue
+from newsletter.pipeline import article_cta, import_article, render_issue
 from newsletter.series import build_series, frame_ctas
 from newsletter.summary import recap, sentences
 
@@ -104,3 +104,61 @@ def test_an_arrow_line_that_asks_nothing_is_text_and_keeps_its_link() -> None:
     assert article_cta(article, "https://example.com/book") == CTA(
         "Find out more", "https://example.com/book"
     )
+
+
+def _subjects_name_their_part(path: Path, tmp_path: Path) -> list[str]:
+    from newsletter.series import short_title
+
+    series = build_series(load_issue(import_article(path, out=tmp_path / f"{path.stem}.md").path))
+    subjects = [p.subject for p in series.parts]
+    assert len(set(subjects)) == len(subjects), subjects
+    for p in series.parts:
+        assert len(p.subject) <= 50, p.subject
+        # never the series title (nor its head) while the style is "{heading}"
+        assert p.subject not in (series.title, short_title(series.title)), (p.index, subjects)
+        assert not p.subject.lower().startswith("chapter"), p.subject
+        # named after one of its headings, else one of its sentences, in its own words
+        stem = p.subject.removesuffix(" (continued)").rstrip("…")
+        assert stem in " ".join(b.text() for b in p.blocks), p.subject
+    return subjects
+
+
+def test_every_subject_names_its_part_never_the_series_title(tmp_path: Path) -> None:
+    subjects = _subjects_name_their_part(ARTICLES / "very-long.md", tmp_path)
+    # part 7 opens "Chapter 9: Every client and regular attention rather than heroics"
+    assert subjects[6] == "Every client and regular attention…"
+    subjects = _subjects_name_their_part(ARTICLES / "one-huge-section.md", tmp_path)
+    assert subjects[:2] == ["Everything in one place", "Everything in one place (continued)"]
+    _subjects_name_their_part(ARTICLES / "long-lists.md", tmp_path)
+
+
+def test_a_sentence_the_article_says_twice_is_recapped_once() -> None:
+    from newsletter.blocks import ListBlock, ListItem
+    from newsletter.summary import ranked
+
+    said = "The first draft rewards a clear plan written down."
+    part = (
+        ListBlock(False, (ListItem(spans_of(said)), ListItem(spans_of("Rest as much as effort.")))),
+        Paragraph(spans_of(f"{said} Every client asks for honest feedback from a friend.")),
+        Paragraph(spans_of("the FIRST draft rewards a clear plan — written down!")),
+    )
+    texts = [s.text for s in ranked(part)]
+    assert len(texts) == 3 and texts.count(said) == 1, texts  # the third says it again
+    keys = [
+        " ".join(s.lower().strip(".!").replace(" —", "").split()) for s in sentences(recap(part))
+    ]
+    assert len(set(keys)) == len(keys), recap(part)
+
+
+def test_every_subject_style_fits_a_series_of_long_headings() -> None:
+    from newsletter.config import SeriesStyle
+
+    issue = load_issue(ARTICLES / "very-long.md")
+    for style, limit in (
+        ("{heading} ({k}/{n})", 50),
+        ("Part {k}: {heading}", 50),
+        ("{title}: {heading}", 60),  # a 45-character title: its head is cut too
+    ):
+        subjects = [p.subject for p in build_series(issue, SeriesStyle(subject=style)).parts]
+        assert all(len(s) <= limit for s in subjects), (style, subjects)
+        assert len(set(subjects)) == len(subjects), subjects

@@ -21,7 +21,7 @@ from .common import Context
 class NewsletterGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except NewsletterError as exc:
             if _debug(ctx):
                 raise
@@ -42,6 +42,10 @@ class NewsletterGroup(click.Group):
                 err=True,
             )
             sys.exit(2)
+        obj = ctx.find_object(Context)
+        if obj:
+            obj.say_note()
+        return result
 
 
 def _one_line(message: str) -> str:

@@ -7,6 +7,7 @@ The command modules import only click and light modules at the top, so that
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import Config, load_config
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,12 +36,20 @@ def console() -> Console:
     )
 
 
+NO_CONFIG_NOTE = (
+    "no newsletter.toml here: using ./newsletter.db; run 'newsletter init' "
+    "or cd into your newsletter folder"
+)
+
+
 @dataclass
 class Context:
     config_path: str | None = None
     debug: bool = False
     _config: Config | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
+    #: one line for stderr once the command has done its work (an error stays the only line)
+    note: str = ""
 
     @property
     def config(self) -> Config:
@@ -49,11 +59,43 @@ class Context:
 
     @property
     def store(self) -> Store:
+        """The database. With no newsletter.toml found, :attr:`note` says that
+        ./newsletter.db is used (a command run in the wrong folder is not silent)."""
         if self._store is None:
             from ..store import Store
 
+            if self.fallback_db() is not None:
+                self.note = NO_CONFIG_NOTE
             self._store = Store(self.config.db_url)
         return self._store
+
+    def say_note(self) -> None:
+        """Print :attr:`note` now (a command that runs until stopped never finishes)."""
+        if self.note:
+            click.echo(self.note, err=True)
+            self.note = ""
+
+    @property
+    def existing_store(self) -> Store:
+        """The database for a command that only shows what is in it: with no
+        newsletter.toml and no ./newsletter.db there is nothing to show, and no database is
+        created to show it."""
+        fallback = self.fallback_db()
+        if fallback is not None and not fallback.exists():
+            raise ConfigError(
+                "no newsletter.toml here and no newsletter.db: nothing to show",
+                hint="run 'newsletter init' or cd into your newsletter folder",
+            )
+        return self.store
+
+    def fallback_db(self) -> Path | None:
+        """The SQLite file the commands fall back to when no newsletter.toml was found (and
+        neither $NEWSLETTER_CONFIG nor $NEWSLETTER_DATABASE_URL is set); None otherwise."""
+        cfg = self.config
+        if cfg.path is not None or os.environ.get("NEWSLETTER_DATABASE_URL"):
+            return None
+        url = cfg.db_url
+        return Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
 
 
 class LazyChoice(click.Choice):
@@ -74,6 +116,21 @@ class LazyChoice(click.Choice):
 
     def __repr__(self) -> str:
         return "LazyChoice()"
+
+
+class FilePath(click.Path):
+    """A file named on the command line (an issue, an output file). A folder given instead
+    is the one-line error every unreadable file gets (exit 1), not a usage error."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..textfile import not_a_folder
+
+        path = Path(str(super().convert(value, param, ctx)))
+        not_a_folder(path)
+        return path
 
 
 pass_ctx = click.make_pass_decorator(Context)

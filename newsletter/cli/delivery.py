@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import NewsletterError
-from .common import Context, LazyChoice, console, pass_ctx
+from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 if TYPE_CHECKING:
     from ..domaincheck import DomainReport
@@ -91,7 +91,7 @@ def show_domain(report: DomainReport) -> None:
 
 
 @click.command("test-send")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option("--to", "to", required=True, help="Address to send the proof to.")
 @click.option("--part", type=int, help="Only this part (default: every part).")
 @pass_ctx
@@ -125,7 +125,7 @@ def suppressions_list(ctx: Context) -> None:
     table = Table()
     for col in ("Address", "Reason", "Source", "Since", "Detail"):
         table.add_column(col)
-    for s in ctx.store.suppressions():
+    for s in ctx.existing_store.suppressions():
         shown = "(erased)" if s.email_key.startswith("sha256:") else s.email_key
         table.add_row(shown, s.reason, s.source, f"{s.created_at:%Y-%m-%d}", s.detail[:60])
     console().print(table)
@@ -170,6 +170,7 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
 
     config = ctx.config
     app = create_app(ctx.store, config)
+    ctx.say_note()
     server = make_server(host or config.web.host, port or config.web.port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     console().print(

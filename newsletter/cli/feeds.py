@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import Context, LazyChoice, console, pass_ctx
+from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 if TYPE_CHECKING:
     from .. import feeds as lib
@@ -136,7 +136,7 @@ def list_cmd(ctx: Context) -> None:
 
     from .. import feeds as lib
 
-    found = lib.list_feeds(ctx.store)
+    found = lib.list_feeds(ctx.existing_store)
     out = console()
     if not found:
         out.print("No feeds yet. Add one with 'newsletter feeds add URL --list NAME'.")
@@ -187,7 +187,7 @@ def check_cmd(ctx: Context, feed: str | None) -> None:
 
 
 @click.command("approve")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option("--force", is_flag=True, help="Queue even if 'newsletter check' finds errors.")
 @pass_ctx
 def approve_cmd(ctx: Context, issue: Path, force: bool) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .common import Context, LazyChoice, console, pass_ctx
+from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 
 def _formats() -> list[str]:
@@ -22,7 +22,7 @@ def _formats() -> list[str]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FilePath(),
     help="Issue file to write (default: issues/SLUG.md).",
 )
 @click.option(
@@ -90,7 +90,7 @@ def _line_key(note: str) -> tuple[int, str]:
 
 
 @click.command("split")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @pass_ctx
 def split_cmd(ctx: Context, issue: Path) -> None:
     """Show how ISSUE is cut into parts: words, minutes, subjects and why each break is there."""
@@ -121,7 +121,7 @@ def split_cmd(ctx: Context, issue: Path) -> None:
 
 
 @click.command("render")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option(
     "--out",
     "out_dir",
@@ -140,7 +140,7 @@ def render_cmd(ctx: Context, issue: Path, out_dir: Path) -> None:
 
 
 @click.command("check")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON for tools.")
 @pass_ctx
 def check_cmd(ctx: Context, issue: Path, as_json: bool) -> None:
@@ -172,7 +172,7 @@ def check_cmd(ctx: Context, issue: Path, as_json: bool) -> None:
 
 
 @click.command("preview")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option(
     "--host",
     default="127.0.0.1",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import StoreError
-from .common import Context, LazyChoice, console, pass_ctx
+from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 if TYPE_CHECKING:
     from ..sender import SendReport
@@ -34,7 +34,7 @@ def _when(dt: datetime | None) -> str:
 
 
 @click.command("queue")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option("--list", "list_name", help="The subscriber list (default: the issue's 'list').")
 @click.option(
     "--start",
@@ -93,18 +93,23 @@ def queue_cmd(
     out = console()
     for w in [f.message for f in ready] + q.warnings:
         out.print(f"  warning: {w}")
-    out.print(
-        f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), "
+    scheduled = (
         f"{q.rows} messages scheduled, first at {_when(q.first_due)}."
+        if q.rows
+        # a sequence for an empty list: nothing is due yet, and that is expected
+        else f"nobody on list {q.list_name!r} yet: each subscriber who joins gets part 1 "
+        "when they join."
     )
+    out.print(f"Queued {q.slug!r}: {q.parts} parts to list {q.list_name!r} ({q.mode}), {scheduled}")
     out.print(
-        "Next: 'newsletter run' (or 'newsletter send-due' from cron) sends them; "
-        f"'newsletter status {q.slug}' shows progress."
+        "Next: 'newsletter run' (or 'newsletter send-due' from cron) sends "
+        + ("them" if q.rows else "each one's parts as they fall due")
+        + f"; 'newsletter status {q.slug}' shows progress."
     )
 
 
 @click.command("requeue")
-@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("issue", type=FilePath())
 @click.option(
     "--include-sent", is_flag=True, help="Also update parts some subscribers already received."
 )
@@ -130,7 +135,7 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
     from ..store import ledger
     from .feeds import print_waiting
 
-    rows = ledger.status(ctx.store, _slug(issue) if issue else None)
+    rows = ledger.status(ctx.existing_store, _slug(issue) if issue else None)
     out = console()
     print_waiting(ctx.store)  # issues from feeds that wait for 'newsletter approve'
     if not rows:
@@ -386,6 +391,7 @@ def run_cmd(ctx: Context) -> None:
     from .feeds import start_feed_poller
 
     config, store = ctx.config, ctx.store
+    ctx.say_note()
     require_go_live(config)
     provider = get_provider(config)
     stop = threading.Event()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import Context, console, pass_ctx
+from .common import Context, FilePath, console, pass_ctx
 
 
 @click.group("subscribers")
@@ -129,7 +129,7 @@ def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int
     for col in ("Email", "Name", "Lists", "Timezone", "Status", "Subscribed"):
         table.add_column(col)
     for shown, row in enumerate(
-        subs.iter_subscribers(ctx.store, list_name=list_name, status=status)
+        subs.iter_subscribers(ctx.existing_store, list_name=list_name, status=status)
     ):
         if limit and shown >= limit:
             break
@@ -152,7 +152,7 @@ def show_cmd(ctx: Context, email: str) -> None:
     joined, from which form, IP address, user agent, consent text, when confirmed)."""
     from ..store import subscribers as subs
 
-    found = subs.show(ctx.store, email)
+    found = subs.show(ctx.existing_store, email)
     if found is None:
         raise click.ClickException(f"{email} is not a subscriber")
     out = console()
@@ -184,7 +184,7 @@ def show_cmd(ctx: Context, email: str) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FilePath(),
     help="Write to this file instead of standard output.",
 )
 @click.option("--list", "list_name", help="Only this list.")
@@ -198,12 +198,13 @@ def export_cmd(
     """Export subscribers as CSV with a header row."""
     from ..store import subscribers as subs
 
+    store = ctx.existing_store  # before the output file is created
     if output:
         with output.open("w", encoding="utf-8", newline="") as f:
-            n = subs.export_csv(ctx.store, f, list_name=list_name, status=status)
+            n = subs.export_csv(store, f, list_name=list_name, status=status)
         click.echo(f"Exported {n} subscribers to {output}.", err=True)
     else:
-        subs.export_csv(ctx.store, sys.stdout, list_name=list_name, status=status)
+        subs.export_csv(store, sys.stdout, list_name=list_name, status=status)
 
 
 def register(cli: click.Group) -> None:

@@ -83,6 +83,7 @@ def notify_editor(
         from_name=config.sender.name,
         reply_to=config.sender.reply_to,
         tag="feed-approval",
+        metadata={"kind": "feed-approval"},
         recipients=[Recipient(_ID_BASE - entry_id, to)],
     )
     provider = get_provider(config)

@@ -44,6 +44,22 @@ _Loader.add_constructor(
 )
 
 
+#: the top-level front matter fields of our own issue format (see ``issuefile``)
+ISSUE_FIELDS = (
+    "title",
+    "subtitle",
+    "author",
+    "url",
+    "date",
+    "cta",
+    "series",
+    "list",
+    "tags",
+    "parts",
+    "source",
+)
+
+
 @dataclass
 class FrontMatter:
     fmt: str  # "yaml", "toml" or "" (the file has none)

@@ -15,7 +15,6 @@ from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from ..blocks import (
     Article,
     Block,
-    CallToAction,
     Code,
     Heading,
     Image,
@@ -27,6 +26,7 @@ from ..blocks import (
     Rule,
     Span,
     append_span,
+    marked_line,
     plain,
     trim_spans,
 )
@@ -244,7 +244,7 @@ def _paragraph_blocks(spans: Inline, images: list[Image]) -> list[Block]:
         marker = next((m for m in CTA_MARKERS if text.startswith(m)), None)
         if marker:
             href = next((s.href for s in spans if s.href), "") or ""
-            out.append(CallToAction(label=text[len(marker) :].strip(), url=href))
+            out.append(marked_line(text[len(marker) :], href))
         else:
             out.append(Paragraph(spans))
     out.extend(images)
@@ -291,7 +291,7 @@ class _Walker:
                     and _is_button(links[0])
                     and (_WS.sub(" ", links[0].get_text(" ")).strip() == text)
                 ):
-                    out.append(CallToAction(label=text, url=str(links[0].get("href") or "")))
+                    out.append(marked_line(text, str(links[0].get("href") or "")))
                 elif _is_label(child) and text:
                     heading_label = text.rstrip(":")
                 else:
@@ -306,7 +306,7 @@ class _Walker:
             elif name == "a":
                 label = _WS.sub(" ", child.get_text(" ")).strip()
                 if label:
-                    out.append(CallToAction(label=label, url=str(child.get("href") or "")))
+                    out.append(marked_line(label, str(child.get("href") or "")))
             elif name in ("ul", "ol"):
                 out.append(self._list(child))
             elif name == "img":

@@ -28,11 +28,12 @@ from ..blocks import (
     Rule,
     Span,
     append_span,
+    marked_line,
     plain,
     trim_spans,
 )
 from .clutter import cut_at_title, drop_tail, sign_off
-from .frontmatter import date_text, read_front_matter
+from .frontmatter import ISSUE_FIELDS, date_text, read_front_matter
 from .html import CTA_MARKERS, html_blocks
 
 _HTML_TAG = re.compile(r"^<(/?)([a-zA-Z][\w-]*)\b([^>]*?)/?>$", re.S)
@@ -124,12 +125,12 @@ def _inline(token: Token) -> tuple[Inline, list[Image]]:
     return conv.result(), conv.images
 
 
-def _cta_from(spans: Inline) -> CallToAction | None:
+def _cta_from(spans: Inline) -> CallToAction | Paragraph | None:
     text = plain(spans).strip()
     for marker in CTA_MARKERS:
         if text.startswith(marker):
             href = next((s.href for s in spans if s.href), "") or ""
-            return CallToAction(label=text[len(marker) :].strip(), url=href)
+            return marked_line(text[len(marker) :], href)
     return None
 
 
@@ -301,7 +302,17 @@ def import_markdown(text: str, source: str) -> Article:
     tags = meta.get("tags") or meta.get("categories") or []
     if isinstance(tags, str):
         tags = [t.strip() for t in re.split(r"[,\s]+", tags) if t.strip()]
-    extra = {k: v for k, v in meta.items() if k not in _KEEP}
+    # an issue file (or a post written in our issue format) keeps its cta, series, parts...
+    # but a generator's own `series` taxonomy (Hugo, Jekyll: a name or a list of names) or
+    # `source` text is not ours: those are set aside like any other field
+    own = {
+        k: v
+        for k, v in meta.items()
+        if k not in _KEEP
+        and k in ISSUE_FIELDS
+        and (k not in ("series", "source") or isinstance(v, dict))
+    }
+    extra = {k: v for k, v in meta.items() if k not in _KEEP and k not in own}
     for key in extra:
         notes.append(f"set aside front matter field '{key}' (kept under 'source:')")
     return Article(
@@ -320,4 +331,6 @@ def import_markdown(text: str, source: str) -> Article:
         blocks=blocks,
         notes=notes,
         extra=extra,
+        issue_fields=own,
+        issue_lines=front.lines,
     )

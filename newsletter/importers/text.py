@@ -15,12 +15,12 @@ import re
 from ..blocks import (
     Article,
     Block,
-    CallToAction,
     Heading,
     Image,
     ListBlock,
     ListItem,
     Paragraph,
+    marked_line,
     spans_of,
 )
 from .clutter import is_contact_line, is_head_clutter, is_tail_clutter, looks_like_name, sign_off
@@ -327,7 +327,8 @@ def import_text(text: str, source: str) -> Article:
             continue
         if all(is_cta(line) for line in lines):
             for line in lines:
-                blocks.append(CallToAction(label=_CTA_ARROW.sub("", line).strip()))
+                # the series' rule: an arrow line of encouragement is a paragraph
+                blocks.append(marked_line(_CTA_ARROW.sub("", line)))
             continue
         blocks.append(Paragraph(spans=spans_of("\n".join(lines))))
     return Article(title=title, blocks=sign_off(blocks), notes=notes)

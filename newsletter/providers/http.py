@@ -302,14 +302,6 @@ class HttpProvider(Provider):
             payload = self.build(batch, chunk)
         return payload
 
-    def payloads(self, batch: Batch, recipients: list[Recipient]) -> list[Payload]:
-        """Every request the recipients need, in order (for tests and benchmarks)."""
-        out: list[Payload] = []
-        while recipients:
-            out.append(self.payload(batch, recipients))
-            recipients = recipients[len(out[-1].recipients) :]
-        return out
-
     def post(self, batch: Batch, payload: Payload) -> list[Result]:
         url = f"{self.base_url}{self.endpoint()}"
         deadline = time.monotonic() + self.deadline

@@ -1,6 +1,8 @@
 """``outbox``: every message becomes a standard .eml file in a folder. No account needed.
 
-The file name is the delivery's id, written atomically (a temporary file, then a rename),
+The file name is the delivery's id (a message that is not a ledger row, with a negative
+id, is named by its kind: ``confirm-000000001.eml``, ``proof-000000002.eml``, so that no
+name starts with a dash), written atomically (a temporary file, then a rename),
 so a batch resent after a crash replaces its files instead of doubling them. Temporary
 files left by a process killed mid-write are removed when the outbox is next opened.
 """
@@ -68,7 +70,9 @@ class OutboxProvider(Provider):
         out.append(f"--{boundary}--\r\n".encode())
         return b"".join(out), message_id
 
-    def path_for(self, delivery_id: int) -> Path:
+    def path_for(self, delivery_id: int, kind: str = "message") -> Path:
+        if delivery_id < 0:  # not a ledger row: a leading dash would read as an option
+            return self.folder / f"{kind}-{-delivery_id:09d}.eml"
         return self.folder / f"{delivery_id:010d}.eml"
 
     def send_batch(self, batch: Batch) -> list[Result]:
@@ -76,7 +80,8 @@ class OutboxProvider(Provider):
         results = []
         for r in batch.recipients:
             data, message_id = self.message(batch, r)
-            self._write(self.path_for(r.delivery_id), data)
+            kind = batch.metadata.get("kind", "message")
+            self._write(self.path_for(r.delivery_id, kind), data)
             results.append(Result(r.delivery_id, Outcome.SENT, message_id=message_id))
         return results
 

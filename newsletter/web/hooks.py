@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from .. import webhooks
+from .. import secrets, webhooks
 from ..store import Store
 from ..webhooks.base import MAX_BODY_BYTES
 
@@ -15,6 +15,7 @@ def webhooks_blueprint(
     store: Store, hooks: dict[str, webhooks.WebhookProvider] | None = None
 ) -> Blueprint:
     bp = Blueprint("webhooks", __name__)
+    secrets.register_env(*secrets.WEBHOOK_ENV)  # scrubbed from the start, not from first use
     providers = hooks if hooks is not None else webhooks.webhook_providers()
 
     @bp.post("/webhooks/<name>")

@@ -79,6 +79,7 @@ class Observed:
 
 
 def secret(variable: str) -> str:
+    """``$VARIABLE`` through the scrubber (one of :data:`secrets.WEBHOOK_ENV`)."""
     try:
         value = secrets.read(variable)
     except NewsletterError as exc:
