@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from newsletter.cli import cli
 from newsletter.errors import InputError
-from newsletter.store import utcnow
 from newsletter.store.models import Membership, Subscriber
 from newsletter.store.subscribers import (
     add_subscriber,
@@ -303,49 +302,4 @@ def test_awkward_values_are_stored_exactly(tmp_path: Path, db_url: str) -> None:
         assert (
             c.scalar(select(Subscriber.timezone).where(Subscriber.email == "back@example.com"))
             is None
-        )
-
-
-def test_a_large_import_leaves_the_foreign_keys_as_they_were(
-    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On PostgreSQL a large import checks its foreign keys once at the end instead of row
-    by row: afterwards (and after an import that failed half-way) the keys are all there,
-    with their ON DELETE, and they still refuse a row that points nowhere."""
-    from sqlalchemy import insert, inspect
-    from sqlalchemy.exc import IntegrityError
-
-    import newsletter.store.subscribers as subs
-    from newsletter.store.models import Consent
-
-    def keys() -> dict[str, list[dict[str, object]]]:
-        found = inspect(store.engine)
-        return {t: found.get_foreign_keys(t) for t in ("memberships", "consents")}
-
-    monkeypatch.setattr(subs, "CHUNK", 3)
-    store = open_store(make_config(tmp_path, db_url))
-    before = keys()
-    assert len(before["memberships"]) == 2 and len(before["consents"]) == 2
-    f = write_csv(tmp_path / "s.csv", [["email"]] + [[f"p{i}@example.com"] for i in range(10)])
-    real = subs._chunks
-
-    def crashing(rows, size):  # type: ignore[no-untyped-def]
-        for number, chunk in enumerate(real(rows, size)):
-            if number == 2:
-                raise OSError("disk full")
-            yield chunk
-
-    monkeypatch.setattr(subs, "_chunks", crashing)
-    with pytest.raises(OSError):
-        import_csv(store, f, list_name="readers")
-    assert keys() == before and count(store) == 0
-    monkeypatch.setattr(subs, "_chunks", real)
-    assert import_csv(store, f, list_name="readers").added == 10
-    assert keys() == before
-    assert count(store, Membership) == 10 and count(store, Consent) == 10
-    with pytest.raises(IntegrityError), store.begin() as c:
-        c.execute(
-            insert(Membership).values(
-                subscriber_id=10**6, list_id=1, status="active", joined_at=utcnow()
-            )
         )

@@ -34,7 +34,6 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -398,10 +397,7 @@ def import_rows(
     with store.begin() as conn:
         list_id = store.list_id(conn, list_name, create=True) if list_name else None
         seen = _seen_table(conn)
-        checks: list[tuple[str, str, str]] = []  # foreign keys checked once at the end
         for number, chunk in enumerate(_chunks(rows, CHUNK)):
-            if number == 1 and store.is_postgres:  # a large import
-                checks = _drop_foreign_keys(conn, (Membership, Consent))
             unique = _first_occurrences(store, conn, seen, number, chunk, result)
             if not unique:
                 continue
@@ -420,41 +416,8 @@ def import_rows(
                     )
                 continue
             _join_list(store, conn, seen, number, list_id, eligible, new, result, now, method)
-        _add_foreign_keys(conn, checks)
         seen.drop(conn)
     return result
-
-
-def _drop_foreign_keys(conn: Connection, models: Iterable[Any]) -> list[tuple[str, str, str]]:
-    """Drop the foreign keys of MODELS' tables for the rest of this transaction:
-    PostgreSQL checks each one row by row (about 20 microseconds a row: half a large
-    import's time), ``_add_foreign_keys`` checks all the rows at once. Until the import
-    commits, other writers to these tables wait (a rollback restores the keys).
-    Returns (table, name, definition) for ``_add_foreign_keys``."""
-    dropped = []
-    quote = conn.dialect.identifier_preparer.quote
-    for model in models:
-        table = model.__tablename__
-        for name, definition in conn.execute(
-            text(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-                " WHERE conrelid = CAST(:table AS regclass) AND contype = 'f' ORDER BY conname"
-            ),
-            {"table": table},
-        ):
-            conn.exec_driver_sql(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
-            dropped.append((table, name, definition))
-    return dropped
-
-
-def _add_foreign_keys(conn: Connection, dropped: list[tuple[str, str, str]]) -> None:
-    """Put back the keys ``_drop_foreign_keys`` dropped, each checked over the whole table
-    in one statement."""
-    quote = conn.dialect.identifier_preparer.quote
-    for table, name, definition in dropped:
-        conn.exec_driver_sql(
-            f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
-        )
 
 
 def _seen_table(conn: Connection) -> Table:
