@@ -169,7 +169,7 @@ def check_domain(config: Config, resolver: dns.resolver.Resolver | None = None) 
     provider = config.sending.provider
     if provider not in PROVIDER_DNS:
         raise ConfigError(
-            f"[sending] provider {provider!r} sends no mail of its own: nothing to look up",
+            f"[sending] provider '{provider.value}' sends no mail of its own: nothing to look up",
             hint="'newsletter domain check' checks the DNS of a real provider's sending domain",
         )
     rules = PROVIDER_DNS[provider]
