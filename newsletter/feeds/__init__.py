@@ -125,7 +125,7 @@ def approve_issue(
     config: Config, store: Store, issue: Path, *, force: bool = False, now: datetime | None = None
 ) -> Queued:
     """Check and queue an issue from a feed, with the feed's list, mode and schedule."""
-    from ..schedule import queue_issue
+    from .poll import queue_for_feed
 
     found = records.entry_for_issue(store, issue.stem)
     if found is None:
@@ -136,17 +136,7 @@ def approve_issue(
     entry_id, feed, state = found
     if state is EntryState.QUEUED:
         raise StoreError(f"{issue}: already approved and queued", hint="'newsletter status'")
-    q = queue_issue(
-        store,
-        config,
-        issue,
-        list_name=feed.list_name,
-        every=feed.every,
-        mode=feed.mode,
-        at=feed.at,
-        force=force,
-        now=now,
-    )
+    q = queue_for_feed(config, store, feed, issue, now, force=force)
     records.set_entry(store, entry_id, EntryState.QUEUED, detail="approved")
     return q
 

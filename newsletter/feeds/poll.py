@@ -16,7 +16,7 @@ from ..config import Config
 from ..errors import NewsletterError
 from ..issuefile import dump_issue
 from ..pipeline import article_cta, check_issue_text, slugify
-from ..schedule import queue_issue
+from ..schedule import Queued, queue_issue
 from ..store import Store
 from . import records
 from .entries import Entry, EntryUnusable, entry_article, parse_feed
@@ -222,16 +222,30 @@ def _auto_queue(
         )
         return EntryState.HELD, f"{len(report.errors)} check error(s): {reasons}"
     try:
-        q = queue_issue(
-            store,
-            config,
-            path,
-            list_name=feed.list_name,
-            every=feed.every,
-            mode=feed.mode,
-            at=feed.at,
-            now=now,
-        )
+        q = queue_for_feed(config, store, feed, path, now)
     except NewsletterError as exc:
         return EntryState.HELD, str(exc)
     return EntryState.QUEUED, f"{q.parts} parts, {q.rows} messages scheduled"
+
+
+def queue_for_feed(
+    config: Config,
+    store: Store,
+    feed: FeedInfo,
+    path: Path,
+    now: datetime | None,
+    *,
+    force: bool = False,
+) -> Queued:
+    """Queue an issue from FEED with the feed's list, mode, interval and hour."""
+    return queue_issue(
+        store,
+        config,
+        path,
+        list_name=feed.list_name,
+        every=feed.every,
+        mode=feed.mode,
+        at=feed.at,
+        force=force,
+        now=now,
+    )
