@@ -19,7 +19,7 @@ import feedparser
 import itsdangerous.timed
 import pytest
 import requests
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -107,6 +107,11 @@ def start_site(root: Path, toml: str) -> Iterator[Site]:
         store.close()
 
 
+def site_cli(site: Site, *args: str) -> Result:
+    """`newsletter --config SITE/newsletter.toml ARGS...`"""
+    return CliRunner().invoke(cli, ["--config", str(site.root / "newsletter.toml"), *args])
+
+
 def site_toml(db_url: str = "sqlite:///newsletter.db") -> str:
     return (
         f'database_url = "{db_url}"\n'
@@ -177,16 +182,7 @@ def test_form_double_opt_in_consent_record_and_part_one(site_db: Site) -> None:
     assert again.status_code == 200 and "confirmed already" in again.text
 
     # The consent record, shown and exported.
-    out = CliRunner().invoke(
-        cli,
-        [
-            "--config",
-            str(site.root / "newsletter.toml"),
-            "subscribers",
-            "show",
-            "reader@example.com",
-        ],
-    )
+    out = site_cli(site, "subscribers", "show", "reader@example.com")
     assert out.exit_code == 0, out.output
     for expected in (
         "status:          active",
@@ -206,29 +202,10 @@ def test_form_double_opt_in_consent_record_and_part_one(site_db: Site) -> None:
     assert row["consent_text"] == CONSENT and row["confirmed_at"]
     assert row["consent_user_agent"] == "Mozilla/5.0 (test)"
     # Erasure takes the record with it; only the hash stays.
-    out = CliRunner().invoke(
-        cli,
-        [
-            "--config",
-            str(site.root / "newsletter.toml"),
-            "subscribers",
-            "remove",
-            "--forget",
-            "reader@example.com",
-        ],
-    )
+    out = site_cli(site, "subscribers", "remove", "--forget", "reader@example.com")
     assert out.exit_code == 0, out.output
     assert site.status("Reader@example.com") is None
-    out = CliRunner().invoke(
-        cli,
-        [
-            "--config",
-            str(site.root / "newsletter.toml"),
-            "subscribers",
-            "show",
-            "reader@example.com",
-        ],
-    )
+    out = site_cli(site, "subscribers", "show", "reader@example.com")
     assert out.exit_code == 1 and "not a subscriber" in out.output
 
 
