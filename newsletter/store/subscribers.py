@@ -23,20 +23,17 @@ from sqlalchemy import (
     Connection,
     Integer,
     MetaData,
-    Select,
     String,
     Table,
     and_,
-    bindparam,
-    cast,
     delete,
     func,
     insert,
     literal_column,
     select,
+    table,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -354,26 +351,32 @@ def insert_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None
         for r in rows
     ]
     if dialect.name == "postgresql":
-        conn.execute(_from_arrays(stmt, keys, converted))
+        _copy_then_insert(conn, stmt, keys, converted)
         return
     order = [keys.index(k) for k in compiled.positiontup]  # ?-style drivers: values in order
     conn.exec_driver_sql(compiled.string, [tuple(r[i] for i in order) for r in converted])
 
 
-def _from_arrays(stmt: Any, keys: list[str], rows: list[list[Any]]) -> Any:
-    """STMT (an INSERT, maybe ON CONFLICT DO NOTHING) as ``INSERT ... SELECT * FROM
-    unnest(%(a0)s::type[], ...)`` carrying ROWS (values in the order of KEYS) as one array
-    per column: one statement, planned once, whatever the number of rows."""
-    columns = stmt.table.c
-    arrays = [
-        cast(
-            bindparam(f"a{i}", [r[i] for r in rows], type_=ARRAY(columns[k].type)),
-            ARRAY(columns[k].type),
+def _copy_then_insert(conn: Connection, stmt: Any, keys: list[str], rows: list[list[Any]]) -> None:
+    """PostgreSQL: ROWS (values in the order of KEYS) COPYed into a temporary table with the
+    target's column types, then STMT (an INSERT, maybe ON CONFLICT DO NOTHING) from it in
+    one statement. psycopg writes COPY rows in C; array parameters were quoted value by
+    value in Python (a third of a large import's time)."""
+    quote = conn.dialect.identifier_preparer.quote
+    staging = f"nl_staging_{stmt.table.name}"
+    columns = ", ".join(quote(k) for k in keys)
+    driver: Any = conn.connection.driver_connection  # psycopg, in the same transaction
+    with driver.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(staging)} ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {quote(stmt.table.name)} WITH NO DATA"
         )
-        for i, k in enumerate(keys)
-    ]
-    source: Select[Any] = select(literal_column("*")).select_from(func.unnest(*arrays))
-    return stmt.from_select(keys, source)
+        cursor.execute(f"TRUNCATE {quote(staging)}")
+        with cursor.copy(f"COPY {quote(staging)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    staged: Any = select(*(literal_column(quote(k)) for k in keys)).select_from(table(staging))
+    conn.execute(stmt.from_select(keys, staged))
 
 
 def import_rows(
