@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from . import Store, utcnow
+from .driver import datetime_binder, executemany
 from .models import Campaign, Delivery, Membership, SendBatch, SenderBeat, Subscriber, Suppression
 from .report import SenderSeen
 from .states import BatchState, DeliveryState
@@ -220,19 +221,6 @@ def record(
     message_ids: str | None = None,
 ) -> None:
     """Write each row's outcome and the batch's state, in one transaction."""
-    stmt = (
-        update(Delivery)
-        .where(Delivery.id == bindparam("row_id"))
-        .values(
-            state=bindparam("new_state"),
-            message_id=bindparam("mid"),
-            error=bindparam("err"),
-            sent_at=bindparam("when"),
-            due_at=func.coalesce(bindparam("retry_at", type_=DateTime), Delivery.due_at),
-            attempts=Delivery.attempts - bindparam("refund"),
-            claimed_by=None,
-        )
-    )
     batch_values: dict[str, Any] = {"state": batch_state, "error": error and error[:1000]}
     if message_ids:
         batch_values["message_ids"] = message_ids
@@ -240,22 +228,32 @@ def record(
         batch_values["claimed_by"] = None
     with store.begin() as conn:
         if outcomes:
-            conn.execute(
-                stmt.execution_options(synchronize_session=False),
+            when = datetime_binder(conn)
+            executemany(
+                conn,
+                _RECORD,
                 [
                     {
-                        "row_id": o.id,
-                        "new_state": str(o.state),
+                        "id": o.id,
+                        "state": str(o.state),
                         "mid": o.message_id,
                         "err": o.error[:1000] if o.error else None,
-                        "when": o.sent_at,
-                        "retry_at": o.retry_at,
+                        "sent_at": when(o.sent_at),
+                        "retry_at": when(o.retry_at),
                         "refund": 1 if o.refund else 0,
                     }
                     for o in outcomes
                 ],
             )
         conn.execute(update(SendBatch).where(SendBatch.id == batch_id).values(**batch_values))
+
+
+#: one row's outcome; a row to try again gets its new due time, the others keep theirs
+_RECORD = (
+    "UPDATE deliveries SET state = %(state)s, message_id = %(mid)s, error = %(err)s, "
+    "sent_at = %(sent_at)s, due_at = COALESCE(%(retry_at)s, due_at), "
+    "attempts = attempts - %(refund)s, claimed_by = NULL WHERE id = %(id)s"
+)
 
 
 def keep_for_resend(store: Store, batch_id: int, ids: Sequence[int], error: str) -> None:

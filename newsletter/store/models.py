@@ -157,8 +157,6 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "subscriber_id", "part", name="uq_delivery"),
         Index("ix_deliveries_due", "state", "due_at", "id"),
-        Index("ix_deliveries_claim", "claimed_by"),
-        Index("ix_deliveries_message", "message_id"),
         Index("ix_deliveries_batch", "batch_id"),
     )
 

@@ -1,0 +1,36 @@
+"""Statements handed to the database driver as they are, for the send loop's per-row writes.
+
+Recording a 500-message answer is one UPDATE run 500 times. Through SQLAlchemy each row's
+parameters are compiled and processed in Python, which costs more than SQLite's own work
+for the row; the driver's ``executemany`` takes the rows as they are. The SQL is written
+once with ``%(name)s`` placeholders (psycopg's style) and given to sqlite3 as ``:name``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, DateTime
+
+_PYFORMAT = re.compile(r"%\((\w+)\)s")
+
+
+def executemany(conn: Connection, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Run ``sql`` once per row in ``rows``, in the connection's transaction."""
+    if conn.dialect.paramstyle in ("named", "qmark", "numeric"):  # sqlite3 takes :name
+        sql = _PYFORMAT.sub(r":\1", sql)
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def datetime_binder(conn: Connection) -> Callable[[datetime | None], Any]:
+    """How this database stores a ``DateTime`` column's value (SQLite: the text
+    SQLAlchemy writes, so that rows compare and read back alike; PostgreSQL: as it is)."""
+    process = DateTime().bind_processor(conn.dialect)
+    return process if process is not None else _same
+
+
+def _same(value: datetime | None) -> datetime | None:
+    return value
