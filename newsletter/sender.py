@@ -17,12 +17,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .config import Config
 from .pacing import Pacer
-from .providers import Batch, Provider, ProviderError, Recipient, Result
+from .providers import Batch, Prepared, Provider, ProviderError, Recipient, Result
 from .providers.base import ACCEPTED, PERMANENT, Outcome
 from .signing import Signer
 from .store import Store, ledger, utcnow
@@ -34,6 +35,17 @@ log = logging.getLogger("newsletter.sender")
 RETRY_DELAY = timedelta(minutes=5)
 #: how often a long send loop refreshes its heartbeat
 BEAT_EVERY = 10.0
+
+
+@dataclass
+class Outgoing:
+    """One claimed batch on its way out: the claim, the request built from it (or why the
+    provider refused to build it) and, once launched, the answer to come."""
+
+    claim: Claim
+    request: Prepared
+    refused: ProviderError | None = None
+    answer: Future[list[Result]] | None = None
 
 
 @dataclass
@@ -91,7 +103,12 @@ class Sender:
             self._last_beat = time.monotonic()
 
     def send_due(self, now: datetime | None = None) -> SendReport:
-        """Send everything due at ``now`` (default: the current time)."""
+        """Send everything due at ``now`` (default: the current time).
+
+        One request is in flight at a time. While it is, the next batch is claimed and its
+        request built; the answer is awaited in a worker thread that touches no database.
+        Each answer is read before the next request goes out, so that too many errors
+        pause the series before anything more is sent."""
         now = now or utcnow()
         self.now = now
         report = SendReport()
@@ -99,11 +116,40 @@ class Sender:
         report.recovered = self.recover(now, report)
         report.enrolled = ledger.enroll_new_members(self.store, now, self.grace)
         report.missed = ledger.mark_missed(self.store, now - self.grace)
+        with ThreadPoolExecutor(1, thread_name_prefix="newsletter-send") as pool:
+            flight: Outgoing | None = None
+            while True:
+                ready = None if self.stop.is_set() else self.next_outgoing(now)
+                if flight is not None:
+                    results = self.answer(flight)
+                    hold = self.stop.is_set() or self.failing(results) > 0
+                    if ready is not None and not hold:
+                        self.launch(ready, pool)  # out while the last answer is recorded
+                    self.land(flight, results, report)
+                    flight = None
+                    if ready is not None and ready.answer is None:
+                        # Stopping, or its series may just have been paused: not sent.
+                        ledger.release_batch(self.store, ready.claim.batch_id or 0)
+                        ready = None
+                    if ready is None and not self.stop.is_set():
+                        continue  # the answer may have made rows due again (deferred)
+                if ready is None:
+                    break
+                if ready.answer is None:
+                    self.launch(ready, pool)
+                flight = ready
+        # A clean stop: every request that went out has its answer recorded.
+        ledger.release(self.store, self.token)
+        return report
+
+    def next_outgoing(self, now: datetime) -> Outgoing | None:
+        """Claim the next request's worth of due rows and build its request (None when
+        nothing more is due)."""
         empty_claims = 0
         while not self.stop.is_set():
             key = ledger.next_batch_key(self.store, now)
             if key is None:
-                break
+                return None
             campaign_id, part = key
             claim = ledger.claim(
                 self.store, campaign_id, part, now, self.batch_size, self.token, self.provider.name
@@ -111,17 +157,12 @@ class Sender:
             if not claim.taken:  # locked by another sender: never spin on rows it holds
                 empty_claims += 1
                 if empty_claims > 3:
-                    break
+                    return None
                 continue
             empty_claims = 0
             if claim.rows:  # else all skipped: unsubscribed or suppressed since queueing
-                self.push(claim, report)
-            self.heartbeat()
-            if self.progress:
-                self.progress(report)
-        # A clean stop between requests: nothing of ours is in flight.
-        ledger.release(self.store, self.token)
-        return report
+                return self.outgoing(claim)
+        return None
 
     def batch(self, claim: Claim) -> Batch:
         snap = ledger.part_snapshot(self.store, claim.campaign_id, claim.part)
@@ -150,25 +191,58 @@ class Sender:
             ],
         )
 
-    def push(self, claim: Claim, report: SendReport) -> None:
-        """Send one claimed batch (one request) and record its answer."""
+    def outgoing(self, claim: Claim) -> Outgoing:
         batch = self.batch(claim)
-        self.pacer.wait(self.stop)
         try:
-            results = self.provider.send_batch(batch)
+            return Outgoing(claim, self.provider.prepare(batch))
         except ProviderError as exc:  # refused before anything was sent
-            log.warning("batch of %d for part %d failed: %s", len(claim.rows), claim.part, exc)
-            results = [Result(r.id, Outcome.FAILED, error=str(exc)) for r in claim.rows]
-        self.record(claim, results, report)
-        report.batches += 1
+            return Outgoing(claim, Prepared(batch), refused=exc)
+
+    def launch(self, out: Outgoing, pool: Executor) -> None:
+        """Send a claimed batch's request in the worker thread, in its turn."""
+        assert out.claim.batch_id is not None
+        self.pacer.wait(self.stop)
+        ledger.start_sending(self.store, out.claim.batch_id)  # committed before it goes
+        out.answer = pool.submit(self.deliver, out)
+
+    def deliver(self, out: Outgoing) -> list[Result]:
+        """The provider's answer, one Result per row (no database here: a worker thread)."""
+        try:
+            if out.refused is not None:
+                raise out.refused
+            return self.provider.deliver(out.request)
+        except ProviderError as exc:  # refused before anything was sent
+            log.warning(
+                "batch of %d for part %d failed: %s", len(out.claim.rows), out.claim.part, exc
+            )
+            return [Result(r.id, Outcome.FAILED, error=str(exc)) for r in out.claim.rows]
+
+    def answer(self, out: Outgoing) -> list[Result]:
+        assert out.answer is not None
+        return out.answer.result()
+
+    def push(self, claim: Claim, report: SendReport) -> None:
+        """Send one taken-over batch (one request) now and record its answer."""
+        out = self.outgoing(claim)
+        self.pacer.wait(self.stop)
+        self.land(out, self.deliver(out), report)
+
+    def failing(self, results: list[Result]) -> int:
+        """How many of a batch's messages failed, when that is enough to pause its series
+        (else 0)."""
         failed = sum(
             1 for r in results if r.status not in ACCEPTED and r.status != Outcome.DEFERRED
         )
-        if (
-            results
-            and failed / len(results) > self.config.sending.max_error_rate
-            and failed >= min(len(results), 5)
-        ):
+        too_many = failed / len(results) > self.config.sending.max_error_rate if results else False
+        return failed if too_many and failed >= min(len(results), 5) else 0
+
+    def land(self, out: Outgoing, results: list[Result], report: SendReport) -> None:
+        """Record a batch's answer; pause its series after too many errors."""
+        claim = out.claim
+        self.record(claim, results, report)
+        report.batches += 1
+        failed = self.failing(results)
+        if failed:
             c = ledger.campaign(self.store, claim.campaign_id)
             ledger.set_status(self.store, c.slug, "paused")
             self.store.event(
@@ -179,6 +253,9 @@ class Sender:
                 claim.campaign_id,
             )
             report.paused.append(c.slug)
+        self.heartbeat()
+        if self.progress:
+            self.progress(report)
 
     def record(self, claim: Claim, results: list[Result], report: SendReport) -> None:
         assert claim.batch_id is not None
@@ -191,11 +268,10 @@ class Sender:
             results = [Result(r.id, Outcome.UNKNOWN, error=error) for r in rows]
             by_id = {r.delivery_id: r for r in results}
         lost = [by_id[r.id] for r in rows if by_id[r.id].status == Outcome.UNKNOWN]
-        attempts = ledger.attempts(self.store, [r.id for r in rows])
         if (
             lost
             and self.provider.idempotent
-            and max(attempts.values(), default=0) < ledger.MAX_ATTEMPTS
+            and max((r.attempts for r in rows), default=0) < ledger.MAX_ATTEMPTS
         ):
             # Sent again under the same key by the next recovery: no double delivery.
             ledger.keep_for_resend(
@@ -235,8 +311,8 @@ class Sender:
                     )
                 )
                 report.retrying += 1
-            elif attempts.get(row.id, 1) < ledger.MAX_ATTEMPTS:
-                retry_at = now + RETRY_DELAY * attempts.get(row.id, 1)
+            elif row.attempts < ledger.MAX_ATTEMPTS:
+                retry_at = now + RETRY_DELAY * row.attempts
                 outcomes.append(
                     RowOutcome(row.id, DeliveryState.SCHEDULED, error=res.error, retry_at=retry_at)
                 )
@@ -268,12 +344,17 @@ class Sender:
             )
 
     def recover(self, now: datetime, report: SendReport | None = None) -> int:
-        """Batches a dead sender left: taken over first (one atomic UPDATE, so that no two
-        senders act on one), then sent again under the same key where the provider makes
-        that safe, otherwise marked unknown."""
+        """Batches a dead sender left: one it had only claimed goes back to the queue; one
+        it had sent is taken over first (one atomic UPDATE, so that no two senders act on
+        one), then sent again under the same key where the provider makes that safe,
+        otherwise marked unknown."""
         cutoff = now - timedelta(seconds=self.config.sending.lease_seconds)
         n = 0
         for batch_id, owner in ledger.orphaned_batches(self.store, cutoff):
+            given_back = ledger.give_back(self.store, batch_id, owner)
+            if given_back:  # claimed, never sent: simply due again
+                n += given_back
+                continue
             if not ledger.take_over(self.store, batch_id, owner, self.token):
                 continue  # another sender took it
             if self.provider.idempotent:

@@ -164,6 +164,46 @@ def test_too_many_failures_pause_the_series(
     assert any("paused after" in e.message for e in store.events())
 
 
+def test_a_paused_series_sends_no_further_request(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next request is built while one is in flight, but it waits for that answer:
+    after a refused request nothing more goes out, and nothing is left claimed."""
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 29, batch_size=5)
+    mock.key = "rotated-key"
+    report = sender.send_due()
+    assert report.paused == ["calmer-mornings"] and report.batches == 1
+    assert mock.requests == 1, "the batch built ahead was not sent"
+    counts = ledger.status(store)[0].counts
+    assert counts["failed"] + counts["scheduled"] == 30 and counts["sending"] == 0, counts
+    mock.key = KEY
+    ledger.set_status(store, "calmer-mornings", "active")
+    later = utcnow() + timedelta(minutes=6)
+    assert sender.send_due(later).sent == 30
+    assert set(Counter(mock.addresses()).values()) == {1}
+
+
+def test_stopping_between_requests_gives_back_what_was_built_ahead(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 29, batch_size=5)
+    sender.progress = lambda report: sender.stop.set()  # stop after the first answer
+    report = sender.send_due()
+    # What went out was recorded (the request in flight when the stop came included);
+    # the batch claimed ahead went back to the queue.
+    assert 5 <= report.sent == 5 * mock.requests < 30
+    counts = ledger.status(store)[0].counts
+    assert (counts["sent"], counts["scheduled"], counts["sending"]) == (
+        report.sent,
+        30 - report.sent,
+        0,
+    ), counts
+    sender.progress = None
+    sender.stop.clear()
+    assert sender.send_due().sent == 30 - report.sent
+    assert sorted(Counter(mock.addresses()).values()) == [1] * 30
+
+
 def test_api_key_never_logged(
     tmp_path: Path,
     mock: MockProvider,
@@ -224,6 +264,47 @@ def test_crash_between_request_and_record(
         assert counts["unknown"] == 10 and counts["sent"] == 0
         assert report.recovered == 10
     assert set(Counter(mock.addresses()).values()) == {1}, "nobody got it twice"
+
+
+def test_crash_after_claiming_before_sending(
+    tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies with a batch claimed and its request built, not yet sent (it
+    builds the next request while one is in flight): that batch is simply due again."""
+    cfg, store, sender = setup(tmp_path, mock, monkeypatch, 9, lease_seconds=0.0)
+    campaign_id = ledger.status(store)[0].campaign_id
+    dead = _token_of_a_dead_process()
+    claim = ledger.claim(store, campaign_id, 1, utcnow(), 6, dead, mock.name)
+    assert len(claim.rows) == 6 and ledger.status(store)[0].counts["sending"] == 6
+    report = sender.send_due(utcnow() + timedelta(seconds=5))
+    assert report.recovered == 6 and report.sent == 10 and report.unknown == 0
+    counts = ledger.status(store)[0].counts
+    assert (counts["sent"], counts["sending"], counts["unknown"]) == (10, 0, 0)
+    assert set(Counter(mock.addresses()).values()) == {1}
+    assert not ledger.unknown_batches(store)
+
+
+def test_answers_are_stored_as_every_other_time_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answers are written through the driver, not SQLAlchemy: their times must still be
+    the text SQLAlchemy writes on SQLite (compared as text by every due-time query)."""
+    import re
+
+    from sqlalchemy import text
+
+    mock = MockProvider("postmark")
+    try:
+        cfg, store, sender = setup(tmp_path, mock, monkeypatch, 4)
+        whole_second = utcnow().replace(microsecond=0) + timedelta(seconds=1)
+        assert sender.send_due(whole_second).sent == 5
+        with store.begin() as c:
+            stored = c.execute(text("SELECT sent_at, claimed_at FROM deliveries")).all()
+    finally:
+        mock.stop()
+    times = {t for row in stored for t in row if t is not None}
+    assert times == {whole_second.strftime("%Y-%m-%d %H:%M:%S.%f")}, times
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", t) for t in times)
 
 
 def test_providers_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

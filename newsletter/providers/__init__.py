@@ -6,7 +6,7 @@ from importlib import import_module
 
 from ..config import Config
 from ..errors import ConfigError
-from .base import Batch, Provider, ProviderError, Recipient, Result, UnsupportedFeature
+from .base import Batch, Prepared, Provider, ProviderError, Recipient, Result, UnsupportedFeature
 
 PROVIDERS = {
     "outbox": "newsletter.providers.outbox:OutboxProvider",
@@ -35,6 +35,7 @@ def get_provider(config: Config, name: str | None = None) -> Provider:
 __all__ = [
     "PROVIDERS",
     "Batch",
+    "Prepared",
     "Provider",
     "ProviderError",
     "Recipient",

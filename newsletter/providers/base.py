@@ -11,7 +11,9 @@ again later), ``unknown`` (the request may or may not have been delivered), ``de
 (not sent in this request: goes out again after ``retry_after`` seconds, no attempt counted).
 
 One ``send_batch`` call is at most ONE request to the provider, so that an unknown answer
-concerns exactly one request; recipients that did not fit are returned ``deferred``.
+concerns exactly one request; recipients that did not fit are returned ``deferred``. It is
+two steps, so that the send loop can build the next request while one is in flight:
+``prepare`` (build the request, nothing sent) and ``deliver`` (send it, read the answer).
 A feature a provider lacks raises :class:`UnsupportedFeature`.
 """
 
@@ -146,8 +148,18 @@ class Result:
             object.__setattr__(self, "error", secrets.scrub(self.error))
 
 
+@dataclass
+class Prepared:
+    """A batch made ready to send: the request a provider built ahead (None when it builds
+    nothing ahead)."""
+
+    batch: Batch
+    request: object = None
+
+
 class Provider(ABC):
-    """Base class: subclasses set the class attributes and implement send_batch."""
+    """Base class: subclasses set the class attributes and implement send_batch (or
+    prepare and deliver)."""
 
     name: ClassVar[str]
     #: most recipients one send_batch call takes
@@ -158,6 +170,15 @@ class Provider(ABC):
     @abstractmethod
     def send_batch(self, batch: Batch) -> list[Result]:
         """Send; return one Result per recipient, in any order."""
+
+    def prepare(self, batch: Batch) -> Prepared:
+        """Build the request for ``batch`` without sending anything."""
+        return Prepared(batch)
+
+    def deliver(self, prepared: Prepared) -> list[Result]:
+        """Send a prepared batch (one request) and read the answer: what ``send_batch``
+        does for the batch. It touches no database, so it may run in another thread."""
+        return self.send_batch(prepared.batch)
 
     def check(self) -> list[str]:
         """Configuration problems, without sending anything."""

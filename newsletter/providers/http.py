@@ -50,6 +50,7 @@ from ..render import FIRST_NAME, UNSUBSCRIBE_URL
 from .base import (
     Batch,
     Outcome,
+    Prepared,
     Provider,
     ProviderError,
     Recipient,
@@ -282,7 +283,14 @@ class HttpProvider(Provider):
     # --- the steps, in order -----------------------------------------------------------
     def send_batch(self, batch: Batch) -> list[Result]:
         """ONE request: the recipients that fit it, the others come back ``deferred``."""
-        payload = self.payload(batch, batch.recipients)
+        return self.deliver(self.prepare(batch))
+
+    def prepare(self, batch: Batch) -> Prepared:
+        return Prepared(batch, self.payload(batch, batch.recipients))
+
+    def deliver(self, prepared: Prepared) -> list[Result]:
+        batch, payload = prepared.batch, prepared.request
+        assert isinstance(payload, Payload), "prepared by another provider"
         results = self.post(batch, payload)
         rest = batch.recipients[len(payload.recipients) :]
         return results + [

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 
 from . import Store, utcnow
 from .driver import datetime_binder, executemany
@@ -41,6 +41,8 @@ class Claimed:
     email: str
     first_name: str
     last_name: str
+    #: attempts so far, this one included
+    attempts: int = field(default=1, compare=False)
 
 
 @dataclass
@@ -117,7 +119,7 @@ def claim(
         )
         if store.is_postgres:
             q = q.with_for_update(skip_locked=True)
-        ids = list(conn.scalars(q))
+        ids = conn.scalars(q).all()
         if not ids:
             return Claim(0)
         key = f"nl-{uuid.uuid4().hex}"
@@ -128,7 +130,7 @@ def claim(
                 provider=provider,
                 created_at=now,
                 size=0,
-                state=BatchState.SENDING,
+                state=BatchState.CLAIMED,
                 idempotency_key=key,
                 claimed_by=token,
             )
@@ -137,7 +139,10 @@ def claim(
         taken = (
             conn.execute(
                 update(Delivery)
-                .where(Delivery.id.in_(ids), _state_is(DeliveryState.SCHEDULED))
+                .where(
+                    Delivery.id.in_(bindparam("ids", expanding=True)),
+                    _state_is(DeliveryState.SCHEDULED),
+                )
                 .values(
                     state=DeliveryState.SENDING,
                     claimed_by=token,
@@ -145,43 +150,47 @@ def claim(
                     attempts=Delivery.attempts + 1,
                     batch_id=batch_id,
                 )
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
+                {"ids": ids},
             ).rowcount
             or 0
         )
         list_id = conn.scalar(select(Campaign.list_id).where(Campaign.id == campaign_id))
-        mine = (Delivery.batch_id == batch_id) & _state_is(DeliveryState.SENDING)
         # Unsubscribed or suppressed since queueing: skipped at send time. Each is looked
         # up for the batch's own rows (by key), never by scanning every subscriber.
-        who = Delivery.subscriber_id
-        gone = select(Subscriber.id).where(Subscriber.id == who, Subscriber.status != "active")
         left = select(Membership.subscriber_id).where(
-            Membership.subscriber_id == who,
+            Membership.subscriber_id == Delivery.subscriber_id,
             Membership.list_id == list_id,
             Membership.status != "active",
         )
-        suppressed = (
-            select(Subscriber.id)
-            .join(Suppression, Suppression.email_key == Subscriber.email_key)
-            .where(Subscriber.id == who)
+        suppressed = select(Suppression.email_key).where(
+            Suppression.email_key == Subscriber.email_key
         )
-        for reason, found in (
-            ("unsubscribed", gone),
-            ("left the list", left),
-            ("suppressed", suppressed),
-        ):
+        skip = case(
+            (Subscriber.status != "active", "unsubscribed"),
+            (left.exists(), "left the list"),
+            (suppressed.exists(), "suppressed"),
+        )
+        mine = (Delivery.batch_id == batch_id) & _state_is(DeliveryState.SENDING)
+        rows: list[Claimed] = []
+        skipped: dict[str, list[int]] = {}
+        for reason, *row in conn.execute(_claimed(skip).where(mine)):
+            if reason is None:
+                rows.append(Claimed(*row))
+            else:
+                skipped.setdefault(reason, []).append(row[0])
+        for reason, skipped_ids in skipped.items():
             conn.execute(
                 update(Delivery)
-                .where(mine, found.exists())
+                .where(Delivery.id.in_(skipped_ids))
                 .values(state=DeliveryState.SKIPPED, error=reason, claimed_by=None)
             )
-        rows = [Claimed(*r) for r in conn.execute(_claimed().where(mine)).all()]
         conn.execute(
             update(SendBatch)
             .where(SendBatch.id == batch_id)
             .values(
                 size=len(rows),
-                state=BatchState.SENDING if rows else BatchState.RELEASED,
+                state=BatchState.CLAIMED if rows else BatchState.RELEASED,
                 claimed_by=token if rows else None,
             )
         )
@@ -205,6 +214,7 @@ def _claimed(*leading: Any) -> Any:
             Subscriber.email,
             Subscriber.first_name,
             Subscriber.last_name,
+            Delivery.attempts,
         )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .order_by(Delivery.id)
@@ -273,34 +283,50 @@ def keep_for_resend(store: Store, batch_id: int, ids: Sequence[int], error: str)
 
 
 def release(store: Store, token: str) -> int:
-    """Give back batches claimed but not sent (a clean stop between requests)."""
+    """Give back this sender's batches claimed but not sent (a clean stop)."""
     with store.begin() as conn:
         batch_ids = list(
             conn.scalars(
                 select(SendBatch.id).where(
-                    SendBatch.claimed_by == token, SendBatch.state == BatchState.SENDING
+                    SendBatch.claimed_by == token, SendBatch.state == BatchState.CLAIMED
                 )
             )
         )
-        if not batch_ids:
-            return 0
-        result = conn.execute(
-            update(Delivery)
-            .where(Delivery.batch_id.in_(batch_ids), Delivery.state == DeliveryState.SENDING)
-            .values(state=DeliveryState.SCHEDULED, claimed_by=None, attempts=Delivery.attempts - 1)
-        )
+        return _release(conn, batch_ids)
+
+
+def release_batch(store: Store, batch_id: int) -> int:
+    """Give back one claimed batch that will not be sent (its series was just paused)."""
+    with store.begin() as conn:
+        state = conn.scalar(select(SendBatch.state).where(SendBatch.id == batch_id))
+        return _release(conn, [batch_id]) if state == BatchState.CLAIMED else 0
+
+
+def _release(conn: Any, batch_ids: list[int]) -> int:
+    """Claimed batches' rows back to the queue, their attempt not counted."""
+    if not batch_ids:
+        return 0
+    result = conn.execute(
+        update(Delivery)
+        .where(Delivery.batch_id.in_(batch_ids), Delivery.state == DeliveryState.SENDING)
+        .values(state=DeliveryState.SCHEDULED, claimed_by=None, attempts=Delivery.attempts - 1)
+    )
+    conn.execute(
+        update(SendBatch)
+        .where(SendBatch.id.in_(batch_ids))
+        .values(state=BatchState.RELEASED, claimed_by=None)
+    )
+    return int(result.rowcount or 0)
+
+
+def start_sending(store: Store, batch_id: int) -> None:
+    """A claimed batch's request is about to go out: from now on a crash leaves it
+    'unknown' (committed before the request starts)."""
+    with store.begin() as conn:
         conn.execute(
             update(SendBatch)
-            .where(SendBatch.id.in_(batch_ids))
-            .values(state=BatchState.RELEASED, claimed_by=None)
-        )
-        return result.rowcount or 0
-
-
-def attempts(store: Store, ids: list[int]) -> dict[int, int]:
-    with store.begin() as conn:
-        return dict(
-            conn.execute(select(Delivery.id, Delivery.attempts).where(Delivery.id.in_(ids))).all()
+            .where(SendBatch.id == batch_id, SendBatch.state == BatchState.CLAIMED)
+            .values(state=BatchState.SENDING)
         )
 
 
@@ -353,13 +379,18 @@ def _dead(token: str | None, lease_cutoff: datetime, last_seen: datetime | None)
     return last_seen is None or last_seen < lease_cutoff
 
 
+#: a batch in these states belongs to its sender until that sender is gone
+HELD = (BatchState.CLAIMED, BatchState.SENDING)
+
+
 def orphaned_batches(store: Store, lease_cutoff: datetime) -> list[tuple[int, str | None]]:
-    """Batches still 'sending' whose sender is gone (crashed, killed, or gave them up)."""
+    """Batches still claimed or sending whose sender is gone (crashed, killed, or gave them
+    up)."""
     with store.begin() as conn:
         rows = conn.execute(
             select(SendBatch.id, SendBatch.claimed_by, SenderBeat.last_seen, SendBatch.created_at)
             .outerjoin(SenderBeat, SenderBeat.token == SendBatch.claimed_by)
-            .where(SendBatch.state == BatchState.SENDING)
+            .where(SendBatch.state.in_(HELD))
             .order_by(SendBatch.id)
         ).all()
     return [
@@ -369,13 +400,33 @@ def orphaned_batches(store: Store, lease_cutoff: datetime) -> list[tuple[int, st
     ]
 
 
-def take_over(store: Store, batch_id: int, old: str | None, token: str) -> bool:
-    """One atomic UPDATE: True for exactly one of the senders that try."""
-    owner = SendBatch.claimed_by.is_(None) if old is None else SendBatch.claimed_by == old
+def give_back(store: Store, batch_id: int, old: str | None) -> int:
+    """A gone sender's batch that was claimed but never sent: its rows go back to the
+    queue (one atomic UPDATE: for exactly one of the senders that try). The rows given
+    back; 0 when the batch had gone out (or another sender took it)."""
     with store.begin() as conn:
         won = conn.execute(
             update(SendBatch)
-            .where(SendBatch.id == batch_id, SendBatch.state == BatchState.SENDING, owner)
+            .where(
+                SendBatch.id == batch_id,
+                SendBatch.state == BatchState.CLAIMED,
+                _owned_by(old),
+            )
+            .values(state=BatchState.RELEASED, claimed_by=None)
+        ).rowcount
+        return _release(conn, [batch_id]) if won else 0
+
+
+def _owned_by(token: str | None) -> Any:
+    return SendBatch.claimed_by.is_(None) if token is None else SendBatch.claimed_by == token
+
+
+def take_over(store: Store, batch_id: int, old: str | None, token: str) -> bool:
+    """One atomic UPDATE: True for exactly one of the senders that try."""
+    with store.begin() as conn:
+        won = conn.execute(
+            update(SendBatch)
+            .where(SendBatch.id == batch_id, SendBatch.state.in_(HELD), _owned_by(old))
             .values(claimed_by=token)
         ).rowcount
         if won:

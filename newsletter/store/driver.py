@@ -28,7 +28,7 @@ def executemany(conn: Connection, sql: str, rows: Sequence[dict[str, Any]]) -> N
 def datetime_binder(conn: Connection) -> Callable[[datetime | None], Any]:
     """How this database stores a ``DateTime`` column's value (SQLite: the text
     SQLAlchemy writes, so that rows compare and read back alike; PostgreSQL: as it is)."""
-    process = DateTime().bind_processor(conn.dialect)
+    process = DateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return process if process is not None else _same
 
 

@@ -21,12 +21,15 @@ class DeliveryState(StrEnum):
 class BatchState(StrEnum):
     """One request to a provider.
 
-    ``sending``: claimed, the request may be in flight; ``done``: its answer is recorded;
+    ``claimed``: its rows are taken and its request is being built, nothing has gone out
+    (a dead sender's claimed batch goes back to the queue); ``sending``: the request may be
+    in flight; ``done``: its answer is recorded;
     ``unknown``: the request may or may not have reached the provider (settle it with
     ``newsletter reconcile`` or ``newsletter resume ISSUE --batch ID``); ``settled``: an
     unknown batch the editor or reconcile answered; ``released``: claimed but never sent.
     """
 
+    CLAIMED = "claimed"
     SENDING = "sending"
     DONE = "done"
     UNKNOWN = "unknown"
