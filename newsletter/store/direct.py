@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,11 +47,14 @@ def script_head() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
-class Db:
-    """A DB-API connection (sqlite3 or psycopg) and its parameter marker.
+_PYFORMAT = re.compile(r"%\((\w+)\)s")
 
-    Queries are written with ``?`` for their parameters (and no other ``?`` or ``%``):
-    for psycopg each becomes ``%s``.
+
+class Db:
+    """A DB-API connection (sqlite3 or psycopg) that runs queries written once.
+
+    Parameters are written ``%(name)s`` (psycopg's style, as :mod:`.driver`'s statements)
+    and given as a dict; for sqlite3 each becomes ``:name``.
     """
 
     def __init__(self, conn: Any) -> None:
@@ -60,17 +63,13 @@ class Db:
         self.conn = conn
         self.is_sqlite = isinstance(conn, sqlite3.Connection)
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         cur = self.conn.cursor()
         try:
-            cur.execute(sql if self.is_sqlite else sql.replace("?", "%s"), tuple(params))
+            cur.execute(_PYFORMAT.sub(r":\1", sql) if self.is_sqlite else sql, params or {})
             return list(cur.fetchall())
         finally:
             cur.close()
-
-    def marks(self, n: int) -> str:
-        """``?, ?, ?`` for ``IN (...)`` with n values."""
-        return ", ".join("?" * n)
 
     def revisions(self) -> set[str]:
         """The migrations recorded in the database (empty for a new one)."""

@@ -9,6 +9,7 @@ opens an up-to-date database without SQLAlchemy (:func:`.direct.open_current`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,6 +82,12 @@ def no_queued_series(slug: str, queued: list[str]) -> StoreError:
     )
 
 
+def among(name: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """The parameters of ``IN (...)``: ``%(name0)s, %(name1)s ...`` and their values."""
+    params = {f"{name}{i}": v for i, v in enumerate(values)}
+    return ", ".join(f"%({k})s" for k in params), params
+
+
 def _at(value: object) -> datetime:
     found = when(value)
     assert found is not None, "a NOT NULL DateTime column"
@@ -95,10 +102,9 @@ class Report:
 
     def queued_slugs(self) -> list[str]:
         """The issues with a series that may still send, sorted."""
+        marks, params = among("status", QUEUED)
         rows = self.db.rows(
-            f"SELECT DISTINCT slug FROM campaigns WHERE status IN ({self.db.marks(len(QUEUED))})"
-            " ORDER BY slug",
-            QUEUED,
+            f"SELECT DISTINCT slug FROM campaigns WHERE status IN ({marks}) ORDER BY slug", params
         )
         return [r[0] for r in rows]
 
@@ -109,9 +115,9 @@ class Report:
         campaigns = self.db.rows(
             "SELECT c.id, c.slug, c.title, l.name, c.mode, c.status, c.parts"
             " FROM campaigns c JOIN lists l ON l.id = c.list_id"
-            + (" WHERE c.slug = ?" if slug else "")
+            + (" WHERE c.slug = %(slug)s" if slug else "")
             + " ORDER BY c.id",
-            [slug] if slug else [],
+            {"slug": slug},
         )
         if not campaigns:
             if slug:
@@ -156,13 +162,18 @@ class Report:
 
     def unknown_batches(self, slug: str | None = None) -> list[UnknownBatch]:
         """Batches whose answer was lost, oldest first, with their rows still unknown."""
-        where, params = (" AND c.slug = ?", [slug]) if slug else ("", [])
         rows = self.db.rows(
-            "SELECT b.id, c.slug, b.part, b.provider, b.created_at, b.size,"
-            " (SELECT COUNT(*) FROM deliveries d WHERE d.batch_id = b.id AND d.state = ?),"
+            "SELECT b.id, c.slug, b.part, b.provider, b.created_at, b.size, (SELECT COUNT(*)"
+            " FROM deliveries d WHERE d.batch_id = b.id AND d.state = %(row_unknown)s),"
             " b.error FROM batches b JOIN campaigns c ON c.id = b.campaign_id"
-            " WHERE b.state = ?" + where + " ORDER BY b.id",
-            [DeliveryState.UNKNOWN.value, BatchState.UNKNOWN.value, *params],
+            " WHERE b.state = %(batch_unknown)s"
+            + (" AND c.slug = %(slug)s" if slug else "")
+            + " ORDER BY b.id",
+            {
+                "row_unknown": DeliveryState.UNKNOWN.value,
+                "batch_unknown": BatchState.UNKNOWN.value,
+                "slug": slug,
+            },
         )
         return [
             UnknownBatch(bid, bslug, part, provider, _at(at), size, int(n or 0), error or "")
@@ -173,8 +184,8 @@ class Report:
         """The senders seen most recently."""
         rows = self.db.rows(
             "SELECT token, host, pid, command, started_at, last_seen FROM senders"
-            " ORDER BY last_seen DESC LIMIT ?",
-            [limit],
+            " ORDER BY last_seen DESC LIMIT %(limit)s",
+            {"limit": limit},
         )
         return [
             SenderSeen(token, host, pid, command, _at(started), _at(seen))
@@ -184,19 +195,20 @@ class Report:
     def events(self, limit: int = 20) -> list[LoggedEvent]:
         """The newest events first."""
         rows = self.db.rows(
-            "SELECT id, at, campaign_id, kind, message FROM events ORDER BY id DESC LIMIT ?",
-            [limit],
+            "SELECT id, at, campaign_id, kind, message FROM events"
+            " ORDER BY id DESC LIMIT %(limit)s",
+            {"limit": limit},
         )
         return [LoggedEvent(i, _at(at), cid, kind, message) for i, at, cid, kind, message in rows]
 
     def waiting(self) -> list[Waiting]:
         """Issues from feeds that wait for the editor (manual approval, or held by checks)."""
-        open_states = (EntryState.WAITING.value, EntryState.HELD.value)
+        marks, params = among("state", (EntryState.WAITING.value, EntryState.HELD.value))
         rows = self.db.rows(
             "SELECT e.issue_path, e.title, e.state, e.detail, e.seen_at, f.url"
             " FROM feed_entries e JOIN feeds f ON f.id = e.feed_id"
-            f" WHERE e.state IN ({self.db.marks(len(open_states))}) ORDER BY e.id",
-            open_states,
+            f" WHERE e.state IN ({marks}) ORDER BY e.id",
+            params,
         )
         return [
             Waiting(
