@@ -89,6 +89,7 @@ def test_status_on_a_current_database_reads_it_without_sqlalchemy(
     assert code == 0 and "Nothing queued yet" in out
     assert not modules & NOT_FOR_STATUS, sorted(modules & NOT_FOR_STATUS)
     assert (tmp_path / "newsletter.db").read_bytes() == before, "status changes nothing"
+    assert [p.name for p in tmp_path.glob("newsletter.db*")] == ["newsletter.db"], "no -wal"
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The database without SQLAlchemy: the migrations' head, the recorded revision, and a
-read-only connection for commands that only show what is in the database.
+connection that only reads, for commands that only show what is in the database.
 
 ``newsletter status`` reads an up-to-date database through the DB-API driver alone
 (stdlib ``sqlite3``, or psycopg), so that it starts without importing SQLAlchemy; a
@@ -92,7 +92,7 @@ def when(value: Any) -> datetime | None:
 
 
 def open_current(url: str) -> Db | None:
-    """The database at ``url`` opened read-only, when it exists and its schema is at the
+    """The database at ``url`` opened for reading only, when it exists and its schema is at the
     migrations' head; None otherwise (a new, older or unreadable database, or a URL this
     does not read: the caller opens it through the Store, which migrates it or says why
     it cannot)."""
@@ -114,19 +114,30 @@ def open_current(url: str) -> Db | None:
 
 
 def _connect_sqlite(url: str) -> Db | None:
+    """Read-write but with every change refused (``query_only``): so that, the last one to
+    close, it removes the -wal and -shm files as the other commands do (a read-only
+    connection would leave them behind). A file this user may not write is opened
+    read-only. Never a new file (``mode=rw`` creates none)."""
     import sqlite3
 
     path = url[len("sqlite:///") :]
     if not path or path == ":memory:" or "?" in path or not Path(path).is_file():
         return None
-    try:
-        conn = sqlite3.connect(
-            f"file:{quote(path)}?mode=ro", uri=True, timeout=30, isolation_level=None
-        )
-        conn.execute("BEGIN")  # one snapshot for every read of the command
-    except sqlite3.Error:
-        return None
-    return Db(conn)
+    for mode in ("rw", "ro"):
+        try:
+            conn = sqlite3.connect(
+                f"file:{quote(path)}?mode={mode}", uri=True, timeout=30, isolation_level=None
+            )
+        except sqlite3.Error:
+            continue
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("BEGIN")  # one snapshot for every read of the command
+        except sqlite3.Error:
+            conn.close()
+            return None
+        return Db(conn)
+    return None
 
 
 def _connect_postgres(url: str) -> Db | None:
