@@ -4,9 +4,9 @@ once per recipient.
 A provider whose batch API carries every message in full (Postmark) sends the same HTML
 and text hundreds of times with a few fields changed. ``PartJson`` splits the part's HTML
 and text at their placeholders once per batch and JSON-encodes the pieces; a recipient's
-body is then the pieces joined with that recipient's encoded values. ``messages_json``
-encodes the rest of each message (a small dict) with ``json.dumps`` and splices the bodies
-in where it holds the slots. The bytes are exactly those of ``json.dumps(messages,
+body is then the pieces joined with that recipient's encoded values. ``MessageJson`` does
+the same for the rest of the message: encoded once with slots for the recipient's address,
+headers and bodies. The bytes are exactly those of ``json.dumps(messages,
 ensure_ascii=False).encode()``: JSON escapes a string character by character, so the
 encoding of a concatenation is the concatenation of the encodings.
 """
@@ -17,20 +17,31 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from json.encoder import encode_basestring
 from typing import Any
 
 from ..render import MARKER, MARKERS
 from .base import Batch, Recipient
 
-#: what a message holds in place of its HTML and text until they are spliced in (a value
-#: no real field takes: control characters, which names and subjects cannot contain)
-HTML_SLOT = "\x00newsletter-html\x00"
-TEXT_SLOT = "\x00newsletter-text\x00"
+
+def slot(name: str) -> str:
+    """A value no real field takes (control characters, which names, addresses and
+    subjects cannot contain), to stand for a recipient's own value in a template."""
+    return f"\x00newsletter-{name}\x00"
+
+
+#: what a message holds in place of its HTML and text until they are spliced in
+HTML_SLOT = slot("html")
+TEXT_SLOT = slot("text")
+
+
+#: ``json.dumps(..., ensure_ascii=False)`` without making an encoder on every call
+ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def _encoded(value: str) -> bytes:
     """The JSON string literal of ``value`` without its quotes."""
-    return json.dumps(value, ensure_ascii=False)[1:-1].encode()
+    return encode_basestring(value)[1:-1].encode()
 
 
 class BodyJson:
@@ -79,24 +90,35 @@ class PartJson:
 
 _HTML_JSON = json.dumps(HTML_SLOT).encode()
 _TEXT_JSON = json.dumps(TEXT_SLOT).encode()
-_SLOT = re.compile(b"(" + re.escape(_HTML_JSON) + b"|" + re.escape(_TEXT_JSON) + b")")
 
 
-def message_fragments(
-    message: Mapping[str, Any], bodies: Mapping[bytes, list[bytes]]
-) -> list[bytes]:
-    """``json.dumps(message)`` with the HTML and text slots filled by the bodies' fragments
-    (or, if a slot is not found exactly once, the message encoded whole)."""
-    small = json.dumps(message, ensure_ascii=False).encode()
-    split = _SLOT.split(small)  # text, slot, text, slot, text
-    if len(split) == 5 and split[1] != split[3]:
-        return [split[0], *bodies[split[1]], split[2], *bodies[split[3]], split[4]]
-    filled = {slot: json.loads(b"".join(fragments)) for slot, fragments in bodies.items()}
-    whole = {  # the slots the message was built with (the very objects), nothing equal
-        k: filled[_HTML_JSON] if v is HTML_SLOT else filled[_TEXT_JSON] if v is TEXT_SLOT else v
-        for k, v in message.items()
-    }
-    return [json.dumps(whole, ensure_ascii=False).encode()]
+def string_json(value: str) -> list[bytes]:
+    """A string's JSON (what ``json.dumps(value, ensure_ascii=False)`` writes), as
+    fragments."""
+    return [encode_basestring(value).encode()]
+
+
+class MessageJson:
+    """One message JSON-encoded once per batch, with slots where each recipient's values
+    go (their HTML and text included); a recipient's message is the pieces joined with
+    that recipient's encoded values. ``usable`` is False when a slot's text is not found
+    exactly once (then encode each message whole)."""
+
+    def __init__(self, template: Mapping[str, Any], slots: Iterable[str]) -> None:
+        keys = [json.dumps(s).encode() for s in {*slots, HTML_SLOT, TEXT_SLOT}]
+        found = re.compile(b"(" + b"|".join(re.escape(k) for k in keys) + b")")
+        split = found.split(json.dumps(template, ensure_ascii=False).encode())
+        self.pieces, self.slots = split[0::2], split[1::2]
+        self.usable = sorted(self.slots) == sorted(keys)
+
+    def fragments(self, values: Mapping[bytes, list[bytes]]) -> list[bytes]:
+        """The message for one recipient: ``values`` maps each slot (as :func:`json.dumps`
+        writes it) to the JSON of the recipient's value, as fragments."""
+        out = [self.pieces[0]]
+        for key, piece in zip(self.slots, self.pieces[1:], strict=True):
+            out.extend(values[key])
+            out.append(piece)
+        return out
 
 
 def json_array(items: Iterable[list[bytes]]) -> bytes:
@@ -111,4 +133,14 @@ def json_array(items: Iterable[list[bytes]]) -> bytes:
     return b"".join(out)
 
 
-__all__ = ["HTML_SLOT", "TEXT_SLOT", "BodyJson", "PartJson", "json_array", "message_fragments"]
+__all__ = [
+    "ENCODER",
+    "HTML_SLOT",
+    "TEXT_SLOT",
+    "BodyJson",
+    "MessageJson",
+    "PartJson",
+    "json_array",
+    "slot",
+    "string_json",
+]
