@@ -157,6 +157,15 @@ def test_status_of_one_issue_and_of_an_issue_not_queued(
     assert "queued: calmer-mornings" in out
 
 
+def test_a_file_that_is_no_database_is_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "newsletter.toml").write_text('database_url = "sqlite:///notes.txt"\n')
+    (tmp_path / "notes.txt").write_text("shopping: milk, eggs\n" * 100)
+    out, code, _ = run(["status"], tmp_path)
+    assert code == 1 and "unexpected" not in out
+    assert re.search(r"Error: cannot open the database sqlite:///\S+notes.txt: .*not a datab", out)
+    assert (tmp_path / "notes.txt").read_text() == "shopping: milk, eggs\n" * 100
+
+
 def test_a_new_database_is_still_migrated(tmp_path: Path) -> None:
     (tmp_path / "newsletter.toml").write_text('database_url = "sqlite:///news.db"\n')
     out, code, modules = run(["status"], tmp_path)

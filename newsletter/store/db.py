@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from ..errors import StoreError
 from .direct import MIGRATIONS, PG_OPTIONS, Db, script_head
@@ -108,7 +108,7 @@ def upgrade(engine: Engine) -> None:
                     cfg = alembic_config(key)
                     cfg.attributes["connection"] = conn
                     command.upgrade(cfg, "head")
-        except OperationalError as exc:
+        except DatabaseError as exc:  # unreachable, locked, not a database at all ...
             raise StoreError(f"cannot open the database {_safe(key)}: {exc.orig}") from None
         _upgraded.add(key)
 
