@@ -174,7 +174,7 @@ def claim(
         mine = (Delivery.batch_id == batch_id) & _state_is(DeliveryState.SENDING)
         rows: list[Claimed] = []
         skipped: dict[str, list[int]] = {}
-        for reason, *row in conn.execute(_claimed(skip).where(mine)):
+        for reason, *row in conn.execute(_claimed(skip).where(mine)).all():
             if reason is None:
                 rows.append(Claimed(*row))
             else:

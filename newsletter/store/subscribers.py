@@ -42,6 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import headers
 from ..errors import InputError, StoreError
+from ..prefetch import prefetched
 from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
 from .consent import ConsentRecord, JoinMethod, records
@@ -397,7 +398,7 @@ def import_rows(
     with store.begin() as conn:
         list_id = store.list_id(conn, list_name, create=True) if list_name else None
         seen = _seen_table(conn)
-        for number, chunk in enumerate(_chunks(rows, CHUNK)):
+        for number, chunk in enumerate(prefetched(_chunks(rows, CHUNK))):
             unique = _first_occurrences(store, conn, seen, number, chunk, result)
             if not unique:
                 continue
