@@ -15,12 +15,15 @@ List-* values) passes through this module, in two places:
 
 from __future__ import annotations
 
+import functools
 import re
-from email import policy
-from email.header import Header
-from email.utils import formataddr, quote
+from typing import TYPE_CHECKING
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+    from email.policy import EmailPolicy
 
 #: the most characters in a first or last name
 MAX_NAME = 100
@@ -38,12 +41,19 @@ CRLF = "\r\n"
 WIDTH = 78
 #: characters that make a display name a quoted string (as email.utils.formataddr)
 _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
-POLICY = policy.SMTP.clone(max_line_length=WIDTH)
 #: a word too long for a folded line
 _LONG_WORD = re.compile(r"\S{60,}")
-#: for values that are tokens (a URL, a tag): folded only past RFC 5322's 998 characters,
-#: so that a long URL is never turned into an encoded word
-POLICY_TOKENS = policy.SMTP.clone(max_line_length=998)
+
+
+@functools.cache
+def _policy(tokens: bool) -> EmailPolicy[EmailMessage]:
+    """SMTP's policy folding at 78 columns; for values that are tokens (a URL, a tag) only
+    past RFC 5322's 998 characters, so that a long URL is never turned into an encoded
+    word. (Made when first used: the email package takes a while to import, and checking
+    the configuration needs none of it.)"""
+    from email import policy
+
+    return policy.SMTP.clone(max_line_length=998 if tokens else WIDTH)
 
 
 def describe(char: str) -> str:
@@ -77,6 +87,8 @@ def clean(value: str, limit: int | None = None) -> str:
 
 def display_address(name: str, email: str) -> str:
     """``Name <email>`` (quoted where needed, not encoded: for providers' JSON)."""
+    from email.utils import formataddr
+
     name = clean(name, 2 * MAX_NAME + 1).strip()
     return formataddr((name, email)) if name else email
 
@@ -84,9 +96,11 @@ def display_address(name: str, email: str) -> str:
 def fold(name: str, value: str, *, tokens: bool = False) -> str:
     """The header line(s) ``Name: value\\r\\n``, encoded and folded at 78 columns (with
     TOKENS, only past 998: for URLs and tags)."""
+    from email.header import Header
+
     value = clean(value, MAX_TEXT)
     if tokens or (value.isascii() and "=?" not in value and not _LONG_WORD.search(value)):
-        return (POLICY_TOKENS if tokens else POLICY).fold(name, value)
+        return _policy(tokens).fold(name, value)
     # Encoded words for the whole value: the policy's folder loses the space next to a
     # word it has to encode, and leaves "=?...?=" in the text to be read as encoded.
     return f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=CRLF)}{CRLF}"
@@ -98,6 +112,9 @@ def fold_address(name: str, display: str, email: str) -> str:
     policy's address folding: it drops the quotes around a long display name, and a
     ``<`` in it then turns into another address.) A non-ASCII address stays UTF-8
     (RFC 6532)."""
+    from email.header import Header
+    from email.utils import quote
+
     display = clean(display, 2 * MAX_NAME + 1).strip()
     email = clean(email).replace(" ", "")
     if not display:

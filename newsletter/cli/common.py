@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ..store import Store
+    from ..store.report import Report
 
 
 def console() -> Console:
@@ -80,13 +82,38 @@ class Context:
         """The database for a command that only shows what is in it: with no
         newsletter.toml and no ./newsletter.db there is nothing to show, and no database is
         created to show it."""
+        self._refuse_missing()
+        return self.store
+
+    @contextmanager
+    def report(self) -> Iterator[Report]:
+        """The reads of a command that only shows what is in the database (as
+        :attr:`existing_store`). An up-to-date database is read directly, read-only, without
+        SQLAlchemy (a quick start); a new or older one goes through the Store, which
+        brings it up to date."""
+        from ..store.direct import open_current
+        from ..store.report import Report
+
+        self._refuse_missing()
+        db = open_current(self.config.db_url)
+        if db is None:
+            with self.store.report() as report:
+                yield report
+            return
+        if self.fallback_db() is not None:
+            self.note = NO_CONFIG_NOTE
+        try:
+            yield Report(db)
+        finally:
+            db.conn.close()
+
+    def _refuse_missing(self) -> None:
         fallback = self.fallback_db()
         if fallback is not None and not fallback.exists():
             raise ConfigError(
                 "no newsletter.toml here and no newsletter.db: nothing to show",
                 hint="run 'newsletter init' or cd into your newsletter folder",
             )
-        return self.store
 
     def fallback_db(self) -> Path | None:
         """The SQLite file the commands fall back to when no newsletter.toml was found (and

@@ -14,7 +14,6 @@ from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 if TYPE_CHECKING:
     from .. import feeds as lib
-    from ..store import Store
 
 
 def _modes() -> tuple[str, ...]:
@@ -210,17 +209,16 @@ def approve_cmd(ctx: Context, issue: Path, force: bool) -> None:
 # --- for `status`, `send-due` and `run` --------------------------------------------------
 
 
-def print_waiting(store: Store) -> None:
+def print_waiting(waiting: list[lib.Waiting]) -> None:
     """`newsletter status`: the issues from feeds that wait for the editor."""
-    from .. import feeds as lib
+    from ..feeds import EntryState
 
-    waiting = lib.waiting_issues(store)
     if not waiting:
         return
     out = console()
     out.print(f"Waiting for your approval ({len(waiting)}):")
     for w in waiting:
-        why = "held by its checks: " + w.detail if w.state is lib.EntryState.HELD else "new post"
+        why = "held by its checks: " + w.detail if w.state is EntryState.HELD else "new post"
         out.print(f"  {w.path}: {w.title!r} from {w.feed_url} ({why})")
         out.print(f"    newsletter preview {w.path}; newsletter approve {w.path}")
 

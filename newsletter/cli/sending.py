@@ -132,15 +132,21 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
     """Show each queued series and part: scheduled, sent, failed, skipped, next send."""
     from rich.table import Table
 
-    from ..store import ledger
     from .feeds import print_waiting
 
-    rows = ledger.status(ctx.existing_store, _slug(issue) if issue else None)
+    with ctx.report() as report:
+        slug = _slug(issue) if issue else None
+        rows = report.parts(slug)
+        print_waiting(report.waiting())  # issues from feeds that wait for 'newsletter approve'
+        if not rows:
+            console().print(
+                "Nothing queued yet. Queue an issue with 'newsletter queue ISSUE --list NAME'."
+            )
+            return
+        batches = report.unknown_batches(slug)
+        senders = report.senders(10)
+        events = report.events(8)
     out = console()
-    print_waiting(ctx.store)  # issues from feeds that wait for 'newsletter approve'
-    if not rows:
-        out.print("Nothing queued yet. Queue an issue with 'newsletter queue ISSUE --list NAME'.")
-        return
     table = Table()
     for col in (
         "Issue",
@@ -174,7 +180,6 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
             _when(r.next_due),
         )
     out.print(table)
-    batches = ledger.unknown_batches(ctx.store, _slug(issue) if issue else None)
     if batches:
         out.print(
             f"{len(batches)} batch(es) are 'unknown': each was one request whose answer was "
@@ -196,25 +201,16 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
             f"{loose} messages are 'unknown' outside any batch: check the provider's log, "
             "then 'newsletter resume ISSUE --unknown-were-sent' or '--resend-unknown'."
         )
-    _print_senders(ctx)
-    for e in reversed(ctx.store.events(8)):
+    if senders:
+        out.print("Senders (last alive):")
+        for s in senders:
+            out.print(
+                f"  {s.command} on {s.host} (pid {s.pid}): last alive {_when(s.last_seen)}, "
+                f"started {_when(s.started_at)}"
+            )
+    for e in reversed(events):
         if e.kind in ("missed", "paused", "unknown", "error"):
             out.print(f"  {e.at:%Y-%m-%d %H:%M} {e.kind}: {e.message}")
-
-
-def _print_senders(ctx: Context) -> None:
-    from ..store import ledger
-
-    beats = ledger.senders(ctx.store, 10)
-    if not beats:
-        return
-    out = console()
-    out.print("Senders (last alive):")
-    for b in beats:
-        out.print(
-            f"  {b.command} on {b.host} (pid {b.pid}): last alive {_when(b.last_seen)}, "
-            f"started {_when(b.started_at)}"
-        )
 
 
 def _state_command(name: str, state: str, doc: str) -> click.Command:

@@ -15,10 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import Config
 from ..errors import InputError, StoreError
-from ..store import Store, utcnow
-from . import records
+from ..store import utcnow
 from .state import (
     Approve,
     EntryState,
@@ -31,7 +29,9 @@ from .state import (
 )
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..schedule import Queued
+    from ..store import Store
 
 log = logging.getLogger("newsletter.feeds")
 MIN_POLL_SECONDS = 300  # be polite to the blog
@@ -54,6 +54,7 @@ def add_feed(
     """Add a feed and read it once; the feed is refused when it cannot be read."""
     from ..schedule import MODES
     from ..timing import parse_at, parse_interval
+    from . import records
     from .fetch import FeedError
     from .poll import poll_one
 
@@ -95,11 +96,15 @@ def add_feed(
 
 
 def list_feeds(store: Store) -> list[FeedInfo]:
+    from . import records
+
     return records.all_feeds(store)
 
 
 def remove_feed(store: Store, ref: str) -> FeedInfo:
     """Forget a feed (by number or URL); its issue files stay."""
+    from . import records
+
     feed = records.find_feed(store, ref)
     records.delete_feed(store, feed.id)
     return feed
@@ -109,6 +114,7 @@ def check_feeds(
     config: Config, store: Store, ref: str | None = None, now: datetime | None = None
 ) -> FeedReport:
     """Poll now, whatever the interval: every feed, or the one named."""
+    from . import records
     from .poll import poll_one
 
     now = now or utcnow()
@@ -118,13 +124,15 @@ def check_feeds(
 
 def waiting_issues(store: Store) -> list[Waiting]:
     """Issues from feeds that wait for the editor (manual approval, or held by checks)."""
-    return records.waiting(store)
+    with store.report() as report:
+        return report.waiting()
 
 
 def approve_issue(
     config: Config, store: Store, issue: Path, *, force: bool = False, now: datetime | None = None
 ) -> Queued:
     """Check and queue an issue from a feed, with the feed's list, mode and schedule."""
+    from . import records
     from .poll import queue_for_feed
 
     found = records.entry_for_issue(store, issue.stem)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import StoreError
 from ..store import Store
 from ..store.models import Feed, FeedEntry
-from .state import Approve, EntryState, FeedInfo, Waiting
+from .state import Approve, EntryState, FeedInfo
 
 
 def key_of(value: str) -> str:
@@ -222,37 +222,6 @@ def forget_entry(store: Store, entry_id: int) -> None:
     """Unclaim an entry whose import failed for a reason that may pass (tried again)."""
     with store.begin() as conn:
         conn.execute(delete(FeedEntry).where(FeedEntry.id == entry_id))
-
-
-_OPEN = (EntryState.WAITING.value, EntryState.HELD.value)
-
-
-def waiting(store: Store) -> list[Waiting]:
-    with store.begin() as conn:
-        rows = conn.execute(
-            select(
-                FeedEntry.issue_path,
-                FeedEntry.title,
-                FeedEntry.state,
-                FeedEntry.detail,
-                FeedEntry.seen_at,
-                Feed.url,
-            )
-            .join(Feed, Feed.id == FeedEntry.feed_id)
-            .where(FeedEntry.state.in_(_OPEN))
-            .order_by(FeedEntry.id)
-        ).all()
-    return [
-        Waiting(
-            path=r.issue_path or "",
-            title=r.title,
-            state=EntryState(r.state),
-            feed_url=r.url,
-            detail=r.detail,
-            seen_at=r.seen_at,
-        )
-        for r in rows
-    ]
 
 
 def entry_for_issue(store: Store, slug: str) -> tuple[int, FeedInfo, EntryState] | None:

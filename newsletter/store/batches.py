@@ -8,62 +8,22 @@ own log. Settling the unknown rows of a whole issue at once is kept for the simp
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from ..errors import StoreError
 from . import Store, utcnow
 from .campaigns import campaign_by_slug
 from .models import Campaign, Delivery, SendBatch
+from .report import UnknownBatch
 from .states import BatchState, DeliveryState
-
-
-@dataclass(frozen=True)
-class UnknownBatch:
-    id: int
-    slug: str
-    part: int
-    provider: str
-    created_at: datetime
-    size: int
-    unknown: int
-    error: str
 
 
 def unknown_batches(store: Store, slug: str | None = None) -> list[UnknownBatch]:
     """Batches whose answer was lost, oldest first."""
-    with store.begin() as conn:
-        q = (
-            select(SendBatch, Campaign.slug)
-            .join(Campaign, Campaign.id == SendBatch.campaign_id)
-            .where(SendBatch.state == BatchState.UNKNOWN)
-            .order_by(SendBatch.id)
-        )
-        if slug:
-            q = q.where(Campaign.slug == slug)
-        out = []
-        for row in conn.execute(q).all():
-            n = conn.scalar(
-                select(func.count()).where(
-                    Delivery.batch_id == row.id, Delivery.state == DeliveryState.UNKNOWN
-                )
-            )
-            out.append(
-                UnknownBatch(
-                    row.id,
-                    row.slug,
-                    row.part,
-                    row.provider,
-                    row.created_at,
-                    row.size,
-                    int(n or 0),
-                    row.error or "",
-                )
-            )
-        return out
+    with store.report() as report:
+        return report.unknown_batches(slug)
 
 
 def _batch(conn: Any, batch_id: int, slug: str | None) -> Any:

@@ -25,10 +25,9 @@ from sqlalchemy import (
 from ..errors import StoreError
 from ..timing import as_utc, broadcast_due, sequence_due, to_naive_utc, zone
 from . import Store, utcnow
+from .direct import Db
 from .models import Campaign, CampaignPart, Delivery, Membership, Subscriber
-from .states import DeliveryState
-
-STATES = tuple(DeliveryState)
+from .report import QUEUED, PartStatus, Report, no_queued_series
 
 
 @dataclass(frozen=True)
@@ -219,9 +218,7 @@ def enroll_new_members(
     return added
 
 
-def campaign_by_slug(
-    conn: Connection, slug: str, statuses: Iterable[str] = ("active", "paused")
-) -> list[Any]:
+def campaign_by_slug(conn: Connection, slug: str, statuses: Iterable[str] = QUEUED) -> list[Any]:
     found = list(
         conn.execute(
             select(Campaign)
@@ -230,17 +227,7 @@ def campaign_by_slug(
         )
     )
     if not found:
-        queued = sorted(
-            set(
-                conn.scalars(select(Campaign.slug).where(Campaign.status.in_(["active", "paused"])))
-            )
-        )
-        raise StoreError(
-            f"no queued series for issue {slug!r}",
-            hint=("queued: " + ", ".join(queued))
-            if queued
-            else "queue one with 'newsletter queue ISSUE --list NAME'",
-        )
+        raise no_queued_series(slug, Report(Db(conn.connection.driver_connection)).queued_slugs())
     return found
 
 
@@ -383,74 +370,10 @@ def stop_series_for(store: Store, campaign_id: int, subscriber_id: int) -> int:
         return result.rowcount or 0
 
 
-@dataclass
-class PartStatus:
-    campaign_id: int
-    slug: str
-    title: str
-    list_name: str
-    mode: str
-    status: str
-    part: int
-    subject: str
-    counts: dict[str, int]
-    next_due: datetime | None
-
-
 def status(store: Store, slug: str | None = None) -> list[PartStatus]:
-    from .models import MailingList
-
-    with store.begin() as conn:
-        q = (
-            select(Campaign, MailingList.name.label("list_name"))
-            .join(MailingList, MailingList.id == Campaign.list_id)
-            .order_by(Campaign.id)
-        )
-        if slug:
-            q = q.where(Campaign.slug == slug)
-        campaigns = conn.execute(q).all()
-        if slug and not campaigns:
-            campaign_by_slug(conn, slug)  # raises with the list of queued series
-        out = []
-        for c in campaigns:
-            list_name = c.list_name
-            counts: dict[int, dict[str, int]] = {}
-            for part, state, n in conn.execute(
-                select(Delivery.part, Delivery.state, func.count())
-                .where(Delivery.campaign_id == c.id)
-                .group_by(Delivery.part, Delivery.state)
-            ):
-                counts.setdefault(part, {})[state] = n
-            nexts = dict(
-                conn.execute(
-                    select(Delivery.part, func.min(Delivery.due_at))
-                    .where(Delivery.campaign_id == c.id, Delivery.state == "scheduled")
-                    .group_by(Delivery.part)
-                ).all()
-            )
-            subjects = dict(
-                conn.execute(
-                    select(CampaignPart.part, CampaignPart.subject).where(
-                        CampaignPart.campaign_id == c.id
-                    )
-                ).all()
-            )
-            for k in range(1, c.parts + 1):
-                out.append(
-                    PartStatus(
-                        c.id,
-                        c.slug,
-                        c.title,
-                        list_name,
-                        c.mode,
-                        c.status,
-                        k,
-                        subjects.get(k, ""),
-                        {s: counts.get(k, {}).get(s, 0) for s in STATES},
-                        nexts.get(k),
-                    )
-                )
-        return out
+    """Every part of every series (or of one issue's), counted by delivery state."""
+    with store.report() as report:
+        return report.parts(slug)
 
 
 def next_due(store: Store) -> datetime | None:

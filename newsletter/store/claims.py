@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, case, func, insert, select, update
 from . import Store, utcnow
 from .driver import datetime_binder, executemany
 from .models import Campaign, Delivery, Membership, SendBatch, SenderBeat, Subscriber, Suppression
+from .report import SenderSeen
 from .states import BatchState, DeliveryState
 
 MAX_ATTEMPTS = 5
@@ -354,12 +355,10 @@ def beat(store: Store, token: str, command: str) -> None:
             )
 
 
-def senders(store: Store, limit: int = 20) -> list[Any]:
+def senders(store: Store, limit: int = 20) -> list[SenderSeen]:
     """The senders seen most recently (token, host, pid, command, started, last seen)."""
-    with store.begin() as conn:
-        return list(
-            conn.execute(select(SenderBeat).order_by(SenderBeat.last_seen.desc()).limit(limit))
-        )
+    with store.report() as report:
+        return report.senders(limit)
 
 
 def _dead(token: str | None, lease_cutoff: datetime, last_seen: datetime | None) -> bool:

@@ -2,27 +2,26 @@
 
 Alembic (and its environment) is loaded only when the database is not at the newest
 revision: opening an up-to-date database reads its ``alembic_version`` row and compares it
-with the head of the scripts in ``migrations/versions`` (read from the files, no import).
+with the head of the scripts in ``migrations/versions`` (:func:`.direct.script_head`, read
+from the files, no import).
 """
 
 from __future__ import annotations
 
-import functools
-import re
 import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from ..errors import StoreError
+from .direct import MIGRATIONS, PG_OPTIONS, Db, script_head
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _upgraded: set[str] = set()
 #: every engine this process made, so that all can be closed at once (tests, shutdown)
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -45,12 +44,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
-
-
-#: psycopg prepares a statement on its 5th run, and PostgreSQL may then reuse a generic plan
-#: made for the tables' sizes at that time (a full scan for a list of addresses once a table
-#: has grown): prepared statements keep their parsing, but are planned for their values.
-PG_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 
 
 def make_engine(url: str) -> Engine:
@@ -115,39 +108,14 @@ def upgrade(engine: Engine) -> None:
                     cfg = alembic_config(key)
                     cfg.attributes["connection"] = conn
                     command.upgrade(cfg, "head")
-        except OperationalError as exc:
+        except DatabaseError as exc:  # unreachable, locked, not a database at all ...
             raise StoreError(f"cannot open the database {_safe(key)}: {exc.orig}") from None
         _upgraded.add(key)
 
 
-_REVISION = re.compile(r"^revision(?::[^=]*)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
-_DOWN = re.compile(r"^down_revision(?::[^=]*)?\s*=\s*(.+)$", re.M)
-
-
-@functools.cache
-def script_head() -> str | None:
-    """The single head revision of the migration scripts, read from their text; None when
-    that is not clear (then Alembic decides)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        rev, down = _REVISION.search(source), _DOWN.search(source)
-        if rev is None:
-            continue  # __init__.py
-        if down is None:
-            return None
-        revisions.add(rev.group(1))
-        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
 def current_revisions(conn: Connection) -> set[str]:
     """The revisions recorded in the database (empty for a new one)."""
-    if not inspect(conn).has_table("alembic_version"):
-        return set()
-    return {str(v) for v in conn.scalars(text("SELECT version_num FROM alembic_version"))}
+    return Db(conn.connection.driver_connection).revisions()
 
 
 def has_schema(engine: Engine) -> bool:

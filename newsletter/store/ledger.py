@@ -1,14 +1,12 @@
 """The delivery ledger, one import for its three roles: queued series
 (:mod:`.campaigns`), claims and answers (:mod:`.claims`), unknown batches
-(:mod:`.batches`)."""
+(:mod:`.batches`); what ``status`` shows is read by :mod:`.report`."""
 
 from __future__ import annotations
 
-from .batches import UnknownBatch, resend, resolve_unknown, settle, unknown_batches
+from .batches import resend, resolve_unknown, settle, unknown_batches
 from .campaigns import (
-    STATES,
     PartSnapshot,
-    PartStatus,
     campaign,
     campaign_by_slug,
     create_campaign,
@@ -46,6 +44,7 @@ from .claims import (
     start_sending,
     take_over,
 )
+from .report import STATES, PartStatus, SenderSeen, UnknownBatch
 from .states import BatchState, DeliveryState
 
 __all__ = [
@@ -58,6 +57,7 @@ __all__ = [
     "PartSnapshot",
     "PartStatus",
     "RowOutcome",
+    "SenderSeen",
     "UnknownBatch",
     "batch_claim",
     "beat",
