@@ -192,6 +192,15 @@ def personalize(
     )
 
 
+def placeholder_values(
+    *, first_name: str, unsubscribe_url: str, fallback: str = "there"
+) -> tuple[dict[str, str], dict[str, str]]:
+    """What each placeholder becomes for one subscriber: in the HTML (escaped), in the text."""
+    name = (first_name or "").strip() or fallback
+    text_values = {FIRST_NAME: name, UNSUBSCRIBE_URL: unsubscribe_url}
+    return {k: html.escape(v) for k, v in text_values.items()}, text_values
+
+
 def fill(
     html_in: str, text_in: str, *, first_name: str, unsubscribe_url: str, fallback: str = "there"
 ) -> tuple[str, str]:
@@ -199,9 +208,9 @@ def fill(
 
     One pass over each template: an inserted value is never searched for markers, so a
     first name ``%%NL_UNSUBSCRIBE_URL%%`` stays that text."""
-    name = (first_name or "").strip() or fallback
-    text_values = {FIRST_NAME: name, UNSUBSCRIBE_URL: unsubscribe_url}
-    html_values = {k: html.escape(v) for k, v in text_values.items()}
+    html_values, text_values = placeholder_values(
+        first_name=first_name, unsubscribe_url=unsubscribe_url, fallback=fallback
+    )
     html_out = MARKER.sub(lambda m: html_values[m.group()], html_in)
     text_out = MARKER.sub(lambda m: text_values[m.group()], text_in)
     return html_out, text_out

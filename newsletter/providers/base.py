@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from .. import headers, secrets
 from ..errors import NewsletterError
-from ..render import fill
+from ..render import fill, placeholder_values
 
 
 class Outcome(StrEnum):
@@ -111,6 +111,14 @@ class Batch:
     @property
     def from_header(self) -> str:
         return headers.display_address(self.from_name, self.from_email)
+
+    def placeholders(self, r: Recipient) -> tuple[dict[str, str], dict[str, str]]:
+        """What each placeholder becomes for ``r``: in the HTML, in the text."""
+        return placeholder_values(
+            first_name=r.first_name,
+            unsubscribe_url=r.unsubscribe_url,
+            fallback=self.first_name_fallback,
+        )
 
     def personalize(self, r: Recipient) -> tuple[str, str]:
         return fill(

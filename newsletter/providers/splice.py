@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from json.encoder import encode_basestring
 from typing import Any
 
-from ..render import MARKER, MARKERS
+from ..render import MARKER
 from .base import Batch, Recipient
 
 
@@ -67,24 +66,17 @@ class PartJson:
     """A batch's HTML and text, encoded once."""
 
     def __init__(self, batch: Batch) -> None:
+        self.batch = batch
         self.html = BodyJson(batch.html)
         self.text = BodyJson(batch.text)
-        # The batch with a lone placeholder as its part: personalising it gives that
-        # placeholder's value for a recipient, exactly as personalising the whole part
-        # does (each placeholder is replaced in a single pass).
-        self._probes = {m: replace(batch, html=m, text=m, recipients=[]) for m in MARKERS}
 
     def bodies(self, r: Recipient) -> dict[bytes, list[bytes]]:
-        """The recipient's HTML and text as JSON string fragments, by the slot they fill."""
-        html_values: dict[str, bytes] = {}
-        text_values: dict[str, bytes] = {}
-        for marker, probe in self._probes.items():
-            html, text = probe.personalize(r)
-            html_values[marker] = _encoded(html)
-            text_values[marker] = _encoded(text)
+        """The recipient's HTML and text as JSON string fragments, by the slot they fill
+        (each placeholder's value as ``Batch.personalize`` puts it in)."""
+        html_values, text_values = self.batch.placeholders(r)
         return {
-            _HTML_JSON: self.html.fragments(html_values),
-            _TEXT_JSON: self.text.fragments(text_values),
+            _HTML_JSON: self.html.fragments({k: _encoded(v) for k, v in html_values.items()}),
+            _TEXT_JSON: self.text.fragments({k: _encoded(v) for k, v in text_values.items()}),
         }
 
 
