@@ -29,7 +29,18 @@ def datetime_binder(conn: Connection) -> Callable[[datetime | None], Any]:
     """How this database stores a ``DateTime`` column's value (SQLite: the text
     SQLAlchemy writes, so that rows compare and read back alike; PostgreSQL: as it is)."""
     process = DateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return process if process is not None else _same
+    if process is None:
+        return _same
+    done: dict[datetime, Any] = {}  # a batch's rows share one or two times
+
+    def bind(value: datetime | None) -> Any:
+        if value is None:
+            return None
+        if value not in done:
+            done[value] = process(value)
+        return done[value]
+
+    return bind
 
 
 def _same(value: datetime | None) -> datetime | None:
