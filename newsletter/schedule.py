@@ -169,7 +169,8 @@ def run_forever(
 ) -> None:
     """`newsletter run`: an APScheduler of its own, in memory (the ledger is the only
     queue), wakes the sender at the ledger's next due time and at least every
-    ``poll_seconds`` (for rows other processes add). Returns when ``stop`` is set; raises
+    ``poll_seconds`` (for rows other processes add), and forgets expired sign-up requests
+    at start and every hour. Returns when ``stop`` is set; raises
     :class:`SenderStopped` when a job fails."""
     from apscheduler.events import EVENT_JOB_ERROR
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -197,6 +198,14 @@ def run_forever(
     def beat() -> None:
         sender.heartbeat(force=True)
 
+    def purge() -> None:
+        from .signup import purge_expired
+
+        try:
+            purge_expired(store, config)  # form requests never confirmed: forgotten
+        except Exception as exc:  # noqa: BLE001 - tried again in an hour; never stops sending
+            log.warning("could not forget expired sign-up requests: %s", exc)
+
     def failed(event: Any) -> None:
         exc = event.exception
         message = f"{event.job_id} failed: {type(exc).__name__}: {exc}"
@@ -215,6 +224,9 @@ def run_forever(
         sched.add_job(wake, "date", run_date=datetime.now(UTC), id="wake")
         sched.add_job(
             beat, "interval", seconds=min(config.sending.poll_seconds, 10.0), id="heartbeat"
+        )
+        sched.add_job(
+            purge, "interval", hours=1, id="purge-pending", next_run_time=datetime.now(UTC)
         )
         stop.wait()
     finally:

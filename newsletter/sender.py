@@ -13,6 +13,7 @@ sender's batch is taken over (one atomic UPDATE) before anyone touches it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -117,29 +118,30 @@ class Sender:
         report.enrolled = ledger.enroll_new_members(self.store, now, self.grace)
         report.missed = ledger.mark_missed(self.store, now - self.grace)
         with ThreadPoolExecutor(1, thread_name_prefix="newsletter-send") as pool:
-            flight: Outgoing | None = None
-            while True:
-                ready = None if self.stop.is_set() else self.next_outgoing(now)
-                if flight is not None:
-                    results = self.answer(flight)
-                    hold = self.stop.is_set() or self.failing(results) > 0
-                    if ready is not None and not hold:
-                        self.launch(ready, pool)  # out while the last answer is recorded
-                    self.land(flight, results, report)
-                    flight = None
-                    if ready is not None and ready.answer is None:
-                        # Stopping, or its series may just have been paused: not sent.
-                        ledger.release_batch(self.store, ready.claim.batch_id or 0)
-                        ready = None
-                    if ready is None and not self.stop.is_set():
-                        continue  # the answer may have made rows due again (deferred)
-                if ready is None:
-                    break
-                if ready.answer is None:
-                    self.launch(ready, pool)
-                flight = ready
-        # A clean stop: every request that went out has its answer recorded.
-        ledger.release(self.store, self.token)
+            launched: list[Outgoing] = []  # gone out, answer not recorded yet (oldest first)
+            try:
+                while True:
+                    # Claimed again after each answer: it may have made rows due (deferred).
+                    ready = None if self.stop.is_set() else self.next_outgoing(now)
+                    if ready is None and not launched:
+                        break
+                    results = self.answer(launched[0]) if launched else None
+                    if ready is not None:
+                        if results is None or not self.failing(results):
+                            self.launch(ready, pool)  # out while the last answer is recorded
+                        if ready.answer is not None:
+                            launched.append(ready)
+                        else:  # stopping, or its series paused: not sent, back to the queue
+                            ledger.release_batch(self.store, ready.claim.batch_id or 0)
+                    if results is not None:
+                        self.land(launched.pop(0), results, report)
+            except BaseException:
+                self.land_after_error(launched, report)
+                raise
+            finally:
+                # Anything claimed ahead and not sent goes back to the queue.
+                with contextlib.suppress(Exception):  # (the database may be what failed)
+                    ledger.release(self.store, self.token)
         return report
 
     def next_outgoing(self, now: datetime) -> Outgoing | None:
@@ -199,10 +201,20 @@ class Sender:
             return Outgoing(claim, Prepared(batch), refused=exc)
 
     def launch(self, out: Outgoing, pool: Executor) -> None:
-        """Send a claimed batch's request in the worker thread, in its turn."""
+        """Send a claimed batch's request in the worker thread, in its turn: its 'sending'
+        state committed first. Not sent (``out.answer`` stays None) when stopping, when its
+        series is no longer active (paused by the editor or another sender), or when its
+        claim was given back (by a sender that took this one for dead)."""
         assert out.claim.batch_id is not None
         self.pacer.wait(self.stop)
-        ledger.start_sending(self.store, out.claim.batch_id)  # committed before it goes
+        if self.stop.is_set():
+            return
+        self.heartbeat()
+        # (a request the provider refused to build goes nowhere: it stays 'claimed')
+        if out.refused is None and not ledger.start_sending(
+            self.store, out.claim.batch_id, self.token
+        ):
+            return
         out.answer = pool.submit(self.deliver, out)
 
     def deliver(self, out: Outgoing) -> list[Result]:
@@ -220,6 +232,16 @@ class Sender:
     def answer(self, out: Outgoing) -> list[Result]:
         assert out.answer is not None
         return out.answer.result()
+
+    def land_after_error(self, launched: list[Outgoing], report: SendReport) -> None:
+        """The loop failed (a database error, an interrupt): the answers to requests that
+        went out are still recorded where possible, so that none is left 'unknown' for
+        nothing; what cannot be recorded is settled by the next sender's recovery."""
+        for out in launched:
+            try:
+                self.land(out, self.answer(out), report)
+            except BaseException:  # noqa: BLE001 - the original error is raised after
+                log.warning("could not record batch %s's answer", out.claim.batch_id)
 
     def push(self, claim: Claim, report: SendReport) -> None:
         """Send one taken-over batch (one request) now and record its answer."""

@@ -266,6 +266,74 @@ def test_crash_between_request_and_record(
     assert set(Counter(mock.addresses()).values()) == {1}, "nobody got it twice"
 
 
+def test_a_pause_during_a_request_stops_the_batch_built_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The editor pauses the series while a request is in flight: the batch claimed and
+    built meanwhile does not go out (checked when its request would start)."""
+    import threading
+
+    mock = MockProvider("postmark")
+    try:
+        cfg, store, sender = setup(tmp_path, mock, monkeypatch, 29, batch_size=5)
+        mock.delay = 1.0
+        pause = threading.Timer(0.4, ledger.set_status, (store, "calmer-mornings", "paused"))
+        pause.start()
+        report = sender.send_due()
+        pause.join()
+        assert report.sent == 5 and mock.requests == 1
+        counts = ledger.status(store)[0].counts
+        assert (counts["sent"], counts["scheduled"], counts["sending"]) == (5, 25, 0), counts
+    finally:
+        mock.stop()
+
+
+def test_a_claim_given_back_is_not_sent_by_its_first_sender(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender slow enough to be taken for dead loses its claimed batch to another: it
+    must not send it too."""
+    mock = MockProvider("postmark")
+    try:
+        cfg, store, sender = setup(tmp_path, mock, monkeypatch, 9)
+        campaign_id = ledger.status(store)[0].campaign_id
+        slow = ledger.claim_token()
+        claim = ledger.claim(store, campaign_id, 1, utcnow(), 5, slow, "postmark")
+        assert claim.batch_id is not None
+        assert ledger.give_back(store, claim.batch_id, slow) == 5  # by another sender
+        assert not ledger.start_sending(store, claim.batch_id, slow)
+        assert ledger.status(store)[0].counts["scheduled"] == 10
+    finally:
+        mock.stop()
+
+
+def test_an_error_while_a_request_is_in_flight_still_records_its_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails while the next batch is being claimed: the answer to the
+    request already out is recorded (not left 'unknown'), then the error goes on."""
+    mock = MockProvider("postmark")
+    try:
+        cfg, store, sender = setup(tmp_path, mock, monkeypatch, 29, batch_size=5)
+        real = ledger.next_batch_key
+        calls: list[int] = []
+
+        def failing_second_time(store: Store, now: object) -> object:
+            calls.append(1)
+            if len(calls) == 2:
+                raise RuntimeError("database is locked")
+            return real(store, now)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ledger, "next_batch_key", failing_second_time)
+        with pytest.raises(RuntimeError, match="database is locked"):
+            sender.send_due()
+        counts = ledger.status(store)[0].counts
+        assert (counts["sent"], counts["sending"], counts["unknown"]) == (5, 0, 0), counts
+        assert mock.requests == 1
+    finally:
+        mock.stop()
+
+
 def test_crash_after_claiming_before_sending(
     tmp_path: Path, mock: MockProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:

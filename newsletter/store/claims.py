@@ -251,6 +251,7 @@ def record(
                         "sent_at": when(o.sent_at),
                         "retry_at": when(o.retry_at),
                         "refund": 1 if o.refund else 0,
+                        "batch": batch_id,
                     }
                     for o in outcomes
                 ],
@@ -258,11 +259,14 @@ def record(
         conn.execute(update(SendBatch).where(SendBatch.id == batch_id).values(**batch_values))
 
 
-#: one row's outcome; a row to try again gets its new due time, the others keep theirs
+#: one row's outcome; a row to try again gets its new due time, the others keep theirs.
+#: Only the batch's rows still 'sending': a late answer (after another sender took the batch
+#: for dead) never overwrites what was decided since.
 _RECORD = (
     "UPDATE deliveries SET state = %(state)s, message_id = %(mid)s, error = %(err)s, "
     "sent_at = %(sent_at)s, due_at = COALESCE(%(retry_at)s, due_at), "
-    "attempts = attempts - %(refund)s, claimed_by = NULL WHERE id = %(id)s"
+    "attempts = attempts - %(refund)s, claimed_by = NULL "
+    "WHERE id = %(id)s AND batch_id = %(batch)s AND state = 'sending'"
 )
 
 
@@ -319,15 +323,28 @@ def _release(conn: Any, batch_ids: list[int]) -> int:
     return int(result.rowcount or 0)
 
 
-def start_sending(store: Store, batch_id: int) -> None:
+def start_sending(store: Store, batch_id: int, token: str) -> bool:
     """A claimed batch's request is about to go out: from now on a crash leaves it
-    'unknown' (committed before the request starts)."""
+    'unknown' (committed before the request starts). False, and nothing changed, when
+    this sender no longer holds the claim (given back by a sender that took it for dead)
+    or its series is no longer active (paused or cancelled meanwhile)."""
+    active = (
+        select(Campaign.id)
+        .where(Campaign.id == SendBatch.campaign_id, Campaign.status == "active")
+        .exists()
+    )
     with store.begin() as conn:
-        conn.execute(
+        started = conn.execute(
             update(SendBatch)
-            .where(SendBatch.id == batch_id, SendBatch.state == BatchState.CLAIMED)
+            .where(
+                SendBatch.id == batch_id,
+                SendBatch.state == BatchState.CLAIMED,
+                SendBatch.claimed_by == token,
+                active,
+            )
             .values(state=BatchState.SENDING)
-        )
+        ).rowcount
+    return started == 1
 
 
 # --- heartbeats and dead senders -------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -363,7 +364,8 @@ def _copy_then_insert(conn: Connection, stmt: Any, keys: list[str], rows: list[l
     one statement. psycopg writes COPY rows in C; array parameters were quoted value by
     value in Python (a third of a large import's time)."""
     quote = conn.dialect.identifier_preparer.quote
-    staging = f"nl_staging_{stmt.table.name}"
+    # one staging table per target and set of columns, reused by the next chunks
+    staging = f"nl_staging_{stmt.table.name}_{zlib.crc32(','.join(keys).encode()):08x}"
     columns = ", ".join(quote(k) for k in keys)
     driver: Any = conn.connection.driver_connection  # psycopg, in the same transaction
     with driver.cursor() as cursor:
@@ -375,7 +377,11 @@ def _copy_then_insert(conn: Connection, stmt: Any, keys: list[str], rows: list[l
         with cursor.copy(f"COPY {quote(staging)} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-    staged: Any = select(*(literal_column(quote(k)) for k in keys)).select_from(table(staging))
+    staged: Any = (  # in the file's order, as COPY wrote them
+        select(*(literal_column(quote(k)) for k in keys))
+        .select_from(table(staging))
+        .order_by(literal_column("ctid"))
+    )
     conn.execute(stmt.from_select(keys, staged))
 
 
