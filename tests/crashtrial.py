@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ from newsletter.sender import Sender
 from newsletter.store import Store, ledger
 from newsletter.store.subscribers import import_csv
 
-from .helpers import LIVE_SETTINGS, write_csv
+from .helpers import LIVE_SETTINGS, newsletter_process, write_csv
 from .mock_providers import KEY, MockProvider
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,16 +48,7 @@ class TrialResult:
 
 
 def _newsletter(workdir: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env["POSTMARK_SERVER_TOKEN"] = KEY
-    return subprocess.Popen(
-        [sys.executable, "-m", "newsletter", *args],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return newsletter_process(*args, cwd=workdir, POSTMARK_SERVER_TOKEN=KEY)
 
 
 @contextmanager

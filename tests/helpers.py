@@ -6,6 +6,10 @@ import email
 import email.parser
 import email.policy
 import email.utils
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -89,3 +93,32 @@ LIVE_SETTINGS = (
     'postal_address = "1 Quiet Lane, Leeds LS1 4AP"\n'
     '[web]\nbase_url = "https://news.calm-practice.org"\n'
 )
+
+
+def newsletter_process(
+    *args: str, cwd: Path | None = None, **variables: str
+) -> subprocess.Popen[str]:
+    """`newsletter ARGS` as a process of its own, without the test run's NEWSLETTER_
+    variables (its newsletter.toml decides), with these environment variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(variables)
+    return subprocess.Popen(
+        [sys.executable, "-m", "newsletter", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop_process(run: subprocess.Popen[str]) -> str:
+    """SIGTERM, as systemd stops it; its output (killed if it does not stop in 20 s)."""
+    try:
+        run.send_signal(signal.SIGTERM)
+        out, _ = run.communicate(timeout=20)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            out, _ = run.communicate()
+    return out

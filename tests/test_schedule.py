@@ -20,7 +20,15 @@ from newsletter.store.models import Delivery, Subscriber
 from newsletter.store.subscribers import add_subscriber, import_csv, unsubscribe
 
 from .conftest import ARTICLES, REPO
-from .helpers import make_config, open_store, outbox_messages, outbox_pairs, write_csv
+from .helpers import (
+    make_config,
+    newsletter_process,
+    open_store,
+    outbox_messages,
+    outbox_pairs,
+    stop_process,
+    write_csv,
+)
 
 ZONES = [
     None,
@@ -362,10 +370,6 @@ def test_a_long_run_of_unsubscribed_rows_does_not_stop_sending(tmp_path: Path) -
 def test_run_wakes_at_the_ledgers_next_due_time(tmp_path: Path) -> None:
     """`run` keeps its scheduler in memory and wakes when the ledger says the next message
     is due (part 2, four seconds after part 1), not only at its poll (30 s here)."""
-    import os
-    import signal
-    import subprocess
-    import sys
     import time
 
     (tmp_path / "newsletter.toml").write_text("[sending]\npoll_seconds = 30\n")
@@ -374,15 +378,7 @@ def test_run_wakes_at_the_ledgers_next_due_time(tmp_path: Path) -> None:
     rows = [["email"]] + [[f"r{i}@example.com"] for i in range(5)]
     import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
     queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r", every="4s")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    run = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    run = newsletter_process("run", cwd=tmp_path)
     try:
         deadline = time.monotonic() + 25
         while time.monotonic() < deadline:
@@ -391,11 +387,7 @@ def test_run_wakes_at_the_ledgers_next_due_time(tmp_path: Path) -> None:
                 break
             time.sleep(0.2)
         assert [p.counts["sent"] for p in ledger.status(store)] == [5, 5], "part 2 woke it"
-        run.send_signal(signal.SIGTERM)
-        out, _ = run.communicate(timeout=20)
     finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
+        out = stop_process(run)
     assert run.returncode == 0 and "Stopped cleanly" in out and "Traceback" not in out
     assert len(outbox_pairs(cfg.outbox_path)) == 10

@@ -37,7 +37,7 @@ from newsletter.store.subscribers import add_subscriber, iter_subscribers, unsub
 from newsletter.web.app import create_app
 
 from .conftest import REPO
-from .helpers import outbox_messages
+from .helpers import newsletter_process, outbox_messages, stop_process
 from .mock_providers import AKID, KEY, MockProvider
 from .test_providers import ENV, PROVIDERS
 
@@ -311,10 +311,6 @@ def test_unconfirmed_addresses_are_purged_after_the_expiry(site: Site) -> None:
 
 def test_run_purges_unconfirmed_addresses_too(site: Site) -> None:
     """`newsletter run` (no cron) forgets expired requests at start and every hour."""
-    import os
-    import signal
-    import subprocess
-    import sys
     import time
 
     assert site.post(email="never@example.com", consent="yes").status_code == 200
@@ -322,26 +318,14 @@ def test_run_purges_unconfirmed_addresses_too(site: Site) -> None:
     with site.store.begin() as conn:
         conn.execute(Subscriber.__table__.update().values(subscribed_at=eight_days_ago))
         conn.execute(Membership.__table__.update().values(joined_at=eight_days_ago))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    run = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "--config", str(site.root / "newsletter.toml")]
-        + ["run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    run = newsletter_process("--config", str(site.root / "newsletter.toml"), "run")
     try:
         deadline = time.monotonic() + 20
         while site.status("never@example.com") is not None and time.monotonic() < deadline:
             time.sleep(0.2)
         assert site.status("never@example.com") is None
-        run.send_signal(signal.SIGTERM)
-        out, _ = run.communicate(timeout=20)
     finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
+        out = stop_process(run)
     assert run.returncode == 0 and "Traceback" not in out, out
 
 
