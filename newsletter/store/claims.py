@@ -238,6 +238,8 @@ def record(
         batch_values["claimed_by"] = None
     with store.begin() as conn:
         if outcomes:
+            if store.is_postgres:  # the same plan (by primary key) for every row: planned
+                conn.exec_driver_sql("SET LOCAL plan_cache_mode = auto")  # once, not 500 times
             when = datetime_binder(conn)
             executemany(
                 conn,
