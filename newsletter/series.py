@@ -92,15 +92,10 @@ def short_title(title: str) -> str:
     return head if len(head) >= 12 else title
 
 
-_LABEL = re.compile(
-    r"^(?:(?:chapter|part|step|section|lesson|day|week|tip)\s+\w+|\d+)\s*[:.)—–-]\s*", re.I
-)
-
-
 def _clauses(text: str) -> list[str]:
     """The specific words of a heading first: without a "Chapter 4:" or "2." label, then
     its pieces ("Feeling Pulled? Could X Help?" -> both questions)."""
-    bare = _LABEL.sub("", text).strip()
+    bare = summary.LABEL.sub("", text).strip()
     pieces = re.findall(r"[^?!:—–|]+[?!]?", bare)
     return [bare, *(p.strip() for p in pieces if len(p.strip()) >= 12)]
 
@@ -133,10 +128,10 @@ def _topics(title: str, blocks: tuple[Block, ...], n: int) -> list[list[str]]:
     heads = [(" ".join(b.text().split()), b.continued) for b in blocks if isinstance(b, Heading)]
     for h, continued in heads:
         if not continued:
-            groups.append(_clauses(h) if _LABEL.sub("", h).strip() else [h])
+            groups.append(_clauses(h) if summary.LABEL.sub("", h).strip() else [h])
     for h, continued in heads:
         if continued:
-            groups.append([(_LABEL.sub("", h).strip() or h) + " (continued)"])
+            groups.append([summary.unlabelled(h) + " (continued)"])
     key = [s.text for s in summary.ranked(blocks, benefit=True)]
     groups.append([t[:-1] if t.endswith(".") and not t.endswith("..") else t for t in key])
     return [list(dict.fromkeys(t for t in g if t)) for g in groups if any(g)]

@@ -165,6 +165,17 @@ def _first_section(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
     return blocks[: heads[1]] if len(heads) > 1 else blocks
 
 
+#: a heading's numbering: "Chapter 4:", "Step 2 -", "3."
+LABEL = re.compile(
+    r"^(?:(?:chapter|part|step|section|lesson|day|week|tip)\s+\w+|\d+)\s*[:.)—–-]\s*", re.I
+)
+
+
+def unlabelled(heading: str) -> str:
+    """A heading without its "Chapter 4:" or "2." label (as it is when that is all it says)."""
+    return LABEL.sub("", heading).strip() or heading.strip()
+
+
 def teaser(blocks: tuple[Block, ...], index: int) -> str:
     """A sentence that names what part ``index`` covers and why to open it."""
     opening = _first_section(blocks)
@@ -174,13 +185,14 @@ def teaser(blocks: tuple[Block, ...], index: int) -> str:
     why = best[0].text if best else ""
     carried = [b for b in blocks if isinstance(b, Heading) and b.continued]
     rest = blocks[len(carried) :]
+    # (named without its "Chapter 4:" label: "Part 5 looks at “Chapter 4: …”" reads oddly)
     if rest and isinstance(rest[0], Heading):  # starts at a (sub)section of its own
-        name, verb = rest[0].text().strip(), "looks at"
+        name, verb = unlabelled(rest[0].text()), "looks at"
     elif carried:
-        name, verb = carried[-1].text().strip(), "goes on with"
+        name, verb = unlabelled(carried[-1].text()), "goes on with"
     else:
         first = next((b for b in blocks if isinstance(b, Heading)), None)
-        name, verb = (first.text().strip() if first else ""), "looks at"
+        name, verb = (unlabelled(first.text()) if first else ""), "looks at"
     if name and why:
         return f"Part {index} {verb} “{name}”: {why}"
     if name:

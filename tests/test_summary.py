@@ -162,3 +162,18 @@ def test_every_subject_style_fits_a_series_of_long_headings() -> None:
         subjects = [p.subject for p in build_series(issue, SeriesStyle(subject=style)).parts]
         assert all(len(s) <= limit for s in subjects), (style, subjects)
         assert len(set(subjects)) == len(subjects), subjects
+
+
+def test_teasers_name_the_next_part_without_its_chapter_label(tmp_path: Path) -> None:
+    """Each part's headings read "Chapter N: ..." in this article: the teaser names the
+    next part by its words, not by its number."""
+    issue = load_issue(import_article(ARTICLES / "very-long.md", out=tmp_path / "v.md").path)
+    series = build_series(issue)
+    headings = " ".join(b.text() for p in series.parts for b in p.blocks if b.kind == "heading")
+    assert "Chapter 9: Every client" in headings  # the labels are in the article
+    teasers = [p.teaser for p in series.parts if p.teaser]
+    assert len(teasers) == len(series.parts) - 1
+    assert not [t for t in teasers if "chapter" in t.lower()], teasers
+    assert series.parts[5].teaser.startswith(
+        "Part 7 looks at “Every client and regular attention rather than heroics”:"
+    )
