@@ -291,3 +291,43 @@ def test_an_arrow_line_is_a_call_to_action_only_when_it_asks_to_act(
         article = import_file(ARTICLES / name)
         assert [b.text() for b in article.blocks if isinstance(b, CallToAction)] == [asks]
         assert says in [b.text() for b in article.blocks if isinstance(b, Paragraph)]
+
+
+YOAST_PAGE = """<!doctype html><html><head>
+<title>Grief and Sleep - Juniper Counseling</title>
+<meta property="og:title" content="Grief and Sleep - Juniper Counseling">
+<meta property="og:site_name" content="Juniper Counseling">
+<meta property="article:author" content="https://www.facebook.com/juniper.counseling">
+<script type="application/ld+json" class="yoast-schema-graph">{"@context":"https://schema.org",
+"@graph":[{"@type":"Article","@id":"https://juniper.example/grief-sleep/#article",
+"author":{"name":"Dr. Maya Lin","@id":"https://juniper.example/#/schema/person/7d1"},
+"headline":"Grief and Sleep","datePublished":"2024-03-03T08:00:00+00:00"},
+{"@type":"Person","@id":"https://juniper.example/#/schema/person/7d1","name":"Dr. Maya Lin"}]}
+</script>
+<script type="application/ld+json">{ not json, as some plugins write it </script>
+</head><body>
+<nav><a href="/">Home</a> <a href="/blog">Blog</a></nav>
+<article><header><h1>Grief and Sleep</h1>
+<div class="entry-meta">By <a rel="author" href="/author/maya">Dr. Maya Lin</a>
+| March 3, 2024</div>
+</header>
+<div class="entry-content"><p>Grief changes how we sleep. Many people wake at three in the
+morning and cannot settle again, and that is a normal part of loss.</p>
+<h2>What helps</h2><p>A steady evening routine helps the body expect rest again.</p></div>
+</article><footer>© 2024 Juniper Counseling</footer></body></html>"""
+
+
+def test_html_author_and_date_from_the_structured_data_or_the_byline(tmp_path: Path) -> None:
+    """No meta author, a profile URL as article:author: the name comes from the JSON-LD
+    (a Person referenced by @id, as Yoast writes it), else from the byline; the byline
+    itself stays out of the body."""
+    page = tmp_path / "grief.html"
+    page.write_text(YOAST_PAGE, encoding="utf-8")
+    article = import_file(page)
+    assert (article.author, article.date) == ("Dr. Maya Lin", "2024-03-03T08:00:00+00:00")
+    assert "March 3, 2024" not in " ".join(b.text() for b in article.blocks)
+    no_data = YOAST_PAGE.replace('"name":"Dr. Maya Lin"', '"name":""')
+    page.write_text(no_data.replace("datePublished", "dateModified"), encoding="utf-8")
+    assert (import_file(page).author, import_file(page).date) == ("Dr. Maya Lin", "")
+    served = import_file(ARTICLES / "served-post.html")  # "Posted on <time> by Dana"
+    assert (served.author, served.date) == ("Dana", "2024-03-04")

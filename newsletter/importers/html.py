@@ -7,6 +7,7 @@ images with their alt text, quotes and code are kept.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 
@@ -415,6 +416,96 @@ def _meta(soup: BeautifulSoup, *names: str) -> str:
     return ""
 
 
+def _structured(soup: BeautifulSoup) -> list[dict[str, object]]:
+    """The page's JSON-LD objects (WordPress, Squarespace, Ghost and most blog platforms
+    describe the post there), flattened out of ``@graph`` lists; broken ones skipped."""
+    found: list[dict[str, object]] = []
+    for script in soup.find_all("script", attrs={"type": "application/ld+json"}):
+        try:
+            data = json.loads(script.get_text() or "null")
+        except ValueError:
+            continue
+        stack = data if isinstance(data, list) else [data]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, dict):
+                found.append(item)
+                graph = item.get("@graph")
+                stack.extend(graph if isinstance(graph, list) else [])
+    return found
+
+
+_ARTICLE_TYPES = {"Article", "BlogPosting", "NewsArticle", "Report", "TechArticle"}
+
+
+def _is_article(item: dict[str, object]) -> bool:
+    kind = item.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return any(k in _ARTICLE_TYPES for k in kinds)
+
+
+def _person_name(value: object, by_id: dict[str, dict[str, object]]) -> str:
+    if isinstance(value, list):
+        return _person_name(value[0], by_id) if value else ""
+    if isinstance(value, dict):
+        if not value.get("name") and isinstance(value.get("@id"), str):
+            value = by_id.get(str(value["@id"]), value)
+        return str(value.get("name") or "")
+    return str(value) if isinstance(value, str) else ""
+
+
+_BY = re.compile(r"^\s*(?:written\s+|posted\s+|published\s+)?by\s+", re.I)
+#: "Posted on March 3 by Meadow Counseling": the name after "by"
+_BY_NAME = re.compile(r"\bby\s+([A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|la)){0,4})")
+_BYLINES = (
+    '[rel~="author"], [itemprop="author"], .byline, .author-name, .entry-author, '
+    ".post-author, .author"
+)
+
+
+def _a_name(text: str) -> str:
+    """``text`` if it reads as a person's or a practice's name (not a URL, a date or a
+    sentence), else ""."""
+    text = _WS.sub(" ", _BY.sub("", text)).strip(" ,|·•")
+    text = re.split(r"\s+[|·•—–]\s+|\s+on\s+(?=\w+\s+\d)", text)[0].strip()
+    if not text or len(text) > 60 or len(text.split()) > 6:
+        return ""
+    if re.search(r"\d|://|@|^www\.", text):
+        return ""
+    return text
+
+
+def _author(soup: BeautifulSoup) -> str:
+    """The post's author: the page's meta author, its structured data, or its byline
+    (read before the page's furniture, bylines included, is dropped)."""
+    items = _structured(soup)
+    by_id = {str(i["@id"]): i for i in items if isinstance(i.get("@id"), str)}
+    candidates = [_meta(soup, "author")]
+    candidates += [_person_name(i.get("author"), by_id) for i in items if _is_article(i)]
+    candidates += [t.get_text(" ", strip=True) for t in soup.select(_BYLINES)]
+    for meta in soup.select(".post-meta, .entry-meta, .article-meta, .meta"):
+        m = _BY_NAME.search(meta.get_text(" ", strip=True))
+        candidates.append(m.group(1) if m else "")
+    candidates.append(_meta(soup, "article:author"))  # often a profile's URL: then unused
+    return next((name for c in candidates if (name := _a_name(c))), "")
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.+Z-]*)?$")
+
+
+def _published(soup: BeautifulSoup) -> str:
+    """When the post was published (ISO 8601): the meta tag, the structured data, or the
+    ``<time datetime>`` of its byline."""
+    candidates = [_meta(soup, "article:published_time")]
+    candidates += [str(i.get("datePublished") or "") for i in _structured(soup) if _is_article(i)]
+    for tag in soup.select(
+        '[itemprop="datePublished"], time.published, time.entry-date, .posted-on time, '
+        ".entry-meta time, .post-meta time, .byline time"
+    ):
+        candidates.append(str(tag.get("datetime") or tag.get("content") or ""))
+    return next((c.strip() for c in candidates if _ISO_DATE.match(c.strip())), "")
+
+
 _VIDEO_HOSTS = re.compile(r"youtube(?:-nocookie)?\.com|youtu\.be|vimeo\.com|wistia|loom\.com", re.I)
 _YOUTUBE_ID = re.compile(r"youtube(?:-nocookie)?\.com/embed/([\w-]{6,})", re.I)
 _SOCIAL = {
@@ -567,9 +658,9 @@ def import_html(text: str, source: str) -> Article:
     canonical = soup.find("link", rel="canonical")
     url = _http(str(canonical.get("href") or "")) if isinstance(canonical, Tag) else ""
     url = url or _http(_meta(soup, "og:url"))
-    author = _meta(soup, "author", "article:author")
+    author = _author(soup)
     subtitle = _meta(soup, "description", "og:description")
-    date = _meta(soup, "article:published_time")
+    date = _published(soup)
     tags = [
         str(t["content"])
         for t in soup.find_all("meta", attrs={"property": "article:tag"})
