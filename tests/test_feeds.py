@@ -547,6 +547,26 @@ def test_auto_holds_an_issue_whose_checks_fail(blog: Blog, editor: Path, seed_pa
     store.close()
 
 
+def test_a_post_in_two_feeds_of_one_list_is_imported_once(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    """The blog's feed and one of its category feeds, both for the readers: a new post in
+    both becomes one issue (and one note to the editor), not two."""
+    for path in ("/feed/", "/category/parenting/feed/"):
+        blog.put(path, wordpress_rss(blog.base, OLD), "application/rss+xml")
+        added = nl("feeds", "add", f"{blog.base}{path}", "--list", "readers", "--every", "1d")
+        assert added.exit_code == 0, added.output
+    post = new_post(seed_path)
+    for path in ("/feed/", "/category/parenting/feed/"):
+        blog.put(path, wordpress_rss(blog.base, [*OLD, post]), "application/rss+xml")
+    checked = nl("feeds", "check")
+    assert checked.exit_code == 0, checked.output
+    assert [p.name for p in issue_files(editor)] == ["working-mom-guilt-is-real.md"]
+    assert "the same post, imported once" in checked.output
+    assert len(mail_to(editor, "editor@calm.example")) == 1
+    assert "the same post" not in nl("feeds", "check").output, "said once"
+
+
 def test_backfill_imports_the_newest_earlier_posts(blog: Blog, editor: Path) -> None:
     blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
     added = nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers", "--backfill", "1")

@@ -38,7 +38,7 @@ def _print_result(result: lib.FeedResult) -> None:
     out = console()
     if result.fetch is lib.Fetch.NOT_MODIFIED:
         out.print(f"{result.url}: not modified since the last poll, nothing new.")
-    elif result.fetch is lib.Fetch.NEW and not result.issues:
+    elif result.fetch is lib.Fetch.NEW and not result.issues and not result.duplicates:
         out.print(f"{result.url}: nothing new.")
     for issue in result.issues:
         out.print(f"{result.url}: new post {issue.title!r} -> {issue.path}")
@@ -51,6 +51,8 @@ def _print_result(result: lib.FeedResult) -> None:
             out.print(f"  held: {issue.detail}; fix it, then 'newsletter approve {issue.path}'")
         else:
             out.print(f"  queued: {issue.detail}")
+    for duplicate in result.duplicates:
+        out.print(f"{result.url}: new post {duplicate}: the same post, imported once")
     for error in result.errors:
         click.secho(f"error: {error}", fg="red", err=True)
 

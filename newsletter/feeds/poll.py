@@ -76,6 +76,14 @@ def poll_feed(config: Config, store: Store, feed: FeedInfo, now: datetime) -> Fe
     for entry in fresh:
         if entry not in importing and _claim(store, feed, entry, EntryState.OLD, now):
             result.old += 1
+    # The same post through two feeds of one list (the blog's feed and a category's) goes
+    # out once: it is recorded here as a duplicate of the first feed's.
+    elsewhere = records.links_elsewhere(store, feed) if importing else {}
+    for entry in [e for e in importing if e.link and e.link in elsewhere]:
+        importing.remove(entry)
+        first = elsewhere[entry.link]
+        if _claim(store, feed, entry, EntryState.DUPLICATE, now, detail=f"also in {first}"):
+            result.duplicates.append(f"{entry.title!r} (from {first})")
     # oldest first, so that two new posts are queued in the order they were written
     retry = False
     for entry in reversed(importing):
@@ -162,7 +170,7 @@ def _import_entry(
 
 
 def _claim(
-    store: Store, feed: FeedInfo, entry: Entry, state: EntryState, now: datetime
+    store: Store, feed: FeedInfo, entry: Entry, state: EntryState, now: datetime, detail: str = ""
 ) -> int | None:
     """Record the entry as seen; None when another poll recorded it first."""
     return records.claim_entry(
@@ -174,6 +182,7 @@ def _claim(
         published=entry.published,
         state=state,
         now=now,
+        detail=detail,
     )
 
 

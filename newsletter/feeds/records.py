@@ -158,6 +158,19 @@ def seen(store: Store, feed_id: int, now: datetime) -> tuple[set[str], set[str]]
     return {r.entry_key for r in rows}, {r.link for r in rows if r.link}
 
 
+def links_elsewhere(store: Store, feed: FeedInfo) -> dict[str, str]:
+    """The links of the posts the other feeds of ``feed``'s list brought (a blog's main
+    feed and its category feed carry the same post): each link's first feed's URL."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(FeedEntry.link, Feed.url)
+            .join(Feed, Feed.id == FeedEntry.feed_id)
+            .where(Feed.list_name == feed.list_name, Feed.id != feed.id, FeedEntry.link != "")
+            .order_by(FeedEntry.id.desc())
+        ).all()
+    return {link: url for link, url in rows}
+
+
 def importing(store: Store, feed_id: int) -> bool:
     """Whether an entry of this feed is still being imported (by this poll or another)."""
     with store.begin() as conn:

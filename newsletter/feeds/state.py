@@ -21,6 +21,7 @@ class EntryState(StrEnum):
     WAITING = "waiting"  # an issue file waits for `newsletter approve`
     HELD = "held"  # auto: its checks found errors, waits for the editor
     QUEUED = "queued"
+    DUPLICATE = "duplicate"  # the same post came through another feed of the same list first
 
 
 class Fetch(StrEnum):
@@ -74,6 +75,8 @@ class FeedResult:
     #: one line each: the feed could not be read, an entry could not be imported
     errors: list[str] = field(default_factory=list)
     old: int = 0  # entries skipped as older than the feed's addition
+    #: new posts another feed of the same list brought first: "'Title' (from URL)"
+    duplicates: list[str] = field(default_factory=list)
 
 
 @dataclass
