@@ -5,10 +5,17 @@ subscribers, mark what missed the grace window, then repeatedly: claim one reque
 of due rows as a batch, build the request, push it to the provider, record every answer.
 Too many errors in a batch pause the series.
 
-Exactly once: a batch is one request. When its answer is lost, a provider with an
-idempotency key gets the same batch again under the same key; for the others the batch
-becomes 'unknown' as a whole and waits for ``newsletter reconcile`` or the editor. A dead
-sender's batch is taken over (one atomic UPDATE) before anyone touches it.
+The steps overlap by one request: while a request is in flight (its answer awaited in a
+worker thread that touches no database), the next batch is claimed and its request built;
+it goes out once the answer is in and its pause check passed, and that answer is recorded
+while the next request is in flight.
+
+Exactly once: a batch is one request, 'claimed' until the commit that makes it 'sending'
+just before its request starts. When its answer is lost, a provider with an idempotency key
+gets the same batch again under the same key; for the others the batch becomes 'unknown' as
+a whole and waits for ``newsletter reconcile`` or the editor. A dead sender's batch is
+taken over (one atomic UPDATE) before anyone touches it; one it had only claimed goes back
+to the queue.
 """
 
 from __future__ import annotations
