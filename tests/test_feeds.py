@@ -36,7 +36,7 @@ from newsletter.feeds.fetch import FeedError, fetch
 from newsletter.feeds.poll import poll_due_feeds
 from newsletter.issuefile import load_issue
 from newsletter.store import Store, ledger, utcnow
-from newsletter.store.models import Feed
+from newsletter.store.models import Feed, FeedEntry
 from newsletter.store.subscribers import add_subscriber
 
 from .helpers import outbox_messages
@@ -565,6 +565,30 @@ def test_a_post_in_two_feeds_of_one_list_is_imported_once(
     assert "the same post, imported once" in checked.output
     assert len(mail_to(editor, "editor@calm.example")) == 1
     assert "the same post" not in nl("feeds", "check").output, "said once"
+
+
+def test_a_note_that_cannot_be_written_still_leaves_the_issue_waiting(
+    blog: Blog, editor: Path, seed_path: Path
+) -> None:
+    """The outbox cannot be written (a file where its folder should be): the issue file is
+    there and waits for approval, the feed check says the note was not sent, and the post
+    is not imported a second time later."""
+    (editor / "outbox").write_text("not a folder", encoding="utf-8")
+    blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
+    assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
+    blog.put("/feed/", wordpress_rss(blog.base, [*OLD, new_post(seed_path)]), "application/rss+xml")
+    checked = nl("feeds", "check")
+    assert "Traceback" not in checked.output and "unexpected" not in checked.output
+    assert "the note to the editor was not sent" in checked.output, checked.output
+    [issue] = issue_files(editor)
+    assert f"issues/{issue.name}" in nl("status").output  # waiting for approval
+    store = store_of(editor)
+    with store.begin() as conn:  # long after: an import left half done would be redone
+        conn.execute(FeedEntry.__table__.update().values(seen_at=datetime(2000, 1, 1)))
+    store.close()
+    blog.put("/feed/", wordpress_rss(blog.base, [*OLD, new_post(seed_path)]) + " ", "text/xml")
+    assert "nothing new" in nl("feeds", "check").output
+    assert issue_files(editor) == [issue]
 
 
 def test_backfill_imports_the_newest_earlier_posts(blog: Blog, editor: Path) -> None:

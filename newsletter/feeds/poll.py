@@ -218,6 +218,9 @@ def _notify(
         return notify_editor(config, feed, path, shown, title, entry_id, held=held)
     except NewsletterError as exc:
         return f"the note to the editor was not sent: {exc.message}"
+    except OSError as exc:  # the outbox cannot be written: the issue waits all the same
+        log.warning("feed %s: the note for %s was not written: %s", feed.url, shown, exc)
+        return f"the note to the editor was not sent: {exc.strerror or exc}"
 
 
 def _auto_queue(
