@@ -50,6 +50,12 @@ def script_head() -> str | None:
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
 
 
+def for_sqlite(sql: str) -> str:
+    """SQL written with psycopg's ``%(name)s`` parameters, as sqlite3 takes them
+    (``:name``)."""
+    return _PYFORMAT.sub(r":\1", sql)
+
+
 class Db:
     """A DB-API connection (sqlite3 or psycopg) that runs queries written once.
 
@@ -66,7 +72,7 @@ class Db:
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         cur = self.conn.cursor()
         try:
-            cur.execute(_PYFORMAT.sub(r":\1", sql) if self.is_sqlite else sql, params or {})
+            cur.execute(for_sqlite(sql) if self.is_sqlite else sql, params or {})
             return list(cur.fetchall())
         finally:
             cur.close()

@@ -8,20 +8,19 @@ once with ``%(name)s`` placeholders (psycopg's style) and given to sqlite3 as ``
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime
 
-_PYFORMAT = re.compile(r"%\((\w+)\)s")
+from .direct import for_sqlite
 
 
 def executemany(conn: Connection, sql: str, rows: Sequence[dict[str, Any]]) -> None:
     """Run ``sql`` once per row in ``rows``, in the connection's transaction."""
     if conn.dialect.paramstyle in ("named", "qmark", "numeric"):  # sqlite3 takes :name
-        sql = _PYFORMAT.sub(r":\1", sql)
+        sql = for_sqlite(sql)
     conn.exec_driver_sql(sql, list(rows))
 
 
