@@ -475,10 +475,9 @@ def _a_name(text: str) -> str:
     return text
 
 
-def _author(soup: BeautifulSoup) -> str:
+def _author(soup: BeautifulSoup, items: list[dict[str, object]]) -> str:
     """The post's author: the page's meta author, its structured data, or its byline
     (read before the page's furniture, bylines included, is dropped)."""
-    items = _structured(soup)
     by_id = {str(i["@id"]): i for i in items if isinstance(i.get("@id"), str)}
     candidates = [_meta(soup, "author")]
     candidates += [_person_name(i.get("author"), by_id) for i in items if _is_article(i)]
@@ -493,11 +492,11 @@ def _author(soup: BeautifulSoup) -> str:
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.+Z-]*)?$")
 
 
-def _published(soup: BeautifulSoup) -> str:
+def _published(soup: BeautifulSoup, items: list[dict[str, object]]) -> str:
     """When the post was published (ISO 8601): the meta tag, the structured data, or the
     ``<time datetime>`` of its byline."""
     candidates = [_meta(soup, "article:published_time")]
-    candidates += [str(i.get("datePublished") or "") for i in _structured(soup) if _is_article(i)]
+    candidates += [str(i.get("datePublished") or "") for i in items if _is_article(i)]
     for tag in soup.select(
         '[itemprop="datePublished"], time.published, time.entry-date, .posted-on time, '
         ".entry-meta time, .post-meta time, .byline time"
@@ -658,9 +657,10 @@ def import_html(text: str, source: str) -> Article:
     canonical = soup.find("link", rel="canonical")
     url = _http(str(canonical.get("href") or "")) if isinstance(canonical, Tag) else ""
     url = url or _http(_meta(soup, "og:url"))
-    author = _author(soup)
+    structured = _structured(soup)  # (JSON-LD: read once, before the scripts are dropped)
+    author = _author(soup, structured)
     subtitle = _meta(soup, "description", "og:description")
-    date = _published(soup)
+    date = _published(soup, structured)
     tags = [
         str(t["content"])
         for t in soup.find_all("meta", attrs={"property": "article:tag"})
