@@ -331,3 +331,22 @@ def test_html_author_and_date_from_the_structured_data_or_the_byline(tmp_path: P
     assert (import_file(page).author, import_file(page).date) == ("Dr. Maya Lin", "")
     served = import_file(ARTICLES / "served-post.html")  # "Posted on <time> by Dana"
     assert (served.author, served.date) == ("Dana", "2024-03-04")
+
+
+def test_an_embed_card_keeps_its_link_and_its_caption(tmp_path: Path) -> None:
+    """Ghost and WordPress put a video in a <figure> with a caption and no image: the
+    video's link line stays (it was lost, the caption kept alone)."""
+    page = tmp_path / "card.html"
+    page.write_text(
+        "<html><head><title>Saying no</title></head><body><article><h1>Saying no</h1>"
+        "<p>Boundaries protect the relationship as much as they protect you, all evening.</p>"
+        '<figure class="kg-card kg-embed-card"><iframe width="560" height="315" '
+        'src="https://www.youtube.com/embed/abc123XYZ78" allowfullscreen></iframe>'
+        "<figcaption>A two-minute practice for saying no kindly.</figcaption></figure>"
+        "<p>Keep it short and warm, and say it once, early, before the tension rises.</p>"
+        "</article></body></html>",
+        encoding="utf-8",
+    )
+    texts = [b.text() for b in import_file(page).blocks]
+    link = texts.index("Watch the video: https://www.youtube.com/watch?v=abc123XYZ78")
+    assert texts[link + 1] == "A two-minute practice for saying no kindly."

@@ -318,8 +318,12 @@ class _Walker:
                 caption = _WS.sub(" ", cap.get_text(" ")).strip() if cap else ""
                 if isinstance(img, Tag):
                     out.append(replace(_image(img), caption=caption))
-                elif caption:
-                    out.append(Paragraph((Span(caption, italic=True),)))
+                else:  # an embed's link line (Ghost's, WordPress's embed cards), a quote ...
+                    if isinstance(cap, Tag):
+                        cap.extract()
+                    out.extend(self.blocks(child))  # its content, then its caption
+                    if caption:
+                        out.append(Paragraph((Span(caption, italic=True),)))
             elif name == "blockquote":
                 inner = self.blocks(child)
                 paras = tuple(
