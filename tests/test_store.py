@@ -58,3 +58,17 @@ def test_demo_runs_the_whole_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     again = CliRunner().invoke(cli, ["demo", "news"])
     assert again.exit_code == 0 and "0 sent" in again.output
     assert len(outbox_pairs(folder / "outbox")) == 21, "nothing sent twice"
+
+
+def test_a_store_dropped_without_close_closes_its_connections(postgres_url: str) -> None:
+    """Its pooled connections are closed when it is collected: psycopg does not find them
+    open (it warns then, and this suite makes every warning an error)."""
+    import gc
+    import weakref
+
+    store = Store(postgres_url)
+    assert store.suppressions() == []  # a connection opened, back in the pool
+    engine = weakref.ref(store.engine)
+    del store
+    gc.collect()
+    assert engine() is None

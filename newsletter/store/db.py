@@ -8,6 +8,7 @@ from the files, no import).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from pathlib import Path
@@ -74,7 +75,21 @@ def make_engine(url: str) -> Engine:
             hint="for PostgreSQL: pip install 'newsletter[postgres]'",
         ) from None
     _engines.add(engine)
+    # A store dropped without close(): its connections are closed when it is collected,
+    # not left for the driver to find open (psycopg warns then, at whatever moment the
+    # garbage collector picks).
+    opened: list[Any] = []
+    event.listen(
+        engine, "connect", lambda dbapi_connection, _record: opened.append(dbapi_connection)
+    )
+    weakref.finalize(engine, _close_all, opened)
     return engine
+
+
+def _close_all(connections: list[Any]) -> None:
+    for connection in connections:
+        with contextlib.suppress(Exception):  # closed already, or its server gone
+            connection.close()
 
 
 def dispose_all() -> None:
