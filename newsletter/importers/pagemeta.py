@@ -1,0 +1,227 @@
+"""What a page says about its article: title, author, date, address, description, language,
+image and tags, from its meta tags, its JSON-LD (WordPress, Squarespace, Ghost and most blog
+platforms describe the post there), its byline, and the extractor's own metadata."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import html as lxml_html
+
+_WS = re.compile(r"\s+")
+_ANCHOR_MARKS = {"¶", "#", "🔗", "§", "\uf0c1"}
+_ARTICLE_TYPES = {"Article", "BlogPosting", "NewsArticle", "Report", "TechArticle"}
+_BY = re.compile(r"^\s*(?:written\s+|posted\s+|published\s+)?by\s+", re.I)
+#: "Posted on March 3, 2025 by Sarah Duran": the name after "by"
+_BY_NAME = re.compile(
+    r"\bby\s+([A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|la|da|di|del|der)){0,4})"
+)
+_BYLINE_CLASSES = (
+    "byline",
+    "author-name",
+    "entry-author",
+    "post-author",
+    "author",
+    "post-meta",
+    "entry-meta",
+    "article-meta",
+    "meta",
+    "posted-on",
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.+Z-]*)?$")
+_LANG = re.compile(r"^([a-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
+
+
+@dataclass
+class PageMeta:
+    title: str = ""
+    author: str = ""
+    date: str = ""
+    url: str = ""
+    description: str = ""
+    language: str = ""
+    image: str = ""
+    site: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+def meta(tree: lxml_html.HtmlElement, *names: str) -> str:
+    """The first non-empty ``<meta property|name=NAME content>`` of ``names``."""
+    for name in names:
+        for el in tree.iterfind(".//meta"):
+            if name in (el.get("property"), el.get("name")) and (el.get("content") or "").strip():
+                return str(el.get("content")).strip()
+    return ""
+
+
+def _metas(tree: lxml_html.HtmlElement) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for el in tree.iterfind(".//meta"):
+        key = el.get("property") or el.get("name") or el.get("itemprop")
+        value = (el.get("content") or "").strip()
+        if key and value:
+            found.setdefault(key.lower(), []).append(value)
+    return found
+
+
+def structured(tree: lxml_html.HtmlElement) -> list[dict[str, Any]]:
+    """The page's JSON-LD objects, flattened out of ``@graph`` lists; broken ones skipped."""
+    found: list[dict[str, Any]] = []
+    for script in tree.iterfind(".//script"):
+        if (script.get("type") or "").lower() != "application/ld+json":
+            continue
+        try:
+            data = json.loads(script.text or "null")
+        except ValueError:
+            continue
+        stack = data if isinstance(data, list) else [data]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, dict):
+                found.append(item)
+                graph = item.get("@graph")
+                stack.extend(graph if isinstance(graph, list) else [])
+    return found
+
+
+def _is_article(item: dict[str, Any]) -> bool:
+    kind = item.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return any(k in _ARTICLE_TYPES for k in kinds)
+
+
+def _person_name(value: object, by_id: dict[str, dict[str, Any]]) -> str:
+    if isinstance(value, list):
+        return _person_name(value[0], by_id) if value else ""
+    if isinstance(value, dict):
+        if not value.get("name") and isinstance(value.get("@id"), str):
+            value = by_id.get(str(value["@id"]), value)
+        return str(value.get("name") or "")
+    return value if isinstance(value, str) else ""
+
+
+def a_name(text: str) -> str:
+    """``text`` as a person's or a practice's name ("By Dana", "Posted on March 3, 2025 by
+    Sarah Duran" -> "Sarah Duran"), or "" when it is not one (a URL, a date, a sentence)."""
+    text = _WS.sub(" ", text).strip()
+    after_by = _BY_NAME.search(text)
+    if after_by and not _BY.match(text):
+        text = after_by.group(1)
+    text = _WS.sub(" ", _BY.sub("", text)).strip(" ,|·•")
+    text = re.split(r"\s+[|·•—–]\s+|\s+on\s+(?=\w+\s+\d)", text)[0].strip()
+    if not text or len(text) > 60 or len(text.split()) > 6:
+        return ""
+    if re.search(r"\d|://|@|^www\.", text) or re.match(r"(?i)posted|published|updated", text):
+        return ""
+    return text
+
+
+def _bylines(tree: lxml_html.HtmlElement) -> list[str]:
+    found = [
+        el.text_content() for el in tree.iterfind(".//*[@rel]") if "author" in el.get("rel", "")
+    ]
+    found += [el.text_content() for el in tree.iterfind(".//*[@itemprop='author']")]
+    for el in tree.iterfind(".//*[@class]"):
+        classes = el.get("class", "").split()
+        if any(c in _BYLINE_CLASSES for c in classes):
+            found.append(el.text_content())
+    return found
+
+
+def _author(tree: lxml_html.HtmlElement, items: list[dict[str, Any]], extracted: str) -> str:
+    by_id = {str(i["@id"]): i for i in items if isinstance(i.get("@id"), str)}
+    candidates = [meta(tree, "author")]
+    candidates += [_person_name(i.get("author"), by_id) for i in items if _is_article(i)]
+    candidates += _bylines(tree)
+    candidates += [extracted, meta(tree, "article:author")]  # the latter often a profile URL
+    return next((name for c in candidates if c and (name := a_name(c))), "")
+
+
+def _published(tree: lxml_html.HtmlElement, items: list[dict[str, Any]]) -> str:
+    """When the post was published (ISO 8601): the meta tag, the structured data, or the
+    ``<time datetime>`` of its byline; never a date of change."""
+    candidates = [meta(tree, "article:published_time")]
+    candidates += [str(i.get("datePublished") or "") for i in items if _is_article(i)]
+    for el in tree.iterfind(".//*[@itemprop='datePublished']"):
+        candidates.append(el.get("datetime") or el.get("content") or "")
+    for el in tree.iter("time"):
+        classes = set((el.get("class") or "").split())
+        ancestors = " ".join(a.get("class", "") for a in el.iterancestors())
+        if classes & {"published", "entry-date"} or re.search(
+            r"posted-on|entry-meta|post-meta|byline", ancestors
+        ):
+            candidates.append(el.get("datetime") or "")
+    return next((c.strip() for c in candidates if _ISO_DATE.match(c.strip())), "")
+
+
+def language(tree: lxml_html.HtmlElement, extracted: str = "") -> str:
+    """The page's declared language as a short code ("de" for ``lang="de-DE"`` or og:locale
+    ``de_DE``), or the extractor's; "" when none is declared."""
+    for value in (
+        tree.get("lang"),
+        tree.get("xml:lang"),
+        meta(tree, "og:locale", "language", "content-language", "dc.language"),
+        extracted,
+    ):
+        m = _LANG.match((value or "").strip())
+        if m:
+            return m.group(1).lower()
+    return ""
+
+
+def title_text(text: str) -> str:
+    text = _WS.sub(" ", text).strip()
+    while text and text[-1] in _ANCHOR_MARKS:
+        text = text[:-1].rstrip()
+    return text
+
+
+def without_site_name(title: str, site: str) -> str:
+    """ "Post — Site" without " — Site" (og:title often carries the site's name)."""
+    if site:
+        m = re.match(rf"^(.*\S)\s+[|–—:-]\s+{re.escape(site)}$", title)
+        if m:
+            return m.group(1)
+    return title
+
+
+def http(url: str) -> str:
+    return url if re.match(r"^https?://", url, re.I) else ""
+
+
+def page_meta(tree: lxml_html.HtmlElement, extracted: Any = None) -> PageMeta:
+    """The page's metadata; ``extracted`` is trafilatura's Document, used where the page
+    says nothing itself. Read before the page's furniture (bylines included) is dropped."""
+    items = structured(tree)
+    metas = _metas(tree)
+    site = meta(tree, "og:site_name")
+    canonical = next(
+        (
+            el.get("href", "")
+            for el in tree.iterfind(".//link[@rel]")
+            if el.get("rel") == "canonical"
+        ),
+        "",
+    )
+
+    def got(name: str) -> str:
+        value = getattr(extracted, name, None) if extracted is not None else None
+        return str(value).strip() if value else ""
+
+    return PageMeta(
+        title=without_site_name(title_text(meta(tree, "og:title")), site),
+        author=_author(tree, items, got("author")),
+        date=_published(tree, items),
+        url=http(canonical.strip()) or http(meta(tree, "og:url")),
+        description=meta(tree, "description", "og:description") or got("description"),
+        language=language(tree, got("language")),
+        image=meta(tree, "og:image") or got("image"),
+        site=site or got("sitename"),
+        tags=metas.get("article:tag", []),
+    )
+
+
+__all__ = ["PageMeta", "a_name", "language", "meta", "page_meta", "structured", "title_text"]
