@@ -92,11 +92,15 @@ def html_systems(bench: Path, keys: list[str]) -> dict[str, System]:
     }
 
 
-def load_form(form: str) -> Callable[[Path, list[str]], dict[str, System]]:
+def load_form(form: str) -> Callable[[Path, list[str]], dict[str, System]] | None:
+    """The systems of a form; None when its module runs the benchmark itself (its
+    ``main()`` is then called with the other arguments)."""
     if form == "html":
         return html_systems
     sys.path.insert(0, str(HERE))
     module = importlib.import_module(f"extraction_{form}")
+    if not hasattr(module, "systems"):
+        return None
     module.Refused = Refused  # one exception type for every form
     return module.systems  # type: ignore[no-any-return]
 
@@ -132,7 +136,12 @@ def main() -> None:
     if args.only:
         wanted = args.only.split(",")
         keys = [k for k in keys if any(k.startswith(w) for w in wanted)]
-    systems = load_form(args.form)(args.bench, keys)
+    form = load_form(args.form)
+    if form is None:
+        sys.argv = [f"extraction_{args.form}.py", "--bench", str(args.bench)]
+        importlib.import_module(f"extraction_{args.form}").main()
+        return
+    systems = form(args.bench, keys)
     if args.systems:
         systems = {n: f for n, f in systems.items() if n in args.systems.split(",")}
     pages = {k: gzip.decompress((args.bench / "html" / f"{k}.html.gz").read_bytes()) for k in keys}

@@ -201,6 +201,7 @@ def inline_markdown(spans: Iterable[Span]) -> str:
 
     for s in spans:
         if s.is_break:
+            close_to(0)  # "**The handoff**\\" then the next line: a marker never ends a line
             out.append("\\\n")
             continue
         if not s.text.strip() and not s.code:

@@ -64,35 +64,48 @@ def _words_of(text: str) -> str:
     return " ".join(words(text.lower()))
 
 
-def dropped_notes(root: lxml_html.HtmlElement, kept: str) -> list[str]:
+def _kept_lines(title: str, blocks: list[Block]) -> set[str]:
+    lines = {_words_of(title)}
+    for b in blocks:
+        lines.add(_words_of(b.text()))
+        lines.update(_words_of(line) for line in b.text().split("\n"))
+    return lines
+
+
+def dropped_notes(root: lxml_html.HtmlElement, kept: str, lines: set[str]) -> list[str]:
     """One note for each piece of the page none of whose words reached the article (its
-    largest such element: the navigation, a cookie banner, a sidebar, the footer)."""
+    largest such element: the navigation, a cookie banner, a sidebar, the footer). A piece
+    of one or two words ("About") counts as kept only when it is a whole line of the
+    article, not a word found in some sentence."""
     etree.strip_elements(root, *_UNSEEN, with_tail=False)
     etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     kept = f" {kept} "
-    #: element -> (has words, has words that were kept), from its own text and its children's
-    seen: dict[Any, tuple[bool, bool]] = {}
+    #: element -> (has words, has kept words, its own text was kept)
+    seen: dict[Any, tuple[bool, bool, bool]] = {}
+
+    def is_kept(w: str) -> bool:
+        return w in lines or (w.count(" ") >= 2 and f" {w} " in kept)
 
     def weigh(el: lxml_html.HtmlElement) -> tuple[bool, bool]:
-        has, has_kept = False, False
-        for text in (el.text, *(c.tail for c in el)):
-            if text and (w := _words_of(text)):
-                has = True
-                has_kept = has_kept or f" {w} " in kept
+        own = [w for t in (el.text, *(c.tail for c in el)) if t and (w := _words_of(t))]
+        own_kept = any(is_kept(w) for w in own) or (
+            bool(own) and is_kept(_words_of(el.text_content()))
+        )
+        has, has_kept = bool(own), own_kept
         for child in el:
             if isinstance(child.tag, str):
                 c_has, c_kept = weigh(child)
                 has, has_kept = has or c_has, has_kept or c_kept
-        seen[el] = (has, has_kept)
+        seen[el] = (has, has_kept, own_kept)
         return has, has_kept
 
     notes: list[str] = []
 
     def name(el: lxml_html.HtmlElement) -> None:
-        has, has_kept = seen.get(el, (False, False))
+        has, has_kept, own_kept = seen.get(el, (False, False, False))
         if has and not has_kept:
             notes.append(f"dropped {describe(el)}")
-        elif has_kept:
+        elif has_kept and not own_kept:  # a container: what in it was dropped
             for child in el:
                 if isinstance(child.tag, str):
                     name(child)
@@ -136,7 +149,7 @@ def import_html(text: str, source: str) -> Article:
     title = _title(meta.title, blocks, tree, found)
     kept = _words_of(" ".join([title, *(b.text() for b in blocks)]))
     try:
-        notes.extend(dropped_notes(tree, kept))
+        notes.extend(dropped_notes(tree, kept, _kept_lines(title, blocks)))
     except RecursionError:  # a page nested deeper than Python recurses: no notes, same article
         notes.append("the page is nested too deeply to name what was dropped")
     if blocks and isinstance(blocks[0], Heading) and blocks[0].text() == title:

@@ -153,8 +153,30 @@ def _embed_cards(root: lxml_html.HtmlElement) -> None:
             cap.append(em)
 
 
+_INLINE = {"strong", "b", "em", "i", "span", "a", "u", "mark", "small"}
+
+
+def _breaks_out_of_emphasis(root: lxml_html.HtmlElement) -> None:
+    """``<strong>The handoff<br></strong>We met…`` (Medium's bold lead-ins): the line break
+    goes after the emphasis, where it means the same (an extractor drops it inside)."""
+    for br in list(root.iter("br")):
+        parent = br.getparent()
+        while (
+            parent is not None
+            and parent.tag in _INLINE
+            and parent[-1] is br
+            and not (br.tail or "").strip()
+        ):
+            tail, parent.tail = parent.tail, None
+            parent.remove(br)
+            br.tail = tail
+            parent.addnext(br)
+            parent = br.getparent()
+
+
 def prepare(root: lxml_html.HtmlElement, notes: list[str]) -> dict[str, ImageInfo]:
     """Make the page ready for the extractor (in place); the images' details, by token."""
+    _breaks_out_of_emphasis(root)
     replace_embeds(root, notes)
     _embed_cards(root)
     _article_asides(root)
