@@ -73,14 +73,15 @@ def _key(block: Block) -> str:
 def merge(text: list[Block], markup: list[Block]) -> list[Block]:
     """The blocks of the text reading, each replaced by the markup reading's block with the
     same words (its links), plus the markup reading's images that stand between blocks of
-    the article."""
+    the article or just before its first."""
     a_keys, b_keys = [_key(b) for b in text], [_key(b) for b in markup]
     matcher = SequenceMatcher(None, a_keys, b_keys, autojunk=False)
     codes = matcher.get_opcodes()
     inside = [k for k, c in enumerate(codes) if c[0] == "equal"]
     out: list[Block] = []
     for n, (op, i1, i2, j1, j2) in enumerate(codes):
-        between = bool(inside) and inside[0] < n < inside[-1]
+        # inside the article, or just before it (a post's opening photo)
+        between = bool(inside) and inside[0] - 1 <= n < inside[-1]
         b_images = [b for b in markup[j1:j2] if isinstance(b, Image)]
         if op == "equal" or (
             op == "replace" and " ".join(a_keys[i1:i2]) == " ".join(k for k in b_keys[j1:j2] if k)

@@ -120,7 +120,7 @@ def dropped_notes(root: lxml_html.HtmlElement, kept: str, lines: set[str]) -> li
     return notes
 
 
-def _title(meta_title: str, blocks: list[Block], tree: lxml_html.HtmlElement, doc: Any) -> str:
+def _title(meta_title: str, blocks: list[Block], tree: lxml_html.HtmlElement) -> str:
     """The page's og:title, else the article's H1 (in what was kept, then in the page),
     else the extractor's title, else the first part of ``<title>``."""
     if meta_title:
@@ -132,7 +132,7 @@ def _title(meta_title: str, blocks: list[Block], tree: lxml_html.HtmlElement, do
     page_title = tree.findtext(".//title") or ""
     return (
         title_text(h1)
-        or title_text(str(getattr(doc, "title", "") or ""))
+        or title_text(str(getattr(extractor_meta(tree), "title", "") or ""))
         or re.split(r"\s+[|–—-]\s+", page_title.strip())[0]
     )
 
@@ -144,9 +144,8 @@ def import_html(text: str, source: str) -> Article:
         return Article(title="", blocks=[], notes=["the page has no HTML to read"])
     images = prepare(tree, notes)
     blocks = article_blocks(tree, images)
-    found = extractor_meta(tree)
-    meta = page_meta(tree, found)
-    title = _title(meta.title, blocks, tree, found)
+    meta = page_meta(tree, lambda: extractor_meta(tree))
+    title = _title(meta.title, blocks, tree)
     kept = _words_of(" ".join([title, *(b.text() for b in blocks)]))
     try:
         notes.extend(dropped_notes(tree, kept, _kept_lines(title, blocks)))

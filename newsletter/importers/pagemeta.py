@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
 from lxml import html as lxml_html
 
 _WS = re.compile(r"\s+")
@@ -48,23 +50,21 @@ class PageMeta:
     tags: list[str] = field(default_factory=list)
 
 
-def meta(tree: lxml_html.HtmlElement, *names: str) -> str:
-    """The first non-empty ``<meta property|name=NAME content>`` of ``names``."""
-    for name in names:
-        for el in tree.iterfind(".//meta"):
-            if name in (el.get("property"), el.get("name")) and (el.get("content") or "").strip():
-                return str(el.get("content")).strip()
-    return ""
-
-
-def _metas(tree: lxml_html.HtmlElement) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
+def metas(tree: lxml_html.HtmlElement) -> dict[str, str]:
+    """The page's ``<meta property|name|itemprop=KEY content>``, the first of each key
+    (lowercase)."""
+    found: dict[str, str] = {}
     for el in tree.iterfind(".//meta"):
-        key = el.get("property") or el.get("name") or el.get("itemprop")
         value = (el.get("content") or "").strip()
-        if key and value:
-            found.setdefault(key.lower(), []).append(value)
+        for key in (el.get("property"), el.get("name"), el.get("itemprop")):
+            if key and value:
+                found.setdefault(key.lower(), value)
     return found
+
+
+def meta(found: dict[str, str], *names: str) -> str:
+    """The first of ``names`` the page's meta tags give."""
+    return next((found[n] for n in names if found.get(n)), "")
 
 
 def structured(tree: lxml_html.HtmlElement) -> list[dict[str, Any]]:
@@ -119,31 +119,41 @@ def a_name(text: str) -> str:
     return text
 
 
-def _bylines(tree: lxml_html.HtmlElement) -> list[str]:
-    found = [
-        el.text_content() for el in tree.iterfind(".//*[@rel]") if "author" in el.get("rel", "")
-    ]
-    found += [el.text_content() for el in tree.iterfind(".//*[@itemprop='author']")]
-    for el in tree.iterfind(".//*[@class]"):
-        classes = el.get("class", "").split()
-        if any(c in _BYLINE_CLASSES for c in classes):
-            found.append(el.text_content())
-    return found
+_BYLINE_XPATH = etree.XPath(
+    ".//*[contains(@rel, 'author') or @itemprop='author' or "
+    + " or ".join(
+        f"contains(concat(' ', normalize-space(@class), ' '), ' {c} ')" for c in _BYLINE_CLASSES
+    )
+    + "]"
+)
 
 
-def _author(tree: lxml_html.HtmlElement, items: list[dict[str, Any]], extracted: str) -> str:
+def _author(
+    tree: lxml_html.HtmlElement,
+    found: dict[str, str],
+    items: list[dict[str, Any]],
+    extracted: Callable[[], str],
+) -> str:
+    """The meta author, the JSON-LD article's author, a byline, the extractor's guess, or
+    article:author (often a profile's URL: then not used), the first that is a name."""
     by_id = {str(i["@id"]): i for i in items if isinstance(i.get("@id"), str)}
-    candidates = [meta(tree, "author")]
-    candidates += [_person_name(i.get("author"), by_id) for i in items if _is_article(i)]
-    candidates += _bylines(tree)
-    candidates += [extracted, meta(tree, "article:author")]  # the latter often a profile URL
-    return next((name for c in candidates if c and (name := a_name(c))), "")
+
+    def candidates() -> Iterator[str]:
+        yield meta(found, "author")
+        yield from (_person_name(i.get("author"), by_id) for i in items if _is_article(i))
+        yield from (el.text_content() for el in _BYLINE_XPATH(tree))
+        yield extracted()
+        yield meta(found, "article:author")
+
+    return next((name for c in candidates() if c and (name := a_name(c))), "")
 
 
-def _published(tree: lxml_html.HtmlElement, items: list[dict[str, Any]]) -> str:
+def _published(
+    tree: lxml_html.HtmlElement, found: dict[str, str], items: list[dict[str, Any]]
+) -> str:
     """When the post was published (ISO 8601): the meta tag, the structured data, or the
     ``<time datetime>`` of its byline; never a date of change."""
-    candidates = [meta(tree, "article:published_time")]
+    candidates = [meta(found, "article:published_time")]
     candidates += [str(i.get("datePublished") or "") for i in items if _is_article(i)]
     for el in tree.iterfind(".//*[@itemprop='datePublished']"):
         candidates.append(el.get("datetime") or el.get("content") or "")
@@ -157,13 +167,13 @@ def _published(tree: lxml_html.HtmlElement, items: list[dict[str, Any]]) -> str:
     return next((c.strip() for c in candidates if _ISO_DATE.match(c.strip())), "")
 
 
-def language(tree: lxml_html.HtmlElement, extracted: str = "") -> str:
+def language(tree: lxml_html.HtmlElement, found: dict[str, str], extracted: str = "") -> str:
     """The page's declared language as a short code ("de" for ``lang="de-DE"`` or og:locale
     ``de_DE``), or the extractor's; "" when none is declared."""
     for value in (
         tree.get("lang"),
         tree.get("xml:lang"),
-        meta(tree, "og:locale", "language", "content-language", "dc.language"),
+        meta(found, "og:locale", "language", "content-language", "dc.language"),
         extracted,
     ):
         m = _LANG.match((value or "").strip())
@@ -192,12 +202,13 @@ def http(url: str) -> str:
     return url if re.match(r"^https?://", url, re.I) else ""
 
 
-def page_meta(tree: lxml_html.HtmlElement, extracted: Any = None) -> PageMeta:
-    """The page's metadata; ``extracted`` is trafilatura's Document, used where the page
-    says nothing itself. Read before the page's furniture (bylines included) is dropped."""
+def page_meta(tree: lxml_html.HtmlElement, extractor: Callable[[], Any]) -> PageMeta:
+    """The page's metadata; ``extractor()`` gives trafilatura's reading, asked only for
+    what the page does not say itself. Read before the page's furniture (bylines
+    included) is dropped."""
     items = structured(tree)
-    metas = _metas(tree)
-    site = meta(tree, "og:site_name")
+    found = metas(tree)
+    site = meta(found, "og:site_name")
     canonical = next(
         (
             el.get("href", "")
@@ -206,21 +217,29 @@ def page_meta(tree: lxml_html.HtmlElement, extracted: Any = None) -> PageMeta:
         ),
         "",
     )
+    asked: list[Any] = []
 
     def got(name: str) -> str:
-        value = getattr(extracted, name, None) if extracted is not None else None
+        if not asked:
+            asked.append(extractor())
+        value = getattr(asked[0], name, None) if asked[0] is not None else None
         return str(value).strip() if value else ""
 
+    tags = [
+        str(el.get("content")).strip()
+        for el in tree.iterfind(".//meta[@property='article:tag']")
+        if (el.get("content") or "").strip()
+    ]
     return PageMeta(
-        title=without_site_name(title_text(meta(tree, "og:title")), site),
-        author=_author(tree, items, got("author")),
-        date=_published(tree, items),
-        url=http(canonical.strip()) or http(meta(tree, "og:url")),
-        description=meta(tree, "description", "og:description") or got("description"),
-        language=language(tree, got("language")),
-        image=meta(tree, "og:image") or got("image"),
-        site=site or got("sitename"),
-        tags=metas.get("article:tag", []),
+        title=without_site_name(title_text(meta(found, "og:title")), site),
+        author=_author(tree, found, items, lambda: got("author")),
+        date=_published(tree, found, items),
+        url=http(canonical.strip()) or http(meta(found, "og:url")),
+        description=meta(found, "description", "og:description") or got("description"),
+        language=language(tree, found),
+        image=meta(found, "og:image"),
+        site=site,
+        tags=tags,
     )
 
 
