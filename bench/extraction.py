@@ -70,6 +70,18 @@ def newsletter_html(key: str, html: str, url: str) -> str:
     return body_text(issue.article.blocks)
 
 
+def newsletter_without_own_rules(key: str, html: str, url: str) -> str:
+    """The importer without :mod:`newsletter.importers.prepare` (embeds as linked lines,
+    the author's buttons, captions, share links out, asides of the article, line breaks
+    out of emphasis): what our own rules add to trafilatura's reading."""
+    from unittest import mock
+
+    from newsletter.importers import html as html_importer
+
+    with mock.patch.object(html_importer, "prepare", lambda root, notes: {}):
+        return newsletter_html(key, html, url)
+
+
 def trafilatura_plain(key: str, html: str, url: str) -> str:
     import trafilatura
 
@@ -125,6 +137,9 @@ def main() -> None:
     ap.add_argument("--worst", type=int, default=0, help="list our N lowest-scoring pages")
     ap.add_argument("--dump", type=Path, help="write each system's text per page here")
     ap.add_argument("--n-bootstrap", type=int, default=200)
+    ap.add_argument(
+        "--ablation", action="store_true", help="also run the importer without its own rules"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the output/ folder and say where")
     args = ap.parse_args()
 
@@ -142,6 +157,8 @@ def main() -> None:
         importlib.import_module(f"extraction_{args.form}").main()
         return
     systems = form(args.bench, keys)
+    if args.ablation:
+        systems["newsletter-no-prepare"] = newsletter_without_own_rules
     if args.systems:
         systems = {n: f for n, f in systems.items() if n in args.systems.split(",")}
     pages = {k: gzip.decompress((args.bench / "html" / f"{k}.html.gz").read_bytes()) for k in keys}
