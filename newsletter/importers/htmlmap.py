@@ -200,9 +200,12 @@ def inline(tag: Tag, images: dict[str, ImageInfo]) -> tuple[Inline, list[Image]]
     return conv.result(), conv.images
 
 
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+
+
 def _paragraph_blocks(spans: Inline, images: list[Image]) -> list[Block]:
     out: list[Block] = []
-    if spans:
+    if plain(spans).strip().strip(_INVISIBLE).strip():  # not a spacer (a zero-width space)
         text = plain(spans).strip()
         marker = next((m for m in CTA_MARKERS if text.startswith(m)), None)
         if marker:
