@@ -37,6 +37,8 @@ def providers_check(ctx: Context) -> None:
     provider = get_provider(ctx.config)
     problems = provider.check()
     out = console()
+    for note in provider.check_notes():  # what an SMTP server offers
+        out.print(f"  {note}")
     findings = go_live_findings(ctx.config)
     for f in findings:
         if f.level is Level.ERROR:
