@@ -63,6 +63,22 @@ def providers_check(ctx: Context) -> None:
         raise SystemExit(1)
 
 
+@click.group("bounces")
+def bounces_group() -> None:
+    """Bounces and complaints read from the sender's mailbox ([bounces.imap])."""
+
+
+@bounces_group.command("check")
+@pass_ctx
+def bounces_check(ctx: Context) -> None:
+    """Read the mailbox's new messages now: suppress permanent bounces and complaints
+    about our messages, ignore auto-replies, move what was processed."""
+    from ..mailbox import check_bounces
+
+    report = check_bounces(ctx.store, ctx.config)
+    console().print(f"Mailbox: {report.summary()}.")
+
+
 @click.group("domain")
 def domain_group() -> None:
     """The sending domain's DNS records (SPF, DKIM, DMARC)."""
@@ -189,5 +205,12 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for cmd in (providers_group, domain_group, test_send_cmd, suppressions_group, serve_cmd):
+    for cmd in (
+        providers_group,
+        bounces_group,
+        domain_group,
+        test_send_cmd,
+        suppressions_group,
+        serve_cmd,
+    ):
         cli.add_command(cmd)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
 import re
 import smtplib
 import socket
@@ -157,7 +158,7 @@ class SmtpProvider(Provider):
                 "provider 'smtp' needs [providers.smtp] host",
                 hint='e.g. host = "smtp.gmail.com", port = 587, security = "starttls"',
             )
-        password = secrets.read(PASSWORD_ENV)
+        password = read_password(PASSWORD_ENV)
         if s.username and not password:
             raise ConfigError(
                 f"provider 'smtp' needs the password of {s.username!r} in ${PASSWORD_ENV}",
@@ -470,6 +471,15 @@ class SmtpProvider(Provider):
 
     def check_notes(self) -> list[str]:
         return list(self._notes)
+
+
+def read_password(name: str) -> str:
+    """A mail password from ``$NAME``, as set (a Google app password may hold spaces; only
+    a line end, as a file's last line has, is dropped), remembered for scrubbing."""
+    value = os.environ.get(name, "").strip("\r\n")
+    if value:
+        secrets.register(value)
+    return value
 
 
 def _dot_stuffed(data: bytes) -> bytes:
