@@ -327,3 +327,47 @@ def test_a_login_without_the_password_is_refused(
     monkeypatch.delenv("SMTP_PASSWORD", raising=False)
     with pytest.raises(ConfigError, match=r"\$SMTP_PASSWORD"):
         get_provider(configure(tmp_path, server))
+
+
+# --- the domain check names the records of common mail hosts ------------------------------
+
+DOMAIN = "calm-practice.org"
+
+
+def domain_check(tmp_path: Path, host: str, records: dict[tuple[str, str], list[str]]) -> str:
+    from .dnsserver import dns_server
+
+    with dns_server(records) as ns:
+        path = tmp_path / "newsletter.toml"
+        path.write_text(
+            LIVE_SETTINGS + '[sending]\nprovider = "smtp"\n'
+            f'[providers.smtp]\nhost = "{host}"\n[dns]\nnameserver = "{ns}"\n'
+        )
+        result = CliRunner().invoke(cli, ["--config", str(path), "domain", "check"])
+    return result.output
+
+
+def test_google_workspace_records(tmp_path: Path) -> None:
+    out = domain_check(
+        tmp_path,
+        "smtp-relay.gmail.com",
+        {
+            (DOMAIN, "TXT"): ["v=spf1 include:_spf.google.com ~all"],
+            (f"google._domainkey.{DOMAIN}", "TXT"): ["v=DKIM1; k=rsa; p=MIIBIjANBg" + "A" * 300],
+            (f"_dmarc.{DOMAIN}", "TXT"): ["v=DMARC1; p=none"],
+        },
+    )
+    assert f"Domain {DOMAIN} for smtp: ready." in out, out
+    assert "DKIM is signed by Google Workspace" in out
+
+
+def test_microsoft_365_records_missing_are_named(tmp_path: Path) -> None:
+    out = domain_check(tmp_path, "smtp.office365.com", {(DOMAIN, "TXT"): ["v=spf1 mx ~all"]})
+    assert "does not include the provider: add include:spf.protection.outlook.com" in out, out
+    assert f"selector1._domainkey.{DOMAIN}" in out
+    assert "DKIM is signed by Microsoft 365, not by newsletter" in out
+
+
+def test_a_generic_relay_needs_an_spf_record_that_allows_it(tmp_path: Path) -> None:
+    out = domain_check(tmp_path, "mail.host-europe.example", {})
+    assert f"no single SPF record at {DOMAIN}" in out and "mail.host-europe.example" in out, out

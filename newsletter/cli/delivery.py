@@ -31,7 +31,7 @@ def providers_group() -> None:
 def providers_check(ctx: Context) -> None:
     """Check the configured provider (credentials, sender address) without sending anything."""
     from ..check import Level, go_live_findings
-    from ..domaincheck import PROVIDER_DNS, RecordState, check_domain
+    from ..domaincheck import RecordState, check_domain, has_dns
     from ..providers import get_provider
 
     provider = get_provider(ctx.config)
@@ -46,7 +46,7 @@ def providers_check(ctx: Context) -> None:
         else:
             out.print(f"  warning: {f.message}")
     # the sender's domain, once it is the editor's own (`newsletter domain check` alone)
-    if provider.name in PROVIDER_DNS and "placeholder-email" not in {f.code for f in findings}:
+    if has_dns(provider.name) and "placeholder-email" not in {f.code for f in findings}:
         report = check_domain(ctx.config)
         for c in report.checks:
             if c.state is RecordState.OK:
