@@ -7,7 +7,8 @@ certificate made here with ``cryptography``), AUTH, and faults on demand:
 - ``drop_after_dot``: for these addresses, the connection is dropped after the whole
   message arrived and before the answer (the message was received: it is in ``received``);
 - ``stall_after_dot``: for these addresses, no answer to the end of data until the
-  server stops (the message is in ``received``).
+  server stops (the message is in ``received``);
+- ``stall_at_rcpt``: no answer to RCPT for these addresses (once each).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class Handler:
     close_after: int = 0
     drop_after_dot: set[str] = field(default_factory=set)
     stall_after_dot: set[str] = field(default_factory=set)
+    #: no answer to RCPT for these addresses (once each), until the server stops
+    stall_at_rcpt: set[str] = field(default_factory=set)
     connections: int = 0
     logins: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -125,6 +128,12 @@ class Handler:
         with self.lock:
             answers = self.reject.get(address)
             answer = answers.pop(0) if answers else None
+            stall = address in self.stall_at_rcpt
+            self.stall_at_rcpt.discard(address)
+        if stall:
+            if self.released is None:
+                self.released = asyncio.Event()
+            await self.released.wait()
         if answer:
             return answer
         envelope.rcpt_tos.append(address)

@@ -221,14 +221,16 @@ def test_resend_after_an_unknown_message_sends_only_that_one(
 def test_a_stall_before_the_end_of_data_is_not_unknown(
     tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No answer to MAIL (the server stalls before anything of the message was sent):
-    the message is tried on a new connection, never left unknown."""
-    cfg, store, sender = setup(tmp_path, server, monkeypatch, 3, timeout=1.0)
-    server.handler.close_after = 1  # every second message meets a 421
+    """No answer to RCPT (nothing of the message was sent yet): after the timeout the
+    message is sent on a new connection, never left unknown; a 421 on MAIL likewise."""
+    server.handler.stall_at_rcpt.add("reader1@example.com")
+    cfg, store, sender = setup(tmp_path, server, monkeypatch, 4, timeout=1.0)
+    server.handler.close_after = 2
     report = sender.send_due()
     sender.provider.close()
-    assert report.sent == 3 and report.unknown == 0
-    assert set(server.handler.counts().values()) == {1}
+    assert report.sent == 4 and report.unknown == report.failed == 0, report
+    counts = server.handler.counts()
+    assert set(counts.values()) == {1} and len(counts) == 4
 
 
 def test_server_down_fails_the_batch_and_pauses_nothing_silently(
