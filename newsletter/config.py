@@ -732,7 +732,9 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # Read bounces and complaints from a mailbox (for the smtp provider); password from $IMAP_PASSWORD.
 # [bounces]
 # every = "15m"
-# [bounces.imap]
+
+# [bounces.imap]         # the mailbox where bounces arrive
+
 # host = "imap.gmail.com"
 # user = "you@example.com"
 # folder = "INBOX"

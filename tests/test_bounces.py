@@ -9,6 +9,7 @@ import email
 import email.policy
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -56,27 +57,43 @@ def sample(name: str, sent: Sent) -> bytes:
     return text.replace("\n", "\r\n").encode()
 
 
-@pytest.fixture
-def sent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Config, Store, Server, dict[str, Sent]]]:
+Sent4 = tuple[Config, Store, Server, dict[str, Sent]]
+
+
+@contextmanager
+def part_one_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str | None = None
+) -> Iterator[Sent4]:
     """Part 1 of a series sent to 6 readers through the smtp provider."""
     with smtp_server(tmp_path) as server:
-        cfg, store, sender = smtp_setup(tmp_path, server, monkeypatch, 6)
+        cfg, store, sender = smtp_setup(tmp_path, server, monkeypatch, 6, db_url=db_url)
         assert sender.send_due().sent == 6
         out = {}
         for r in server.handler.received:
             msg = email.message_from_bytes(r.data, policy=email.policy.default)
             out[r.to] = Sent(r.to, r.data, str(msg["Message-ID"]), str(msg["Subject"]))
         cfg.sender_obj = sender  # type: ignore[attr-defined]
-        yield cfg, store, server, out
-        sender.provider.close()
+        try:
+            yield cfg, store, server, out
+        finally:
+            sender.provider.close()
+
+
+@pytest.fixture
+def sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent4]:
+    with part_one_sent(tmp_path, monkeypatch) as s:
+        yield s
+
+
+@pytest.fixture
+def sent_any_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[Sent4]:
+    """The same on SQLite and PostgreSQL."""
+    with part_one_sent(tmp_path, monkeypatch, db_url) as s:
+        yield s
 
 
 @pytest.mark.parametrize("mta", MTAS)
-def test_dsn_from_each_mta_is_a_permanent_bounce_of_our_message(
-    sent: tuple[Config, Store, Server, dict[str, Sent]], mta: str
-) -> None:
+def test_dsn_from_each_mta_is_a_permanent_bounce_of_our_message(sent: Sent4, mta: str) -> None:
     _, _, _, messages = sent
     m = messages["reader1@example.com"]
     report = classify(sample(mta, m))
@@ -94,9 +111,7 @@ def test_dsn_from_each_mta_is_a_permanent_bounce_of_our_message(
         ("reader-reply", Kind.OTHER),
     ],
 )
-def test_complaints_auto_replies_delays_and_replies(
-    sent: tuple[Config, Store, Server, dict[str, Sent]], name: str, kind: Kind
-) -> None:
+def test_complaints_auto_replies_delays_and_replies(sent: Sent4, name: str, kind: Kind) -> None:
     _, _, _, messages = sent
     report = classify(sample(name, messages["reader2@example.com"]))
     assert report.kind is kind, report
@@ -141,12 +156,9 @@ def fill_inbox(state: imapserver.State, messages: dict[str, Sent]) -> dict[str, 
 
 @pytest.mark.parametrize("move", [True, False], ids=["MOVE", "COPY+STORE"])
 def test_the_mailbox_suppresses_bounced_and_complained_and_later_parts_skip_them(
-    tmp_path: Path,
-    sent: tuple[Config, Store, Server, dict[str, Sent]],
-    monkeypatch: pytest.MonkeyPatch,
-    move: bool,
+    tmp_path: Path, sent_any_db: Sent4, monkeypatch: pytest.MonkeyPatch, move: bool
 ) -> None:
-    cfg, store, server, messages = sent
+    cfg, store, server, messages = sent_any_db
     cert, key = make_cert(tmp_path)
     monkeypatch.setenv("IMAP_PASSWORD", imapserver.PASSWORD)
     with imapserver.imap_server(cert, key, move=move) as (state, port):
@@ -180,7 +192,7 @@ def test_the_mailbox_suppresses_bounced_and_complained_and_later_parts_skip_them
     # part 2, a day later: the bounced and the complainant get nothing more
     sender = cfg.sender_obj  # type: ignore[attr-defined]
     later = sender.send_due(utcnow() + timedelta(days=1, hours=1))
-    assert later.sent == 3 and later.skipped == 3 or later.sent == 3
+    assert later.sent == 3
     got = server.handler.counts()
     assert {a: n for a, n in got.items() if n == 2} == {
         f"reader{i}@example.com": 2 for i in (0, 4, 5)
@@ -190,7 +202,7 @@ def test_the_mailbox_suppresses_bounced_and_complained_and_later_parts_skip_them
 
 def test_delete_processed_only_when_asked(
     tmp_path: Path,
-    sent: tuple[Config, Store, Server, dict[str, Sent]],
+    sent: Sent4,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cfg, store, _, messages = sent

@@ -58,10 +58,13 @@ def setup(
     monkeypatch: pytest.MonkeyPatch,
     n: int,
     extra: list[str] | None = None,
+    db_url: str | None = None,
     **smtp: object,
 ) -> tuple[Config, Store, Sender]:
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
     cfg = configure(tmp_path, server, **smtp)
+    if db_url:
+        cfg.database_url = db_url
     store = Store(cfg.db_url)
     rows = [["email", "first_name"]]
     rows += [[f"reader{i}@example.com", f"R{i}"] for i in range(n)]
@@ -122,11 +125,11 @@ def test_421_mid_batch_reconnects_nothing_lost_nothing_doubled(
 
 
 def test_550_for_one_recipient_is_suppressed_and_gets_no_later_part(
-    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
     bad = "gone@example.com"
     server.handler.reject[bad] = ["550 5.1.1 <gone@example.com>: Recipient address rejected"]
-    cfg, store, sender = setup(tmp_path, server, monkeypatch, 10, extra=[bad])
+    cfg, store, sender = setup(tmp_path, server, monkeypatch, 10, extra=[bad], db_url=db_url)
     report = sender.send_due()
     assert report.sent == 10 and report.failed == 1
     assert bad not in server.handler.counts()
@@ -176,12 +179,12 @@ def _settle_by_hand(cfg: Config, store: Store) -> tuple[int, str]:
 
 @pytest.mark.parametrize("fault", ["drop_after_dot", "stall_after_dot"])
 def test_connection_lost_after_the_final_dot_leaves_that_message_unknown(
-    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, fault: str
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, fault: str, db_url: str
 ) -> None:
     who = "reader5@example.com"
     getattr(server.handler, fault).add(who)
     # (the provider's own answer timeout; the test itself waits on no clock)
-    cfg, store, sender = setup(tmp_path, server, monkeypatch, 12, timeout=1.0)
+    cfg, store, sender = setup(tmp_path, server, monkeypatch, 12, db_url=db_url, timeout=1.0)
     report = sender.send_due()
     sender.provider.close()
     assert report.sent == 11 and report.unknown == 1 and report.failed == 0
