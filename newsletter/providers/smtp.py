@@ -17,8 +17,8 @@ Every message has its own answer, which is its result:
   *rejected*: the address is suppressed; a 5.7.x refusal (relaying denied, policy) is our
   configuration's problem, so it is *failed* and nobody is suppressed;
 - any other 5xx: *failed* (tried again later, up to the ledger's attempts);
-- 4xx: tried again later (``452 4.5.3`` "too many recipients" and ``421``: on a new
-  connection, without counting an attempt);
+- 4xx: tried again later (``452 4.5.3`` "too many recipients" and ``421``: a minute later,
+  on a new connection, without counting an attempt);
 - a connection lost, or a timeout, before the final dot was wholly written: nothing was
   accepted (a server delivers nothing without the end of data), so the message is tried
   again on a new connection (at most once within the batch, else later);
@@ -64,6 +64,9 @@ _ENHANCED = re.compile(rb"^\s*([245]\.\d{1,3}\.\d{1,3})\b")
 _TOO_MANY = ("4.5.3",)
 #: an idle pooled connection older than this is checked with NOOP before it is used again
 IDLE_CHECK_SECONDS = 10.0
+#: a message the server turned away for its own limits (421, 452 4.5.3) goes again after
+#: this, without counting an attempt (a server that keeps refusing is not hammered)
+SERVER_LIMIT_RETRY = 60.0
 UNKNOWN_HINT = (
     "the server may have accepted it: look in the mailbox's Sent folder, then "
     "'newsletter resume ISSUE --batch ID --were-sent' or '--resend' "
@@ -108,7 +111,7 @@ def rcpt_outcome(code: int, text: bytes) -> tuple[Outcome, float | None]:
             return (Outcome.REJECTED if _PERMANENT_ADDRESS.match(status) else Outcome.FAILED), None
         return (Outcome.REJECTED if code in NO_SUCH_USER else Outcome.FAILED), None
     if code == 421 or status in _TOO_MANY:
-        return Outcome.DEFERRED, 0.0
+        return Outcome.DEFERRED, SERVER_LIMIT_RETRY
     return Outcome.FAILED, None
 
 
@@ -405,7 +408,7 @@ class SmtpProvider(Provider):
                 r.delivery_id,
                 Outcome.DEFERRED,
                 error=f"smtp end of data: {_answer(code, text)}",
-                retry_after=0.0,
+                retry_after=SERVER_LIMIT_RETRY,
             )
         return self._refused(r, "end of data", code, text)
 
