@@ -7,7 +7,9 @@ report-type=delivery-status``: one block of fields per recipient, ``Action: fail
 older Exchange, qmail...) are recognised by flufl.bounce, the detectors GNU Mailman uses.
 ARF (RFC 5965) reports are complaints. A report is ours only when it quotes one of our
 Message-IDs (``<…d{delivery id}@…>``) and that delivery's recorded Message-ID is exactly
-it: a stranger's bounce, or a forged one, suppresses no one.
+it, or (with ``[providers.smtp] verp``) when it was sent to a message's VERP envelope
+sender whose tag is that message's: a stranger's bounce, or a forged one, suppresses no
+one.
 
 Permanent bounces and complaints go to the suppression list through the same table of
 event types as the providers' webhooks (:mod:`newsletter.webhooks.events`, source
@@ -56,6 +58,8 @@ class Report:
     recipients: list[str] = field(default_factory=list)
     #: our Message-IDs it quotes: (Message-ID, delivery id)
     ours: list[tuple[str, int]] = field(default_factory=list)
+    #: VERP addresses it was sent to: (tag, delivery id)
+    verp: list[tuple[str, int]] = field(default_factory=list)
     detail: str = ""
 
 
@@ -65,7 +69,24 @@ def classify(raw: bytes) -> Report:
     ours = quoted_message_ids(raw, msg)
     report = _report(msg) or _other_bounce(msg) or _auto_reply(msg) or Report(Kind.OTHER)
     report.ours = ours
+    report.verp = verp_addresses(msg)
     return report
+
+
+#: the headers where a bounce's own recipient (our VERP envelope sender) shows
+_RECIPIENT_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
+
+
+def verp_addresses(msg: email.message.Message) -> list[tuple[str, int]]:
+    """The VERP addresses (``news+nl-42-5f1c0a9e3b@…``) the bounce was addressed to."""
+    from .providers.smtp import VERP
+
+    found = []
+    for name in _RECIPIENT_HEADERS:
+        for value in msg.get_all(name) or []:
+            for m in VERP.finditer(str(value)):
+                found.append((m.group(2), int(m.group(1))))
+    return list(dict.fromkeys(found))
 
 
 def quoted_message_ids(raw: bytes, msg: email.message.Message) -> list[tuple[str, int]]:
@@ -203,9 +224,15 @@ _EVENT_KEYS = {Kind.BOUNCE: "bounce:permanent", Kind.COMPLAINT: "complaint"}
 
 def apply(store: Store, report: Report) -> Applied:
     """Suppress the address of our message a permanent bounce or a complaint is about."""
+    from .providers.smtp import verp_tag
+
     owner = None
     for message_id, delivery_id in report.ours:
         owner = message_owner(store, delivery_id, message_id)
+        if owner is not None:
+            break
+    for tag, delivery_id in report.verp if owner is None else []:
+        owner = message_owner(store, delivery_id, tag, proof=verp_tag)
         if owner is not None:
             break
     if owner is None or report.kind not in _EVENT_KEYS:

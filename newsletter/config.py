@@ -207,6 +207,9 @@ class Smtp:
     timeout: float = 30.0
     #: the envelope sender (where bounces go); default [sender] email
     return_path: str = ""
+    #: VERP: each message's envelope sender names it (news+nl-42-5f1c0a9e3b@…), so a bounce
+    #: that does not quote the message is still matched (the mailbox must take plus addresses)
+    verp: bool = False
     #: a CA file to trust (a relay with a private certificate); default the system's
     ca_file: str = ""
     #: the name given in EHLO; default this machine's name
@@ -728,6 +731,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # connections = 1        # persistent connections used at once
 # rate_limit = 0         # messages per second, 0 = no limit of our own
 # batch_size = 50        # messages between two checks of the ledger
+# verp = false           # each message's envelope sender names it (news+nl-42-…@)
 
 # Read bounces and complaints from a mailbox (for the smtp provider); password from $IMAP_PASSWORD.
 # [bounces]

@@ -267,3 +267,31 @@ def test_newsletter_run_reads_the_mailbox(tmp_path: Path) -> None:
         finally:
             out = stop_process(run)
         assert any("bounces: 1 new message(s)" in ln for ln in seen), "".join(seen) + out
+
+
+def test_verp_matches_a_bounce_that_does_not_quote_the_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With [providers.smtp] verp, each message's envelope sender names it; a qmail bounce
+    that returns nothing of the message is matched by the address it was sent to."""
+    with smtp_server(tmp_path) as server:
+        cfg, store, sender = smtp_setup(tmp_path, server, monkeypatch, 3, verp=True)
+        assert sender.send_due().sent == 3
+        sender.provider.close()
+        got = {r.to: r for r in server.handler.received}
+    envelope = got["reader1@example.com"].mail_from
+    assert re.fullmatch(r"news\+nl-\d+-[0-9a-f]{10}@calm-practice\.org", envelope), envelope
+    assert len({r.mail_from for r in got.values()}) == 3
+    text = (SAMPLES / "qmail-verp.eml").read_text().replace("{{RECIPIENT}}", "reader1@example.com")
+    bounce = text.replace("{{TO}}", envelope).replace("\n", "\r\n").encode()
+    tag = re.findall(r"-([0-9a-f]{10})@", envelope)[0]
+    forged = text.replace("{{TO}}", envelope.replace(tag, "0123456789"))
+    cert, key = make_cert(tmp_path)
+    monkeypatch.setenv("IMAP_PASSWORD", imapserver.PASSWORD)
+    with imapserver.imap_server(cert, key) as (state, port):
+        state.deliver(forged.replace("\n", "\r\n").encode())
+        state.deliver(bounce)
+        imap_config(cfg, port, cert)
+        report = check_bounces(store, cfg)
+    assert (report.read, report.bounced, report.moved, report.left) == (2, 1, 1, 1), report
+    assert [s.email_key for s in store.suppressions()] == ["reader1@example.com"]

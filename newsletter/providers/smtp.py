@@ -32,6 +32,7 @@ Every message has its own answer, which is its result:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import logging
 import os
@@ -284,11 +285,15 @@ class SmtpProvider(Provider):
         return self.deliver(self.prepare(batch))
 
     def prepare(self, batch: Batch) -> Prepared:
-        """Every message built (nothing sent): (recipient, bytes, Message-ID)."""
+        """Every message built (nothing sent): (recipient, bytes, Message-ID, envelope
+        sender)."""
         messages = []
         for r in batch.recipients:
             data, message_id = build_message(batch, r)
-            messages.append((r, _dot_stuffed(data), message_id))
+            mail_from = self.envelope_from
+            if self.settings.verp and r.delivery_id > 0:
+                mail_from = verp_address(self.envelope_from, r.delivery_id, message_id)
+            messages.append((r, _dot_stuffed(data), message_id, mail_from))
         return Prepared(batch, messages)
 
     def deliver(self, prepared: Prepared) -> list[Result]:
@@ -305,23 +310,23 @@ class SmtpProvider(Provider):
         futures = [self._workers.submit(self._send_share, share) for share in shares]
         return [result for f in futures for result in f.result()]
 
-    def _send_share(self, messages: list[tuple[Recipient, bytes, str]]) -> list[Result]:
+    def _send_share(self, messages: list[tuple[Recipient, bytes, str, str]]) -> list[Result]:
         """One connection's share of a batch, message after message."""
         results: list[Result] = []
         conn: _Conn | None = None
         refused: str | None = None
-        for r, data, message_id in messages:
+        for r, data, message_id, mail_from in messages:
             if refused is not None:  # the server would not open a session: try later
                 results.append(Result(r.delivery_id, Outcome.FAILED, error=refused))
                 continue
-            result, conn, refused = self._send_one(conn, r, data, message_id)
+            result, conn, refused = self._send_one(conn, r, data, message_id, mail_from)
             results.append(result)
         if conn is not None:
             self._give_back(conn)
         return results
 
     def _send_one(
-        self, conn: _Conn | None, r: Recipient, data: bytes, message_id: str
+        self, conn: _Conn | None, r: Recipient, data: bytes, message_id: str, mail_from: str
     ) -> tuple[Result, _Conn | None, str | None]:
         """Send one message (opening a connection as needed; once more on a new one when
         the first was lost before the end of data). Returns its result, the connection
@@ -337,7 +342,7 @@ class SmtpProvider(Provider):
             with self._pace_lock:
                 self._pacer.wait()
             try:
-                result = self._transaction(conn, r, data, message_id)
+                result = self._transaction(conn, r, data, message_id, mail_from)
             except Lost as exc:
                 _close(conn.client)
                 conn = None
@@ -356,12 +361,14 @@ class SmtpProvider(Provider):
             return result, conn, None
         return Result(r.delivery_id, Outcome.FAILED, error=last), conn, None
 
-    def _transaction(self, conn: _Conn, r: Recipient, data: bytes, message_id: str) -> Result:
+    def _transaction(
+        self, conn: _Conn, r: Recipient, data: bytes, message_id: str, mail_from: str
+    ) -> Result:
         """MAIL, RCPT, DATA for one message. Raises :class:`Lost` when the connection
         fails (``after_data`` once the final dot is wholly written)."""
         c = conn.client
         try:
-            code, text = c.mail(self.envelope_from)
+            code, text = c.mail(mail_from)
             if code == 421:
                 raise Lost(f"the server closed the connection ({_answer(code, text)})")
             if code != 250:
@@ -476,6 +483,23 @@ class SmtpProvider(Provider):
         return list(self._notes)
 
 
+def verp_tag(message_id: str) -> str:
+    """What a VERP address carries besides the delivery id: a digest of the message's own
+    Message-ID (random, never shown to anyone but its reader), so a made-up address
+    matches nothing."""
+    return hashlib.sha256(message_id.encode()).hexdigest()[:10]
+
+
+def verp_address(envelope_from: str, delivery_id: int, message_id: str) -> str:
+    """``news@example.org`` -> ``news+nl-42-5f1c0a9e3b@example.org``."""
+    local, _, domain = envelope_from.rpartition("@")
+    return f"{local}+nl-{delivery_id}-{verp_tag(message_id)}@{domain}"
+
+
+#: a VERP address in a bounce's headers: (delivery id, tag)
+VERP = re.compile(r"\+nl-(\d+)-([0-9a-f]{10})@")
+
+
 def read_password(name: str) -> str:
     """A mail password from ``$NAME``, as set (a Google app password may hold spaces; only
     a line end, as a file's last line has, is dropped), remembered for scrubbing."""
@@ -510,4 +534,4 @@ def _os_reason(exc: BaseException) -> str:
     return secrets.scrub(f"{type(exc).__name__}: {text}"[:200])
 
 
-__all__ = ["PASSWORD_ENV", "SmtpProvider", "enhanced", "rcpt_outcome"]
+__all__ = ["PASSWORD_ENV", "VERP", "SmtpProvider", "enhanced", "rcpt_outcome", "verp_tag"]

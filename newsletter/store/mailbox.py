@@ -3,6 +3,7 @@ names, and how far the mailbox was read (kept in the settings table)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -21,16 +22,21 @@ class Owner:
     email: str
 
 
-def message_owner(store: Store, delivery_id: int, message_id: str) -> Owner | None:
+def message_owner(
+    store: Store, delivery_id: int, message_id: str, proof: Callable[[str], str] | None = None
+) -> Owner | None:
     """The delivery ``delivery_id`` if its recorded Message-ID is exactly ``message_id``
-    (by primary key: a guessed id with the wrong Message-ID matches nothing)."""
+    (by primary key: a guessed id with the wrong Message-ID matches nothing); with
+    ``proof``, if ``proof(recorded Message-ID)`` is ``message_id`` (a VERP tag)."""
     with store.begin() as conn:
         row = conn.execute(
             select(Delivery.id, Delivery.campaign_id, Delivery.message_id, Subscriber.email)
             .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
             .where(Delivery.id == delivery_id)
         ).first()
-    if row is None or row.message_id != message_id:
+    if row is None or not row.message_id:
+        return None
+    if (proof(row.message_id) if proof else row.message_id) != message_id:
         return None
     return Owner(row.id, row.campaign_id, row.email)
 
