@@ -361,9 +361,13 @@ def _dkim(
                 "DKIM",
                 f"?._domainkey.{domain}",
                 RecordState.MISSING,
-                f"{provider} gives each account its own DKIM selector: add the DKIM record "
-                f"it shows ({rules.dkim_where}) and put its selector in [dns] dkim_selectors"
-                + signed,
+                (
+                    f"DKIM is signed by {rules.signer}, not by newsletter: {rules.dkim_where}, "
+                    "add the record and put its selector in [dns] dkim_selectors"
+                )
+                if rules.signer
+                else f"{provider} gives each account its own DKIM selector: add the DKIM record "
+                f"it shows ({rules.dkim_where}) and put its selector in [dns] dkim_selectors",
             )
         ]
     require_all = rules.dkim_all or bool(configured)

@@ -253,6 +253,14 @@ def test_server_down_fails_the_batch_and_pauses_nothing_silently(
     assert any("bad credentials" in (e or "") for e in errors), errors
 
 
+#: the domain's records in order: providers check then reports the server alone
+RECORDS = {
+    ("calm-practice.org", "TXT"): ["v=spf1 ip4:127.0.0.1 ~all"],
+    ("mail._domainkey.calm-practice.org", "TXT"): ["v=DKIM1; k=rsa; p=MIIBIjANBg" + "A" * 300],
+    ("_dmarc.calm-practice.org", "TXT"): ["v=DMARC1; p=none"],
+}
+
+
 def write_toml(tmp_path: Path, server: Server, security: str = "starttls") -> Path:
     path = tmp_path / "newsletter.toml"
     path.write_text(
@@ -260,14 +268,18 @@ def write_toml(tmp_path: Path, server: Server, security: str = "starttls") -> Pa
         f'[providers.smtp]\nhost = "127.0.0.1"\nport = {server.port}\n'
         f'security = "{security}"\nusername = "{USER}"\n'
         f'ca_file = "{server.cert or ""}"\ntimeout = 10\n'
-        '[dns]\nnameserver = "127.0.0.1:9"\n'
+        '[dns]\nnameserver = "127.0.0.1:9"\ndkim_selectors = ["mail"]\n'
     )
     return path
 
 
 def providers_check(path: Path, monkeypatch: pytest.MonkeyPatch, password: str) -> tuple[int, str]:
+    from .dnsserver import dns_server
+
     monkeypatch.setenv("SMTP_PASSWORD", password)
-    result = CliRunner().invoke(cli, ["--config", str(path), "providers", "check"])
+    with dns_server(RECORDS) as ns:
+        monkeypatch.setenv("NEWSLETTER_DNS_NAMESERVER", ns)
+        result = CliRunner().invoke(cli, ["--config", str(path), "providers", "check"])
     return result.exit_code, result.output
 
 
@@ -278,9 +290,9 @@ def test_providers_check_without_starttls_is_a_clear_refusal(
         path = write_toml(tmp_path, plain)
         code, out = providers_check(path, monkeypatch, PASSWORD)
         assert code == 1, out
-        lines = [ln for ln in out.splitlines() if "STARTTLS" in ln]
-        assert len(lines) == 1 and "does not offer STARTTLS" in lines[0], out
-        assert "nothing was sent" in lines[0] and "Traceback" not in out
+        problems = [ln for ln in out.splitlines() if "problem:" in ln]
+        assert len(problems) == 1 and "does not offer STARTTLS" in problems[0], out
+        assert "nothing was sent" in problems[0] and "Traceback" not in out
         assert plain.handler.received == [] and plain.handler.logins == 0
         assert PASSWORD not in out
 
@@ -292,6 +304,7 @@ def test_providers_check_says_what_the_server_offers(
     code, out = providers_check(path, monkeypatch, PASSWORD)
     assert f"127.0.0.1:{server.port} offers: STARTTLS (in use), AUTH" in out, out
     assert "SIZE 10 MB" in out and f"logged in as {USER}" in out
+    assert code == 0 and "Provider 'smtp': ready." in out, out
     assert server.handler.logins == 1 and server.handler.received == []
     code, out = providers_check(path, monkeypatch, "not-the-password")
     assert code == 1 and "(bad credentials)" in out and "not-the-password" not in out, out
