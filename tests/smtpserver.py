@@ -21,6 +21,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +79,7 @@ class Received:
     to: str
     mail_from: str
     data: bytes
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def message(self) -> email.message.EmailMessage:

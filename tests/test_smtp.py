@@ -124,6 +124,18 @@ def test_421_mid_batch_reconnects_nothing_lost_nothing_doubled(
     assert server.handler.connections >= 5  # 7 messages a connection, then 421
 
 
+def test_rate_limit_spreads_the_messages_over_all_connections(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rate_limit = 20: 11 messages over 2 connections take at least half a second (a lower
+    bound: a busy machine only makes it longer)."""
+    cfg, store, sender = setup(tmp_path, server, monkeypatch, 11, connections=2, rate_limit=20.0)
+    assert sender.send_due().sent == 11
+    sender.provider.close()
+    times = sorted(r.at for r in server.handler.received)
+    assert times[-1] - times[0] >= 0.45
+
+
 def test_550_for_one_recipient_is_suppressed_and_gets_no_later_part(
     tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
