@@ -187,6 +187,7 @@ def app(workspace: Path) -> Iterator[tuple[Any, str]]:
 
 PAGES = [
     "/desk/",
+    "/desk/feeds",
     "/desk/new",
     "/desk/issues/calmer-mornings",
     "/desk/issues/calmer-mornings/parts/1/preview",
@@ -197,6 +198,8 @@ PAGES = [
 ]
 ACTIONS = [
     "/desk/new",
+    "/desk/feeds",
+    "/desk/feeds/check",
     "/desk/issues/calmer-mornings/parts/1",
     "/desk/issues/calmer-mornings/queue",
     "/desk/series/calmer-mornings/pause",
@@ -322,3 +325,20 @@ def test_the_desk_in_the_web_app_needs_its_password(workspace: Path) -> None:
         assert client.get("/healthz").status_code == 200
     finally:
         store.close()
+
+
+def test_feeds_page_follows_a_feed_and_says_why_not(app: tuple[Any, str]) -> None:
+    flask_app, token = app
+    client = flask_app.test_client()
+    csrf = _signed_in(client, token)
+    page = client.get("/desk/feeds").get_data(as_text=True)
+    assert "Follow a feed" in page and "Feed link" in page
+    refused = client.post(
+        "/desk/feeds", data={"csrf": csrf, "url": "not a feed", "list": "readers"}
+    )
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert "not a feed" in text and "Traceback" not in text
+    checked = client.post("/desk/feeds/check", data={"csrf": csrf})
+    assert checked.status_code == 302
+    assert "Checked 0 feeds" in client.get("/desk/feeds").get_data(as_text=True)

@@ -417,6 +417,73 @@ def series_action(slug: str, action: str) -> Any:
     return redirect(url_for("desk.series", slug=slug))
 
 
+# --- feeds -------------------------------------------------------------------------------
+
+
+def feeds() -> Response:
+    from .. import feeds as lib
+
+    d = desk()
+    return d.page(
+        "feeds.html",
+        feeds=lib.list_feeds(d.store),
+        waiting=lib.waiting_issues(d.store),
+        notice=_notice(),
+        when=_when,
+        modes=MODES,
+    )
+
+
+def _feed_lines(report: Any) -> str:
+    lines = report.lines()
+    return "; ".join(lines[:8]) + (f"; and {len(lines) - 8} more" if len(lines) > 8 else "")
+
+
+def feeds_add() -> Any:
+    from .. import feeds as lib
+
+    d = desk()
+    form = request.form
+    feed, result = lib.add_feed(
+        d.config,
+        d.store,
+        form.get("url", "").strip(),
+        list_name=form.get("list", "").strip(),
+        mode=form.get("mode", "sequence"),
+        every=form.get("every", "").strip() or "3d",
+        at=form.get("at", "").strip() or None,
+    )
+    found = len(result.issues)
+    _flash(
+        f"Following {feed.url} for list '{feed.list_name}' ({feed.schedule}); "
+        f"{found} new post{'s' if found != 1 else ''} read now."
+    )
+    return redirect(url_for("desk.feeds"))
+
+
+def feeds_check() -> Any:
+    from .. import feeds as lib
+
+    d = desk()
+    report = lib.check_feeds(d.config, d.store)
+    _flash(f"Checked {len(report.feeds)} feeds. " + (_feed_lines(report) or "Nothing new."))
+    return redirect(url_for("desk.feeds"))
+
+
+def feeds_approve(name: str) -> Any:
+    from .. import feeds as lib
+    from ..check import require_go_live
+
+    d = desk()
+    require_go_live(d.config)
+    q = lib.approve_issue(d.config, d.store, _issue(name))
+    _flash(
+        f"Approved and queued '{q.slug}': {q.parts} parts to list '{q.list_name}' ({q.mode}), "
+        f"first at {_when(q.first_due)}."
+    )
+    return redirect(url_for("desk.series", slug=q.slug))
+
+
 # --- subscribers -------------------------------------------------------------------------
 
 
@@ -485,6 +552,10 @@ def routes(bp: Blueprint) -> None:
         ("/series/<slug>", series, get),
         ("/series/<slug>.csv", series_csv, get),
         ("/series/<slug>/<action>", series_action, post),
+        ("/feeds", feeds, get),
+        ("/feeds", feeds_add, post),
+        ("/feeds/check", feeds_check, post),
+        ("/feeds/approve/<name>", feeds_approve, post),
         ("/subscribers", subscribers, get),
         ("/subscribers/import", subscribers_import, post),
         ("/subscribers.csv", subscribers_csv, get),
