@@ -404,3 +404,18 @@ def test_microsoft_365_records_missing_are_named(tmp_path: Path) -> None:
 def test_a_generic_relay_needs_an_spf_record_that_allows_it(tmp_path: Path) -> None:
     out = domain_check(tmp_path, "mail.host-europe.example", {})
     assert f"no single SPF record at {DOMAIN}" in out and "mail.host-europe.example" in out, out
+
+
+def test_proofs_go_out_over_smtp_with_verp_on(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`newsletter test-send`: messages outside the ledger (negative ids) go out plainly."""
+    from newsletter.testsend import test_send
+
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    cfg = configure(tmp_path, server, verp=True)
+    results = test_send(cfg, REPO / "issues" / f"{SLUG}.md", "editor@example.com")
+    assert results and all(r.status == "sent" for r in results), results
+    got = server.handler.received
+    assert len(got) == len(results) and {r.mail_from for r in got} == {"news@calm-practice.org"}
+    assert all(r.message.get("Subject", "").startswith("[TEST]") for r in got)
