@@ -194,7 +194,9 @@ class Sender:
                     r.email,
                     r.first_name,
                     r.last_name,
-                    self.signer.unsubscribe_url(base, r.subscriber_id, claim.campaign_id),
+                    self.signer.unsubscribe_url(
+                        base, r.subscriber_id, claim.campaign_id, key=r.token_key
+                    ),
                 )
                 for r in claim.rows
             ],

@@ -9,6 +9,7 @@ suppressed unless asked to explicitly.
 from __future__ import annotations
 
 import csv
+import hmac
 import re
 import zlib
 from collections.abc import Iterable, Iterator
@@ -43,7 +44,15 @@ from ..errors import InputError, StoreError
 from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
 from .consent import ConsentRecord, JoinMethod, records
-from .models import Consent, Delivery, MailingList, Membership, Subscriber, Suppression
+from .models import (
+    Consent,
+    Delivery,
+    MailingList,
+    Membership,
+    Subscriber,
+    Suppression,
+    new_token_key,
+)
 
 HEADERS = {
     "email": {
@@ -560,6 +569,7 @@ def _eligible(
                     tags=r.tags,
                     status="active",
                     subscribed_at=r.subscribed_at or now,
+                    token_key=new_token_key(),
                 )
             )
     return eligible, new
@@ -710,6 +720,29 @@ def unsubscribe(
             .values(state="skipped", error="unsubscribed")
         )
     return True
+
+
+def holds(store: Store, subscriber_id: int, key: str | None) -> bool:
+    """Whether a link signed for SUBSCRIBER_ID with KEY still opens that subscriber: the
+    row is there and holds that key, or (a link made before keys, KEY None) the row is one
+    that existed before them. An erased subscriber's links open nothing."""
+    with store.begin() as c:
+        row = c.execute(
+            select(Subscriber.token_key, Subscriber.legacy_links).where(
+                Subscriber.id == subscriber_id
+            )
+        ).first()
+    if row is None:
+        return False
+    if key is None:
+        return bool(row.legacy_links)
+    return hmac.compare_digest(row.token_key.encode(), key.encode())
+
+
+def token_key(store: Store, subscriber_id: int) -> str | None:
+    """The key signed into SUBSCRIBER_ID's links (None if there is no such subscriber)."""
+    with store.begin() as c:
+        return c.scalar(select(Subscriber.token_key).where(Subscriber.id == subscriber_id))
 
 
 def forget(store: Store, email: str) -> bool:

@@ -32,7 +32,7 @@ def zones() -> list[str]:
 
 def _page(token: str, status: int = 200, notice: str = "", error: str = "") -> Response:
     s = site()
-    found = s.signer.verify(token)
+    found = s.reader(token)
     p = prefs.profile(s.store, found.subscriber_id) if found else None
     if p is None:
         return s.page("unsubscribe.html", 400, state="invalid")
@@ -61,7 +61,7 @@ def show(token: str) -> Response:
 @bp.post("/preferences/<token>")
 def change(token: str) -> Response:
     s = site()
-    found = s.signer.verify(token)
+    found = s.reader(token)
     p = prefs.profile(s.store, found.subscriber_id) if found else None
     if p is None:
         return s.page("unsubscribe.html", 400, state="invalid")
