@@ -21,6 +21,7 @@ import hmac
 import os
 import re
 from base64 import urlsafe_b64encode
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
@@ -83,10 +84,14 @@ class Signer:
         self._mac = hmac.new(self._s.make_signer().derive_key(), digestmod=hashlib.sha1)
 
     @classmethod
-    def from_env(cls, fallback: str) -> Signer:
+    def from_env(cls, fallback: str | Callable[[], str]) -> Signer:
+        """With $NEWSLETTER_SECRET, else FALLBACK: asked for only when that is not set (a
+        callable such as ``store.signing_secret``, which generates and keeps one)."""
         # Taken as it is (a passphrase may hold spaces, and changing the secret would break
         # every link already sent), but never shown.
-        secret = os.environ.get(SECRET_ENV) or fallback
+        secret = os.environ.get(SECRET_ENV) or ""
+        if not secret:
+            secret = fallback if isinstance(fallback, str) else fallback()
         secrets.register(secret)
         return cls(secret)
 

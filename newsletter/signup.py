@@ -155,7 +155,7 @@ class Signups:
         self.config = config
         self._provider_factory = provider
         self._provider: Provider | None = None
-        self.signer = Signer.from_env(store.signing_secret())
+        self.signer = Signer.from_env(store.signing_secret)
         self.by_ip = RateLimiter(limits.per_ip, limits.window_seconds)
         self.by_address = RateLimiter(limits.per_address, limits.window_seconds)
         self.env = environment(config)

@@ -228,3 +228,28 @@ def test_links_sent_before_the_upgrade_keep_working_and_die_with_their_reader(
         refused(site, f"{site.base}/u/{ann_series}", "bob@example.com", "dee@example.com")
         add_subscriber(site.store, "eve@example.com", first_name="Eve", list_name="readers")
         refused(site, f"{site.base}/u/{ann_all}", "eve@example.com", "Eve")
+
+
+def test_no_secret_is_generated_or_kept_when_newsletter_secret_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itsdangerous import URLSafeSerializer
+    from sqlalchemy import select
+
+    from newsletter.signing import SALT
+    from newsletter.store.models import Setting
+    from newsletter.store.subscribers import add_subscriber
+
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("NEWSLETTER_SECRET", "the-editor-s-own-secret-0123456789")
+    for site in start_site(tmp_path, site_toml()):  # serve: the pages and the form
+        add_subscriber(site.store, "ann@example.com", list_name="readers")
+        queue_issue(site.store, site.config, ISSUE, list_name="readers", every="1d")
+        site.send_due()
+        assert site.post(email="bea@example.com", consent="yes").status_code == 200
+        link = unsubscribe_link(site, "ann@example.com")
+        signed = URLSafeSerializer("the-editor-s-own-secret-0123456789", salt=SALT)
+        assert signed.loads(link.rsplit("/", 1)[1])[0] == 1
+        assert requests.get(link, timeout=10).status_code == 200
+        with site.store.begin() as conn:
+            assert list(conn.scalars(select(Setting.key))) == []

@@ -33,7 +33,7 @@ class Site:
         return cls(
             store=store,
             config=config,
-            signer=Signer.from_env(store.signing_secret()),
+            signer=Signer.from_env(store.signing_secret),
             signups=Signups(store, config, lambda: get_provider(config)),
             env=environment(config),
         )
