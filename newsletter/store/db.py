@@ -44,6 +44,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    # What is deleted (an erased reader) is overwritten with zeros, not left in free pages.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

@@ -745,21 +745,34 @@ def token_key(store: Store, subscriber_id: int) -> str | None:
         return c.scalar(select(Subscriber.token_key).where(Subscriber.id == subscriber_id))
 
 
-def forget(store: Store, email: str) -> bool:
-    """Erase the person's data (an erasure request). Only a hash of the address stays, so
-    that a later import cannot add them back."""
+@dataclass(frozen=True)
+class Forgotten:
+    """Who was erased: their id and the ids of the ledger rows deleted with them (which
+    name the messages the outbox wrote to them)."""
+
+    subscriber_id: int
+    delivery_ids: list[int]
+
+
+def forget(store: Store, email: str) -> Forgotten | None:
+    """Erase the person's rows (an erasure request). Only a hash of the address stays, so
+    that a later import cannot add them back. None if EMAIL was not a subscriber.
+
+    :func:`newsletter.erasure.erase` also removes the address from SQLite's WAL and from
+    the outbox: use that for a reader's request."""
     key = email_key(email)
     with store.begin() as c:
         sid = c.scalar(select(Subscriber.id).where(Subscriber.email_key == key))
         c.execute(delete(Suppression).where(Suppression.email_key == key))
         store.suppress(email, "erased", source="newsletter", conn=c)
         if sid is None:
-            return False
+            return None
+        deliveries = list(c.scalars(select(Delivery.id).where(Delivery.subscriber_id == sid)))
         c.execute(delete(Delivery).where(Delivery.subscriber_id == sid))
         c.execute(delete(Consent).where(Consent.subscriber_id == sid))
         c.execute(delete(Membership).where(Membership.subscriber_id == sid))
         c.execute(delete(Subscriber).where(Subscriber.id == sid))
-    return True
+    return Forgotten(sid, deliveries)
 
 
 EXPORT_COLUMNS = [
@@ -831,14 +844,39 @@ def iter_subscribers(
 
 
 @dataclass(frozen=True)
+class SuppressionRecord:
+    """Why nothing more goes to an address, since when, and who said so."""
+
+    reason: str
+    source: str
+    detail: str
+    created_at: datetime
+
+
+def suppressions_of(conn: Connection, email: str) -> list[SuppressionRecord]:
+    """The suppression list's records of EMAIL (as given, or erased: its hash)."""
+    return [
+        SuppressionRecord(*row)
+        for row in conn.execute(
+            select(
+                Suppression.reason, Suppression.source, Suppression.detail, Suppression.created_at
+            )
+            .where(Suppression.email_key.in_([email_key(email), erased_key(email)]))
+            .order_by(Suppression.created_at, Suppression.id)
+        )
+    ]
+
+
+@dataclass(frozen=True)
 class Shown:
     fields: dict[str, str]
     lists: list[str]  # "name" or "name (unsubscribed)"
     consents: list[ConsentRecord]
+    suppressions: list[SuppressionRecord] = field(default_factory=list)
 
 
 def show(store: Store, email: str) -> Shown | None:
-    """One subscriber with their lists and consent records."""
+    """One subscriber with their lists, consent records and suppression records."""
     with store.begin() as conn:
         sub = conn.execute(
             select(Subscriber).where(Subscriber.email_key == email_key(email))
@@ -855,15 +893,17 @@ def show(store: Store, email: str) -> Shown | None:
             )
         ]
         consents = records(conn, [sub.id]).get(sub.id, [])
+        suppressed = suppressions_of(conn, sub.email)
     fields = {
         "email": sub.email,
         "first_name": sub.first_name,
         "last_name": sub.last_name,
         "timezone": sub.timezone or "",
+        "tags": sub.tags,
         "status": sub.status,
         "subscribed_at": f"{sub.subscribed_at:%Y-%m-%d %H:%M} UTC",
     }
-    return Shown(fields, lists, consents)
+    return Shown(fields, lists, consents, suppressed)
 
 
 def export_csv(store: Store, out: TextIO, **filters: str | None) -> int:
