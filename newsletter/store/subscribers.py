@@ -51,7 +51,7 @@ from .models import (
     Membership,
     Subscriber,
     Suppression,
-    new_token_key,
+    new_token_keys,
 )
 
 HEADERS = {
@@ -569,9 +569,10 @@ def _eligible(
                     tags=r.tags,
                     status="active",
                     subscribed_at=r.subscribed_at or now,
-                    token_key=new_token_key(),
                 )
             )
+    for row, key in zip(new, new_token_keys(len(new)), strict=True):
+        row["token_key"] = key
     return eligible, new
 
 
