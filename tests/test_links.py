@@ -28,6 +28,15 @@ def unsubscribe_link(site: Site, address: str) -> str:
     return link.removesuffix("?preferences")
 
 
+def subscriber_id(site: Site, address: str) -> int:
+    from sqlalchemy import select
+
+    from newsletter.store.models import Subscriber
+
+    with site.store.begin() as conn:
+        return int(conn.scalar(select(Subscriber.id).where(Subscriber.email_key == address)))
+
+
 def refused(site: Site, token_url: str, *others: str) -> None:
     """Every page and action of the link answers 'not valid', and shows nobody's data."""
     token = token_url.rsplit("/", 1)[1]
@@ -68,6 +77,7 @@ def test_an_erased_readers_link_does_not_open_the_next_subscriber(
     site.send_due()
     kept = unsubscribe_link(site, "ann@example.com")
     assert requests.get(kept, timeout=10).status_code == 200
+    ann_id = subscriber_id(site, "ann@example.com")
     # Ann is erased.
     if erase == "preferences page":
         page = requests.get(kept + "?preferences", timeout=10)
@@ -82,6 +92,7 @@ def test_an_erased_readers_link_does_not_open_the_next_subscriber(
     site.send_due()
     assert site.parts_for("bea@example.com") == ["calmer-mornings-part-1"]
     # Ann's old link opens nothing, and Bea is untouched.
+    assert subscriber_id(site, "bea@example.com") > ann_id, "an id is never given again"
     refused(site, kept, "bea@example.com", "Bea")
     assert site.status("bea@example.com") == "active"
     assert site.row("bea@example.com")["first_name"] == "Bea"
