@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import update
 
 from newsletter.schedule import queue_issue
+from newsletter.store.models import SendBatch
 
 from .helpers import outbox_pairs, write_csv
 from .test_signup import ISSUE, Site, preferences_link, site_cli, site_toml, start_site
@@ -92,6 +94,11 @@ def test_an_erased_address_is_in_no_file(site: Site, how: str) -> None:
         "bob.kept@example.com",
     }
     link = preferences_link(site, "ann.erased@example.com").replace("&amp;", "&")
+    # A provider's refusal quoting her address, as the editor's records keep it.
+    refusal = "422 Postmark: You tried to send to ANN.Erased@example.com, an inactive recipient"
+    site.store.event("paused", f"calmer-mornings: paused ({refusal})")
+    with site.store.begin() as conn:
+        conn.execute(update(SendBatch).values(error=refusal))
     files = files_holding(site.root, b"ann.erased@example.com")
     assert "newsletter.db-wal" in files or "newsletter.db" in files
     if how == "preferences page":
@@ -103,6 +110,8 @@ def test_an_erased_address_is_in_no_file(site: Site, how: str) -> None:
         assert out.exit_code == 0, out.output
     assert files_holding(site.root, b"ann.erased@example.com") == []
     assert files_holding(site.root, b"ann.erased") == []
+    events = [e.message for e in site.store.events()]
+    assert any("You tried to send to [erased], an inactive" in m for m in events), events
     # Bob's messages and rows are all still there.
     kept = files_holding(site.root, b"bob.kept@example.com")
     assert any(f.startswith("outbox/confirm-") for f in kept)

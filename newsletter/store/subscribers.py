@@ -47,8 +47,10 @@ from .consent import ConsentRecord, JoinMethod, records
 from .models import (
     Consent,
     Delivery,
+    Event,
     MailingList,
     Membership,
+    SendBatch,
     Subscriber,
     Suppression,
     new_token_keys,
@@ -766,6 +768,7 @@ def forget(store: Store, email: str) -> Forgotten | None:
         sid = c.scalar(select(Subscriber.id).where(Subscriber.email_key == key))
         c.execute(delete(Suppression).where(Suppression.email_key == key))
         store.suppress(email, "erased", source="newsletter", conn=c)
+        _blank_address(c, key)
         if sid is None:
             return None
         deliveries = list(c.scalars(select(Delivery.id).where(Delivery.subscriber_id == sid)))
@@ -774,6 +777,24 @@ def forget(store: Store, email: str) -> Forgotten | None:
         c.execute(delete(Membership).where(Membership.subscriber_id == sid))
         c.execute(delete(Subscriber).where(Subscriber.id == sid))
     return Forgotten(sid, deliveries)
+
+
+#: what an erased address becomes in the editor's records (events, batch errors)
+ERASED = "[erased]"
+
+
+def _blank_address(c: Connection, key: str) -> None:
+    """The address out of messages that may quote it (a provider's refusal, recorded in an
+    event and a batch's error), wherever it appears, whatever its case."""
+    quoted = re.compile(re.escape(key), re.IGNORECASE)
+    for column in (Event.message, SendBatch.error):
+        table = column.class_
+        for rid, text in c.execute(
+            select(table.id, column).where(func.lower(column).contains(key, autoescape=True))
+        ):
+            c.execute(
+                update(table).where(table.id == rid).values({column.key: quoted.sub(ERASED, text)})
+            )
 
 
 EXPORT_COLUMNS = [
