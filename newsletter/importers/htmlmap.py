@@ -200,6 +200,7 @@ def inline(tag: Tag, images: dict[str, ImageInfo]) -> tuple[Inline, list[Image]]
     return conv.result(), conv.images
 
 
+_SAFE = ("http://", "https://", "mailto:", "tel:")
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 
 
@@ -220,7 +221,9 @@ def _paragraph_blocks(spans: Inline, images: list[Image]) -> list[Block]:
 def _written_line(tag: Tag) -> Block:
     """A line :mod:`.prepare` wrote: an embed's "Watch the video: URL", or the author's
     button (a call to action when it asks the reader to act)."""
-    url = str(tag.get(LINK_ATTR) or "")
+    url = str(tag.get(LINK_ATTR) or "").strip()
+    if re.match(r"^[a-z][\w+.-]*:", url, re.I) and not url.lower().startswith(_SAFE):
+        url = ""  # javascript:, data: ... never a link in an email
     text = clean(tag)
     if tag.get(BUTTON_ATTR):
         return marked_line(text, url)
