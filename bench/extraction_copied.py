@@ -113,6 +113,28 @@ def run_ours(texts: dict[str, str]) -> tuple[dict[str, str], dict[str, str], lis
     return out, refused, times
 
 
+def full_imports(texts: dict[str, str]) -> dict[str, str]:
+    """Each page through ``newsletter import`` as a user runs it (the issue file written
+    and checked): the one-line reason of each page that is refused, or the crash."""
+    import tempfile
+
+    from newsletter.errors import NewsletterError
+    from newsletter.pipeline import import_article
+
+    problems: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, text in texts.items():
+            src = Path(tmp) / f"{key[:12]}.txt"
+            src.write_text(text, encoding="utf-8")
+            try:
+                import_article(src, out=Path(tmp) / f"{key[:12]}.md", force=True)
+            except NewsletterError as exc:
+                problems[key] = "refused: " + str(exc).splitlines()[0]
+            except Exception as exc:  # noqa: BLE001 - a crash is what we are counting
+                problems[key] = f"CRASH {exc.__class__.__name__}: {exc}"
+    return problems
+
+
 def run_justext(texts: dict[str, str]) -> dict[str, str]:
     import justext
 
@@ -169,6 +191,11 @@ def main() -> None:
     )
     for key, reason in sorted(refused.items()):
         print(f"  refused {key[:12]}: {reason}")
+    problems = full_imports(texts)
+    done = len(keys) - len(problems)
+    print(f"newsletter import (issue file written and checked): {done}/{len(keys)}")
+    for key, reason in sorted(problems.items()):
+        print(f"  {key[:12]}: {reason}")
     if args.dump:
         args.dump.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
 

@@ -18,7 +18,6 @@ chrome (a related-posts heading, comments, the footer).
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -66,10 +65,11 @@ _BOILER = re.compile(
     back\ to\ top|nach\ oben|zurück\ nach\ oben|haut\ de\ page|retour\ en\ haut|
     volver\ arriba|torna\ su|naar\ boven|voltar\ ao\ topo|
     skip\ to\ (?:main\ )?content|zum\ inhalt\ springen|aller\ au\ contenu|
-    (?:share|teilen|partager|compartir|condividi|delen|compartilhar)(?:\ (?:this|on|via|auf)\b.*)?:?|
+    (?:share|teilen|partager|compartir|condividi|delen|compartilhar)
+      (?:\ (?:this|on|via|auf)\b.*)?:?|
     (?:like|gefällt\ mir|j'aime)\ ?(?:this|loading\.*)?:?|
-    (?:related|similar|more|recommended|popular|recent|latest|trending)\ (?:posts?|articles?|stories|
-      reading|news|from\ .{1,30})\b.*|
+    (?:related|similar|more|recommended|popular|recent|latest|trending)
+      \ (?:posts?|articles?|stories|reading|news|from\ .{1,30})\b.*|
     (?:ähnliche|verwandte|weitere)\ (?:beiträge|artikel)|articles?\ (?:similaires|liés)|
     you\ (?:may|might)\ also\ (?:like|enjoy)\b.*|read\ (?:more|next|also)\b.{0,60}|
     (?:advertisement|advertising|anzeige|werbung|publicité|sponsored(?:\ content)?|ad)|
@@ -84,7 +84,7 @@ _BOILER = re.compile(
       kommentare?|commentaires?|post\ a\ comment|add\ a\ comment|show\ comments)\b.{0,40}|
     (?:follow\ us|folge\ uns|suivez-nous)\b.*|
     (?:previous|next|older|newer|vorheriger|nächster|précédent|suivant)(?:\ (?:post|article|
-      story|entry|beitrag|artikel))?\b.{0,80}|
+      story|entry|beitrag|artikel))?(?::.{0,80})?|
     (?:tags?|schlagwörter|stichwörter|étiquettes|categories|kategorien|catégories|filed\ under)
       :?\s.{0,120}|
     (?:\d+\s*)?(?:min(?:ute)?s?\.?\ read|minuten?\ lesezeit|min\ de\ lecture)|
@@ -98,7 +98,8 @@ _CONSENT = re.compile(
     r"datenschutzerklärung|privacy\ policy|politique\ de\ confidentialité|gdpr|dsgvo)\b",
     re.I | re.X,
 )
-_SENTENCE_END = re.compile(r"[.!?…:;\"”»)]$")
+_SENTENCE_END = re.compile(r"[.!?…:;\"”»)。！？」』]$")
+_WIDE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff]")
 
 
 @dataclass(frozen=True)
@@ -135,10 +136,14 @@ def stoplist(language: str) -> frozenset[str]:
 
 
 def page_language(lines: list[Line]) -> str:
-    """The jusText stop list that covers the most words of the page's longer lines."""
-    counts = Counter(w for ln in lines if len(ln.text) >= 40 for w in _words(ln.text))
-    if not counts:
-        return "English"
+    """The jusText stop list that covers the most words of the page's longer lines, or
+    "" when none covers a tenth of them (Chinese, Japanese, Korean, Thai…: then lines are
+    judged by their length alone, as jusText does without a stop list)."""
+    longer = [ln.text for ln in lines if len(ln.text) >= 40]
+    letters = sum(len(re.findall(r"[^\W\d_]", t)) for t in longer)
+    if not letters or sum(len(_WIDE.findall(t)) for t in longer) > letters / 3:
+        return ""
+    counts = Counter(w for t in longer for w in _words(t))
     total = sum(counts.values())
     best, best_share = "English", 0.0
     for language in LANGUAGES:
@@ -146,7 +151,7 @@ def page_language(lines: list[Line]) -> str:
         share = sum(n for w, n in counts.items() if w in stops) / total
         if share > best_share:
             best, best_share = language, share
-    return best
+    return best if best_share >= 0.1 else ""
 
 
 def _initial(text: str, stops: frozenset[str]) -> str:
@@ -154,8 +159,9 @@ def _initial(text: str, stops: frozenset[str]) -> str:
     if _BOILER.match(text) or _consent(text):
         return "bad"
     ws = _words(text)
-    length = len(text)
-    density = sum(1 for w in ws if w in stops) / len(ws) if ws else 0.0
+    length = _length(text)
+    # no stop list: by length alone
+    density = sum(1 for w in ws if w in stops) / max(1, len(ws)) if stops else 1.0
     if length < LENGTH_LOW:
         return "short"
     if density >= STOPWORDS_HIGH:
@@ -165,9 +171,17 @@ def _initial(text: str, stops: frozenset[str]) -> str:
     return "bad"
 
 
+def _length(text: str) -> int:
+    """A line's length in characters, a wide (Chinese, Japanese, Korean) one counting
+    three: as much is said in a third of the characters."""
+    return len(text) + 2 * len(_WIDE.findall(text))
+
+
 def _consent(text: str) -> bool:
-    return bool(_CONSENT.search(text)) and len(text) < 600 and (
-        "cookie" in text.lower() or "consent" in text.lower() or "einwillig" in text.lower()
+    return (
+        bool(_CONSENT.search(text))
+        and len(text) < 600
+        and ("cookie" in text.lower() or "consent" in text.lower() or "einwillig" in text.lower())
     )
 
 
@@ -239,7 +253,7 @@ def _menu_runs(lines: list[Line]) -> set[int]:
 def classify(lines: list[Line]) -> Verdict:
     """Each non-empty line's class (article or not), and the article's stretch."""
     language = page_language(lines)
-    stops = stoplist(language)
+    stops = stoplist(language) if language else frozenset()
     initial = [_initial(ln.text, stops) for ln in lines]
     reason = ["" for _ in lines]
     counts = Counter(_key(ln.text) for ln in lines)
@@ -256,9 +270,17 @@ def classify(lines: list[Line]) -> Verdict:
     if "good" not in initial:
         # a short post (no paragraph over 200 characters): its near-good lines are its prose
         initial = ["good" if c == "neargood" else c for c in initial]
+    if "good" not in initial:
+        # nothing reads as prose (scores, a table copied as lines): the longer lines
+        initial = [
+            "good" if c == "bad" and not reason[i] and _length(lines[i].text) >= LENGTH_LOW else c
+            for i, c in enumerate(initial)
+        ]
     classes = _context(initial)
     start, end = _stretch(lines, classes)
-    keep = [start <= i < end and _inside(c, reason[i], lines[i].text) for i, c in enumerate(classes)]
+    keep = [
+        start <= i < end and _inside(c, reason[i], lines[i].text) for i, c in enumerate(classes)
+    ]
     for i in range(len(lines)):
         if not keep[i] and not reason[i]:
             reason[i] = "boilerplate" if start <= i < end else "outside the article"
@@ -270,9 +292,9 @@ def _inside(cls: str, reason: str, text: str) -> bool:
     classifier only doubts (a list item dense with nouns), not one the page's frame shows."""
     if cls == "good":
         return True
-    if reason or os.environ.get("NL_STRICT"):
+    if reason:
         return False
-    return len(text) >= LENGTH_LOW or bool(_SENTENCE_END.search(text))
+    return _length(text) >= LENGTH_LOW or bool(_SENTENCE_END.search(text))
 
 
 def _stretch(lines: list[Line], classes: list[str]) -> tuple[int, int]:
@@ -282,7 +304,7 @@ def _stretch(lines: list[Line], classes: list[str]) -> tuple[int, int]:
     best_sum = 0.0
     run_sum, run_start = 0.0, 0
     for i, (ln, c) in enumerate(zip(lines, classes, strict=True)):
-        weight = min(len(ln.text), 600)
+        weight = min(_length(ln.text), 600)
         value = 2.0 * weight if c == "good" else -max(weight, 40)
         if run_sum <= 0:
             run_sum, run_start = 0.0, i

@@ -337,17 +337,33 @@ def _title_line(lines: list[Line], verdict: Verdict, source: str) -> int | None:
     return best
 
 
+def _closing(line: str) -> bool:
+    return (
+        len(line.split()) >= 3
+        and (line.endswith((".", "!", "?")) or is_cta(line))
+        and not is_tail_clutter(line)
+        and not is_contact_line(line)
+        and not _CHROME.match(line)
+    )
+
+
 def _signature_end(lines: list[Line], end: int) -> int:
     """After the article: a sign-off block (a name, credentials, an address, an e-mail,
     a phone) that belongs to it."""
-    while (
-        end < len(lines)
-        and len(lines[end].text.split()) >= 3
-        and (lines[end].text.endswith((".", "!", "?")) or is_cta(lines[end].text))
-        and not is_tail_clutter(lines[end].text)
-        and not is_contact_line(lines[end].text)
-    ):
-        end += 1  # a closing sentence too short for the classifier ("Reach out today.")
+    while end < len(lines):
+        # a closing sentence too short for the classifier ("Reach out today."), or a
+        # heading and its one short paragraph
+        if _closing(lines[end].text):
+            end += 1
+        elif (
+            end + 1 < len(lines)
+            and looks_like_heading(lines[end].text)
+            and not is_tail_clutter(lines[end].text)
+            and _closing(lines[end + 1].text)
+        ):
+            end += 2
+        else:
+            break
     stop = end
     for j in range(end, min(len(lines), end + 6)):
         text = lines[j].text
@@ -373,7 +389,7 @@ def _select(lines: list[Line], source: str, notes: list[str]) -> tuple[str, list
         if sum(len(lines[j].text.split()) for j in before) <= _PRE_TITLE_WORDS:
             for j in before:
                 keep[j] = False
-    title = lines[title_i].text if title_i is not None else ""
+    title = " ".join(lines[title_i].text.split()) if title_i is not None else ""
     kept = [j for j, k in enumerate(keep) if k]
     first, last = (kept[0], kept[-1]) if kept else (len(lines), len(lines))
     body = []
@@ -426,9 +442,7 @@ def import_text(text: str, source: str) -> Article:
     title, body = _select(lines, source, notes)
     paras = _regroup(body)
     if not title and paras:
-        index = _title_index(paras)
-        title = " ".join(paras[index][1])
-        paras = paras[index + 1 :]
+        title, paras = _fallback_title(paras, notes)
     skip = _head_chrome(paras)
     for line_no, lines_ in paras[:skip]:
         for k, line in enumerate(lines_):
@@ -440,6 +454,21 @@ def import_text(text: str, source: str) -> Article:
             notes.append(f"line {line_no + k}: dropped page navigation: {line!r}")
     blocks = _blocks(paras[:tail], notes)
     return Article(title=title, blocks=sign_off(blocks), notes=notes)
+
+
+def _fallback_title(
+    paras: list[tuple[int, list[str]]], notes: list[str]
+) -> tuple[str, list[tuple[int, list[str]]]]:
+    """No line agreed to be the title: the first one that is not page chrome, when it is
+    short enough for a subject, else the article's first words (said in the notes)."""
+    index = _title_index(paras)
+    line = " ".join(" ".join(paras[index][1]).split())
+    if len(line.split()) <= 20:
+        return line, paras[index + 1 :]
+    words_ = line.split()
+    title = " ".join(words_[:10]) + "…"
+    notes.append(f"no title line found: the title is the article's first words, {title!r}")
+    return title, paras
 
 
 def _blocks(paras: list[tuple[int, list[str]]], notes: list[str]) -> list[Block]:
