@@ -79,6 +79,8 @@ _BOILER = re.compile(
       datenschutz(?:erklärung)?|mentions\ légales|contact|kontakt|about\ us|über\ uns)|
     (?:about\ the\ author|über\ den\ autor|über\ die\ autorin|à\ propos\ de\ l'auteur|
       written\ by|geschrieben\ von|posted\ by|veröffentlicht\ von|par)\b.{0,60}|
+    (?:by|von|par|por|di|door)\ [^|·•]{2,40}\s[|·•—–]\s.{0,80}|
+    .{0,30}\d{4}\s+(?:by|von|par|por|di|door)\s+.{2,40}|
     (?:sign\ up|subscribe|newsletter|abonnieren|s'abonner|inscrivez-vous)\b.{0,80}|
     (?:leave\ a\ (?:comment|reply)|\d+\ (?:comments?|kommentare?|commentaires?)|comments?|
       kommentare?|commentaires?|post\ a\ comment|add\ a\ comment|show\ comments)\b.{0,40}|
@@ -96,6 +98,13 @@ _BOILER = re.compile(
 _CONSENT = re.compile(
     r"\b(?:cookies?|consent|einwilligung|zustimmen|akzeptieren|accept(?:er)?|"
     r"datenschutzerklärung|privacy\ policy|politique\ de\ confidentialité|gdpr|dsgvo)\b",
+    re.I | re.X,
+)
+#: a button's label in a promotion box ("Download now", "Jetzt anmelden")
+_BUTTON = re.compile(
+    r"^(?:download|get|grab|claim|sign\ up|subscribe|join|register|buy|shop|order|try|start|"
+    r"learn\ more|book|jetzt|herunterladen|anmelden|abonnieren|kaufen|télécharger|"
+    r"s'inscrire|acheter|descargar|suscribirse|comprar)\b.{0,24}$",
     re.I | re.X,
 )
 _SENTENCE_END = re.compile(r"[.!?…:;\"”»)。！？」』]$")
@@ -250,6 +259,26 @@ def _menu_runs(lines: list[Line]) -> set[int]:
     return out
 
 
+def _promo_boxes(lines: list[Line]) -> list[list[int]]:
+    """Lines copied from a box with a button ("FREE DOWNLOAD: …", one short sentence,
+    "Download now"): two to five short lines together, the last a button's label."""
+    groups: list[list[int]] = []
+    for i, ln in enumerate(lines):
+        if groups and lines[groups[-1][-1]].number == ln.number - 1:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return [
+        g
+        for g in groups
+        if 2 <= len(g) <= 5
+        and all(len(lines[i].text) < 120 for i in g)
+        and _BUTTON.match(lines[g[-1]].text)
+        and len(lines[g[-1]].text.split()) <= 4
+        and not _SENTENCE_END.search(lines[g[-1]].text)
+    ]
+
+
 def classify(lines: list[Line]) -> Verdict:
     """Each non-empty line's class (article or not), and the article's stretch."""
     language = page_language(lines)
@@ -267,6 +296,9 @@ def classify(lines: list[Line]) -> Verdict:
         elif counts[_key(ln.text)] > 1 and initial[i] == "short":
             initial[i] = "bad"
             reason[i] = "repeated from the page"
+    for group in _promo_boxes(lines):
+        for i in group:
+            initial[i], reason[i] = "bad", "promotion box"
     if "good" not in initial:
         # a short post (no paragraph over 200 characters): its near-good lines are its prose
         initial = ["good" if c == "neargood" else c for c in initial]
@@ -277,6 +309,16 @@ def classify(lines: list[Line]) -> Verdict:
             for i, c in enumerate(initial)
         ]
     classes = _context(initial)
+    for i in range(len(lines) - 1):
+        # jusText's headings: a short line right before a good paragraph is its heading
+        if (
+            initial[i] == "short"
+            and not reason[i]
+            and classes[i + 1] == "good"
+            and len(lines[i].text.split()) <= 12
+            and not _SENTENCE_END.search(lines[i].text.rstrip("?"))
+        ):
+            classes[i] = "good"
     start, end = _stretch(lines, classes)
     keep = [
         start <= i < end and _inside(c, reason[i], lines[i].text) for i, c in enumerate(classes)

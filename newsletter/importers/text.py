@@ -442,7 +442,7 @@ def import_text(text: str, source: str) -> Article:
     title, body = _select(lines, source, notes)
     paras = _regroup(body)
     if not title and paras:
-        title, paras = _fallback_title(paras, notes)
+        title, paras = _fallback_title(paras, source, notes)
     skip = _head_chrome(paras)
     for line_no, lines_ in paras[:skip]:
         for k, line in enumerate(lines_):
@@ -457,18 +457,32 @@ def import_text(text: str, source: str) -> Article:
 
 
 def _fallback_title(
-    paras: list[tuple[int, list[str]]], notes: list[str]
+    paras: list[tuple[int, list[str]]], source: str, notes: list[str]
 ) -> tuple[str, list[tuple[int, list[str]]]]:
     """No line agreed to be the title: the first one that is not page chrome, when it is
-    short enough for a subject, else the article's first words (said in the notes)."""
+    short enough for a subject, else the file's name or the article's first words (said
+    in the notes)."""
     index = _title_index(paras)
     line = " ".join(" ".join(paras[index][1]).split())
     if len(line.split()) <= 20:
         return line, paras[index + 1 :]
-    words_ = line.split()
-    title = " ".join(words_[:10]) + "…"
+    slug = _slug_title(source)
+    if slug:
+        notes.append(f"no title line found: the title is the file's name, {slug!r}")
+        return slug, paras
+    title = " ".join(line.split()[:10]) + "…"
     notes.append(f"no title line found: the title is the article's first words, {title!r}")
     return title, paras
+
+
+def _slug_title(source: str) -> str:
+    """ "caring-for-linen.txt" -> "Caring for linen" ("" for a name that is not words)."""
+    stem = re.split(r"[?#]", source.rstrip("/"))[0].rsplit("/", 1)[-1]
+    stem = re.sub(r"\.(?:txt|text|html?|md)$", "", stem, flags=re.I)
+    parts = [p for p in re.split(r"[-_\s]+", stem) if p]
+    if len(parts) < 2 or not all(p.isalpha() for p in parts):
+        return ""
+    return " ".join(parts).capitalize()
 
 
 def _blocks(paras: list[tuple[int, list[str]]], notes: list[str]) -> list[Block]:
