@@ -380,6 +380,8 @@ class Article:
     #: they are, and the source line of each (for error messages)
     issue_fields: dict[str, object] = field(default_factory=dict)
     issue_lines: dict[str, int] = field(default_factory=dict)
+    #: what the import kept and dropped, line by line (importers.outline.Row)
+    outline: list[object] = field(default_factory=list)
 
     def word_count(self) -> int:
         return sum(b.word_count() for b in self.blocks)

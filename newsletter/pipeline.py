@@ -12,7 +12,7 @@ from . import headers
 from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_act
 from .config import Config
 from .errors import InputError, NewsletterError
-from .importers import MAX_TEXT_BYTES, import_source
+from .importers import MAX_TEXT_BYTES, import_source, outline
 from .issuefile import (
     CTA,
     Issue,
@@ -54,15 +54,22 @@ def import_article(
     list_name: str | None = None,
     force: bool = False,
     title: str = "",
+    start: str = "",
+    end: str = "",
+    again: bool = False,
 ) -> ImportReport:
     """Import SOURCE (a file or an http(s) address) into an issue file for the editor to
-    review; never overwrites silently, never writes a file that ``split`` would refuse."""
+    review; never overwrites silently, never writes a file that ``split`` would refuse.
+    ``start``/``end`` (a line number or a line's words) say where the article runs. What
+    was kept and dropped is recorded beside the issue file (``SLUG.import.json``); with
+    ``again`` (the editor's correction), an issue file unchanged since its import from the
+    same source is replaced."""
     for name, value in (("--url", url), ("--cta-url", cta_url)):
         if value and not is_http_url(value):
             raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
     if title:
         headers.check(title.strip(), "--title")  # it becomes a subject line
-    article = import_source(source, fmt, url=url, title=title)
+    article = import_source(source, fmt, url=url, title=title, start=start, end=end)
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
@@ -72,7 +79,7 @@ def import_article(
     if own["cta"] and cta_url:
         cta = CTA(label=own["cta"].label, url=cta_url)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
-    if dest.exists() and not force:
+    if dest.exists() and not force and not (again and _reimport(dest, source)):
         raise InputError(
             str(dest), "already exists", hint="pass -o NEW.md or --force to replace it"
         )
@@ -80,6 +87,8 @@ def import_article(
     check_issue_text(text, dest, source=str(source))
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(text, encoding="utf-8")
+    options = {"format": fmt or "", "url": url, "title": title, "start": start, "end": end}
+    outline.write_record(dest, text, _source_text(source), options, article.outline)  # type: ignore[arg-type]
     report = ImportReport(path=dest, article=article, fmt=fmt or "auto")
     sections = sum(1 for b in article.blocks if isinstance(b, Heading))
     lists = sum(1 for b in article.blocks if isinstance(b, ListBlock))
@@ -100,6 +109,29 @@ def import_article(
             "add each image's URL to show it"
         )
     return report
+
+
+def _source_text(source: Path | str) -> str:
+    src = str(source)
+    return src if "://" in src else str(Path(src).resolve())
+
+
+def _reimport(dest: Path, source: Path | str) -> bool:
+    """Whether ``dest`` may be replaced without --force: it was imported from ``source``
+    and nobody has changed it since."""
+    try:
+        record = outline.read_record(dest)
+    except InputError:
+        return False
+    unchanged = record.issue_sha256 == outline.digest(dest.read_text(encoding="utf-8"))
+    return unchanged and record.source == _source_text(source)
+
+
+def review_import(issue: Path) -> outline.Record:
+    """What the import of ``issue`` kept and dropped (its record), or an InputError."""
+    if not issue.is_file():
+        raise InputError(str(issue), "no such issue file")
+    return outline.read_record(issue)
 
 
 def article_cta(article: Article, cta_url: str = "") -> CTA | None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
+from click.testing import CliRunner
+
 from newsletter.blocks import Heading
+from newsletter.cli import cli
 from newsletter.config import Config
 from newsletter.importers import import_source
 from newsletter.issuefile import dump_issue, parse_issue
@@ -109,3 +113,49 @@ def test_a_title_is_never_a_run_of_menu_words(tmp_path: Path) -> None:
     assert article.title == "Caring for linen"
     assert article.blocks[0].text().startswith("Caring for linen is easier")
     assert not any(b.text() in ("Shop", "Imprint") for b in article.blocks)
+
+
+def _cli(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_outline_review_and_quick_correction(workdir: Path) -> None:
+    """The editor sees what was kept and dropped, line by line; sees it again later;
+    and corrects the article's start, end and title without touching any file."""
+    source = ARTICLES / "copied-seo-post.txt"
+    assert _cli("init", ".").exit_code == 0
+    first = _cli("import", str(source))
+    assert first.exit_code == 0, first.output
+    lines = [ln.strip() for ln in first.output.splitlines()]
+    assert "1  dropped page chrome before the title: 'Skip to content'" in lines
+    assert "16  title   How to Price Your Bookkeeping Services in 2025" in lines
+    assert any(ln.startswith("21  kept    heading: Why hourly pricing") for ln in lines)
+    assert any(ln.startswith("61  dropped page navigation: 'We use cookies") for ln in lines)
+    issue = workdir / "issues" / "how-to-price-your-bookkeeping-services-in-2025.md"
+
+    review = _cli("import", "--review", str(issue))
+    assert review.exit_code == 0
+    assert "1  dropped page chrome before the title: 'Skip to content'" in review.output
+    assert "16  title   How to Price Your Bookkeeping Services in 2025" in review.output
+
+    again = _cli(
+        "import", "--review", str(issue), "--start", "Clients also dread", "--end", "29",
+        "--title", "Pricing, briefly",
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    written = issue.read_text(encoding="utf-8")
+    assert "title: Pricing, briefly" in written
+    body = written.split("---\n", 2)[2]
+    assert body.lstrip().startswith("Clients also dread open-ended bills.")
+    assert "Monthly packages." in body and "sixty days' notice" not in body
+    assert "Hourly billing feels fair" not in body
+    assert "23  dropped by --start: 'Hourly billing" in again.output
+
+    # once the editor has changed the issue file, a correction never overwrites it
+    issue.write_text(written + "\nMy own closing line.\n", encoding="utf-8")
+    refused = _cli("import", "--review", str(issue), "--start", "19")
+    assert refused.exit_code == 1 and "already exists" in refused.output
+    assert "My own closing line." in issue.read_text(encoding="utf-8")
+    missing = _cli("import", "--review", str(issue), "--start", "no such words here")
+    assert missing.exit_code == 1
+    assert "--start: no line of the source holds 'no such words here'" in missing.output

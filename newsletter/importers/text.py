@@ -374,15 +374,23 @@ def _signature_end(lines: list[Line], end: int) -> int:
     return stop if any(is_contact_line(ln.text) for ln in lines[end:stop]) else end
 
 
-def _select(lines: list[Line], source: str, notes: list[str]) -> tuple[str, list[Line]]:
-    """(title, the article's lines): the rest named in ``notes``, line by line."""
+def _select(
+    lines: list[Line], source: str, notes: list[str], span: tuple[int, int] | None
+) -> tuple[str, list[Line]]:
+    """(title, the article's lines): the rest named in ``notes``, line by line. ``span``:
+    the first and last line of the article as the editor gave them (--start, --end)."""
     verdict = classify(lines)
     title_i = _title_line(lines, verdict, source)
     keep = list(verdict.keep)
     end = _signature_end(lines, verdict.end)
     for j in range(verdict.end, end):
         keep[j] = True
-    if title_i is not None:
+    if span:
+        for j, ln in enumerate(lines):
+            keep[j] = span[0] <= ln.number <= span[1] and j != title_i
+            outside = "--start" if ln.number < span[0] else "--end"
+            verdict.reason[j] = "" if span[0] <= ln.number <= span[1] else f"by {outside}"
+    elif title_i is not None:
         keep[title_i] = False
         # a title inside the stretch: what stands before it is a kicker or a byline
         before = [j for j in range(verdict.start, title_i) if keep[j]]
@@ -400,7 +408,9 @@ def _select(lines: list[Line], source: str, notes: list[str]) -> tuple[str, list
         if j == title_i:
             continue
         why = f" ({verdict.reason[j]})" if verdict.reason[j] in _SAY else ""
-        if j < first:
+        if verdict.reason[j].startswith("by --"):
+            what, why = verdict.reason[j], ""
+        elif j < first:
             what = "page chrome before the title"
         elif j > last:
             what = "page navigation"
@@ -434,15 +444,18 @@ def _regroup(lines: list[Line]) -> list[tuple[int, list[str]]]:
     return out
 
 
-def import_text(text: str, source: str) -> Article:
+def import_text(text: str, source: str, span: tuple[int, int] | None = None) -> Article:
+    """Copied text to an article; ``span``: the lines the editor says it runs over."""
     notes: list[str] = []
     lines = _clean_lines(text)
     if not lines:
         return Article(title="", blocks=[], notes=notes)
-    title, body = _select(lines, source, notes)
+    title, body = _select(lines, source, notes, span)
     paras = _regroup(body)
     if not title and paras:
         title, paras = _fallback_title(paras, source, notes)
+    if span:
+        return Article(title=title, blocks=sign_off(_blocks(paras, notes)), notes=notes)
     skip = _head_chrome(paras)
     for line_no, lines_ in paras[:skip]:
         for k, line in enumerate(lines_):
