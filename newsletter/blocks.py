@@ -46,6 +46,7 @@ __all__ = [
     "Quote",
     "Rule",
     "Span",
+    "Table",
     "append_span",
     "asks_to_act",
     "block_types",
@@ -342,6 +343,85 @@ class Code(Block):
 
     def to_markdown(self) -> str:
         return "```\n" + self.code + "\n```"
+
+
+@dataclass(frozen=True)
+class Table(Block):
+    """A table (a Markdown or an HTML one). A phone has room for two or three short
+    columns: a wider table is shown as one card per row, each cell under its column's
+    name, in HTML and in the text part alike."""
+
+    header: tuple[Inline, ...]
+    rows: tuple[tuple[Inline, ...], ...]
+    kind = "table"
+
+    #: at most this many columns, each cell at most CELL_WORDS words, stay a grid
+    GRID_COLUMNS: ClassVar[int] = 3
+    CELL_WORDS: ClassVar[int] = 6
+
+    def text(self) -> str:
+        return "\n".join(
+            " ".join(plain(c) for c in row)
+            for row in ((self.header,) if self.header else ()) + self.rows
+        )
+
+    def links(self) -> list[str]:
+        return [h for row in (self.header, *self.rows) for c in row for h in span_links(c)]
+
+    @property
+    def as_cards(self) -> bool:
+        """Whether each row is shown as a card (the table is too wide for a phone)."""
+        width = max([len(self.header)] + [len(r) for r in self.rows])
+        longest = max((len(words(plain(c))) for r in self.rows for c in r), default=0)
+        return width > self.GRID_COLUMNS or longest > self.CELL_WORDS
+
+    def cards(self) -> list[list[tuple[Inline, Inline]]]:
+        """Each row as (column name, cell) pairs; empty cells left out."""
+        out = []
+        for row in self.rows:
+            pairs = []
+            for i, cell in enumerate(row):
+                name = self.header[i] if i < len(self.header) else ()
+                if plain(cell).strip():
+                    pairs.append((name, cell))
+            out.append(pairs)
+        return out
+
+    def to_text(self) -> str:
+        if self.as_cards or not self.header:
+            out = []
+            for pairs in self.cards():
+                lines = [
+                    (inline_text(name) + ": " if plain(name).strip() else "") + inline_text(cell)
+                    for name, cell in pairs
+                ]
+                out.append("\n".join(wrap(ln, indent="  ") for ln in lines))
+            return "\n\n".join(out)
+        rows = [self.header, *self.rows]
+        cols = [
+            max(len(inline_text(r[i])) if i < len(r) else 0 for r in rows)
+            for i in range(len(self.header))
+        ]
+        lines = []
+        for n, row in enumerate(rows):
+            cells = [inline_text(row[i]) if i < len(row) else "" for i in range(len(cols))]
+            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, cols, strict=True)).rstrip())
+            if n == 0:
+                lines.append("  ".join("-" * w for w in cols))
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        width = max([len(self.header)] + [len(r) for r in self.rows])
+
+        def line(row: tuple[Inline, ...]) -> str:
+            cells = [
+                inline_markdown(row[i]).replace("|", "\\|") if i < len(row) else ""
+                for i in range(width)
+            ]
+            return "| " + " | ".join(c.replace("\\\n", " ") for c in cells) + " |"
+
+        header = self.header or tuple(() for _ in range(width))
+        return "\n".join([line(header), "|" + "---|" * width] + [line(r) for r in self.rows])
 
 
 @dataclass(frozen=True)

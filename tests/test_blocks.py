@@ -19,6 +19,7 @@ from newsletter.blocks import (
     Quote,
     Rule,
     Span,
+    Table,
     block_types,
     words,
 )
@@ -38,6 +39,10 @@ SAMPLES: dict[type[Block], Block] = {
     CallToAction: CallToAction("Book a call", LINK),
     Code: Code("sleep(8)"),
     Rule: Rule(),
+    Table: Table(
+        ((Span("Paint"),), (Span("Dries in"),)),
+        (((Span("Oil", href=LINK),), (Span("24 hours"),)), ((Span("Latex"),), (Span("1 hour"),))),
+    ),
 }
 WRITERS = ("text", "links", "to_text", "to_markdown")
 
