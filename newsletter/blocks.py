@@ -42,6 +42,7 @@ __all__ = [
     "Inline",
     "ListBlock",
     "ListItem",
+    "Notes",
     "Paragraph",
     "Quote",
     "Rule",
@@ -50,6 +51,7 @@ __all__ = [
     "append_span",
     "asks_to_act",
     "block_types",
+    "cited_notes",
     "plain",
     "same_words",
     "spans_of",
@@ -343,6 +345,49 @@ class Code(Block):
 
     def to_markdown(self) -> str:
         return "```\n" + self.code + "\n```"
+
+
+@dataclass(frozen=True)
+class Notes(Block):
+    """Numbered footnotes (Markdown's ``[^1]``): the article's all at its end; each part
+    of a series shows, at its end, the notes its text calls."""
+
+    items: tuple[tuple[int, Inline], ...]
+    kind = "notes"
+
+    def text(self) -> str:
+        return "\n".join(f"[{n}] {plain(spans)}" for n, spans in self.items)
+
+    def links(self) -> list[str]:
+        return [h for _, spans in self.items for h in span_links(spans)]
+
+    def to_text(self) -> str:
+        return "\n".join(
+            wrap(f"[{n}] {inline_text(spans)}", indent="    ") for n, spans in self.items
+        )
+
+    def to_markdown(self) -> str:
+        return "\n".join(f"[^{n}]: {inline_markdown(spans)}" for n, spans in self.items)
+
+    def only(self, numbers: set[int]) -> Notes | None:
+        """The notes whose numbers are in ``numbers`` (None when there are none)."""
+        kept = tuple((n, s) for n, s in self.items if n in numbers)
+        return Notes(kept) if kept else None
+
+
+def cited_notes(block: Block) -> set[int]:
+    """The numbers of the footnotes a block calls."""
+    spans: list[Span] = []
+    for name in ("spans", "detail"):
+        spans.extend(getattr(block, name, ()))
+    for item in getattr(block, "items", ()):
+        if isinstance(item, ListItem):
+            spans.extend(item.spans + item.detail)
+    for p in getattr(block, "paragraphs", ()):
+        spans.extend(p)
+    if isinstance(block, Table):
+        spans.extend(s for row in (block.header, *block.rows) for c in row for s in c)
+    return {s.note for s in spans if s.note}
 
 
 @dataclass(frozen=True)

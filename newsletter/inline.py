@@ -26,6 +26,8 @@ class Span:
     italic: bool = False
     code: bool = False
     href: str | None = None
+    #: the number of the footnote this mark calls ("[1]"), 0 for text
+    note: int = 0
 
     @property
     def is_break(self) -> bool:
@@ -46,7 +48,7 @@ def append_span(spans: list[Span], span: Span) -> None:
     """Add ``span``, merged into the previous one when they look the same."""
     if spans and not spans[-1].is_break and not span.is_break:
         last = spans[-1]
-        if (last.bold, last.italic, last.code, last.href) == (
+        if not (last.note or span.note) and (last.bold, last.italic, last.code, last.href) == (
             span.bold,
             span.italic,
             span.code,
@@ -201,7 +203,14 @@ def inline_markdown(spans: Iterable[Span]) -> str:
 
     for s in spans:
         if s.is_break:
+            # emphasis closes before a line break: "**Question?**\" then the answer (a
+            # marker at the start of the next line would open, not close: "**" shows)
+            close_to(0)
             out.append("\\\n")
+            continue
+        if s.note:
+            close_to(0)
+            out.append(f"[^{s.note}]")
             continue
         if not s.text.strip() and not s.code:
             out.append(s.text)  # white space takes the markers already open

@@ -54,6 +54,9 @@ def inline_html(spans: Inline) -> Markup:
             out.append("<br>")
             continue
         piece = _guard(html.escape(s.text, quote=False))
+        if s.note:
+            out.append(f"<sup>{piece}</sup>")
+            continue
         if s.code:
             piece = f"<code>{piece}</code>"
         if s.italic:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 
 from . import summary
-from .blocks import Block, CallToAction, Heading, marked_line, same_words
+from .blocks import Block, CallToAction, Heading, Notes, cited_notes, marked_line, same_words
 from .chunking import WORDS_PER_MINUTE, Chunk, chunk
 from .config import SeriesStyle
 from .issuefile import CTA, Issue
@@ -214,14 +214,23 @@ def _part_blocks(c: Chunk, cta: CTA | None) -> tuple[Block, ...]:
     return heads + frame_ctas(c.blocks, cta)
 
 
+def _with_notes(blocks: tuple[Block, ...], notes: list[Notes]) -> tuple[Block, ...]:
+    """A part's blocks with, at its end, the footnotes its text calls."""
+    cited = {n for b in blocks for n in cited_notes(b)}
+    own = [kept for ns in notes if (kept := ns.only(cited))]
+    return blocks + tuple(own)
+
+
 def build_series(issue: Issue, style: SeriesStyle | None = None) -> Series:
     style = style or SeriesStyle()
-    chunks = chunk(issue.blocks, parts=issue.parts, minutes_per_part=issue.minutes_per_part)
+    notes = [b for b in issue.blocks if isinstance(b, Notes)]
+    body = [b for b in issue.blocks if not isinstance(b, Notes)]
+    chunks = chunk(body, parts=issue.parts, minutes_per_part=issue.minutes_per_part)
     n = len(chunks)
     ctas = [
         o.cta if (o := issue.overrides.get(k)) and o.cta else issue.cta for k in range(1, n + 1)
     ]
-    blocks = [_part_blocks(c, ctas[k]) for k, c in enumerate(chunks)]
+    blocks = [_with_notes(_part_blocks(c, ctas[k]), notes) for k, c in enumerate(chunks)]
     parts = []
     used: set[str] = {o.subject for o in issue.overrides.values() if o.subject}
     for k, c in enumerate(chunks, start=1):

@@ -12,6 +12,7 @@ import re
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.footnote import footnote_plugin
 
 from ..blocks import (
     Article,
@@ -23,6 +24,7 @@ from ..blocks import (
     Inline,
     ListBlock,
     ListItem,
+    Notes,
     Paragraph,
     Quote,
     Rule,
@@ -41,7 +43,7 @@ _HTML_TAG = re.compile(r"^<(/?)([a-zA-Z][\w-]*)\b([^>]*?)/?>$", re.S)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _TEMPLATE_TAG = re.compile(r"\{%.*?%\}|\{\{[<%].*?[>%]\}\}", re.S)
 
-_md = MarkdownIt("commonmark", {"html": True}).enable("table")
+_md = MarkdownIt("commonmark", {"html": True}).enable("table").use(footnote_plugin)
 
 
 class _Inline:
@@ -75,6 +77,9 @@ class _Inline:
                 self.href = str(t.attrs.get("href", "")) or None
             elif kind == "link_close":
                 self.href = None
+            elif kind == "footnote_ref":
+                number = int(t.meta.get("id", 0)) + 1
+                self.spans.append(Span(f"[{number}]", note=number))
             elif kind == "code_inline":
                 self.spans.append(Span(t.content, code=True, href=self.href))
             elif kind == "html_inline":
@@ -215,6 +220,8 @@ class _Walker:
             out.append(Rule())
         elif t.type == "table_open":
             out.append(self._table())
+        elif t.type == "footnote_block_open":
+            out.append(self._notes())
 
     def _paragraph(self) -> list[Block]:
         spans, images = _inline(self.tokens[self.pos])
@@ -225,6 +232,24 @@ class _Walker:
             out.append(cta if cta else Paragraph(spans=spans))
         out.extend(images)
         return out
+
+    def _notes(self) -> Notes:
+        """The footnotes' definitions, numbered in the order the text calls them."""
+        items: list[tuple[int, Inline]] = []
+        while self.pos < len(self.tokens):
+            t = self.tokens[self.pos]
+            self.pos += 1
+            if t.type == "footnote_block_close":
+                break
+            if t.type == "footnote_open":
+                number = int(t.meta.get("id", 0)) + 1
+                spans: list[Span] = []
+                for b in self.blocks(until="footnote_close"):
+                    if spans:
+                        spans.append(Span(" "))
+                    spans.extend(b.spans if isinstance(b, Paragraph) else (Span(b.text()),))
+                items.append((number, trim_spans(spans)))
+        return Notes(tuple(items))
 
     def _table(self) -> Table:
         header: list[Inline] = []
