@@ -94,6 +94,12 @@ def test_german_page_with_its_menu_twice_and_a_breadcrumb(tmp_path: Path) -> Non
         "so weich wie vorher",
     ):
         assert kept in everything, kept
+    headings = [b.text() for b in import_source(path).blocks if isinstance(b, Heading)]
+    assert headings == [
+        "Wie oft muss Wolle überhaupt gewaschen werden?",
+        "Von Hand waschen",
+        "Trocknen ohne Verziehen",
+    ]
 
 
 def test_a_title_is_never_a_run_of_menu_words(tmp_path: Path) -> None:

@@ -376,7 +376,7 @@ def _signature_end(lines: list[Line], end: int) -> int:
 
 def _select(
     lines: list[Line], source: str, notes: list[str], span: tuple[int, int] | None
-) -> tuple[str, list[Line]]:
+) -> tuple[str, list[Line], str]:
     """(title, the article's lines): the rest named in ``notes``, line by line. ``span``:
     the first and last line of the article as the editor gave them (--start, --end)."""
     verdict = classify(lines)
@@ -417,7 +417,7 @@ def _select(
         else:
             what = verdict.reason[j] or "boilerplate"
         notes.append(f"line {ln.number}: dropped {what}: {ln.text!r}{why}")
-    return title, body
+    return title, body, verdict.language
 
 
 _SAY = {"menu", "repeated from the page", "consent banner"}
@@ -450,12 +450,13 @@ def import_text(text: str, source: str, span: tuple[int, int] | None = None) -> 
     lines = _clean_lines(text)
     if not lines:
         return Article(title="", blocks=[], notes=notes)
-    title, body = _select(lines, source, notes, span)
+    title, body, language = _select(lines, source, notes, span)
     paras = _regroup(body)
     if not title and paras:
         title, paras = _fallback_title(paras, source, notes)
     if span:
-        return Article(title=title, blocks=sign_off(_blocks(paras, notes)), notes=notes)
+        blocks = _blocks(paras, notes, language)
+        return Article(title=title, blocks=sign_off(blocks), notes=notes)
     skip = _head_chrome(paras)
     for line_no, lines_ in paras[:skip]:
         for k, line in enumerate(lines_):
@@ -465,7 +466,7 @@ def import_text(text: str, source: str, span: tuple[int, int] | None = None) -> 
     for line_no, lines_ in paras[tail:]:
         for k, line in enumerate(lines_):
             notes.append(f"line {line_no + k}: dropped page navigation: {line!r}")
-    blocks = _blocks(paras[:tail], notes)
+    blocks = _blocks(paras[:tail], notes, language)
     return Article(title=title, blocks=sign_off(blocks), notes=notes)
 
 
@@ -498,7 +499,9 @@ def _slug_title(source: str) -> str:
     return " ".join(parts).capitalize()
 
 
-def _blocks(paras: list[tuple[int, list[str]]], notes: list[str]) -> list[Block]:
+def _blocks(paras: list[tuple[int, list[str]]], notes: list[str], language: str) -> list[Block]:
+    """The article's paragraphs as blocks; ``language``: the page's (a question on a line
+    of its own is a heading in languages whose headings are not in title case)."""
     blocks: list[Block] = []
     for index, (line_no, lines) in enumerate(paras):
         has_next = index + 1 < len(paras)
@@ -506,7 +509,7 @@ def _blocks(paras: list[tuple[int, list[str]]], notes: list[str]) -> list[Block]
             for k, line in enumerate(lines):
                 notes.append(f"line {line_no + k}: dropped page chrome: {line!r}")
             continue
-        if len(lines) == 1 and has_next and looks_like_heading(lines[0]):
+        if len(lines) == 1 and has_next and _heading_line(lines[0], language):
             blocks.append(Heading(level=2, spans=spans_of(lines[0])))
             continue
         if _heading_then_text(lines):
@@ -516,6 +519,17 @@ def _blocks(paras: list[tuple[int, list[str]]], notes: list[str]) -> list[Block]
             line_no += 1
         _add_para(blocks, line_no, lines, notes)
     return blocks
+
+
+def _heading_line(line: str, language: str) -> bool:
+    if looks_like_heading(line):
+        return True
+    return (
+        language not in ("English", "")
+        and line.endswith("?")
+        and len(line.split()) <= 12
+        and not (_BULLET.match(line) or _NUMBERED.match(line))
+    )
 
 
 def _heading_then_text(lines: list[str]) -> bool:
