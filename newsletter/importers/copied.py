@@ -74,7 +74,7 @@ _BOILER = re.compile(
     you\ (?:may|might)\ also\ (?:like|enjoy)\b.*|read\ (?:more|next|also)\b.{0,60}|
     (?:advertisement|advertising|anzeige|werbung|publicité|sponsored(?:\ content)?|ad)|
     (?:all\ rights\ reserved|alle\ rechte\ vorbehalten|tous\ droits\ réservés)\b.*|
-    (?:©|\(c\)|copyright\b).{0,120}|
+    (?:©|\(c\)|copyright\b).*|
     (?:privacy\ policy|terms\ of\ (?:use|service)|cookie\ (?:policy|settings)|imprint|impressum|
       datenschutz(?:erklärung)?|mentions\ légales|contact|kontakt|about\ us|über\ uns)|
     (?:about\ the\ author|über\ den\ autor|über\ die\ autorin|à\ propos\ de\ l'auteur|
@@ -144,6 +144,19 @@ def stoplist(language: str) -> frozenset[str]:
         return frozenset()
 
 
+@lru_cache(maxsize=64)
+def _own_words(language: str) -> frozenset[str]:
+    """A language's stop words that are not English ones, nor English words that
+    several of jusText's lists picked up ("american", "game", "city")."""
+    return stoplist(language) - stoplist("English") - _borrowed()
+
+
+@lru_cache(maxsize=1)
+def _borrowed() -> frozenset[str]:
+    counts = Counter(w for language in LANGUAGES[1:] for w in stoplist(language))
+    return frozenset(w for w, n in counts.items() if n >= 5 and w.isascii())
+
+
 def page_language(lines: list[Line]) -> str:
     """The jusText stop list that covers the most words of the page's longer lines, or
     "" when none covers a tenth of them (Chinese, Japanese, Korean, Thai…: then lines are
@@ -154,12 +167,21 @@ def page_language(lines: list[Line]) -> str:
         return ""
     counts = Counter(w for t in longer for w in _words(t))
     total = sum(counts.values())
-    best, best_share = "English", 0.0
-    for language in LANGUAGES:
-        stops = stoplist(language)
-        share = sum(n for w, n in counts.items() if w in stops) / total
-        if share > best_share:
-            best, best_share = language, share
+    english = stoplist("English")
+
+    def share(words: frozenset[str]) -> float:
+        return sum(n for w, n in counts.items() if w in words) / total
+
+    # jusText's lists for other languages are long and hold English words ("the", "and",
+    # "game"): another language is chosen on its own stop words, those English lacks
+    best, best_share = "English", share(english)
+    other, other_share = "", 0.0
+    for language in LANGUAGES[1:]:
+        own = share(_own_words(language))
+        if own > other_share:
+            other, other_share = language, own
+    if other and other_share > best_share:
+        best, best_share = other, share(stoplist(other))
     return best if best_share >= 0.1 else ""
 
 
@@ -171,6 +193,8 @@ def _initial(text: str, stops: frozenset[str]) -> str:
     length = _length(text)
     # no stop list: by length alone
     density = sum(1 for w in ws if w in stops) / max(1, len(ws)) if stops else 1.0
+    if text.count("\t") >= 2 and length < LENGTH_HIGH:
+        return "neargood"  # a table's row (cells copied with tabs between): as its neighbours
     if length < LENGTH_LOW:
         return "short"
     if density >= STOPWORDS_HIGH:
@@ -299,8 +323,11 @@ def classify(lines: list[Line]) -> Verdict:
     for group in _promo_boxes(lines):
         for i in group:
             initial[i], reason[i] = "bad", "promotion box"
-    if "good" not in initial:
-        # a short post (no paragraph over 200 characters): its near-good lines are its prose
+    good = sum(_length(ln.text) for ln, c in zip(lines, initial, strict=True) if c == "good")
+    near = sum(_length(ln.text) for ln, c in zip(lines, initial, strict=True) if c == "neargood")
+    if good * 3 < near:
+        # a post of short paragraphs (news sites, short posts): its near-good lines are its
+        # prose, and the few long lines are as likely the footer's
         initial = ["good" if c == "neargood" else c for c in initial]
     if "good" not in initial:
         # nothing reads as prose (scores, a table copied as lines): the longer lines
