@@ -182,6 +182,7 @@ def _source(folder: Path) -> tuple[str, str | None]:
 
 
 def new_post() -> Any:
+    from ..importers.outline import record_path
     from ..pipeline import free_issue_path, import_article, slugify
 
     d = desk()
@@ -201,6 +202,8 @@ def new_post() -> Any:
             issues.mkdir(parents=True, exist_ok=True)
             dest = free_issue_path(issues, slugify(report.article.title))
             shutil.move(report.path, dest)
+            # what the import kept and dropped goes with it (newsletter import --review)
+            shutil.move(record_path(report.path), record_path(dest))
     except InputError as exc:
         values = {k: request.form.get(k, "") for k in ("link", "text", "title")}
         return d.page("new.html", 400, error=str(exc), values=values)
