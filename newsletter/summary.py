@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .blocks import Block, Heading, ListBlock, Paragraph, Quote, plain, words
+from .blocks import Block, Heading, ListBlock, Paragraph, Quote, Span, plain, words
 
 STOP = frozenset(
     re.findall(
@@ -78,15 +78,21 @@ def prose(blocks: tuple[Block, ...]) -> list[str]:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Paragraph):
-            out.append(b.text())
+            out.append(_words_only(b.spans))
         elif isinstance(b, Quote):
-            out.extend(plain(p) for p in b.paragraphs)
+            out.extend(_words_only(p) for p in b.paragraphs)
         elif isinstance(b, ListBlock):
             for item in b.items:
-                out.append(plain(item.spans))
+                out.append(_words_only(item.spans))
                 if item.detail:
-                    out.append(plain(item.detail))
+                    out.append(_words_only(item.detail))
     return [p for p in out if p.strip()]
+
+
+def _words_only(spans: tuple[Span, ...]) -> str:
+    """The text of spans without footnote marks ("[1]" belongs in the body, not in a
+    subject, a preheader or a recap)."""
+    return plain(s for s in spans if not s.note)
 
 
 def _key(sentence: str) -> str:

@@ -67,6 +67,9 @@ def test_footnotes_end_the_part_that_cites_them(tmp_path: Path) -> None:
     assert "[2]" in two.text and "Kailh sockets" in two.text
     assert "Rows of small drilled holes" not in two.text
     assert "[^" not in one.text + two.text + one.html + two.html
+    # a mark belongs in the body, never in a subject, a preheader or a recap
+    for p in parts:
+        assert "[" not in p.part.subject + p.part.preheader + p.part.recap + p.part.teaser
     for p in parts:
         body = p.text.split("Until next time")[0]
         last_note = max(body.rfind("Rows of small"), body.rfind("Kailh sockets"))
