@@ -18,8 +18,9 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from .config import Config
+from .i18n import html_language
 from .pages import environment
-from .render import fill
+from .render import fill, first_name_fallback
 from .store import Store, utcnow
 from .store.models import Campaign, CampaignPart, Delivery
 from .store.states import DeliveryState
@@ -104,8 +105,9 @@ class Archive:
         self.config = config
         self.env = environment(config)
 
-    def _render(self, template: str, **context: object) -> str:
-        return self.env.get_template(template).render(
+    def _render(self, template: str, language: str = "", **context: object) -> str:
+        env = self.env if not language else environment(self.config, language)
+        return env.get_template(template).render(
             sender=self.config.sender, brand=self.config.brand, **context
         )
 
@@ -128,14 +130,15 @@ class Archive:
                 )
             )
         # Nobody's copy: the fallback name; the footer's personal links lead back here.
+        language = html_language(html or "", default=self.config.brand.language)
         page, _ = fill(
             html or "",
             "",
             first_name="",
             unsubscribe_url="../",
-            fallback=self.config.brand.first_name_fallback,
+            fallback=first_name_fallback(self.config, language),
         )
-        nav = self._render("archive-nav.html", s=found, part=part)
+        nav = self._render("archive-nav.html", language, s=found, part=part)
         head = (
             "<style>.nl-footer{display:none !important}</style>"
             f'<link rel="alternate" type="application/atom+xml" href="../../feed.xml" '

@@ -372,6 +372,9 @@ class Article:
     url: str = ""
     date: str = ""
     tags: list[str] = field(default_factory=list)
+    #: the language the source declares ("de", from the page's lang or the front matter's
+    #: language), or the one detected at import; "" when unknown
+    language: str = ""
     #: what the importer set aside or dropped, one line each (shown to the editor)
     notes: list[str] = field(default_factory=list)
     #: front matter of the source that does not fit ours, kept for the editor

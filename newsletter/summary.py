@@ -176,7 +176,7 @@ def unlabelled(heading: str) -> str:
     return LABEL.sub("", heading).strip() or heading.strip()
 
 
-def teaser(blocks: tuple[Block, ...], index: int) -> str:
+def teaser(blocks: tuple[Block, ...], index: int, language: str = "en") -> str:
     """A sentence that names what part ``index`` covers and why to open it."""
     opening = _first_section(blocks)
     best = [s for s in ranked(opening, benefit=True) if len(s.text) <= 160] or ranked(
@@ -186,15 +186,23 @@ def teaser(blocks: tuple[Block, ...], index: int) -> str:
     carried = [b for b in blocks if isinstance(b, Heading) and b.continued]
     rest = blocks[len(carried) :]
     # (named without its "Chapter 4:" label: "Part 5 looks at “Chapter 4: …”" reads oddly)
+    from .i18n import translations
+
+    _ = translations(language).gettext
     if rest and isinstance(rest[0], Heading):  # starts at a (sub)section of its own
-        name, verb = unlabelled(rest[0].text()), "looks at"
+        name, goes_on = unlabelled(rest[0].text()), False
     elif carried:
-        name, verb = unlabelled(carried[-1].text()), "goes on with"
+        name, goes_on = unlabelled(carried[-1].text()), True
     else:
         first = next((b for b in blocks if isinstance(b, Heading)), None)
-        name, verb = (unlabelled(first.text()) if first else ""), "looks at"
+        name, goes_on = (unlabelled(first.text()) if first else ""), False
+    values = {"k": index, "name": name, "why": why}
     if name and why:
-        return f"Part {index} {verb} “{name}”: {why}"
+        if goes_on:
+            return _("Part %(k)s goes on with “%(name)s”: %(why)s") % values
+        return _("Part %(k)s looks at “%(name)s”: %(why)s") % values
     if name:
-        return f"Part {index} {verb} “{name}”."
-    return f"Part {index} goes on: {why}" if why else ""
+        if goes_on:
+            return _("Part %(k)s goes on with “%(name)s”.") % values
+        return _("Part %(k)s looks at “%(name)s”.") % values
+    return _("Part %(k)s goes on: %(why)s") % values if why else ""
