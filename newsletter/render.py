@@ -273,24 +273,17 @@ def render_text(
     if sign_off:
         sections.append("\n".join(sign_off))
     if part.article_link:
-        whole = _("Read the whole article")
-        sections.append(wrap(f"{whole}: {part.article_url}"))
-    receiving = _("You are receiving this because you subscribed to %(name)s.")
-    view, preferences, unsubscribe = (
-        _("View in your browser"),
-        _("Your preferences"),
-        _("Unsubscribe"),
-    )
-    sections.append(
-        "-- \n"
-        + wrap(
-            f"{receiving % {'name': config.sender.name}}\n"
-            f"{config.sender.postal_address}\n"
-            f"{view}: {archive_url(config, series.slug, part.index)}\n"
-            f"{preferences}: {PREFERENCES_URL}\n"
-            f"{unsubscribe}: {UNSUBSCRIBE_URL}"
-        )
-    )
+        sections.append(wrap(_("Read the whole article: %(url)s") % {"url": part.article_url}))
+    lines = [
+        _("You are receiving this because you subscribed to %(name)s.")
+        % {"name": config.sender.name},
+        config.sender.postal_address,
+        _("View in your browser: %(url)s")
+        % {"url": archive_url(config, series.slug, part.index)},
+        _("Your preferences: %(url)s") % {"url": PREFERENCES_URL},
+        _("Unsubscribe: %(url)s") % {"url": UNSUBSCRIBE_URL},
+    ]
+    sections.append("-- \n" + wrap("\n".join(lines)))
     # (the article's own text is cleaned when the issue file is read; this is the frame's)
     return i18n.strip_invisible("\n\n".join(sections) + "\n")
 
