@@ -226,7 +226,11 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
 
 
 def test_a_german_series_in_the_inbox_and_on_its_web_pages(site: Site, tmp_path: Path) -> None:
-    report = import_article(ARTICLES / "pausen-de.md", out=tmp_path / "pausen.md")
+    report = import_article(
+        ARTICLES / "pausen-de.md",
+        out=tmp_path / "pausen.md",
+        cta_url="https://praxis-kessler.example/termin",
+    )
     add_subscriber(site.store, "anna@example.com", first_name="Anna", list_name="readers")
     add_subscriber(site.store, "kim@example.com", list_name="readers")
     queue_issue(site.store, site.config, report.path, list_name="readers", every="1d")
@@ -242,6 +246,7 @@ def test_a_german_series_in_the_inbox_and_on_its_web_pages(site: Site, tmp_path:
         text = msg.get_body(("plain",)).get_content()
         assert '<html lang="de"' in html[:200]
         assert greeting in text and greeting in html
+        assert "Vereinbaren Sie ein kostenloses Kennenlerngespräch" in html  # its button
         assert_no_english(visible(html), f"{address} HTML")
         assert_no_english(text, f"{address} text")
         assert "\u00ad" not in str(msg["Subject"]) + text
