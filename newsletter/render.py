@@ -278,8 +278,7 @@ def render_text(
         _("You are receiving this because you subscribed to %(name)s.")
         % {"name": config.sender.name},
         config.sender.postal_address,
-        _("View in your browser: %(url)s")
-        % {"url": archive_url(config, series.slug, part.index)},
+        _("View in your browser: %(url)s") % {"url": archive_url(config, series.slug, part.index)},
         _("Your preferences: %(url)s") % {"url": PREFERENCES_URL},
         _("Unsubscribe: %(url)s") % {"url": UNSUBSCRIBE_URL},
     ]

@@ -137,7 +137,7 @@ def _topics(
         if continued:
             continued_mark = i18n.translations(language).gettext("(continued)")
             groups.append([f"{summary.unlabelled(h)} {continued_mark}"])
-    key = [s.text for s in summary.ranked(blocks, benefit=True)]
+    key = [s.text for s in summary.ranked(blocks, benefit=True, language=language)]
     groups.append([t[:-1] if t.endswith(".") and not t.endswith("..") else t for t in key])
     return [list(dict.fromkeys(t for t in g if t)) for g in groups if any(g)]
 
@@ -181,11 +181,12 @@ def _subject(
     return fmt(_fit(groups[0][0], room)) + tag
 
 
-def _preheader(blocks: tuple[Block, ...], subject: str) -> str:
+def _preheader(blocks: tuple[Block, ...], subject: str, language: str = i18n.DEFAULT) -> str:
     """A sentence that adds to the subject: representative, not the first one the reader
     sees anyway, and not the subject again."""
-    found = summary.ranked(blocks, benefit=True)
-    first = next(iter(summary.sentences(next(iter(summary.prose(blocks)), ""))), "")
+    found = summary.ranked(blocks, benefit=True, language=language)
+    opening = next(iter(summary.prose(blocks)), "")
+    first = next(iter(summary.sentences(opening, language)), "")
     fits = [
         s.text
         for s in found
@@ -269,8 +270,8 @@ def build_series(
                 blocks=own,
                 words=c.words,
                 subject=subject,
-                preheader=preheader or _preheader(own, subject),
-                recap=recap or (summary.recap(blocks[k - 2]) if k > 1 else ""),
+                preheader=preheader or _preheader(own, subject, language),
+                recap=recap or (summary.recap(blocks[k - 2], language) if k > 1 else ""),
                 teaser=teaser or (summary.teaser(blocks[k], k + 1, language) if k < n else ""),
                 cta=ctas[k - 1],
                 article_url=issue.url,

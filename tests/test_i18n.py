@@ -410,3 +410,29 @@ def test_reader_facing_python_has_no_english_outside_the_catalogue() -> None:
             ):
                 found.append(f"{rel}:{node.lineno}: {node.value!r}")
     assert not found, "English for readers outside the catalogue:\n" + "\n".join(found)
+
+
+def test_german_sentences_keep_their_abbreviations(tmp_path: Path) -> None:
+    """A recap, a teaser or a preheader is a whole sentence: "z. B." or "3. März" inside
+    a German sentence does not end it."""
+    path = tmp_path / "x.md"
+    section = (
+        "## {head}\n\n"
+        "Kleine Rituale helfen, z. B. ein Spaziergang nach dem Essen oder eine Tasse Tee "
+        "ohne Handy am Abend. Ab dem 3. März biete ich dazu bzw. zu verwandten Themen eine "
+        "Gruppe für Eltern an, die im Alltag oft über ihre Grenzen gehen. "
+        "Viele Eltern erzählen mir, dass sie sich erst ausruhen, wenn alles erledigt ist, "
+        "und genau das gelingt im Familienalltag fast nie.\n\n"
+    )
+    heads = ["Rituale im Alltag", "Pausen für Eltern", "Grenzen erkennen", "Hilfe annehmen"]
+    path.write_text(
+        "---\ntitle: Kleine Pausen\nlanguage: de\nseries:\n  parts: 2\n---\n\n"
+        + "".join(section.format(head=h) for h in heads),
+        encoding="utf-8",
+    )
+    series = load_series(path, Config(root=tmp_path))
+    framed = [series.parts[0].teaser, series.parts[1].recap]
+    framed += [p.preheader for p in series.parts]
+    for text in framed:
+        assert text and not re.search(r"\b(z|bzw|3)\.$", text), text
+        assert not re.match(r"(B\.|März|zu verwandten)", text), text
