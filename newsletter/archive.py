@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import jinja2
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
@@ -104,9 +105,14 @@ class Archive:
         self.store = store
         self.config = config
         self.env = environment(config)
+        self._envs: dict[str, jinja2.Environment] = {}
 
     def _render(self, template: str, language: str = "", **context: object) -> str:
-        env = self.env if not language else environment(self.config, language)
+        env = self.env
+        if language and language != self.config.brand.language:
+            if language not in self._envs:  # (a part's navigation, in the part's language)
+                self._envs[language] = environment(self.config, language)
+            env = self._envs[language]
         return env.get_template(template).render(
             sender=self.config.sender, brand=self.config.brand, **context
         )
