@@ -259,6 +259,10 @@ def test_a_german_series_in_the_inbox_and_on_its_web_pages(site: Site, tmp_path:
     assert "Speichern" in prefs.text and "Pause for a while" not in prefs.text
     done = requests.post(link, data={"scope": "all"}, timeout=10)
     assert done.status_code == 200 and "Sie sind abgemeldet" in done.text
+    archived = requests.get(f"{site.base}/archive/pausen/1/", timeout=10)
+    assert archived.status_code == 200 and '<html lang="de"' in archived.text
+    assert "Alle Teile von „Warum Pausen keine Schwäche sind“" in archived.text
+    assert "Hallo zusammen," in archived.text  # nobody's copy
 
 
 def test_the_form_and_its_confirmation_in_the_lists_language(site: Site) -> None:
