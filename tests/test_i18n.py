@@ -374,7 +374,8 @@ def template_text(path: Path) -> str:
 def test_templates_show_no_words_outside_the_catalogue() -> None:
     shown = {}
     for path in sorted((REPO / "templates").rglob("*")):
-        if path.is_file() and path.name != "feed.xml":
+        # (the desk is the editor's, in English)
+        if path.is_file() and path.name != "feed.xml" and "desk" not in path.parts:
             words = re.findall(r"[A-Za-z]{2,}", template_text(path))
             if words:
                 shown[path.name] = words
