@@ -13,10 +13,11 @@ from .. import i18n
 from ..config import Config
 from ..pages import environment, list_language
 from ..providers import get_provider
-from ..signing import Signer
+from ..signing import Signer, UnsubscribeToken
 from ..signup import Signups
 from ..store import Store
 from ..store.campaigns import head_of_first_part
+from ..store.subscribers import holds
 
 KEY = "newsletter"
 
@@ -36,7 +37,7 @@ class Site:
         return cls(
             store=store,
             config=config,
-            signer=Signer.from_env(store.signing_secret()),
+            signer=Signer.from_env(store.signing_secret),
             signups=Signups(store, config, lambda: get_provider(config)),
             env=environment(config),
         )
@@ -85,6 +86,14 @@ class Site:
 
     def list_language(self, list_name: str) -> str:
         return list_language(self.config, list_name)
+
+    def reader(self, token: str) -> UnsubscribeToken | None:
+        """What an unsubscribe or preferences link names, if it is genuine and still its
+        subscriber's (None for a forged link, or one of a subscriber erased since)."""
+        found = self.signer.verify(token)
+        if found is None or not holds(self.store, found.subscriber_id, found.key):
+            return None
+        return found
 
     @property
     def base_url(self) -> str:
