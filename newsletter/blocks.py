@@ -268,13 +268,32 @@ _ACTION = re.compile(
     r"explore|donate|register|save|come)\b",
     re.I,
 )
+#: the same in the other languages the frame speaks (German, French, Spanish, Italian,
+#: Dutch, Portuguese): imperatives and the infinitives buttons use
+_ACTION_ELSEWHERE = re.compile(
+    r"^(?:jetzt\s+|hier\s+|bitte\s+)?(?:vereinbaren|buchen|melden|rufen|schreiben|kontaktieren|"
+    r"sichern|holen|laden|lesen|entdecken|starten|fordern|reservieren|abonnieren|"
+    r"termin\s+vereinbaren|kostenlos(?:es)?\s+\w+\s+vereinbaren)\b"
+    r"|^(?:prenez|prendre|réservez|réserver|contactez|contacter|inscrivez|appelez|écrivez|"
+    r"découvrez|téléchargez|demandez|rejoignez|lisez)\b"
+    r"|^(?:reserva|pide|llama|escríbe(?:me|nos)|contacta|suscríbete|descarga|descubre|agenda|"
+    r"solicita|pedir|reservar)\b"
+    r"|^(?:prenota|chiama|scrivi|contatta|iscriviti|scarica|scopri|richiedi|prenotare)\b"
+    r"|^(?:boek|plan|maak\s+een\s+afspraak|bel|schrijf|neem\s+contact|meld\s+je|ontdek|"
+    r"vraag|download)\b"
+    r"|^(?:agende|marque|ligue|escreva|entre\s+em\s+contato|inscreva-se|baixe|descubra|"
+    r"fale|agendar)\b",
+    re.I,
+)
 _MARKER = re.compile(r"^[\W_]+")
 
 
 def asks_to_act(text: str) -> bool:
-    """True when a line asks the reader to do something ("Book a call", "Reach out..."),
-    not merely because it starts with an arrow ("👉 You deserve support" does not)."""
-    return bool(_ACTION.match(_MARKER.sub("", text.strip())))
+    """True when a line asks the reader to do something ("Book a call", "Reach out...",
+    "Vereinbaren Sie ein Gespräch", "Prenez rendez-vous"), not merely because it starts
+    with an arrow ("👉 You deserve support" does not)."""
+    line = _MARKER.sub("", text.strip())
+    return bool(_ACTION.match(line) or _ACTION_ELSEWHERE.match(line))
 
 
 def button_label(text: str) -> str:
@@ -497,6 +516,9 @@ class Article:
     url: str = ""
     date: str = ""
     tags: list[str] = field(default_factory=list)
+    #: the language the source declares ("de", from the page's lang or the front matter's
+    #: language), or the one detected at import; "" when unknown
+    language: str = ""
     #: what the importer set aside or dropped, one line each (shown to the editor)
     notes: list[str] = field(default_factory=list)
     #: front matter of the source that does not fit ours, kept for the editor

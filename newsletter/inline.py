@@ -11,6 +11,8 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from .i18n import INVISIBLE, strip_invisible
+
 #: links with any other scheme (javascript:, data:, ...) are never written out
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 #: plain text is wrapped at this many columns
@@ -28,6 +30,12 @@ class Span:
     href: str | None = None
     #: the number of the footnote this mark calls ("[1]"), 0 for text
     note: int = 0
+
+    def __post_init__(self) -> None:
+        # soft hyphens and zero-width spaces from a page never reach a subject, a preheader
+        # or the text part: every importer's text comes through here
+        if INVISIBLE.search(self.text):
+            object.__setattr__(self, "text", strip_invisible(self.text))
 
     @property
     def is_break(self) -> bool:

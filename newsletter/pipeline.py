@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import headers
+from . import headers, i18n
 from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_act
 from .config import Config
 from .errors import InputError, NewsletterError
@@ -67,13 +67,17 @@ def import_article(
     start: str = "",
     end: str = "",
     again: bool = False,
+    language: str = "",
 ) -> ImportReport:
     """Import SOURCE (a file or an http(s) address) into an issue file for the editor to
     review; never overwrites silently, never writes a file that ``split`` would refuse.
     ``start``/``end`` (a line number or a line's words) say where the article runs. What
     was kept and dropped is recorded beside the issue file (``SLUG.import.json``); with
     ``again`` (the editor's correction), an issue file unchanged since its import from the
-    same source is replaced."""
+    same source is replaced.
+
+    The issue file says the article's language: the one the source declares, else
+    ``language`` (``[series] language``), else the one its text is in."""
     for name, value in (("--url", url), ("--cta-url", cta_url)):
         if value and not is_http_url(value):
             raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
@@ -82,6 +86,8 @@ def import_article(
     article = import_source(source, fmt, url=url, title=title, start=start, end=end)
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
+    text = "\n".join(b.text() for b in article.blocks[:200])
+    article.language = i18n.choose(article.language, language, text=text, default="")
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
     # a Markdown file in our issue format keeps its own cta, series, parts and list
     own = check_fields(article.issue_fields, str(source), article.issue_lines)
@@ -107,6 +113,7 @@ def import_article(
         f"title: {article.title}",
         f"{sections} sections, {lists} lists, {len(ctas)} calls to action, {images} images",
         f"{article.word_count()} words in the body",
+        f"language: {article.language or 'not told (set language: in the front matter)'}",
     ]
     if cta and not cta.url:
         report.found.append(
@@ -155,7 +162,8 @@ def article_cta(article: Article, cta_url: str = "") -> CTA | None:
     if asks:
         return CTA(label=asks[0].button_label, url=target)
     if target:
-        return CTA(label="Find out more", url=target)
+        _ = i18n.translations(article.language).gettext
+        return CTA(label=_("Find out more"), url=target)
     return None
 
 
@@ -184,6 +192,7 @@ def load_series(issue: Issue | Path | str, config: Config | None = None) -> Seri
     return build_series(
         issue if isinstance(issue, Issue) else load_issue(issue),
         config.series if config else None,
+        fallback_language=config.brand.language if config else i18n.DEFAULT,
     )
 
 

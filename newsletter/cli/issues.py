@@ -112,6 +112,7 @@ def import_cmd(
         fmt=fmt,
         url=url,
         cta_url=cta_url,
+        language=cfg.series.language,
         list_name=list_name,
         force=force,
         title=title,

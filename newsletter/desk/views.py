@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, request, session, url_for
 
 from ..errors import InputError
-from ..render import fill
+from ..render import fill, first_name_fallback
 from ..resources import templates_dir
 from ..store.states import DeliveryState
 from . import auth
@@ -198,6 +198,7 @@ def new_post() -> Any:
                 fmt=fmt,
                 title=request.form.get("title", ""),
                 list_name=request.form.get("list") or None,
+                language=d.config.series.language,
             )
             issues.mkdir(parents=True, exist_ok=True)
             dest = free_issue_path(issues, slugify(report.article.title))
@@ -269,7 +270,8 @@ def save_cta(name: str) -> Any:
 
 def preview(name: str, part: int) -> Response:
     d = desk()
-    _series, rendered = d.rendered(_issue(name))
+    series, rendered = d.rendered(_issue(name))
+    fallback = first_name_fallback(d.config, series.language)
     found = next((r for r in rendered if r.index == part), None)
     if found is None:
         abort(404, f"issues/{name}.md has no part {part}.")
@@ -280,7 +282,7 @@ def preview(name: str, part: int) -> Response:
             "",
             first_name="",
             unsubscribe_url="#",
-            fallback=d.config.brand.first_name_fallback,
+            fallback=fallback,
         )
         return Response(
             text, mimetype="text/plain", headers={"Content-Security-Policy": PREVIEW_CSP}
@@ -290,7 +292,7 @@ def preview(name: str, part: int) -> Response:
         "",
         first_name="",
         unsubscribe_url="#",
-        fallback=d.config.brand.first_name_fallback,
+        fallback=fallback,
     )
     resp = Response(html, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = PREVIEW_CSP

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..blocks import Article
 from ..errors import InputError
+from ..i18n import strip_invisible
 from ..textfile import read_text
 from .clutter import repeats_opening
 from .fetch import fetch_page, is_web_address
@@ -142,6 +143,12 @@ def import_source(
             else r
             for r in article.outline
         ]
+    # (the body's text is cleaned in its spans; these become subjects and the sign-off)
+    article.title, article.subtitle, article.author = (
+        strip_invisible(article.title),
+        strip_invisible(article.subtitle),
+        strip_invisible(article.author),
+    )
     return article
 
 

@@ -35,6 +35,7 @@ from ..blocks import (
     plain,
     trim_spans,
 )
+from ..i18n import normalise
 from .clutter import cut_at_title, drop_tail, sign_off
 from .frontmatter import ISSUE_FIELDS, date_text, read_front_matter
 from .html import CTA_MARKERS, html_blocks
@@ -415,6 +416,7 @@ _KEEP = {
     "canonical_url",
     "canonicalURL",
     "categories",
+    "lang",  # Hugo's and Jekyll's
 }
 
 
@@ -468,4 +470,5 @@ def import_markdown(text: str, source: str) -> Article:
         extra=extra,
         issue_fields=own,
         issue_lines=front.lines,
+        language=normalise(meta.get("language") or meta.get("lang")) or "",
     )
