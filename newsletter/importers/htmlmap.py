@@ -27,6 +27,7 @@ from ..blocks import (
     Quote,
     Rule,
     Span,
+    Table,
     append_span,
     marked_line,
     plain,
@@ -379,9 +380,8 @@ class Walker:
         return out
 
     def _table(self, tag: Tag) -> list[Block]:
-        """A table as a reader can take it in at 375 px and in the text part: a field table
-        (two short columns, "Author | Lena") one line; any other, one list item per row,
-        its cells joined by " · ", the header row first and in bold."""
+        """A field table (two short columns, "Author | Lena") is one line; any other a
+        table block (its header row, when it has one, and its rows)."""
         rows: list[tuple[bool, list[Inline]]] = []
         for tr in tag.find_all("tr"):
             cells = [c for c in tr.find_all(["th", "td"], recursive=False) if isinstance(c, Tag)]
@@ -397,18 +397,9 @@ class Walker:
                 f"{plain(r[0]).strip().rstrip(':')}: {plain(r[1])}" for _, r in rows
             )
             return [Paragraph((Span(fields),))]
-        items = []
-        for header, texts in rows:
-            line: list[Span] = []
-            for text in texts:
-                if not plain(text).strip():
-                    continue
-                if line:
-                    append_span(line, Span(" · "))
-                for s in text:
-                    append_span(line, replace(s, bold=True) if header else s)
-            items.append(ListItem(spans=tuple(line)))
-        return [ListBlock(ordered=False, items=tuple(items))]
+        header = rows[0][1] if rows[0][0] else []
+        body = tuple(tuple(texts) for _, texts in rows[1 if header else 0 :])
+        return [Table(header=tuple(header), rows=body)] if body else []
 
 
 def _fields(rows: list[list[Inline]]) -> bool:

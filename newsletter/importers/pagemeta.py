@@ -13,6 +13,8 @@ from typing import Any
 from lxml import etree
 from lxml import html as lxml_html
 
+from ..i18n import normalise
+
 _WS = re.compile(r"\s+")
 _ANCHOR_MARKS = {"¶", "#", "🔗", "§", "\uf0c1"}
 _ARTICLE_TYPES = {"Article", "BlogPosting", "NewsArticle", "Report", "TechArticle"}
@@ -34,7 +36,6 @@ _BYLINE_CLASSES = (
     "posted-on",
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.+Z-]*)?$")
-_LANG = re.compile(r"^([a-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
 
 
 @dataclass
@@ -167,18 +168,17 @@ def _published(
     return next((c.strip() for c in candidates if _ISO_DATE.match(c.strip())), "")
 
 
-def language(tree: lxml_html.HtmlElement, found: dict[str, str], extracted: str = "") -> str:
-    """The page's declared language as a short code ("de" for ``lang="de-DE"`` or og:locale
-    ``de_DE``), or the extractor's; "" when none is declared."""
+def language(tree: lxml_html.HtmlElement, found: dict[str, str]) -> str:
+    """The page's declared language ("de-DE" for ``lang="de-DE"``, og:locale ``de_DE``, a
+    ``language`` meta tag), or "" when it declares none."""
     for value in (
         tree.get("lang"),
         tree.get("xml:lang"),
         meta(found, "og:locale", "language", "content-language", "dc.language"),
-        extracted,
     ):
-        m = _LANG.match((value or "").strip())
-        if m:
-            return m.group(1).lower()
+        code = normalise((value or "").replace("_", "-"))
+        if code:
+            return code
     return ""
 
 
