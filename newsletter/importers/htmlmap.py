@@ -387,9 +387,9 @@ class Walker:
             cells = [c for c in tr.find_all(["th", "td"], recursive=False) if isinstance(c, Tag)]
             texts = [inline(c, self.images)[0] for c in cells]
             if any(plain(c).strip() for c in texts):
-                header = bool(cells) and all(c.name == "th" for c in cells)
-                if not (header and rows and rows[-1] == (True, texts)):  # a repeated header
-                    rows.append((header, texts))
+                is_head = bool(cells) and all(c.name == "th" for c in cells)
+                if not (is_head and rows and rows[-1] == (True, texts)):  # a repeated header
+                    rows.append((is_head, texts))
         if not rows:
             return []
         if all(len(r) == 2 and not h for h, r in rows) and _fields([r for _, r in rows]):
@@ -397,9 +397,9 @@ class Walker:
                 f"{plain(r[0]).strip().rstrip(':')}: {plain(r[1])}" for _, r in rows
             )
             return [Paragraph((Span(fields),))]
-        header = rows[0][1] if rows[0][0] else []
-        body = tuple(tuple(texts) for _, texts in rows[1 if header else 0 :])
-        return [Table(header=tuple(header), rows=body)] if body else []
+        names = rows[0][1] if rows[0][0] else []
+        body = tuple(tuple(texts) for _, texts in rows[1 if names else 0 :])
+        return [Table(header=tuple(names), rows=body)] if body else []
 
 
 def _fields(rows: list[list[Inline]]) -> bool:
