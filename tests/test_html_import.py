@@ -171,3 +171,14 @@ def test_a_table_reads_as_rows(tmp_path: Path) -> None:
     text = "\n".join(t for _, _, t in _parts(report.path, tmp_path))
     assert "Couples" in text and "80 minutes" in text and "$190" in text
     assert "Sliding-scale places are available" in text
+
+
+def test_the_page_language_is_the_article_language(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(BYLINE_PAGE.replace('lang="en-GB"', 'lang="de-DE"'), encoding="utf-8")
+    assert import_file(page).language == "de-DE"
+    no_lang = BYLINE_PAGE.replace(' lang="en-GB"', "").replace(
+        "<head>", '<head><meta property="og:locale" content="fr_FR">'
+    )
+    page.write_text(no_lang, encoding="utf-8")
+    assert import_file(page).language == "fr-FR"
