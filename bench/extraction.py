@@ -36,6 +36,9 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_BENCH = HERE.parents[1] / "shared" / "extraction-benchmark"
 
 System = Callable[[str, str, str], str]
+#: (CPU, wall) seconds of each ``newsletter import`` alone (the import and its self-check:
+#: the issue file written and split), without the harness's file writing and reading back
+IMPORT_TIMES: list[tuple[float, float]] = []
 
 
 class Refused(Exception):
@@ -63,10 +66,12 @@ def newsletter_html(key: str, html: str, url: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / f"{key[:12]}.html"
         page.write_text(html, encoding="utf-8")
+        start, start_cpu = time.perf_counter(), time.process_time()
         try:
             report = import_article(page, issues_dir=Path(tmp) / "issues")
         except NewsletterError as exc:
             raise Refused(str(exc).replace(str(page), "page")) from None
+        IMPORT_TIMES.append((time.process_time() - start_cpu, time.perf_counter() - start))
         issue = load_issue(report.path)
     return body_text(issue.article.blocks)
 
@@ -185,6 +190,7 @@ def main() -> None:
     refusals: dict[str, list[str]] = {}
     timings: dict[str, list[float]] = {}
     cpu_times: dict[str, list[float]] = {}
+    import_times: dict[str, list[tuple[float, float]]] = {}
     for name, fn in systems.items():
         prediction: dict[str, dict[str, str]] = {}
         times: list[float] = []
@@ -194,6 +200,7 @@ def main() -> None:
         # below reports what this page does
         with contextlib.suppress(Exception):
             fn(keys[0], pages[keys[0]].decode("utf-8", errors="replace"), "")
+        IMPORT_TIMES.clear()
         for key in keys:
             html = pages[key].decode("utf-8", errors="replace")
             start, start_cpu = time.perf_counter(), time.process_time()
@@ -214,6 +221,8 @@ def main() -> None:
         data = {"version": version(name), "output": prediction}
         (out_dir / "output" / f"{name}.json").write_text(json.dumps(data))
         refusals[name], timings[name], cpu_times[name] = refused, times, cpu
+        if IMPORT_TIMES:
+            import_times[name] = IMPORT_TIMES[:]
 
     print(
         f"{'':<18} {'version':<8} {'F1':<6} {'prec.':<6} {'recall':<6} refused  "
@@ -235,6 +244,14 @@ def main() -> None:
         scores[path.stem] = [
             2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0 for tp, fp, fn in m["tp_fp_fns"]
         ]
+    for name, times in import_times.items():
+        print(
+            f"{name}: `newsletter import` alone ({len(times)} pages): CPU ms/page median "
+            f"{1000 * statistics.median(t[0] for t in times):.0f}, worst "
+            f"{1000 * max(t[0] for t in times):.0f}; wall median "
+            f"{1000 * statistics.median(t[1] for t in times):.0f}, worst "
+            f"{1000 * max(t[1] for t in times):.0f}"
+        )
     for name, refused in refusals.items():
         for line in refused:
             print(f"refused by {name}: {line}")
