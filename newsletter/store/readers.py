@@ -39,22 +39,29 @@ def reader_page(store: Store, email: str) -> ReaderPage | None:
     if shown is None:
         return None
     with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                Campaign.slug,
-                Campaign.title,
-                Delivery.part,
-                Delivery.state,
-                Delivery.due_at,
-                Delivery.sent_at,
-                Delivery.error,
-            )
-            .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-            .where(Subscriber.email_key == email_key(email))
-            .order_by(Campaign.id.desc(), Delivery.part)
-            .limit(DELIVERY_LIMIT)
-        ).all()
+        sid = conn.scalar(select(Subscriber.id).where(Subscriber.email_key == email_key(email)))
+        # The ledger has no index by reader alone: its (campaign, reader, part) key is
+        # probed once per series instead (a few dozen series, not millions of rows).
+        campaigns = list(conn.scalars(select(Campaign.id)))
+        rows = (
+            conn.execute(
+                select(
+                    Campaign.slug,
+                    Campaign.title,
+                    Delivery.part,
+                    Delivery.state,
+                    Delivery.due_at,
+                    Delivery.sent_at,
+                    Delivery.error,
+                )
+                .join(Campaign, Campaign.id == Delivery.campaign_id)
+                .where(Delivery.campaign_id.in_(campaigns), Delivery.subscriber_id == sid)
+                .order_by(Campaign.id.desc(), Delivery.part)
+                .limit(DELIVERY_LIMIT)
+            ).all()
+            if campaigns and sid is not None
+            else []
+        )
     found = [
         ReaderDelivery(slug, title, part, str(state), due, sent, error or "")
         for slug, title, part, state, due, sent, error in rows
