@@ -539,6 +539,7 @@ def test_a_parts_own_button_and_its_dark_and_text_previews(
     assert "Book a quiet call" in text and "https://example.com/book" in text
     page = client.get("/desk/issues/calmer-mornings").get_data(as_text=True)
     assert 'value="Book a quiet call"' in page
+    assert "Next best place for the break after this part" in page, "why the break is there"
     two = client.get("/desk/issues/calmer-mornings/parts/2/preview").get_data(as_text=True)
     one = client.get("/desk/issues/calmer-mornings/parts/1/preview").get_data(as_text=True)
     assert "https://example.com/book" in two and "https://example.com/book" not in one
