@@ -640,3 +640,37 @@ def test_unknown_batches_are_settled_with_the_providers_evidence(
         server.stop()
         if "store" in locals():
             store.close()
+
+
+def test_a_readers_messages_on_either_database(db_url: str, tmp_path: Path) -> None:
+    """The reader's page reads the same on SQLite and PostgreSQL: each part of each series
+    to them with its state, and nobody else's."""
+    from newsletter.config import Config
+    from newsletter.schedule import queue_issue
+    from newsletter.store.readers import reader_page
+    from newsletter.store.subscribers import import_csv, unsubscribe
+
+    from .helpers import write_csv
+
+    cfg = Config(root=tmp_path)
+    cfg.database_url = db_url
+    store = Store(db_url)
+    try:
+        people = [["email", "first_name", "tags"], ["ana@example.com", "Ana", "vip"]]
+        people += [["bo@example.com", "Bo", ""]]
+        import_csv(store, write_csv(tmp_path / "p.csv", people), list_name="r")
+        queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r")
+        unsubscribe(store, "bo@example.com")
+        ana = reader_page(store, "ANA@example.com")
+        bo = reader_page(store, "bo@example.com")
+        assert ana is not None and bo is not None
+        assert [(d.slug, d.part, d.state) for d in ana.deliveries] == [
+            ("calmer-mornings", 1, "scheduled"),
+            ("calmer-mornings", 2, "scheduled"),
+        ]
+        assert ana.shown.fields["tags"] == "vip" and ana.shown.lists == ["r"]
+        assert {d.state for d in bo.deliveries} == {"skipped"}
+        assert [s.reason for s in bo.shown.suppressions] == ["unsubscribed"]
+        assert reader_page(store, "nobody@example.com") is None
+    finally:
+        store.close()
