@@ -614,6 +614,8 @@ def test_unknown_batches_are_settled_with_the_providers_evidence(
         assert f"Batch {first.id}: part 1" in page and f"Batch {second.id}: part 1" in page
         home = client.get("/desk/").get_data(as_text=True)
         assert "#unknown-h" in home
+        evil = client.get("/desk/reader?email=evil@example.com").get_data(as_text=True)
+        assert "<img src=x" not in evil and "&lt;img src=x" in evil, "a reader's name escaped"
         done = client.post(
             f"/desk/series/calmer-mornings/batches/{first.id}",
             data={"csrf": csrf, "answer": "were-sent"},
