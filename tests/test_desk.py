@@ -584,6 +584,15 @@ def test_a_test_of_one_part_goes_to_the_sender(app: tuple[Any, str], workspace: 
     assert str(make_header(decode_header(message["Subject"]))).startswith("[TEST]")
     bad = client.post("/desk/series/calmer-mornings/test", data={"csrf": csrf, "part": "9"})
     assert bad.status_code == 400 and "parts 1 to" in bad.get_data(as_text=True)
+    # before queueing too: from the issue's page, beside each part
+    issue = client.get("/desk/issues/calmer-mornings").get_data(as_text=True)
+    assert "Send a test of part 1 to me" in issue
+    assert (
+        client.post("/desk/issues/calmer-mornings/parts/1/test", data={"csrf": csrf}).status_code
+        == 302
+    )
+    assert len(list((workspace / "outbox").glob("*.eml"))) == 2
+    assert client.post("/desk/issues/calmer-mornings/parts/1/test").status_code == 403
 
 
 def test_unknown_batches_are_settled_with_the_providers_evidence(

@@ -405,25 +405,34 @@ def series_csv(slug: str) -> Response:
 ACTIONS = {"pause": "paused", "resume": "active", "cancel": "cancelled"}
 
 
-def series_test(slug: str) -> Any:
+def _send_test(path: Path, part: int) -> None:
     """A proof of one part to the sender's own address, as ``newsletter test-send`` does."""
     from ..testsend import test_send
 
     d = desk()
-    path = issue_path(d.issues_dir, slug)
+    to = d.config.sender.email
+    results = test_send(d.config, path, to, part=part)
+    refused = [r for r in results if r.status not in ("sent", "queued")]
+    if refused:
+        why = refused[0].error or refused[0].status
+        raise InputError("test send", f"part {part} was not sent: {why}")
+    _flash(f"A test of part {part} went to {to} (subject starts with [TEST]).")
+
+
+def series_test(slug: str) -> Any:
+    path = issue_path(desk().issues_dir, slug)
     if path is None:
         abort(404, f"No issue file issues/{slug}.md to send a test of.")
     raw = request.form.get("part", "")
     if not raw.isdigit():
         raise InputError("Part", f"{raw!r} is not a part number")
-    to = d.config.sender.email
-    results = test_send(d.config, path, to, part=int(raw))
-    refused = [r for r in results if r.status not in ("sent", "queued")]
-    if refused:
-        why = refused[0].error or refused[0].status
-        raise InputError("test send", f"part {raw} was not sent: {why}")
-    _flash(f"A test of part {raw} went to {to} (subject starts with [TEST]).")
+    _send_test(path, int(raw))
     return redirect(url_for("desk.series", slug=slug))
+
+
+def issue_test(name: str, part: int) -> Any:
+    _send_test(_issue(name), part)
+    return redirect(url_for("desk.issue", name=name) + f"#part-{part}")
 
 
 #: the two answers to an unknown batch, as ``newsletter resume --batch ID`` takes them
@@ -739,6 +748,7 @@ def routes(bp: Blueprint) -> None:
         ("/issues/<name>/parts/<int:part>", save_part, post),
         ("/issues/<name>/parts/<int:part>/preview", preview, get),
         ("/issues/<name>/cta", save_cta, post),
+        ("/issues/<name>/parts/<int:part>/test", issue_test, post),
         ("/issues/<name>/queue", queue, post),
         ("/series/<slug>", series, get),
         ("/series/<slug>.csv", series_csv, get),
