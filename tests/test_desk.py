@@ -225,6 +225,8 @@ PAGES = [
     "/desk/subscribers.csv",
     "/desk/series/calmer-mornings",
     "/desk/series/calmer-mornings.csv",
+    "/desk/reader?email=amara.okafor@example.com",
+    "/desk/issues/calmer-mornings/parts/1/preview?view=dark",
 ]
 ACTIONS = [
     "/desk/new",
@@ -234,6 +236,13 @@ ACTIONS = [
     "/desk/issues/calmer-mornings/queue",
     "/desk/series/calmer-mornings/pause",
     "/desk/subscribers/import",
+    "/desk/reader/add",
+    "/desk/reader/leave",
+    "/desk/reader/unsubscribe",
+    "/desk/reader/forget",
+    "/desk/series/calmer-mornings/test",
+    "/desk/series/calmer-mornings/batches/1",
+    "/desk/issues/calmer-mornings/parts/1/test",
 ]
 
 
