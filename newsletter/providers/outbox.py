@@ -24,6 +24,7 @@ class OutboxProvider(Provider):
     name: ClassVar[str] = "outbox"
     max_batch: ClassVar[int] = 1000
     idempotent: ClassVar[bool] = True
+    evidence_source: ClassVar[str] = "resend"
 
     def __init__(self, folder: Path) -> None:
         # The outbox only writes files; [tracking] has nothing to act on here.

@@ -35,6 +35,7 @@ class ResendProvider(HttpProvider):
     path: ClassVar[str] = "/emails/batch"
     max_request_bytes: ClassVar[int] = 40 * 1000 * 1000
     tracking_per_message: ClassVar[bool] = False
+    evidence_source: ClassVar[str] = "resend"
 
     def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
         emails: list[dict[str, Any]] = []

@@ -148,6 +148,15 @@ class Store:
                     value = c.scalar(select(Setting.value).where(Setting.key == key))
             return value
 
+    def installation_id(self) -> str:
+        """This database's own id, generated once: part of every batch's global id, so that
+        two databases on one provider account never take each other's messages."""
+        cached = getattr(self, "_installation_id", None)
+        if cached is None:
+            cached = str(self.setting("installation_id", lambda: secrets.token_hex(6)))
+            self._installation_id = cached
+        return cached
+
     def signing_secret(self) -> str:
         """A secret generated once and kept in the database, used when
         NEWSLETTER_SECRET is not set."""

@@ -274,3 +274,27 @@ class FeedEntry(Base):
         UniqueConstraint("feed_id", "entry_key", name="uq_feed_entry"),
         Index("ix_feed_entries_state", "state"),
     )
+
+
+class SendEvidence(Base):
+    """What a provider's events say it did with one message of a batch (``sent`` or
+    ``refused``), by the batch's global id: how a batch whose answer was lost is settled
+    for providers whose log cannot be searched (SendGrid, SES)."""
+
+    __tablename__ = "send_evidence"
+    batch_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PartCount(Base):
+    """What each part did, kept as counters (one row per part and kind: delivered,
+    bounced, complained, unsubscribed), updated in the transaction that records the event,
+    so that ``status`` reads them at any list size."""
+
+    __tablename__ = "part_counts"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
