@@ -35,6 +35,8 @@ class Delivered:
     headers: dict[str, str]
     #: the message's metadata (Postmark Metadata, Mailgun custom variables ...)
     meta: dict[str, str] = field(default_factory=dict)
+    #: Postmark's message stream it went through
+    stream: str = ""
 
 
 @dataclass
@@ -146,7 +148,13 @@ class MockProvider:
                 for k, v in request.args.items()
                 if k.startswith("metadata_")
             }
-            found = [d for d in received if all(d.meta.get(k) == v for k, v in wanted.items())]
+            # As documented: without messagestream, the default transactional stream only.
+            stream = request.args.get("messagestream") or "outbound"
+            found = [
+                d
+                for d in received
+                if d.stream == stream and all(d.meta.get(k) == v for k, v in wanted.items())
+            ]
             page = found[offset : offset + count]
             return _json(
                 {
@@ -224,6 +232,7 @@ class MockProvider:
                         m.get("TextBody", ""),
                         headers,
                         {str(k): str(v) for k, v in (m.get("Metadata") or {}).items()},
+                        str(m.get("MessageStream") or "outbound"),
                     )
                 )
                 answers.append(
@@ -302,6 +311,7 @@ class MockProvider:
                     _sub(content["text/html"], subs),
                     _sub(content["text/plain"], subs),
                     {k: _sub(v, subs) for k, v in (p.get("headers") or {}).items()},
+                    {**(body.get("custom_args") or {}), **(p.get("custom_args") or {})},
                 )
             )
         return Response("", 202, headers={"X-Message-Id": uuid.uuid4().hex[:22]})
@@ -327,7 +337,9 @@ class MockProvider:
             email = _addr(to)
             v = variables.get(email, {})
             headers = {k[2:]: _mg(val, v) for k, val in form.items() if k.startswith("h:")}
-            meta = {k[2:]: _mg(val, v) for k, val in form.items() if k.startswith("v:")}
+            # Custom variables as sent: Mailgun's documentation does not say that
+            # %recipient.x% is substituted inside a v: value, so the mock does not.
+            meta = {k[2:]: val for k, val in form.items() if k.startswith("v:")}
             self.received.append(
                 Delivered(
                     email,
@@ -399,7 +411,12 @@ class MockProvider:
                 continue
             self.received.append(
                 Delivered(
-                    _addr(e["to"][0]), e["subject"], e["html"], e["text"], e.get("headers", {})
+                    _addr(e["to"][0]),
+                    e["subject"],
+                    e["html"],
+                    e["text"],
+                    e.get("headers", {}),
+                    {t["name"]: t["value"] for t in e.get("tags") or []},
                 )
             )
             data.append({"id": str(uuid.uuid4())})
@@ -594,6 +611,7 @@ def _ses_handler(self: MockProvider, path: str) -> Response:
                 _handlebars(content["Html"], data),
                 _handlebars(content["Text"], data),
                 headers,
+                {t["Name"]: t["Value"] for t in e.get("ReplacementTags") or []},
             )
         )
         results.append({"Status": "SUCCESS", "MessageId": uuid.uuid4().hex})
