@@ -297,7 +297,7 @@ class Sender:
             ledger.set_status(self.store, c.slug, "paused")
             why = next((r.error for r in results if r.status not in ACCEPTED), None)
             self.store.event(
-                "paused",
+                "halted",  # told to the editor (newsletter.notice)
                 f"{c.slug}: paused after {failed} of {len(results)} "
                 f"messages failed ({why or 'see status'}); fix the "
                 f"cause, then 'newsletter resume {c.slug}'",

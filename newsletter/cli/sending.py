@@ -191,9 +191,10 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
                 f"{b.provider}, sent {_when(b.created_at)}"
             )
         out.print(
-            "Run 'newsletter reconcile' (Postmark, Mailgun: settled from the provider's log), "
-            "or check the provider's log and run 'newsletter resume ISSUE --batch ID "
-            "--were-sent' or '--resend'."
+            "'newsletter run' settles them from the provider's evidence by itself "
+            "('newsletter reconcile' does it now); a batch with no evidence within "
+            f"{ctx.config.sending.settle_within} is yours to decide: check the provider's "
+            "log, then 'newsletter resume ISSUE --batch ID --were-sent' or '--resend'."
         )
     loose = sum(r.counts["unknown"] for r in rows) - sum(b.unknown for b in batches)
     if loose > 0:
@@ -209,7 +210,7 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
                 f"started {_when(s.started_at)}"
             )
     for e in reversed(events):
-        if e.kind in ("missed", "paused", "unknown", "error"):
+        if e.kind in ("missed", "paused", "halted", "unknown", "decision", "rate", "error"):
             out.print(f"  {e.at:%Y-%m-%d %H:%M} {e.kind}: {e.message}")
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..store import Store
+from ..store.batches import record_evidence
 from ..store.subscribers import unsubscribe
 from .base import (
     Fetch,
@@ -83,6 +84,8 @@ def receive(store: Store, hook: WebhookProvider, inbound: Inbound) -> Outcome:
     with store.begin() as conn:
         if received.token is not None:
             remember(conn, hook.name, received.token, hook.token_lifetime)
+        if received.sightings:  # evidence for batches whose answer was lost
+            record_evidence(conn, received.sightings)
         for e in events:
             if e.type is EventType.UNSUBSCRIBED:
                 unsubscribe(store, e.email, conn=conn)

@@ -23,7 +23,11 @@ from .base import (
     need,
     parse_json,
     secret,
+    sighting,
 )
+
+#: events that tell what became of a message: accepted for sending, or dropped unsent
+SIGHTINGS = {"processed": "sent", "delivered": "sent", "dropped": "refused"}
 
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -38,9 +42,13 @@ class SendGridWebhook(WebhookProvider):
         if not isinstance(events, list):
             raise Malformed("the body must be a JSON list of events")
         out = []
+        seen: list[tuple[str, int, str]] = []
         for i, e in enumerate(events):
             where = f"event {i}"
             kind = need(e, "event", str, where)
+            # our custom_args come back as the event's own fields
+            if kind in SIGHTINGS:
+                seen += sighting(e.get("batch"), e.get("delivery"), SIGHTINGS[kind])
             if kind == "bounce":
                 key = f"bounce:{maybe(e, 'type', str, 'bounce')}"
             elif kind == "dropped":
@@ -50,7 +58,7 @@ class SendGridWebhook(WebhookProvider):
             if kind in ("bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"):
                 detail = maybe(e, "reason", str, "")[:200]
                 out.append(Observed(key, need(e, "email", str, where), detail))
-        return Received(out)
+        return Received(out, sightings=seen)
 
     @staticmethod
     def verify(raw: bytes, signature: str | None, timestamp: str | None) -> None:
