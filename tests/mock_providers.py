@@ -436,7 +436,7 @@ class FaultyFront:
     requests, the answer is spoiled as the network or a proxy can spoil it:
 
     ``drop``: the whole body was read and processed, then the connection is closed with no
-    answer; ``502``: a proxy's 502 after the provider accepted; ``hang``: no answer at all
+    answer; ``502`` (any status code): a proxy's 502 after the provider accepted; ``hang``: no answer at all
     for ``hang`` seconds; ``nonjson``: 200 with an HTML body; ``short``: a JSON list with
     fewer results than messages; ``drip``: the real answer one byte every 0.2 s; ``cut``: a
     Content-Length longer than the body, then the connection closes; ``refuse``: the port
@@ -479,8 +479,9 @@ class FaultyFront:
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
-                elif fault == "502":
-                    self._send(502, b"<html><h1>502 Bad Gateway</h1></html>", "text/html")
+                elif fault.isdigit():  # a proxy's (or the provider's) 5xx after it accepted
+                    page = f"<html><h1>{fault} error</h1></html>".encode()
+                    self._send(int(fault), page, "text/html")
                 elif fault == "hang":
                     time.sleep(front.hang)
                     self.close_connection = True
