@@ -49,7 +49,8 @@ def decide_hint(b: UnknownBatch) -> str:
     """The one command that settles a batch by hand."""
     return (
         f"check {b.provider}'s log, then 'newsletter resume {b.slug} --batch {b.id} "
-        "--were-sent' or '--resend'"
+        f"--were-sent' (it shows them) or 'newsletter resume {b.slug} --batch {b.id} "
+        "--resend' (it does not)"
     )
 
 

@@ -436,11 +436,11 @@ class FaultyFront:
     requests, the answer is spoiled as the network or a proxy can spoil it:
 
     ``drop``: the whole body was read and processed, then the connection is closed with no
-    answer; ``502`` (any status code): a proxy's 502 after the provider accepted; ``hang``: no answer at all
-    for ``hang`` seconds; ``nonjson``: 200 with an HTML body; ``short``: a JSON list with
-    fewer results than messages; ``drip``: the real answer one byte every 0.2 s; ``cut``: a
-    Content-Length longer than the body, then the connection closes; ``refuse``: the port
-    is closed before any request (connection refused).
+    answer; ``502`` (any status code): a proxy's 502 after the provider accepted;
+    ``hang``: no answer at all for ``hang`` seconds; ``nonjson``: 200 with an HTML body;
+    ``short``: a JSON list with fewer results than messages; ``drip``: the real answer one
+    byte every 0.2 s; ``cut``: a Content-Length longer than the body, then the connection
+    closes; ``refuse``: the port is closed before any request (connection refused).
     """
 
     def __init__(self, mock: MockProvider, fault: str, times: int = 1, hang: float = 5.0) -> None:
