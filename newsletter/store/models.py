@@ -289,12 +289,22 @@ class SendEvidence(Base):
 
 
 class PartCount(Base):
-    """What each part did, kept as counters (one row per part and kind: delivered,
-    bounced, complained, unsubscribed), updated in the transaction that records the event,
-    so that ``status`` reads them at any list size."""
+    """What each part did, kept as counters (one row per part): its deliveries by state,
+    kept by database triggers in the transaction that changes a delivery (migration 0010),
+    and what the providers' events said (delivered, bounced, complained, unsubscribed),
+    counted in the webhook's transaction; ``status`` reads them at any list size."""
 
     __tablename__ = "part_counts"
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     part: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    n: Mapped[int] = mapped_column(Integer, default=0)
+    scheduled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    missed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unknown: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    delivered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bounced: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    complained: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unsubscribed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

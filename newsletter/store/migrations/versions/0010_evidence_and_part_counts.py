@@ -15,6 +15,73 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+#: the deliveries' states, each counted per part by the triggers below
+STATES = ("scheduled", "sending", "sent", "failed", "skipped", "missed", "unknown")
+#: and what the providers' events say each part did
+EVENTS = ("delivered", "bounced", "complained", "unsubscribed")
+COLUMNS = STATES + EVENTS
+
+
+def _sqlite_delta(row: str, sign: str) -> str:
+    sets = ", ".join(f"{s} = {s} {sign} ({row}.state = '{s}')" for s in STATES)
+    return (
+        f"INSERT INTO part_counts (campaign_id, part) VALUES ({row}.campaign_id, {row}.part)"
+        " ON CONFLICT (campaign_id, part) DO NOTHING;"
+        f" UPDATE part_counts SET {sets}"
+        f" WHERE campaign_id = {row}.campaign_id AND part = {row}.part;"
+    )
+
+
+#: SQLite: row triggers, in the transaction of the statement that changes a delivery
+SQLITE = [
+    "CREATE TRIGGER part_counts_ins AFTER INSERT ON deliveries BEGIN "
+    + _sqlite_delta("NEW", "+")
+    + " END",
+    "CREATE TRIGGER part_counts_upd AFTER UPDATE OF state ON deliveries"
+    " WHEN OLD.state IS NOT NEW.state BEGIN "
+    + _sqlite_delta("OLD", "-")
+    + " "
+    + _sqlite_delta("NEW", "+")
+    + " END",
+    "CREATE TRIGGER part_counts_del AFTER DELETE ON deliveries BEGIN "
+    + _sqlite_delta("OLD", "-")
+    + " END",
+]
+
+
+def _pg_function(name: str, source: str) -> str:
+    sums = ", ".join(f"SUM(CASE WHEN state = '{s}' THEN d ELSE 0 END)" for s in STATES)
+    sets = ", ".join(f"{s} = part_counts.{s} + EXCLUDED.{s}" for s in STATES)
+    return (
+        f"CREATE FUNCTION part_counts_{name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"INSERT INTO part_counts (campaign_id, part, {', '.join(STATES)}) "
+        f"SELECT campaign_id, part, {sums} FROM ({source}) AS delta "
+        "GROUP BY campaign_id, part ORDER BY campaign_id, part "
+        f"ON CONFLICT (campaign_id, part) DO UPDATE SET {sets}; "
+        "RETURN NULL; END $$"
+    )
+
+
+#: PostgreSQL: one statement trigger each (transition tables), rows locked in one order
+#: (one counter row per part, so two transactions never wait on each other crosswise)
+POSTGRES = [
+    _pg_function("ins", "SELECT campaign_id, part, state, 1 AS d FROM new_rows"),
+    _pg_function(
+        "upd",
+        "SELECT n.campaign_id, n.part, n.state, 1 AS d FROM new_rows n JOIN old_rows o"
+        " ON o.id = n.id WHERE o.state IS DISTINCT FROM n.state UNION ALL"
+        " SELECT o.campaign_id, o.part, o.state, -1 FROM new_rows n JOIN old_rows o"
+        " ON o.id = n.id WHERE o.state IS DISTINCT FROM n.state",
+    ),
+    _pg_function("del", "SELECT campaign_id, part, state, -1 AS d FROM old_rows"),
+    "CREATE TRIGGER part_counts_ins AFTER INSERT ON deliveries REFERENCING NEW TABLE AS"
+    " new_rows FOR EACH STATEMENT EXECUTE FUNCTION part_counts_ins()",
+    "CREATE TRIGGER part_counts_upd AFTER UPDATE ON deliveries REFERENCING OLD TABLE AS"
+    " old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION part_counts_upd()",
+    "CREATE TRIGGER part_counts_del AFTER DELETE ON deliveries REFERENCING OLD TABLE AS"
+    " old_rows FOR EACH STATEMENT EXECUTE FUNCTION part_counts_del()",
+]
+
 
 def upgrade() -> None:
     op.create_table(
@@ -29,12 +96,30 @@ def upgrade() -> None:
         "part_counts",
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("part", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("n", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("campaign_id", "part", "kind"),
+        *(sa.Column(c, sa.Integer(), nullable=False, server_default="0") for c in COLUMNS),
+        sa.PrimaryKeyConstraint("campaign_id", "part"),
+    )
+    bind = op.get_bind()
+    for sql in POSTGRES if bind.dialect.name == "postgresql" else SQLITE:
+        op.execute(sql)
+    # The counts of what is already in the ledger.
+    op.execute(
+        "INSERT INTO part_counts (campaign_id, part, "
+        + ", ".join(STATES)
+        + ") SELECT campaign_id, part, "
+        + ", ".join(f"SUM(CASE WHEN state = '{s}' THEN 1 ELSE 0 END)" for s in STATES)
+        + " FROM deliveries GROUP BY campaign_id, part"
     )
 
 
 def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        for name in ("ins", "upd", "del"):
+            op.execute(f"DROP TRIGGER IF EXISTS part_counts_{name} ON deliveries")
+            op.execute(f"DROP FUNCTION IF EXISTS part_counts_{name}()")
+    else:
+        for name in ("ins", "upd", "del"):
+            op.execute(f"DROP TRIGGER IF EXISTS part_counts_{name}")
     op.drop_table("part_counts")
     op.drop_table("send_evidence")
