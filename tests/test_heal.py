@@ -374,3 +374,49 @@ def _quiet() -> Iterator[None]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     yield
+
+
+def test_a_bounce_rate_over_the_limit_pauses_the_part_and_tells_the_editor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SendGrid's events for part 1: what each part did is counted once (a retried
+    webhook counts nothing twice); bounces over [notify] max_bounce_rate of the part's
+    last outcomes pause the series, told to the editor once; `status` shows the counts.
+    Another database's delivery ids never count here."""
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    mock = MockProvider("sendgrid")
+    try:
+        cfg, store, sender = setup(tmp_path, mock, monkeypatch, N)
+        assert sender.send_due().sent == N + 1
+        sign = sendgrid_signer(monkeypatch)
+        hook = webhooks.webhook_providers()["sendgrid"]
+        seen = mock.received
+        events = [{"email": d.to, "event": "delivered", **d.meta} for d in seen[:25]]
+        events += [
+            {"email": d.to, "event": "bounce", "type": "bounce", **d.meta} for d in seen[25:]
+        ]
+        stranger = {"batch": "nl-000000000000-" + "0" * 32, "delivery": "1"}
+        events.append({"email": "x@example.com", "event": "delivered", **stranger})
+        body = json.dumps(events).encode()
+        for _ in range(2):  # SendGrid retries: the same events again
+            webhooks.receive(store, hook, webhooks.Inbound.of(body, sign(body)), cfg.notify)
+        part = ledger.status(store)[0]
+        assert (part.counts["delivered"], part.counts["bounced"]) == (25, 6)
+        assert part.status == "paused"
+        (rate,) = [e for e in store.events(50) if e.kind == "rate"]
+        assert "bounced rate is 19.4%" in rate.message and "newsletter resume" in rate.message
+        notify = Config(root=tmp_path)
+        notify.sender.email = "news@calm.example.org"
+        assert "told of 1" in tell_editor(store, notify)
+        (mail,) = outbox_messages(notify.outbox_path)
+        assert mail["To"] == "news@calm.example.org"
+        env = {"NEWSLETTER_DATABASE_URL": cfg.db_url}
+        shown = CliRunner(env=env).invoke(cli, ["status"])
+        assert "calmer-mornings part 1: 25 delivered, 6 bounced, 0 complained" in " ".join(
+            shown.output.split()
+        ), shown.output
+    finally:
+        mock.stop()

@@ -25,6 +25,10 @@ def _modes() -> tuple[str, ...]:
     return MODES
 
 
+#: what each part did, counted from the providers' events
+PART_EVENTS = ("delivered", "bounced", "complained", "unsubscribed")
+
+
 def _slug(issue: str) -> str:
     return Path(issue).stem
 
@@ -180,6 +184,10 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
             _when(r.next_due),
         )
     out.print(table)
+    for r in rows:  # what each part did, from the providers' events (counters)
+        did = [f"{r.counts.get(k, 0)} {k}" for k in PART_EVENTS]
+        if any(r.counts.get(k, 0) for k in PART_EVENTS):
+            out.print(f"  {r.slug} part {r.part}: " + ", ".join(did))
     if batches:
         out.print(
             f"{len(batches)} batch(es) are 'unknown': each was one request whose answer was "

@@ -7,6 +7,7 @@ own log. Settling the unknown rows of a whole issue at once is kept for the simp
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import StoreError
 from . import Store, utcnow
 from .campaigns import campaign_by_slug
-from .models import Campaign, Delivery, SendBatch, SendEvidence, Subscriber
+from .models import Campaign, Delivery, PartCount, SendBatch, SendEvidence, Subscriber
 from .report import UnknownBatch
 from .states import BatchState, DeliveryState
 
@@ -150,24 +151,65 @@ def resend_same_key(store: Store, batch_id: int) -> int:
 
 #: what a provider's event says about one message: it went out, or it was refused
 SIGHTINGS = ("sent", "refused")
+#: what it says became of it, counted per part (part_counts)
+OUTCOMES = ("delivered", "bounced", "complained", "unsubscribed")
 
 
-def record_evidence(conn: Any, sightings: Iterable[tuple[str, int, str]]) -> None:
-    """Remember (batch key, delivery id, sent|refused) from a provider's events, in the
-    webhook's transaction; a repeated event changes nothing."""
+def record_evidence(conn: Any, sightings: Iterable[tuple[str, int, str]]) -> set[tuple[int, int]]:
+    """Remember (batch's global id, delivery id, kind) from a provider's events, in the
+    webhook's transaction, and count each outcome once for its part. Only OUR messages
+    count: the delivery must have gone out in the batch with that global id (another
+    database's delivery 12 is not ours). Returns the parts whose outcomes changed."""
     now = utcnow()
-    for key, delivery_id, kind in set(sightings):
-        if kind not in SIGHTINGS:
+    touched: set[tuple[int, int]] = set()
+    for key, delivery_id, kind in sorted(set(sightings)):
+        if kind not in SIGHTINGS + OUTCOMES:
+            continue
+        row = conn.execute(
+            select(Delivery.campaign_id, Delivery.part)
+            .join(SendBatch, SendBatch.id == Delivery.batch_id)
+            .where(Delivery.id == delivery_id, SendBatch.idempotency_key == key)
+        ).first()
+        if row is None:
             continue
         try:
             with conn.begin_nested():
                 conn.execute(
                     insert(SendEvidence).values(
-                        batch_key=key[:200], delivery_id=delivery_id, kind=kind, at=now
+                        batch_key=key[:200],
+                        delivery_id=delivery_id,
+                        kind=kind,
+                        at=now,
+                        campaign_id=row.campaign_id,
+                        part=row.part,
                     )
                 )
         except IntegrityError:
-            pass
+            continue  # told before (providers retry their webhooks)
+        if kind in OUTCOMES:
+            column = getattr(PartCount, kind)
+            conn.execute(
+                update(PartCount)
+                .where(PartCount.campaign_id == row.campaign_id, PartCount.part == row.part)
+                .values({column: column + 1})
+            )
+            touched.add((row.campaign_id, row.part))
+    return touched
+
+
+def recent_outcomes(conn: Any, campaign_id: int, part: int, window: int) -> Counter[str]:
+    """The part's last ``window`` outcomes (delivered, bounced, complained) by kind."""
+    kinds = conn.scalars(
+        select(SendEvidence.kind)
+        .where(
+            SendEvidence.campaign_id == campaign_id,
+            SendEvidence.part == part,
+            SendEvidence.kind.in_(["delivered", "bounced", "complained"]),
+        )
+        .order_by(SendEvidence.at.desc())
+        .limit(window)
+    ).all()
+    return Counter(kinds)
 
 
 def evidence(store: Store, key: str) -> tuple[set[int], set[int]]:
@@ -209,3 +251,13 @@ def resolve_unknown(store: Store, slug: str, as_state: str) -> int:
 
 def _chunks(ids: list[int], size: int = 900) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def pause_if_active(conn: Any, campaign_id: int) -> str | None:
+    """Pause a series that is active (its slug), else None."""
+    paused = conn.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == "active")
+        .values(status="paused")
+    ).rowcount
+    return conn.scalar(select(Campaign.slug).where(Campaign.id == campaign_id)) if paused else None

@@ -277,15 +277,20 @@ class FeedEntry(Base):
 
 
 class SendEvidence(Base):
-    """What a provider's events say it did with one message of a batch (``sent`` or
-    ``refused``), by the batch's global id: how a batch whose answer was lost is settled
-    for providers whose log cannot be searched (SendGrid, SES)."""
+    """What a provider's events say it did with one message of a batch (``sent``,
+    ``refused``, ``delivered``, ``bounced``, ``complained``, ``unsubscribed``), by the
+    batch's global id: how a batch whose answer was lost is settled for providers whose log
+    cannot be searched (SendGrid, SES), and each part's bounce and complaint rates."""
 
     __tablename__ = "send_evidence"
     batch_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     delivery_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime)
+    #: the message's part (a bounce or complaint rate is judged per part)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    part: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_send_evidence_part", "campaign_id", "part", "at"),)
 
 
 class PartCount(Base):

@@ -26,8 +26,17 @@ from .base import (
     sighting,
 )
 
-#: events that tell what became of a message: accepted for sending, or dropped unsent
-SIGHTINGS = {"processed": "sent", "delivered": "sent", "dropped": "refused"}
+#: events that tell what became of a message (accepted, or dropped unsent; then what the
+#: reader's server and the reader did), by the custom_args it carries
+SIGHTINGS: dict[str, tuple[str, ...]] = {
+    "processed": ("sent",),
+    "delivered": ("sent", "delivered"),
+    "dropped": ("refused",),
+    "bounce": ("bounced",),
+    "spamreport": ("complained",),
+    "unsubscribe": ("unsubscribed",),
+    "group_unsubscribe": ("unsubscribed",),
+}
 
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -47,8 +56,11 @@ class SendGridWebhook(WebhookProvider):
             where = f"event {i}"
             kind = need(e, "event", str, where)
             # our custom_args come back as the event's own fields
-            if kind in SIGHTINGS:
-                seen += sighting(e.get("batch"), e.get("delivery"), SIGHTINGS[kind])
+            what = SIGHTINGS.get(kind, ())
+            if kind == "bounce" and maybe(e, "type", str, "bounce") != "bounce":
+                what = ()  # a "blocked" bounce is temporary
+            for k in what:
+                seen += sighting(e.get("batch"), e.get("delivery"), k)
             if kind == "bounce":
                 key = f"bounce:{maybe(e, 'type', str, 'bounce')}"
             elif kind == "dropped":

@@ -162,7 +162,12 @@ class SesWebhook(WebhookProvider):
 
 
 #: event-publishing records that tell what became of a message
-SIGHTINGS = {"Send": "sent", "Delivery": "sent", "Reject": "refused"}
+SIGHTINGS: dict[str, tuple[str, ...]] = {
+    "Send": ("sent",),
+    "Delivery": ("sent", "delivered"),
+    "Reject": ("refused",),
+    "Complaint": ("complained",),
+}
 
 
 def ses_sightings(ses: object) -> list[tuple[str, int, str]]:
@@ -170,15 +175,19 @@ def ses_sightings(ses: object) -> list[tuple[str, int, str]]:
     (the batch's global id) and ``delivery`` tags."""
     if not isinstance(ses, dict):
         return []
-    kind = SIGHTINGS.get(str(ses.get("eventType") or ses.get("notificationType") or ""))
+    name = str(ses.get("eventType") or ses.get("notificationType") or "")
+    kinds = SIGHTINGS.get(name, ())
+    bounce = ses.get("bounce")
+    if name == "Bounce" and isinstance(bounce, dict) and bounce.get("bounceType") == "Permanent":
+        kinds = ("bounced",)
     mail = ses.get("mail")
-    if kind is None or not isinstance(mail, dict) or not isinstance(mail.get("tags"), dict):
+    if not kinds or not isinstance(mail, dict) or not isinstance(mail.get("tags"), dict):
         return []
     tags = mail["tags"]
     batch, delivery = tags.get("batch") or [""], tags.get("delivery") or [""]
     if not isinstance(batch, list) or not isinstance(delivery, list):
         return []
-    return sighting(batch[0], delivery[0], kind)
+    return [s for kind in kinds for s in sighting(batch[0], delivery[0], kind)]
 
 
 def ses_events(ses: object) -> list[Observed]:

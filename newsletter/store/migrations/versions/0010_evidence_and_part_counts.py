@@ -90,7 +90,12 @@ def upgrade() -> None:
         sa.Column("delivery_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("part", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("batch_key", "delivery_id", "kind"),
+    )
+    op.create_index(
+        "ix_send_evidence_part", "send_evidence", ["campaign_id", "part", "at"], unique=False
     )
     op.create_table(
         "part_counts",
@@ -122,4 +127,5 @@ def downgrade() -> None:
         for name in ("ins", "upd", "del"):
             op.execute(f"DROP TRIGGER IF EXISTS part_counts_{name}")
     op.drop_table("part_counts")
+    op.drop_index("ix_send_evidence_part", table_name="send_evidence")
     op.drop_table("send_evidence")
