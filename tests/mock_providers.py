@@ -56,6 +56,8 @@ class MockProvider:
     #: each request's raw body (when ``keep``), to check what was sent as it was sent
     bodies: list[bytes] = field(default_factory=list)
     idempotency: dict[str, tuple[str, Response]] = field(default_factory=dict)
+    #: idempotency keys whose first request is being handled
+    pending: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: keep each delivered message's bodies (off for benchmarks: only count them)
     keep: bool = True
@@ -368,6 +370,16 @@ class MockProvider:
         raw = request.get_data(as_text=True)
         key = request.headers.get("Idempotency-Key")
         with self.lock:
+            if key and key in self.pending:  # the first request is still being handled
+                return _json(
+                    {
+                        "statusCode": 409,
+                        "name": "concurrent_idempotent_requests",
+                        "message": "Same idempotency key used while original request is "
+                        "still in progress",
+                    },
+                    409,
+                )
             if key and key in self.idempotency:
                 seen_body, response = self.idempotency[key]
                 if seen_body != raw:
@@ -382,6 +394,15 @@ class MockProvider:
                 return Response(
                     response.get_data(), response.status_code, mimetype="application/json"
                 )
+            if key:
+                self.pending.add(key)
+        try:
+            return self._resend_batch(raw, key)
+        finally:
+            with self.lock:
+                self.pending.discard(key or "")
+
+    def _resend_batch(self, raw: str, key: str | None) -> Response:
         emails = json.loads(raw)
         if len(emails) > 100:
             return _json(
