@@ -39,7 +39,12 @@ class OutboxProvider(Provider):
         quoted-printable by binascii (C), which keeps 100,000 messages fast."""
         html, text = batch.personalize(r)
         domain = batch.from_email.rpartition("@")[2] or "localhost"
-        message_id = make_msgid(idstring=f"d{r.delivery_id}", domain=domain)
+        # ours (the batch's global id and the delivery id) when the batch has a key
+        message_id = (
+            batch.message_id(r)
+            if batch.key
+            else make_msgid(idstring=f"d{r.delivery_id}", domain=domain)
+        )
         head = [
             headers.fold_address("From", batch.from_name, batch.from_email),
             headers.fold_address("To", f"{r.first_name} {r.last_name}", r.email),
@@ -49,7 +54,9 @@ class OutboxProvider(Provider):
         ]
         if batch.reply_to:
             head.append(headers.fold("Reply-To", batch.reply_to))
-        head.extend(headers.fold(k, v, tokens=True) for k, v in batch.headers(r).items())
+        head.extend(
+            headers.fold(k, v, tokens=True) for k, v in batch.headers(r, message_id=False).items()
+        )
         if batch.tag:
             head.append(headers.fold("X-Newsletter-Part", batch.tag, tokens=True))
         boundary = f"=_nl_{r.delivery_id}_{os.urandom(6).hex()}"
