@@ -313,3 +313,6 @@ class PartCount(Base):
     bounced: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     complained: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unsubscribed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: the earliest due time a scheduled row of the part had (a lower bound of its next
+    #: send, checked by ``status`` with one index probe)
+    next_due: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

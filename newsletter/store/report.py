@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..errors import StoreError
 from ..feeds.state import EntryState, Waiting
@@ -132,20 +133,17 @@ class Report:
         counts: dict[tuple[int, int], dict[str, int]] = {}
         nexts: dict[tuple[int, int], datetime | None] = {}
         names = (*STATES, *EVENTS)
-        for cid, part, *ns in self.db.rows(
-            f"SELECT campaign_id, part, {', '.join(names)} FROM part_counts"
+        lower: dict[tuple[int, int], Any] = {}
+        for cid, part, low, *ns in self.db.rows(
+            f"SELECT campaign_id, part, next_due, {', '.join(names)} FROM part_counts"
             + (f" WHERE campaign_id IN ({marks})" if slug else ""),
             params,
         ):
             counts[(cid, part)] = {k: int(n or 0) for k, n in zip(names, ns, strict=True)}
-        waiting = [k for k, c in counts.items() if c.get(DeliveryState.SCHEDULED)]
-        if waiting:
-            for cid, part, first_due in self.db.rows(
-                "SELECT campaign_id, part, MIN(due_at) FROM deliveries"
-                " WHERE state = %(scheduled)s GROUP BY campaign_id, part",
-                {"scheduled": DeliveryState.SCHEDULED.value},
-            ):
-                nexts[(cid, part)] = when(first_due)
+            if counts[(cid, part)][DeliveryState.SCHEDULED]:
+                lower[(cid, part)] = low
+        for (cid, part), low in lower.items():
+            nexts[(cid, part)] = self._next_due(cid, part, low)
         subjects = {
             (cid, part): subject
             for cid, part, subject in self.db.rows(
@@ -168,6 +166,19 @@ class Report:
             for cid, cslug, title, list_name, mode, status, n_parts in campaigns
             for k in range(1, n_parts + 1)
         ]
+
+    def _next_due(self, cid: int, part: int, low: Any) -> datetime | None:
+        """When a part's next message is due: the lower bound the counters keep, when a
+        scheduled row is still due then (one probe of the (state, due_at) index), else the
+        earliest of its scheduled rows."""
+        where = " FROM deliveries WHERE state = %(s)s AND campaign_id = %(c)s AND part = %(p)s"
+        params = {"s": DeliveryState.SCHEDULED.value, "c": cid, "p": part, "low": low}
+        if low is not None and self.db.rows(
+            "SELECT 1" + where + " AND due_at = %(low)s LIMIT 1", params
+        ):
+            return when(low)
+        rows = self.db.rows("SELECT MIN(due_at)" + where, params)
+        return when(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def unknown_batches(self, slug: str | None = None) -> list[UnknownBatch]:
         """Batches whose answer was lost, oldest first, with their rows still unknown."""

@@ -32,10 +32,21 @@ def _sqlite_delta(row: str, sign: str) -> str:
     )
 
 
+#: the earliest due time any scheduled row of the part had: a lower bound of the next send
+#: (status checks it with one index probe), kept by the same triggers
+_SQLITE_NEXT = (
+    " UPDATE part_counts SET next_due = CASE WHEN next_due IS NULL OR NEW.due_at < next_due"
+    " THEN NEW.due_at ELSE next_due END"
+    " WHERE campaign_id = NEW.campaign_id AND part = NEW.part AND NEW.state = 'scheduled';"
+)
+
 #: SQLite: row triggers, in the transaction of the statement that changes a delivery
 SQLITE = [
+    "CREATE TRIGGER part_counts_next AFTER UPDATE OF state, due_at ON deliveries"
+    " WHEN NEW.state = 'scheduled' BEGIN" + _SQLITE_NEXT + " END",
     "CREATE TRIGGER part_counts_ins AFTER INSERT ON deliveries BEGIN "
     + _sqlite_delta("NEW", "+")
+    + _SQLITE_NEXT
     + " END",
     "CREATE TRIGGER part_counts_upd AFTER UPDATE OF state ON deliveries"
     " WHEN OLD.state IS NOT NEW.state BEGIN "
@@ -49,6 +60,14 @@ SQLITE = [
 ]
 
 
+_PG_NEXT = (
+    "UPDATE part_counts p SET next_due = LEAST(COALESCE(p.next_due, m.d), m.d) FROM"
+    " (SELECT campaign_id, part, MIN(due_at) AS d FROM new_rows WHERE state = 'scheduled'"
+    " GROUP BY campaign_id, part) AS m"
+    " WHERE p.campaign_id = m.campaign_id AND p.part = m.part; "
+)
+
+
 def _pg_function(name: str, source: str) -> str:
     sums = ", ".join(f"SUM(CASE WHEN state = '{s}' THEN d ELSE 0 END)" for s in STATES)
     sets = ", ".join(f"{s} = part_counts.{s} + EXCLUDED.{s}" for s in STATES)
@@ -58,7 +77,8 @@ def _pg_function(name: str, source: str) -> str:
         f"SELECT campaign_id, part, {sums} FROM ({source}) AS delta "
         "GROUP BY campaign_id, part ORDER BY campaign_id, part "
         f"ON CONFLICT (campaign_id, part) DO UPDATE SET {sets}; "
-        "RETURN NULL; END $$"
+        + (_PG_NEXT if name != "del" else "")
+        + "RETURN NULL; END $$"
     )
 
 
@@ -102,6 +122,7 @@ def upgrade() -> None:
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("part", sa.Integer(), nullable=False),
         *(sa.Column(c, sa.Integer(), nullable=False, server_default="0") for c in COLUMNS),
+        sa.Column("next_due", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("campaign_id", "part"),
     )
     bind = op.get_bind()
@@ -115,6 +136,11 @@ def upgrade() -> None:
         + ", ".join(f"SUM(CASE WHEN state = '{s}' THEN 1 ELSE 0 END)" for s in STATES)
         + " FROM deliveries GROUP BY campaign_id, part"
     )
+    op.execute(
+        "UPDATE part_counts SET next_due = (SELECT MIN(d.due_at) FROM deliveries d"
+        " WHERE d.campaign_id = part_counts.campaign_id AND d.part = part_counts.part"
+        " AND d.state = 'scheduled')"
+    )
 
 
 def downgrade() -> None:
@@ -124,7 +150,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS part_counts_{name} ON deliveries")
             op.execute(f"DROP FUNCTION IF EXISTS part_counts_{name}()")
     else:
-        for name in ("ins", "upd", "del"):
+        for name in ("ins", "upd", "del", "next"):
             op.execute(f"DROP TRIGGER IF EXISTS part_counts_{name}")
     op.drop_table("part_counts")
     op.drop_index("ix_send_evidence_part", table_name="send_evidence")
