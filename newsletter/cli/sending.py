@@ -321,7 +321,8 @@ def resume_cmd(
 )
 @pass_ctx
 def reconcile_cmd(ctx: Context, issue: str | None, min_age: str) -> None:
-    """Settle unknown batches from the provider's own message log (Postmark, Mailgun)."""
+    """Settle unknown batches from the providers' evidence now (what 'run' does by itself):
+    Postmark's and Mailgun's logs, SendGrid's and SES's webhook events, Resend's key."""
     from ..reconcile import reconcile
     from ..timing import parse_interval
 
@@ -337,6 +338,11 @@ def reconcile_cmd(ctx: Context, issue: str | None, min_age: str) -> None:
             out.print(
                 f"batch {r.batch_id} ({r.slug}, {r.size} via {r.provider}): not settled: "
                 f"{r.problem}"
+            )
+        elif r.same_key:
+            out.print(
+                f"batch {r.batch_id} ({r.slug}, {r.size} via {r.provider}): {r.same_key} to "
+                "send again under the same idempotency key (the provider never sends twice)"
             )
         else:
             out.print(
