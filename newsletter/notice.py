@@ -32,7 +32,9 @@ WORDS = {
     "rate": "A bounce or complaint rate tripped",
     "outro": "'newsletter status' shows the whole picture.",
 }
-WATERMARK, LAST_SENT = "notice_event_id", "notice_sent_at"
+WATERMARK, LAST_SENT, LAST_TRIED = "notice_event_id", "notice_sent_at", "notice_tried_at"
+#: a mail the provider did not take is tried again after this
+RETRY = timedelta(minutes=5)
 
 
 def tell_editor(store: Store, config: Config, now: datetime | None = None) -> str:
@@ -46,6 +48,10 @@ def tell_editor(store: Store, config: Config, now: datetime | None = None) -> st
     last = store.setting(LAST_SENT)
     if last and now - datetime.fromisoformat(last) < EVERY:
         return ""
+    tried = store.setting(LAST_TRIED)
+    if tried and timedelta(0) <= now - datetime.fromisoformat(tried) < RETRY:
+        return ""  # the provider refused the last try (say, the key that paused sending)
+    store.put_setting(LAST_TRIED, now.isoformat())
     to = config.notify.email or config.sender.email
     lines = [WORDS["intro"], ""]
     for e in events:
