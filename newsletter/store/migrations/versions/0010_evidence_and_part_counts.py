@@ -22,14 +22,30 @@ EVENTS = ("delivered", "bounced", "complained", "unsubscribed")
 COLUMNS = STATES + EVENTS
 
 
-def _sqlite_delta(row: str, sign: str) -> str:
-    sets = ", ".join(f"{s} = {s} {sign} ({row}.state = '{s}')" for s in STATES)
+def _sqlite_change(*rows: tuple[str, str]) -> str:
+    """One UPDATE of the part's counters: +1/-1 for each (row, sign)."""
+    sets = ", ".join(
+        f"{s} = {s}" + "".join(f" {sign} ({row}.state = '{s}')" for row, sign in rows)
+        for s in STATES
+    )
+    row = rows[0][0]
     return (
-        f"INSERT INTO part_counts (campaign_id, part) VALUES ({row}.campaign_id, {row}.part)"
-        " ON CONFLICT (campaign_id, part) DO NOTHING;"
         f" UPDATE part_counts SET {sets}"
         f" WHERE campaign_id = {row}.campaign_id AND part = {row}.part;"
     )
+
+
+#: a new delivery: its part's row made if need be, in one statement
+_SQLITE_INSERT = (
+    f" INSERT INTO part_counts (campaign_id, part, {', '.join(STATES)}, next_due)"
+    " VALUES (NEW.campaign_id, NEW.part, "
+    + ", ".join(f"NEW.state = '{s}'" for s in STATES)
+    + ", CASE WHEN NEW.state = 'scheduled' THEN NEW.due_at END)"
+    " ON CONFLICT (campaign_id, part) DO UPDATE SET "
+    + ", ".join(f"{s} = {s} + excluded.{s}" for s in STATES)
+    + ", next_due = CASE WHEN excluded.next_due IS NOT NULL AND (next_due IS NULL"
+    " OR excluded.next_due < next_due) THEN excluded.next_due ELSE next_due END;"
+)
 
 
 #: the earliest due time any scheduled row of the part had: a lower bound of the next send
@@ -44,18 +60,12 @@ _SQLITE_NEXT = (
 SQLITE = [
     "CREATE TRIGGER part_counts_next AFTER UPDATE OF state, due_at ON deliveries"
     " WHEN NEW.state = 'scheduled' BEGIN" + _SQLITE_NEXT + " END",
-    "CREATE TRIGGER part_counts_ins AFTER INSERT ON deliveries BEGIN "
-    + _sqlite_delta("NEW", "+")
-    + _SQLITE_NEXT
-    + " END",
+    "CREATE TRIGGER part_counts_ins AFTER INSERT ON deliveries BEGIN" + _SQLITE_INSERT + " END",
+    # (a delivery never changes its campaign or part)
     "CREATE TRIGGER part_counts_upd AFTER UPDATE OF state ON deliveries"
-    " WHEN OLD.state IS NOT NEW.state BEGIN "
-    + _sqlite_delta("OLD", "-")
-    + " "
-    + _sqlite_delta("NEW", "+")
-    + " END",
-    "CREATE TRIGGER part_counts_del AFTER DELETE ON deliveries BEGIN "
-    + _sqlite_delta("OLD", "-")
+    " WHEN OLD.state IS NOT NEW.state BEGIN" + _sqlite_change(("NEW", "+"), ("OLD", "-")) + " END",
+    "CREATE TRIGGER part_counts_del AFTER DELETE ON deliveries BEGIN"
+    + _sqlite_change(("OLD", "-"))
     + " END",
 ]
 
