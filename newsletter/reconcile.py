@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .config import Config
+from .errors import StoreError
 from .providers import Provider, ProviderError, get_provider
 from .providers.base import Asked
 from .store import Store, ledger, utcnow
@@ -121,7 +122,10 @@ def reconcile(
                 out.append(Reconciled(b.id, b.slug, b.provider, b.unknown, problem=str(exc)))
                 continue
             providers[b.provider] = provider
-            out.append(settle_batch(store, provider, b, min_age, now))
+            try:
+                out.append(settle_batch(store, provider, b, min_age, now))
+            except StoreError:  # settled meanwhile by another process
+                continue
     finally:
         for p in providers.values():
             p.close()
@@ -157,7 +161,10 @@ class Settler:
                         provider = providers[b.provider] = get_provider(self.config, b.provider)
                     except ProviderError:
                         continue
-                r = settle_batch(self.store, provider, b, after, now)
+                try:
+                    r = settle_batch(self.store, provider, b, after, now)
+                except StoreError:  # settled meanwhile by another process
+                    continue
                 done.append(r)
                 if not r.problem and r.sent + r.resend + r.same_key >= b.unknown:
                     self.looks.pop(b.id, None)
