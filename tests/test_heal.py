@@ -420,3 +420,26 @@ def test_a_bounce_rate_over_the_limit_pauses_the_part_and_tells_the_editor(
         ), shown.output
     finally:
         mock.stop()
+
+
+def test_ses_events_name_our_messages_by_their_tags() -> None:
+    """SES event publishing: ``Send``/``Delivery`` are evidence the message went out,
+    ``Reject`` that it did not, a permanent ``Bounce`` counts for the part; the batch's
+    global id and the row come from the message tags we set; anything else is not ours."""
+    from newsletter.webhooks.ses import ses_sightings
+
+    key = "nl-0123456789ab-" + "f" * 32
+    tags = {"batch": [key], "delivery": ["42"], "campaign": ["calmer-mornings"]}
+
+    def record(kind: str, **extra: object) -> dict[str, object]:
+        return {"eventType": kind, "mail": {"tags": tags}, **extra}
+
+    assert ses_sightings(record("Send")) == [(key, 42, "sent")]
+    assert sorted(ses_sightings(record("Delivery"))) == [(key, 42, "delivered"), (key, 42, "sent")]
+    assert ses_sightings(record("Reject")) == [(key, 42, "refused")]
+    assert ses_sightings(record("Bounce", bounce={"bounceType": "Permanent"})) == [
+        (key, 42, "bounced")
+    ]
+    assert ses_sightings(record("Bounce", bounce={"bounceType": "Transient"})) == []
+    assert ses_sightings({"eventType": "Send", "mail": {"tags": {"batch": ["7"]}}}) == []
+    assert ses_sightings({"eventType": "Send"}) == []
