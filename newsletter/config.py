@@ -40,6 +40,15 @@ class ProviderName(StrEnum):
     MAILGUN = "mailgun"
     RESEND = "resend"
     SES = "ses"
+    SMTP = "smtp"
+
+
+class Security(StrEnum):
+    """How a connection to a mail server (SMTP, IMAP) is protected."""
+
+    STARTTLS = "starttls"  # plain connection, upgraded with STARTTLS before anything else
+    TLS = "tls"  # TLS from the first byte (SMTPS on 465, IMAPS on 993)
+    NONE = "none"  # no encryption: only for a relay on this machine or a test server
 
 
 def derived() -> Any:
@@ -63,6 +72,8 @@ class Brand:
     content_background: str = "#ffffff"
     font_family: str = "Georgia, 'Times New Roman', serif"
     logo_url: str = ""
+    #: the web pages' language (the form, the archive), and an article's when its text is
+    #: too short to tell
     language: str = "en"
     greeting: str = "Hi {first_name},"
     first_name_fallback: str = "there"
@@ -119,6 +130,8 @@ class ListSettings:
     title: str = ""
     #: how long a confirmation link stays valid; unconfirmed addresses are purged after it
     confirm_expiry: str = "7d"
+    #: the language of the form, its answers and the confirmation email ("" = [brand] language)
+    language: str = ""
 
 
 @dataclass
@@ -152,6 +165,9 @@ class SeriesStyle:
     subject: str = "{heading}"
     #: the last lines of every part; {author} is the issue's author (or the sender's name)
     sign_off: str = "Until next time,\n{author}"
+    #: every series' language ("de"), unless its issue file says; "" = the article's own
+    #: (its page's lang, else detected from its text)
+    language: str = ""
 
     def check(self, source: str) -> None:
         for key, fmt, allowed in (
@@ -200,6 +216,62 @@ class Notify:
 
 
 @dataclass
+class Smtp:
+    """``[providers.smtp]``: the mail server a practice already has (Google Workspace,
+    Microsoft 365, its host's relay). The password comes from ``$SMTP_PASSWORD``."""
+
+    host: str = ""
+    port: int = 587
+    security: Security = Security.STARTTLS
+    #: the login (often the mailbox's address); "" for a relay that takes no login
+    username: str = ""
+    #: persistent connections used at once (each sends its share of a batch in turn)
+    connections: int = 1
+    #: messages per second over all connections, 0 = no limit of our own
+    rate_limit: float = 0.0
+    #: messages per batch (per check of the ledger between batches)
+    batch_size: int = 50
+    #: seconds to wait for each answer of the server
+    timeout: float = 30.0
+    #: the envelope sender (where bounces go); default [sender] email
+    return_path: str = ""
+    #: VERP: each message's envelope sender names it (news+nl-42-5f1c0a9e3b@…), so a bounce
+    #: that does not quote the message is still matched (the mailbox must take plus addresses)
+    verp: bool = False
+    #: a CA file to trust (a relay with a private certificate); default the system's
+    ca_file: str = ""
+    #: the name given in EHLO; default this machine's name
+    helo: str = ""
+
+
+@dataclass
+class Imap:
+    """``[bounces.imap]``: the mailbox where delivery status notifications arrive. The
+    password comes from ``$IMAP_PASSWORD``."""
+
+    host: str = ""
+    port: int = 993
+    security: Security = Security.TLS
+    user: str = ""
+    folder: str = "INBOX"
+    #: where processed bounces, complaints and auto-replies are moved
+    processed_folder: str = "Newsletter processed"
+    #: delete processed messages instead of moving them (only when you ask for it)
+    delete_processed: bool = False
+    ca_file: str = ""
+    timeout: float = 30.0
+
+
+@dataclass
+class Bounces:
+    """``[bounces]``: read bounces from a mailbox (for the smtp provider)."""
+
+    #: how often `newsletter run` reads the mailbox
+    every: str = "15m"
+    imap: Imap | None = None
+
+
+@dataclass
 class Config:
     root: Path = field(default_factory=Path.cwd)
     database_url: str = "sqlite:///newsletter.db"
@@ -216,6 +288,9 @@ class Config:
     notify: Notify = field(default_factory=Notify)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: [providers.smtp], checked when the file is loaded
+    smtp: Smtp = field(default_factory=Smtp)
+    bounces: Bounces = field(default_factory=Bounces)
     #: per-list settings ([lists.readers] ...) for the subscribe form
     lists: dict[str, ListSettings] = field(default_factory=dict)
     path: Path | None = None
@@ -256,7 +331,15 @@ _SECTIONS: dict[str, type] = {
     "feeds": Feeds,
     "notify": Notify,
 }
-_TOP = {"database_url", "issues_dir", "templates_dir", "providers", "lists", *_SECTIONS}
+_TOP = {
+    "database_url",
+    "issues_dir",
+    "templates_dir",
+    "providers",
+    "lists",
+    "bounces",
+    *_SECTIONS,
+}
 
 
 def _unknown(source: str, key: str, allowed: list[str]) -> ConfigError:
@@ -348,6 +431,28 @@ def _port(value: int, where: str) -> int:
     return value
 
 
+def _security(value: str, where: str) -> Security:
+    try:
+        return Security(value)
+    except ValueError:
+        raise ConfigError(
+            f"{where}: expected one of {', '.join(s.value for s in Security)}, got {value!r}"
+        ) from None
+
+
+def _hostname(value: str, where: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\]", value):
+        raise ConfigError(f"{where}: expected a host name like smtp.example.com, got {value!r}")
+    return value
+
+
+def _folder(value: str, where: str) -> str:
+    if not value.strip() or any(ord(c) < 32 or c in '"\\' for c in value):
+        raise ConfigError(f"{where}: expected a folder name, got {value!r}")
+    return value
+
+
 def _valid(parse: Callable[[str, str], Any]) -> Callable[[str, str], str]:
     """Text that ``parse`` accepts (kept as written; the typed value is derived later)."""
 
@@ -401,6 +506,20 @@ def _pattern(pattern: re.Pattern[str], expected: str) -> Callable[[str, str], st
     return check
 
 
+def _language(optional: bool) -> Callable[[str, str], str]:
+    def check(value: str, where: str) -> str:
+        from .i18n import normalise
+
+        if optional and not value.strip():
+            return ""
+        code = normalise(value)
+        if code is None:
+            raise ConfigError(f"{where}: expected a language code like de or pt-BR, got {value!r}")
+        return code
+
+    return check
+
+
 def _optional_url(value: str, where: str) -> str:
     return _url(value, where) if value.strip() else ""
 
@@ -414,6 +533,8 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     },
     ("brand", "font_family"): _pattern(_FONTS, "font names like Georgia, 'Times New Roman', serif"),
     ("brand", "logo_url"): _optional_url,
+    ("brand", "language"): _language(optional=False),
+    ("series", "language"): _language(optional=True),
     ("sender", "email"): _address(optional=False),
     ("sender", "reply_to"): _address(optional=True),
     ("sender", "postal_address"): _postal,
@@ -436,6 +557,24 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("dns", "nameserver"): _nameserver,
     ("feeds", "notify"): _address(optional=True),
     ("feeds", "poll"): _valid(parse_interval),
+    ("providers.smtp", "host"): _hostname,
+    ("providers.smtp", "port"): _port,
+    ("providers.smtp", "security"): _security,
+    ("providers.smtp", "username"): _header(),
+    ("providers.smtp", "connections"): _at_least(1),
+    ("providers.smtp", "rate_limit"): _at_least(0),
+    ("providers.smtp", "batch_size"): _at_least(1),
+    ("providers.smtp", "timeout"): _at_least(0, above=True),
+    ("providers.smtp", "return_path"): _address(optional=True),
+    ("providers.smtp", "helo"): _valid(lambda v, w: _hostname(v, w) if v.strip() else v),
+    ("bounces", "every"): _valid(parse_interval),
+    ("bounces.imap", "host"): _hostname,
+    ("bounces.imap", "port"): _port,
+    ("bounces.imap", "security"): _security,
+    ("bounces.imap", "user"): _header(),
+    ("bounces.imap", "folder"): _folder,
+    ("bounces.imap", "processed_folder"): _folder,
+    ("bounces.imap", "timeout"): _at_least(0, above=True),
 }
 
 
@@ -460,6 +599,26 @@ def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
         if parser is not None:
             value = parser(value, f"{source}: setting '{section}.{key}'")
         setattr(obj, key, value)
+
+
+def _required(value: str, source: str, section: str, key: str) -> None:
+    if not value.strip():
+        raise ConfigError(f"{source}: [{section}] needs '{key}'")
+
+
+def _bounces(cfg: Config, value: Any, source: str) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: 'bounces' must be a table ([bounces])")
+    table = dict(value)
+    imap = table.pop("imap", None)
+    _fill(cfg.bounces, table, source, "bounces")
+    if imap is not None:
+        if not isinstance(imap, dict):
+            raise ConfigError(f"{source}: 'bounces.imap' must be a table ([bounces.imap])")
+        cfg.bounces.imap = Imap()
+        _fill(cfg.bounces.imap, imap, source, "bounces.imap")
+        for key in ("host", "user"):
+            _required(getattr(cfg.bounces.imap, key), source, "bounces.imap", key)
 
 
 def _finish(cfg: Config) -> Config:
@@ -512,6 +671,11 @@ def load_config(path: Path | str | None = None) -> Config:
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise ConfigError(f"{path}: 'providers' must hold tables like [providers.postmark]")
             cfg.providers = value
+            if "smtp" in value:
+                _fill(cfg.smtp, value["smtp"], str(path), "providers.smtp")
+                _required(cfg.smtp.host, str(path), "providers.smtp", "host")
+        elif key == "bounces":
+            _bounces(cfg, value, str(path))
         elif key == "lists":
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise ConfigError(f"{path}: 'lists' must hold tables like [lists.readers]")
@@ -521,6 +685,9 @@ def load_config(path: Path | str | None = None) -> Config:
                 from .timing import parse_interval  # (timing does not import config)
 
                 parse_interval(settings.confirm_expiry, f"{path}: [lists.{name}] confirm_expiry")
+                settings.language = _language(optional=True)(
+                    settings.language, f"{path}: setting 'lists.{name}.language'"
+                )
                 cfg.lists[name] = settings
         else:
             if not isinstance(value, str):
@@ -561,9 +728,10 @@ postal_address = "123 Example Street, Springfield"
 [series]
 # subject = "{heading}"     # or "{title}: {heading}", "{heading} ({k}/{n})"
 # sign_off = "Until next time,\\n{author}"   # "" for none; {author} from the issue
+# language = "de"   # the frame's words and lang; default: each article's own (detected)
 
 [sending]
-provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses
+provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses, smtp
 # outbox_dir = "outbox"
 # timezone = "UTC"    # for subscribers without a timezone of their own
 # grace = "6h"        # a send missed while the machine was off still goes out within this
@@ -606,6 +774,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # consent_text = "I agree to receive this email series. I can unsubscribe at any time."
 # title = "Get the series by email"
 # confirm_expiry = "7d"
+# language = "de"   # the form, its answers and the confirmation email ([brand] language)
 
 [feeds]
 # Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).
@@ -625,4 +794,25 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 
 # [providers.ses]        # $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY; pip install 'newsletter[ses]'
 # region = "eu-west-1"
+
+# [providers.smtp]       # your own mail server; password from $SMTP_PASSWORD
+# host = "smtp.gmail.com"
+# port = 587
+# security = "starttls"  # or "tls" (port 465), "none" (a relay on this machine only)
+# username = "you@example.com"
+# connections = 1        # persistent connections used at once
+# rate_limit = 0         # messages per second, 0 = no limit of our own
+# batch_size = 50        # messages between two checks of the ledger
+# verp = false           # each message's envelope sender names it (news+nl-42-…@)
+
+# Read bounces and complaints from a mailbox (for the smtp provider); password from $IMAP_PASSWORD.
+# [bounces]
+# every = "15m"
+
+# [bounces.imap]         # the mailbox where bounces arrive
+
+# host = "imap.gmail.com"
+# user = "you@example.com"
+# folder = "INBOX"
+# processed_folder = "Newsletter processed"   # never deleted unless delete_processed = true
 """

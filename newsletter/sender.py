@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .config import Config
+from .i18n import html_language
 from .pacing import Pacer
 from .providers import Batch, Prepared, Provider, ProviderError, Recipient, Result
 from .providers.base import ACCEPTED, PERMANENT, Outcome
+from .render import first_name_fallback
 from .signing import Signer
 from .store import Store, ledger, utcnow
 from .store.claims import Claim, RowOutcome
@@ -100,7 +102,7 @@ class Sender:
         self.command = command
         #: who this sender is in the ledger (host:pid:random)
         self.token = ledger.claim_token()
-        self.signer = Signer.from_env(store.signing_secret())
+        self.signer = Signer.from_env(store.signing_secret)
         self.grace = parse_interval(config.sending.grace, "[sending] grace")
         wanted = config.sending.batch_size or provider.max_batch
         #: requests of at most batch_size, paced so that no second exceeds the rate limit
@@ -194,7 +196,8 @@ class Sender:
             from_name=self.config.sender.name,
             reply_to=self.config.sender.reply_to,
             tag=f"{c.slug}-part-{claim.part}",
-            first_name_fallback=self.config.brand.first_name_fallback,
+            # (the greeting's words are the part's: "Hi there," / "Hallo zusammen,")
+            first_name_fallback=first_name_fallback(self.config, html_language(snap.html)),
             # the batch's global id (never its number, which another database reuses)
             metadata={"campaign": c.slug, "part": str(claim.part), "batch": claim.key},
             recipients=[
@@ -203,7 +206,9 @@ class Sender:
                     r.email,
                     r.first_name,
                     r.last_name,
-                    self.signer.unsubscribe_url(base, r.subscriber_id, claim.campaign_id),
+                    self.signer.unsubscribe_url(
+                        base, r.subscriber_id, claim.campaign_id, key=r.token_key
+                    ),
                 )
                 for r in claim.rows
             ],
