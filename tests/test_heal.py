@@ -215,7 +215,7 @@ def test_our_message_id_carries_the_batchs_global_id(
         d = mock.received[0]
         key = d.meta["batch"]
         assert key.startswith(f"nl-{store.installation_id()}-")
-        assert d.headers["Message-ID"] == f"<{key}.{d.meta['delivery']}@calm.example.org>"
+        assert d.headers["Message-ID"] == f"<{key}.d{d.meta['delivery']}@calm.example.org>"
         assert d.stream == "broadcast"
     finally:
         mock.stop()

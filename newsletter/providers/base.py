@@ -153,7 +153,7 @@ class Batch:
         """Our Message-ID for ``r``: the batch's global id and the delivery id, so that a
         message is ours and this batch's whatever database reads it."""
         domain = self.from_email.rpartition("@")[2] or "localhost"
-        return f"<{self.key}.{r.delivery_id}@{domain}>"
+        return f"<{self.key}.d{r.delivery_id}@{domain}>"
 
     def headers(self, r: Recipient, message_id: bool = True) -> dict[str, str]:
         """Per-recipient headers: our Message-ID, one-click unsubscribe (RFC 8058)."""

@@ -22,7 +22,7 @@ from .base import Batch, Outcome, Provider, Recipient, Result
 
 def build_message(batch: Batch, r: Recipient) -> tuple[bytes, str]:
     """An RFC 5322 message, multipart/alternative (text, then HTML), and its Message-ID
-    (ours, ``<{batch's global id}.{delivery id}@sender domain>``). The outbox
+    (ours, ``<{global id}.d{delivery id}@sender domain>``). The outbox
     writes it, the smtp provider sends it.
 
     Written directly rather than through email.generator: the bodies are encoded
