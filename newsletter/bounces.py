@@ -32,7 +32,11 @@ from .webhooks import suppressions
 from .webhooks.base import Observed
 
 #: our Message-ID (newsletter.providers.outbox.build_message): the delivery id after ".d"
-OUR_MESSAGE_ID = re.compile(rb"<(\d+\.\d+\.\d+\.d(\d+)@[A-Za-z0-9.-]+)>")
+#: ours: a batch's global id (``nl-<installation>-<uuid>``) or make_msgid's digits, then
+#: ``.d<delivery id>``
+OUR_MESSAGE_ID = re.compile(
+    rb"<((?:\d+\.\d+\.\d+|nl-[0-9a-f]+-[0-9a-f]+)\.d(\d+)@[A-Za-z0-9.-]+)>"
+)
 _STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
 #: headers by which auto-responders mark themselves (RFC 3834 and common practice)
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress")

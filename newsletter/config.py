@@ -95,9 +95,16 @@ class Sending:
     poll_seconds: float = 30.0
     #: 'sending' rows older than this are taken back after a crash on another machine
     lease_seconds: float = 600.0
-    #: ``timezone`` and ``grace`` as typed values, set when the file is loaded
+    #: a batch whose answer was lost is first looked for in the provider's log after this
+    #: (the log may lag a request), then again with backoff
+    settle_after: str = "2m"
+    #: no evidence within this: the editor gets one decision to make
+    settle_within: str = "24h"
+    #: ``timezone``, ``grace`` and the settle times as typed values, set when loaded
     zone: ZoneInfo = field(default=ZoneInfo("UTC"), metadata=derived(), repr=False)
     grace_interval: timedelta = field(default=timedelta(hours=6), metadata=derived())
+    settle_after_interval: timedelta = field(default=timedelta(minutes=2), metadata=derived())
+    settle_within_interval: timedelta = field(default=timedelta(hours=24), metadata=derived())
 
 
 @dataclass
@@ -195,6 +202,20 @@ class Feeds:
 
 
 @dataclass
+class Notify:
+    """``[notify]``: where the editor is told what needs them (a series paused, a batch
+    awaiting a decision, a bounce or complaint rate tripped): at most one mail an hour."""
+
+    #: the editor's address (default: [sender] email)
+    email: str = ""
+    #: a part pauses when this share of its delivered messages bounced ...
+    max_bounce_rate: float = 0.05
+    #: ... or complained (of the last ``rate_window`` messages with an outcome)
+    max_complaint_rate: float = 0.003
+    rate_window: int = 1000
+
+
+@dataclass
 class Smtp:
     """``[providers.smtp]``: the mail server a practice already has (Google Workspace,
     Microsoft 365, its host's relay). The password comes from ``$SMTP_PASSWORD``."""
@@ -264,6 +285,7 @@ class Config:
     dns: Dns = field(default_factory=Dns)
     series: SeriesStyle = field(default_factory=SeriesStyle)
     feeds: Feeds = field(default_factory=Feeds)
+    notify: Notify = field(default_factory=Notify)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: [providers.smtp], checked when the file is loaded
@@ -307,6 +329,7 @@ _SECTIONS: dict[str, type] = {
     "dns": Dns,
     "series": SeriesStyle,
     "feeds": Feeds,
+    "notify": Notify,
 }
 _TOP = {
     "database_url",
@@ -518,6 +541,12 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("sending", "provider"): _provider,
     ("sending", "timezone"): _valid(zone),
     ("sending", "grace"): _valid(parse_interval),
+    ("sending", "settle_after"): _valid(parse_interval),
+    ("sending", "settle_within"): _valid(parse_interval),
+    ("notify", "email"): _address(optional=True),
+    ("notify", "max_bounce_rate"): _share,
+    ("notify", "max_complaint_rate"): _share,
+    ("notify", "rate_window"): _at_least(1),
     ("sending", "batch_size"): _at_least(0),
     ("sending", "rate_limit"): _at_least(0),
     ("sending", "max_error_rate"): _share,
@@ -596,6 +625,12 @@ def _finish(cfg: Config) -> Config:
     """The derived values, and the settings that come from the environment."""
     cfg.sending.zone = zone(cfg.sending.timezone, "[sending] timezone")
     cfg.sending.grace_interval = parse_interval(cfg.sending.grace, "[sending] grace")
+    cfg.sending.settle_after_interval = parse_interval(
+        cfg.sending.settle_after, "[sending] settle_after"
+    )
+    cfg.sending.settle_within_interval = parse_interval(
+        cfg.sending.settle_within, "[sending] settle_within"
+    )
     secret = secrets.read(SECRET_ENV)
     secrets.register_env(*secrets.WEBHOOK_ENV)  # read by the web app on a provider's request
     if SECRET_ENV in os.environ and len(secret) < SECRET_MIN_LENGTH:
@@ -705,6 +740,15 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # poll_seconds = 30
 # max_error_rate = 0.5  # pause a series when this share of a batch fails
 # lease_seconds = 600   # a crashed sender's rows are taken back after this
+# settle_after = "2m"   # a lost answer is first looked for in the provider's log after this
+# settle_within = "24h" # no evidence by then: you decide (told once, by mail and in status)
+
+[notify]
+# Who is told when something needs a person (a pause, a batch to decide, a bounce rate):
+# email = "editor@example.com"   # default: [sender] email; at most one mail an hour
+# max_bounce_rate = 0.05         # a part pauses above these shares of its last
+# max_complaint_rate = 0.003     # rate_window messages with an outcome
+# rate_window = 1000
 
 [web]
 # The public address of `newsletter serve`; unsubscribe links point here.

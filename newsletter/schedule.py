@@ -169,8 +169,10 @@ def run_forever(
 ) -> None:
     """`newsletter run`: an APScheduler of its own, in memory (the ledger is the only
     queue), wakes the sender at the ledger's next due time and at least every
-    ``poll_seconds`` (for rows other processes add), and forgets expired sign-up requests
-    at start and every hour. Returns when ``stop`` is set; raises
+    ``poll_seconds`` (for rows other processes add), settles batches whose answer was lost
+    from the providers' evidence (:class:`~newsletter.reconcile.Settler`), tells the
+    editor what needs them (:mod:`newsletter.notice`), and forgets expired sign-up
+    requests at start and every hour. Returns when ``stop`` is set; raises
     :class:`SenderStopped` when a job fails."""
     from apscheduler.events import EVENT_JOB_ERROR
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -197,6 +199,35 @@ def run_forever(
 
     def beat() -> None:
         sender.heartbeat(force=True)
+
+    from .reconcile import Settler
+
+    settler = Settler(store, config)
+
+    def settle() -> None:
+        """Unknown batches settled from the providers' evidence; rows back in the queue
+        wake the sender at once."""
+        done = settler.run()
+        if any(r.resend or r.same_key for r in done) and not stop.is_set():
+            sched.add_job(
+                wake, "date", run_date=datetime.now(UTC), id="wake", replace_existing=True
+            )
+        for r in done:
+            if (r.sent or r.resend or r.same_key) and on_event:
+                on_event(
+                    f"batch {r.batch_id} ({r.slug}): {r.sent} sent by the provider's evidence, "
+                    f"{r.resend + r.same_key} to send again"
+                )
+
+    def tell() -> None:
+        from .notice import tell_editor
+
+        try:
+            told = tell_editor(store, config)
+        except Exception as exc:  # noqa: BLE001 - tried again at the next tick
+            told = f"could not tell the editor: {type(exc).__name__}: {exc}"
+        if told and on_event:
+            on_event(told)
 
     def purge() -> None:
         from .signup import purge_expired
@@ -240,6 +271,12 @@ def run_forever(
         )
         sched.add_job(
             purge, "interval", hours=1, id="purge-pending", next_run_time=datetime.now(UTC)
+        )
+        # Lost answers: looked at as the provider's log settles, then with backoff.
+        after = config.sending.settle_after_interval.total_seconds()
+        sched.add_job(settle, "interval", seconds=min(max(after / 2, 0.2), 60.0), id="settle")
+        sched.add_job(
+            tell, "interval", seconds=min(config.sending.poll_seconds, 60.0), id="tell-editor"
         )
         if config.bounces.imap is not None:  # DSNs and complaints from the mailbox
             every = parse_interval(config.bounces.every, "[bounces] every")

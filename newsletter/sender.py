@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +44,11 @@ from .timing import parse_interval
 
 log = logging.getLogger("newsletter.sender")
 RETRY_DELAY = timedelta(minutes=5)
+#: the backoff after a passing fault (connection refused, 429, 503): 5 s, doubling, 15 min
+#: at most, with jitter
+TRANSIENT_BASE, TRANSIENT_MAX = 5.0, 900.0
+#: outcomes that count towards [sending] max_error_rate (refused for address or content)
+NEEDS_A_LOOK = (*PERMANENT, Outcome.FAILED)
 #: how often a long send loop refreshes its heartbeat
 BEAT_EVERY = 10.0
 
@@ -103,6 +109,8 @@ class Sender:
         self.pacer = Pacer(config.sending.rate_limit, max(1, min(wanted, provider.max_batch)))
         self.batch_size = self.pacer.size
         self._last_beat = 0.0
+        #: consecutive requests refused by a passing fault (the backoff grows with it)
+        self.transient_streak = 0
         self.now: datetime | None = None  # the clock of the current send_due call
         #: called after each batch (e.g. a progress display)
         self.progress: Callable[[SendReport], None] | None = None
@@ -190,7 +198,8 @@ class Sender:
             tag=f"{c.slug}-part-{claim.part}",
             # (the greeting's words are the part's: "Hi there," / "Hallo zusammen,")
             first_name_fallback=first_name_fallback(self.config, html_language(snap.html)),
-            metadata={"campaign": c.slug, "part": str(claim.part), "batch": str(claim.batch_id)},
+            # the batch's global id (never its number, which another database reuses)
+            metadata={"campaign": c.slug, "part": str(claim.part), "batch": claim.key},
             recipients=[
                 Recipient(
                     r.id,
@@ -262,13 +271,25 @@ class Sender:
         self.land(out, self.deliver(out), report)
 
     def failing(self, results: list[Result]) -> int:
-        """How many of a batch's messages failed, when that is enough to pause its series
-        (else 0)."""
-        failed = sum(
-            1 for r in results if r.status not in ACCEPTED and r.status != Outcome.DEFERRED
-        )
+        """How many of a batch's messages failed, when that needs a person and so pauses
+        its series (else 0): the provider refused our credentials or account (``refused``),
+        or too many were refused for their address or content. Faults that pass by
+        themselves (``transient``) and lost answers (``unknown``: settled from evidence)
+        never pause."""
+        if any(r.status == Outcome.REFUSED for r in results):
+            return sum(1 for r in results if r.status == Outcome.REFUSED)
+        failed = sum(1 for r in results if r.status in NEEDS_A_LOOK)
         too_many = failed / len(results) > self.config.sending.max_error_rate if results else False
         return failed if too_many and failed >= min(len(results), 5) else 0
+
+    def transient_delay(self, least: float | None) -> timedelta:
+        """How long rows refused by a passing fault wait: exponential backoff with jitter
+        over this sender's consecutive transient faults, never less than ``least`` (the
+        provider's Retry-After)."""
+        self.transient_streak += 1
+        backoff = min(TRANSIENT_MAX, TRANSIENT_BASE * 2 ** min(self.transient_streak - 1, 16))
+        jittered = backoff * random.uniform(0.5, 1.0)  # noqa: S311 - not a secret
+        return timedelta(seconds=max(least or 0.0, jittered))
 
     def land(self, out: Outgoing, results: list[Result], report: SendReport) -> None:
         """Record a batch's answer; pause its series after too many errors."""
@@ -279,10 +300,11 @@ class Sender:
         if failed:
             c = ledger.campaign(self.store, claim.campaign_id)
             ledger.set_status(self.store, c.slug, "paused")
+            why = next((r.error for r in results if r.status not in ACCEPTED), None)
             self.store.event(
-                "paused",
+                "halted",  # told to the editor (newsletter.notice)
                 f"{c.slug}: paused after {failed} of {len(results)} "
-                f"messages failed ({results[0].error or 'see status'}); fix the "
+                f"messages failed ({why or 'see status'}); fix the "
                 f"cause, then 'newsletter resume {c.slug}'",
                 claim.campaign_id,
             )
@@ -315,6 +337,9 @@ class Sender:
             rows = [r for r in rows if by_id[r.id].status != Outcome.UNKNOWN]
             lost = []
         outcomes: list[RowOutcome] = []
+        delay: timedelta | None = None  # one backoff for the batch's transient rows
+        if any(by_id[r.id].status in ACCEPTED for r in rows):
+            self.transient_streak = 0
         for row in rows:
             res = by_id[row.id]
             if res.status in ACCEPTED:
@@ -333,6 +358,21 @@ class Sender:
             elif res.status == Outcome.UNKNOWN:
                 outcomes.append(RowOutcome(row.id, DeliveryState.UNKNOWN, error=res.error))
                 report.unknown += 1
+            elif res.status in (Outcome.TRANSIENT, Outcome.REFUSED):
+                # Back to the queue, the attempt not counted: after backoff (transient), or
+                # when the editor resumes the paused series (refused).
+                if res.status == Outcome.TRANSIENT and delay is None:
+                    delay = self.transient_delay(res.retry_after)
+                outcomes.append(
+                    RowOutcome(
+                        row.id,
+                        DeliveryState.SCHEDULED,
+                        error=res.error,
+                        retry_at=now + (delay or timedelta(0)),
+                        refund=True,
+                    )
+                )
+                report.retrying += 1
             elif res.status == Outcome.DEFERRED:
                 retry_at = now + timedelta(seconds=res.retry_after or 0)
                 outcomes.append(
@@ -373,7 +413,8 @@ class Sender:
             self.store.event(
                 "unknown",
                 f"batch {claim.batch_id}: {len(lost)} messages may or may not have been sent "
-                f"({lost[0].error}); 'newsletter reconcile' settles it from the provider's log",
+                f"({lost[0].error}); 'newsletter run' settles it from the provider's evidence "
+                "('newsletter reconcile' at once)",
                 claim.campaign_id,
             )
 

@@ -35,6 +35,8 @@ class Delivered:
     headers: dict[str, str]
     #: the message's metadata (Postmark Metadata, Mailgun custom variables ...)
     meta: dict[str, str] = field(default_factory=dict)
+    #: Postmark's message stream it went through
+    stream: str = ""
 
 
 @dataclass
@@ -54,6 +56,8 @@ class MockProvider:
     #: each request's raw body (when ``keep``), to check what was sent as it was sent
     bodies: list[bytes] = field(default_factory=list)
     idempotency: dict[str, tuple[str, Response]] = field(default_factory=dict)
+    #: idempotency keys whose first request is being handled
+    pending: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: keep each delivered message's bodies (off for benchmarks: only count them)
     keep: bool = True
@@ -146,7 +150,13 @@ class MockProvider:
                 for k, v in request.args.items()
                 if k.startswith("metadata_")
             }
-            found = [d for d in received if all(d.meta.get(k) == v for k, v in wanted.items())]
+            # As documented: without messagestream, the default transactional stream only.
+            stream = request.args.get("messagestream") or "outbound"
+            found = [
+                d
+                for d in received
+                if d.stream == stream and all(d.meta.get(k) == v for k, v in wanted.items())
+            ]
             page = found[offset : offset + count]
             return _json(
                 {
@@ -224,6 +234,7 @@ class MockProvider:
                         m.get("TextBody", ""),
                         headers,
                         {str(k): str(v) for k, v in (m.get("Metadata") or {}).items()},
+                        str(m.get("MessageStream") or "outbound"),
                     )
                 )
                 answers.append(
@@ -302,6 +313,7 @@ class MockProvider:
                     _sub(content["text/html"], subs),
                     _sub(content["text/plain"], subs),
                     {k: _sub(v, subs) for k, v in (p.get("headers") or {}).items()},
+                    {**(body.get("custom_args") or {}), **(p.get("custom_args") or {})},
                 )
             )
         return Response("", 202, headers={"X-Message-Id": uuid.uuid4().hex[:22]})
@@ -327,7 +339,9 @@ class MockProvider:
             email = _addr(to)
             v = variables.get(email, {})
             headers = {k[2:]: _mg(val, v) for k, val in form.items() if k.startswith("h:")}
-            meta = {k[2:]: _mg(val, v) for k, val in form.items() if k.startswith("v:")}
+            # Custom variables as sent: Mailgun's documentation does not say that
+            # %recipient.x% is substituted inside a v: value, so the mock does not.
+            meta = {k[2:]: val for k, val in form.items() if k.startswith("v:")}
             self.received.append(
                 Delivered(
                     email,
@@ -356,6 +370,16 @@ class MockProvider:
         raw = request.get_data(as_text=True)
         key = request.headers.get("Idempotency-Key")
         with self.lock:
+            if key and key in self.pending:  # the first request is still being handled
+                return _json(
+                    {
+                        "statusCode": 409,
+                        "name": "concurrent_idempotent_requests",
+                        "message": "Same idempotency key used while original request is "
+                        "still in progress",
+                    },
+                    409,
+                )
             if key and key in self.idempotency:
                 seen_body, response = self.idempotency[key]
                 if seen_body != raw:
@@ -370,6 +394,15 @@ class MockProvider:
                 return Response(
                     response.get_data(), response.status_code, mimetype="application/json"
                 )
+            if key:
+                self.pending.add(key)
+        try:
+            return self._resend_batch(raw, key)
+        finally:
+            with self.lock:
+                self.pending.discard(key or "")
+
+    def _resend_batch(self, raw: str, key: str | None) -> Response:
         emails = json.loads(raw)
         if len(emails) > 100:
             return _json(
@@ -399,7 +432,12 @@ class MockProvider:
                 continue
             self.received.append(
                 Delivered(
-                    _addr(e["to"][0]), e["subject"], e["html"], e["text"], e.get("headers", {})
+                    _addr(e["to"][0]),
+                    e["subject"],
+                    e["html"],
+                    e["text"],
+                    e.get("headers", {}),
+                    {t["name"]: t["value"] for t in e.get("tags") or []},
                 )
             )
             data.append({"id": str(uuid.uuid4())})
@@ -419,11 +457,11 @@ class FaultyFront:
     requests, the answer is spoiled as the network or a proxy can spoil it:
 
     ``drop``: the whole body was read and processed, then the connection is closed with no
-    answer; ``502``: a proxy's 502 after the provider accepted; ``hang``: no answer at all
-    for ``hang`` seconds; ``nonjson``: 200 with an HTML body; ``short``: a JSON list with
-    fewer results than messages; ``drip``: the real answer one byte every 0.2 s; ``cut``: a
-    Content-Length longer than the body, then the connection closes; ``refuse``: the port
-    is closed before any request (connection refused).
+    answer; ``502`` (any status code): a proxy's 502 after the provider accepted;
+    ``hang``: no answer at all for ``hang`` seconds; ``nonjson``: 200 with an HTML body;
+    ``short``: a JSON list with fewer results than messages; ``drip``: the real answer one
+    byte every 0.2 s; ``cut``: a Content-Length longer than the body, then the connection
+    closes; ``refuse``: the port is closed before any request (connection refused).
     """
 
     def __init__(self, mock: MockProvider, fault: str, times: int = 1, hang: float = 5.0) -> None:
@@ -462,8 +500,9 @@ class FaultyFront:
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
-                elif fault == "502":
-                    self._send(502, b"<html><h1>502 Bad Gateway</h1></html>", "text/html")
+                elif fault.isdigit():  # a proxy's (or the provider's) 5xx after it accepted
+                    page = f"<html><h1>{fault} error</h1></html>".encode()
+                    self._send(int(fault), page, "text/html")
                 elif fault == "hang":
                     time.sleep(front.hang)
                     self.close_connection = True
@@ -594,6 +633,7 @@ def _ses_handler(self: MockProvider, path: str) -> Response:
                 _handlebars(content["Html"], data),
                 _handlebars(content["Text"], data),
                 headers,
+                {t["Name"]: t["Value"] for t in e.get("ReplacementTags") or []},
             )
         )
         results.append({"Status": "SUCCESS", "MessageId": uuid.uuid4().hex})

@@ -25,6 +25,10 @@ def _modes() -> tuple[str, ...]:
     return MODES
 
 
+#: what each part did, counted from the providers' events
+PART_EVENTS = ("delivered", "bounced", "complained", "unsubscribed")
+
+
 def _slug(issue: str) -> str:
     return Path(issue).stem
 
@@ -180,6 +184,10 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
             _when(r.next_due),
         )
     out.print(table)
+    for r in rows:  # what each part did, from the providers' events (counters)
+        did = [f"{r.counts.get(k, 0)} {k}" for k in PART_EVENTS]
+        if any(r.counts.get(k, 0) for k in PART_EVENTS):
+            out.print(f"  {r.slug} part {r.part}: " + ", ".join(did))
     if batches:
         out.print(
             f"{len(batches)} batch(es) are 'unknown': each was one request whose answer was "
@@ -191,9 +199,10 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
                 f"{b.provider}, sent {_when(b.created_at)}"
             )
         out.print(
-            "Run 'newsletter reconcile' (Postmark, Mailgun: settled from the provider's log), "
-            "or check the provider's log and run 'newsletter resume ISSUE --batch ID "
-            "--were-sent' or '--resend'."
+            "'newsletter run' settles them from the provider's evidence by itself "
+            "('newsletter reconcile' does it now); a batch with no evidence within "
+            f"{ctx.config.sending.settle_within} is yours to decide: check the provider's "
+            "log, then 'newsletter resume ISSUE --batch ID --were-sent' or '--resend'."
         )
     loose = sum(r.counts["unknown"] for r in rows) - sum(b.unknown for b in batches)
     if loose > 0:
@@ -209,7 +218,7 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
                 f"started {_when(s.started_at)}"
             )
     for e in reversed(events):
-        if e.kind in ("missed", "paused", "unknown", "error"):
+        if e.kind in ("missed", "paused", "halted", "unknown", "decision", "rate", "error"):
             out.print(f"  {e.at:%Y-%m-%d %H:%M} {e.kind}: {e.message}")
 
 
@@ -312,7 +321,8 @@ def resume_cmd(
 )
 @pass_ctx
 def reconcile_cmd(ctx: Context, issue: str | None, min_age: str) -> None:
-    """Settle unknown batches from the provider's own message log (Postmark, Mailgun)."""
+    """Settle unknown batches from the providers' evidence now (what 'run' does by itself):
+    Postmark's and Mailgun's logs, SendGrid's and SES's webhook events, Resend's key."""
     from ..reconcile import reconcile
     from ..timing import parse_interval
 
@@ -328,6 +338,11 @@ def reconcile_cmd(ctx: Context, issue: str | None, min_age: str) -> None:
             out.print(
                 f"batch {r.batch_id} ({r.slug}, {r.size} via {r.provider}): not settled: "
                 f"{r.problem}"
+            )
+        elif r.same_key:
+            out.print(
+                f"batch {r.batch_id} ({r.slug}, {r.size} via {r.provider}): {r.same_key} to "
+                "send again under the same idempotency key (the provider never sends twice)"
             )
         else:
             out.print(

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from ..config import Config
 from ..errors import NewsletterError
 from ..providers import Provider, get_provider
+from ..providers.base import Asked
 from ..store import Store
-from ..store.batches import unknown_batches
+from ..store.batches import lost_batch, unknown_batches
 from ..store.report import UnknownBatch
 
 
@@ -21,13 +22,15 @@ class Evidence:
     found: str
 
 
-def _evidence(provider: Provider, b: UnknownBatch) -> str:
+def _evidence(store: Store, provider: Provider, b: UnknownBatch) -> str:
     if not provider.searchable_log:
         return (
             f"{b.provider} keeps no log this desk can search by batch: look for messages "
-            f"sent around {b.created_at:%d %b %Y %H:%M} UTC in {b.provider}'s own log."
+            f"sent around {b.created_at:%d %b %Y %H:%M} UTC in {b.provider}'s own log "
+            "('newsletter run' settles it by itself from the evidence it gets)."
         )
-    shown = provider.delivered_in_batch(b.id, b.created_at)
+    lost = lost_batch(store, b.id)  # asked by the batch's global id, message by message
+    shown = provider.evidence(Asked(lost.key, lost.created_at, lost.rows)).sent
     return (
         f"{b.provider}'s log shows {len(shown)} of the batch's {b.size} messages as accepted "
         f"({b.unknown} still unknown here)."
@@ -44,7 +47,7 @@ def with_evidence(store: Store, config: Config, slug: str) -> list[Evidence]:
             try:
                 provider = providers.get(b.provider) or get_provider(config, b.provider)
                 providers[b.provider] = provider
-                found = _evidence(provider, b)
+                found = _evidence(store, provider, b)
             except NewsletterError as exc:
                 found = f"{b.provider}'s log could not be read: {exc}"
             out.append(Evidence(b, found))

@@ -5,10 +5,24 @@ per-recipient fields (first name, unsubscribe URL) filled in. Providers with a
 substitution API send the template once; others personalise per message.
 
 Every answer becomes a per-recipient :class:`Outcome` from one vocabulary, as in
-django-anymail: ``sent`` and ``queued`` (accepted), ``invalid`` and ``rejected`` (permanent:
-not retried), ``failed`` (nothing reached the provider, or it refused the request: tried
-again later), ``unknown`` (the request may or may not have been delivered), ``deferred``
-(not sent in this request: goes out again after ``retry_after`` seconds, no attempt counted).
+django-anymail. What a provider implementation returns, and what the send loop does with it:
+
+- ``sent``/``queued``: accepted (the row is sent);
+- ``invalid``/``rejected``: this address is refused for good (failed, suppressed);
+- ``transient``: PROVEN not processed, a fault that passes by itself (connection refused,
+  DNS failure, connect timeout, 429, 503): the rows go back to the queue, the attempt not
+  counted, retried with backoff and jitter (``retry_after``, e.g. from Retry-After, is the
+  least wait); it never pauses anything;
+- ``refused``: the provider refused the whole request for a reason a PERSON must fix
+  (credentials refused, account suspended or out of credit): the rows go back to the queue
+  and the series is paused, the editor told;
+- ``failed``: the provider refused this request's content (a 4xx other than the above):
+  tried again later, counted, failed after a few attempts;
+- ``unknown``: anything after the request may have reached the provider (dropped, no answer
+  in time, a 5xx other than 503, an answer that cannot be read): never failed, never sent
+  again except under the same idempotency key; settled from evidence (:meth:`Provider.evidence`);
+- ``deferred``: not sent in this request (did not fit): goes out again after ``retry_after``
+  seconds, no attempt counted.
 
 One ``send_batch`` call is at most ONE request to the provider, so that an unknown answer
 concerns exactly one request; recipients that did not fit are returned ``deferred``. It is
@@ -39,6 +53,8 @@ class Outcome(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     DEFERRED = "deferred"
+    TRANSIENT = "transient"
+    REFUSED = "refused"
 
 
 Status = Outcome
@@ -90,7 +106,9 @@ class Recipient:
 class Batch:
     """One part for many recipients. ``html``/``text`` hold the placeholders."""
 
-    key: str  # unique per batch: the idempotency key where a provider takes one
+    #: globally unique (the installation's id and a UUID): the idempotency key where a
+    #: provider takes one, and the ``batch`` in every message's metadata and Message-ID
+    key: str
     subject: str
     html: str
     text: str
@@ -131,9 +149,15 @@ class Batch:
             fallback=self.first_name_fallback,
         )
 
-    def headers(self, r: Recipient) -> dict[str, str]:
-        """Per-recipient headers: one-click unsubscribe (RFC 8058)."""
-        out = {}
+    def message_id(self, r: Recipient) -> str:
+        """Our Message-ID for ``r``: the batch's global id and the delivery id, so that a
+        message is ours and this batch's whatever database reads it."""
+        domain = self.from_email.rpartition("@")[2] or "localhost"
+        return f"<{self.key}.d{r.delivery_id}@{domain}>"
+
+    def headers(self, r: Recipient, message_id: bool = True) -> dict[str, str]:
+        """Per-recipient headers: our Message-ID, one-click unsubscribe (RFC 8058)."""
+        out = {"Message-ID": self.message_id(r)} if message_id and self.key else {}
         if r.unsubscribe_url:
             out["List-Unsubscribe"] = f"<{headers.clean(r.unsubscribe_url)}>"
             out["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -167,6 +191,25 @@ class Prepared:
     request: object = None
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A batch whose answer was lost, as reconcile asks a provider about it."""
+
+    key: str  # the batch's global id, in each message's metadata
+    created_at: datetime  # when its request went out (naive UTC)
+    #: its rows still unknown: delivery id -> address
+    rows: dict[int, str]
+
+
+@dataclass
+class Evidence:
+    """What a provider's log shows of a batch: delivery ids it accepted, and ids it
+    refused (never delivered: safe to send again)."""
+
+    sent: set[int] = field(default_factory=set)
+    refused: set[int] = field(default_factory=set)
+
+
 class Provider(ABC):
     """Base class: subclasses set the class attributes and implement send_batch (or
     prepare and deliver)."""
@@ -198,12 +241,20 @@ class Provider(ABC):
         """What the last ``check`` learnt, for the editor (what an SMTP server offers)."""
         return []
 
-    #: whether the provider's own message log can be searched by our batch id
-    searchable_log: ClassVar[bool] = False
+    #: where evidence for a batch whose answer was lost comes from: ``log`` (the provider's
+    #: message log, searched by :meth:`evidence`), ``webhooks`` (the events the provider
+    #: posts to ``newsletter serve``, carrying our batch id), ``resend`` (sent again under
+    #: the same idempotency key), or ``none`` (the editor decides)
+    evidence_source: ClassVar[str] = "none"
 
-    def delivered_in_batch(self, batch_id: int, since: datetime) -> set[int]:
-        """The delivery ids of a batch that the provider's log shows as accepted (for
-        ``newsletter reconcile``). Only where ``searchable_log``."""
+    @property
+    def searchable_log(self) -> bool:
+        return self.evidence_source == "log"
+
+    def evidence(self, asked: Asked) -> Evidence:
+        """What the provider's own log shows of a batch whose answer was lost (only where
+        ``evidence_source == "log"``). Positive evidence only: a message counts as sent
+        when the log shows THIS batch's global id (``asked.key``) for one of its rows."""
         raise UnsupportedFeature(f"{self.name} keeps no message log searchable by batch")
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -9,17 +9,19 @@ Exactly once when the network fails. What counts is whether the request may have
 the provider, decided by the exception's TYPE, never by its text:
 
 - nothing was sent (connection refused, DNS failure, connect timeout, a certificate
-  refused): ``failed``, tried again later;
+  refused), or a 429/503 after urllib3's retries: ``transient``, back to the queue with
+  backoff, never a pause; credentials refused (401/403) or an account suspended:
+  ``refused``, the series pauses for the editor;
 - anything after the request was sent (the connection dropped, no answer in time, a 5xx
   other than 503, an answer that cannot be read, a body still dripping at the deadline):
   ``unknown``. A provider without idempotency keys gets no second try: the batch waits for
-  ``newsletter reconcile`` or the editor. A provider with one (Resend) is retried by
-  urllib3 and later by the sender under the SAME key.
+  the evidence ``newsletter run`` (or ``newsletter reconcile``) looks for. A provider
+  with one (Resend) is retried by urllib3 and later by the sender under the SAME key.
 
 urllib3's Retry re-sends a POST only on 429 and 503 (refused before processing) unless the
 provider takes an idempotency key; connect failures are always retried. A Retry-After
-longer than ``MAX_RETRY_AFTER`` is not waited for: the recipients come back ``deferred``
-and the batch is rescheduled. Each request has a total deadline for its answer.
+longer than ``MAX_RETRY_AFTER`` is not waited for: the recipients come back ``transient``
+with that wait, and the batch is rescheduled. Each request has a total deadline for its answer.
 
 The API key comes from an environment variable; it is sent in a header and scrubbed from
 every message this module produces.
@@ -63,6 +65,8 @@ log = logging.getLogger("newsletter.providers")
 REFUSED_UNPROCESSED = (429, 503)
 #: with an idempotency key, any server error may be retried under the same key
 RETRY_IDEMPOTENT = (429, 500, 502, 503, 504)
+#: the provider refused our credentials: only a person can fix that (the series pauses)
+NEEDS_A_PERSON = (401, 403)
 #: the longest Retry-After waited for in-process; a longer one reschedules the batch
 MAX_RETRY_AFTER = 30.0
 UNKNOWN_HINT = "check the provider's log, or run 'newsletter reconcile'"
@@ -324,7 +328,7 @@ class HttpProvider(Provider):
         except requests.exceptions.RequestException as exc:
             if nothing_sent(exc):
                 return self._all(
-                    payload, Outcome.FAILED, f"cannot reach {self.name}: {type(exc).__name__}"
+                    payload, Outcome.TRANSIENT, f"cannot reach {self.name}: {type(exc).__name__}"
                 )
             return self._all(
                 payload,
@@ -349,19 +353,19 @@ class HttpProvider(Provider):
     def answer(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
         """Results from a complete answer."""
         code = response.status_code
-        if code in REFUSED_UNPROCESSED:
+        if code in REFUSED_UNPROCESSED:  # refused unprocessed: back to the queue, no pause
             after = retry_after(response)
-            if after is not None:
-                return [
-                    Result(
-                        r.delivery_id,
-                        Outcome.DEFERRED,
-                        error=self.describe(response),
-                        retry_after=after,
-                    )
-                    for r in payload.recipients
-                ]
-            return self._all(payload, Outcome.FAILED, self.describe(response) + " (after retries)")
+            return [
+                Result(
+                    r.delivery_id,
+                    Outcome.TRANSIENT,
+                    error=self.describe(response) + " (after retries)",
+                    retry_after=after,
+                )
+                for r in payload.recipients
+            ]
+        if code in NEEDS_A_PERSON or self.needs_a_person(response):
+            return self._all(payload, Outcome.REFUSED, self.describe(response))
         if code >= 500:
             return self._all(
                 payload,
@@ -382,6 +386,11 @@ class HttpProvider(Provider):
             if 200 <= code < 300:
                 return self._unreadable(payload, f"{type(exc).__name__}: {exc}")
             return self._all(payload, Outcome.FAILED, self.describe(response))
+
+    def needs_a_person(self, response: requests.Response) -> bool:
+        """Whether a refusal other than 401/403 is one only a person can fix (an account
+        suspended or out of credit): per provider."""
+        return False
 
     def _unreadable(self, payload: Payload, why: str) -> list[Result]:
         return self._all(

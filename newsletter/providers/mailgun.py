@@ -5,9 +5,9 @@ variables carry their first name (escaped for HTML) and unsubscribe URL, which a
 their own List-Unsubscribe header. Tracking is turned off. A 200 answer queues every
 recipient under one message id.
 
-Mailgun has no idempotency key: a lost answer makes the batch "unknown". The batch id goes
-out as the custom variable ``v:batch``, so ``newsletter reconcile`` finds the batch's
-``accepted`` events with the events API and settles it.
+Mailgun has no idempotency key: a lost answer makes the batch "unknown". The batch's global
+id goes out as the custom variable ``v:batch``, so ``newsletter run`` (or ``reconcile``)
+finds the batch's ``accepted`` events with the events API and settles it.
 Settings: ``[providers.mailgun] domain = "mg.example.com"``; EU region:
 ``base_url = "https://api.eu.mailgun.net"``. API key: ``$MAILGUN_API_KEY``.
 """
@@ -17,13 +17,13 @@ from __future__ import annotations
 import base64
 import html
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import ClassVar
 
 import requests
 
 from ..errors import ConfigError
-from .base import Batch, Outcome, ProviderError, Recipient, Result
+from .base import Asked, Batch, Evidence, Outcome, ProviderError, Recipient, Result
 from .http import HttpProvider, Payload, html_tokens
 
 
@@ -71,7 +71,6 @@ class MailgunProvider(HttpProvider):
                 "first_name_html": html.escape(name),
                 "unsubscribe": r.unsubscribe_url,
                 "unsubscribe_html": html.escape(r.unsubscribe_url),
-                "delivery": str(r.delivery_id),
             }
             data.append(("to", r.display))
         data += [
@@ -93,7 +92,6 @@ class MailgunProvider(HttpProvider):
             ("o:tracking", "yes" if self.track_opens or self.track_clicks else "no"),
             ("o:tracking-opens", "yes" if self.track_opens else "no"),
             ("o:tracking-clicks", "yes" if self.track_clicks else "no"),
-            ("v:delivery", "%recipient.delivery%"),
         ]
         data += [(f"v:{k}", v) for k, v in batch.metadata.items()]
         if batch.tag:
@@ -102,32 +100,55 @@ class MailgunProvider(HttpProvider):
             data.append(("h:Reply-To", batch.reply_to))
         return Payload(recipients=recipients, data=data)
 
-    searchable_log: ClassVar[bool] = True
+    evidence_source: ClassVar[str] = "log"
 
-    def delivered_in_batch(self, batch_id: int, since: datetime) -> set[int]:
-        """Mailgun's events API: the ``accepted`` events whose custom variable ``batch`` is
-        this batch."""
-        found: set[int] = set()
+    def evidence(self, asked: Asked) -> Evidence:
+        """Mailgun's events API: this batch's ``accepted`` (sent) and ``rejected`` (refused)
+        events, found by the custom variable ``batch`` (the batch's global id, one plain
+        value for the whole request), each matched to a row by the event's ``recipient``.
+
+        Why by recipient, not by a per-recipient variable: Mailgun documents recipient
+        variables (``%recipient.x%``) in the message's body and headers
+        (https://documentation.mailgun.com/docs/mailgun/user-manual/sending-messages/batch-sending)
+        and custom ``v:`` variables as data attached to the message and returned in its
+        events' ``user-variables``
+        (https://documentation.mailgun.com/docs/mailgun/user-manual/sending-messages/send-attachments,
+        "Attaching Metadata to Messages"); neither page says that ``%recipient.x%`` is
+        substituted inside a ``v:`` value, so nothing here relies on it: ``v:delivery``
+        is read only when it is a plain delivery id of this batch."""
+        by_address = {email.strip().lower(): i for i, email in asked.rows.items()}
+        out = Evidence()
         url = f"{self.base_url}/v3/{self.domain}/events"
         params: dict[str, str] | None = {
-            "event": "accepted",
-            "user-variables": json.dumps({"batch": str(batch_id)}),
-            "begin": str(int(since.replace(tzinfo=UTC).timestamp()) - 60),
+            "event": "accepted OR rejected",
+            "user-variables": json.dumps({"batch": asked.key}),
+            "begin": str(int(asked.created_at.replace(tzinfo=UTC).timestamp()) - 3600),
             "ascending": "yes",
             "limit": "300",
         }
-        for _ in range(1000):
+        for _ in range(10000):
             page = self.get_json(url, params)
             items = page.get("items") or []
             for item in items:
                 v = item.get("user-variables") or {}
-                if str(v.get("batch")) == str(batch_id) and str(v.get("delivery", "")).isdigit():
-                    found.add(int(v["delivery"]))
+                if str(v.get("batch")) != asked.key:
+                    continue
+                delivery = str(v.get("delivery", ""))
+                found = by_address.get(str(item.get("recipient", "")).strip().lower())
+                if found is None and delivery.isdigit() and int(delivery) in asked.rows:
+                    found = int(delivery)
+                if found is None:
+                    continue
+                if item.get("event") == "rejected":
+                    out.refused.add(found)
+                else:
+                    out.sent.add(found)
             nxt = (page.get("paging") or {}).get("next")
             if not items or not nxt:
                 break
             url, params = str(nxt), None
-        return found
+        out.refused -= out.sent
+        return out
 
     def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
         if response.status_code == 200:

@@ -22,14 +22,19 @@ from .base import Batch, Outcome, Provider, Recipient, Result
 
 def build_message(batch: Batch, r: Recipient) -> tuple[bytes, str]:
     """An RFC 5322 message, multipart/alternative (text, then HTML), and its Message-ID
-    (ours, ``<…d{delivery id}@sender domain>``: a bounce names the delivery). The outbox
+    (ours, ``<{global id}.d{delivery id}@sender domain>``). The outbox
     writes it, the smtp provider sends it.
 
     Written directly rather than through email.generator: the bodies are encoded
     quoted-printable by binascii (C), which keeps 100,000 messages fast."""
     html, text = batch.personalize(r)
     domain = batch.from_email.rpartition("@")[2] or "localhost"
-    message_id = make_msgid(idstring=f"d{r.delivery_id}", domain=domain)
+    # ours: the batch's global id and the delivery id (any message of a batch with a key)
+    message_id = (
+        batch.message_id(r)
+        if batch.key
+        else make_msgid(idstring=f"d{r.delivery_id}", domain=domain)
+    )
     head = [
         headers.fold_address("From", batch.from_name, batch.from_email),
         headers.fold_address("To", f"{r.first_name} {r.last_name}", r.email),
@@ -39,7 +44,9 @@ def build_message(batch: Batch, r: Recipient) -> tuple[bytes, str]:
     ]
     if batch.reply_to:
         head.append(headers.fold("Reply-To", batch.reply_to))
-    head.extend(headers.fold(k, v, tokens=True) for k, v in batch.headers(r).items())
+    head.extend(
+        headers.fold(k, v, tokens=True) for k, v in batch.headers(r, message_id=False).items()
+    )
     if batch.tag:
         head.append(headers.fold("X-Newsletter-Part", batch.tag, tokens=True))
     boundary = f"=_nl_{r.delivery_id}_{os.urandom(6).hex()}"
@@ -66,6 +73,7 @@ class OutboxProvider(Provider):
     name: ClassVar[str] = "outbox"
     max_batch: ClassVar[int] = 1000
     idempotent: ClassVar[bool] = True
+    evidence_source: ClassVar[str] = "resend"
 
     def __init__(self, folder: Path) -> None:
         # The outbox only writes files; [tracking] has nothing to act on here.

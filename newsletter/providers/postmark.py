@@ -7,8 +7,9 @@ e.g. a bad address) are permanent rejections, never retried.
 
 Postmark has no idempotency key: if the answer is lost (the process dies, the connection
 drops after the request was sent, the answer cannot be read) the batch becomes "unknown"
-(see ``newsletter status``). Every message carries the batch id in its Metadata, so
-``newsletter reconcile`` finds it with Postmark's outbound message search and settles it.
+(see ``newsletter status``). Every message carries the batch's global id in its Metadata
+(and Message-ID), so ``newsletter run`` (or ``newsletter reconcile``) finds it with
+Postmark's outbound message search, in the stream it was sent through, and settles it.
 Settings: ``[providers.postmark] message_stream = "broadcast"`` (bulk mail must go through a
 broadcast stream), ``base_url``. API key: ``$POSTMARK_SERVER_TOKEN``.
 """
@@ -16,12 +17,12 @@ broadcast stream), ``base_url``. API key: ``$POSTMARK_SERVER_TOKEN``.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
 
-from .base import Batch, Outcome, ProviderError, Recipient, Result
+from .base import Asked, Batch, Evidence, Outcome, ProviderError, Recipient, Result
 from .http import HttpProvider, Payload, UnreadableAnswer
 from .splice import (
     ENCODER,
@@ -35,6 +36,11 @@ from .splice import (
 )
 
 PERMANENT = {406: Outcome.REJECTED, 300: Outcome.INVALID}
+#: whole-request ErrorCodes only a person can fix: sender signature not found (400) or not
+#: confirmed (401), not allowed to send / out of credit (405), account pending approval (412)
+ACCOUNT_CODES = {400, 401, 405, 412}
+#: the outbound search: at most 500 a page, count + offset at most 10,000
+PAGE, MAX_OFFSET = 500, 10000
 #: where a recipient's address, headers and delivery id go in the message encoded once
 TO, HEADERS, DELIVERY = slot("to"), slot("headers"), slot("delivery")
 _TO, _HEADERS, _DELIVERY = (json.dumps(s).encode() for s in (TO, HEADERS, DELIVERY))
@@ -122,28 +128,64 @@ class PostmarkProvider(HttpProvider):
             message["ReplyTo"] = batch.reply_to
         return message
 
-    searchable_log: ClassVar[bool] = True
+    evidence_source: ClassVar[str] = "log"
 
-    def delivered_in_batch(self, batch_id: int, since: datetime) -> set[int]:
-        """Postmark's outbound message search, filtered by our Metadata ``batch``."""
+    @property
+    def stream(self) -> str:
+        return str(self.settings.get("message_stream", "broadcast"))
+
+    def needs_a_person(self, response: requests.Response) -> bool:
+        """422 with an account-level ErrorCode: the sender signature is missing or not
+        confirmed, the account is out of credit or pending approval."""
+        if response.status_code != 422:
+            return False
+        try:
+            return int(response.json().get("ErrorCode", 0)) in ACCOUNT_CODES
+        except (ValueError, AttributeError, TypeError):
+            return False
+
+    def evidence(self, asked: Asked) -> Evidence:
+        """Postmark's outbound message search
+        (https://postmarkapp.com/developer/api/messages-api#outbound-message-search) in the
+        stream we send through (without ``messagestream`` it searches the default
+        transactional stream only), filtered by our Metadata ``batch`` (the batch's global
+        id), in a window around the request, paged to the end. A message counts only when
+        its Metadata holds this batch's id and one of its unknown delivery ids."""
         found: set[int] = set()
         offset = 0
+        # Postmark reads these dates in its own time zone: a day's margin either side.
+        later = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)
+        window = {
+            "fromdate": f"{asked.created_at - timedelta(days=1):%Y-%m-%dT%H:%M:%S}",
+            "todate": f"{later:%Y-%m-%dT%H:%M:%S}",
+        }
         while True:
             page = self.get_json(
                 f"{self.base_url}/messages/outbound",
-                {"count": "500", "offset": str(offset), "metadata_batch": str(batch_id)},
+                {
+                    "count": str(PAGE),
+                    "offset": str(offset),
+                    "messagestream": self.stream,
+                    "metadata_batch": asked.key,
+                    **window,
+                },
             )
             messages = page.get("Messages") or []
             for m in messages:
                 meta = m.get("Metadata") or {}
-                if (
-                    str(meta.get("batch")) == str(batch_id)
-                    and str(meta.get("delivery", "")).isdigit()
-                ):
-                    found.add(int(meta["delivery"]))
+                delivery = str(meta.get("delivery", ""))
+                ours = str(meta.get("batch")) == asked.key and delivery.isdigit()
+                if ours and int(delivery) in asked.rows:
+                    found.add(int(delivery))
             offset += len(messages)
-            if not messages or offset >= int(page.get("TotalCount", 0)) or offset >= 10000:
-                return found
+            total = int(page.get("TotalCount", 0))
+            if not messages or offset >= total:
+                return Evidence(sent=found)
+            if offset + PAGE > MAX_OFFSET:  # Postmark pages no further than 10,000
+                raise ProviderError(
+                    f"postmark: {total} messages carry batch {asked.key}: more than its "
+                    "search can page through"
+                )
 
     def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
         if response.status_code != 200:

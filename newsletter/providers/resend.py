@@ -8,7 +8,9 @@ every recipient is ``failed`` (tried again later), nobody is suppressed.
 Resend keeps an idempotency key for 24 hours: when an answer is lost (a dropped
 connection, a 5xx, the process dies), the same rows are sent again as the same batch with
 the same key, and Resend answers with the first request's ids instead of sending twice.
-A 409 ``invalid_idempotent_request`` (the key was used for another payload) is "unknown".
+A 409 (``invalid_idempotent_request``: the key was used for another payload;
+``concurrent_idempotent_requests``: the first request is still in progress) is "unknown":
+the same batch goes again under the same key.
 API key: ``$RESEND_API_KEY``.
 """
 
@@ -35,6 +37,7 @@ class ResendProvider(HttpProvider):
     path: ClassVar[str] = "/emails/batch"
     max_request_bytes: ClassVar[int] = 40 * 1000 * 1000
     tracking_per_message: ClassVar[bool] = False
+    evidence_source: ClassVar[str] = "resend"
 
     def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
         emails: list[dict[str, Any]] = []
@@ -65,17 +68,9 @@ class ResendProvider(HttpProvider):
 
     def parse(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
         if response.status_code == 409:
-            name = _error_name(response)
-            if name == "concurrent_idempotent_requests":  # the first is still in progress
-                return [
-                    Result(
-                        r.delivery_id,
-                        Outcome.DEFERRED,
-                        error=self.describe(response),
-                        retry_after=5,
-                    )
-                    for r in payload.recipients
-                ]
+            # "concurrent_idempotent_requests": the first request under this key is still
+            # in progress. Never rescheduled as new rows (a new batch has a new key: the
+            # message would go out twice): unknown, so the SAME batch and key go again.
             return [
                 Result(r.delivery_id, Outcome.UNKNOWN, error=self.describe(response))
                 for r in payload.recipients
@@ -100,10 +95,3 @@ class ResendProvider(HttpProvider):
             else:
                 results.append(Result(r.delivery_id, Outcome.SENT, message_id=next(accepted)))
         return results
-
-
-def _error_name(response: requests.Response) -> str:
-    try:
-        return str(response.json().get("name", ""))
-    except (ValueError, AttributeError):
-        return ""

@@ -7,8 +7,10 @@ turned off explicitly. A 202 answer accepts every recipient ("queued"). A 400 th
 personalization's address marks that recipient invalid; the others were not sent and
 come back ``deferred``, to go out again at once in a new request.
 
-If the process dies between sending a request and recording its answer, SendGrid has no
-idempotency key: those rows become "unknown"; check the Activity Feed before settling them.
+If the answer is lost, SendGrid has no idempotency key: those rows become "unknown", and
+are settled from the event webhook's ``processed``/``delivered`` (sent) and ``dropped``
+(refused) events, which carry our ``custom_args`` (``batch``: the batch's global id,
+``delivery``: the row), or by the editor.
 API key: ``$SENDGRID_API_KEY``. EU accounts: ``base_url = "https://api.eu.sendgrid.com"``.
 """
 
@@ -36,6 +38,7 @@ class SendGridProvider(HttpProvider):
     default_base_url: ClassVar[str] = "https://api.sendgrid.com"
     path: ClassVar[str] = "/v3/mail/send"
     max_request_bytes: ClassVar[int] = 30 * 1000 * 1000
+    evidence_source: ClassVar[str] = "webhooks"
 
     def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
         from ..render import FIRST_NAME, UNSUBSCRIBE_URL

@@ -10,8 +10,9 @@ template. The answer has one status per entry, in order: ``SUCCESS`` is accepted
 ``MESSAGE_REJECTED`` and ``INVALID_PARAMETER`` are permanent, the rest are tried again.
 
 SES has no idempotency key: a lost answer makes the batch "unknown"; SES keeps no message
-log that can be searched by our metadata, so check its sending events (the batch id goes
-out as the ``batch`` message tag) and settle it with ``newsletter resume ISSUE --batch ID``.
+log that can be searched by our metadata: the batch is settled from its ``Send``,
+``Delivery`` and ``Reject`` events (the batch's global id goes out as the ``batch`` message
+tag, the row as ``delivery``) posted to ``newsletter serve``, or by the editor.
 Credentials: botocore's default credential chain (environment variables, the shared
 credentials file and ``AWS_PROFILE``, container and instance roles), refreshed as needed.
 Settings: ``[providers.ses] region = "eu-west-1"``, ``configuration_set``, ``base_url``.
@@ -81,6 +82,7 @@ class SesProvider(HttpProvider):
     path: ClassVar[str] = "/v2/email/outbound-bulk-emails"
     max_request_bytes: ClassVar[int] = 10 * 1000 * 1000
     tracking_per_message: ClassVar[bool] = False
+    evidence_source: ClassVar[str] = "webhooks"
 
     @classmethod
     def extra_settings(cls) -> tuple[str, ...]:
@@ -124,7 +126,8 @@ class SesProvider(HttpProvider):
                         "ReplacementTemplate": {"ReplacementTemplateData": json.dumps(data)}
                     },
                     "ReplacementHeaders": [
-                        {"Name": k, "Value": v} for k, v in batch.headers(r).items()
+                        {"Name": k, "Value": v}
+                        for k, v in batch.headers(r, message_id=False).items()
                     ],
                     "ReplacementTags": [
                         {"Name": "delivery", "Value": str(r.delivery_id)},

@@ -135,7 +135,7 @@ class SmtpProvider(Provider):
     name: ClassVar[str] = "smtp"
     max_batch: ClassVar[int] = 50
     idempotent: ClassVar[bool] = False
-    searchable_log: ClassVar[bool] = False
+    evidence_source: ClassVar[str] = "none"  # no log to search: the editor decides
 
     def __init__(self, settings: Smtp, sender_email: str, password: str = "") -> None:
         self.settings = settings

@@ -107,6 +107,9 @@ def claim(
 ) -> Claim:
     """Atomically take up to ``limit`` due rows as one batch and skip the ones no longer
     eligible."""
+    # The batch's global id: this installation's id and a random UUID. It is the
+    # idempotency key, and each message carries it (metadata, tags, Message-ID).
+    key = f"nl-{store.installation_id()}-{uuid.uuid4().hex}"
     with store.begin() as conn:
         q = (
             select(Delivery.id)
@@ -124,7 +127,6 @@ def claim(
         ids = conn.scalars(q).all()
         if not ids:
             return Claim(0)
-        key = f"nl-{uuid.uuid4().hex}"
         pk: Any = conn.execute(
             insert(SendBatch).values(
                 campaign_id=campaign_id,

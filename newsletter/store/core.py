@@ -4,11 +4,11 @@ scale), its schema brought up to date; lists, suppressions, events and settings.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import StoreError
@@ -147,6 +147,34 @@ class Store:
                 except IntegrityError:
                     value = c.scalar(select(Setting.value).where(Setting.key == key))
             return value
+
+    def put_setting(self, key: str, value: str) -> None:
+        """Set a value the tool keeps for itself (insert or replace)."""
+        with self.begin() as c:
+            done = c.execute(update(Setting).where(Setting.key == key).values(value=value))
+            if not done.rowcount:
+                c.execute(insert(Setting).values(key=key, value=value))
+
+    def events_since(self, after_id: int, kinds: Sequence[str]) -> list[Any]:
+        """Events of these kinds newer than ``after_id``, oldest first."""
+        with self.begin() as c:
+            return list(
+                c.execute(
+                    select(Event.id, Event.at, Event.kind, Event.message)
+                    .where(Event.id > after_id, Event.kind.in_(list(kinds)))
+                    .order_by(Event.id)
+                    .limit(100)
+                ).all()
+            )
+
+    def installation_id(self) -> str:
+        """This database's own id, generated once: part of every batch's global id, so that
+        two databases on one provider account never take each other's messages."""
+        cached = getattr(self, "_installation_id", None)
+        if cached is None:
+            cached = str(self.setting("installation_id", lambda: secrets.token_hex(6)))
+            self._installation_id = cached
+        return cached
 
     def signing_secret(self) -> str:
         """A secret generated once and kept in the database, used when

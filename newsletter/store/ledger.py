@@ -4,7 +4,17 @@
 
 from __future__ import annotations
 
-from .batches import resend, resolve_unknown, settle, unknown_batches
+from .batches import (
+    Lost,
+    evidence,
+    lost_batch,
+    record_evidence,
+    resend,
+    resend_same_key,
+    resolve_unknown,
+    settle,
+    unknown_batches,
+)
 from .campaigns import (
     PartSnapshot,
     campaign,
@@ -53,6 +63,7 @@ __all__ = [
     "BatchState",
     "Claim",
     "Claimed",
+    "Lost",
     "DeliveryState",
     "PartSnapshot",
     "PartStatus",
@@ -68,6 +79,10 @@ __all__ = [
     "create_campaign",
     "due_times",
     "enroll_new_members",
+    "evidence",
+    "lost_batch",
+    "record_evidence",
+    "resend_same_key",
     "give_back",
     "keep_for_resend",
     "mark_missed",

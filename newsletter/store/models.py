@@ -298,3 +298,45 @@ class FeedEntry(Base):
         UniqueConstraint("feed_id", "entry_key", name="uq_feed_entry"),
         Index("ix_feed_entries_state", "state"),
     )
+
+
+class SendEvidence(Base):
+    """What a provider's events say it did with one message of a batch (``sent``,
+    ``refused``, ``delivered``, ``bounced``, ``complained``, ``unsubscribed``), by the
+    batch's global id: how a batch whose answer was lost is settled for providers whose log
+    cannot be searched (SendGrid, SES), and each part's bounce and complaint rates."""
+
+    __tablename__ = "send_evidence"
+    batch_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    #: the message's part (a bounce or complaint rate is judged per part)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    part: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_send_evidence_part", "campaign_id", "part", "at"),)
+
+
+class PartCount(Base):
+    """What each part did, kept as counters (one row per part): its deliveries by state,
+    kept by database triggers in the transaction that changes a delivery (migration 0010),
+    and what the providers' events said (delivered, bounced, complained, unsubscribed),
+    counted in the webhook's transaction; ``status`` reads them at any list size."""
+
+    __tablename__ = "part_counts"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scheduled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    missed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unknown: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    delivered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bounced: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    complained: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unsubscribed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: the earliest due time a scheduled row of the part had (a lower bound of its next
+    #: send, checked by ``status`` with one index probe)
+    next_due: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

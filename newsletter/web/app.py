@@ -32,7 +32,7 @@ def create_app(
         n = config.web.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.extensions[KEY] = Site.create(store, config)
-    app.register_blueprint(webhooks_blueprint(store, hooks))
+    app.register_blueprint(webhooks_blueprint(store, hooks, config.notify))
     for module in (unsubscribe, subscribe, preferences, archive):
         app.register_blueprint(module.bp)
     from ..desk import register as register_desk

@@ -7,12 +7,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from .. import secrets, webhooks
+from ..config import Notify
 from ..store import Store
 from ..webhooks.base import MAX_BODY_BYTES
 
 
 def webhooks_blueprint(
-    store: Store, hooks: dict[str, webhooks.WebhookProvider] | None = None
+    store: Store,
+    hooks: dict[str, webhooks.WebhookProvider] | None = None,
+    limits: Notify | None = None,
 ) -> Blueprint:
     bp = Blueprint("webhooks", __name__)
     secrets.register_env(*secrets.WEBHOOK_ENV)  # scrubbed from the start, not from first use
@@ -28,7 +31,7 @@ def webhooks_blueprint(
         body = request.stream.read(MAX_BODY_BYTES + 1)
         inbound = webhooks.Inbound.of(body, dict(request.headers.items()))
         try:
-            outcome = webhooks.receive(store, hook, inbound)
+            outcome = webhooks.receive(store, hook, inbound, limits)
         except webhooks.WebhookRejected as exc:
             headers = {"WWW-Authenticate": 'Basic realm="webhooks"'} if exc.status == 401 else {}
             return text(f"{exc}\n", exc.status, headers)

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from ..config import Notify
 from ..store import Store
+from ..store.batches import pause_if_active, record_evidence
+from ..store.batches import recent_outcomes as record_outcomes
 from ..store.subscribers import unsubscribe
 from .base import (
     Fetch,
@@ -74,20 +78,58 @@ class Outcome:
     note: str = ""
 
 
-def receive(store: Store, hook: WebhookProvider, inbound: Inbound) -> Outcome:
+def receive(
+    store: Store, hook: WebhookProvider, inbound: Inbound, limits: Notify | None = None
+) -> Outcome:
     """Verify and apply one request, all or nothing: the token is remembered in the same
-    transaction as the suppressions it brings."""
+    transaction as the suppressions it brings, the evidence and the parts' counters. A
+    part whose bounce or complaint rate goes over ``limits`` pauses its series."""
     received = hook.receive(inbound)
     events = suppressions(hook.name, received.events)
     n = 0
     with store.begin() as conn:
         if received.token is not None:
             remember(conn, hook.name, received.token, hook.token_lifetime)
+        # evidence for batches whose answer was lost; what each part did
+        touched = record_evidence(conn, received.sightings) if received.sightings else set()
+        for campaign_id, part in sorted(touched):
+            trip_rate(store, conn, campaign_id, part, limits or Notify())
         for e in events:
             if e.type is EventType.UNSUBSCRIBED:
                 unsubscribe(store, e.email, conn=conn)
             n += store.suppress(e.email, e.type.value, source=hook.name, detail=e.detail, conn=conn)
     return Outcome(n, received.note)
+
+
+#: a rate is judged once a part has at least this many outcomes in its window
+MIN_SAMPLE = 20
+
+
+def trip_rate(store: Store, conn: Any, campaign_id: int, part: int, limits: Notify) -> None:
+    """Pause a series whose part's bounce or complaint rate, over its last
+    ``rate_window`` outcomes, goes over the limit (told once: an active series only)."""
+    seen = record_outcomes(conn, campaign_id, part, limits.rate_window)
+    total = sum(seen.values())
+    if total < min(MIN_SAMPLE, limits.rate_window):
+        return
+    for kind, limit in (
+        ("bounced", limits.max_bounce_rate),
+        ("complained", limits.max_complaint_rate),
+    ):
+        rate = seen[kind] / total
+        if rate <= limit:
+            continue
+        slug = pause_if_active(conn, campaign_id)
+        if slug:
+            store.event(
+                "rate",
+                f"{slug}: paused: part {part}'s {kind} rate is {rate:.1%} of its last {total} "
+                f"outcomes (over {limit:.1%}); look at the list and the provider's report, "
+                f"then 'newsletter resume {slug}'",
+                campaign_id,
+                conn=conn,
+            )
+        return
 
 
 __all__ = [

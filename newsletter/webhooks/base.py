@@ -157,6 +157,16 @@ class Received:
     token: str | None = None
     #: shown in the answer (e.g. "subscription confirmed")
     note: str = ""
+    #: evidence of what became of our messages: (batch's global id, delivery id,
+    #: "sent" | "refused"), for batches whose answer was lost
+    sightings: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+def sighting(batch: object, delivery: object, kind: str) -> list[tuple[str, int, str]]:
+    """One piece of evidence from an event's metadata, when it names one of our messages."""
+    if isinstance(batch, str) and batch.startswith("nl-") and str(delivery).isdigit():
+        return [(batch, int(str(delivery)), kind)]
+    return []
 
 
 class WebhookProvider:

@@ -17,7 +17,15 @@ from .base import (
     need,
     parse_json,
     secret,
+    sighting,
 )
+
+#: what a record says became of one of our messages (its Metadata names it)
+OUTCOMES: dict[str, tuple[str, ...]] = {
+    "Delivery": ("sent", "delivered"),
+    "Bounce": ("bounced",),
+    "SpamComplaint": ("complained",),
+}
 
 
 class PostmarkWebhook(WebhookProvider):
@@ -27,13 +35,23 @@ class PostmarkWebhook(WebhookProvider):
         self.verify(inbound.header("Authorization"))
         body = parse_json(inbound.body)
         kind = need(body, "RecordType", str)
+        meta = body.get("Metadata") if isinstance(body.get("Metadata"), dict) else {}
+        ours = [
+            s
+            for k in OUTCOMES.get(kind, ())
+            for s in sighting(meta.get("batch"), meta.get("delivery"), k)
+        ]
         if kind == "Bounce":
             key = f"Bounce:{need(body, 'Type', str)}"
+            hard = key in ("Bounce:HardBounce", "Bounce:BadEmailAddress")
             return Received(
-                [Observed(key, need(body, "Email", str), maybe(body, "Description", str, ""))]
+                [Observed(key, need(body, "Email", str), maybe(body, "Description", str, ""))],
+                sightings=ours if hard else [],
             )
         if kind == "SpamComplaint":
-            return Received([Observed(kind, need(body, "Email", str))])
+            return Received([Observed(kind, need(body, "Email", str))], sightings=ours)
+        if kind == "Delivery":
+            return Received([], sightings=ours)
         if kind == "SubscriptionChange":
             if not maybe(body, "SuppressSending", bool, False):
                 return Received([])  # a reactivation: nothing to suppress

@@ -23,7 +23,20 @@ from .base import (
     need,
     parse_json,
     secret,
+    sighting,
 )
+
+#: events that tell what became of a message (accepted, or dropped unsent; then what the
+#: reader's server and the reader did), by the custom_args it carries
+SIGHTINGS: dict[str, tuple[str, ...]] = {
+    "processed": ("sent",),
+    "delivered": ("sent", "delivered"),
+    "dropped": ("refused",),
+    "bounce": ("bounced",),
+    "spamreport": ("complained",),
+    "unsubscribe": ("unsubscribed",),
+    "group_unsubscribe": ("unsubscribed",),
+}
 
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -38,9 +51,16 @@ class SendGridWebhook(WebhookProvider):
         if not isinstance(events, list):
             raise Malformed("the body must be a JSON list of events")
         out = []
+        seen: list[tuple[str, int, str]] = []
         for i, e in enumerate(events):
             where = f"event {i}"
             kind = need(e, "event", str, where)
+            # our custom_args come back as the event's own fields
+            what = SIGHTINGS.get(kind, ())
+            if kind == "bounce" and maybe(e, "type", str, "bounce") != "bounce":
+                what = ()  # a "blocked" bounce is temporary
+            for k in what:
+                seen += sighting(e.get("batch"), e.get("delivery"), k)
             if kind == "bounce":
                 key = f"bounce:{maybe(e, 'type', str, 'bounce')}"
             elif kind == "dropped":
@@ -50,7 +70,7 @@ class SendGridWebhook(WebhookProvider):
             if kind in ("bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"):
                 detail = maybe(e, "reason", str, "")[:200]
                 out.append(Observed(key, need(e, "email", str, where), detail))
-        return Received(out)
+        return Received(out, sightings=seen)
 
     @staticmethod
     def verify(raw: bytes, signature: str | None, timestamp: str | None) -> None:

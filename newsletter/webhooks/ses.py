@@ -35,6 +35,7 @@ from .base import (
     need,
     parse_json,
     secret,
+    sighting,
 )
 
 SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
@@ -122,7 +123,7 @@ class SesWebhook(WebhookProvider):
             ses = json.loads(need(message, "Message", str))
         except ValueError:
             raise Malformed("Message is not an SES notification (JSON)") from None
-        return Received(ses_events(ses))
+        return Received(ses_events(ses), sightings=ses_sightings(ses))
 
     def verify(self, message: dict[str, object], signed: bytes) -> None:
         version = need(message, "SignatureVersion", str)
@@ -158,6 +159,35 @@ class SesWebhook(WebhookProvider):
                 raise WebhookRejected("the SNS certificate is not an RSA certificate", 503)
             self._certs[url] = key
         return self._certs[url]
+
+
+#: event-publishing records that tell what became of a message
+SIGHTINGS: dict[str, tuple[str, ...]] = {
+    "Send": ("sent",),
+    "Delivery": ("sent", "delivered"),
+    "Reject": ("refused",),
+    "Complaint": ("complained",),
+}
+
+
+def ses_sightings(ses: object) -> list[tuple[str, int, str]]:
+    """Evidence from an event-publishing record: its ``mail.tags`` carry our ``batch``
+    (the batch's global id) and ``delivery`` tags."""
+    if not isinstance(ses, dict):
+        return []
+    name = str(ses.get("eventType") or ses.get("notificationType") or "")
+    kinds = SIGHTINGS.get(name, ())
+    bounce = ses.get("bounce")
+    if name == "Bounce" and isinstance(bounce, dict) and bounce.get("bounceType") == "Permanent":
+        kinds = ("bounced",)
+    mail = ses.get("mail")
+    if not kinds or not isinstance(mail, dict) or not isinstance(mail.get("tags"), dict):
+        return []
+    tags = mail["tags"]
+    batch, delivery = tags.get("batch") or [""], tags.get("delivery") or [""]
+    if not isinstance(batch, list) or not isinstance(delivery, list):
+        return []
+    return [s for kind in kinds for s in sighting(batch[0], delivery[0], kind)]
 
 
 def ses_events(ses: object) -> list[Observed]:
