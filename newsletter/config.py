@@ -17,11 +17,11 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from . import headers, secrets
 from .errors import ConfigError, NewsletterError
+from .fetch import is_http_url
 from .timing import parse_interval, zone
 
 CONFIG_NAME = "newsletter.toml"
@@ -179,6 +179,16 @@ class Feeds:
 
 
 @dataclass
+class FetchSettings:
+    """``[fetch]``: every page and feed this tool fetches (``import URL``, feeds)."""
+
+    #: fetch from loopback, private and link-local addresses too (local testing only)
+    allow_private: bool = False
+    #: seconds for a whole fetch: connecting, redirects and every read of the answer
+    timeout: float = 15.0
+
+
+@dataclass
 class Config:
     root: Path = field(default_factory=Path.cwd)
     database_url: str = "sqlite:///newsletter.db"
@@ -192,6 +202,7 @@ class Config:
     dns: Dns = field(default_factory=Dns)
     series: SeriesStyle = field(default_factory=SeriesStyle)
     feeds: Feeds = field(default_factory=Feeds)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: per-list settings ([lists.readers] ...) for the subscribe form
@@ -232,6 +243,7 @@ _SECTIONS: dict[str, type] = {
     "dns": Dns,
     "series": SeriesStyle,
     "feeds": Feeds,
+    "fetch": FetchSettings,
 }
 _TOP = {"database_url", "issues_dir", "templates_dir", "providers", "lists", *_SECTIONS}
 
@@ -293,8 +305,7 @@ def _provider(value: str, where: str) -> ProviderName:
 
 
 def _url(value: str, where: str) -> str:
-    parsed = urlparse(value.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    if not is_http_url(value.strip()):
         raise ConfigError(
             f"{where}: expected an address like https://news.example.org, got {value!r}"
         )
@@ -407,6 +418,7 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("dns", "nameserver"): _nameserver,
     ("feeds", "notify"): _address(optional=True),
     ("feeds", "poll"): _valid(parse_interval),
+    ("fetch", "timeout"): _at_least(0, above=True),
 }
 
 
@@ -567,6 +579,11 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).
 # notify = "editor@example.com"
 # poll = "1h"         # how often each feed is fetched; be polite to the blog
+
+[fetch]
+# Pages and feeds are fetched within one deadline, never from this machine or your network.
+# timeout = 15            # seconds for a whole fetch (connect, redirects, every read)
+# allow_private = false   # true only for local testing: fetch from 127.0.0.1, 10.x, ...
 
 # [providers.postmark]   # API key from $POSTMARK_SERVER_TOKEN
 # message_stream = "broadcast"

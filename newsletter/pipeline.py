@@ -54,6 +54,7 @@ def import_article(
     list_name: str | None = None,
     force: bool = False,
     title: str = "",
+    config: Config | None = None,
 ) -> ImportReport:
     """Import SOURCE (a file or an http(s) address) into an issue file for the editor to
     review; never overwrites silently, never writes a file that ``split`` would refuse."""
@@ -62,7 +63,15 @@ def import_article(
             raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
     if title:
         headers.check(title.strip(), "--title")  # it becomes a subject line
-    article = import_source(source, fmt, url=url, title=title)
+    fetching = (config or Config()).fetch
+    article = import_source(
+        source,
+        fmt,
+        url=url,
+        title=title,
+        allow_private=fetching.allow_private,
+        timeout=fetching.timeout,
+    )
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]

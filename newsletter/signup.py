@@ -22,6 +22,7 @@ from urllib.parse import quote
 from . import headers
 from .config import Config
 from .errors import NewsletterError, StoreError
+from .fetch import is_http_url
 from .headers import MAX_NAME
 from .pages import environment
 from .providers import Batch, Provider, Recipient
@@ -221,7 +222,7 @@ class Signups:
             return SignupResult(Answer.TOO_MANY, "Too many attempts. Please try again later.")
         tz = (form.get("timezone") or "").strip()[:64]
         page = (form.get("page") or "").strip()[:2000] or request.referrer[:2000]
-        if not page.lower().startswith(("http://", "https://")):
+        if not is_http_url(page):
             page = ""
         try:
             self.purge(now)

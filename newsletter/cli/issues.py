@@ -71,6 +71,7 @@ def import_cmd(
         list_name=list_name,
         force=force,
         title=title,
+        config=cfg,
     )
     console().print(f"Imported {source} -> {report.path}")
     for line in report.found:

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from ..blocks import Article
 from ..errors import InputError
+from ..fetch import is_http_url
 from ..textfile import read_text
 from .clutter import repeats_opening
-from .fetch import fetch_page, is_web_address
+from .fetch import fetch_page
 from .html import import_html
-from .links import is_http, resolve_links
+from .links import resolve_links
 from .markdown import import_markdown
 from .text import import_text
 
@@ -73,10 +74,13 @@ def import_file(path: Path, fmt: str | None = None) -> Article:
     return article
 
 
-def import_url(url: str, fmt: str | None = None) -> Article:
+def import_url(
+    url: str, fmt: str | None = None, *, allow_private: bool = False, timeout: float | None = None
+) -> Article:
     """The article of a web page, fetched (an InputError names the URL when it cannot be);
-    its relative links are resolved against the address it came from."""
-    page = fetch_page(url)
+    its relative links are resolved against the address it came from. ``allow_private``
+    and ``timeout``: ``[fetch]`` in newsletter.toml."""
+    page = fetch_page(url, allow_private=allow_private, timeout=timeout)
     fmt = fmt or "html"
     article = FORMATS[fmt](page.text, url)
     if not article.url:
@@ -88,13 +92,19 @@ def import_url(url: str, fmt: str | None = None) -> Article:
 
 
 def import_source(
-    source: str | Path, fmt: str | None = None, *, url: str = "", title: str = ""
+    source: str | Path,
+    fmt: str | None = None,
+    *,
+    url: str = "",
+    title: str = "",
+    allow_private: bool = False,
+    timeout: float | None = None,
 ) -> Article:
     """A file or a web address to an Article: ``url`` (the article's address) and
     ``title`` win over what the source says; relative links are resolved against the
     article's address."""
-    if isinstance(source, str) and is_web_address(source):
-        article = import_url(source, fmt)
+    if isinstance(source, str) and is_http_url(source):
+        article = import_url(source, fmt, allow_private=allow_private, timeout=timeout)
     else:
         path = Path(source)
         if not path.exists() and re.match(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)+/", str(source)):
@@ -104,7 +114,7 @@ def import_source(
         article = import_file(path, fmt)
     if url:
         article.url = url
-    if article.url and not is_http(article.url):
+    if article.url and not is_http_url(article.url):
         article.notes.append(f"ignored the article's url {article.url!r}: not an http(s) address")
         article.url = ""
     resolve_links(article, article.url)

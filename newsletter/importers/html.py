@@ -31,6 +31,7 @@ from ..blocks import (
     plain,
     trim_spans,
 )
+from ..fetch import is_http_url
 from .clutter import cut_at_title, drop_tail, sign_off
 
 CTA_MARKERS = ("👉", "➡️", "➡", "→")
@@ -548,7 +549,7 @@ def replace_embeds(soup: BeautifulSoup, notes: list[str]) -> None:
         if not isinstance(tag, Tag) or tag.decomposed:
             continue
         url = _embed_url(tag)
-        if not url.startswith(("http://", "https://")):
+        if not is_http_url(url):
             if tag.name in ("iframe", "video"):
                 notes.append(f"dropped {_describe(tag)}: an embed without an address")
             tag.decompose()

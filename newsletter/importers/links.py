@@ -27,11 +27,6 @@ from ..blocks import (
 _ABSOLUTE = ("http", "https", "mailto", "tel")
 
 
-def is_http(link: str) -> bool:
-    parsed = urlparse(link)
-    return parsed.scheme.lower() in ("http", "https") and bool(parsed.netloc)
-
-
 def is_absolute(link: str) -> bool:
     return urlparse(link).scheme.lower() in _ABSOLUTE
 
@@ -86,4 +81,4 @@ def resolve_links(article: Article, base: str) -> None:
         )
 
 
-__all__ = ["is_absolute", "is_http", "map_links", "resolve_links"]
+__all__ = ["is_absolute", "map_links", "resolve_links"]
