@@ -81,8 +81,15 @@ def receive(store: Store, hook: WebhookProvider, inbound: Inbound) -> Outcome:
     events = suppressions(hook.name, received.events)
     n = 0
     with store.begin() as conn:
-        if received.token is not None:
-            remember(conn, hook.name, received.token, hook.token_lifetime)
+        if received.token is not None and not remember(
+            conn, hook.name, received.token, hook.token_lifetime
+        ):
+            if hook.duplicate_status >= 400:
+                raise WebhookRejected(
+                    "this signed request was already received (a replay?)",
+                    hook.duplicate_status,
+                )
+            return Outcome(0, "already received, nothing changed")
         for e in events:
             if e.type is EventType.UNSUBSCRIBED:
                 unsubscribe(store, e.email, conn=conn)
