@@ -31,7 +31,6 @@ from newsletter.feeds import (
     start_poller,
     waiting_issues,
 )
-from newsletter.feeds import fetch as fetch_module
 from newsletter.feeds.fetch import FeedError, fetch
 from newsletter.feeds.poll import poll_due_feeds
 from newsletter.issuefile import load_issue
