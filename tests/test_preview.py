@@ -152,7 +152,7 @@ def test_editing_the_issue_updates_the_open_page(browser, preview) -> None:  # t
     server, issue = preview
     page = browser.new_context().new_page()
     page.goto(f"{server.url}?part=1")
-    page.wait_for_function("document.getElementById('live').textContent.includes('on')")
+    page.locator("#live", has_text="live reload: on").wait_for()
     assert "Mornings, rewritten" not in page.content()
     started = time.monotonic()
     issue.write_text(
@@ -170,7 +170,7 @@ def test_editing_the_issue_updates_the_open_page(browser, preview) -> None:  # t
     shot(page, "preview-broken-file")
     issue.write_text(good)
     page.locator("#part-title").wait_for(timeout=5000)
-    page.wait_for_function("!document.getElementById('error')", timeout=5000)
+    page.locator("#error").wait_for(state="detached", timeout=5000)
 
 
 def test_stable_urls(preview) -> None:  # type: ignore[no-untyped-def]
@@ -193,10 +193,10 @@ def test_config_and_template_edits_update_the_page(browser, preview) -> None:  #
     root = issue.parent.parent
     page = browser.new_context().new_page()
     page.goto(f"{server.url}?part=1")
-    page.wait_for_function("document.getElementById('live').textContent.includes('on')")
+    page.locator("#live", has_text="live reload: on").wait_for()
     (root / "newsletter.toml").write_text('[sender]\nname = "Renamed Practice"\n')
     page.locator(".inbox-item >> text=Renamed Practice").first.wait_for(timeout=5000)
-    page.wait_for_function("document.getElementById('live').textContent.includes('on')")
+    page.locator("#live", has_text="live reload: on").wait_for()
     footer = root / "templates" / "components" / "footer.mjml.j2"
     footer.parent.mkdir(parents=True)
     footer.write_text(

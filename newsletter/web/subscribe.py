@@ -5,15 +5,18 @@ only the POST confirms: link scanners fetch GET links)."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
 from ..errors import StoreError
+from ..fetch import is_http_url
 from ..signing import ConfirmRefused
 from ..signup import Answer, Request, form_html
 from ..store.consent import ConfirmOutcome
 from ..store.models import Subscriber
+from . import security
 from .site import site
 
 bp = Blueprint("subscribe", __name__)
@@ -55,6 +58,7 @@ def hosted(list_name: str) -> Response:
             s.store.list_id(conn, list_name)
     except StoreError:
         return s.message("No such list", f"There is no list called “{list_name}”.", 404)
+    security.allow_framing()  # a blog may show the hosted form in a frame
     return Response(form_html(s.config, list_name, hosted=True), mimetype="text/html")
 
 
@@ -71,34 +75,74 @@ def subscribe(list_name: str) -> Response:
         page = s.message("Please check the form", "The form sent far more than it holds.", 413)
         page.headers.update(CORS)
         return page
-    if request.is_json:
-        body = request.get_json(silent=True)
-        data = (
-            {str(k): str(v) for k, v in body.items() if isinstance(v, str | int | bool)}
-            if isinstance(body, dict)
-            else {}
-        )
-    else:
-        data = {k: request.form.get(k, "") for k in request.form}
+    security.allow_framing()  # the answer of a form a blog shows in a frame
+    data, bad = _fields()
+    if bad:
+        return _answer(list_name, Answer.BAD_INPUT, bad, as_json)
     result = s.signups.subscribe(
         list_name,
         data,
         Request(
             ip=request.remote_addr or "",
-            user_agent=request.headers.get("User-Agent", "")[:500],
-            referrer=request.headers.get("Referer", ""),
+            user_agent=_header("User-Agent")[:500],
+            referrer=_header("Referer"),
         ),
     )
-    status = result.answer.status
+    return _answer(list_name, result.answer, result.message, as_json, data, result.field)
+
+
+def _fields() -> tuple[dict[str, str], str | None]:
+    """The form's fields (form-encoded or JSON), and why they cannot be taken, if so."""
+    if not request.is_json:
+        data = {k: request.form.get(k, "") for k in request.form}
+        return data, security.bad_field(data)
+    raw = request.get_data(cache=True)
+    if security.json_depth(raw) > security.MAX_JSON_DEPTH:
+        return {}, "The form sent JSON nested far too deeply."
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}, "The form sent something that is not JSON."
+    data = (
+        {str(k): str(v) for k, v in body.items() if isinstance(v, str | int | bool)}
+        if isinstance(body, dict)
+        else {}
+    )
+    return data, security.bad_field(data)
+
+
+def _header(name: str) -> str:
+    """A request header as stored with the consent record (never a NUL)."""
+    return request.headers.get(name, "").replace("\x00", "")
+
+
+def _answer(
+    list_name: str,
+    answer: Answer,
+    message: str,
+    as_json: bool,
+    data: dict[str, str] | None = None,
+    field: str | None = None,
+) -> Response:
+    status = answer.status
     if as_json:
-        payload = {"ok": status < 400, "message": result.message, "field": result.field or None}
+        payload = {"ok": status < 400, "message": message, "field": field or None}
         return Response(json.dumps(payload), status, headers=CORS, mimetype="application/json")
-    back = data.get("page", "") or request.headers.get("Referer", "")
-    if not back.startswith(("http://", "https://")) or status < 400:
-        back = ""
-    page = s.message(HEADINGS[result.answer], result.message, status, back=back)
+    back = _back(list_name, (data or {}).get("page", "")) if status >= 400 else ""
+    page = site().message(HEADINGS[answer], message, status, back=back)
     page.headers.update(CORS)
     return page
+
+
+def _back(list_name: str, page: str) -> str:
+    """Where "Back" goes: the form's page when it is on this site (``[web] base_url``),
+    else the hosted form; never an address the request names elsewhere (nor the Referer)."""
+    base = site().base_url
+    mine = urlsplit(base)
+    there = urlsplit(page) if is_http_url(page) else None
+    if there and (there.scheme, there.netloc) == (mine.scheme, mine.netloc):
+        return page
+    return f"{base}/subscribe/{quote(list_name, safe='')}"
 
 
 def _email(subscriber_id: int) -> str:

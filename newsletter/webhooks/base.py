@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import secrets
 from ..errors import NewsletterError
+from ..headers import unstorable
 from ..store import utcnow
 from ..store.models import WebhookToken
 
@@ -113,12 +114,9 @@ def need(obj: Any, key: str, kind: type[T], where: str = "body") -> T:
 
 def plain_text(value: str, where: str) -> str:
     """``value`` unless it holds a NUL or an unpaired surrogate (a 400 naming ``where``)."""
-    if "\x00" in value:
-        raise Malformed(f"{where} holds a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise Malformed(f"{where} holds an unpaired surrogate (not valid Unicode)") from None
+    why = unstorable(value)
+    if why:
+        raise Malformed(f"{where} {why}")
     return value
 
 
