@@ -23,7 +23,7 @@ from newsletter.web.app import create_app
 
 from .conftest import REPO
 from .helpers import outbox_messages
-from .test_preview import browser  # noqa: F401 - the shared browser fixture
+from .test_preview import browser, preview  # noqa: F401 - the shared fixtures
 
 
 @pytest.fixture
@@ -263,3 +263,23 @@ def test_the_pages_work_under_their_csp_in_a_browser(  # type: ignore[no-untyped
         server.shutdown()
         server.server_close()
         store.close()
+
+
+@pytest.mark.browser
+def test_the_preview_works_under_its_csp(browser, preview) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    server, _ = preview
+    page = browser.new_context().new_page()
+    problems: list[str] = []
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    r = page.goto(f"{server.url}?part=1")
+    assert r is not None and "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    page.locator("#live", has_text="live reload: on").wait_for()  # its script runs
+    page.frame_locator("#phone").locator(".nl-content").first.wait_for()  # the part, framed
+    with page.expect_navigation():
+        page.locator("#dark").check()  # the checkbox's handler, no inline onchange
+    assert "dark=1" in page.url
+    page.locator("#live", has_text="live reload: on").wait_for()
+    assert not [p for p in problems if "Content Security Policy" in p], problems
