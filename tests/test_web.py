@@ -4,6 +4,7 @@ tested over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -689,6 +690,20 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
     return requests.post(url, data=body, headers=headers, timeout=10)
 
 
+@contextlib.contextmanager
+def webhook_server(db_url: str) -> Iterator[tuple[str, Store]]:
+    """`newsletter serve` on ``db_url``: its webhooks' address and the store."""
+    store = Store(db_url)
+    server = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/webhooks", store
+    finally:
+        server.shutdown()
+        server.server_close()
+        store.close()
+
+
 def test_a_replay_never_suppresses_again_an_address_the_editor_lifted(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -696,11 +711,7 @@ def test_a_replay_never_suppresses_again_an_address_the_editor_lifted(
     again, after the editor lifted the suppression it brought, changes nothing."""
     monkeypatch.setenv("RESEND_WEBHOOK_SECRET", RESEND_SECRET)
     sign = sendgrid_signer(monkeypatch)
-    store = Store(db_url)
-    server = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/webhooks"
-    try:
+    with webhook_server(db_url) as (base, store):
         sg = json.dumps([{"email": "ann@example.com", "event": "spamreport"}]).encode()
         rs = json.dumps({"type": "email.bounced", "data": {"to": ["bob@example.com"]}}).encode()
         captured = [
@@ -718,10 +729,6 @@ def test_a_replay_never_suppresses_again_an_address_the_editor_lifted(
         # a new request (another svix-id, another SendGrid timestamp) is applied as before
         assert _post(f"{base}/resend", rs, resend_headers(rs)).status_code == 200
         assert {s.email_key for s in store.suppressions()} == {"bob@example.com"}
-    finally:
-        server.shutdown()
-        server.server_close()
-        store.close()
 
 
 def test_an_ses_message_is_accepted_once_and_only_within_the_hour(sns) -> None:  # type: ignore[no-untyped-def]
@@ -758,11 +765,7 @@ def test_nul_and_surrogates_in_a_signed_webhook_are_a_400(
     monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", "mg-signing-key")
     monkeypatch.setenv("RESEND_WEBHOOK_SECRET", RESEND_SECRET)
     sign = sendgrid_signer(monkeypatch)
-    store = Store(db_url)
-    server = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/webhooks"
-    try:
+    with webhook_server(db_url) as (base, store):
         for bad in ("ann\\u0000@example.com", "\\ud800ann@example.com"):
             sg = '[{"email": "BAD", "event": "spamreport"}]'.replace("BAD", bad).encode()
             rs = '{"type": "email.bounced", "data": {"to": ["BAD"]}}'.replace("BAD", bad).encode()
@@ -776,7 +779,3 @@ def test_nul_and_surrogates_in_a_signed_webhook_are_a_400(
                 assert r.status_code == 400, (url, r.status_code, r.text)
                 assert "NUL" in r.text or "surrogate" in r.text, r.text
         assert store.suppressions() == []
-    finally:
-        server.shutdown()
-        server.server_close()
-        store.close()
