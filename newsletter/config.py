@@ -112,6 +112,8 @@ class ListSettings:
     title: str = ""
     #: how long a confirmation link stays valid; unconfirmed addresses are purged after it
     confirm_expiry: str = "7d"
+    #: the page of your site the form is on: the "Back" link of the form's error page
+    page: str = ""
 
 
 @dataclass
@@ -498,6 +500,7 @@ def load_config(path: Path | str | None = None) -> Config:
                 from .timing import parse_interval  # (timing does not import config)
 
                 parse_interval(settings.confirm_expiry, f"{path}: [lists.{name}] confirm_expiry")
+                settings.page = _optional_url(settings.page, f"{path}: [lists.{name}] page")
                 cfg.lists[name] = settings
         else:
             if not isinstance(value, str):
@@ -574,6 +577,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # consent_text = "I agree to receive this email series. I can unsubscribe at any time."
 # title = "Get the series by email"
 # confirm_expiry = "7d"
+# page = "https://example.com/blog/post"   # where the form is: its error page's "Back" link
 
 [feeds]
 # Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).

@@ -276,12 +276,21 @@ def test_import_refuses_a_redirect_inside(
 # --- feeds -------------------------------------------------------------------------------
 
 
-def test_feeds_add_gives_up_on_a_dripping_feed(site: Site, workdir: Path) -> None:
+def test_feeds_add_and_check_give_up_on_a_dripping_feed(site: Site, workdir: Path) -> None:
     settings(workdir, "allow_private = true\ntimeout = 1")
     site.drips["/feed/"] = "body"
     added = nl("feeds", "add", f"{site.local}/feed/", "--list", "readers")
     one_line_error(added, f"{site.local}/feed/: no answer within 1 seconds")
     assert "No feeds yet" in nl("feeds", "list").output
+    # a feed that answered when added, and drips (in its headers) at the next check
+    site.put(
+        "/blog/feed/", rss(("Old", f"{site.local}/old/", LONG_AGO, "old")), "application/rss+xml"
+    )
+    assert nl("feeds", "add", f"{site.local}/blog/feed/", "--list", "readers").exit_code == 0
+    site.drips["/blog/feed/"] = "headers"
+    checked = nl("feeds", "check")
+    assert checked.exit_code == 1
+    assert checked.stderr == f"error: {site.local}/blog/feed/: no answer within 1 seconds\n"
 
 
 def test_feeds_check_refuses_a_redirect_inside_and_an_entry_linking_inside(

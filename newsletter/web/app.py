@@ -38,7 +38,7 @@ def create_app(
     app.register_blueprint(webhooks_blueprint(store, hooks))
     for module in (unsubscribe, subscribe, preferences, archive):
         app.register_blueprint(module.bp)
-    security.install(app)
+    security.install(app, base_url=config.web.base_url)
 
     @app.before_request
     def storable() -> Response | None:

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
 
@@ -39,8 +40,10 @@ def hashes(html: str, tag: str) -> list[str]:
     return list(found)
 
 
-def policy(html: str, *, framing: str = "'none'") -> str:
-    """The Content-Security-Policy of one HTML page."""
+def policy(html: str, *, framing: str = "'none'", origin: str = "") -> str:
+    """The Content-Security-Policy of one HTML page; ``origin`` is ``[web] base_url``'s (the
+    forms post there, which may not be the address the page was opened at)."""
+    own = f"'self' {origin}".strip()
     scripts = " ".join(hashes(html, "script")) or "'none'"
     styles = " ".join(hashes(html, "style")) or "'none'"
     return "; ".join(
@@ -52,9 +55,9 @@ def policy(html: str, *, framing: str = "'none'") -> str:
             "style-src-attr 'unsafe-inline'",
             "img-src * data:",
             "font-src * data:",
-            "connect-src 'self'",
+            f"connect-src {own}",
             "frame-src 'self'",
-            "form-action 'self'",
+            f"form-action {own}",
             "base-uri 'none'",
             f"frame-ancestors {framing}",
         )
@@ -66,7 +69,7 @@ def allow_framing(framing: str = "*") -> None:
     g.newsletter_framing = framing
 
 
-def secure(response: Response, *, personal: bool) -> Response:
+def secure(response: Response, *, personal: bool, origin: str = "") -> Response:
     """The headers every answer gets (see the module's docstring)."""
     h = response.headers
     h.setdefault("X-Content-Type-Options", "nosniff")
@@ -75,21 +78,25 @@ def secure(response: Response, *, personal: bool) -> Response:
     if framing == "'none'":
         h.setdefault("X-Frame-Options", "DENY")
     if response.mimetype == "text/html" and not response.is_streamed:
-        h.setdefault(
-            "Content-Security-Policy", policy(response.get_data(as_text=True), framing=framing)
-        )
+        page = response.get_data(as_text=True)
+        h.setdefault("Content-Security-Policy", policy(page, framing=framing, origin=origin))
     if personal and "Cache-Control" not in h:
         h["Cache-Control"] = "no-store"
     return response
 
 
-def install(app: Flask, *, public: Iterable[str] = ("/archive", "/healthz")) -> None:
+def install(
+    app: Flask, *, public: Iterable[str] = ("/archive", "/healthz"), base_url: str = ""
+) -> None:
     """Every answer of ``app`` gets the headers; those under ``public`` may be cached."""
     prefixes = tuple(public)
+    parts = urlsplit(base_url)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        return secure(response, personal=not request.path.startswith(prefixes))
+        personal = not request.path.startswith(prefixes)
+        return secure(response, personal=personal, origin=origin)
 
 
 # --- anonymous input -----------------------------------------------------------------------

@@ -136,13 +136,15 @@ def _answer(
 
 def _back(list_name: str, page: str) -> str:
     """Where "Back" goes: the form's page when it is on this site (``[web] base_url``),
-    else the hosted form; never an address the request names elsewhere (nor the Referer)."""
-    base = site().base_url
-    mine = urlsplit(base)
+    else the page recorded for the list (``[lists.NAME] page``), else the hosted form;
+    never an address the request names elsewhere (nor the Referer)."""
+    s = site()
+    mine = urlsplit(s.base_url)
     there = urlsplit(page) if is_http_url(page) else None
     if there and (there.scheme, there.netloc) == (mine.scheme, mine.netloc):
         return page
-    return f"{base}/subscribe/{quote(list_name, safe='')}"
+    recorded = s.config.lists[list_name].page if list_name in s.config.lists else ""
+    return recorded or f"{s.base_url}/subscribe/{quote(list_name, safe='')}"
 
 
 def _email(subscriber_id: int) -> str:
