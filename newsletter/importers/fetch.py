@@ -91,7 +91,6 @@ def fetch_page(
 _HINTS = {
     "timeout": "try again later",
     "too-large": "save the article's part of the page and import that file",
-    "refused": "for a page on this machine or your network, set [fetch] allow_private = true",
 }
 
 
