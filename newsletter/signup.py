@@ -30,7 +30,7 @@ from .providers.base import ACCEPTED
 from .signing import ConfirmRefused, ConfirmToken, Signer
 from .store import Store, utcnow
 from .store import consent as joins
-from .store.subscribers import normalise_email, valid_timezone
+from .store.subscribers import holds, normalise_email, token_key, valid_timezone
 from .timing import parse_interval
 
 log = logging.getLogger("newsletter.signup")
@@ -156,7 +156,7 @@ class Signups:
         self.config = config
         self._provider_factory = provider
         self._provider: Provider | None = None
-        self.signer = Signer.from_env(store.signing_secret())
+        self.signer = Signer.from_env(store.signing_secret)
         self.by_ip = RateLimiter(limits.per_ip, limits.window_seconds)
         self.by_address = RateLimiter(limits.per_address, limits.window_seconds)
         self.env = environment(config)
@@ -170,7 +170,10 @@ class Signups:
         return expiry_seconds(self.config, list_name)
 
     def confirm_url(self, subscriber_id: int, list_id: int) -> str:
-        token = self.signer.confirm_token(subscriber_id, list_id)
+        key = token_key(self.store, subscriber_id)
+        if key is None:
+            raise StoreError(f"no subscriber {subscriber_id} to confirm")
+        token = self.signer.confirm_token(subscriber_id, list_id, key=key)
         return f"{self.config.web.base_url.rstrip('/')}/confirm/{token}"
 
     def subscribe(
@@ -307,8 +310,8 @@ class Signups:
         """The link's subscriber and list; ConfirmRefused if forged or expired."""
         found = self.signer.verify_confirm(token, self.longest_expiry())
         name = joins.list_name(self.store, found.list_id)
-        if name is None:
-            raise ConfirmRefused(expired=False)
+        if name is None or not holds(self.store, found.subscriber_id, found.key):
+            raise ConfirmRefused(expired=False)  # (the link of someone erased since)
         # Each list has its own expiry: check the token against it.
         return self.signer.verify_confirm(token, self.expiry_seconds(name))
 

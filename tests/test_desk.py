@@ -145,6 +145,11 @@ def test_import_edit_queue_send_and_see_it_sent(  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="Search").click()
     _no_horizontal_scroll(page)
     _accessible(page)
+    for name in ("Feeds", "Settings"):
+        page.get_by_role("link", name=name, exact=True).click()
+        page.get_by_role("heading", name=name, exact=True).wait_for()
+        _no_horizontal_scroll(page)
+        _accessible(page)
 
     # What readers get: part 1 in the outbox; part 2 waits with the new subject.
     sent = list((workspace / "outbox").glob("*.eml"))
@@ -187,6 +192,7 @@ def app(workspace: Path) -> Iterator[tuple[Any, str]]:
 
 PAGES = [
     "/desk/",
+    "/desk/settings",
     "/desk/feeds",
     "/desk/new",
     "/desk/issues/calmer-mornings",
@@ -342,3 +348,32 @@ def test_feeds_page_follows_a_feed_and_says_why_not(app: tuple[Any, str]) -> Non
     checked = client.post("/desk/feeds/check", data={"csrf": csrf})
     assert checked.status_code == 302
     assert "Checked 0 feeds" in client.get("/desk/feeds").get_data(as_text=True)
+
+
+def test_settings_are_written_back_with_their_comments(
+    app: tuple[Any, str], workspace: Path
+) -> None:
+    flask_app, token = app
+    client = flask_app.test_client()
+    csrf = _signed_in(client, token)
+    toml = workspace / "newsletter.toml"
+    comments = [line for line in toml.read_text().splitlines() if line.startswith("#")]
+    saved = client.post(
+        "/desk/settings",
+        data={
+            "csrf": csrf,
+            "sender.name": "Calm Practice",
+            "sender.postal_address": "1 Quiet Lane, Leeds LS1 4AP",
+            "brand.primary_color": "#7a3b69",
+        },
+    )
+    assert saved.status_code == 302
+    text = toml.read_text()
+    assert 'name = "Calm Practice"' in text and 'primary_color = "#7a3b69"' in text
+    assert all(c in text for c in comments), "every comment kept"
+    assert load_config(toml).sender.postal_address == "1 Quiet Lane, Leeds LS1 4AP"
+    preview = client.get("/desk/issues/calmer-mornings/parts/1/preview").get_data(as_text=True)
+    assert "#7a3b69" in preview and "1 Quiet Lane" in preview
+    bad = client.post("/desk/settings", data={"csrf": csrf, "sender.email": "not an address"})
+    assert bad.status_code == 400 and "sender" in bad.get_data(as_text=True)
+    assert load_config(toml).sender.email != "not an address", "nothing written"

@@ -74,6 +74,10 @@ class Desk:
                 self._renders[key] = found
         return found
 
+    def forget_renders(self) -> None:
+        with self._lock:
+            self._renders.clear()
+
     @property
     def issues_dir(self) -> Path:
         return self.config.resolve(self.config.issues_dir)

@@ -485,6 +485,35 @@ def feeds_approve(name: str) -> Any:
     return redirect(url_for("desk.series", slug=q.slug))
 
 
+# --- settings ----------------------------------------------------------------------------
+
+
+def settings() -> Response:
+    from .settings import FIELDS, current
+
+    d = desk()
+    return d.page(
+        "settings.html",
+        fields=FIELDS,
+        values=current(d.config),
+        path=str(d.config.path or "newsletter.toml"),
+        notice=_notice(),
+    )
+
+
+def settings_post() -> Any:
+    from .settings import FIELDS, save
+
+    d = desk()
+    d.config = save(d.config, {f.name: request.form.get(f.name, "") for f in FIELDS})
+    d.forget_renders()  # the parts' previews show the new sender and colours
+    _flash(
+        "Settings saved to newsletter.toml. A running 'newsletter run' or 'newsletter serve' "
+        "reads them when it starts again."
+    )
+    return redirect(url_for("desk.settings"))
+
+
 # --- subscribers -------------------------------------------------------------------------
 
 
@@ -557,6 +586,8 @@ def routes(bp: Blueprint) -> None:
         ("/feeds", feeds_add, post),
         ("/feeds/check", feeds_check, post),
         ("/feeds/approve/<name>", feeds_approve, post),
+        ("/settings", settings, get),
+        ("/settings", settings_post, post),
         ("/subscribers", subscribers, get),
         ("/subscribers/import", subscribers_import, post),
         ("/subscribers.csv", subscribers_csv, get),
