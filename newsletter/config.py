@@ -72,6 +72,8 @@ class Brand:
     content_background: str = "#ffffff"
     font_family: str = "Georgia, 'Times New Roman', serif"
     logo_url: str = ""
+    #: the web pages' language (the form, the archive), and an article's when its text is
+    #: too short to tell
     language: str = "en"
     greeting: str = "Hi {first_name},"
     first_name_fallback: str = "there"
@@ -123,6 +125,8 @@ class ListSettings:
     confirm_expiry: str = "7d"
     #: the page of your site the form is on: the "Back" link of the form's error page
     page: str = ""
+    #: the language of the form, its answers and the confirmation email ("" = [brand] language)
+    language: str = ""
 
 
 @dataclass
@@ -156,6 +160,9 @@ class SeriesStyle:
     subject: str = "{heading}"
     #: the last lines of every part; {author} is the issue's author (or the sender's name)
     sign_off: str = "Until next time,\n{author}"
+    #: every series' language ("de"), unless its issue file says; "" = the article's own
+    #: (its page's lang, else detected from its text)
+    language: str = ""
 
     def check(self, source: str) -> None:
         for key, fmt, allowed in (
@@ -489,6 +496,20 @@ def _pattern(pattern: re.Pattern[str], expected: str) -> Callable[[str, str], st
     return check
 
 
+def _language(optional: bool) -> Callable[[str, str], str]:
+    def check(value: str, where: str) -> str:
+        from .i18n import normalise
+
+        if optional and not value.strip():
+            return ""
+        code = normalise(value)
+        if code is None:
+            raise ConfigError(f"{where}: expected a language code like de or pt-BR, got {value!r}")
+        return code
+
+    return check
+
+
 def _optional_url(value: str, where: str) -> str:
     return _url(value, where) if value.strip() else ""
 
@@ -502,6 +523,8 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     },
     ("brand", "font_family"): _pattern(_FONTS, "font names like Georgia, 'Times New Roman', serif"),
     ("brand", "logo_url"): _optional_url,
+    ("brand", "language"): _language(optional=False),
+    ("series", "language"): _language(optional=True),
     ("sender", "email"): _address(optional=False),
     ("sender", "reply_to"): _address(optional=True),
     ("sender", "postal_address"): _postal,
@@ -642,6 +665,9 @@ def load_config(path: Path | str | None = None) -> Config:
 
                 parse_interval(settings.confirm_expiry, f"{path}: [lists.{name}] confirm_expiry")
                 settings.page = _optional_url(settings.page, f"{path}: [lists.{name}] page")
+                settings.language = _language(optional=True)(
+                    settings.language, f"{path}: setting 'lists.{name}.language'"
+                )
                 cfg.lists[name] = settings
         else:
             if not isinstance(value, str):
@@ -682,6 +708,7 @@ postal_address = "123 Example Street, Springfield"
 [series]
 # subject = "{heading}"     # or "{title}: {heading}", "{heading} ({k}/{n})"
 # sign_off = "Until next time,\\n{author}"   # "" for none; {author} from the issue
+# language = "de"   # the frame's words and lang; default: each article's own (detected)
 
 [sending]
 provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses, smtp
@@ -719,6 +746,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # title = "Get the series by email"
 # confirm_expiry = "7d"
 # page = "https://example.com/blog/post"   # where the form is: its error page's "Back" link
+# language = "de"   # the form, its answers and the confirmation email ([brand] language)
 
 [feeds]
 # Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).
