@@ -62,7 +62,8 @@ def create_app(
             return None
         if request.path.startswith("/webhooks/"):
             return Response(why + "\n", 400, mimetype="text/plain")
-        return site().message("Please check the form", why, 400)
+        _ = site().gettext()
+        return site().message(_("Please check the form"), why, 400)
 
     @app.get("/healthz")
     def health() -> Response:
