@@ -13,6 +13,7 @@ from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_ac
 from .config import Config
 from .errors import InputError, NewsletterError
 from .importers import MAX_TEXT_BYTES, import_source, outline
+from .importers.links import is_share_link
 from .issuefile import (
     CTA,
     Issue,
@@ -165,8 +166,14 @@ def review_import(issue: Path) -> outline.Record:
 def article_cta(article: Article, cta_url: str = "") -> CTA | None:
     """The issue's call to action: the article's own (a line that asks the reader to act,
     first), else "Find out more" at ``cta_url``. "Read the whole article" is never the main
-    one: every part links to the article quietly."""
-    ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
+    one: every part links to the article quietly. A share link ("e-mail this",
+    ``mailto:?subject=…``, a network's share address) is the page's, never the author's
+    call to action, and the issue's link is always an http(s) address."""
+    ctas = [
+        b for b in article.blocks if isinstance(b, CallToAction) and not is_share_link(b.url)
+    ]
+    # a line that links elsewhere than the web ("E-mail me", mailto:) stays in the text
+    ctas = [c for c in ctas if not c.url or is_http_url(c.url)]
     # an arrow line of encouragement ("👉 You deserve support") is not a call to action
     asks = [c for c in ctas if asks_to_act(c.label)]
     target = cta_url or next((c.url for c in asks + ctas if c.url), "")

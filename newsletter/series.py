@@ -205,7 +205,8 @@ def frame_ctas(blocks: tuple[Block, ...], cta: CTA | None) -> tuple[Block, ...]:
 
     A line that does not ask the reader to act is a paragraph, whatever arrow it starts
     with; every other one links to the CTA URL when it has no link of its own; the one with
-    the issue's CTA words (or starts with them) is the part's button, where it stands."""
+    the issue's CTA words (or starts with them) is the part's button, where it stands, and
+    goes where the issue's CTA goes."""
     out: list[Block] = []
     main_done = False
     for b in blocks:
@@ -216,7 +217,8 @@ def frame_ctas(blocks: tuple[Block, ...], cta: CTA | None) -> tuple[Block, ...]:
             if not b.url and cta and cta.url:
                 b = replace(b, url=cta.url)
             if cta and not main_done and same_words(b.label, cta.label, prefix=True):
-                b = replace(b, main=True)
+                # the issue's cta.url wins over the line's own link (a page's sign-up link)
+                b = replace(b, main=True, url=cta.url or b.url)
                 main_done = True
         out.append(b)
     return tuple(out)

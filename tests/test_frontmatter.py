@@ -99,8 +99,14 @@ def test_issue_files_stay_strict(workdir: Path) -> None:
 
 
 def test_import_never_writes_an_issue_file_split_would_refuse(workdir: Path) -> None:
-    paragraph = "<p>" + "A sentence of a very long page that goes on and on. " * 30 + "</p>\n"
-    page = f"<html><head><title>Huge</title></head><body><article><h1>Huge</h1>{paragraph * 1700}"
+    # distinct paragraphs: an extractor keeps one copy of a paragraph repeated word for word
+    paragraphs = "".join(
+        f"<p>Paragraph {n}. "
+        + "A sentence of a very long page that goes on and on. " * 30
+        + "</p>\n"
+        for n in range(1700)
+    )
+    page = f"<html><head><title>Huge</title></head><body><article><h1>Huge</h1>{paragraphs}"
     (workdir / "huge.html").write_text(page + "</article></body></html>")
     assert 2.2e6 < (workdir / "huge.html").stat().st_size < 3e6
     one_line_error(

@@ -7,6 +7,7 @@ article's URL, and says which ones it could not resolve when there is none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import urljoin, urlparse
@@ -25,6 +26,33 @@ from ..blocks import (
 )
 
 _ABSOLUTE = ("http", "https", "mailto", "tel")
+
+
+_SHARE = re.compile(
+    r"""^(?:
+    mailto:\?|mailto:[^@]*\?(?:.*&)?(?:subject|body)=|            # "e-mail this" to no one
+    (?:https?:)?//(?:[\w-]+\.)*(?:
+        facebook\.com/(?:sharer|share\.php|dialog/(?:share|feed|send))|
+        (?:twitter|x)\.com/(?:intent/(?:tweet|post|retweet|like|follow)|share)|
+        linkedin\.com/(?:shareArticle|sharing|cws/share)|
+        pinterest\.[a-z.]+/pin/create|reddit\.com/submit|tumblr\.com/(?:share|widgets/share)|
+        (?:api\.)?whatsapp\.com/send|wa\.me/\?|t\.me/share|telegram\.me/share|
+        news\.ycombinator\.com/submitlink|getpocket\.com/(?:save|edit)|
+        flipboard\.com/bookmarklet|buffer\.com/add|bsky\.app/intent|
+        mastodonshare|toot\.kytta|vk\.com/share|xing\.com/(?:spi/)?share|
+        (?:www\.)?addtoany\.com/(?:share|add_to)|sharethis\.com|
+        wordpress\.com/(?:press-this|wp-admin/press-this)
+    )|
+    whatsapp://send|fb-messenger://share|sms:\?
+    )""",
+    re.I | re.X,
+)
+
+
+def is_share_link(link: str) -> bool:
+    """A link that shares the page (``mailto:?subject=…``, a social network's share or
+    tweet-this address): page furniture, never the article's link or its call to action."""
+    return bool(_SHARE.match(link.strip()))
 
 
 def is_absolute(link: str) -> bool:
@@ -81,4 +109,4 @@ def resolve_links(article: Article, base: str) -> None:
         )
 
 
-__all__ = ["is_absolute", "map_links", "resolve_links"]
+__all__ = ["is_absolute", "is_share_link", "map_links", "resolve_links"]

@@ -76,31 +76,32 @@ def _label(block: Block) -> str:
     return f"{block.kind}: {text}"
 
 
-def _find(needle: str, lines: list[str], start: int) -> int:
-    """The first line from ``start`` (index) that holds the start of ``needle``."""
+def _find(needle: str, squashed: list[str], start: int) -> int:
+    """The first line from ``start`` (index) that holds the start of ``needle``
+    (``squashed``: the source's lines, each through ``_squash`` once)."""
     key = _squash(needle)[:40]
     if not key:
         return 0
-    for i in range(start, len(lines)):
-        if key in _squash(lines[i]):
+    for i in range(start, len(squashed)):
+        if key in squashed[i]:
             return i + 1
-    for i in range(0, min(start, len(lines))):
-        if key in _squash(lines[i]):
+    for i in range(0, min(start, len(squashed))):
+        if key in squashed[i]:
             return i + 1
     return 0
 
 
-def line_of(block: Block, lines: list[str], start: int = 0) -> int:
+def line_of(block: Block, squashed: list[str], start: int = 0) -> int:
     words = block.text().strip().splitlines()
-    return _find(words[0], lines, start) if words else 0
+    return _find(words[0], squashed, start) if words else 0
 
 
 def outline_rows(article: Article, text: str) -> list[Row]:
     """Every kept block and every dropped line, in the order of the source."""
-    lines = text.splitlines()
+    lines = [_squash(ln) for ln in text.splitlines()]  # once: a page's lines are long
     rows: list[Row] = []
     if article.title:
-        exact = [i + 1 for i, ln in enumerate(lines) if _squash(ln) == _squash(article.title)]
+        exact = [i + 1 for i, ln in enumerate(lines) if ln == _squash(article.title)]
         line = exact[0] if exact else _find(article.title, lines, 0)
         rows.append(Row(line, "title", article.title))
     at = 0
@@ -124,7 +125,7 @@ def _after(rows: list[Row], index: int) -> int:
 def cut(article: Article, text: str, first: int, last: int) -> None:
     """Keep the blocks that stand between lines ``first`` and ``last`` of ``text`` (for
     Markdown and HTML, where the importer does not read line by line); noted."""
-    lines = text.splitlines()
+    lines = [_squash(ln) for ln in text.splitlines()]
     kept: list[Block] = []
     at = 0
     for block in article.blocks:

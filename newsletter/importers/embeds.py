@@ -1,0 +1,142 @@
+"""Videos, maps and social posts in a page become a linked line ("Watch the video: URL"),
+so the text around them still makes sense in an email; their scripts go.
+
+Works on an lxml tree, before the extractor reads the page (an extractor drops iframes,
+and with them the sentence that says "watch this").
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import html as lxml_html
+
+from ..fetch import is_http_url
+
+_WS = re.compile(r"\s+")
+_VIDEO_HOSTS = re.compile(r"youtube(?:-nocookie)?\.com|youtu\.be|vimeo\.com|wistia|loom\.com", re.I)
+_YOUTUBE_ID = re.compile(r"youtube(?:-nocookie)?\.com/embed/([\w-]{6,})", re.I)
+#: a social post's blockquote class: (its host, the line's words)
+SOCIAL = {
+    "instagram-media": ("instagram", "See the post on Instagram"),
+    "twitter-tweet": ("twitter", "See the post on X"),
+    "tiktok-embed": ("tiktok", "See the video on TikTok"),
+    "fb-post": ("facebook", "See the post on Facebook"),
+}
+#: the words of each line an embed becomes (one place, for the catalogue)
+LABELS = {"video": "Watch the video", "map": "See the map", "other": "See it online"}
+#: a paragraph this module wrote carries its link here, so the mapping can find it again
+LINK_ATTR = "data-newsletter-link"
+
+
+def clean_text(el: lxml_html.HtmlElement) -> str:
+    return _WS.sub(" ", el.text_content()).strip()
+
+
+def _label(el: lxml_html.HtmlElement) -> str:
+    label = str(el.tag)
+    ident = el.get("id")
+    classes = (el.get("class") or "").split()
+    if ident:
+        label += f"#{ident}"
+    if classes:
+        label += "." + ".".join(classes[:2])
+    return label
+
+
+def describe(el: lxml_html.HtmlElement) -> str:
+    """``header.site-header with nav.main-nav ('the first words')``: an element (and the
+    landmarks inside it), as a note names it."""
+    label = _label(el)
+    inside = [_label(d) for d in el.iter("nav", "aside", "footer", "form") if d is not el][:2]
+    if inside:
+        label += " with " + ", ".join(inside)
+    text = _WS.sub(" ", " ".join(el.itertext())).strip()
+    src = (el.get("src") or "") if el.tag in ("script", "iframe", "img") else ""
+    return label + (f" {src[:80]}" if src else "") + (f" ({text[:50]!r})" if text else "")
+
+
+def link_line(label: str, url: str) -> lxml_html.HtmlElement:
+    """``<p>Label: URL</p>``, its link kept aside (an extractor reads a line that is mostly
+    a link as navigation; the mapping links the URL again)."""
+    p = lxml_html.Element("p")
+    p.set(LINK_ATTR, url)
+    p.text = f"{label}: {url}"
+    return p
+
+
+def _embed_url(el: lxml_html.HtmlElement) -> str:
+    src = el.get("src") or el.get("data-src") or ""
+    if not src:
+        source = el.find(".//source")
+        src = (source.get("src") or "") if source is not None else ""
+    m = _YOUTUBE_ID.search(src)
+    if m:
+        return f"https://www.youtube.com/watch?v={m.group(1)}"
+    if src.startswith("//"):
+        src = "https:" + src
+    return src.split("?")[0] if "player.vimeo.com" in src else src
+
+
+def _replace(old: lxml_html.HtmlElement, new: lxml_html.HtmlElement) -> None:
+    new.tail = old.tail
+    parent = old.getparent()
+    if parent is not None:
+        parent.replace(old, new)
+
+
+def _drop(el: lxml_html.HtmlElement) -> None:
+    parent = el.getparent()
+    if parent is not None:
+        el.drop_tree()  # keeps the tail text
+
+
+def _media(root: lxml_html.HtmlElement, notes: list[str]) -> None:
+    for el in list(root.iter("iframe", "video", "embed", "object")):
+        if el.getparent() is None or any(a.tag in ("video", "object") for a in el.iterancestors()):
+            continue
+        url = _embed_url(el)
+        if not is_http_url(url):
+            if el.tag in ("iframe", "video"):
+                notes.append(f"dropped {describe(el)}: an embed without an address")
+            _drop(el)
+            continue
+        if el.tag == "video" or _VIDEO_HOSTS.search(url):
+            label = LABELS["video"]
+        elif "google.com/maps" in url or "maps.google" in url:
+            label = LABELS["map"]
+        else:
+            label = LABELS["other"]
+        notes.append(f"embedded {el.tag} kept as a link: {label}: {url}")
+        _replace(el, link_line(label, url))
+
+
+def _social(root: lxml_html.HtmlElement, notes: list[str]) -> None:
+    for quote in list(root.iter("blockquote")):
+        classes = (quote.get("class") or "").split()
+        kind = next((c for c in classes if c in SOCIAL), None)
+        if kind is None or quote.getparent() is None:
+            continue
+        host, label = SOCIAL[kind]
+        url = quote.get("data-instgrm-permalink") or quote.get("cite") or ""
+        if not url:
+            links = [a.get("href") or "" for a in quote.iter("a")]
+            url = next((h for h in reversed(links) if host in h), "")
+        url = url.split("?")[0]
+        if not url:
+            continue
+        if kind == "instagram-media" or not clean_text(quote):
+            notes.append(f"embedded {host} post kept as a link: {url}")
+            _replace(quote, link_line(label, url))
+        else:
+            quote.append(link_line(label, url))
+            notes.append(f"embedded {host} post kept as a quote with its link: {url}")
+
+
+def replace_embeds(root: lxml_html.HtmlElement, notes: list[str]) -> None:
+    """Videos, maps and social posts become a linked line, each noted."""
+    _media(root, notes)
+    _social(root, notes)
+
+
+__all__ = ["LABELS", "LINK_ATTR", "SOCIAL", "clean_text", "describe", "link_line", "replace_embeds"]
