@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph
 from .config import Config, ProviderName, Sender
 from .errors import ConfigError, NewsletterError
+from .fetch import is_http_url
 from .render import GMAIL_CLIP_BYTES, PREFERENCES_URL, UNSUBSCRIBE_URL, RenderedPart, Renderer
 from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Series
 
@@ -83,9 +84,9 @@ def bad_link(url: str) -> str | None:
     """Why a link would not work for a subscriber, or None."""
     if url in (UNSUBSCRIBE_URL, PREFERENCES_URL) or url.startswith("mailto:"):
         return None
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if not is_http_url(url):
         return "is not an absolute http(s) link"
+    parsed = urlparse(url)
     host = (parsed.hostname or "").lower()
     if (
         host in ("localhost", "localhost.localdomain")
@@ -231,8 +232,7 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
         for img in parser.images:
             if not (img.get("alt") or "").strip():
                 report.add(Level.ERROR, "image-alt", f"image {img.get('src')!r} has no alt text", k)
-            src = urlparse(img.get("src") or "")
-            if src.scheme not in ("http", "https") or not src.netloc:
+            if not is_http_url(img.get("src") or ""):
                 report.add(
                     Level.ERROR,
                     "image-src",

@@ -17,11 +17,11 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from . import headers, secrets
 from .errors import ConfigError, NewsletterError
+from .fetch import is_http_url
 from .timing import parse_interval, zone
 
 CONFIG_NAME = "newsletter.toml"
@@ -130,6 +130,8 @@ class ListSettings:
     title: str = ""
     #: how long a confirmation link stays valid; unconfirmed addresses are purged after it
     confirm_expiry: str = "7d"
+    #: the page of your site the form is on: the "Back" link of the form's error page
+    page: str = ""
     #: the language of the form, its answers and the confirmation email ("" = [brand] language)
     language: str = ""
 
@@ -216,6 +218,16 @@ class Notify:
 
 
 @dataclass
+class FetchSettings:
+    """``[fetch]``: every page and feed this tool fetches (``import URL``, feeds)."""
+
+    #: fetch from loopback, private and link-local addresses too (local testing only)
+    allow_private: bool = False
+    #: seconds for a whole fetch: connecting, redirects and every read of the answer
+    timeout: float = 15.0
+
+
+@dataclass
 class Smtp:
     """``[providers.smtp]``: the mail server a practice already has (Google Workspace,
     Microsoft 365, its host's relay). The password comes from ``$SMTP_PASSWORD``."""
@@ -286,6 +298,7 @@ class Config:
     series: SeriesStyle = field(default_factory=SeriesStyle)
     feeds: Feeds = field(default_factory=Feeds)
     notify: Notify = field(default_factory=Notify)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: [providers.smtp], checked when the file is loaded
@@ -330,6 +343,7 @@ _SECTIONS: dict[str, type] = {
     "series": SeriesStyle,
     "feeds": Feeds,
     "notify": Notify,
+    "fetch": FetchSettings,
 }
 _TOP = {
     "database_url",
@@ -399,8 +413,7 @@ def _provider(value: str, where: str) -> ProviderName:
 
 
 def _url(value: str, where: str) -> str:
-    parsed = urlparse(value.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    if not is_http_url(value.strip()):
         raise ConfigError(
             f"{where}: expected an address like https://news.example.org, got {value!r}"
         )
@@ -557,6 +570,7 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("dns", "nameserver"): _nameserver,
     ("feeds", "notify"): _address(optional=True),
     ("feeds", "poll"): _valid(parse_interval),
+    ("fetch", "timeout"): _at_least(0, above=True),
     ("providers.smtp", "host"): _hostname,
     ("providers.smtp", "port"): _port,
     ("providers.smtp", "security"): _security,
@@ -685,6 +699,7 @@ def load_config(path: Path | str | None = None) -> Config:
                 from .timing import parse_interval  # (timing does not import config)
 
                 parse_interval(settings.confirm_expiry, f"{path}: [lists.{name}] confirm_expiry")
+                settings.page = _optional_url(settings.page, f"{path}: [lists.{name}] page")
                 settings.language = _language(optional=True)(
                     settings.language, f"{path}: setting 'lists.{name}.language'"
                 )
@@ -774,12 +789,18 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # consent_text = "I agree to receive this email series. I can unsubscribe at any time."
 # title = "Get the series by email"
 # confirm_expiry = "7d"
+# page = "https://example.com/blog/post"   # where the form is: its error page's "Back" link
 # language = "de"   # the form, its answers and the confirmation email ([brand] language)
 
 [feeds]
 # Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).
 # notify = "editor@example.com"
 # poll = "1h"         # how often each feed is fetched; be polite to the blog
+
+[fetch]
+# Pages and feeds are fetched within one deadline, never from this machine or your network.
+# timeout = 15            # seconds for a whole fetch (connect, redirects, every read)
+# allow_private = false   # true only for local testing: fetch from 127.0.0.1, 10.x, ...
 
 # [providers.postmark]   # API key from $POSTMARK_SERVER_TOKEN
 # message_stream = "broadcast"

@@ -39,6 +39,9 @@ _NAMES = {"\r": "CR", "\n": "LF", "\t": "tab", "\x00": "NUL", "\x7f": "DEL"}
 CRLF = "\r\n"
 #: the line length headers are folded to (RFC 5322's SHOULD)
 WIDTH = 78
+#: bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE, the isolates, the marks): in a
+#: display name they can make "moc.knab@" read as "bank.com", so they never reach one
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: characters that make a display name a quoted string (as email.utils.formataddr)
 _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 #: a word too long for a folded line
@@ -70,6 +73,17 @@ def problem(value: str, *, limit: int = MAX_TEXT) -> str | None:
     return None
 
 
+def unstorable(value: str) -> str | None:
+    """Why a text cannot be stored in either database (a NUL, an unpaired surrogate), or None."""
+    if "\x00" in value:
+        return "holds a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds an unpaired surrogate (not valid Unicode)"
+    return None
+
+
 def check(value: str, source: str, *, limit: int = MAX_TEXT, line: int | None = None) -> str:
     """VALUE when it can be a header value, else an InputError naming SOURCE (and LINE)."""
     why = problem(value, limit=limit)
@@ -85,11 +99,16 @@ def clean(value: str, limit: int | None = None) -> str:
     return value[:limit] if limit is not None else value
 
 
+def display_name(value: str) -> str:
+    """A display name as it goes into an address header: one line, no bidi controls."""
+    return _BIDI.sub("", clean(value, 2 * MAX_NAME + 1)).strip()
+
+
 def display_address(name: str, email: str) -> str:
     """``Name <email>`` (quoted where needed, not encoded: for providers' JSON)."""
     from email.utils import formataddr
 
-    name = clean(name, 2 * MAX_NAME + 1).strip()
+    name = display_name(name)
     return formataddr((name, email)) if name else email
 
 
@@ -115,7 +134,7 @@ def fold_address(name: str, display: str, email: str) -> str:
     from email.header import Header
     from email.utils import quote
 
-    display = clean(display, 2 * MAX_NAME + 1).strip()
+    display = display_name(display)
     email = clean(email).replace(" ", "")
     if not display:
         return f"{name}: {email}\r\n"

@@ -11,7 +11,6 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import yaml
 
@@ -22,6 +21,7 @@ from .blocks import (
     button_label,
 )
 from .errors import InputError
+from .fetch import is_http_url
 from .importers import MAX_TEXT_BYTES, read_source
 from .importers.frontmatter import ISSUE_FIELDS, date_text, read_front_matter
 from .importers.markdown import parse_markdown
@@ -86,11 +86,6 @@ class Issue:
             tags=self.tags,
             language=self.language,
         )
-
-
-def is_http_url(value: str) -> bool:
-    parsed = urlparse(value)
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
 class _Validator:

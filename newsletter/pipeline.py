@@ -65,6 +65,7 @@ def import_article(
     list_name: str | None = None,
     force: bool = False,
     title: str = "",
+    config: Config | None = None,
     start: str = "",
     end: str = "",
     again: bool = False,
@@ -84,7 +85,17 @@ def import_article(
             raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
     if title:
         headers.check(title.strip(), "--title")  # it becomes a subject line
-    article = import_source(source, fmt, url=url, title=title, start=start, end=end)
+    fetching = (config or Config()).fetch
+    article = import_source(
+        source,
+        fmt,
+        url=url,
+        title=title,
+        start=start,
+        end=end,
+        allow_private=fetching.allow_private,
+        timeout=fetching.timeout,
+    )
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     text = "\n".join(b.text() for b in article.blocks[:200])

@@ -24,6 +24,7 @@ import jinja2
 from . import headers, i18n
 from .config import Config
 from .errors import NewsletterError, StoreError
+from .fetch import is_http_url
 from .headers import MAX_NAME
 from .pages import environment, list_language
 from .providers import Batch, Provider, Recipient
@@ -235,7 +236,7 @@ class Signups:
             return too_many
         tz = (form.get("timezone") or "").strip()[:64]
         page = (form.get("page") or "").strip()[:2000] or request.referrer[:2000]
-        if not page.lower().startswith(("http://", "https://")):
+        if not is_http_url(page):
             page = ""
         try:
             self.purge(now)

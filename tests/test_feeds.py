@@ -31,7 +31,6 @@ from newsletter.feeds import (
     start_poller,
     waiting_issues,
 )
-from newsletter.feeds import fetch as fetch_module
 from newsletter.feeds.fetch import FeedError, fetch
 from newsletter.feeds.poll import poll_due_feeds
 from newsletter.issuefile import load_issue
@@ -828,8 +827,9 @@ def test_a_feed_that_does_not_answer_in_time_is_one_line(
 ) -> None:
     blog.put("/feed/", wordpress_rss(blog.base, OLD), "application/rss+xml")
     assert nl("feeds", "add", f"{blog.base}/feed/", "--list", "readers").exit_code == 0
-    monkeypatch.setattr(fetch_module, "TIMEOUT", (2.0, 0.2))
+    with (editor / "newsletter.toml").open("a", encoding="utf-8") as f:
+        f.write("[fetch]\ntimeout = 0.2\n")
     blog.slow["/feed/"] = 1.0
     slow = CliRunner().invoke(cli, ["feeds", "check"])
     assert slow.exit_code == 1
-    assert slow.stderr == f"error: {blog.base}/feed/: no answer within 0.2s\n"
+    assert slow.stderr == f"error: {blog.base}/feed/: no answer within 0.2 seconds\n"

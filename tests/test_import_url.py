@@ -60,6 +60,12 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that gave up (the timeout test) is expected: no traceback
 
 
+@pytest.fixture(autouse=True)
+def allow_local(workdir: Path) -> None:
+    """The test server is on 127.0.0.1: the editor allows fetching from this machine."""
+    (workdir / "newsletter.toml").write_text("[fetch]\nallow_private = true\n")
+
+
 @pytest.fixture
 def site() -> Iterator[str]:
     server = _Server(("127.0.0.1", 0), _Handler)
@@ -100,7 +106,7 @@ def test_fetch_failures_are_one_line_errors(
     one_line_error(run_cli("import", f"{site}/gone"), f"{site}/gone", "404")
     one_line_error(run_cli("import", f"{site}/broken"), "500")
     one_line_error(run_cli("import", f"{site}/guide.pdf"), "not a web page", "application/pdf")
-    monkeypatch.setattr(fetch, "DEFAULT_TIMEOUT", 0.3)
+    (workdir / "newsletter.toml").write_text("[fetch]\nallow_private = true\ntimeout = 0.3\n")
     one_line_error(
         run_cli("import", f"{site}/slow"), f"{site}/slow", "no answer within 0.3 seconds"
     )
@@ -123,10 +129,10 @@ class socket_closed:  # noqa: N801 - used as a context manager
 
 
 def test_fetch_page_library_call(site: str) -> None:
-    page = fetch.fetch_page(f"{site}/old-address")
+    page = fetch.fetch_page(f"{site}/old-address", allow_private=True)
     assert page.url == f"{site}/blog/monthly-close/" and "Monthly Close" in page.text
     with pytest.raises(InputError, match="404"):
-        import_source(f"{site}/nothing-here")
+        import_source(f"{site}/nothing-here", allow_private=True)
 
 
 def test_an_address_without_its_scheme_gets_a_hint(workdir: Path) -> None:

@@ -151,7 +151,7 @@ def test_editing_the_issue_updates_the_open_page(browser, preview) -> None:  # t
     server, issue = preview
     page = browser.new_context().new_page()
     page.goto(f"{server.url}?part=1")
-    page.wait_for_function("document.getElementById('live').textContent.includes('on')")
+    page.locator("#live", has_text="live reload: on").wait_for()
     assert "Mornings, rewritten" not in page.content()
     issue.write_text(
         issue.read_text().replace("## Why mornings feel so hard", "## Mornings, rewritten")
@@ -168,7 +168,7 @@ def test_editing_the_issue_updates_the_open_page(browser, preview) -> None:  # t
     shot(page, "preview-broken-file")
     issue.write_text(good)
     page.locator("#part-title").wait_for(timeout=60000)
-    page.wait_for_function("!document.getElementById('error')", timeout=60000)
+    page.locator("#error").wait_for(state="detached", timeout=60000)
 
 
 def test_stable_urls(preview) -> None:  # type: ignore[no-untyped-def]
@@ -191,10 +191,10 @@ def test_config_and_template_edits_update_the_page(browser, preview) -> None:  #
     root = issue.parent.parent
     page = browser.new_context().new_page()
     page.goto(f"{server.url}?part=1")
-    page.wait_for_function("document.getElementById('live').textContent.includes('on')")
+    page.locator("#live", has_text="live reload: on").wait_for()
     (root / "newsletter.toml").write_text('[sender]\nname = "Renamed Practice"\n')
     page.locator(".inbox-item >> text=Renamed Practice").first.wait_for(timeout=60000)
-    page.wait_for_function("document.getElementById('live').textContent.includes('on')")
+    page.locator("#live", has_text="live reload: on").wait_for()
     footer = root / "templates" / "components" / "footer.mjml.j2"
     footer.parent.mkdir(parents=True)
     footer.write_text(

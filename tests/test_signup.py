@@ -122,6 +122,7 @@ def site_toml(db_url: str = "sqlite:///newsletter.db") -> str:
         f'database_url = "{db_url}"\n'
         '[sender]\nname = "Dana at Calm Practice"\nemail = "dana@example.com"\n'
         f'[lists.readers]\nconsent_text = "{CONSENT}"\ntitle = "Get the series by email"\n'
+        'page = "https://blog.example.com/guilt"\n'
         "[lists.open]\ndouble_opt_in = false\n"
     )
 

@@ -4,6 +4,7 @@ tested over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -456,7 +457,14 @@ def sns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     import_csv(
         store, write_csv(tmp_path / "s.csv", [["email"], ["ann@example.com"], ["bob@example.com"]])
     )
-    hooks = webhook_providers(trusted_url=lambda url: url.startswith(local + "/"))
+    from functools import partial
+
+    from newsletter.webhooks.ses import fetch_url
+
+    hooks = webhook_providers(
+        fetch=partial(fetch_url, allow_private=True),  # the stand-in for AWS is on 127.0.0.1
+        trusted_url=lambda url: url.startswith(local + "/"),
+    )
     strict = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
     lenient = make_server("127.0.0.1", 0, create_app(store, "Calm", hooks), threaded=True)
     for s in (strict, lenient):
@@ -467,7 +475,7 @@ def sns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
             "Type": kind,
             "MessageId": str(uuid.uuid4()),
             "TopicArn": "arn:aws:sns:eu-west-1:123456789012:ses-events",
-            "Timestamp": "2026-11-25T12:00:00.000Z",
+            "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
             "SignatureVersion": version,
             "SigningCertURL": f"{local}/SimpleNotificationService-test.pem",
             **fields,
@@ -675,3 +683,101 @@ def test_a_mailgun_token_is_accepted_once_on_every_database(
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- replays (issue 18): every signing provider accepts a signed request once ----------------
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(url, data=body, headers=headers, timeout=10)
+
+
+@contextlib.contextmanager
+def webhook_server(db_url: str) -> Iterator[tuple[str, Store]]:
+    """`newsletter serve` on ``db_url``: its webhooks' address and the store."""
+    store = Store(db_url)
+    server = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/webhooks", store
+    finally:
+        server.shutdown()
+        server.server_close()
+        store.close()
+
+
+def test_a_replay_never_suppresses_again_an_address_the_editor_lifted(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SendGrid and Resend (Svix) on SQLite and PostgreSQL: the same signed request sent
+    again, after the editor lifted the suppression it brought, changes nothing."""
+    monkeypatch.setenv("RESEND_WEBHOOK_SECRET", RESEND_SECRET)
+    sign = sendgrid_signer(monkeypatch)
+    with webhook_server(db_url) as (base, store):
+        sg = json.dumps([{"email": "ann@example.com", "event": "spamreport"}]).encode()
+        rs = json.dumps({"type": "email.bounced", "data": {"to": ["bob@example.com"]}}).encode()
+        captured = [
+            (f"{base}/sendgrid", sg, sign(sg), "ann@example.com"),
+            (f"{base}/resend", rs, resend_headers(rs), "bob@example.com"),
+        ]
+        for url, body, headers, email in captured:
+            first = _post(url, body, headers)
+            assert first.status_code == 200 and "1 suppressed" in first.text, first.text
+            assert store.unsuppress(email), "the editor lifts it"
+            again = _post(url, body, headers)
+            # a 2xx: a provider's own retry of a request already applied must stop
+            assert again.status_code == 200 and "already received" in again.text, again.text
+        assert store.suppressions() == []
+        # a new request (another svix-id, another SendGrid timestamp) is applied as before
+        assert _post(f"{base}/resend", rs, resend_headers(rs)).status_code == 200
+        assert {s.email_key for s in store.suppressions()} == {"bob@example.com"}
+
+
+def test_an_ses_message_is_accepted_once_and_only_within_the_hour(sns) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    urls, store, message, visits = sns
+    bounce = ses_notification(
+        "Bounce",
+        bounce={
+            "bounceType": "Permanent",
+            "bouncedRecipients": [{"emailAddress": "ann@example.com"}],
+        },
+    )
+    signed = message("Notification", Message=bounce)
+    first = requests.post(urls["test"], json=signed, timeout=5)
+    assert first.status_code == 200 and "1 suppressed" in first.text
+    assert store.unsuppress("ann@example.com")
+    again = requests.post(urls["test"], json=signed, timeout=5)
+    assert again.status_code == 200 and "already received" in again.text
+    assert store.suppressions() == []
+    for hours in (-2, 2):  # SNS retries for an hour at most: older (or newer) is a replay
+        when = datetime.now(UTC) + timedelta(hours=hours)
+        stale = message(
+            "Notification", Message=bounce, Timestamp=when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        )
+        r = requests.post(urls["test"], json=stale, timeout=5)
+        assert r.status_code == 403 and "window" in r.text, r.text
+    assert store.suppressions() == []
+
+
+def test_nul_and_surrogates_in_a_signed_webhook_are_a_400(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", "mg-signing-key")
+    monkeypatch.setenv("RESEND_WEBHOOK_SECRET", RESEND_SECRET)
+    sign = sendgrid_signer(monkeypatch)
+    with webhook_server(db_url) as (base, store):
+        for bad in ("ann\\u0000@example.com", "\\ud800ann@example.com"):
+            sg = '[{"email": "BAD", "event": "spamreport"}]'.replace("BAD", bad).encode()
+            rs = '{"type": "email.bounced", "data": {"to": ["BAD"]}}'.replace("BAD", bad).encode()
+            mg = json.dumps(mailgun_body("x@example.com", "failed")).replace("x@example.com", bad)
+            for url, body, headers in (
+                (f"{base}/sendgrid", sg, sign(sg)),
+                (f"{base}/resend", rs, resend_headers(rs)),
+                (f"{base}/mailgun", mg.encode(), {"Content-Type": "application/json"}),
+            ):
+                r = _post(url, body, headers)
+                assert r.status_code == 400, (url, r.status_code, r.text)
+                assert "NUL" in r.text or "surrogate" in r.text, r.text
+        assert store.suppressions() == []

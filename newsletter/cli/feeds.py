@@ -225,11 +225,13 @@ def print_waiting(waiting: list[lib.Waiting]) -> None:
         out.print(f"    newsletter preview {w.path}; newsletter approve {w.path}")
 
 
-def poll_feeds(ctx: Context) -> None:
-    """`newsletter send-due`: poll the feeds that are due; never raises."""
+def poll_feeds(ctx: Context) -> bool:
+    """`newsletter send-due`: poll the feeds that are due; never raises. True when a new
+    post was queued (its first part may be due now)."""
     from .. import feeds as lib
 
-    lib.poll_quietly(ctx.config, ctx.store, console().print)
+    report = lib.poll_quietly(ctx.config, ctx.store, console().print)
+    return any(i.state is lib.EntryState.QUEUED for i in report.issues)
 
 
 def start_feed_poller(ctx: Context, stop: threading.Event, say: Callable[[str], None]) -> None:

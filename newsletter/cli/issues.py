@@ -116,6 +116,7 @@ def import_cmd(
         list_name=list_name,
         force=force,
         title=title,
+        config=cfg,
         start=start,
         end=end,
         again=review is not None,

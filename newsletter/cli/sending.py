@@ -356,7 +356,8 @@ def reconcile_cmd(ctx: Context, issue: str | None, min_age: str) -> None:
 @click.command("send-due")
 @pass_ctx
 def send_due_cmd(ctx: Context) -> None:
-    """Poll the feeds that are due, send what is due now and exit (for cron or a timer)."""
+    """Send what is due now while polling the feeds that are due, then what they queued, and
+    exit (for cron or a timer)."""
     from ..check import require_go_live
     from ..providers import get_provider
     from ..sender import Sender
@@ -364,7 +365,6 @@ def send_due_cmd(ctx: Context) -> None:
     from .feeds import poll_feeds
 
     require_go_live(ctx.config)  # queued on the outbox, then switched: still not ready
-    poll_feeds(ctx)  # a feed's failure is printed, never stops the sending
     purge_expired(ctx.store, ctx.config)  # form requests never confirmed
     provider = get_provider(ctx.config)
     sender = Sender(ctx.store, provider, ctx.config, command="send-due")
@@ -374,8 +374,23 @@ def send_due_cmd(ctx: Context) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # The feeds are polled beside the sending: a slow or dripping feed never delays what
+    # is due; a post it queued is sent once the poll is done. A feed's failure is printed.
+    queued = threading.Event()
+    poller = threading.Thread(
+        target=lambda: queued.set() if poll_feeds(ctx) else None,
+        name="newsletter-feeds",
+        daemon=True,
+    )
+    poller.start()
     try:
         report = sender.send_due()
+        poller.join()
+        if queued.is_set() and not sender.stop.is_set():
+            more = sender.send_due()
+            for name in ("sent", "failed", "skipped", "retrying", "unknown", "missed"):
+                setattr(report, name, getattr(report, name) + getattr(more, name))
+            report.paused += more.paused
     finally:
         provider.close()
     _print_report(report)

@@ -198,6 +198,7 @@ def new_post() -> Any:
                 fmt=fmt,
                 title=request.form.get("title", ""),
                 list_name=request.form.get("list") or None,
+                config=d.config,  # [fetch]: its deadline, and whether local pages may be fetched
                 language=d.config.series.language,
             )
             issues.mkdir(parents=True, exist_ok=True)

@@ -23,10 +23,11 @@ from bs4 import BeautifulSoup
 
 from ..blocks import Article
 from ..errors import InputError
+from ..fetch import is_http_url
 from ..importers import import_url
+from ..importers.fetch import UnsafeAddress
 from ..importers.html import import_html
 from ..importers.links import resolve_links
-from ..issuefile import is_http_url
 from .fetch import FeedError
 
 
@@ -127,7 +128,9 @@ def _page(entry: Entry, body_html: str) -> str:
     )
 
 
-def entry_article(entry: Entry, feed_url: str) -> tuple[Article, str]:
+def entry_article(
+    entry: Entry, feed_url: str, *, allow_private: bool = False, timeout: float | None = None
+) -> tuple[Article, str]:
     """The article of an entry and where its text came from ("feed" or the page's URL).
 
     EntryUnusable when the entry can never become an issue; FeedError when its page could
@@ -145,8 +148,10 @@ def entry_article(entry: Entry, feed_url: str) -> tuple[Article, str]:
             raise EntryUnusable(
                 f"{feed_url}: entry {entry.title!r}: link {entry.link!r} is not http(s)"
             )
-        try:
-            article = import_url(entry.link)  # fetched; links resolved against the page
+        try:  # fetched; links resolved against the page
+            article = import_url(entry.link, allow_private=allow_private, timeout=timeout)
+        except UnsafeAddress as exc:  # an address inside: never imported
+            raise EntryUnusable(exc.message) from None
         except InputError as exc:
             raise FeedError(exc.message) from None
         source = entry.link

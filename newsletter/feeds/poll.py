@@ -51,7 +51,13 @@ def poll_one(config: Config, store: Store, feed: FeedInfo, now: datetime) -> Fee
 def poll_feed(config: Config, store: Store, feed: FeedInfo, now: datetime) -> FeedResult:
     result = FeedResult(feed.url)
     try:
-        got = fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        got = fetch(
+            feed.url,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            allow_private=config.fetch.allow_private,
+            deadline=config.fetch.timeout,
+        )
         if got.not_modified:
             result.fetch = Fetch.NOT_MODIFIED
             records.record_poll(
@@ -128,7 +134,12 @@ def _import_entry(
     if entry_id is None:
         return True  # another poll took it
     try:
-        article, _source = entry_article(entry, feed.url)
+        article, _source = entry_article(
+            entry,
+            feed.url,
+            allow_private=config.fetch.allow_private,
+            timeout=config.fetch.timeout,
+        )
     except EntryUnusable as exc:
         records.set_entry(store, entry_id, EntryState.FAILED, detail=exc.message)
         result.errors.append(exc.message)

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from ..blocks import Article
 from ..errors import InputError
+from ..fetch import is_http_url
 from ..i18n import strip_invisible
 from ..textfile import read_text
 from .clutter import repeats_opening
-from .fetch import fetch_page, is_web_address
+from .fetch import fetch_page
 from .html import import_html
-from .links import is_http, resolve_links
+from .links import resolve_links
 from .markdown import import_markdown
 from .outline import Row, bounds, cut, outline_rows
 from .text import import_text
@@ -89,10 +90,19 @@ def import_file(path: Path, fmt: str | None = None, *, start: str = "", end: str
     return article
 
 
-def import_url(url: str, fmt: str | None = None, *, start: str = "", end: str = "") -> Article:
+def import_url(
+    url: str,
+    fmt: str | None = None,
+    *,
+    start: str = "",
+    end: str = "",
+    allow_private: bool = False,
+    timeout: float | None = None,
+) -> Article:
     """The article of a web page, fetched (an InputError names the URL when it cannot be);
-    its relative links are resolved against the address it came from."""
-    page = fetch_page(url)
+    its relative links are resolved against the address it came from. ``allow_private``
+    and ``timeout``: ``[fetch]`` in newsletter.toml."""
+    page = fetch_page(url, allow_private=allow_private, timeout=timeout)
     fmt = fmt or "html"
     article = _read(page.text, url, fmt, start, end)
     if not article.url:
@@ -109,14 +119,18 @@ def import_source(
     *,
     url: str = "",
     title: str = "",
+    allow_private: bool = False,
+    timeout: float | None = None,
     start: str = "",
     end: str = "",
 ) -> Article:
     """A file or a web address to an Article: ``url`` (the article's address) and
     ``title`` win over what the source says; relative links are resolved against the
     article's address."""
-    if isinstance(source, str) and is_web_address(source):
-        article = import_url(source, fmt, start=start, end=end)
+    if isinstance(source, str) and is_http_url(source):
+        article = import_url(
+            source, fmt, start=start, end=end, allow_private=allow_private, timeout=timeout
+        )
     else:
         path = Path(source)
         if not path.exists() and re.match(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)+/", str(source)):
@@ -126,7 +140,7 @@ def import_source(
         article = import_file(path, fmt, start=start, end=end)
     if url:
         article.url = url
-    if article.url and not is_http(article.url):
+    if article.url and not is_http_url(article.url):
         article.notes.append(f"ignored the article's url {article.url!r}: not an http(s) address")
         article.url = ""
     resolve_links(article, article.url)

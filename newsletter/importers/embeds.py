@@ -11,6 +11,8 @@ import re
 
 from lxml import html as lxml_html
 
+from ..fetch import is_http_url
+
 _WS = re.compile(r"\s+")
 _VIDEO_HOSTS = re.compile(r"youtube(?:-nocookie)?\.com|youtu\.be|vimeo\.com|wistia|loom\.com", re.I)
 _YOUTUBE_ID = re.compile(r"youtube(?:-nocookie)?\.com/embed/([\w-]{6,})", re.I)
@@ -94,7 +96,7 @@ def _media(root: lxml_html.HtmlElement, notes: list[str]) -> None:
         if el.getparent() is None or any(a.tag in ("video", "object") for a in el.iterancestors()):
             continue
         url = _embed_url(el)
-        if not url.startswith(("http://", "https://")):
+        if not is_http_url(url):
             if el.tag in ("iframe", "video"):
                 notes.append(f"dropped {describe(el)}: an embed without an address")
             _drop(el)

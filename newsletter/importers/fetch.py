@@ -1,8 +1,9 @@
 """Fetching a web page for an import (or a feed): one function, one clear error per failure.
 
-:func:`fetch_page` gets a URL with a timeout and a size cap, follows redirects, and
-answers the page's text and the URL it finally came from, or raises an InputError that
-names the URL and what went wrong (no answer, an HTTP error, not a web page, too large).
+:func:`fetch_page` gets a URL through :func:`newsletter.fetch.get` (one deadline, a size
+cap, redirects checked hop by hop, no internal addresses unless allowed), and answers the
+page's text and the URL it finally came from, or raises an InputError that names the URL
+and what went wrong (no answer, an HTTP error, not a web page, too large, refused).
 """
 
 from __future__ import annotations
@@ -10,16 +11,23 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import requests
-
-from .. import __version__
+from .. import __version__, fetch
 from ..errors import InputError
 
-DEFAULT_TIMEOUT = 15.0
+if TYPE_CHECKING:
+    import requests
+
+DEFAULT_TIMEOUT = fetch.DEFAULT_DEADLINE  # [fetch] timeout
 MAX_PAGE_BYTES = 20 * 1024 * 1024
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.I)
+
+
+class UnsafeAddress(InputError):
+    """The page (or a redirect) is on this machine or a private network: never fetched
+    unless ``[fetch] allow_private = true``."""
 
 
 @dataclass(frozen=True)
@@ -29,65 +37,61 @@ class FetchedPage:
     content_type: str
 
 
-def is_web_address(value: str) -> bool:
-    return bool(re.match(r"^https?://\S+$", value, re.I))
-
-
 def fetch_page(
     url: str,
     *,
     timeout: float | None = None,
     limit: int = MAX_PAGE_BYTES,
     accept: tuple[str, ...] = HTML_TYPES,
-    session: requests.Session | None = None,
+    allow_private: bool = False,
 ) -> FetchedPage:
-    """The text at ``url`` if it answers 2xx with one of the ``accept`` content types."""
+    """The text at ``url`` if it answers 2xx with one of the ``accept`` content types,
+    within ``timeout`` seconds in all (connect, redirects and every read)."""
     timeout = timeout or DEFAULT_TIMEOUT
-    getter = session or requests
     headers = {
         "User-Agent": f"newsletter-import/{__version__}",
         "Accept": ", ".join(accept) + ", */*;q=0.5",
     }
+
+    def check(response: requests.Response) -> None:
+        mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if mime and mime not in accept:
+            raise InputError(
+                url,
+                f"is not a web page (Content-Type: {mime})",
+                hint="download it and import the file instead",
+            )
+
     try:
-        with getter.get(url, timeout=timeout, headers=headers, stream=True) as response:
-            if response.status_code >= 400:
-                reason = f" {response.reason}" if response.reason else ""
-                raise InputError(
-                    url,
-                    f"the server answered {response.status_code}{reason}",
-                    hint="check the address in a browser",
-                )
-            content_type = response.headers.get("Content-Type", "")
-            mime = content_type.split(";")[0].strip().lower()
-            if mime and mime not in accept:
-                raise InputError(
-                    url,
-                    f"is not a web page (Content-Type: {mime})",
-                    hint="download it and import the file instead",
-                )
-            data = bytearray()
-            for chunk in response.iter_content(65536):
-                data.extend(chunk)
-                if len(data) > limit:
-                    raise InputError(
-                        url,
-                        f"is larger than {limit // 1_048_576} MB, the most a page can be",
-                        hint="save the article's part of the page and import that file",
-                    )
-            final_url = response.url or url
-            encoding = _encoding(content_type, bytes(data[:4096]))
-    except requests.Timeout:
+        got = fetch.get(
+            url,
+            allow_private=allow_private,
+            deadline=timeout,
+            limit=limit,
+            headers=headers,
+            check=check,
+        )
+    except fetch.FetchError as exc:
+        kind = UnsafeAddress if exc.kind == "refused" else InputError
+        raise kind(url, exc.reason, hint=_HINTS.get(exc.kind)) from None
+    if got.status >= 400:
+        reason = f" {got.reason}" if got.reason else ""
         raise InputError(
-            url, f"no answer within {timeout:g} seconds", hint="try again later"
-        ) from None
-    except requests.TooManyRedirects:
-        raise InputError(url, "redirects too many times") from None
-    except requests.RequestException as exc:
-        raise InputError(url, f"could not be fetched ({_reason(exc)})") from None
-    text = bytes(data).decode(encoding, errors="replace")
+            url, f"the server answered {got.status}{reason}", hint="check the address in a browser"
+        )
+    if got.status >= 300:
+        raise InputError(url, f"the server answered {got.status} without a Location to follow")
+    encoding = _encoding(got.content_type, got.body[:4096])
+    text = got.body.decode(encoding, errors="replace")
     if not text.strip():
         raise InputError(url, "answered an empty page")
-    return FetchedPage(url=final_url, text=text, content_type=content_type)
+    return FetchedPage(url=got.url, text=text, content_type=got.content_type)
+
+
+_HINTS = {
+    "timeout": "try again later",
+    "too-large": "save the article's part of the page and import that file",
+}
 
 
 def _encoding(content_type: str, head: bytes) -> str:
@@ -104,15 +108,4 @@ def _encoding(content_type: str, head: bytes) -> str:
         return "utf-8"
 
 
-def _reason(exc: requests.RequestException) -> str:
-    text = str(exc.__cause__ or exc) or type(exc).__name__
-    if isinstance(exc, requests.ConnectionError):
-        if "Name or service not known" in text or "getaddrinfo" in text:
-            return "no such host"
-        if "Connection refused" in text:
-            return "connection refused"
-        return "could not connect"
-    return type(exc).__name__
-
-
-__all__ = ["FetchedPage", "fetch_page", "is_web_address"]
+__all__ = ["FetchedPage", "UnsafeAddress", "fetch_page"]

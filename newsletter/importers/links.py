@@ -28,11 +28,6 @@ from ..blocks import (
 _ABSOLUTE = ("http", "https", "mailto", "tel")
 
 
-def is_http(link: str) -> bool:
-    parsed = urlparse(link)
-    return parsed.scheme.lower() in ("http", "https") and bool(parsed.netloc)
-
-
 _SHARE = re.compile(
     r"""^(?:
     mailto:\?|mailto:[^@]*\?(?:.*&)?(?:subject|body)=|            # "e-mail this" to no one
@@ -114,4 +109,4 @@ def resolve_links(article: Article, base: str) -> None:
         )
 
 
-__all__ = ["is_absolute", "is_http", "is_share_link", "map_links", "resolve_links"]
+__all__ = ["is_absolute", "is_share_link", "map_links", "resolve_links"]

@@ -12,6 +12,7 @@ from flask import Flask, Response, abort, render_template, request
 
 from ..config import Config
 from ..render import GMAIL_CLIP_BYTES, RenderedPart, first_name_fallback, personalize
+from ..web import security
 from .state import PreviewState
 
 SAMPLE_NAME = "Alex"
@@ -25,6 +26,7 @@ def sample_unsubscribe(config: Config) -> str:
 def create_app(state: PreviewState) -> Flask:
     app = Flask(__name__, template_folder=str(Path(__file__).parent))
     app.config["PREVIEW_STATE"] = state
+    security.install(app, public=())
 
     def part_or_404(k: int) -> RenderedPart:
         snap = state.good
@@ -82,6 +84,7 @@ def create_app(state: PreviewState) -> Flask:
         html, _ = personal(k)
         if request.args.get("dark") == "1":  # show what a dark-mode mail client shows
             html = _DARK.sub("@media all", html)
+        security.allow_framing("'self'")  # shown in the series page's frames
         return Response(html, mimetype="text/html")
 
     @app.get("/parts/<int:k>.txt")

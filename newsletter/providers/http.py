@@ -34,7 +34,6 @@ import logging
 import ssl
 import time
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
@@ -45,7 +44,7 @@ from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from .. import secrets
+from .. import fetch, secrets
 from ..config import Config
 from ..errors import ConfigError
 from ..render import FIRST_NAME, UNSUBSCRIBE_URL
@@ -454,18 +453,7 @@ class HttpProvider(Provider):
 
 def retry_after(response: requests.Response) -> float | None:
     """Seconds from a Retry-After header (seconds or an HTTP date), or None."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    from datetime import UTC, datetime
-
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return fetch.retry_after(response.headers.get("Retry-After"))
 
 
 def html_tokens(html: str, first_name: str, unsubscribe: str) -> str:

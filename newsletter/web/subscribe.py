@@ -5,16 +5,19 @@ only the POST confirms: link scanners fetch GET links)."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
 from ..errors import StoreError
+from ..fetch import is_http_url
 from ..signing import ConfirmRefused
 from ..signup import Answer, Request, form_html
 from ..store.consent import ConfirmOutcome
 from ..store.consent import list_name as name_of_list
 from ..store.models import Subscriber
+from . import security
 from .site import site
 
 bp = Blueprint("subscribe", __name__)
@@ -66,6 +69,7 @@ def hosted(list_name: str) -> Response:
         return s.message(
             _("No such list"), _("There is no list called “%(name)s”.") % {"name": list_name}, 404
         )
+    security.allow_framing()  # a blog may show the hosted form in a frame
     return Response(form_html(s.config, list_name, hosted=True), mimetype="text/html")
 
 
@@ -89,36 +93,79 @@ def subscribe(list_name: str) -> Response:
         )
         page.headers.update(CORS)
         return page
-    if request.is_json:
-        body = request.get_json(silent=True)
-        data = (
-            {str(k): str(v) for k, v in body.items() if isinstance(v, str | int | bool)}
-            if isinstance(body, dict)
-            else {}
-        )
-    else:
-        data = {k: request.form.get(k, "") for k in request.form}
+    security.allow_framing()  # the answer of a form a blog shows in a frame
+    data, bad = _fields()
+    if bad:
+        return _answer(list_name, Answer.BAD_INPUT, bad, as_json, language)
     result = s.signups.subscribe(
         list_name,
         data,
         Request(
             ip=request.remote_addr or "",
-            user_agent=request.headers.get("User-Agent", "")[:500],
-            referrer=request.headers.get("Referer", ""),
+            user_agent=_header("User-Agent")[:500],
+            referrer=_header("Referer"),
         ),
     )
-    status = result.answer.status
-    if as_json:
-        payload = {"ok": status < 400, "message": result.message, "field": result.field or None}
-        return Response(json.dumps(payload), status, headers=CORS, mimetype="application/json")
-    back = data.get("page", "") or request.headers.get("Referer", "")
-    if not back.startswith(("http://", "https://")) or status < 400:
-        back = ""
-    page = s.message(
-        _(HEADINGS[result.answer]), result.message, status, back=back, language=language
+    return _answer(list_name, result.answer, result.message, as_json, language, data, result.field)
+
+
+def _fields() -> tuple[dict[str, str], str | None]:
+    """The form's fields (form-encoded or JSON), and why they cannot be taken, if so."""
+    if not request.is_json:
+        data = {k: request.form.get(k, "") for k in request.form}
+        return data, security.bad_field(data)
+    raw = request.get_data(cache=True)
+    if security.json_depth(raw) > security.MAX_JSON_DEPTH:
+        return {}, "The form sent JSON nested far too deeply."
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}, "The form sent something that is not JSON."
+    data = (
+        {str(k): str(v) for k, v in body.items() if isinstance(v, str | int | bool)}
+        if isinstance(body, dict)
+        else {}
     )
+    return data, security.bad_field(data)
+
+
+def _header(name: str) -> str:
+    """A request header as stored with the consent record (never a NUL)."""
+    return request.headers.get(name, "").replace("\x00", "")
+
+
+def _answer(
+    list_name: str,
+    answer: Answer,
+    message: str,
+    as_json: bool,
+    language: str,
+    data: dict[str, str] | None = None,
+    field: str | None = None,
+) -> Response:
+    status = answer.status
+    if as_json:
+        payload = {"ok": status < 400, "message": message, "field": field or None}
+        return Response(json.dumps(payload), status, headers=CORS, mimetype="application/json")
+    s = site()
+    _ = s.gettext(language)
+    back = _back(list_name, (data or {}).get("page", "")) if status >= 400 else ""
+    page = s.message(_(HEADINGS[answer]), message, status, back=back, language=language)
     page.headers.update(CORS)
     return page
+
+
+def _back(list_name: str, page: str) -> str:
+    """Where "Back" goes: the form's page when it is on this site (``[web] base_url``),
+    else the page recorded for the list (``[lists.NAME] page``), else the hosted form;
+    never an address the request names elsewhere (nor the Referer)."""
+    s = site()
+    mine = urlsplit(s.base_url)
+    there = urlsplit(page) if is_http_url(page) else None
+    if there and (there.scheme, there.netloc) == (mine.scheme, mine.netloc):
+        return page
+    recorded = s.config.lists[list_name].page if list_name in s.config.lists else ""
+    return recorded or f"{s.base_url}/subscribe/{quote(list_name, safe='')}"
 
 
 def _email(subscriber_id: int) -> str:

@@ -88,8 +88,15 @@ def receive(
     events = suppressions(hook.name, received.events)
     n = 0
     with store.begin() as conn:
-        if received.token is not None:
-            remember(conn, hook.name, received.token, hook.token_lifetime)
+        if received.token is not None and not remember(
+            conn, hook.name, received.token, hook.token_lifetime
+        ):
+            if hook.duplicate_status >= 400:
+                raise WebhookRejected(
+                    "this signed request was already received (a replay?)",
+                    hook.duplicate_status,
+                )
+            return Outcome(0, "already received, nothing changed")
         # evidence for batches whose answer was lost; what each part did
         touched = record_evidence(conn, received.sightings) if received.sightings else set()
         for campaign_id, part in sorted(touched):

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import secrets
 from ..errors import NewsletterError
+from ..headers import unstorable
 from ..store import utcnow
 from ..store.models import WebhookToken
 
@@ -99,12 +100,23 @@ def parse_json(raw: bytes) -> Any:
 
 
 def need(obj: Any, key: str, kind: type[T], where: str = "body") -> T:
-    """``obj[key]`` of type ``kind``, or a 400 naming the field."""
+    """``obj[key]`` of type ``kind``, or a 400 naming the field (text with a NUL or an
+    unpaired surrogate is refused here: no database stores it)."""
     if not isinstance(obj, dict):
         raise Malformed(f"{where} must be a JSON object")
     value = obj.get(key)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise Malformed(f"{where}: field '{key}' must be {_kind(kind)}")
+    if isinstance(value, str):
+        plain_text(value, f"{where}: field '{key}'")
+    return value
+
+
+def plain_text(value: str, where: str) -> str:
+    """``value`` unless it holds a NUL or an unpaired surrogate (a 400 naming ``where``)."""
+    why = unstorable(value)
+    if why:
+        raise Malformed(f"{where} {why}")
     return value
 
 
@@ -131,9 +143,10 @@ def fresh(timestamp: str, max_age: float = MAX_AGE_SECONDS, now: float | None = 
         raise WebhookRejected("timestamp outside the accepted window (a replayed request?)")
 
 
-def remember(conn: Connection, provider: str, token: str, lifetime: float) -> None:
-    """Record a signed token once; a second use within ``lifetime`` is refused (406: the
-    provider does not retry a 406). Older tokens are pruned: their signatures are stale."""
+def remember(conn: Connection, provider: str, token: str, lifetime: float) -> bool:
+    """Record a signed request's id once: False when it was already received within
+    ``lifetime`` (a replay, or the provider's retry of a request already applied). Older
+    ids are pruned: their signatures are stale by then."""
     now = utcnow()
     conn.execute(
         delete(WebhookToken).where(WebhookToken.seen_at < now - timedelta(seconds=lifetime * 2))
@@ -142,7 +155,19 @@ def remember(conn: Connection, provider: str, token: str, lifetime: float) -> No
         with conn.begin_nested():
             conn.execute(insert(WebhookToken).values(provider=provider, token=token, seen_at=now))
     except IntegrityError:
-        raise WebhookRejected("this signed request was already received (a replay?)", 406) from None
+        return False
+    return True
+
+
+def seen_id(value: str, what: str = "id") -> str:
+    """A provider's message id as remembered (at most 200 characters: the column's size)."""
+    if not value or len(value) > MAX_TOKEN:
+        raise WebhookRejected(f"bad {what}")
+    return value
+
+
+#: the longest id remembered (the webhook_tokens column)
+MAX_TOKEN = 200
 
 
 #: fetches a URL's body (SNS certificates, subscription confirmations); injectable in tests
@@ -170,11 +195,20 @@ def sighting(batch: object, delivery: object, kind: str) -> list[tuple[str, int,
 
 
 class WebhookProvider:
-    """One provider's webhook: verify the request, name its events."""
+    """One provider's webhook: verify the request, name its events.
+
+    Every provider that signs gives :class:`Received` a ``token`` (an id of the signed
+    request) and refuses a timestamp outside its window: a replay within the window is
+    recognised by its token and changes nothing (so it never suppresses again an address
+    the editor lifted)."""
 
     name: str = ""
-    #: how long a remembered token stays refused (the signature's lifetime)
+    #: how long a remembered token stays refused (at least the signature's window)
     token_lifetime: float = MAX_AGE_SECONDS
+    #: the answer to a request already received: 406 for Mailgun (which does not retry a
+    #: 406); 200 for providers that retry until a 2xx (Svix, SNS, SendGrid), which a
+    #: retry of an applied request should get
+    duplicate_status: int = 200
 
     def receive(self, inbound: Inbound) -> Received:  # pragma: no cover - abstract
         raise NotImplementedError

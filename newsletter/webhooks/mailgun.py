@@ -11,6 +11,7 @@ import hashlib
 import hmac
 
 from .base import (
+    MAX_TOKEN,
     Inbound,
     Malformed,
     Observed,
@@ -24,11 +25,10 @@ from .base import (
     secret,
 )
 
-MAX_TOKEN = 200
-
 
 class MailgunWebhook(WebhookProvider):
     name = "mailgun"
+    duplicate_status = 406  # Mailgun does not retry a 406
 
     def receive(self, inbound: Inbound) -> Received:
         body = parse_json(inbound.body)

@@ -2,7 +2,8 @@
 secret (``whsec_`` + base64). The signature is HMAC-SHA256 over
 ``{svix-id}.{svix-timestamp}.{body}``, base64, in ``svix-signature`` as space-separated
 ``v1,<signature>`` entries (several while a secret is being rotated); a timestamp more than
-5 minutes away is refused."""
+5 minutes away is refused, and each ``svix-id`` is accepted once (Svix keeps the id when it
+retries a message, for about a day, so ids are remembered for three)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from .base import (
     maybe,
     need,
     parse_json,
+    plain_text,
     secret,
+    seen_id,
 )
 
 #: Svix's own tolerance
@@ -30,13 +33,14 @@ TOLERANCE_SECONDS = 5 * 60
 
 class ResendWebhook(WebhookProvider):
     name = "resend"
+    token_lifetime = 3 * 24 * 3600.0
 
     def receive(self, inbound: Inbound) -> Received:
-        self.verify(inbound)
+        token = self.verify(inbound)
         body = parse_json(inbound.body)
         kind = need(body, "type", str)
         if kind not in ("email.bounced", "email.complained"):
-            return Received([])
+            return Received([], token)
         data = need(body, "data", dict)
         to = need(data, "to", list, "data")
         detail = maybe(maybe(data, "bounce", dict, {}), "message", str, "")[:200]
@@ -44,11 +48,12 @@ class ResendWebhook(WebhookProvider):
         for address in to:
             if not isinstance(address, str):
                 raise WebhookRejected("data: field 'to' must be a list of addresses", 400)
-            out.append(Observed(kind, address, detail))
-        return Received(out)
+            out.append(Observed(kind, plain_text(address, "data: field 'to'"), detail))
+        return Received(out, token)
 
     @staticmethod
-    def verify(inbound: Inbound) -> None:
+    def verify(inbound: Inbound) -> str:
+        """The request's svix-id, once its signature and timestamp are checked."""
         configured = secret("RESEND_WEBHOOK_SECRET")
         try:
             key = base64.b64decode(configured.removeprefix("whsec_"), validate=True)
@@ -65,3 +70,4 @@ class ResendWebhook(WebhookProvider):
         if not any(hmac.compare_digest(expected, g) for g in given):
             raise WebhookRejected("bad signature")
         fresh(timestamp, TOLERANCE_SECONDS)
+        return seen_id(msg_id, "svix-id")

@@ -1,10 +1,15 @@
 """SendGrid: the signed event webhook (ECDSA over timestamp + body), public key in
-``$SENDGRID_WEBHOOK_PUBLIC_KEY``. A request holds a list of events."""
+``$SENDGRID_WEBHOOK_PUBLIC_KEY``. A request holds a list of events.
+
+SendGrid documents no replay window, and an ECDSA signature can be rewritten into another
+valid one, so a request is known by a hash of what is signed (timestamp and body): it is
+accepted once, and its timestamp must be within 15 minutes."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -46,7 +51,9 @@ class SendGridWebhook(WebhookProvider):
     name = "sendgrid"
 
     def receive(self, inbound: Inbound) -> Received:
-        self.verify(inbound.body, inbound.header(SIGNATURE), inbound.header(TIMESTAMP))
+        timestamp = inbound.header(TIMESTAMP) or ""
+        self.verify(inbound.body, inbound.header(SIGNATURE), timestamp)
+        token = hashlib.sha256(timestamp.encode() + b"." + inbound.body).hexdigest()
         events = parse_json(inbound.body)
         if not isinstance(events, list):
             raise Malformed("the body must be a JSON list of events")
@@ -70,7 +77,7 @@ class SendGridWebhook(WebhookProvider):
             if kind in ("bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"):
                 detail = maybe(e, "reason", str, "")[:200]
                 out.append(Observed(key, need(e, "email", str, where), detail))
-        return Received(out, sightings=seen)
+        return Received(out, token, sightings=seen)
 
     @staticmethod
     def verify(raw: bytes, signature: str | None, timestamp: str | None) -> None:

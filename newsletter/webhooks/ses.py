@@ -7,6 +7,11 @@ signature (SHA1 for SignatureVersion 1, SHA256 for 2) must match the fields SNS 
 AWS signs every topic's messages, so anyone's topic could post here: only the topics in
 ``$SES_WEBHOOK_TOPIC_ARN`` (comma-separated ARNs) are accepted. A SubscriptionConfirmation
 from such a topic is confirmed by visiting its SubscribeURL (same host rule).
+
+Replays: SNS signs the message's ``Timestamp`` and ``MessageId``, and retries a message
+with both unchanged for at most an hour (its hard limit for HTTP/S endpoints). So a
+message older (or newer) than an hour and five minutes is refused, and each MessageId is
+accepted once.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import base64
 import binascii
 import json
 import re
+import time
 from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import urlparse
 
 from cryptography import x509
@@ -23,6 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from .. import fetch as http
 from .base import (
     Fetch,
     Inbound,
@@ -35,9 +43,12 @@ from .base import (
     need,
     parse_json,
     secret,
+    seen_id,
     sighting,
 )
 
+#: SNS retries a message for at most 3,600 s; five minutes more for clocks that differ
+MAX_AGE_SECONDS = 3600 + 300
 SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 MAX_CERT_BYTES = 64 * 1024
 
@@ -67,15 +78,17 @@ def sns_url(url: str) -> bool:
     )
 
 
-def fetch_url(url: str) -> bytes:
-    import requests
-
+def fetch_url(url: str, *, allow_private: bool = False) -> bytes:
+    """An SNS certificate or subscription answer: 10 s in all, no redirect, 64 KB at most."""
     try:
-        response = requests.get(url, timeout=10, allow_redirects=False)
-        response.raise_for_status()
-    except requests.RequestException as exc:
-        raise WebhookRejected(f"cannot fetch {url}: {type(exc).__name__}", 503) from None
-    return response.content[: MAX_CERT_BYTES + 1]
+        got = http.get(
+            url, deadline=10.0, limit=MAX_CERT_BYTES, max_redirects=0, allow_private=allow_private
+        )
+    except http.FetchError as exc:
+        raise WebhookRejected(f"cannot fetch {url}: {exc.reason}", 503) from None
+    if got.status >= 300:
+        raise WebhookRejected(f"cannot fetch {url}: HTTP {got.status}", 503)
+    return got.body
 
 
 def string_to_sign(message: dict[str, object]) -> bytes:
@@ -90,8 +103,21 @@ def string_to_sign(message: dict[str, object]) -> bytes:
     return "".join(out).encode()
 
 
+def sns_fresh(timestamp: str, now: float | None = None) -> None:
+    """Refuse a message whose signed Timestamp (ISO 8601) is outside the window."""
+    try:
+        when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            raise ValueError(timestamp)
+    except ValueError:
+        raise WebhookRejected("bad Timestamp") from None
+    if abs((time.time() if now is None else now) - when.timestamp()) > MAX_AGE_SECONDS:
+        raise WebhookRejected("Timestamp outside the accepted window (a replayed message?)")
+
+
 class SesWebhook(WebhookProvider):
     name = "ses"
+    token_lifetime = float(MAX_AGE_SECONDS)
 
     def __init__(
         self, fetch: Fetch | None = None, trusted_url: Callable[[str], bool] | None = None
@@ -110,20 +136,22 @@ class SesWebhook(WebhookProvider):
         if need(message, "TopicArn", str) not in topics:
             raise WebhookRejected("not a topic this server accepts ($SES_WEBHOOK_TOPIC_ARN)")
         self.verify(message, signed)
+        sns_fresh(need(message, "Timestamp", str))
+        token = seen_id(need(message, "MessageId", str), "MessageId")
         kind = message["Type"]
         if kind == "SubscriptionConfirmation":
             url = need(message, "SubscribeURL", str)
             if not self.trusted_url(url):
                 raise WebhookRejected("SubscribeURL is not an SNS address")
             self.fetch(url)
-            return Received([], note="subscription confirmed")
+            return Received([], token, note="subscription confirmed")
         if kind != "Notification":
-            return Received([])
+            return Received([], token)
         try:
             ses = json.loads(need(message, "Message", str))
         except ValueError:
             raise Malformed("Message is not an SES notification (JSON)") from None
-        return Received(ses_events(ses), sightings=ses_sightings(ses))
+        return Received(ses_events(ses), token, sightings=ses_sightings(ses))
 
     def verify(self, message: dict[str, object], signed: bytes) -> None:
         version = need(message, "SignatureVersion", str)
