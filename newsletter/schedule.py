@@ -21,6 +21,7 @@ from .errors import InputError, NewsletterError, StoreError
 from .pipeline import render_issue
 from .render import RenderedPart
 from .store import Store, ledger, utcnow
+from .store.busy import is_busy
 from .timing import parse_at, parse_interval, parse_when, to_naive_utc, zone
 
 log = logging.getLogger("newsletter.schedule")
@@ -182,14 +183,33 @@ def run_forever(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
 
+    busy_waits: list[float] = []  # the backoff while the database stays busy
+
     def wake() -> None:
-        report = sender.send_due()
+        try:
+            report = sender.send_due()
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            # Another process's long write (an import): not a reason to stop sending.
+            busy_waits.append(min(2.0 ** len(busy_waits), poll.total_seconds(), 30.0))
+            log.warning("the database is busy; sending again in %.0f s", busy_waits[-1])
+            if not stop.is_set():
+                later = datetime.now(UTC) + timedelta(seconds=busy_waits[-1])
+                sched.add_job(wake, "date", run_date=later, id="wake", replace_existing=True)
+            return
+        busy_waits.clear()
         if on_report:
             on_report(report)
         if stop.is_set():
             return
+        try:
+            nxt = ledger.next_due(store)
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            nxt = None  # woken at the poll interval
         now = datetime.now(UTC)
-        nxt = ledger.next_due(store)
         when = now + poll
         if nxt is not None:
             when = min(when, max(nxt.replace(tzinfo=UTC), now + timedelta(seconds=1)))

@@ -5,15 +5,24 @@ server's TLS."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+import json
+import logging
+
+from flask import Flask, Response, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import webhooks
 from ..config import Config
 from ..store import Store
+from ..store.busy import describe
 from . import archive, preferences, subscribe, unsubscribe
 from .hooks import webhooks_blueprint
 from .site import KEY, Site
+
+log = logging.getLogger("newsletter.web")
+#: what a reader sees when the database cannot answer in time (heading, message)
+BUSY_PAGE = ("Please try again", "We are busy just now. Please try again in a moment.")
 
 
 def create_app(
@@ -35,6 +44,25 @@ def create_app(
     app.register_blueprint(webhooks_blueprint(store, hooks))
     for module in (unsubscribe, subscribe, preferences, archive):
         app.register_blueprint(module.bp)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError) -> Response:
+        # One line in the log (the driver's words: no SQL, no addresses); the reader is
+        # asked to try again (503), never shown a 500.
+        log.warning("%s %s: %s", request.method, request.endpoint or "-", describe(exc))
+        wanted = request.accept_mimetypes.best_match(["text/html", "application/json"])
+        if request.is_json or wanted == "application/json":
+            page = Response(
+                json.dumps({"ok": False, "message": BUSY_PAGE[1], "field": None}),
+                503,
+                mimetype="application/json",
+            )
+        else:
+            page = app.extensions[KEY].message(*BUSY_PAGE, 503)
+        page.headers["Retry-After"] = "5"
+        if request.blueprint == "subscribe":
+            page.headers.update(subscribe.CORS)
+        return page
 
     @app.get("/healthz")
     def health() -> Response:
