@@ -21,7 +21,7 @@ from .errors import InputError, NewsletterError, StoreError
 from .pipeline import render_issue
 from .render import RenderedPart
 from .store import Store, ledger, utcnow
-from .store.busy import is_busy
+from .store.busy import describe, is_busy
 from .timing import parse_at, parse_interval, parse_when, to_naive_utc, zone
 
 log = logging.getLogger("newsletter.schedule")
@@ -170,8 +170,9 @@ def run_forever(
 ) -> None:
     """`newsletter run`: an APScheduler of its own, in memory (the ledger is the only
     queue), wakes the sender at the ledger's next due time and at least every
-    ``poll_seconds`` (for rows other processes add), and forgets expired sign-up requests
-    at start and every hour. Returns when ``stop`` is set; raises
+    ``poll_seconds`` (for rows other processes add), sends the form's confirmation emails
+    left in the queue (at the same pace), and forgets expired sign-up requests at start and
+    every hour. Returns when ``stop`` is set; raises
     :class:`SenderStopped` when a job fails."""
     from apscheduler.events import EVENT_JOB_ERROR
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -218,6 +219,17 @@ def run_forever(
     def beat() -> None:
         sender.heartbeat(force=True)
 
+    from .providers import get_provider
+    from .signup import ConfirmationMailer
+
+    mailer = ConfirmationMailer(store, config, lambda: get_provider(config))
+
+    def confirm() -> None:
+        try:
+            mailer.drain(stop)  # the form's confirmations, when the web process did not
+        except Exception as exc:  # noqa: BLE001 - tried again at the next poll; never stops sending
+            log.warning("confirmation emails: %s", describe(exc))
+
     def purge() -> None:
         from .signup import purge_expired
 
@@ -248,10 +260,18 @@ def run_forever(
         sched.add_job(
             purge, "interval", hours=1, id="purge-pending", next_run_time=datetime.now(UTC)
         )
+        sched.add_job(
+            confirm,
+            "interval",
+            seconds=min(config.sending.poll_seconds, 30.0),
+            id="confirmations",
+            next_run_time=datetime.now(UTC),
+        )
         stop.wait()
     finally:
         sender.stop.set()
         sched.shutdown(wait=True)
+        mailer.close()
     if failures:
         raise SenderStopped(
             f"the sender stopped: {failures[0]}",

@@ -15,6 +15,7 @@ import contextlib
 import csv
 import functools
 import re
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -442,7 +443,10 @@ def import_rows(
                     method,
                     _counts(result),
                 )
+                held = time.monotonic()
                 patient(functools.partial(_committed, conn, write), what="import")
+                if not store.is_postgres:
+                    _make_way(time.monotonic() - held)
         except InputError as exc:
             if result.added or result.joined:
                 raise InputError(
@@ -459,6 +463,18 @@ def import_rows(
                 seen.drop(conn)
                 conn.commit()
     return result
+
+
+#: SQLite's busy handler looks again every 100 ms once a writer has waited a while: after
+#: each chunk the import leaves the database to the others at least that long
+MAKE_WAY = 0.1
+
+
+def _make_way(held: float) -> None:
+    """Pause after a chunk's commit (SQLite), so that a form post or the sender waiting for
+    the write lock gets it before the next chunk: as long as the chunk held the lock,
+    between :data:`MAKE_WAY` and 3 times that."""
+    time.sleep(min(max(held, MAKE_WAY), 3 * MAKE_WAY))
 
 
 def _committed(conn: Connection, work: Callable[[], T]) -> T:
