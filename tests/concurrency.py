@@ -104,13 +104,14 @@ def _free_port() -> int:
 def _process(workdir: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env["POSTMARK_SERVER_TOKEN"] = KEY
-    return subprocess.Popen(
-        [sys.executable, "-m", "newsletter", *args],
-        cwd=workdir,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as out:  # (the process has its own copy)
+        return subprocess.Popen(
+            [sys.executable, "-m", "newsletter", *args],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _wait_for(predicate: object, timeout: float, what: str) -> None:
@@ -145,7 +146,8 @@ def _poster(
     while not stop.is_set() and not (limit and i >= limit):
         i += 1
         address = f"{prefix}{n}-{i}@example.net"
-        headers = {"X-Forwarded-For": f"10.{n + (100 if prefix != 'form' else 0)}.{i // 250 % 250}.{i % 250 + 1}"}
+        net = n + (0 if prefix == "form" else 100)
+        headers = {"X-Forwarded-For": f"10.{net}.{i // 250 % 250}.{i % 250 + 1}"}
         t0 = time.perf_counter()
         try:
             r = session.post(
@@ -182,10 +184,8 @@ def trial(
     port = _free_port()
     (workdir / "newsletter.toml").write_text(
         'database_url = "sqlite:///newsletter.db"\n'
-        + LIVE_SETTINGS.replace(
-            "[web]\n", f"[web]\nport = {port}\ntrusted_proxies = 1\n"
-        )
-        + f"[sending]\nprovider = \"postmark\"\npoll_seconds = 0.5\nbatch_size = 20\n"
+        + LIVE_SETTINGS.replace("[web]\n", f"[web]\nport = {port}\ntrusted_proxies = 1\n")
+        + f'[sending]\nprovider = "postmark"\npoll_seconds = 0.5\nbatch_size = 20\n'
         f"rate_limit = {rate}\n"
         f'[providers.postmark]\nbase_url = "{mock.url}"\ntimeout = 30\n'
         "[lists.readers]\ndouble_opt_in = true\n"
@@ -287,9 +287,7 @@ def trial(
         result.longest_pause = _longest_pause(during)
     accepted = {a for _, s, a in answers if s == 200}
     with store.begin() as conn:
-        found = set(
-            conn.scalars(select(Subscriber.email).where(Subscriber.email.like("form%")))
-        )
+        found = set(conn.scalars(select(Subscriber.email).where(Subscriber.email.like("form%"))))
         result.bulk_members = int(
             conn.scalar(
                 select(func.count())

@@ -575,9 +575,12 @@ def test_the_confirmation_goes_out_through_the_configured_provider(
             assert refused.status_code == 200 and "check your inbox" in refused.text
             assert mock.addresses() == ["pro@example.com"]
             with site.store.begin() as conn:
-                row = conn.execute(select(Confirmation).order_by(Confirmation.id.desc())).first()
-            assert row is not None and row[0].state == "queued" and row[0].attempts == 1
-            assert row[0].due_at > utcnow()
+                row = conn.execute(
+                    select(Confirmation.state, Confirmation.attempts, Confirmation.due_at)
+                    .order_by(Confirmation.id.desc())
+                    .limit(1)
+                ).one()
+            assert (row.state, row.attempts) == ("queued", 1) and row.due_at > utcnow()
             events = [e.message for e in site.store.events()]
             assert any("a confirmation email was not sent" in m for m in events)
     finally:

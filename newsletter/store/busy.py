@@ -81,7 +81,7 @@ def patient(
                 raise
             if stop is not None and stop.is_set():
                 raise
-            log.warning("%s: %s; trying again in %.2f s", what, BUSY_MESSAGE, delay)
+            log.debug("%s: %s; trying again in %.2f s", what, BUSY_MESSAGE, delay)
         sleep(delay)
         delay = min(delay * 2, 5.0)
 
