@@ -176,6 +176,7 @@ def run_forever(
     :class:`SenderStopped` when a job fails."""
     from apscheduler.events import EVENT_JOB_ERROR
     from apscheduler.schedulers.background import BackgroundScheduler
+    from sqlalchemy.exc import DBAPIError
 
     poll = timedelta(seconds=config.sending.poll_seconds)
     failures: list[str] = []
@@ -240,7 +241,8 @@ def run_forever(
 
     def failed(event: Any) -> None:
         exc = event.exception
-        message = f"{event.job_id} failed: {type(exc).__name__}: {exc}"
+        why = describe(exc) if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {exc}"
+        message = f"{event.job_id} failed: {why}"
         failures.append(" ".join(message.split()))
         try:
             store.event("error", failures[-1][:2000])
