@@ -320,3 +320,66 @@ def _postmark(cfg: object) -> object:
     from newsletter.providers import get_provider
 
     return get_provider(cfg)  # type: ignore[arg-type]
+
+
+def test_the_sender_waits_out_a_database_locked_longer_than_the_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the write lock longer than a connection waits: the send loop
+    tries again with backoff and sends everything once the lock is gone, instead of
+    stopping with "database is locked"."""
+    import logging
+    import sqlite3
+
+    import newsletter.store.db as db
+    from newsletter.providers import get_provider
+    from newsletter.schedule import queue_issue
+    from newsletter.sender import Sender
+
+    from .conftest import REPO
+    from .helpers import make_config, write_csv
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)  # (so that the test does not wait long)
+    cfg = make_config(tmp_path, f"sqlite:///{tmp_path / 'newsletter.db'}")
+    store = Store(cfg.db_url)
+    rows = [["email"]] + [[f"r{i}@example.com"] for i in range(50)]
+    from newsletter.store.subscribers import import_csv
+
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="readers")
+    queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="readers")
+    store.signing_secret()  # (made once, by the first command)
+    busy = threading.Event()
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "busy" in record.getMessage():
+                busy.set()
+
+    seen = Seen(logging.DEBUG)
+    logger = logging.getLogger("newsletter")
+    logger.addHandler(seen)
+    monkeypatch.setattr(logger, "level", logging.DEBUG)
+    holder = sqlite3.connect(tmp_path / "newsletter.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # an import's long write, say
+    reports: list[object] = []
+    failures: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            reports.append(Sender(store, get_provider(cfg), cfg).send_due())
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            failures.append(exc)
+
+    sender = threading.Thread(target=send)
+    try:
+        sender.start()
+        wait_until(lambda: busy.is_set() or not sender.is_alive(), "the sender to wait")
+        assert busy.is_set(), failures
+    finally:
+        holder.rollback()
+        holder.close()
+        sender.join(120)
+        logger.removeHandler(seen)
+    assert not failures, failures
+    assert reports and reports[0].sent == 50  # type: ignore[attr-defined]
+    store.close()
