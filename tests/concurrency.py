@@ -12,6 +12,7 @@ database.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -33,7 +34,7 @@ from newsletter.store import Store
 from newsletter.store.models import MailingList, Membership, Subscriber
 from newsletter.store.subscribers import import_csv
 
-from .helpers import LIVE_SETTINGS, write_csv
+from .helpers import LIVE_SETTINGS, wait_until, write_csv
 from .mock_providers import KEY, Delivered, MockProvider
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,14 +115,6 @@ def _process(workdir: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
         )
 
 
-def _wait_for(predicate: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -174,6 +167,7 @@ def trial(
     """Import ``rows`` addresses while ``posters`` threads post the form and `run` sends a
     part to ``members`` subscribers at ``rate`` messages a second."""
     workdir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the mock's line per request
     mock = MockProvider("postmark")
     mock.keep = False
     mock.received = _Forgetful()  # counted, not kept: a large series would fill memory
@@ -212,8 +206,8 @@ def trial(
     timeline: list[tuple[float, int]] = []
     watching = threading.Event()
     try:
-        _wait_for(lambda: _up(base), 60, "newsletter serve")
-        _wait_for(lambda: series() > 0, 60, "newsletter run's first message")
+        wait_until(lambda: _up(base), "newsletter serve")
+        wait_until(lambda: series() > 0, "newsletter run's first message")
         if before:  # the same posters, before the import
             first = [
                 threading.Thread(

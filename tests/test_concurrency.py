@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -36,14 +36,8 @@ from newsletter.web.site import KEY as SITE_KEY
 from newsletter.web.site import Site
 
 from .concurrency import trial
+from .helpers import wait_until
 from .mock_providers import KEY, MockProvider
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_form_run_and_a_large_import_share_one_sqlite_file(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from datetime import time as dtime
@@ -37,20 +37,13 @@ from newsletter.store.subscribers import add_subscriber, iter_subscribers, unsub
 from newsletter.web.app import create_app
 
 from .conftest import REPO
-from .helpers import newsletter_process, outbox_messages, stop_process
+from .helpers import newsletter_process, outbox_messages, stop_process, wait_until
 from .mock_providers import AKID, KEY, MockProvider
 from .test_providers import ENV, PROVIDERS
 
 CONSENT = "I agree to get the series by email; I can unsubscribe at any time."
 ISSUE = REPO / "issues" / "calmer-mornings.md"
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 @dataclass
