@@ -445,7 +445,7 @@ def import_rows(
                 )
                 held = time.monotonic()
                 patient(functools.partial(_committed, conn, write), what="import")
-                if not store.is_postgres:
+                if not store.is_postgres and len(chunk) == size:  # (a shorter one is the last)
                     _make_way(time.monotonic() - held)
         except InputError as exc:
             if result.added or result.joined:
