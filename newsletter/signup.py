@@ -373,7 +373,7 @@ class ConfirmationMailer:
             )
             while stop is None or not stop.is_set():
                 claimed = patient(
-                    lambda: confirmations.claim(self.store, self.token, utcnow()),
+                    lambda: confirmations.claim(self.store, self.token, utcnow(), CONFIRM_WINDOW),
                     what="confirmations",
                     stop=stop,
                 )

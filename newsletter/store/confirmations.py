@@ -78,13 +78,22 @@ class Claimed:
     attempts: int  # including this one
 
 
-def claim(store: Store, owner: str, now: datetime) -> Claimed | None:
+def claim(
+    store: Store, owner: str, now: datetime, window: timedelta = timedelta(hours=1)
+) -> Claimed | None:
     """The oldest confirmation due, taken by ``owner`` (None when none is due). One whose
-    address is no longer pending on its list (confirmed, left, erased) is dropped."""
+    address is no longer pending on its list (confirmed, left, erased), or that another
+    went out for within ``window`` (two posts at the same moment), is dropped."""
     while True:
         with store.begin() as conn:
             row = conn.execute(
-                select(Confirmation.id, Confirmation.subscriber_id, Confirmation.list_id)
+                select(
+                    Confirmation.id,
+                    Confirmation.subscriber_id,
+                    Confirmation.list_id,
+                    Confirmation.throttle_key,
+                    Confirmation.created_at,
+                )
                 .where(
                     Confirmation.state == ConfirmationState.QUEUED,
                     Confirmation.due_at <= now,
@@ -116,7 +125,18 @@ def claim(store: Store, owner: str, now: datetime) -> Claimed | None:
                 )
                 .where(Confirmation.id == row.id, Membership.status == "pending")
             ).first()
-            if found is None:
+            twin = conn.scalar(
+                select(Confirmation.id)
+                .where(
+                    Confirmation.throttle_key == row.throttle_key,
+                    Confirmation.list_id == row.list_id,
+                    Confirmation.id != row.id,
+                    Confirmation.state.in_([ConfirmationState.SENDING, ConfirmationState.SENT]),
+                    Confirmation.created_at > row.created_at - window,
+                )
+                .limit(1)
+            )
+            if found is None or twin is not None:
                 conn.execute(
                     update(Confirmation)
                     .where(Confirmation.id == row.id)
