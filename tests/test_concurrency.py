@@ -377,3 +377,46 @@ def test_the_sender_waits_out_a_database_locked_longer_than_the_busy_timeout(
     assert not failures, failures
     assert reports and reports[0].sent == 50  # type: ignore[attr-defined]
     store.close()
+
+
+def test_the_form_on_a_database_locked_too_long_is_a_503_without_the_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past the busy timeout the reader is asked to try again (503, Retry-After), never a
+    500, and the log line has neither the SQL's values nor the address."""
+    import logging
+    import sqlite3
+
+    import newsletter.store.db as db
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)  # (so that the test does not wait long)
+    mock = MockProvider("postmark")
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", KEY)
+    caplog.set_level(logging.DEBUG)
+    try:
+        with _timing_site(tmp_path, mock) as (base, _, _):
+            holder = sqlite3.connect(tmp_path / "newsletter.db", isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # another process's long write
+            try:
+                page = requests.post(
+                    f"{base}/subscribe/readers",
+                    data={"email": "locked-out@example.com", "first_name": "Lou"},
+                    timeout=60,
+                )
+                answer = requests.post(
+                    f"{base}/subscribe/readers",
+                    json={"email": "locked-out@example.com"},
+                    timeout=60,
+                )
+            finally:
+                holder.rollback()
+                holder.close()
+            assert page.status_code == 503 and "Please try again" in page.text
+            assert page.headers["Retry-After"] == "5"
+            assert answer.status_code == 503 and answer.json()["ok"] is False
+            assert "locked-out" not in caplog.text and "Lou" not in caplog.text
+            assert "database is busy" in caplog.text
+            # Once the lock is gone the same post is answered as usual.
+            assert _post(base, "locked-out@example.com", 7) > 0
+    finally:
+        mock.stop()
