@@ -2,9 +2,10 @@
 
 An import commits every chunk of rows, each a short transaction, so that the subscribe
 form, the sender and other readers get in between (SQLite has one writer at a time). An
-import stopped half-way (a crash, a bad byte on line 200,000) keeps the chunks before it;
+import stopped half-way (a crash, Ctrl-C) keeps the chunks before it;
 importing the same file again adds the rest, as importing the same file twice changes
-nothing. A bad row is reported with its line number and reason and does not stop the good
+nothing. A file that is not readable as UTF-8 CSV to its end is refused before anything
+is written. A bad row is reported with its line number and reason and does not stop the good
 rows, and an import never re-subscribes someone who unsubscribed or was suppressed unless
 asked to explicitly.
 """
@@ -760,9 +761,28 @@ def _consents(conn: Connection, method: JoinMethod, joined: list[tuple[Any, Any,
     )
 
 
+def check_readable(path: Path) -> None:
+    """Read the whole file as CSV (no row checked yet): a file that stops decoding or is
+    not CSV further down is refused before anything is written (the import commits chunk
+    by chunk). About a second for a million rows."""
+    handle, dialect = read_csv(path)
+    with handle:
+        reader = csv.reader(handle, dialect)
+        while True:
+            line = reader.line_num + 1
+            try:
+                if next(reader, None) is None:
+                    return
+            except UnicodeDecodeError:
+                raise decode_error(path, CSV_UTF8_HINT) from None
+            except csv.Error as exc:
+                raise _csv_error(path, line, exc) from None
+
+
 def import_csv(
     store: Store, path: Path, *, list_name: str | None = None, resubscribe: bool = False
 ) -> ImportResult:
+    check_readable(path)
     rows, result = parse_rows(path)
     return import_rows(store, rows, result, list_name=list_name, resubscribe=resubscribe)
 
