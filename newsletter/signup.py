@@ -428,6 +428,21 @@ class ConfirmationMailer:
                 why = (results[0].error if results else None) or "no answer for the message"
                 again = status not in PERMANENT
         retry = again and claimed.attempts < confirmations.MAX_TRIES
+        if state is ConfirmationState.FAILED:
+            # The editor sees it in `newsletter status` (never the address); noted before
+            # the row is settled, so that whoever sees it settled finds the note.
+            later = (
+                f"; tried again in {confirmations.backoff(claimed.attempts)}"
+                if retry
+                else "; given up"
+            )
+            log.warning("confirmation email for list %s not sent: %s%s", name, why, later)
+            patient(
+                lambda: self.store.event(
+                    "signup", f"{name}: a confirmation email was not sent: {why}{later}"
+                ),
+                what="confirmations",
+            )
         now = utcnow()
         patient(
             lambda: confirmations.finish(
@@ -441,20 +456,6 @@ class ConfirmationMailer:
             ),
             what="confirmations",
         )
-        if state is ConfirmationState.FAILED:
-            # The editor sees it in `newsletter status` (never the address).
-            later = (
-                f"; tried again in {confirmations.backoff(claimed.attempts)}"
-                if retry
-                else "; given up"
-            )
-            log.warning("confirmation email for list %s not sent: %s%s", name, why, later)
-            patient(
-                lambda: self.store.event(
-                    "signup", f"{name}: a confirmation email was not sent: {why}{later}"
-                ),
-                what="confirmations",
-            )
         return 1 if state is ConfirmationState.SENT else 0
 
     def confirm_url(self, subscriber_id: int, list_id: int) -> str:
