@@ -40,6 +40,15 @@ class ProviderName(StrEnum):
     MAILGUN = "mailgun"
     RESEND = "resend"
     SES = "ses"
+    SMTP = "smtp"
+
+
+class Security(StrEnum):
+    """How a connection to a mail server (SMTP, IMAP) is protected."""
+
+    STARTTLS = "starttls"  # plain connection, upgraded with STARTTLS before anything else
+    TLS = "tls"  # TLS from the first byte (SMTPS on 465, IMAPS on 993)
+    NONE = "none"  # no encryption: only for a relay on this machine or a test server
 
 
 def derived() -> Any:
@@ -179,6 +188,62 @@ class Feeds:
 
 
 @dataclass
+class Smtp:
+    """``[providers.smtp]``: the mail server a practice already has (Google Workspace,
+    Microsoft 365, its host's relay). The password comes from ``$SMTP_PASSWORD``."""
+
+    host: str = ""
+    port: int = 587
+    security: Security = Security.STARTTLS
+    #: the login (often the mailbox's address); "" for a relay that takes no login
+    username: str = ""
+    #: persistent connections used at once (each sends its share of a batch in turn)
+    connections: int = 1
+    #: messages per second over all connections, 0 = no limit of our own
+    rate_limit: float = 0.0
+    #: messages per batch (per check of the ledger between batches)
+    batch_size: int = 50
+    #: seconds to wait for each answer of the server
+    timeout: float = 30.0
+    #: the envelope sender (where bounces go); default [sender] email
+    return_path: str = ""
+    #: VERP: each message's envelope sender names it (news+nl-42-5f1c0a9e3b@…), so a bounce
+    #: that does not quote the message is still matched (the mailbox must take plus addresses)
+    verp: bool = False
+    #: a CA file to trust (a relay with a private certificate); default the system's
+    ca_file: str = ""
+    #: the name given in EHLO; default this machine's name
+    helo: str = ""
+
+
+@dataclass
+class Imap:
+    """``[bounces.imap]``: the mailbox where delivery status notifications arrive. The
+    password comes from ``$IMAP_PASSWORD``."""
+
+    host: str = ""
+    port: int = 993
+    security: Security = Security.TLS
+    user: str = ""
+    folder: str = "INBOX"
+    #: where processed bounces, complaints and auto-replies are moved
+    processed_folder: str = "Newsletter processed"
+    #: delete processed messages instead of moving them (only when you ask for it)
+    delete_processed: bool = False
+    ca_file: str = ""
+    timeout: float = 30.0
+
+
+@dataclass
+class Bounces:
+    """``[bounces]``: read bounces from a mailbox (for the smtp provider)."""
+
+    #: how often `newsletter run` reads the mailbox
+    every: str = "15m"
+    imap: Imap | None = None
+
+
+@dataclass
 class Config:
     root: Path = field(default_factory=Path.cwd)
     database_url: str = "sqlite:///newsletter.db"
@@ -194,6 +259,9 @@ class Config:
     feeds: Feeds = field(default_factory=Feeds)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: [providers.smtp], checked when the file is loaded
+    smtp: Smtp = field(default_factory=Smtp)
+    bounces: Bounces = field(default_factory=Bounces)
     #: per-list settings ([lists.readers] ...) for the subscribe form
     lists: dict[str, ListSettings] = field(default_factory=dict)
     path: Path | None = None
@@ -233,7 +301,15 @@ _SECTIONS: dict[str, type] = {
     "series": SeriesStyle,
     "feeds": Feeds,
 }
-_TOP = {"database_url", "issues_dir", "templates_dir", "providers", "lists", *_SECTIONS}
+_TOP = {
+    "database_url",
+    "issues_dir",
+    "templates_dir",
+    "providers",
+    "lists",
+    "bounces",
+    *_SECTIONS,
+}
 
 
 def _unknown(source: str, key: str, allowed: list[str]) -> ConfigError:
@@ -325,6 +401,28 @@ def _port(value: int, where: str) -> int:
     return value
 
 
+def _security(value: str, where: str) -> Security:
+    try:
+        return Security(value)
+    except ValueError:
+        raise ConfigError(
+            f"{where}: expected one of {', '.join(s.value for s in Security)}, got {value!r}"
+        ) from None
+
+
+def _hostname(value: str, where: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\]", value):
+        raise ConfigError(f"{where}: expected a host name like smtp.example.com, got {value!r}")
+    return value
+
+
+def _folder(value: str, where: str) -> str:
+    if not value.strip() or any(ord(c) < 32 or c in '"\\' for c in value):
+        raise ConfigError(f"{where}: expected a folder name, got {value!r}")
+    return value
+
+
 def _valid(parse: Callable[[str, str], Any]) -> Callable[[str, str], str]:
     """Text that ``parse`` accepts (kept as written; the typed value is derived later)."""
 
@@ -407,6 +505,24 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     ("dns", "nameserver"): _nameserver,
     ("feeds", "notify"): _address(optional=True),
     ("feeds", "poll"): _valid(parse_interval),
+    ("providers.smtp", "host"): _hostname,
+    ("providers.smtp", "port"): _port,
+    ("providers.smtp", "security"): _security,
+    ("providers.smtp", "username"): _header(),
+    ("providers.smtp", "connections"): _at_least(1),
+    ("providers.smtp", "rate_limit"): _at_least(0),
+    ("providers.smtp", "batch_size"): _at_least(1),
+    ("providers.smtp", "timeout"): _at_least(0, above=True),
+    ("providers.smtp", "return_path"): _address(optional=True),
+    ("providers.smtp", "helo"): _valid(lambda v, w: _hostname(v, w) if v.strip() else v),
+    ("bounces", "every"): _valid(parse_interval),
+    ("bounces.imap", "host"): _hostname,
+    ("bounces.imap", "port"): _port,
+    ("bounces.imap", "security"): _security,
+    ("bounces.imap", "user"): _header(),
+    ("bounces.imap", "folder"): _folder,
+    ("bounces.imap", "processed_folder"): _folder,
+    ("bounces.imap", "timeout"): _at_least(0, above=True),
 }
 
 
@@ -431,6 +547,26 @@ def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
         if parser is not None:
             value = parser(value, f"{source}: setting '{section}.{key}'")
         setattr(obj, key, value)
+
+
+def _required(value: str, source: str, section: str, key: str) -> None:
+    if not value.strip():
+        raise ConfigError(f"{source}: [{section}] needs '{key}'")
+
+
+def _bounces(cfg: Config, value: Any, source: str) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: 'bounces' must be a table ([bounces])")
+    table = dict(value)
+    imap = table.pop("imap", None)
+    _fill(cfg.bounces, table, source, "bounces")
+    if imap is not None:
+        if not isinstance(imap, dict):
+            raise ConfigError(f"{source}: 'bounces.imap' must be a table ([bounces.imap])")
+        cfg.bounces.imap = Imap()
+        _fill(cfg.bounces.imap, imap, source, "bounces.imap")
+        for key in ("host", "user"):
+            _required(getattr(cfg.bounces.imap, key), source, "bounces.imap", key)
 
 
 def _finish(cfg: Config) -> Config:
@@ -477,6 +613,11 @@ def load_config(path: Path | str | None = None) -> Config:
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise ConfigError(f"{path}: 'providers' must hold tables like [providers.postmark]")
             cfg.providers = value
+            if "smtp" in value:
+                _fill(cfg.smtp, value["smtp"], str(path), "providers.smtp")
+                _required(cfg.smtp.host, str(path), "providers.smtp", "host")
+        elif key == "bounces":
+            _bounces(cfg, value, str(path))
         elif key == "lists":
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise ConfigError(f"{path}: 'lists' must hold tables like [lists.readers]")
@@ -528,7 +669,7 @@ postal_address = "123 Example Street, Springfield"
 # sign_off = "Until next time,\\n{author}"   # "" for none; {author} from the issue
 
 [sending]
-provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses
+provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses, smtp
 # outbox_dir = "outbox"
 # timezone = "UTC"    # for subscribers without a timezone of their own
 # grace = "6h"        # a send missed while the machine was off still goes out within this
@@ -581,4 +722,25 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 
 # [providers.ses]        # $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY; pip install 'newsletter[ses]'
 # region = "eu-west-1"
+
+# [providers.smtp]       # your own mail server; password from $SMTP_PASSWORD
+# host = "smtp.gmail.com"
+# port = 587
+# security = "starttls"  # or "tls" (port 465), "none" (a relay on this machine only)
+# username = "you@example.com"
+# connections = 1        # persistent connections used at once
+# rate_limit = 0         # messages per second, 0 = no limit of our own
+# batch_size = 50        # messages between two checks of the ledger
+# verp = false           # each message's envelope sender names it (news+nl-42-…@)
+
+# Read bounces and complaints from a mailbox (for the smtp provider); password from $IMAP_PASSWORD.
+# [bounces]
+# every = "15m"
+
+# [bounces.imap]         # the mailbox where bounces arrive
+
+# host = "imap.gmail.com"
+# user = "you@example.com"
+# folder = "INBOX"
+# processed_folder = "Newsletter processed"   # never deleted unless delete_processed = true
 """

@@ -66,6 +66,8 @@ class ProviderDns:
     dkim_where: str
     #: a CNAME that delegates SPF instead (Postmark's custom Return-Path)
     spf_cname: tuple[str, str] | None = None
+    #: who signs (for a mail host reached over SMTP: "Google Workspace"); "" = the provider
+    signer: str = ""
 
 
 PROVIDER_DNS = {
@@ -107,6 +109,57 @@ PROVIDER_DNS = {
         "Resend: Domains > your domain",
     ),
 }
+
+#: mail hosts reached over SMTP ([providers.smtp] host), from their own documentation: the
+#: SPF include they publish, their DKIM selectors; they sign DKIM themselves
+SMTP_HOSTS = {
+    ("smtp.gmail.com", "smtp-relay.gmail.com"): ProviderDns(
+        "{domain}",
+        "_spf.google.com",
+        ("google",),
+        True,
+        "Google Admin console: Apps > Google Workspace > Gmail > Authenticate email",
+        signer="Google Workspace",
+    ),
+    ("smtp.office365.com", ".mail.protection.outlook.com"): ProviderDns(
+        "{domain}",
+        "spf.protection.outlook.com",
+        ("selector1", "selector2"),
+        True,
+        "Microsoft Defender portal: Email & collaboration > Policies > Email authentication "
+        "settings > DKIM (two CNAME records)",
+        signer="Microsoft 365",
+    ),
+}
+
+
+def smtp_dns(host: str) -> ProviderDns:
+    """What a mail host reached over SMTP needs in DNS (a generic relay: an SPF record that
+    allows it, and the DKIM selector it signs with, from [dns] dkim_selectors)."""
+    host = host.strip().lower()
+    for names, rules in SMTP_HOSTS.items():
+        if any(host == n or (n.startswith(".") and host.endswith(n)) for n in names):
+            return rules
+    return ProviderDns(
+        "{domain}",
+        "",
+        (),
+        False,
+        f"ask {host or 'your mail host'} for its DKIM record and selector",
+        signer=host or "your mail host",
+    )
+
+
+def has_dns(provider: str) -> bool:
+    """Whether `domain check` has something to look up for this provider."""
+    return provider in PROVIDER_DNS or provider == ProviderName.SMTP
+
+
+def provider_dns(config: Config) -> ProviderDns:
+    provider = config.sending.provider
+    if provider == ProviderName.SMTP:
+        return smtp_dns(config.smtp.host)
+    return PROVIDER_DNS[provider]
 
 
 class LookupFailed(Exception):
@@ -167,17 +220,18 @@ def sending_domain(config: Config) -> str:
 
 def check_domain(config: Config, resolver: dns.resolver.Resolver | None = None) -> DomainReport:
     provider = config.sending.provider
-    if provider not in PROVIDER_DNS:
+    if not has_dns(provider):
         raise ConfigError(
             f"[sending] provider '{provider.value}' sends no mail of its own: nothing to look up",
             hint="'newsletter domain check' checks the DNS of a real provider's sending domain",
         )
-    rules = PROVIDER_DNS[provider]
+    rules = provider_dns(config)
     domain = sending_domain(config)
     resolver = resolver or make_resolver(config)
+    who = rules.signer or provider
     checks = [
         _spf(resolver, rules, domain, config.dns.spf_domain.strip().lower()),
-        *_dkim(resolver, rules, domain, provider, config.dns.dkim_selectors),
+        *_dkim(resolver, rules, domain, who, config.dns.dkim_selectors),
         _dmarc(resolver, from_domain(config)),
     ]
     return DomainReport(domain, provider, checks)
@@ -193,6 +247,8 @@ def _spf(
     resolver: dns.resolver.Resolver, rules: ProviderDns, domain: str, override: str
 ) -> RecordCheck:
     host = override or rules.spf_host.format(domain=domain)
+    if not rules.spf_include:  # a relay whose include we do not know
+        return _spf_any(resolver, rules, host)
     include = f"include:{rules.spf_include}"
     try:
         if rules.spf_cname and not override:
@@ -245,6 +301,25 @@ def _spf(
     return RecordCheck("SPF", host, RecordState.OK, records[0])
 
 
+def _spf_any(resolver: dns.resolver.Resolver, rules: ProviderDns, host: str) -> RecordCheck:
+    """An SPF record for a mail host whose include we do not know: one must exist."""
+    try:
+        records = [r for r in _lookup(resolver, host, "TXT") if r.lower().startswith("v=spf1")]
+    except LookupFailed as exc:
+        return _unknown("SPF", host, exc)
+    if len(records) == 1:
+        return RecordCheck(
+            "SPF", host, RecordState.OK, f"{records[0]} (check that it allows {rules.signer})"
+        )
+    return RecordCheck(
+        "SPF",
+        host,
+        RecordState.MISSING,
+        f'no single SPF record at {host}: add one TXT record "v=spf1 include:... ~all" with '
+        f"the include {rules.signer} publishes for its customers",
+    )
+
+
 def _spf_reaches(resolver: dns.resolver.Resolver, record: str, target: str) -> tuple[bool, int]:
     """Whether the SPF record includes ``target``, directly or through its includes and
     redirect (as receivers evaluate it), and how many DNS lookups that takes."""
@@ -278,13 +353,20 @@ def _dkim(
     configured: list[str],
 ) -> list[RecordCheck]:
     selectors = tuple(s.strip() for s in configured if s.strip()) or rules.dkim_selectors
+    #: a mail host reached over SMTP signs every message itself
+    signed = f" (DKIM is signed by {rules.signer}, not by newsletter)" if rules.signer else ""
     if not selectors:
         return [
             RecordCheck(
                 "DKIM",
                 f"?._domainkey.{domain}",
                 RecordState.MISSING,
-                f"{provider} gives each account its own DKIM selector: add the DKIM record "
+                (
+                    f"DKIM is signed by {rules.signer}, not by newsletter: {rules.dkim_where}, "
+                    "add the record and put its selector in [dns] dkim_selectors"
+                )
+                if rules.signer
+                else f"{provider} gives each account its own DKIM selector: add the DKIM record "
                 f"it shows ({rules.dkim_where}) and put its selector in [dns] dkim_selectors",
             )
         ]
@@ -299,7 +381,7 @@ def _dkim(
             found.append(_unknown("DKIM", host, exc))
             continue
         if keys:
-            found.append(RecordCheck("DKIM", host, RecordState.OK, "a DKIM key"))
+            found.append(RecordCheck("DKIM", host, RecordState.OK, "a DKIM key" + signed))
         else:
             missing.append(host)
     if missing and (require_all or not any(c.state is RecordState.OK for c in found)):
@@ -310,7 +392,7 @@ def _dkim(
                 missing[0],
                 RecordState.MISSING,
                 f"no DKIM key at {which}: add the DKIM record(s) {provider} shows you "
-                f"({rules.dkim_where})",
+                f"({rules.dkim_where}){signed}",
             )
         )
     return found

@@ -35,6 +35,16 @@ def slugify(text: str) -> str:
     return slug or "issue"
 
 
+def free_issue_path(folder: Path, slug: str) -> Path:
+    """``FOLDER/SLUG.md``, or SLUG-2.md, SLUG-3.md … when that one is taken."""
+    path = folder / f"{slug}.md"
+    n = 2
+    while path.exists():
+        path = folder / f"{slug}-{n}.md"
+        n += 1
+    return path
+
+
 @dataclass
 class ImportReport:
     path: Path

@@ -19,6 +19,7 @@ from .store import Store, ledger
 from .store import consent as joins
 from .store.models import Campaign, Delivery, MailingList, Membership, Subscriber
 from .store.states import DeliveryState
+from .store.subscribers import suppressions_of
 from .timing import as_utc, at_local, next_local, parse_at, to_naive_utc, zone
 
 PAUSES = {"1w": 7, "2w": 14, "1m": 30, "3m": 91}
@@ -231,6 +232,7 @@ def export(store: Store, subscriber_id: int) -> dict[str, Any]:
     with store.begin() as conn:
         sub = conn.execute(select(Subscriber).where(Subscriber.id == subscriber_id)).one()
         consents = joins.records(conn, [subscriber_id]).get(subscriber_id, [])
+        suppressed = suppressions_of(conn, sub.email)
         deliveries = [
             {
                 "series": slug,
@@ -253,6 +255,7 @@ def export(store: Store, subscriber_id: int) -> dict[str, Any]:
         "first_name": sub.first_name,
         "last_name": sub.last_name,
         "timezone": sub.timezone,
+        "tags": sub.tags,
         "status": sub.status,
         "subscribed_at": _iso(sub.subscribed_at),
         "unsubscribed_at": _iso(sub.unsubscribed_at),
@@ -260,6 +263,10 @@ def export(store: Store, subscriber_id: int) -> dict[str, Any]:
         "consent": [
             {k: _iso(v) if isinstance(v, datetime) else v for k, v in asdict(c).items()}
             for c in consents
+        ],
+        "suppressions": [
+            {k: _iso(v) if isinstance(v, datetime) else v for k, v in asdict(r).items()}
+            for r in suppressed
         ],
         "emails": deliveries,
     }

@@ -239,6 +239,19 @@ def run_forever(
         except Exception as exc:  # noqa: BLE001 - tried again in an hour; never stops sending
             log.warning("could not forget expired sign-up requests: %s", exc)
 
+    def bounces() -> None:
+        from .mailbox import check_bounces
+
+        try:
+            report = check_bounces(store, config)
+        except Exception as exc:  # noqa: BLE001 - tried again next time; never stops sending
+            log.warning("could not read bounces from the mailbox: %s", exc)
+            if on_event:
+                on_event(f"bounces: {exc}")
+            return
+        if report.read and on_event:
+            on_event(f"bounces: {report.summary()}")
+
     def failed(event: Any) -> None:
         exc = event.exception
         why = describe(exc) if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {exc}"
@@ -269,6 +282,15 @@ def run_forever(
             id="confirmations",
             next_run_time=datetime.now(UTC),
         )
+        if config.bounces.imap is not None:  # DSNs and complaints from the mailbox
+            every = parse_interval(config.bounces.every, "[bounces] every")
+            sched.add_job(
+                bounces,
+                "interval",
+                seconds=every.total_seconds(),
+                id="bounces",
+                next_run_time=datetime.now(UTC),
+            )
         stop.wait()
     finally:
         sender.stop.set()

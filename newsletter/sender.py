@@ -97,7 +97,7 @@ class Sender:
         self.command = command
         #: who this sender is in the ledger (host:pid:random)
         self.token = ledger.claim_token()
-        self.signer = Signer.from_env(store.signing_secret())
+        self.signer = Signer.from_env(store.signing_secret)
         self.grace = parse_interval(config.sending.grace, "[sending] grace")
         wanted = config.sending.batch_size or provider.max_batch
         #: requests of at most batch_size, paced so that no second exceeds the rate limit
@@ -222,7 +222,9 @@ class Sender:
                     r.email,
                     r.first_name,
                     r.last_name,
-                    self.signer.unsubscribe_url(base, r.subscriber_id, claim.campaign_id),
+                    self.signer.unsubscribe_url(
+                        base, r.subscriber_id, claim.campaign_id, key=r.token_key
+                    ),
                 )
                 for r in claim.rows
             ],

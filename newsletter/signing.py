@@ -1,9 +1,17 @@
 """Signed tokens for links that act on a subscriber (unsubscribe, stop this series,
-preferences; confirming a subscription, whose tokens expire).
+preferences and the data download; confirming a subscription, whose tokens expire).
 
-An HMAC (itsdangerous) over the subscriber and series ids with a secret from
-$NEWSLETTER_SECRET, or else one generated once and kept in the database. A token cannot
-be forged or guessed from a subscriber id, and an altered one is refused.
+An HMAC (itsdangerous) with a secret from $NEWSLETTER_SECRET, or else one generated once
+and kept in the database, over ``[subscriber_id, series_id, key]`` (confirmation links:
+``[subscriber_id, list_id, key]``): ``key`` is the subscriber's random ``token_key``. A
+token cannot be forged or guessed from a subscriber id, an altered one is refused, and one
+made for a subscriber opens nothing once that subscriber is erased, even if another row
+were ever to get the same id: the pages check the key against the row
+(:func:`newsletter.store.subscribers.holds`).
+
+Links sent before keys existed (``[subscriber_id, series_id]``, :meth:`Signer.legacy_token`)
+are still read, with ``key`` None: they open only a subscriber marked ``legacy_links``
+(one who existed before the upgrade).
 """
 
 from __future__ import annotations
@@ -11,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from base64 import urlsafe_b64encode
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
@@ -31,10 +41,16 @@ def unsubscribe_link(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/u/{token}"
 
 
+#: what a key may hold to be written into a token as it is (JSON needs no escaping)
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 @dataclass(frozen=True)
 class UnsubscribeToken:
     subscriber_id: int
     campaign_id: int | None
+    #: the subscriber's token_key signed into the link; None for a link made before keys
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class ConfirmToken:
 
     subscriber_id: int
     list_id: int
+    key: str | None = None
 
 
 class ConfirmRefused(Exception):
@@ -63,68 +80,89 @@ class Signer:
         self._s = URLSafeSerializer(secret, salt=SALT)
         self._timed = URLSafeTimedSerializer(secret, salt=CONFIRM_SALT)
         # The key itsdangerous derives on every call, derived once: a token is then one
-        # HMAC over a few bytes (a million of them in seconds), the same bytes as before.
+        # HMAC over a few bytes (a million of them in seconds), as itsdangerous signs.
         self._mac = hmac.new(self._s.make_signer().derive_key(), digestmod=hashlib.sha1)
 
     @classmethod
-    def from_env(cls, fallback: str) -> Signer:
+    def from_env(cls, fallback: str | Callable[[], str]) -> Signer:
+        """With $NEWSLETTER_SECRET, else FALLBACK: asked for only when that is not set (a
+        callable such as ``store.signing_secret``, which generates and keeps one)."""
         # Taken as it is (a passphrase may hold spaces, and changing the secret would break
         # every link already sent), but never shown.
-        secret = os.environ.get(SECRET_ENV) or fallback
+        secret = os.environ.get(SECRET_ENV) or ""
+        if not secret:
+            secret = fallback if isinstance(fallback, str) else fallback()
         secrets.register(secret)
         return cls(secret)
 
-    def token(self, subscriber_id: int, campaign_id: int | None = None) -> str:
-        """itsdangerous' URL-safe token of ``[subscriber_id, campaign_id]``, built directly
-        (the same string ``URLSafeSerializer.dumps`` gives)."""
-        if type(subscriber_id) is not int or not (campaign_id is None or type(campaign_id) is int):
-            return str(self._s.dumps([subscriber_id, campaign_id]))
-        data = f"[{subscriber_id},{'null' if campaign_id is None else campaign_id}]".encode()
-        if not _incompressible(data):  # itsdangerous may compress it: let it decide
-            return str(self._s.dumps([subscriber_id, campaign_id]))
-        payload = urlsafe_b64encode(data).rstrip(b"=")
+    def token(self, subscriber_id: int, campaign_id: int | None = None, *, key: str) -> str:
+        """The URL-safe token of ``[subscriber_id, campaign_id, key]``, as itsdangerous'
+        ``URLSafeSerializer`` reads it (never compressed), built directly: one HMAC over a
+        few bytes, a million in seconds."""
+        if (
+            type(subscriber_id) is not int
+            or not (campaign_id is None or type(campaign_id) is int)
+            or not _PLAIN_KEY.fullmatch(key)
+        ):
+            raise ValueError("a token names integer ids and a key of URL-safe characters")
+        data = f'[{subscriber_id},{"null" if campaign_id is None else campaign_id},"{key}"]'
+        payload = urlsafe_b64encode(data.encode()).rstrip(b"=")
         mac = self._mac.copy()
         mac.update(payload)
         return (payload + b"." + urlsafe_b64encode(mac.digest()).rstrip(b"=")).decode()
 
+    def legacy_token(self, subscriber_id: int, campaign_id: int | None = None) -> str:
+        """A link as made before keys (``[subscriber_id, campaign_id]``): no longer sent,
+        still read for the subscribers who had them."""
+        return str(self._s.dumps([subscriber_id, campaign_id]))
+
     def verify(self, token: str) -> UnsubscribeToken | None:
+        """The token's ids and key if its signature holds (whether it still opens anything
+        is for the subscriber's row to say: :func:`~newsletter.store.subscribers.holds`)."""
         try:
-            sid, cid = self._s.loads(token)
+            found = self._s.loads(token)
         except (BadSignature, ValueError, TypeError):
             return None
-        if not isinstance(sid, int) or not (cid is None or isinstance(cid, int)):
-            return None
-        return UnsubscribeToken(sid, cid)
+        ids = _ids(found, optional=True)
+        return UnsubscribeToken(*ids) if ids else None
 
     def unsubscribe_url(
-        self, base_url: str, subscriber_id: int, campaign_id: int | None = None
+        self, base_url: str, subscriber_id: int, campaign_id: int | None = None, *, key: str
     ) -> str:
-        return unsubscribe_link(base_url, self.token(subscriber_id, campaign_id))
+        return unsubscribe_link(base_url, self.token(subscriber_id, campaign_id, key=key))
 
     def preferences_url(
-        self, base_url: str, subscriber_id: int, campaign_id: int | None = None
+        self, base_url: str, subscriber_id: int, campaign_id: int | None = None, *, key: str
     ) -> str:
-        return f"{base_url.rstrip('/')}/preferences/{self.token(subscriber_id, campaign_id)}"
+        token = self.token(subscriber_id, campaign_id, key=key)
+        return f"{base_url.rstrip('/')}/preferences/{token}"
 
-    def confirm_token(self, subscriber_id: int, list_id: int) -> str:
-        return str(self._timed.dumps([subscriber_id, list_id]))
+    def confirm_token(self, subscriber_id: int, list_id: int, *, key: str) -> str:
+        return str(self._timed.dumps([subscriber_id, list_id, key]))
 
     def verify_confirm(self, token: str, max_age_seconds: int) -> ConfirmToken:
         """The token's subscriber and list; ConfirmRefused if forged or older than max_age."""
         try:
-            sid, lid = self._timed.loads(token, max_age=max_age_seconds)
+            found = self._timed.loads(token, max_age=max_age_seconds)
         except SignatureExpired:
             raise ConfirmRefused(expired=True) from None
         except (BadSignature, ValueError, TypeError):
             raise ConfirmRefused(expired=False) from None
-        if not isinstance(sid, int) or not isinstance(lid, int):
+        ids = _ids(found, optional=False)
+        if ids is None or ids[1] is None:
             raise ConfirmRefused(expired=False)
-        return ConfirmToken(sid, lid)
+        return ConfirmToken(ids[0], ids[1], ids[2])
 
 
-def _incompressible(data: bytes) -> bool:
-    """Whether zlib cannot shorten ``data`` (so itsdangerous leaves it uncompressed),
-    without running zlib (its set-up costs more than the signature): with no 3 bytes
-    repeated, deflate has nothing to match and only literals, and for 20 bytes or fewer
-    its block headers and checksum outweigh any saving from short literal codes."""
-    return len(data) <= 20 and len({data[i : i + 3] for i in range(len(data) - 2)}) == len(data) - 2
+def _ids(found: object, *, optional: bool) -> tuple[int, int | None, str | None] | None:
+    """``[id, id]`` (made before keys) or ``[id, id, key]``; None for anything else. The
+    second id may be null where OPTIONAL (a link not about one series)."""
+    if not isinstance(found, list) or len(found) not in (2, 3):
+        return None
+    sid, other, *rest = found
+    key = rest[0] if rest else None
+    if type(sid) is not int or (rest and not isinstance(key, str)):
+        return None
+    if not (type(other) is int or (optional and other is None)):
+        return None
+    return sid, other, key

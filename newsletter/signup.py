@@ -35,7 +35,7 @@ from .store import consent as joins
 from .store.busy import describe, patient
 from .store.claims import claim_token
 from .store.states import ConfirmationState
-from .store.subscribers import normalise_email, valid_timezone
+from .store.subscribers import holds, normalise_email, token_key, valid_timezone
 from .timing import parse_interval
 
 log = logging.getLogger("newsletter.signup")
@@ -164,7 +164,7 @@ class Signups:
     ) -> None:
         self.store = store
         self.config = config
-        self.signer = Signer.from_env(store.signing_secret())
+        self.signer = Signer.from_env(store.signing_secret)
         self.by_ip = RateLimiter(limits.per_ip, limits.window_seconds)
         self.by_address = RateLimiter(limits.per_address, limits.window_seconds)
         self.env = environment(config)
@@ -292,8 +292,8 @@ class Signups:
         """The link's subscriber and list; ConfirmRefused if forged or expired."""
         found = self.signer.verify_confirm(token, self.longest_expiry())
         name = joins.list_name(self.store, found.list_id)
-        if name is None:
-            raise ConfirmRefused(expired=False)
+        if name is None or not holds(self.store, found.subscriber_id, found.key):
+            raise ConfirmRefused(expired=False)  # (the link of someone erased since)
         # Each list has its own expiry: check the token against it.
         return self.signer.verify_confirm(token, self.expiry_seconds(name))
 
@@ -345,7 +345,7 @@ class ConfirmationMailer:
         self.config = config
         self._provider_factory = provider
         self._provider: Provider | None = None
-        self.signer = signer or Signer.from_env(store.signing_secret())
+        self.signer = signer or Signer.from_env(store.signing_secret)
         self.env = environment(config)
         self.token = claim_token()
         self._lock = threading.Lock()  # one drain at a time in this process
@@ -459,7 +459,10 @@ class ConfirmationMailer:
         return 1 if state is ConfirmationState.SENT else 0
 
     def confirm_url(self, subscriber_id: int, list_id: int) -> str:
-        token = self.signer.confirm_token(subscriber_id, list_id)
+        key = token_key(self.store, subscriber_id)
+        if key is None:
+            raise StoreError(f"no subscriber {subscriber_id} to confirm")
+        token = self.signer.confirm_token(subscriber_id, list_id, key=key)
         return f"{self.config.web.base_url.rstrip('/')}/confirm/{token}"
 
 

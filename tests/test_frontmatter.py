@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -34,14 +33,14 @@ def test_alias_bomb_refused_fast_and_small(tmp_path: Path) -> None:
     path = tmp_path / "bomb.md"
     path.write_text(text)
     for read in (lambda: parse_issue(text, path), lambda: import_file(path)):
+        # Memory, not time, shows the aliases were never expanded (a busy machine may be
+        # slow; an expanded bomb would need gigabytes).
         tracemalloc.start()
-        started = time.perf_counter()
         with pytest.raises(InputError) as info:
             read()
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        assert elapsed < 1.0 and peak < 50 * 1024 * 1024
+        assert peak < 50 * 1024 * 1024
         assert "alias" in str(info.value) and "bomb.md:" in str(info.value)
 
 

@@ -33,7 +33,12 @@ from newsletter.sender import Sender
 from newsletter.signing import Signer
 from newsletter.store import Store, confirmations, utcnow
 from newsletter.store.models import Confirmation, Delivery, Membership, Subscriber
-from newsletter.store.subscribers import add_subscriber, iter_subscribers, unsubscribe
+from newsletter.store.subscribers import (
+    add_subscriber,
+    iter_subscribers,
+    token_key,
+    unsubscribe,
+)
 from newsletter.web.app import create_app
 
 from .conftest import REPO
@@ -523,7 +528,9 @@ def test_a_pause_keeps_the_local_hour(site: Site) -> None:
     site.send_due()  # enrols the reader
     with site.store.begin() as conn:
         sid = conn.scalar(select(Subscriber.id))
-    url = Signer.from_env(site.store.signing_secret()).preferences_url(site.base, sid)
+    url = Signer.from_env(site.store.signing_secret()).preferences_url(
+        site.base, sid, key=token_key(site.store, sid)
+    )
     assert requests.post(url, data={"action": "pause", "pause": "1w"}, timeout=10).ok
     with site.store.begin() as conn:
         due = sorted(conn.scalars(select(Delivery.due_at).where(Delivery.state == "scheduled")))

@@ -14,7 +14,7 @@ import click
 
 from .. import secrets
 from ..errors import NewsletterError
-from . import admin, delivery, feeds, issues, sending, site, subscribers
+from . import admin, delivery, desk, feeds, issues, sending, site, subscribers
 from .common import Context
 
 
@@ -105,7 +105,7 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     ctx.obj = Context(config_path=config_path, debug=debug)
 
 
-for module in (admin, issues, subscribers, sending, delivery, site, feeds):
+for module in (admin, issues, subscribers, sending, delivery, site, feeds, desk):
     module.register(cli)
 
 

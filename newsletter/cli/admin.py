@@ -57,6 +57,10 @@ def demo_cmd(ctx: Context, directory: Path, every: str) -> None:
         f"Next: cd {result.folder} && {prog} status   (the next part is due in {every};"
         f" '{prog} run' sends it)"
     )
+    out.print(
+        f"Or in your browser: cd {result.folder} && {prog} desk --open   (import, edit, queue"
+        " and see what each part did)"
+    )
 
 
 def _program() -> str:

@@ -31,12 +31,14 @@ def providers_group() -> None:
 def providers_check(ctx: Context) -> None:
     """Check the configured provider (credentials, sender address) without sending anything."""
     from ..check import Level, go_live_findings
-    from ..domaincheck import PROVIDER_DNS, RecordState, check_domain
+    from ..domaincheck import RecordState, check_domain, has_dns
     from ..providers import get_provider
 
     provider = get_provider(ctx.config)
     problems = provider.check()
     out = console()
+    for note in provider.check_notes():  # what an SMTP server offers
+        out.print(f"  {note}")
     findings = go_live_findings(ctx.config)
     for f in findings:
         if f.level is Level.ERROR:
@@ -44,7 +46,7 @@ def providers_check(ctx: Context) -> None:
         else:
             out.print(f"  warning: {f.message}")
     # the sender's domain, once it is the editor's own (`newsletter domain check` alone)
-    if provider.name in PROVIDER_DNS and "placeholder-email" not in {f.code for f in findings}:
+    if has_dns(provider.name) and "placeholder-email" not in {f.code for f in findings}:
         report = check_domain(ctx.config)
         for c in report.checks:
             if c.state is RecordState.OK:
@@ -59,6 +61,22 @@ def providers_check(ctx: Context) -> None:
     provider.close()
     if problems:
         raise SystemExit(1)
+
+
+@click.group("bounces")
+def bounces_group() -> None:
+    """Bounces and complaints read from the sender's mailbox ([bounces.imap])."""
+
+
+@bounces_group.command("check")
+@pass_ctx
+def bounces_check(ctx: Context) -> None:
+    """Read the mailbox's new messages now: suppress permanent bounces and complaints
+    about our messages, ignore auto-replies, move what was processed."""
+    from ..mailbox import check_bounces
+
+    report = check_bounces(ctx.store, ctx.config)
+    console().print(f"Mailbox: {report.summary()}.")
 
 
 @click.group("domain")
@@ -189,5 +207,12 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for cmd in (providers_group, domain_group, test_send_cmd, suppressions_group, serve_cmd):
+    for cmd in (
+        providers_group,
+        bounces_group,
+        domain_group,
+        test_send_cmd,
+        suppressions_group,
+        serve_cmd,
+    ):
         cli.add_command(cmd)

@@ -97,10 +97,11 @@ def add_cmd(
 @pass_ctx
 def remove_cmd(ctx: Context, email: str, list_name: str | None, forget: bool) -> None:
     """Unsubscribe EMAIL. The record stays, so a later import cannot add them back."""
+    from ..erasure import erase
     from ..store import subscribers as subs
 
     if forget:
-        found = subs.forget(ctx.store, email)
+        found = erase(ctx.store, ctx.config, email)
         console().print(
             f"Erased {email}."
             if found
@@ -148,15 +149,24 @@ def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int
 @click.argument("email")
 @pass_ctx
 def show_cmd(ctx: Context, email: str) -> None:
-    """Show one subscriber: their details, lists and consent record (how and when they
-    joined, from which form, IP address, user agent, consent text, when confirmed)."""
+    """Show one subscriber: their details and tags, lists, consent record (how and when
+    they joined, from which form, IP address, user agent, consent text, when confirmed)
+    and suppression records."""
     from ..store import subscribers as subs
 
     found = subs.show(ctx.existing_store, email)
     if found is None:
         raise click.ClickException(f"{email} is not a subscriber")
     out = console()
-    for key in ("email", "first_name", "last_name", "timezone", "status", "subscribed_at"):
+    for key in (
+        "email",
+        "first_name",
+        "last_name",
+        "timezone",
+        "tags",
+        "status",
+        "subscribed_at",
+    ):
         out.print(f"{key + ':':16} {found.fields[key] or '-'}")
     out.print(f"{'lists:':16} " + (", ".join(found.lists) or "-"))
     out.print("consent:" if found.consents else "consent:        none recorded")
@@ -178,6 +188,12 @@ def show_cmd(ctx: Context, email: str) -> None:
         ):
             if value:
                 out.print(f"    {label + ':':12} {value}")
+    out.print("suppressed:" if found.suppressions else "suppressed:     no")
+    for r in found.suppressions:
+        by = f" by {r.source}" if r.source else ""
+        out.print(f"  - {r.reason}{by}, {r.created_at:%Y-%m-%d %H:%M} UTC")
+        if r.detail:
+            out.print(f"    {'detail:':12} {r.detail}")
 
 
 @group.command("export")

@@ -15,7 +15,7 @@ from ..check import check_issue
 from ..config import Config
 from ..errors import NewsletterError
 from ..issuefile import dump_issue
-from ..pipeline import article_cta, check_issue_text, slugify
+from ..pipeline import article_cta, check_issue_text, free_issue_path, slugify
 from ..schedule import Queued, queue_issue
 from ..store import Store
 from . import records
@@ -187,14 +187,7 @@ def _claim(
 
 
 def _issue_path(config: Config, title: str) -> Path:
-    folder = config.resolve(config.issues_dir)
-    slug = slugify(title)
-    path = folder / f"{slug}.md"
-    n = 2
-    while path.exists():
-        path = folder / f"{slug}-{n}.md"
-        n += 1
-    return path
+    return free_issue_path(config.resolve(config.issues_dir), slugify(title))
 
 
 def _shown(config: Config, path: Path) -> str:

@@ -15,6 +15,7 @@ PROVIDERS = {
     "mailgun": "newsletter.providers.mailgun:MailgunProvider",
     "resend": "newsletter.providers.resend:ResendProvider",
     "ses": "newsletter.providers.ses:SesProvider",
+    "smtp": "newsletter.providers.smtp:SmtpProvider",
 }
 
 

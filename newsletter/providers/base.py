@@ -192,6 +192,10 @@ class Provider(ABC):
         """Configuration problems, without sending anything."""
         return []
 
+    def check_notes(self) -> list[str]:
+        """What the last ``check`` learnt, for the editor (what an SMTP server offers)."""
+        return []
+
     #: whether the provider's own message log can be searched by our batch id
     searchable_log: ClassVar[bool] = False
 

@@ -41,6 +41,8 @@ class Claimed:
     email: str
     first_name: str
     last_name: str
+    #: the subscriber's key, signed into their links
+    token_key: str
     #: attempts so far, this one included
     attempts: int = field(default=1, compare=False)
 
@@ -214,6 +216,7 @@ def _claimed(*leading: Any) -> Any:
             Subscriber.email,
             Subscriber.first_name,
             Subscriber.last_name,
+            Subscriber.token_key,
             Delivery.attempts,
         )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)

@@ -153,6 +153,19 @@ class Store:
         NEWSLETTER_SECRET is not set."""
         return str(self.setting("signing_secret", lambda: secrets.token_urlsafe(32)))
 
+    def checkpoint(self) -> bool:
+        """SQLite: copy the write-ahead log into the database and empty the log file, so
+        that rows just deleted (an erasure) are nowhere on disk (deleted content is zeroed:
+        ``secure_delete``). Waits for readers as the busy timeout allows; False if some
+        were still reading (the log is then emptied at a later checkpoint). PostgreSQL:
+        nothing to do here (True)."""
+        if self.engine.dialect.name != "sqlite":
+            return True
+        with self.engine.connect() as c:
+            busy = c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+            c.commit()
+        return not busy
+
     @contextmanager
     def _conn(self, conn: Connection | None) -> Iterator[Connection]:
         if conn is not None:

@@ -44,6 +44,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # What is deleted (an erased reader) is overwritten with zeros, not left in free pages.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -118,17 +120,39 @@ def upgrade(engine: Engine) -> None:
         if key in _upgraded:
             return
         try:
-            with engine.begin() as conn:
+            with engine.connect() as conn:
                 head = script_head()
                 if head is None or current_revisions(conn) != {head}:
-                    from alembic import command
-
-                    cfg = alembic_config(key)
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
+                    _migrate(conn, key)
+                conn.commit()
         except DatabaseError as exc:  # unreachable, locked, not a database at all ...
             raise StoreError(f"cannot open the database {_safe(key)}: {exc.orig}") from None
         _upgraded.add(key)
+
+
+def _migrate(conn: Connection, url: str) -> None:
+    """Run the migrations in one transaction. On SQLite with foreign keys off (set before
+    the transaction starts: SQLite ignores the pragma inside one), as Alembic asks for a
+    table rebuilt by copy: dropping the old table would otherwise cascade to every row
+    that refers to it. They are checked, and turned on again, afterwards."""
+    from alembic import command
+
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.rollback()  # (the revision read above began no transaction in SQLite)
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.commit()
+    try:
+        with conn.begin():
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise StoreError("the database upgrade left rows pointing at nothing")
+    finally:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
 
 
 def current_revisions(conn: Connection) -> set[str]:

@@ -5,9 +5,12 @@ Changes to these models need an Alembic migration in ``migrations/versions``.
 
 from __future__ import annotations
 
+import secrets
+from base64 import urlsafe_b64encode
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -15,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -23,8 +27,22 @@ class Base(DeclarativeBase):
     pass
 
 
+def new_token_key() -> str:
+    """A subscriber's token key: 12 random URL-safe characters (72 bits)."""
+    return secrets.token_urlsafe(9)
+
+
+def new_token_keys(n: int) -> list[str]:
+    """N keys as :func:`new_token_key` makes them, from one read of the system's random
+    source (an import of a million rows: a tenth of the time of a call per key)."""
+    raw = urlsafe_b64encode(secrets.token_bytes(9 * n)).decode()  # 9 bytes: 12 characters
+    return [raw[i : i + 12] for i in range(0, 12 * n, 12)]
+
+
 class Subscriber(Base):
     __tablename__ = "subscribers"
+    #: ids are never given again (SQLite's AUTOINCREMENT; PostgreSQL's sequences never do)
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: normalised: the domain lower-cased; unique case-insensitively through email_key
     email: Mapped[str] = mapped_column(String(320))
@@ -37,6 +55,12 @@ class Subscriber(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     subscribed_at: Mapped[datetime] = mapped_column(DateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: signed into every link this subscriber gets: a link opens only the row it was made
+    #: for, and dies with it (see :mod:`newsletter.signing`)
+    token_key: Mapped[str] = mapped_column(String(32), default=new_token_key)
+    #: subscribed before links carried a key (migration 0008): their old links, which name
+    #: only the id, still open this row (and nothing once it is erased)
+    legacy_links: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class MailingList(Base):

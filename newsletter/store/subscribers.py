@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
+import hmac
 import re
 import time
 import zlib
@@ -51,7 +52,17 @@ from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
 from .busy import patient
 from .consent import ConsentRecord, JoinMethod, records
-from .models import Consent, Delivery, MailingList, Membership, Subscriber, Suppression
+from .models import (
+    Consent,
+    Delivery,
+    Event,
+    MailingList,
+    Membership,
+    SendBatch,
+    Subscriber,
+    Suppression,
+    new_token_keys,
+)
 
 T = TypeVar("T")
 
@@ -685,6 +696,8 @@ def _eligible(
                     subscribed_at=r.subscribed_at or now,
                 )
             )
+    for row, key in zip(new, new_token_keys(len(new)), strict=True):
+        row["token_key"] = key
     return eligible, new
 
 
@@ -854,21 +867,76 @@ def unsubscribe(
     return True
 
 
-def forget(store: Store, email: str) -> bool:
-    """Erase the person's data (an erasure request). Only a hash of the address stays, so
-    that a later import cannot add them back."""
+def holds(store: Store, subscriber_id: int, key: str | None) -> bool:
+    """Whether a link signed for SUBSCRIBER_ID with KEY still opens that subscriber: the
+    row is there and holds that key, or (a link made before keys, KEY None) the row is one
+    that existed before them. An erased subscriber's links open nothing."""
+    with store.begin() as c:
+        row = c.execute(
+            select(Subscriber.token_key, Subscriber.legacy_links).where(
+                Subscriber.id == subscriber_id
+            )
+        ).first()
+    if row is None:
+        return False
+    if key is None:
+        return bool(row.legacy_links)
+    return hmac.compare_digest(row.token_key.encode(), key.encode())
+
+
+def token_key(store: Store, subscriber_id: int) -> str | None:
+    """The key signed into SUBSCRIBER_ID's links (None if there is no such subscriber)."""
+    with store.begin() as c:
+        return c.scalar(select(Subscriber.token_key).where(Subscriber.id == subscriber_id))
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """Who was erased: their id and the ids of the ledger rows deleted with them (which
+    name the messages the outbox wrote to them)."""
+
+    subscriber_id: int
+    delivery_ids: list[int]
+
+
+def forget(store: Store, email: str) -> Forgotten | None:
+    """Erase the person's rows (an erasure request). Only a hash of the address stays, so
+    that a later import cannot add them back. None if EMAIL was not a subscriber.
+
+    :func:`newsletter.erasure.erase` also removes the address from SQLite's WAL and from
+    the outbox: use that for a reader's request."""
     key = email_key(email)
     with store.begin() as c:
         sid = c.scalar(select(Subscriber.id).where(Subscriber.email_key == key))
         c.execute(delete(Suppression).where(Suppression.email_key == key))
         store.suppress(email, "erased", source="newsletter", conn=c)
+        _blank_address(c, key)
         if sid is None:
-            return False
+            return None
+        deliveries = list(c.scalars(select(Delivery.id).where(Delivery.subscriber_id == sid)))
         c.execute(delete(Delivery).where(Delivery.subscriber_id == sid))
         c.execute(delete(Consent).where(Consent.subscriber_id == sid))
         c.execute(delete(Membership).where(Membership.subscriber_id == sid))
         c.execute(delete(Subscriber).where(Subscriber.id == sid))
-    return True
+    return Forgotten(sid, deliveries)
+
+
+#: what an erased address becomes in the editor's records (events, batch errors)
+ERASED = "[erased]"
+
+
+def _blank_address(c: Connection, key: str) -> None:
+    """The address out of messages that may quote it (a provider's refusal, recorded in an
+    event and a batch's error), wherever it appears, whatever its case."""
+    quoted = re.compile(re.escape(key), re.IGNORECASE)
+    for column in (Event.message, SendBatch.error):
+        table = column.class_
+        for rid, text in c.execute(
+            select(table.id, column).where(func.lower(column).contains(key, autoescape=True))
+        ):
+            c.execute(
+                update(table).where(table.id == rid).values({column.key: quoted.sub(ERASED, text)})
+            )
 
 
 EXPORT_COLUMNS = [
@@ -940,14 +1008,39 @@ def iter_subscribers(
 
 
 @dataclass(frozen=True)
+class SuppressionRecord:
+    """Why nothing more goes to an address, since when, and who said so."""
+
+    reason: str
+    source: str
+    detail: str
+    created_at: datetime
+
+
+def suppressions_of(conn: Connection, email: str) -> list[SuppressionRecord]:
+    """The suppression list's records of EMAIL (as given, or erased: its hash)."""
+    return [
+        SuppressionRecord(*row)
+        for row in conn.execute(
+            select(
+                Suppression.reason, Suppression.source, Suppression.detail, Suppression.created_at
+            )
+            .where(Suppression.email_key.in_([email_key(email), erased_key(email)]))
+            .order_by(Suppression.created_at, Suppression.id)
+        )
+    ]
+
+
+@dataclass(frozen=True)
 class Shown:
     fields: dict[str, str]
     lists: list[str]  # "name" or "name (unsubscribed)"
     consents: list[ConsentRecord]
+    suppressions: list[SuppressionRecord] = field(default_factory=list)
 
 
 def show(store: Store, email: str) -> Shown | None:
-    """One subscriber with their lists and consent records."""
+    """One subscriber with their lists, consent records and suppression records."""
     with store.begin() as conn:
         sub = conn.execute(
             select(Subscriber).where(Subscriber.email_key == email_key(email))
@@ -964,15 +1057,17 @@ def show(store: Store, email: str) -> Shown | None:
             )
         ]
         consents = records(conn, [sub.id]).get(sub.id, [])
+        suppressed = suppressions_of(conn, sub.email)
     fields = {
         "email": sub.email,
         "first_name": sub.first_name,
         "last_name": sub.last_name,
         "timezone": sub.timezone or "",
+        "tags": sub.tags,
         "status": sub.status,
         "subscribed_at": f"{sub.subscribed_at:%Y-%m-%d %H:%M} UTC",
     }
-    return Shown(fields, lists, consents)
+    return Shown(fields, lists, consents, suppressed)
 
 
 def export_csv(store: Store, out: TextIO, **filters: str | None) -> int:

@@ -44,6 +44,9 @@ def create_app(
     app.register_blueprint(webhooks_blueprint(store, hooks))
     for module in (unsubscribe, subscribe, preferences, archive):
         app.register_blueprint(module.bp)
+    from ..desk import register as register_desk
+
+    register_desk(app, store, config)  # /desk/: the editor's desk, behind its password
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError) -> Response:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, current_app
 
 from ..archive import Archive
 from .site import site
 
 bp = Blueprint("archive", __name__)
+ARCHIVE = "newsletter.archive"
 
 
 def _archive() -> Archive:
-    return Archive(site().store, site().config)
+    """One per process: its templates are compiled once, not on every request."""
+    found: Archive | None = current_app.extensions.get(ARCHIVE)
+    if found is None:
+        found = current_app.extensions[ARCHIVE] = Archive(site().store, site().config)
+    return found
 
 
 def _html(text: str | None) -> Response:

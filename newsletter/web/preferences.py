@@ -12,9 +12,10 @@ from flask import Blueprint, Response, request
 
 from .. import headers
 from .. import preferences as prefs
+from ..erasure import erase
 from ..errors import InputError
 from ..store import utcnow
-from ..store.subscribers import forget, unsubscribe
+from ..store.subscribers import unsubscribe
 from ..timing import as_utc, zone
 from .site import site
 
@@ -32,7 +33,7 @@ def zones() -> list[str]:
 
 def _page(token: str, status: int = 200, notice: str = "", error: str = "") -> Response:
     s = site()
-    found = s.signer.verify(token)
+    found = s.reader(token)
     p = prefs.profile(s.store, found.subscriber_id) if found else None
     if p is None:
         return s.page("unsubscribe.html", 400, state="invalid")
@@ -61,7 +62,7 @@ def show(token: str) -> Response:
 @bp.post("/preferences/<token>")
 def change(token: str) -> Response:
     s = site()
-    found = s.signer.verify(token)
+    found = s.reader(token)
     p = prefs.profile(s.store, found.subscriber_id) if found else None
     if p is None:
         return s.page("unsubscribe.html", 400, state="invalid")
@@ -101,7 +102,7 @@ def change(token: str) -> Response:
                 headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
             )
         if action == "erase" and request.form.get("sure") == "yes":
-            forget(s.store, p.email)
+            erase(s.store, s.config, p.email)
             return s.message(
                 "Erased",
                 f"Everything {s.config.sender.name} kept about you is erased. You will get no "

@@ -12,9 +12,10 @@ from flask import Response, current_app
 from ..config import Config
 from ..pages import environment
 from ..providers import get_provider
-from ..signing import Signer
+from ..signing import Signer, UnsubscribeToken
 from ..signup import Signups
 from ..store import Store
+from ..store.subscribers import holds
 
 KEY = "newsletter"
 
@@ -32,7 +33,7 @@ class Site:
         return cls(
             store=store,
             config=config,
-            signer=Signer.from_env(store.signing_secret()),
+            signer=Signer.from_env(store.signing_secret),
             signups=Signups(store, config, lambda: get_provider(config)),
             env=environment(config),
         )
@@ -49,6 +50,14 @@ class Site:
         context.setdefault("back", "")
         context.setdefault("error", status >= 400)
         return self.page("message.html", status, heading=heading, message=message, **context)
+
+    def reader(self, token: str) -> UnsubscribeToken | None:
+        """What an unsubscribe or preferences link names, if it is genuine and still its
+        subscriber's (None for a forged link, or one of a subscriber erased since)."""
+        found = self.signer.verify(token)
+        if found is None or not holds(self.store, found.subscriber_id, found.key):
+            return None
+        return found
 
     @property
     def base_url(self) -> str:

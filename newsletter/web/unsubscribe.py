@@ -17,7 +17,7 @@ bp = Blueprint("unsubscribe", __name__)
 
 def lookup(token: str) -> tuple[Any, Any] | None:
     s = site()
-    found = s.signer.verify(token)
+    found = s.reader(token)
     if found is None:
         return None
     with s.store.begin() as conn:

@@ -58,6 +58,11 @@ EVENT_TYPES: dict[str, dict[str, EventType]] = {
         "Bounce:Permanent": B,
         "Complaint": C,
     },
+    # read from the sender's mailbox (newsletter.bounces): DSNs and ARF reports
+    "imap": {
+        "bounce:permanent": B,
+        "complaint": C,
+    },
 }
 
 

@@ -1,0 +1,594 @@
+"""The desk's pages: home, new series (import, split, edit, check, queue), a series'
+figures and actions, subscribers, sign-in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, request, session, url_for
+
+from ..errors import InputError
+from ..render import fill
+from ..resources import templates_dir
+from ..store.states import DeliveryState
+from . import auth
+from .app import PREVIEW_CSP, desk
+from .chart import Bar, bar_chart
+from .issues import PART_FIELDS, issue_files, issue_path, set_cta, set_part_fields
+
+#: the columns of a series' table, in the order a reader of it expects
+COLUMNS: tuple[tuple[str, tuple[DeliveryState, ...]], ...] = (
+    ("Scheduled", (DeliveryState.SCHEDULED, DeliveryState.SENDING)),
+    ("Sent", (DeliveryState.SENT,)),
+    ("Failed", (DeliveryState.FAILED,)),
+    ("Unknown", (DeliveryState.UNKNOWN,)),
+    ("Skipped", (DeliveryState.SKIPPED,)),
+    ("Missed", (DeliveryState.MISSED,)),
+)
+MODES = ("sequence", "broadcast")
+FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
+
+
+def _when(dt: datetime | None) -> str:
+    return f"{dt:%a %d %b %Y, %H:%M} UTC" if dt else "-"
+
+
+def _flash(message: str) -> None:
+    session["notice"] = message[:500]
+
+
+def _notice() -> str:
+    return str(session.pop("notice", ""))
+
+
+def _local_only() -> bool:
+    return desk().gate.token_hash is not None
+
+
+# --- sign-in ---------------------------------------------------------------------------
+
+
+def login() -> Any:
+    d = desk()
+    token = request.args.get("token", "")
+    if token:
+        if d.gate.take_token(token):
+            auth.sign_in()
+            return redirect(url_for("desk.home"))
+        return d.page(
+            "message.html",
+            403,
+            heading="This sign-in link does not work",
+            message="A sign-in link works once. Stop 'newsletter desk' and start it again "
+            "for a new one.",
+        )
+    if auth.signed_in():
+        return redirect(url_for("desk.home"))
+    return d.page("signin.html", password=d.gate.has_password, local=_local_only(), error="")
+
+
+def login_post() -> Any:
+    d = desk()
+    address = request.remote_addr or "?"
+    if _local_only() or not d.gate.has_password:
+        abort(403, "Sign in with the link 'newsletter desk' printed.")
+    if d.gate.limited(address):
+        return d.page(
+            "signin.html",
+            429,
+            password=True,
+            local=False,
+            error="Too many failed attempts: wait 15 minutes, then try again.",
+        )
+    if not d.gate.check_password(address, request.form.get("password", "")):
+        return d.page(
+            "signin.html", 401, password=True, local=False, error="That password is not right."
+        )
+    auth.sign_in()
+    return redirect(url_for("desk.home"))
+
+
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("desk.login"))
+
+
+def static_css() -> Response:
+    css = (templates_dir() / "desk" / "desk.css").read_text(encoding="utf-8")
+    return Response(css, mimetype="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+# --- home ------------------------------------------------------------------------------
+
+
+def _series_rows(slug: str | None = None) -> list[Any]:
+    with desk().store.report() as report:
+        return report.parts(slug)
+
+
+def home() -> Response:
+    d = desk()
+    with d.store.report() as report:
+        parts = report.parts()
+        waiting = report.waiting()
+        unknown = report.unknown_batches()
+    series: dict[str, dict[str, Any]] = {}
+    for p in parts:
+        s = series.setdefault(
+            p.slug,
+            {
+                "slug": p.slug,
+                "title": p.title,
+                "status": p.status,
+                "list": p.list_name,
+                "sent": 0,
+                "next": None,
+            },
+        )
+        s["sent"] += p.counts.get(DeliveryState.SENT, 0)
+        if p.next_due and (s["next"] is None or p.next_due < s["next"]):
+            s["next"] = p.next_due
+    queued = set(series)
+    drafts = [p.stem for p in issue_files(d.issues_dir) if p.stem not in queued][:20]
+    health = [
+        ("Provider", d.config.sending.provider),
+        ("Public address (base_url)", d.config.web.base_url or "not set"),
+        ("Sender", f"{d.config.sender.name} <{d.config.sender.email}>"),
+    ]
+    return d.page(
+        "home.html",
+        notice=_notice(),
+        series=list(series.values()),
+        drafts=drafts,
+        waiting=waiting,
+        unknown=unknown,
+        health=health,
+        when=_when,
+    )
+
+
+# --- new series: import ----------------------------------------------------------------
+
+
+def new() -> Response:
+    return desk().page("new.html", error="", values={})
+
+
+def _source(folder: Path) -> tuple[str, str | None]:
+    """What the editor gave (a link, pasted text or a file) as an import source."""
+    link = request.form.get("link", "").strip()
+    text = request.form.get("text", "")
+    upload = request.files.get("file")
+    given = [bool(link), bool(text.strip()), bool(upload and upload.filename)]
+    if sum(given) != 1:
+        raise InputError("Article", "give one of: an article link, the article's text, or a file")
+    if link:
+        return link, None
+    if text.strip():
+        path = folder / "pasted-article.txt"
+        path.write_text(text.replace("\r\n", "\n"), encoding="utf-8")
+        return str(path), "text"
+    assert upload is not None and upload.filename
+    suffix = Path(upload.filename).suffix.lower()
+    path = folder / f"uploaded{suffix if suffix in (*FORMATS, '.txt') else '.txt'}"
+    upload.save(path)
+    return str(path), FORMATS.get(suffix)
+
+
+def new_post() -> Any:
+    from ..pipeline import free_issue_path, import_article, slugify
+
+    d = desk()
+    issues = d.issues_dir
+    try:
+        with tempfile.TemporaryDirectory(prefix="newsletter-desk-") as tmp:
+            source, fmt = _source(Path(tmp))
+            # Imported once (a link is fetched once), then given a free name in issues/:
+            # the file's text does not depend on its name.
+            report = import_article(
+                source,
+                out=Path(tmp) / "imported.md",
+                fmt=fmt,
+                title=request.form.get("title", ""),
+                list_name=request.form.get("list") or None,
+            )
+            issues.mkdir(parents=True, exist_ok=True)
+            dest = free_issue_path(issues, slugify(report.article.title))
+            shutil.move(report.path, dest)
+    except InputError as exc:
+        values = {k: request.form.get(k, "") for k in ("link", "text", "title")}
+        return d.page("new.html", 400, error=str(exc), values=values)
+    notes = [n for n in report.article.notes]
+    session["import"] = {"name": dest.stem, "found": report.found[:10], "notes": notes[:60]}
+    return redirect(url_for("desk.issue", name=dest.stem))
+
+
+# --- an issue: split, edit, preview, check, queue ---------------------------------------
+
+
+def _issue(name: str) -> Path:
+    path = issue_path(desk().issues_dir, name)
+    if path is None:
+        abort(404, f"No issue file issues/{name}.md.")
+    return path
+
+
+def issue(name: str) -> Response:
+    from ..check import check_rendered
+    from ..issuefile import load_issue
+    from ..store.lists import list_counts
+
+    d = desk()
+    path = _issue(name)
+    series, rendered = d.rendered(path)
+    checks = check_rendered(series, rendered, d.config)
+    imported = session.pop("import", None)
+    if imported and imported.get("name") != name:
+        imported = None
+    lists = list_counts(d.store)
+    loaded = load_issue(path)
+    own_list = loaded.list_name or ""
+    default_list = own_list or (lists[0].name if lists else "")
+    return d.page(
+        "issue.html",
+        name=name,
+        series=series,
+        checks=checks,
+        imported=imported,
+        notice=_notice(),
+        lists=lists,
+        default_list=default_list,
+        modes=MODES,
+        cta=loaded.cta,
+    )
+
+
+def save_part(name: str, part: int) -> Any:
+    path = _issue(name)
+    values = {k: request.form[k] for k in PART_FIELDS if k in request.form}
+    set_part_fields(path, part, values)
+    _flash(f"Part {part} saved.")
+    return redirect(url_for("desk.issue", name=name) + f"#part-{part}")
+
+
+def save_cta(name: str) -> Any:
+    path = _issue(name)
+    set_cta(path, request.form.get("label", ""), request.form.get("link", ""))
+    _flash("Call to action saved.")
+    return redirect(url_for("desk.issue", name=name) + "#cta")
+
+
+def preview(name: str, part: int) -> Response:
+    d = desk()
+    _series, rendered = d.rendered(_issue(name))
+    found = next((r for r in rendered if r.index == part), None)
+    if found is None:
+        abort(404, f"issues/{name}.md has no part {part}.")
+    view = request.args.get("view", "html")
+    if view == "text":
+        text, _ = fill(
+            found.text,
+            "",
+            first_name="",
+            unsubscribe_url="#",
+            fallback=d.config.brand.first_name_fallback,
+        )
+        return Response(
+            text, mimetype="text/plain", headers={"Content-Security-Policy": PREVIEW_CSP}
+        )
+    html, _ = fill(
+        found.html,
+        "",
+        first_name="",
+        unsubscribe_url="#",
+        fallback=d.config.brand.first_name_fallback,
+    )
+    resp = Response(html, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = PREVIEW_CSP
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return resp
+
+
+def _summary(q: Any, at: str, readers: int) -> str:
+    if not q.rows:
+        return (
+            f"Queued '{q.slug}': nobody on list '{q.list_name}' yet; each reader who joins "
+            "gets part 1 when they join."
+        )
+    where = f" at {at} in each reader's time zone" if at else ""
+    return (
+        f"Queued '{q.slug}': part 1 goes to {readers:,} readers of '{q.list_name}' "
+        f"{_when(q.first_due) if not at else 'from ' + _when(q.first_due)}{where}; "
+        f"{q.parts} parts in all ({q.mode})."
+    )
+
+
+def queue(name: str) -> Any:
+    from ..check import require_go_live
+    from ..schedule import queue_issue
+
+    d = desk()
+    path = _issue(name)
+    form = request.form
+    at = form.get("at", "").strip()
+    require_go_live(d.config)
+    q = queue_issue(
+        d.store,
+        d.config,
+        path,
+        list_name=form.get("list", "").strip() or None,
+        start=form.get("start", "").strip() or "now",
+        every=form.get("every", "").strip() or "3d",
+        mode=form.get("mode", "sequence"),
+        at=at or None,
+    )
+    from ..store.subscribers import count_members
+
+    _flash(_summary(q, at, count_members(d.store, q.list_name)))
+    return redirect(url_for("desk.series", slug=q.slug))
+
+
+# --- a series: figures, chart, actions ---------------------------------------------------
+
+
+def _table(slug: str) -> tuple[list[Any], list[dict[str, Any]]]:
+    parts = _series_rows(slug)
+    if not parts:
+        abort(404, f"No queued series '{slug}'.")
+    rows = []
+    for p in parts:
+        row: dict[str, Any] = {"part": p.part, "subject": p.subject, "next": p.next_due}
+        for label, states in COLUMNS:
+            row[label] = sum(p.counts.get(s, 0) for s in states)
+        rows.append(row)
+    return parts, rows
+
+
+def series(slug: str) -> Response:
+    d = desk()
+    parts, rows = _table(slug)
+    chart = bar_chart(
+        [Bar(f"Part {r['part']}", r["Sent"]) for r in rows],
+        name="Messages sent per part",
+        unit="sent",
+    )
+    first = parts[0]
+    return d.page(
+        "series.html",
+        slug=slug,
+        title=first.title,
+        state=first.status,
+        list_name=first.list_name,
+        mode=first.mode,
+        rows=rows,
+        columns=[c for c, _ in COLUMNS],
+        chart=chart,
+        notice=_notice(),
+        when=_when,
+        editable=issue_path(d.issues_dir, slug) is not None,
+    )
+
+
+def series_csv(slug: str) -> Response:
+    _parts, rows = _table(slug)
+    out = io.StringIO()
+    w = csv.writer(out)
+    labels = [c for c, _ in COLUMNS]
+    w.writerow(["part", "subject", *[c.lower() for c in labels], "next_send_utc"])
+    for r in rows:
+        nxt = r["next"].isoformat(timespec="minutes") if r["next"] else ""
+        w.writerow([r["part"], r["subject"], *[r[c] for c in labels], nxt])
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{slug}.csv"'},
+    )
+
+
+ACTIONS = {"pause": "paused", "resume": "active", "cancel": "cancelled"}
+
+
+def series_action(slug: str, action: str) -> Any:
+    from ..schedule import requeue_issue
+    from ..store import ledger
+
+    d = desk()
+    if action == "requeue":
+        path = issue_path(d.issues_dir, slug)
+        if path is None:
+            abort(404, f"No issue file issues/{slug}.md to update the series from.")
+        updated, kept = requeue_issue(d.store, d.config, path)
+        _flash(
+            f"Updated parts: {', '.join(map(str, updated)) or 'none'}"
+            + (f"; kept (already sent to some): {', '.join(map(str, kept))}" if kept else "")
+            + "."
+        )
+    elif action in ACTIONS:
+        ledger.set_status(d.store, slug, ACTIONS[action])
+        _flash(f"{slug}: {ACTIONS[action]}.")
+    else:
+        abort(404)
+    return redirect(url_for("desk.series", slug=slug))
+
+
+# --- feeds -------------------------------------------------------------------------------
+
+
+def feeds() -> Response:
+    from .. import feeds as lib
+
+    d = desk()
+    return d.page(
+        "feeds.html",
+        feeds=lib.list_feeds(d.store),
+        waiting=lib.waiting_issues(d.store),
+        notice=_notice(),
+        when=_when,
+        modes=MODES,
+    )
+
+
+def _feed_lines(report: Any) -> str:
+    lines = report.lines()
+    return "; ".join(lines[:8]) + (f"; and {len(lines) - 8} more" if len(lines) > 8 else "")
+
+
+def feeds_add() -> Any:
+    from .. import feeds as lib
+
+    d = desk()
+    form = request.form
+    feed, result = lib.add_feed(
+        d.config,
+        d.store,
+        form.get("url", "").strip(),
+        list_name=form.get("list", "").strip(),
+        mode=form.get("mode", "sequence"),
+        every=form.get("every", "").strip() or "3d",
+        at=form.get("at", "").strip() or None,
+    )
+    found = len(result.issues)
+    _flash(
+        f"Following {feed.url} for list '{feed.list_name}' ({feed.schedule}); "
+        f"{found} new post{'s' if found != 1 else ''} read now."
+    )
+    return redirect(url_for("desk.feeds"))
+
+
+def feeds_check() -> Any:
+    from .. import feeds as lib
+
+    d = desk()
+    report = lib.check_feeds(d.config, d.store)
+    _flash(f"Checked {len(report.feeds)} feeds. " + (_feed_lines(report) or "Nothing new."))
+    return redirect(url_for("desk.feeds"))
+
+
+def feeds_approve(name: str) -> Any:
+    from .. import feeds as lib
+    from ..check import require_go_live
+
+    d = desk()
+    require_go_live(d.config)
+    q = lib.approve_issue(d.config, d.store, _issue(name))
+    _flash(
+        f"Approved and queued '{q.slug}': {q.parts} parts to list '{q.list_name}' ({q.mode}), "
+        f"first at {_when(q.first_due)}."
+    )
+    return redirect(url_for("desk.series", slug=q.slug))
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+def settings() -> Response:
+    from .settings import FIELDS, current
+
+    d = desk()
+    return d.page(
+        "settings.html",
+        fields=FIELDS,
+        values=current(d.config),
+        path=str(d.config.path or "newsletter.toml"),
+        notice=_notice(),
+    )
+
+
+def settings_post() -> Any:
+    from .settings import FIELDS, save
+
+    d = desk()
+    d.config = save(d.config, {f.name: request.form.get(f.name, "") for f in FIELDS})
+    d.forget_renders()  # the parts' previews show the new sender and colours
+    _flash(
+        "Settings saved to newsletter.toml. A running 'newsletter run' or 'newsletter serve' "
+        "reads them when it starts again."
+    )
+    return redirect(url_for("desk.settings"))
+
+
+# --- subscribers -------------------------------------------------------------------------
+
+
+def subscribers() -> Response:
+    from ..store.lists import list_counts, search_readers
+
+    d = desk()
+    q = request.args.get("q", "").strip()
+    found = search_readers(d.store, q) if q else []
+    return d.page(
+        "subscribers.html", lists=list_counts(d.store), q=q, found=found, notice=_notice()
+    )
+
+
+def subscribers_import() -> Any:
+    from ..store.subscribers import import_csv
+
+    d = desk()
+    upload = request.files.get("file")
+    list_name = request.form.get("list", "").strip()
+    if not upload or not upload.filename:
+        raise InputError("Subscribers file", "choose a CSV file to import")
+    if not list_name:
+        raise InputError("List", "name the list the readers join")
+    with tempfile.TemporaryDirectory(prefix="newsletter-desk-") as tmp:
+        path = Path(tmp) / "subscribers.csv"
+        upload.save(path)
+        result = import_csv(d.store, path, list_name=list_name)
+    problems = "; ".join(f"line {line}: {why}" for line, why in result.problems[:5])
+    _flash(
+        f"Imported into '{list_name}': {result.added} added, {result.joined} joined the list, "
+        f"{result.unchanged} unchanged, {len(result.skipped)} skipped, {len(result.bad)} bad rows"
+        + (f" ({problems})" if problems else "")
+        + "."
+    )
+    return redirect(url_for("desk.subscribers"))
+
+
+def subscribers_csv() -> Response:
+    from ..store.subscribers import export_csv
+
+    out = io.StringIO()
+    export_csv(desk().store, out)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="subscribers.csv"'},
+    )
+
+
+def routes(bp: Blueprint) -> None:
+    get, post = ("GET",), ("POST",)
+    for rule, view, methods in (
+        ("/login", login, get),
+        ("/login", login_post, post),
+        ("/logout", logout, post),
+        ("/desk.css", static_css, get),
+        ("/", home, get),
+        ("/new", new, get),
+        ("/new", new_post, post),
+        ("/issues/<name>", issue, get),
+        ("/issues/<name>/parts/<int:part>", save_part, post),
+        ("/issues/<name>/parts/<int:part>/preview", preview, get),
+        ("/issues/<name>/cta", save_cta, post),
+        ("/issues/<name>/queue", queue, post),
+        ("/series/<slug>", series, get),
+        ("/series/<slug>.csv", series_csv, get),
+        ("/series/<slug>/<action>", series_action, post),
+        ("/feeds", feeds, get),
+        ("/feeds", feeds_add, post),
+        ("/feeds/check", feeds_check, post),
+        ("/feeds/approve/<name>", feeds_approve, post),
+        ("/settings", settings, get),
+        ("/settings", settings_post, post),
+        ("/subscribers", subscribers, get),
+        ("/subscribers/import", subscribers_import, post),
+        ("/subscribers.csv", subscribers_csv, get),
+    ):
+        bp.add_url_rule(rule, view.__name__, view, methods=list(methods))
