@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import jinja2
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from .config import Config
+from .i18n import html_language
 from .pages import environment
-from .render import fill
+from .render import fill, first_name_fallback
 from .store import Store, utcnow
 from .store.models import Campaign, CampaignPart, Delivery
 from .store.states import DeliveryState
@@ -103,9 +105,15 @@ class Archive:
         self.store = store
         self.config = config
         self.env = environment(config)
+        self._envs: dict[str, jinja2.Environment] = {}
 
-    def _render(self, template: str, **context: object) -> str:
-        return self.env.get_template(template).render(
+    def _render(self, template: str, language: str = "", **context: object) -> str:
+        env = self.env
+        if language and language != self.config.brand.language:
+            if language not in self._envs:  # (a part's navigation, in the part's language)
+                self._envs[language] = environment(self.config, language)
+            env = self._envs[language]
+        return env.get_template(template).render(
             sender=self.config.sender, brand=self.config.brand, **context
         )
 
@@ -128,14 +136,15 @@ class Archive:
                 )
             )
         # Nobody's copy: the fallback name; the footer's personal links lead back here.
+        language = html_language(html or "", default=self.config.brand.language)
         page, _ = fill(
             html or "",
             "",
             first_name="",
             unsubscribe_url="../",
-            fallback=self.config.brand.first_name_fallback,
+            fallback=first_name_fallback(self.config, language),
         )
-        nav = self._render("archive-nav.html", s=found, part=part)
+        nav = self._render("archive-nav.html", language, s=found, part=part)
         head = (
             "<style>.nl-footer{display:none !important}</style>"
             f'<link rel="alternate" type="application/atom+xml" href="../../feed.xml" '

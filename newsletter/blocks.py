@@ -42,13 +42,16 @@ __all__ = [
     "Inline",
     "ListBlock",
     "ListItem",
+    "Notes",
     "Paragraph",
     "Quote",
     "Rule",
     "Span",
+    "Table",
     "append_span",
     "asks_to_act",
     "block_types",
+    "cited_notes",
     "plain",
     "same_words",
     "spans_of",
@@ -265,13 +268,32 @@ _ACTION = re.compile(
     r"explore|donate|register|save|come)\b",
     re.I,
 )
+#: the same in the other languages the frame speaks (German, French, Spanish, Italian,
+#: Dutch, Portuguese): imperatives and the infinitives buttons use
+_ACTION_ELSEWHERE = re.compile(
+    r"^(?:jetzt\s+|hier\s+|bitte\s+)?(?:vereinbaren|buchen|melden|rufen|schreiben|kontaktieren|"
+    r"sichern|holen|laden|lesen|entdecken|starten|fordern|reservieren|abonnieren|"
+    r"termin\s+vereinbaren|kostenlos(?:es)?\s+\w+\s+vereinbaren)\b"
+    r"|^(?:prenez|prendre|réservez|réserver|contactez|contacter|inscrivez|appelez|écrivez|"
+    r"découvrez|téléchargez|demandez|rejoignez|lisez)\b"
+    r"|^(?:reserva|pide|llama|escríbe(?:me|nos)|contacta|suscríbete|descarga|descubre|agenda|"
+    r"solicita|pedir|reservar)\b"
+    r"|^(?:prenota|chiama|scrivi|contatta|iscriviti|scarica|scopri|richiedi|prenotare)\b"
+    r"|^(?:boek|plan|maak\s+een\s+afspraak|bel|schrijf|neem\s+contact|meld\s+je|ontdek|"
+    r"vraag|download)\b"
+    r"|^(?:agende|marque|ligue|escreva|entre\s+em\s+contato|inscreva-se|baixe|descubra|"
+    r"fale|agendar)\b",
+    re.I,
+)
 _MARKER = re.compile(r"^[\W_]+")
 
 
 def asks_to_act(text: str) -> bool:
-    """True when a line asks the reader to do something ("Book a call", "Reach out..."),
-    not merely because it starts with an arrow ("👉 You deserve support" does not)."""
-    return bool(_ACTION.match(_MARKER.sub("", text.strip())))
+    """True when a line asks the reader to do something ("Book a call", "Reach out...",
+    "Vereinbaren Sie ein Gespräch", "Prenez rendez-vous"), not merely because it starts
+    with an arrow ("👉 You deserve support" does not)."""
+    line = _MARKER.sub("", text.strip())
+    return bool(_ACTION.match(line) or _ACTION_ELSEWHERE.match(line))
 
 
 def button_label(text: str) -> str:
@@ -345,6 +367,128 @@ class Code(Block):
 
 
 @dataclass(frozen=True)
+class Notes(Block):
+    """Numbered footnotes (Markdown's ``[^1]``): the article's all at its end; each part
+    of a series shows, at its end, the notes its text calls."""
+
+    items: tuple[tuple[int, Inline], ...]
+    kind = "notes"
+
+    def text(self) -> str:
+        return "\n".join(f"[{n}] {plain(spans)}" for n, spans in self.items)
+
+    def links(self) -> list[str]:
+        return [h for _, spans in self.items for h in span_links(spans)]
+
+    def to_text(self) -> str:
+        return "\n".join(
+            wrap(f"[{n}] {inline_text(spans)}", indent="    ") for n, spans in self.items
+        )
+
+    def to_markdown(self) -> str:
+        return "\n".join(f"[^{n}]: {inline_markdown(spans)}" for n, spans in self.items)
+
+    def only(self, numbers: set[int]) -> Notes | None:
+        """The notes whose numbers are in ``numbers`` (None when there are none)."""
+        kept = tuple((n, s) for n, s in self.items if n in numbers)
+        return Notes(kept) if kept else None
+
+
+def cited_notes(block: Block) -> set[int]:
+    """The numbers of the footnotes a block calls."""
+    spans: list[Span] = []
+    for name in ("spans", "detail"):
+        spans.extend(getattr(block, name, ()))
+    for item in getattr(block, "items", ()):
+        if isinstance(item, ListItem):
+            spans.extend(item.spans + item.detail)
+    for p in getattr(block, "paragraphs", ()):
+        spans.extend(p)
+    if isinstance(block, Table):
+        spans.extend(s for row in (block.header, *block.rows) for c in row for s in c)
+    return {s.note for s in spans if s.note}
+
+
+@dataclass(frozen=True)
+class Table(Block):
+    """A table (a Markdown or an HTML one). A phone has room for two or three short
+    columns: a wider table is shown as one card per row, each cell under its column's
+    name, in HTML and in the text part alike."""
+
+    header: tuple[Inline, ...]
+    rows: tuple[tuple[Inline, ...], ...]
+    kind = "table"
+
+    #: at most this many columns, each cell at most CELL_WORDS words, stay a grid
+    GRID_COLUMNS: ClassVar[int] = 3
+    CELL_WORDS: ClassVar[int] = 6
+
+    def text(self) -> str:
+        return "\n".join(
+            " ".join(plain(c) for c in row)
+            for row in ((self.header,) if self.header else ()) + self.rows
+        )
+
+    def links(self) -> list[str]:
+        return [h for row in (self.header, *self.rows) for c in row for h in span_links(c)]
+
+    @property
+    def as_cards(self) -> bool:
+        """Whether each row is shown as a card (the table is too wide for a phone)."""
+        width = max([len(self.header)] + [len(r) for r in self.rows])
+        longest = max((len(words(plain(c))) for r in self.rows for c in r), default=0)
+        return width > self.GRID_COLUMNS or longest > self.CELL_WORDS
+
+    def cards(self) -> list[list[tuple[Inline, Inline]]]:
+        """Each row as (column name, cell) pairs; empty cells left out."""
+        out = []
+        for row in self.rows:
+            pairs = []
+            for i, cell in enumerate(row):
+                name = self.header[i] if i < len(self.header) else ()
+                if plain(cell).strip():
+                    pairs.append((name, cell))
+            out.append(pairs)
+        return out
+
+    def to_text(self) -> str:
+        if self.as_cards or not self.header:
+            out = []
+            for pairs in self.cards():
+                lines = [
+                    (inline_text(name) + ": " if plain(name).strip() else "") + inline_text(cell)
+                    for name, cell in pairs
+                ]
+                out.append("\n".join(wrap(ln, indent="  ") for ln in lines))
+            return "\n\n".join(out)
+        rows = [self.header, *self.rows]
+        cols = [
+            max(len(inline_text(r[i])) if i < len(r) else 0 for r in rows)
+            for i in range(len(self.header))
+        ]
+        lines = []
+        for n, row in enumerate(rows):
+            cells = [inline_text(row[i]) if i < len(row) else "" for i in range(len(cols))]
+            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, cols, strict=True)).rstrip())
+            if n == 0:
+                lines.append("  ".join("-" * w for w in cols))
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        width = max([len(self.header)] + [len(r) for r in self.rows])
+
+        def line(row: tuple[Inline, ...]) -> str:
+            cells = [
+                inline_markdown(row[i]).replace("|", "\\|") if i < len(row) else ""
+                for i in range(width)
+            ]
+            return "| " + " | ".join(c.replace("\\\n", " ") for c in cells) + " |"
+
+        header = self.header or tuple(() for _ in range(width))
+        return "\n".join([line(header), "|" + "---|" * width] + [line(r) for r in self.rows])
+
+
+@dataclass(frozen=True)
 class Rule(Block):
     kind = "rule"
 
@@ -372,6 +516,9 @@ class Article:
     url: str = ""
     date: str = ""
     tags: list[str] = field(default_factory=list)
+    #: the language the source declares ("de", from the page's lang or the front matter's
+    #: language), or the one detected at import; "" when unknown
+    language: str = ""
     #: what the importer set aside or dropped, one line each (shown to the editor)
     notes: list[str] = field(default_factory=list)
     #: front matter of the source that does not fit ours, kept for the editor
@@ -380,6 +527,8 @@ class Article:
     #: they are, and the source line of each (for error messages)
     issue_fields: dict[str, object] = field(default_factory=dict)
     issue_lines: dict[str, int] = field(default_factory=dict)
+    #: what the import kept and dropped, line by line (importers.outline.Row)
+    outline: list[object] = field(default_factory=list)
 
     def word_count(self) -> int:
         return sum(b.word_count() for b in self.blocks)

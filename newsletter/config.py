@@ -72,6 +72,8 @@ class Brand:
     content_background: str = "#ffffff"
     font_family: str = "Georgia, 'Times New Roman', serif"
     logo_url: str = ""
+    #: the web pages' language (the form, the archive), and an article's when its text is
+    #: too short to tell
     language: str = "en"
     greeting: str = "Hi {first_name},"
     first_name_fallback: str = "there"
@@ -121,6 +123,8 @@ class ListSettings:
     title: str = ""
     #: how long a confirmation link stays valid; unconfirmed addresses are purged after it
     confirm_expiry: str = "7d"
+    #: the language of the form, its answers and the confirmation email ("" = [brand] language)
+    language: str = ""
 
 
 @dataclass
@@ -154,6 +158,9 @@ class SeriesStyle:
     subject: str = "{heading}"
     #: the last lines of every part; {author} is the issue's author (or the sender's name)
     sign_off: str = "Until next time,\n{author}"
+    #: every series' language ("de"), unless its issue file says; "" = the article's own
+    #: (its page's lang, else detected from its text)
+    language: str = ""
 
     def check(self, source: str) -> None:
         for key, fmt, allowed in (
@@ -476,6 +483,20 @@ def _pattern(pattern: re.Pattern[str], expected: str) -> Callable[[str, str], st
     return check
 
 
+def _language(optional: bool) -> Callable[[str, str], str]:
+    def check(value: str, where: str) -> str:
+        from .i18n import normalise
+
+        if optional and not value.strip():
+            return ""
+        code = normalise(value)
+        if code is None:
+            raise ConfigError(f"{where}: expected a language code like de or pt-BR, got {value!r}")
+        return code
+
+    return check
+
+
 def _optional_url(value: str, where: str) -> str:
     return _url(value, where) if value.strip() else ""
 
@@ -489,6 +510,8 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
     },
     ("brand", "font_family"): _pattern(_FONTS, "font names like Georgia, 'Times New Roman', serif"),
     ("brand", "logo_url"): _optional_url,
+    ("brand", "language"): _language(optional=False),
+    ("series", "language"): _language(optional=True),
     ("sender", "email"): _address(optional=False),
     ("sender", "reply_to"): _address(optional=True),
     ("sender", "postal_address"): _postal,
@@ -627,6 +650,9 @@ def load_config(path: Path | str | None = None) -> Config:
                 from .timing import parse_interval  # (timing does not import config)
 
                 parse_interval(settings.confirm_expiry, f"{path}: [lists.{name}] confirm_expiry")
+                settings.language = _language(optional=True)(
+                    settings.language, f"{path}: setting 'lists.{name}.language'"
+                )
                 cfg.lists[name] = settings
         else:
             if not isinstance(value, str):
@@ -667,6 +693,7 @@ postal_address = "123 Example Street, Springfield"
 [series]
 # subject = "{heading}"     # or "{title}: {heading}", "{heading} ({k}/{n})"
 # sign_off = "Until next time,\\n{author}"   # "" for none; {author} from the issue
+# language = "de"   # the frame's words and lang; default: each article's own (detected)
 
 [sending]
 provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses, smtp
@@ -703,6 +730,7 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 # consent_text = "I agree to receive this email series. I can unsubscribe at any time."
 # title = "Get the series by email"
 # confirm_expiry = "7d"
+# language = "de"   # the form, its answers and the confirmation email ([brand] language)
 
 [feeds]
 # Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).

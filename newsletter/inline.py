@@ -11,6 +11,8 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from .i18n import INVISIBLE, strip_invisible
+
 #: links with any other scheme (javascript:, data:, ...) are never written out
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 #: plain text is wrapped at this many columns
@@ -26,6 +28,14 @@ class Span:
     italic: bool = False
     code: bool = False
     href: str | None = None
+    #: the number of the footnote this mark calls ("[1]"), 0 for text
+    note: int = 0
+
+    def __post_init__(self) -> None:
+        # soft hyphens and zero-width spaces from a page never reach a subject, a preheader
+        # or the text part: every importer's text comes through here
+        if INVISIBLE.search(self.text):
+            object.__setattr__(self, "text", strip_invisible(self.text))
 
     @property
     def is_break(self) -> bool:
@@ -46,7 +56,7 @@ def append_span(spans: list[Span], span: Span) -> None:
     """Add ``span``, merged into the previous one when they look the same."""
     if spans and not spans[-1].is_break and not span.is_break:
         last = spans[-1]
-        if (last.bold, last.italic, last.code, last.href) == (
+        if not (last.note or span.note) and (last.bold, last.italic, last.code, last.href) == (
             span.bold,
             span.italic,
             span.code,
@@ -201,7 +211,14 @@ def inline_markdown(spans: Iterable[Span]) -> str:
 
     for s in spans:
         if s.is_break:
+            # emphasis closes before a line break: "**Question?**\" then the answer (a
+            # marker at the start of the next line would open, not close: "**" shows)
+            close_to(0)
             out.append("\\\n")
+            continue
+        if s.note:
+            close_to(0)
+            out.append(f"[^{s.note}]")
             continue
         if not s.text.strip() and not s.code:
             out.append(s.text)  # white space takes the markers already open

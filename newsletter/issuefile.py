@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from . import headers
+from . import headers, i18n
 from .blocks import (
     Article,
     Block,
@@ -69,6 +69,8 @@ class Issue:
     minutes_per_part: float = DEFAULT_MINUTES
     list_name: str | None = None
     tags: list[str] = field(default_factory=list)
+    #: the ``language:`` field ("de"); "" = [series] language, else detected from the text
+    language: str = ""
     overrides: dict[int, PartOverride] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -82,6 +84,7 @@ class Issue:
             url=self.url,
             date=self.date,
             tags=self.tags,
+            language=self.language,
         )
 
 
@@ -139,6 +142,19 @@ class _Validator:
             raise self.fail(path, f"expected an absolute http(s) URL, got {value!r}")
         return value
 
+    def language(self, data: dict[str, Any], key: str) -> str:
+        value = data.get(key)
+        if value is None or value == "":
+            return ""
+        code = i18n.normalise(value)
+        if code is None:
+            raise self.fail(
+                key,
+                f"expected a language code like de, fr or pt-BR, got {value!r}",
+                hint="or leave it out: the language is then detected from the text",
+            )
+        return code
+
     def cta(self, value: Any, path: str) -> CTA:
         if not isinstance(value, dict):
             raise self.fail(path, "expected a mapping with 'label' and 'url'")
@@ -152,6 +168,9 @@ class _Validator:
 
 def parse_issue(text: str, path: Path) -> Issue:
     source = str(path)
+    # soft hyphens and zero-width spaces: invisible in an editor, stray marks in a subject,
+    # a preheader or the text part (the only place where article text comes in)
+    text = i18n.strip_invisible(text)
     front = read_front_matter(text, source)
     if front.fmt != "yaml":
         raise InputError(
@@ -240,6 +259,7 @@ def _fields(data: dict[str, Any], v: _Validator) -> dict[str, Any]:
         list_name=v.text(data, "list", "list") or None,
         tags=[str(t) for t in tags],
         overrides=overrides,
+        language=v.language(data, "language"),
     )
 
 
@@ -268,6 +288,8 @@ def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | Non
         meta["list"] = list_name or own["list"]
     if article.tags:
         meta["tags"] = article.tags
+    if article.language:
+        meta["language"] = article.language
     if own.get("parts"):
         meta["parts"] = own["parts"]
     kept = own.get("source")
@@ -279,7 +301,7 @@ def dump_issue(article: Article, *, cta: CTA | None = None, list_name: str | Non
             for k, v in source.items()
         }
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
-    return f"---\n{front}---\n\n{blocks_to_markdown(article.blocks)}"
+    return i18n.strip_invisible(f"---\n{front}---\n\n{blocks_to_markdown(article.blocks)}")
 
 
 __all__ = [

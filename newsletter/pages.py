@@ -1,6 +1,7 @@
 """Templates for the public web pages (subscribe answers, confirmation, preferences, the
 archive) and the confirmation email: the editor's own copy in ``templates/web/`` first,
-then the built-in one."""
+then the built-in one. Their words come from the catalogues (``{{ _("...") }}``), in the
+language each environment is made for."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import jinja2
 from markupsafe import Markup
 
+from . import i18n
 from .config import Config
 from .resources import templates_dir
 
@@ -21,7 +23,8 @@ def css(value: object) -> Markup:
     return Markup(re.sub(r"[<>{};\\\"&]", "", str(value)))
 
 
-def environment(config: Config) -> jinja2.Environment:
+def environment(config: Config, language: str = "") -> jinja2.Environment:
+    """Pages in ``language`` (default: ``[brand] language``); ``{{ language }}`` is set."""
     loaders: list[jinja2.BaseLoader] = []
     own = config.user_templates / FOLDER
     if own.is_dir():
@@ -35,6 +38,13 @@ def environment(config: Config) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
     env.filters["css"] = css
-    return env
+    env.globals["language"] = language or config.brand.language
+    return i18n.install(env, language or config.brand.language)
+
+
+def list_language(config: Config, list_name: str) -> str:
+    """The language of a list's form, its answers and its confirmation email."""
+    return config.list_settings(list_name).language or config.brand.language

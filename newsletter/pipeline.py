@@ -8,11 +8,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import headers
+from . import headers, i18n
 from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_act
 from .config import Config
 from .errors import InputError, NewsletterError
-from .importers import MAX_TEXT_BYTES, import_source
+from .importers import MAX_TEXT_BYTES, import_source, outline
 from .issuefile import (
     CTA,
     Issue,
@@ -64,17 +64,30 @@ def import_article(
     list_name: str | None = None,
     force: bool = False,
     title: str = "",
+    start: str = "",
+    end: str = "",
+    again: bool = False,
+    language: str = "",
 ) -> ImportReport:
     """Import SOURCE (a file or an http(s) address) into an issue file for the editor to
-    review; never overwrites silently, never writes a file that ``split`` would refuse."""
+    review; never overwrites silently, never writes a file that ``split`` would refuse.
+    ``start``/``end`` (a line number or a line's words) say where the article runs. What
+    was kept and dropped is recorded beside the issue file (``SLUG.import.json``); with
+    ``again`` (the editor's correction), an issue file unchanged since its import from the
+    same source is replaced.
+
+    The issue file says the article's language: the one the source declares, else
+    ``language`` (``[series] language``), else the one its text is in."""
     for name, value in (("--url", url), ("--cta-url", cta_url)):
         if value and not is_http_url(value):
             raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
     if title:
         headers.check(title.strip(), "--title")  # it becomes a subject line
-    article = import_source(source, fmt, url=url, title=title)
+    article = import_source(source, fmt, url=url, title=title, start=start, end=end)
     if not article.title:
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
+    text = "\n".join(b.text() for b in article.blocks[:200])
+    article.language = i18n.choose(article.language, language, text=text, default="")
     ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
     # a Markdown file in our issue format keeps its own cta, series, parts and list
     own = check_fields(article.issue_fields, str(source), article.issue_lines)
@@ -82,7 +95,7 @@ def import_article(
     if own["cta"] and cta_url:
         cta = CTA(label=own["cta"].label, url=cta_url)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
-    if dest.exists() and not force:
+    if dest.exists() and not force and not (again and _reimport(dest, source)):
         raise InputError(
             str(dest), "already exists", hint="pass -o NEW.md or --force to replace it"
         )
@@ -90,6 +103,8 @@ def import_article(
     check_issue_text(text, dest, source=str(source))
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(text, encoding="utf-8")
+    options = {"format": fmt or "", "url": url, "title": title, "start": start, "end": end}
+    outline.write_record(dest, text, _source_text(source), options, article.outline)  # type: ignore[arg-type]
     report = ImportReport(path=dest, article=article, fmt=fmt or "auto")
     sections = sum(1 for b in article.blocks if isinstance(b, Heading))
     lists = sum(1 for b in article.blocks if isinstance(b, ListBlock))
@@ -98,6 +113,7 @@ def import_article(
         f"title: {article.title}",
         f"{sections} sections, {lists} lists, {len(ctas)} calls to action, {images} images",
         f"{article.word_count()} words in the body",
+        f"language: {article.language or 'not told (set language: in the front matter)'}",
     ]
     if cta and not cta.url:
         report.found.append(
@@ -112,6 +128,29 @@ def import_article(
     return report
 
 
+def _source_text(source: Path | str) -> str:
+    src = str(source)
+    return src if "://" in src else str(Path(src).resolve())
+
+
+def _reimport(dest: Path, source: Path | str) -> bool:
+    """Whether ``dest`` may be replaced without --force: it was imported from ``source``
+    and nobody has changed it since."""
+    try:
+        record = outline.read_record(dest)
+    except InputError:
+        return False
+    unchanged = record.issue_sha256 == outline.digest(dest.read_text(encoding="utf-8"))
+    return unchanged and record.source == _source_text(source)
+
+
+def review_import(issue: Path) -> outline.Record:
+    """What the import of ``issue`` kept and dropped (its record), or an InputError."""
+    if not issue.is_file():
+        raise InputError(str(issue), "no such issue file")
+    return outline.read_record(issue)
+
+
 def article_cta(article: Article, cta_url: str = "") -> CTA | None:
     """The issue's call to action: the article's own (a line that asks the reader to act,
     first), else "Find out more" at ``cta_url``. "Read the whole article" is never the main
@@ -123,7 +162,8 @@ def article_cta(article: Article, cta_url: str = "") -> CTA | None:
     if asks:
         return CTA(label=asks[0].button_label, url=target)
     if target:
-        return CTA(label="Find out more", url=target)
+        _ = i18n.translations(article.language).gettext
+        return CTA(label=_("Find out more"), url=target)
     return None
 
 
@@ -152,6 +192,7 @@ def load_series(issue: Issue | Path | str, config: Config | None = None) -> Seri
     return build_series(
         issue if isinstance(issue, Issue) else load_issue(issue),
         config.series if config else None,
+        fallback_language=config.brand.language if config else i18n.DEFAULT,
     )
 
 

@@ -19,8 +19,9 @@ import jinja2
 import mjml
 from markupsafe import Markup
 
+from . import i18n
 from .blocks import Inline
-from .config import Config
+from .config import Brand, Config, SeriesStyle
 from .errors import NewsletterError
 from .inline import wrap
 from .resources import templates_dir
@@ -54,6 +55,9 @@ def inline_html(spans: Inline) -> Markup:
             out.append("<br>")
             continue
         piece = _guard(html.escape(s.text, quote=False))
+        if s.note:
+            out.append(f"<sup>{piece}</sup>")
+            continue
         if s.code:
             piece = f"<code>{piece}</code>"
         if s.italic:
@@ -107,13 +111,14 @@ class Renderer:
             # A Renderer renders one series (the preview makes a new one on every change):
             # no stat() of every template on every lookup.
             auto_reload=False,
+            extensions=["jinja2.ext.i18n"],
         )
         self.env.filters["inline"] = inline_html
         #: seconds spent in MJML compilation by the last render_series call
         self.mjml_seconds = 0.0
 
-    def greeting(self) -> Markup:
-        fmt = self.config.brand.greeting
+    def greeting(self, language: str = i18n.DEFAULT) -> Markup:
+        fmt = greeting_format(self.config, language)
         if not fmt:
             return Markup("")
         before, _, after = fmt.partition("{first_name}")
@@ -123,19 +128,19 @@ class Renderer:
 
     def sign_off(self, series: Series) -> list[str]:
         """The lines that end every part ("Until next time," / the author), or none."""
-        author = series.author or self.config.sender.name
-        text = self.config.series.sign_off.format(author=author)
-        return [line.strip() for line in text.splitlines() if line.strip()]
+        return sign_off_lines(self.config, series)
 
     def mjml_source(self, series: Series, part: Part) -> str:
         try:
+            i18n.install(self.env, series.language)
             template = self.env.get_template("email.mjml.j2")
             return template.render(
                 series=series,
                 part=part,
+                language=series.language,
                 brand=self.config.brand,
                 sender=self.config.sender,
-                greeting=self.greeting(),
+                greeting=self.greeting(series.language),
                 sign_off=self.sign_off(series),
                 preview_filler=PREVIEW_FILLER,
                 unsubscribe_url=Markup(UNSUBSCRIBE_URL),
@@ -172,6 +177,33 @@ class Renderer:
     def render_series(self, series: Series) -> list[RenderedPart]:
         self.mjml_seconds = 0.0
         return [self.render_part(series, p) for p in series.parts]
+
+
+def greeting_format(config: Config, language: str) -> str:
+    """``[brand] greeting`` ("" for none); left at its default, in ``language``."""
+    fmt = config.brand.greeting
+    if fmt == Brand.greeting:
+        return i18n.translations(language).gettext("Hi {first_name},")
+    return fmt
+
+
+def first_name_fallback(config: Config, language: str) -> str:
+    """What the greeting says without a first name ("Hi there,"): ``[brand]
+    first_name_fallback``, or at its default, the catalogue's word for ``language``."""
+    fallback = config.brand.first_name_fallback
+    if fallback == Brand.first_name_fallback and config.brand.greeting == Brand.greeting:
+        return i18n.translations(language).pgettext("greeting without a name", "there")
+    return fallback
+
+
+def sign_off_lines(config: Config, series: Series) -> list[str]:
+    """``[series] sign_off`` (at its default, in the series' language) with the author."""
+    author = series.author or config.sender.name
+    fmt = config.series.sign_off
+    if fmt == SeriesStyle.sign_off:
+        fmt = i18n.translations(series.language).gettext("Until next time,\n{author}")
+    text = fmt.format(author=author)
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def archive_url(config: Config, slug: str, index: int) -> str:
@@ -222,37 +254,40 @@ def fill(
 def render_text(
     series: Series, part: Part, config: Config, sign_off: list[str] | None = None
 ) -> str:
+    _ = i18n.translations(series.language).gettext
     sections: list[str] = [" ".join(series.title.split())]  # one plain line, never wrapped
     if part.total > 1:
-        sections.append(f"Part {part.index} of {part.total}")
+        sections.append(_("Part %(k)s of %(n)s") % {"k": part.index, "n": part.total})
     # the order of email.mjml.j2: greeting, recap, the part, its CTA, teaser, sign-off
-    fmt = config.brand.greeting
+    fmt = greeting_format(config, series.language)
     if fmt:
         sections.append(fmt.replace("{first_name}", FIRST_NAME))
     if part.recap:
-        sections.append(wrap(f"Previously: {part.recap}"))
+        previously = _("Previously:")
+        sections.append(wrap(f"{previously} {part.recap}"))
     sections.extend(t for t in (b.to_text() for b in part.blocks) if t)
     if part.cta and part.button:
         sections.append(
             wrap(f"{part.cta.button_label}: {part.cta.url}" if part.cta.url else part.cta.label)
         )
     if part.teaser:
-        sections.append(wrap(f"Next time: {part.teaser}"))
+        next_time = _("Next time:")
+        sections.append(wrap(f"{next_time} {part.teaser}"))
     if sign_off:
         sections.append("\n".join(sign_off))
     if part.article_link:
-        sections.append(wrap(f"Read the whole article: {part.article_url}"))
-    sections.append(
-        "-- \n"
-        + wrap(
-            f"You are receiving this because you subscribed to {config.sender.name}.\n"
-            f"{config.sender.postal_address}\n"
-            f"View in your browser: {archive_url(config, series.slug, part.index)}\n"
-            f"Your preferences: {PREFERENCES_URL}\n"
-            f"Unsubscribe: {UNSUBSCRIBE_URL}"
-        )
-    )
-    return "\n\n".join(sections) + "\n"
+        sections.append(wrap(_("Read the whole article: %(url)s") % {"url": part.article_url}))
+    lines = [
+        _("You are receiving this because you subscribed to %(name)s.")
+        % {"name": config.sender.name},
+        config.sender.postal_address,
+        _("View in your browser: %(url)s") % {"url": archive_url(config, series.slug, part.index)},
+        _("Your preferences: %(url)s") % {"url": PREFERENCES_URL},
+        _("Unsubscribe: %(url)s") % {"url": UNSUBSCRIBE_URL},
+    ]
+    sections.append("-- \n" + wrap("\n".join(lines)))
+    # (the article's own text is cleaned when the issue file is read; this is the frame's)
+    return i18n.strip_invisible("\n\n".join(sections) + "\n")
 
 
 def write_rendered(
@@ -269,7 +304,7 @@ def write_rendered(
             r,
             first_name="",
             unsubscribe_url=unsubscribe_link(config.web.base_url, SAMPLE_TOKEN),
-            fallback=config.brand.first_name_fallback,
+            fallback=first_name_fallback(config, series.language),
         )
         (out_dir / f"part-{k}.html").write_text(html_out, encoding="utf-8")
         (out_dir / f"part-{k}.txt").write_text(text_out, encoding="utf-8")

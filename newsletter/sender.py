@@ -31,9 +31,11 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from .config import Config
+from .i18n import html_language
 from .pacing import Pacer
 from .providers import Batch, Prepared, Provider, ProviderError, Recipient, Result
 from .providers.base import ACCEPTED, PERMANENT, Outcome
+from .render import first_name_fallback
 from .signing import Signer
 from .store import Store, ledger, utcnow
 from .store.busy import is_busy, patient
@@ -214,7 +216,8 @@ class Sender:
             from_name=self.config.sender.name,
             reply_to=self.config.sender.reply_to,
             tag=f"{c.slug}-part-{claim.part}",
-            first_name_fallback=self.config.brand.first_name_fallback,
+            # (the greeting's words are the part's: "Hi there," / "Hallo zusammen,")
+            first_name_fallback=first_name_fallback(self.config, html_language(snap.html)),
             metadata={"campaign": c.slug, "part": str(claim.part), "batch": str(claim.batch_id)},
             recipients=[
                 Recipient(

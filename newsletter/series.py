@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from . import summary
-from .blocks import Block, CallToAction, Heading, marked_line, same_words
+from . import i18n, summary
+from .blocks import Block, CallToAction, Heading, Notes, cited_notes, marked_line, same_words
 from .chunking import WORDS_PER_MINUTE, Chunk, chunk
 from .config import SeriesStyle
 from .issuefile import CTA, Issue
@@ -69,6 +69,8 @@ class Series:
     author: str
     url: str
     parts: tuple[Part, ...]
+    #: the article's language ("de", "pt-BR"): the parts' ``lang`` and their frame's words
+    language: str = i18n.DEFAULT
 
     @property
     def words(self) -> int:
@@ -116,7 +118,9 @@ def _fit(text: str, room: int) -> str:
     return " ".join(kept).rstrip(" ,;:—–-") + "…"
 
 
-def _topics(title: str, blocks: tuple[Block, ...], n: int) -> list[list[str]]:
+def _topics(
+    title: str, blocks: tuple[Block, ...], n: int, language: str = i18n.DEFAULT
+) -> list[list[str]]:
     """What a part could be called, best first, in groups: each heading of its own (its
     specific words, then its pieces), each heading it goes on with, then its key sentences.
     A heading's "Chapter 4:" label is never part of a subject, and the series title only
@@ -131,14 +135,21 @@ def _topics(title: str, blocks: tuple[Block, ...], n: int) -> list[list[str]]:
             groups.append(_clauses(h) if summary.LABEL.sub("", h).strip() else [h])
     for h, continued in heads:
         if continued:
-            groups.append([summary.unlabelled(h) + " (continued)"])
-    key = [s.text for s in summary.ranked(blocks, benefit=True)]
+            continued_mark = i18n.translations(language).gettext("(continued)")
+            groups.append([f"{summary.unlabelled(h)} {continued_mark}"])
+    key = [s.text for s in summary.ranked(blocks, benefit=True, language=language)]
     groups.append([t[:-1] if t.endswith(".") and not t.endswith("..") else t for t in key])
     return [list(dict.fromkeys(t for t in g if t)) for g in groups if any(g)]
 
 
 def _subject(
-    style: SeriesStyle, title: str, blocks: tuple[Block, ...], k: int, n: int, used: set[str]
+    style: SeriesStyle,
+    title: str,
+    blocks: tuple[Block, ...],
+    k: int,
+    n: int,
+    used: set[str],
+    language: str = i18n.DEFAULT,
 ) -> str:
     head = short_title(" ".join(title.split()))
     # a long title in every subject is cut too, so that the part's own words still fit
@@ -151,7 +162,8 @@ def _subject(
             return topic
         return style.subject.format(heading=topic, title=head, k=k, n=n)
 
-    groups = _topics(title, blocks, n) or [[f"Part {k} of {n}"]]
+    part_k = i18n.translations(language).gettext("Part %(k)s of %(n)s") % {"k": k, "n": n}
+    groups = _topics(title, blocks, n, language) or [[part_k]]
     # what phones show; with the title in every subject, what most mail clients show
     limits = (SUBJECT_AIM, SUBJECT_MAX) if "{title}" in style.subject else (SUBJECT_AIM,)
     for limit in limits:
@@ -169,11 +181,12 @@ def _subject(
     return fmt(_fit(groups[0][0], room)) + tag
 
 
-def _preheader(blocks: tuple[Block, ...], subject: str) -> str:
+def _preheader(blocks: tuple[Block, ...], subject: str, language: str = i18n.DEFAULT) -> str:
     """A sentence that adds to the subject: representative, not the first one the reader
     sees anyway, and not the subject again."""
-    found = summary.ranked(blocks, benefit=True)
-    first = next(iter(summary.sentences(next(iter(summary.prose(blocks)), ""))), "")
+    found = summary.ranked(blocks, benefit=True, language=language)
+    opening = next(iter(summary.prose(blocks)), "")
+    first = next(iter(summary.sentences(opening, language)), "")
     fits = [
         s.text
         for s in found
@@ -214,14 +227,37 @@ def _part_blocks(c: Chunk, cta: CTA | None) -> tuple[Block, ...]:
     return heads + frame_ctas(c.blocks, cta)
 
 
-def build_series(issue: Issue, style: SeriesStyle | None = None) -> Series:
+def _with_notes(blocks: tuple[Block, ...], notes: list[Notes]) -> tuple[Block, ...]:
+    """A part's blocks with, at its end, the footnotes its text calls."""
+    cited = {n for b in blocks for n in cited_notes(b)}
+    own = [kept for ns in notes if (kept := ns.only(cited))]
+    return blocks + tuple(own)
+
+
+def article_language(issue: Issue, style: SeriesStyle, fallback: str = i18n.DEFAULT) -> str:
+    """The issue's ``language:``, else ``[series] language``, else the one its text is
+    in, else ``fallback``."""
+    if issue.language or style.language:
+        return issue.language or style.language
+    text = "\n".join(b.text() for b in issue.blocks[:200])
+    return i18n.choose(text=f"{issue.title}\n{text}", default=fallback)
+
+
+def build_series(
+    issue: Issue, style: SeriesStyle | None = None, *, fallback_language: str = i18n.DEFAULT
+) -> Series:
+    """``fallback_language``: when the issue does not say and its text is too short to
+    tell (``[brand] language``)."""
     style = style or SeriesStyle()
-    chunks = chunk(issue.blocks, parts=issue.parts, minutes_per_part=issue.minutes_per_part)
+    language = article_language(issue, style, fallback_language)
+    notes = [b for b in issue.blocks if isinstance(b, Notes)]
+    body = [b for b in issue.blocks if not isinstance(b, Notes)]
+    chunks = chunk(body, parts=issue.parts, minutes_per_part=issue.minutes_per_part)
     n = len(chunks)
     ctas = [
         o.cta if (o := issue.overrides.get(k)) and o.cta else issue.cta for k in range(1, n + 1)
     ]
-    blocks = [_part_blocks(c, ctas[k]) for k, c in enumerate(chunks)]
+    blocks = [_with_notes(_part_blocks(c, ctas[k]), notes) for k, c in enumerate(chunks)]
     parts = []
     used: set[str] = {o.subject for o in issue.overrides.values() if o.subject}
     for k, c in enumerate(chunks, start=1):
@@ -230,7 +266,7 @@ def build_series(issue: Issue, style: SeriesStyle | None = None) -> Series:
         subject = (
             override.subject
             if override and override.subject
-            else _subject(style, issue.title, own, k, n, used)
+            else _subject(style, issue.title, own, k, n, used, language)
         )
         used.add(subject)
         preheader = override.preheader if override and override.preheader else ""
@@ -243,9 +279,9 @@ def build_series(issue: Issue, style: SeriesStyle | None = None) -> Series:
                 blocks=own,
                 words=c.words,
                 subject=subject,
-                preheader=preheader or _preheader(own, subject),
-                recap=recap or (summary.recap(blocks[k - 2]) if k > 1 else ""),
-                teaser=teaser or (summary.teaser(blocks[k], k + 1) if k < n else ""),
+                preheader=preheader or _preheader(own, subject, language),
+                recap=recap or (summary.recap(blocks[k - 2], language) if k > 1 else ""),
+                teaser=teaser or (summary.teaser(blocks[k], k + 1, language) if k < n else ""),
                 cta=ctas[k - 1],
                 article_url=issue.url,
                 break_reason=c.reason,
@@ -259,4 +295,5 @@ def build_series(issue: Issue, style: SeriesStyle | None = None) -> Series:
         author=issue.author,
         url=issue.url,
         parts=tuple(parts),
+        language=language,
     )

@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from . import headers
+import jinja2
+
+from . import headers, i18n
 from .config import Config
 from .errors import NewsletterError, StoreError
 from .headers import MAX_NAME
-from .pages import environment
+from .pages import environment, list_language
 from .providers import Batch, Provider, Recipient
 from .providers.base import ACCEPTED, PERMANENT, Outcome
 from .signing import ConfirmRefused, ConfirmToken, Signer
@@ -131,15 +133,17 @@ def form_html(config: Config, list_name: str, *, fetch: bool = False, hosted: bo
     with ``fetch`` shows the answer in place."""
     settings = config.list_settings(list_name)
     base = config.web.base_url.rstrip("/")
+    language = list_language(config, list_name)
+    _ = i18n.translations(language).gettext
     return (
-        environment(config)
+        environment(config, language)
         .get_template("subscribe.html" if hosted else "form.html")
         .render(
             sender=config.sender,
             brand=config.brand,
             action=f"{base}/subscribe/{quote(list_name, safe='')}",
             slug=re.sub(r"[^A-Za-z0-9_-]+", "-", list_name),
-            title=settings.title or f"Emails from {config.sender.name}",
+            title=settings.title or _("Emails from %(name)s") % {"name": config.sender.name},
             form_title="" if hosted else settings.title,
             consent_text=settings.consent_text,
             default_timezone=config.sending.timezone,
@@ -209,48 +213,54 @@ class Signups:
     ) -> SignupResult:
         now = now or utcnow()
         settings = self.config.list_settings(list_name)
+        _ = i18n.translations(list_language(self.config, list_name)).gettext
         # One answer for every address the list accepts: new, on the list already, coming
         # back (who must confirm even on a single opt-in list), or suppressed.
         done = (
             SignupResult(
                 Answer.CHECK_INBOX,
-                "Almost there: check your inbox and press the button in the email we sent "
-                "to confirm.",
+                _(
+                    "Almost there: check your inbox and press the button in the email we "
+                    "sent to confirm."
+                ),
             )
             if settings.double_opt_in
             else SignupResult(
                 Answer.JOINED,
-                "Thank you: you are subscribed. If you had unsubscribed before, we sent you "
-                "an email to confirm first.",
+                _(
+                    "Thank you: you are subscribed. If you had unsubscribed before, we sent "
+                    "you an email to confirm first."
+                ),
             )
         )
         if (form.get(HONEYPOT) or "").strip():
             return done  # a bot: told the usual, sent nothing
+        too_many = SignupResult(Answer.TOO_MANY, _("Too many attempts. Please try again later."))
         if request.ip and not self.by_ip.allow(request.ip):
-            return SignupResult(Answer.TOO_MANY, "Too many attempts. Please try again later.")
+            return too_many
         raw = (form.get("email") or "").strip()
         if not raw:
-            return SignupResult(Answer.BAD_INPUT, "Please enter your email address.", "email")
+            return SignupResult(Answer.BAD_INPUT, _("Please enter your email address."), "email")
         if len(raw) > 320:
             return SignupResult(
                 Answer.BAD_INPUT,
-                "That email address is too long (at most 320 characters).",
+                _("That email address is too long (at most 320 characters)."),
                 "email",
             )
         try:
             email = normalise_email(raw)
         except ValueError as exc:
-            return SignupResult(
-                Answer.BAD_INPUT, f"“{raw[:80]}” is not a valid email address: {exc}", "email"
-            )
+            # (the reason is the validator's, in English: a catalogue may leave it out)
+            why = _("“%(address)s” is not a valid email address: %(why)s")
+            return SignupResult(Answer.BAD_INPUT, why % {"address": raw[:80], "why": exc}, "email")
         if settings.consent_text and not _truthy(form.get("consent")):
             return SignupResult(
                 Answer.BAD_INPUT,
-                "Please tick the box to agree to receive these emails.",
+                _("Please tick the box to agree to receive these emails."),
                 "consent",
             )
         if not self.by_address.allow(email.lower()):
-            return SignupResult(Answer.TOO_MANY, "Too many attempts. Please try again later.")
+            return too_many
         tz = (form.get("timezone") or "").strip()[:64]
         page = (form.get("page") or "").strip()[:2000] or request.referrer[:2000]
         if not page.lower().startswith(("http://", "https://")):
@@ -276,7 +286,10 @@ class Signups:
                 window=CONFIRM_WINDOW,
             )
         except StoreError:
-            return SignupResult(Answer.UNKNOWN_LIST, f"There is no list called “{list_name}”.")
+            return SignupResult(
+                Answer.UNKNOWN_LIST,
+                _("There is no list called “%(name)s”.") % {"name": list_name},
+            )
         if join.outcome is joins.JoinOutcome.JOINED:
             assert join.subscriber_id is not None and join.list_id is not None
             joins.welcome(self.store, join.subscriber_id, join.list_id, now)
@@ -284,6 +297,9 @@ class Signups:
         if join.queued:  # sent after this answer: the same time for every address
             self.wake_mailer()
         return done
+
+    def environment(self, language: str) -> jinja2.Environment:
+        return self.mailer.environment(language)
 
     def longest_expiry(self) -> int:
         return longest_expiry(self.config)
@@ -347,6 +363,7 @@ class ConfirmationMailer:
         self._provider: Provider | None = None
         self.signer = signer or Signer.from_env(store.signing_secret)
         self.env = environment(config)
+        self._envs = {config.brand.language: self.env}
         self.token = claim_token()
         self._lock = threading.Lock()  # one drain at a time in this process
 
@@ -392,6 +409,9 @@ class ConfirmationMailer:
         """One confirmation's request, and its answer recorded (1 when it went out)."""
         name = joins.list_name(self.store, claimed.list_id) or ""
         settings = self.config.list_settings(name)
+        language = list_language(self.config, name)
+        env = self.environment(language)
+        _ = i18n.translations(language).gettext
         context = dict(
             sender=self.config.sender,
             brand=self.config.brand,
@@ -401,9 +421,9 @@ class ConfirmationMailer:
         )
         batch = Batch(
             key=f"confirm-{claimed.id}-{claimed.created_at:%Y%m%d%H%M%S}",
-            subject=f"Please confirm: {context['title']}",
-            html=self.env.get_template("confirm-email.html").render(**context),
-            text=self.env.get_template("confirm-email.txt").render(**context),
+            subject=_("Please confirm: %(title)s") % {"title": context["title"]},
+            html=env.get_template("confirm-email.html").render(**context),
+            text=env.get_template("confirm-email.txt").render(**context),
             from_email=self.config.sender.email,
             from_name=self.config.sender.name,
             reply_to=self.config.sender.reply_to,
@@ -457,6 +477,11 @@ class ConfirmationMailer:
             what="confirmations",
         )
         return 1 if state is ConfirmationState.SENT else 0
+
+    def environment(self, language: str) -> jinja2.Environment:
+        if language not in self._envs:
+            self._envs[language] = environment(self.config, language)
+        return self._envs[language]
 
     def confirm_url(self, subscriber_id: int, list_id: int) -> str:
         key = token_key(self.store, subscriber_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .blocks import Block, Heading, ListBlock, Paragraph, Quote, plain, words
+from .blocks import Block, Heading, ListBlock, Paragraph, Quote, Span, plain, words
 
 STOP = frozenset(
     re.findall(
@@ -41,20 +41,26 @@ if TYPE_CHECKING:
     import pysbd
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> pysbd.Segmenter:
+#: the languages whose abbreviations pysbd knows ("z. B.", "3. März", "p. ex.")
+_SEGMENTED = frozenset({"en", "de", "fr", "es", "it", "nl", "da", "pl", "ru", "el"})
+
+
+@lru_cache(maxsize=8)
+def _segmenter(language: str = "en") -> pysbd.Segmenter:
     import pysbd  # loaded when a series is built, not when the CLI starts
 
-    return pysbd.Segmenter(language="en", clean=False)
+    primary = language.split("-")[0].lower()
+    return pysbd.Segmenter(language=primary if primary in _SEGMENTED else "en", clean=False)
 
 
 @lru_cache(maxsize=4096)
-def sentences(text: str) -> tuple[str, ...]:
-    """The sentences of a paragraph, each trimmed (abbreviations like "i.e." kept inside)."""
+def sentences(text: str, language: str = "en") -> tuple[str, ...]:
+    """The sentences of a paragraph, each trimmed (abbreviations like "i.e." or, in
+    German, "z. B." kept inside)."""
     text = " ".join(text.split())
     if not text:
         return ()
-    return tuple(s.strip() for s in _segmenter().segment(text) if s.strip())
+    return tuple(s.strip() for s in _segmenter(language).segment(text) if s.strip())
 
 
 def _terms(text: str) -> list[str]:
@@ -78,15 +84,21 @@ def prose(blocks: tuple[Block, ...]) -> list[str]:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Paragraph):
-            out.append(b.text())
+            out.append(_words_only(b.spans))
         elif isinstance(b, Quote):
-            out.extend(plain(p) for p in b.paragraphs)
+            out.extend(_words_only(p) for p in b.paragraphs)
         elif isinstance(b, ListBlock):
             for item in b.items:
-                out.append(plain(item.spans))
+                out.append(_words_only(item.spans))
                 if item.detail:
-                    out.append(plain(item.detail))
+                    out.append(_words_only(item.detail))
     return [p for p in out if p.strip()]
+
+
+def _words_only(spans: tuple[Span, ...]) -> str:
+    """The text of spans without footnote marks ("[1]" belongs in the body, not in a
+    subject, a preheader or a recap)."""
+    return plain(s for s in spans if not s.note)
 
 
 def _key(sentence: str) -> str:
@@ -94,7 +106,9 @@ def _key(sentence: str) -> str:
     return " ".join(words(sentence.lower().replace("’", "'")))
 
 
-def ranked(blocks: tuple[Block, ...], *, benefit: bool = False) -> list[Sentence]:
+def ranked(
+    blocks: tuple[Block, ...], *, benefit: bool = False, language: str = "en"
+) -> list[Sentence]:
     """The part's sentences, the most representative first (ties: earlier first).
 
     ``benefit``: prefer sentences that speak to the reader ("you", "how", "can"), which
@@ -104,7 +118,7 @@ def ranked(blocks: tuple[Block, ...], *, benefit: bool = False) -> list[Sentence
     # and again in a paragraph) must not have it twice in a recap
     seen: set[str] = set()
     found = []
-    for s in (s for p in prose(blocks) for s in sentences(p)):
+    for s in (s for p in prose(blocks) for s in sentences(p, language)):
         if _key(s) not in seen:
             seen.add(_key(s))
             found.append(s)
@@ -140,9 +154,9 @@ def _repeats(a: str, b: str) -> bool:
     return not ta or len(ta & tb) >= len(ta) / 2
 
 
-def recap(blocks: tuple[Block, ...]) -> str:
+def recap(blocks: tuple[Block, ...], language: str = "en") -> str:
     """One or two sentences that stand for what ``blocks`` covered, in article order."""
-    best = ranked(blocks)
+    best = ranked(blocks, language=language)
     if not best:
         return ""
     chosen = [best[0]]
@@ -176,25 +190,33 @@ def unlabelled(heading: str) -> str:
     return LABEL.sub("", heading).strip() or heading.strip()
 
 
-def teaser(blocks: tuple[Block, ...], index: int) -> str:
+def teaser(blocks: tuple[Block, ...], index: int, language: str = "en") -> str:
     """A sentence that names what part ``index`` covers and why to open it."""
     opening = _first_section(blocks)
-    best = [s for s in ranked(opening, benefit=True) if len(s.text) <= 160] or ranked(
-        blocks, benefit=True
-    )
+    best = [
+        s for s in ranked(opening, benefit=True, language=language) if len(s.text) <= 160
+    ] or ranked(blocks, benefit=True, language=language)
     why = best[0].text if best else ""
     carried = [b for b in blocks if isinstance(b, Heading) and b.continued]
     rest = blocks[len(carried) :]
     # (named without its "Chapter 4:" label: "Part 5 looks at “Chapter 4: …”" reads oddly)
+    from .i18n import translations
+
+    _ = translations(language).gettext
     if rest and isinstance(rest[0], Heading):  # starts at a (sub)section of its own
-        name, verb = unlabelled(rest[0].text()), "looks at"
+        name, goes_on = unlabelled(rest[0].text()), False
     elif carried:
-        name, verb = unlabelled(carried[-1].text()), "goes on with"
+        name, goes_on = unlabelled(carried[-1].text()), True
     else:
         first = next((b for b in blocks if isinstance(b, Heading)), None)
-        name, verb = (unlabelled(first.text()) if first else ""), "looks at"
+        name, goes_on = (unlabelled(first.text()) if first else ""), False
+    values = {"k": index, "name": name, "why": why}
     if name and why:
-        return f"Part {index} {verb} “{name}”: {why}"
+        if goes_on:
+            return _("Part %(k)s goes on with “%(name)s”: %(why)s") % values
+        return _("Part %(k)s looks at “%(name)s”: %(why)s") % values
     if name:
-        return f"Part {index} {verb} “{name}”."
-    return f"Part {index} goes on: {why}" if why else ""
+        if goes_on:
+            return _("Part %(k)s goes on with “%(name)s”.") % values
+        return _("Part %(k)s looks at “%(name)s”.") % values
+    return _("Part %(k)s goes on: %(why)s") % values if why else ""

@@ -9,6 +9,7 @@ from .config import Config
 from .errors import InputError
 from .pipeline import render_issue
 from .providers import Batch, Recipient, Result, get_provider
+from .render import first_name_fallback
 from .store.subscribers import normalise_email
 
 
@@ -33,7 +34,7 @@ def test_send(config: Config, issue: Path, to: str, part: int | None = None) -> 
                 from_name=config.sender.name,
                 reply_to=config.sender.reply_to,
                 tag=f"{series.slug}-test",
-                first_name_fallback=config.brand.first_name_fallback,
+                first_name_fallback=first_name_fallback(config, series.language),
                 metadata={"kind": "proof"},
                 recipients=[
                     Recipient(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,7 +19,7 @@ def _formats() -> list[str]:
 
 
 @click.command("import")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option(
     "-o",
     "--output",
@@ -39,28 +40,71 @@ def _formats() -> list[str]:
 )
 @click.option("--cta-url", default="", help="Where the call-to-action button points.")
 @click.option("--list", "list_name", help="The subscriber list this issue goes to.")
+@click.option(
+    "--start",
+    default="",
+    metavar="LINE|TEXT",
+    help="The article starts at this line of SOURCE (a number, or words the line holds).",
+)
+@click.option(
+    "--end",
+    default="",
+    metavar="LINE|TEXT",
+    help="The article ends at this line of SOURCE (a number, or words the line holds).",
+)
+@click.option(
+    "--review",
+    type=FilePath(),
+    metavar="ISSUE",
+    help="Show what the import of ISSUE kept and dropped; with --start, --end or --title, "
+    "import its source again into it.",
+)
 @click.option("--force", is_flag=True, help="Replace the output file if it exists.")
 @pass_ctx
 def import_cmd(
     ctx: Context,
-    source: str,
+    source: str | None,
     output: Path | None,
     fmt: str | None,
     title: str,
     url: str,
     cta_url: str,
     list_name: str | None,
+    start: str,
+    end: str,
+    review: Path | None,
     force: bool,
 ) -> None:
     """Turn SOURCE (Markdown, a blog page's HTML, copied text, or an http(s) address of a
     page to fetch) into an issue file.
 
-    Prints what it found and, line by line, what it dropped; review the file before
-    queueing it.
+    Prints a numbered outline of what it kept and dropped (by SOURCE's line); review
+    the file before queueing it. When the importer got the article's bounds or its
+    title wrong, run it again with --start, --end or --title.
     """
-    from ..pipeline import import_article
+    from rich.markup import escape
+
+    from ..errors import InputError
+    from ..importers.outline import is_drop_note
+    from ..pipeline import import_article, review_import
 
     cfg = ctx.config
+    if review is not None:
+        record = review_import(review)
+        if not (start or end or title):
+            console().print(f"{review}: imported from {record.source}")
+            _print_outline(record.rows)
+            return
+        options = record.options
+        source = source or record.source
+        output = output or review
+        fmt = fmt or options.get("format") or None
+        url = url or options.get("url", "")
+        start = start or options.get("start", "")
+        end = end or options.get("end", "")
+        title = title or options.get("title", "")
+    if not source:
+        raise InputError("import", "give a SOURCE to import, or --review ISSUE")
     report = import_article(
         source,
         out=output,
@@ -68,25 +112,35 @@ def import_cmd(
         fmt=fmt,
         url=url,
         cta_url=cta_url,
+        language=cfg.series.language,
         list_name=list_name,
         force=force,
         title=title,
+        start=start,
+        end=end,
+        again=review is not None,
     )
     console().print(f"Imported {source} -> {report.path}")
     for line in report.found:
         console().print(f"  found: {line}")
-    for note in sorted(report.article.notes, key=_line_key):
-        console().print(f"  {note}")
-    console().print(f"Next: review {report.path}, then 'newsletter split {report.path}'.")
+    _print_outline(report.article.outline)
+    for note in report.article.notes:
+        if not is_drop_note(note):
+            console().print(f"  {escape(note)}")
+    console().print(
+        f"Next: review {report.path}, then 'newsletter split {report.path}'. Wrong start, "
+        f"end or title? 'newsletter import --review {report.path} --start LINE|TEXT'."
+    )
 
 
-def _line_key(note: str) -> tuple[int, str]:
-    if note.startswith("line "):
-        try:
-            return int(note.split()[1].rstrip(":")), note
-        except ValueError:
-            pass
-    return 0, note
+def _print_outline(rows: list[Any]) -> None:
+    """The numbered outline: each kept block and dropped line, by the source's line."""
+    from rich.markup import escape
+
+    for row in rows:
+        number = f"{row.line:>5}" if row.line else "    -"
+        what = row.what if len(row.what) <= 110 else row.what[:109] + "…"
+        console().print(f"  {number}  {row.status:<7} {escape(what)}")
 
 
 @click.command("split")

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, request, session, url_for
 
 from ..errors import InputError
-from ..render import fill
+from ..render import fill, first_name_fallback
 from ..resources import templates_dir
 from ..store.states import DeliveryState
 from . import auth
@@ -182,6 +182,7 @@ def _source(folder: Path) -> tuple[str, str | None]:
 
 
 def new_post() -> Any:
+    from ..importers.outline import record_path
     from ..pipeline import free_issue_path, import_article, slugify
 
     d = desk()
@@ -197,10 +198,13 @@ def new_post() -> Any:
                 fmt=fmt,
                 title=request.form.get("title", ""),
                 list_name=request.form.get("list") or None,
+                language=d.config.series.language,
             )
             issues.mkdir(parents=True, exist_ok=True)
             dest = free_issue_path(issues, slugify(report.article.title))
             shutil.move(report.path, dest)
+            # what the import kept and dropped goes with it (newsletter import --review)
+            shutil.move(record_path(report.path), record_path(dest))
     except InputError as exc:
         values = {k: request.form.get(k, "") for k in ("link", "text", "title")}
         return d.page("new.html", 400, error=str(exc), values=values)
@@ -266,7 +270,8 @@ def save_cta(name: str) -> Any:
 
 def preview(name: str, part: int) -> Response:
     d = desk()
-    _series, rendered = d.rendered(_issue(name))
+    series, rendered = d.rendered(_issue(name))
+    fallback = first_name_fallback(d.config, series.language)
     found = next((r for r in rendered if r.index == part), None)
     if found is None:
         abort(404, f"issues/{name}.md has no part {part}.")
@@ -277,7 +282,7 @@ def preview(name: str, part: int) -> Response:
             "",
             first_name="",
             unsubscribe_url="#",
-            fallback=d.config.brand.first_name_fallback,
+            fallback=fallback,
         )
         return Response(
             text, mimetype="text/plain", headers={"Content-Security-Policy": PREVIEW_CSP}
@@ -287,7 +292,7 @@ def preview(name: str, part: int) -> Response:
         "",
         first_name="",
         unsubscribe_url="#",
-        fallback=d.config.brand.first_name_fallback,
+        fallback=fallback,
     )
     resp = Response(html, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = PREVIEW_CSP

@@ -14,12 +14,14 @@ from pathlib import Path
 
 from ..blocks import Article
 from ..errors import InputError
+from ..i18n import strip_invisible
 from ..textfile import read_text
 from .clutter import repeats_opening
 from .fetch import fetch_page, is_web_address
 from .html import import_html
 from .links import is_http, resolve_links
 from .markdown import import_markdown
+from .outline import Row, bounds, cut, outline_rows
 from .text import import_text
 
 FORMATS: dict[str, Callable[[str, str], Article]] = {
@@ -57,13 +59,27 @@ def detect_format(path: Path, text: str) -> str:
     return "text"
 
 
-def import_file(path: Path, fmt: str | None = None) -> Article:
+def _read(text: str, source: str, fmt: str, start: str, end: str) -> Article:
+    """The article of ``text`` in ``fmt``; ``start``/``end`` (a line number or a line's
+    words) say where it runs, whatever the importer would have found; with its outline."""
+    span = bounds(text, start, end)
+    if fmt == "text":
+        article = import_text(text, source, span)
+    else:
+        article = FORMATS[fmt](text, source)
+        if span:
+            cut(article, text, *span)
+    article.outline = list(outline_rows(article, text))
+    return article
+
+
+def import_file(path: Path, fmt: str | None = None, *, start: str = "", end: str = "") -> Article:
     fmt = fmt or _EXTENSIONS.get(path.suffix.lower())
     text = read_source(path, limit=MAX_HTML_BYTES if fmt in (None, "html") else MAX_TEXT_BYTES)
     fmt = fmt or detect_format(path, text)
     if fmt != "html" and len(text.encode()) > MAX_TEXT_BYTES:
         read_source(path, limit=MAX_TEXT_BYTES)  # raises with the size message
-    article = FORMATS[fmt](text, str(path))
+    article = _read(text, str(path), fmt, start, end)
     if not article.blocks:
         raise InputError(
             str(path),
@@ -73,12 +89,12 @@ def import_file(path: Path, fmt: str | None = None) -> Article:
     return article
 
 
-def import_url(url: str, fmt: str | None = None) -> Article:
+def import_url(url: str, fmt: str | None = None, *, start: str = "", end: str = "") -> Article:
     """The article of a web page, fetched (an InputError names the URL when it cannot be);
     its relative links are resolved against the address it came from."""
     page = fetch_page(url)
     fmt = fmt or "html"
-    article = FORMATS[fmt](page.text, url)
+    article = _read(page.text, url, fmt, start, end)
     if not article.url:
         article.url = page.url
     resolve_links(article, page.url)
@@ -88,20 +104,26 @@ def import_url(url: str, fmt: str | None = None) -> Article:
 
 
 def import_source(
-    source: str | Path, fmt: str | None = None, *, url: str = "", title: str = ""
+    source: str | Path,
+    fmt: str | None = None,
+    *,
+    url: str = "",
+    title: str = "",
+    start: str = "",
+    end: str = "",
 ) -> Article:
     """A file or a web address to an Article: ``url`` (the article's address) and
     ``title`` win over what the source says; relative links are resolved against the
     article's address."""
     if isinstance(source, str) and is_web_address(source):
-        article = import_url(source, fmt)
+        article = import_url(source, fmt, start=start, end=end)
     else:
         path = Path(source)
         if not path.exists() and re.match(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)+/", str(source)):
             raise InputError(
                 str(source), "no such file", hint=f"for a web page, write https://{source}"
             )
-        article = import_file(path, fmt)
+        article = import_file(path, fmt, start=start, end=end)
     if url:
         article.url = url
     if article.url and not is_http(article.url):
@@ -115,6 +137,18 @@ def import_source(
         article.subtitle = ""
     if title.strip():
         article.title = title.strip()
+        article.outline = [
+            Row(0, "title", f"{article.title} (--title)")
+            if getattr(r, "status", "") == "title"
+            else r
+            for r in article.outline
+        ]
+    # (the body's text is cleaned in its spans; these become subjects and the sign-off)
+    article.title, article.subtitle, article.author = (
+        strip_invisible(article.title),
+        strip_invisible(article.subtitle),
+        strip_invisible(article.author),
+    )
     return article
 
 

@@ -57,6 +57,7 @@ ISSUE_FIELDS = (
     "tags",
     "parts",
     "source",
+    "language",
 )
 
 

@@ -31,6 +31,7 @@ from ..blocks import (
     plain,
     trim_spans,
 )
+from ..i18n import normalise
 from .clutter import cut_at_title, drop_tail, sign_off
 
 CTA_MARKERS = ("👉", "➡️", "➡", "→")
@@ -654,6 +655,13 @@ def _title_text(text: str) -> str:
     return text
 
 
+def _page_language(soup: BeautifulSoup) -> str:
+    """The page's declared language: ``<html lang>``, else its og:locale ("de_DE")."""
+    root = soup.find("html")
+    declared = str(root.get("lang") or root.get("xml:lang") or "") if isinstance(root, Tag) else ""
+    return normalise(declared or _meta(soup, "og:locale")) or ""
+
+
 def import_html(text: str, source: str) -> Article:
     soup = BeautifulSoup(text, "lxml")
     notes: list[str] = []
@@ -671,6 +679,7 @@ def import_html(text: str, source: str) -> Article:
         if isinstance(t, Tag) and t.get("content")
     ]
     page_title = soup.title.get_text(strip=True) if soup.title else ""
+    language = _page_language(soup)
 
     replace_embeds(soup, notes)
     for tag in soup.find_all(_ALWAYS_DROP):
@@ -710,4 +719,5 @@ def import_html(text: str, source: str) -> Article:
         tags=tags,
         blocks=blocks,
         notes=notes,
+        language=language,
     )

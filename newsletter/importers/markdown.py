@@ -12,6 +12,7 @@ import re
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.footnote import footnote_plugin
 
 from ..blocks import (
     Article,
@@ -23,15 +24,18 @@ from ..blocks import (
     Inline,
     ListBlock,
     ListItem,
+    Notes,
     Paragraph,
     Quote,
     Rule,
     Span,
+    Table,
     append_span,
     marked_line,
     plain,
     trim_spans,
 )
+from ..i18n import normalise
 from .clutter import cut_at_title, drop_tail, sign_off
 from .frontmatter import ISSUE_FIELDS, date_text, read_front_matter
 from .html import CTA_MARKERS, html_blocks
@@ -40,7 +44,7 @@ _HTML_TAG = re.compile(r"^<(/?)([a-zA-Z][\w-]*)\b([^>]*?)/?>$", re.S)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _TEMPLATE_TAG = re.compile(r"\{%.*?%\}|\{\{[<%].*?[>%]\}\}", re.S)
 
-_md = MarkdownIt("commonmark", {"html": True})
+_md = MarkdownIt("commonmark", {"html": True}).enable("table").use(footnote_plugin)
 
 
 class _Inline:
@@ -74,6 +78,9 @@ class _Inline:
                 self.href = str(t.attrs.get("href", "")) or None
             elif kind == "link_close":
                 self.href = None
+            elif kind == "footnote_ref":
+                number = int(t.meta.get("id", 0)) + 1
+                self.spans.append(Span(f"[{number}]", note=number))
             elif kind == "code_inline":
                 self.spans.append(Span(t.content, code=True, href=self.href))
             elif kind == "html_inline":
@@ -212,6 +219,10 @@ class _Walker:
             out.append(Code(code=t.content.rstrip("\n")))
         elif t.type == "hr":
             out.append(Rule())
+        elif t.type == "table_open":
+            out.append(self._table())
+        elif t.type == "footnote_block_open":
+            out.append(self._notes())
 
     def _paragraph(self) -> list[Block]:
         spans, images = _inline(self.tokens[self.pos])
@@ -222,6 +233,42 @@ class _Walker:
             out.append(cta if cta else Paragraph(spans=spans))
         out.extend(images)
         return out
+
+    def _notes(self) -> Notes:
+        """The footnotes' definitions, numbered in the order the text calls them."""
+        items: list[tuple[int, Inline]] = []
+        while self.pos < len(self.tokens):
+            t = self.tokens[self.pos]
+            self.pos += 1
+            if t.type == "footnote_block_close":
+                break
+            if t.type == "footnote_open":
+                number = int(t.meta.get("id", 0)) + 1
+                spans: list[Span] = []
+                for b in self.blocks(until="footnote_close"):
+                    if spans:
+                        spans.append(Span(" "))
+                    spans.extend(b.spans if isinstance(b, Paragraph) else (Span(b.text()),))
+                items.append((number, trim_spans(spans)))
+        return Notes(tuple(items))
+
+    def _table(self) -> Table:
+        header: list[Inline] = []
+        rows: list[list[Inline]] = []
+        in_head = False
+        while self.pos < len(self.tokens):
+            t = self.tokens[self.pos]
+            self.pos += 1
+            if t.type == "table_close":
+                break
+            if t.type in ("thead_open", "thead_close"):
+                in_head = t.type == "thead_open"
+            elif t.type == "tr_open" and not in_head:
+                rows.append([])
+            elif t.type == "inline":
+                spans, _ = _inline(t)
+                (header if in_head else rows[-1]).append(spans)
+        return Table(header=tuple(header), rows=tuple(tuple(r) for r in rows))
 
     def _list(self, opener: Token) -> ListBlock:
         ordered = opener.type == "ordered_list_open"
@@ -261,6 +308,94 @@ def parse_markdown(body: str, notes: list[str] | None = None) -> list[Block]:
     return _Walker(_md.parse(body), notes).blocks()
 
 
+#: the line a video or a social post becomes, so the text around it still reads
+EMBED_LABELS = {
+    "youtube": "Watch the video",
+    "vimeo": "Watch the video",
+    "instagram": "See the post on Instagram",
+    "tweet": "See the post on X",
+    "x": "See the post on X",
+}
+_EMBED_URLS = {
+    "youtube": "https://www.youtube.com/watch?v={id}",
+    "vimeo": "https://vimeo.com/{id}",
+    "instagram": "https://www.instagram.com/p/{id}/",
+    "tweet": "https://x.com/{user}/status/{id}",
+    "x": "https://x.com/{user}/status/{id}",
+}
+_SHORTCODE = re.compile(
+    r"\{\{([<%])\s*(figure|img|image|youtube|vimeo|instagram|tweet|x)\b(.*?)\s*/?\s*[>%]\}\}"
+    r"|\{%-?\s*include\s+([\w./-]*(?:image|img|figure|picture|photo)[\w./-]*)\s+(.*?)-?%\}",
+    re.S | re.I,
+)
+_PARAM = re.compile(
+    r"""([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"']+))|"([^"]*)"|(\S+)"""
+)
+
+
+def _params(raw: str) -> tuple[dict[str, str], list[str]]:
+    named: dict[str, str] = {}
+    positional: list[str] = []
+    for m in _PARAM.finditer(raw):
+        if m.group(1):
+            value = next((g for g in m.group(2, 3, 4) if g is not None), "")
+            named[m.group(1).lower()] = html.unescape(value.replace('\\"', '"'))
+        else:
+            positional.append(m.group(5) if m.group(5) is not None else m.group(6))
+    return named, positional
+
+
+def _md_text(text: str) -> str:
+    """Words for a Markdown image's alt or title: one line, no Markdown of its own."""
+    text = re.sub(r"<[^>]+>|\*\*|__|[*`]", "", " ".join(text.split()))
+    return text.replace("[", "(").replace("]", ")").replace('"', "”")
+
+
+def _shortcode(m: re.Match[str], notes: list[str], line: int) -> str:
+    """A figure, image or video shortcode (Hugo's, Jekyll's include) as Markdown: an image
+    with its alt text and caption, or a linked line for a video or a post."""
+    name = (m.group(2) or "image").lower()
+    named, positional = _params(m.group(3) if m.group(2) else m.group(5))
+    if name in EMBED_LABELS:
+        ident = named.get("id") or (positional[0] if positional else "")
+        user = named.get("user") or ""
+        if not ident or (name in ("tweet", "x") and not user):
+            notes.append(f"line {line}: dropped template tag without an id: {m.group(0)[:60]}")
+            return ""
+        url = _EMBED_URLS[name].format(id=ident, user=user)
+        notes.append(f"line {line}: {name} shortcode kept as a link: {url}")
+        return f"\n\n{EMBED_LABELS[name]}: <{url}>\n\n"
+    keys = ("src", "url", "file", "image", "path", "link")
+    src = next((named[k] for k in keys if named.get(k)), "")
+    if not src and positional:
+        src = positional[0]
+    if not src:
+        notes.append(f"line {line}: dropped template tag without an image: {m.group(0)[:60]}")
+        return ""
+    caption = named.get("caption") or named.get("description") or ""
+    alt = named.get("alt") or named.get("title") or caption
+    title = f' "{_md_text(caption)}"' if caption else ""
+    return f"\n\n![{_md_text(alt)}](<{src}>{title})\n\n"
+
+
+def expand_shortcodes(body: str, notes: list[str], offset: int = 0) -> str:
+    """Hugo and Jekyll figure, image and video tags as the Markdown they stand for."""
+
+    def one(m: re.Match[str]) -> str:
+        return _shortcode(m, notes, offset + body.count("\n", 0, m.start()) + 1)
+
+    return _SHORTCODE.sub(one, body)
+
+
+_OPEN_BOLD = re.compile(r"^(\s*)\*\*(?=\S)([^*\n]*\S)[ \t]*\n(\s*)\*\*(?=\S)([^*\n]*)$", re.M)
+
+
+def close_bold_lines(body: str) -> str:
+    """A bold line whose closing ``**`` went to the start of the next line (a FAQ's
+    question: "**Oil or Latex?" then "**Short answer…") ends its emphasis on its own line."""
+    return _OPEN_BOLD.sub(r"\1**\2**\\\n\3\4", body)
+
+
 def strip_template_tags(body: str, notes: list[str]) -> str:
     """Drop a static-site generator's tags (Liquid, Hugo shortcodes), reporting each."""
     for tag in _TEMPLATE_TAG.findall(body):
@@ -281,6 +416,7 @@ _KEEP = {
     "canonical_url",
     "canonicalURL",
     "categories",
+    "lang",  # Hugo's and Jekyll's
 }
 
 
@@ -290,6 +426,7 @@ def import_markdown(text: str, source: str) -> Article:
     meta = front.data
     body = "".join(text.splitlines(keepends=True)[front.body_line :])
     notes: list[str] = list(front.notes)
+    body = close_bold_lines(expand_shortcodes(body, notes, front.body_line))
     walker = _Walker(_md.parse(strip_template_tags(body, notes)), notes, front.body_line)
     blocks = walker.blocks()
 
@@ -333,4 +470,5 @@ def import_markdown(text: str, source: str) -> Article:
         extra=extra,
         issue_fields=own,
         issue_lines=front.lines,
+        language=normalise(meta.get("language") or meta.get("lang")) or "",
     )

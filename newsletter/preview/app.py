@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask, Response, abort, render_template, request
 
 from ..config import Config
-from ..render import GMAIL_CLIP_BYTES, RenderedPart, personalize
+from ..render import GMAIL_CLIP_BYTES, RenderedPart, first_name_fallback, personalize
 from .state import PreviewState
 
 SAMPLE_NAME = "Alex"
@@ -46,7 +46,7 @@ def create_app(state: PreviewState) -> Flask:
             r,
             first_name=name,
             unsubscribe_url=sample_unsubscribe(state.good.config),
-            fallback=state.good.config.brand.first_name_fallback,
+            fallback=first_name_fallback(state.good.config, state.good.series.language),
         )
 
     @app.get("/")

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from .. import headers, secrets
 from ..errors import NewsletterError
+from ..i18n import strip_invisible
 from ..render import fill, placeholder_values
 
 
@@ -103,7 +104,8 @@ class Batch:
 
     def __post_init__(self) -> None:
         # Every provider puts these in headers: one line each (see newsletter.headers).
-        self.subject = headers.clean(self.subject, headers.MAX_TEXT)
+        # (and no soft hyphen or zero-width space: they show as marks in some inboxes)
+        self.subject = headers.clean(strip_invisible(self.subject), headers.MAX_TEXT)
         self.from_name = headers.clean(self.from_name, headers.MAX_TEXT)
         self.reply_to = headers.clean(self.reply_to, headers.MAX_TEXT)
         self.tag = headers.clean(self.tag, headers.MAX_TEXT)

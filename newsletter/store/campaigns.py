@@ -338,6 +338,19 @@ def part_snapshot(store: Store, campaign_id: int, part: int) -> PartSnapshot:
         return PartSnapshot(r.part, r.subject, r.preheader, r.html, r.text, r.words, r.cta_url)
 
 
+def head_of_first_part(store: Store, campaign_id: int) -> str:
+    """The start of the series' first part as queued (its ``<html lang>``: the language
+    readers got it in), or "" for an unknown series."""
+    with store.begin() as conn:
+        head = conn.scalar(
+            select(func.substr(CampaignPart.html, 1, 4000))
+            .where(CampaignPart.campaign_id == campaign_id)
+            .order_by(CampaignPart.part)
+            .limit(1)
+        )
+    return head or ""
+
+
 def campaign(store: Store, campaign_id: int) -> Any:
     """The campaign's row (attribute access by column name)."""
     with store.begin() as conn:

@@ -31,12 +31,18 @@ def zones() -> list[str]:
     )
 
 
+def _language(token: str) -> str:
+    found = site().signer.verify(token)
+    return site().series_language(found.campaign_id if found else None)
+
+
 def _page(token: str, status: int = 200, notice: str = "", error: str = "") -> Response:
     s = site()
     found = s.reader(token)
     p = prefs.profile(s.store, found.subscriber_id) if found else None
     if p is None:
         return s.page("unsubscribe.html", 400, state="invalid")
+    language = _language(token)
     tz = zone(p.timezone or s.config.sending.timezone)
 
     def local(when: datetime) -> str:
@@ -45,6 +51,7 @@ def _page(token: str, status: int = 200, notice: str = "", error: str = "") -> R
     return s.page(
         "preferences.html",
         status,
+        language=language,
         p=p,
         local=local,
         zones=zones(),
@@ -68,6 +75,8 @@ def change(token: str) -> Response:
         return s.page("unsubscribe.html", 400, state="invalid")
     action = request.form.get("action", "")
     now = utcnow()
+    language = _language(token)
+    _ = s.gettext(language)
     try:
         if action == "save":
             tz = request.form.get("timezone", "").strip() or None
@@ -86,14 +95,16 @@ def change(token: str) -> Response:
                 ),
                 now,
             )
-            return _page(token, notice="Saved. The change holds from the next email on.")
+            return _page(token, notice=_("Saved. The change holds from the next email on."))
         if action == "pause":
             days = prefs.parse_pause(request.form.get("pause", ""))
             prefs.pause(s.store, p.subscriber_id, days, now)
-            return _page(token, notice=f"Paused: nothing for {days} days.")
+            return _page(token, notice=_("Paused: nothing for %(days)s days.") % {"days": days})
         if action == "unsubscribe":
             unsubscribe(s.store, p.email)
-            return s.page("unsubscribe.html", state="unsubscribed", email=p.email)
+            return s.page(
+                "unsubscribe.html", language=language, state="unsubscribed", email=p.email
+            )
         if action == "download":
             data = prefs.export(s.store, p.subscriber_id)
             return Response(
@@ -104,13 +115,14 @@ def change(token: str) -> Response:
         if action == "erase" and request.form.get("sure") == "yes":
             erase(s.store, s.config, p.email)
             return s.message(
-                "Erased",
-                f"Everything {s.config.sender.name} kept about you is erased. You will get no "
-                "more emails.",
+                _("Erased"),
+                _("Everything %(name)s kept about you is erased. You will get no more emails.")
+                % {"name": s.config.sender.name},
+                language=language,
             )
     except InputError as exc:
         return _page(token, 400, error=str(exc))
-    return _page(token, 400, error="Choose one of the buttons below.")
+    return _page(token, 400, error=_("Choose one of the buttons below."))
 
 
 def _ints(values: list[str]) -> list[int]:

@@ -13,6 +13,7 @@ from ..errors import StoreError
 from ..signing import ConfirmRefused
 from ..signup import Answer, Request, form_html
 from ..store.consent import ConfirmOutcome
+from ..store.consent import list_name as name_of_list
 from ..store.models import Subscriber
 from .site import site
 
@@ -27,13 +28,20 @@ CORS = {
 }
 #: a subscribe form is a few hundred bytes; anything much bigger is not one
 MAX_BODY = 16 * 1024
+
+
+def N_(message: str) -> str:
+    """A message for the catalogue, translated where it is shown."""
+    return message
+
+
 HEADINGS = {
-    Answer.CHECK_INBOX: "Check your inbox",
-    Answer.JOINED: "Thank you",
-    Answer.BAD_INPUT: "Please check the form",
-    Answer.UNKNOWN_LIST: "No such list",
-    Answer.TOO_MANY: "Too many attempts",
-    Answer.NOT_SENT: "Please try again later",
+    Answer.CHECK_INBOX: N_("Check your inbox"),
+    Answer.JOINED: N_("Thank you"),
+    Answer.BAD_INPUT: N_("Please check the form"),
+    Answer.UNKNOWN_LIST: N_("No such list"),
+    Answer.TOO_MANY: N_("Too many attempts"),
+    Answer.NOT_SENT: N_("Please try again later"),
 }
 
 
@@ -54,7 +62,10 @@ def hosted(list_name: str) -> Response:
         with s.store.begin() as conn:
             s.store.list_id(conn, list_name)
     except StoreError:
-        return s.message("No such list", f"There is no list called “{list_name}”.", 404)
+        _ = s.gettext()
+        return s.message(
+            _("No such list"), _("There is no list called “%(name)s”.") % {"name": list_name}, 404
+        )
     return Response(form_html(s.config, list_name, hosted=True), mimetype="text/html")
 
 
@@ -67,8 +78,15 @@ def preflight(list_name: str) -> Response:
 def subscribe(list_name: str) -> Response:
     s = site()
     as_json = _wants_json()
+    language = s.list_language(list_name)
+    _ = s.gettext(language)
     if (request.content_length or 0) > MAX_BODY:
-        page = s.message("Please check the form", "The form sent far more than it holds.", 413)
+        page = s.message(
+            _("Please check the form"),
+            _("The form sent far more than it holds."),
+            413,
+            language=language,
+        )
         page.headers.update(CORS)
         return page
     if request.is_json:
@@ -96,7 +114,9 @@ def subscribe(list_name: str) -> Response:
     back = data.get("page", "") or request.headers.get("Referer", "")
     if not back.startswith(("http://", "https://")) or status < 400:
         back = ""
-    page = s.message(HEADINGS[result.answer], result.message, status, back=back)
+    page = s.message(
+        _(HEADINGS[result.answer]), result.message, status, back=back, language=language
+    )
     page.headers.update(CORS)
     return page
 
@@ -106,27 +126,49 @@ def _email(subscriber_id: int) -> str:
         return conn.scalar(select(Subscriber.email).where(Subscriber.id == subscriber_id)) or ""
 
 
-@bp.get("/confirm/<token>")
-def ask(token: str) -> Response:
+def _language(token: str) -> str:
+    """The confirmation page's language: the list's (the form's and the email's)."""
     s = site()
     try:
         found = s.signups.verify(token)
+    except ConfirmRefused:
+        return s.config.brand.language
+    name = name_of_list(s.store, found.list_id)
+    return s.list_language(name) if name else s.config.brand.language
+
+
+@bp.get("/confirm/<token>")
+def ask(token: str) -> Response:
+    s = site()
+    language = _language(token)
+    try:
+        found = s.signups.verify(token)
     except ConfirmRefused as exc:
-        return s.page("confirm.html", 410 if exc.expired else 400, state=str(exc))
+        return s.page(
+            "confirm.html", 410 if exc.expired else 400, language=language, state=str(exc)
+        )
     email = _email(found.subscriber_id)
     if not email:
-        return s.page("confirm.html", 400, state="invalid")
-    return s.page("confirm.html", state="ask", email=email)
+        return s.page("confirm.html", 400, language=language, state="invalid")
+    return s.page("confirm.html", language=language, state="ask", email=email)
 
 
 @bp.post("/confirm/<token>")
 def confirm(token: str) -> Response:
     s = site()
+    language = _language(token)
     try:
         outcome = s.signups.confirm(token)
     except ConfirmRefused as exc:
-        return s.page("confirm.html", 410 if exc.expired else 400, state=str(exc))
+        return s.page(
+            "confirm.html", 410 if exc.expired else 400, language=language, state=str(exc)
+        )
     if outcome is ConfirmOutcome.GONE:
-        return s.page("confirm.html", 400, state="invalid")
+        return s.page("confirm.html", 400, language=language, state="invalid")
     found = s.signups.verify(token)
-    return s.page("confirm.html", state=outcome.value, email=_email(found.subscriber_id))
+    return s.page(
+        "confirm.html",
+        language=language,
+        state=outcome.value,
+        email=_email(found.subscriber_id),
+    )

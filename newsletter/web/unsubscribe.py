@@ -15,6 +15,12 @@ from .site import site
 bp = Blueprint("unsubscribe", __name__)
 
 
+def language(token: str) -> str:
+    """The page's language: the series' the link came from."""
+    found = site().signer.verify(token)
+    return site().series_language(found.campaign_id if found else None)
+
+
 def lookup(token: str) -> tuple[Any, Any] | None:
     s = site()
     found = s.reader(token)
@@ -43,6 +49,7 @@ def confirm(token: str) -> Any:
     sub, series = found
     return site().page(
         "unsubscribe.html",
+        language=language(token),
         state="confirm",
         series=series,
         email=sub.email,
@@ -58,10 +65,17 @@ def act(token: str) -> Response:
         return s.page("unsubscribe.html", 400, state="invalid")
     sub, series = found
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    lang = language(token)
     if request.form.get("scope") == "series" and series and not one_click:
         ledger.stop_series_for(s.store, series.id, sub.id)
-        return s.page("unsubscribe.html", state="series-stopped", series=series, email=sub.email)
+        return s.page(
+            "unsubscribe.html",
+            language=lang,
+            state="series-stopped",
+            series=series,
+            email=sub.email,
+        )
     unsubscribe(s.store, sub.email)
-    if one_click:
+    if one_click:  # (for the mail program, not a reader)
         return Response("Unsubscribed.\n", 200, mimetype="text/plain")
-    return s.page("unsubscribe.html", state="unsubscribed", email=sub.email)
+    return s.page("unsubscribe.html", language=lang, state="unsubscribed", email=sub.email)

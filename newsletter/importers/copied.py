@@ -1,0 +1,386 @@
+"""Which lines of a copied web page are the article: a language-aware classifier.
+
+A page copied from a browser (select all, copy) is its ``innerText``: the site's
+navigation (often twice: the menu, then the mobile menu or the breadcrumb), the title,
+a byline, the article, then share and like buttons, an author box, related posts, the
+footer and the cookie banner. Each line is classified the way jusText classifies a
+page's paragraphs: by its length and its density of stop words (jusText's stop lists,
+in the page's language, found by which list covers the text best), then by its
+neighbours (a short line between two good ones is good: a heading, a short paragraph).
+What copied pages add is recognised on top: lines the page repeats from its top
+(navigation copied twice), runs of short capitalised menu words, cookie and consent
+banners, author boxes, "Back to top", share, like and related-post blocks.
+
+The article is the stretch of the page that holds its good lines: it starts at the
+first good line near the densest run of them and ends before the page's closing
+chrome (a related-posts heading, comments, the footer).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+# jusText's defaults (Pomikálek 2011)
+LENGTH_LOW = 70
+LENGTH_HIGH = 200
+STOPWORDS_LOW = 0.30
+STOPWORDS_HIGH = 0.32
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+#: the languages tried for a page's stop words (jusText has lists for about 100); the
+#: ones most blogs are written in, so that finding the language stays fast
+LANGUAGES = (
+    "English",
+    "German",
+    "French",
+    "Spanish",
+    "Italian",
+    "Portuguese",
+    "Dutch",
+    "Swedish",
+    "Danish",
+    "Norwegian_Bokmal",
+    "Finnish",
+    "Polish",
+    "Czech",
+    "Russian",
+    "Ukrainian",
+    "Turkish",
+    "Romanian",
+    "Hungarian",
+    "Greek",
+    "Indonesian",
+    "Catalan",
+    "Croatian",
+    "Slovak",
+)
+
+#: lines only a page's frame shows, in the languages above (matched on the whole line)
+_BOILER = re.compile(
+    r"""^(?:
+    back\ to\ top|nach\ oben|zurück\ nach\ oben|haut\ de\ page|retour\ en\ haut|
+    volver\ arriba|torna\ su|naar\ boven|voltar\ ao\ topo|
+    skip\ to\ (?:main\ )?content|zum\ inhalt\ springen|aller\ au\ contenu|
+    (?:share|teilen|partager|compartir|condividi|delen|compartilhar)
+      (?:\ (?:this|on|via|auf)\b.*)?:?|
+    (?:like|gefällt\ mir|j'aime)\ ?(?:this|loading\.*)?:?|
+    (?:related|similar|more|recommended|popular|recent|latest|trending)
+      \ (?:posts?|articles?|stories|reading|news|from\ .{1,30})\b.*|
+    (?:ähnliche|verwandte|weitere)\ (?:beiträge|artikel)|articles?\ (?:similaires|liés)|
+    you\ (?:may|might)\ also\ (?:like|enjoy)\b.*|read\ (?:more|next|also)\b.{0,60}|
+    (?:advertisement|advertising|anzeige|werbung|publicité|sponsored(?:\ content)?|ad)|
+    (?:all\ rights\ reserved|alle\ rechte\ vorbehalten|tous\ droits\ réservés)\b.*|
+    (?:©|\(c\)|copyright\b).*|
+    (?:privacy\ policy|terms\ of\ (?:use|service)|cookie\ (?:policy|settings)|imprint|impressum|
+      datenschutz(?:erklärung)?|mentions\ légales|contact|kontakt|about\ us|über\ uns)|
+    (?:about\ the\ author|über\ den\ autor|über\ die\ autorin|à\ propos\ de\ l'auteur|
+      written\ by|geschrieben\ von|posted\ by|veröffentlicht\ von|par)\b.{0,60}|
+    (?:by|von|par|por|di|door)\ [^|·•]{2,40}\s[|·•—–]\s.{0,80}|
+    .{0,30}\d{4}\s+(?:by|von|par|por|di|door)\s+.{2,40}|
+    (?:sign\ up|subscribe|newsletter|abonnieren|s'abonner|inscrivez-vous)\b.{0,80}|
+    (?:leave\ a\ (?:comment|reply)|\d+\ (?:comments?|kommentare?|commentaires?)|comments?|
+      kommentare?|commentaires?|post\ a\ comment|add\ a\ comment|show\ comments)\b.{0,40}|
+    (?:follow\ us|folge\ uns|suivez-nous)\b.*|
+    (?:previous|next|older|newer|vorheriger|nächster|précédent|suivant)(?:\ (?:post|article|
+      story|entry|beitrag|artikel))?(?::.{0,80})?|
+    (?:tags?|schlagwörter|stichwörter|étiquettes|categories|kategorien|catégories|filed\ under)
+      :?\s.{0,120}|
+    (?:\d+\s*)?(?:min(?:ute)?s?\.?\ read|minuten?\ lesezeit|min\ de\ lecture)|
+    (?:photo|foto|image|bild|credit|getty\ images|shutterstock|source|quelle)s?:?\ .{0,60}
+    )$""",
+    re.I | re.X,
+)
+#: a cookie or consent banner's sentence, in the languages above
+_CONSENT = re.compile(
+    r"\b(?:cookies?|consent|einwilligung|zustimmen|akzeptieren|accept(?:er)?|"
+    r"datenschutzerklärung|privacy\ policy|politique\ de\ confidentialité|gdpr|dsgvo)\b",
+    re.I | re.X,
+)
+#: a button's label in a promotion box ("Download now", "Jetzt anmelden")
+_BUTTON = re.compile(
+    r"^(?:download|get|grab|claim|sign\ up|subscribe|join|register|buy|shop|order|try|start|"
+    r"learn\ more|book|jetzt|herunterladen|anmelden|abonnieren|kaufen|télécharger|"
+    r"s'inscrire|acheter|descargar|suscribirse|comprar)\b.{0,24}$",
+    re.I | re.X,
+)
+_SENTENCE_END = re.compile(r"[.!?…:;\"”»)。！？」』]$")
+_WIDE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff]")
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int  # in the file, from 1
+    text: str
+
+
+@dataclass
+class Verdict:
+    """Whether each line is the article's, and why a dropped one was dropped."""
+
+    keep: list[bool]
+    reason: list[str]
+    start: int  # index of the article's first line
+    end: int  # index after its last line
+    language: str
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+@lru_cache(maxsize=64)
+def stoplist(language: str) -> frozenset[str]:
+    try:
+        import justext
+    except ImportError:  # pragma: no cover - a dependency
+        return frozenset()
+    try:
+        return frozenset(justext.get_stoplist(language))
+    except ValueError:
+        return frozenset()
+
+
+@lru_cache(maxsize=64)
+def _own_words(language: str) -> frozenset[str]:
+    """A language's stop words that are not English ones, nor English words that
+    several of jusText's lists picked up ("american", "game", "city")."""
+    return stoplist(language) - stoplist("English") - _borrowed()
+
+
+@lru_cache(maxsize=1)
+def _borrowed() -> frozenset[str]:
+    counts = Counter(w for language in LANGUAGES[1:] for w in stoplist(language))
+    return frozenset(w for w, n in counts.items() if n >= 5 and w.isascii())
+
+
+def page_language(lines: list[Line]) -> str:
+    """The jusText stop list that covers the most words of the page's longer lines, or
+    "" when none covers a tenth of them (Chinese, Japanese, Korean, Thai…: then lines are
+    judged by their length alone, as jusText does without a stop list)."""
+    longer = [ln.text for ln in lines if len(ln.text) >= 40]
+    letters = sum(len(re.findall(r"[^\W\d_]", t)) for t in longer)
+    if not letters or sum(len(_WIDE.findall(t)) for t in longer) > letters / 3:
+        return ""
+    counts = Counter(w for t in longer for w in _words(t))
+    total = sum(counts.values())
+    english = stoplist("English")
+
+    def share(words: frozenset[str]) -> float:
+        return sum(n for w, n in counts.items() if w in words) / total
+
+    # jusText's lists for other languages are long and hold English words ("the", "and",
+    # "game"): another language is chosen on its own stop words, those English lacks
+    best, best_share = "English", share(english)
+    other, other_share = "", 0.0
+    for language in LANGUAGES[1:]:
+        own = share(_own_words(language))
+        if own > other_share:
+            other, other_share = language, own
+    if other and other_share > best_share:
+        best, best_share = other, share(stoplist(other))
+    return best if best_share >= 0.1 else ""
+
+
+def _initial(text: str, stops: frozenset[str]) -> str:
+    """jusText's context-free class: 'good', 'neargood', 'short' or 'bad'."""
+    if _BOILER.match(text) or _consent(text):
+        return "bad"
+    ws = _words(text)
+    length = _length(text)
+    # no stop list: by length alone
+    density = sum(1 for w in ws if w in stops) / max(1, len(ws)) if stops else 1.0
+    if text.count("\t") >= 2 and length < LENGTH_HIGH:
+        return "neargood"  # a table's row (cells copied with tabs between): as its neighbours
+    if length < LENGTH_LOW:
+        return "short"
+    if density >= STOPWORDS_HIGH:
+        return "good" if length > LENGTH_HIGH else "neargood"
+    if density >= STOPWORDS_LOW:
+        return "neargood"
+    return "bad"
+
+
+def _length(text: str) -> int:
+    """A line's length in characters, a wide (Chinese, Japanese, Korean) one counting
+    three: as much is said in a third of the characters."""
+    return len(text) + 2 * len(_WIDE.findall(text))
+
+
+def _consent(text: str) -> bool:
+    return (
+        bool(_CONSENT.search(text))
+        and len(text) < 600
+        and ("cookie" in text.lower() or "consent" in text.lower() or "einwillig" in text.lower())
+    )
+
+
+def _neighbour(classes: list[str], i: int, step: int, ignore_neargood: bool) -> str:
+    skip = ("short", "neargood") if ignore_neargood else ("short",)
+    j = i + step
+    while 0 <= j < len(classes):
+        if classes[j] not in skip:
+            return classes[j]
+        j += step
+    return "bad"
+
+
+def _context(classes: list[str]) -> list[str]:
+    """jusText's context-sensitive pass: short and near-good lines take their
+    neighbours' class."""
+    out = list(classes)
+    for i, c in enumerate(classes):
+        if c != "short":
+            continue
+        prev = _neighbour(classes, i, -1, True)
+        nxt = _neighbour(classes, i, 1, True)
+        if prev == nxt:
+            out[i] = prev
+        elif "bad" in (prev, nxt):
+            near = (
+                _neighbour(classes, i, -1, False) == "neargood"
+                if prev == "bad"
+                else _neighbour(classes, i, 1, False) == "neargood"
+            )
+            out[i] = "good" if near else "bad"
+        else:
+            out[i] = "good"
+    final = list(out)
+    for i, c in enumerate(out):
+        if c != "neargood":
+            continue
+        prev = _neighbour(out, i, -1, True)
+        nxt = _neighbour(out, i, 1, True)
+        final[i] = "bad" if prev == nxt == "bad" else "good"
+    return final
+
+
+def _key(text: str) -> str:
+    return " ".join(_words(text))
+
+
+def _menu_runs(lines: list[Line]) -> set[int]:
+    """Indexes of lines in runs of three or more menu words: short capitalised lines
+    without end punctuation, one after another."""
+    out: set[int] = set()
+    run: list[int] = []
+
+    def close() -> None:
+        if len(run) >= 3:
+            out.update(run)
+        run.clear()
+
+    for i, ln in enumerate(lines):
+        ws = ln.text.split()
+        if 1 <= len(ws) <= 4 and ln.text[:1].isupper() and not _SENTENCE_END.search(ln.text):
+            run.append(i)
+        else:
+            close()
+    close()
+    return out
+
+
+def _promo_boxes(lines: list[Line]) -> list[list[int]]:
+    """Lines copied from a box with a button ("FREE DOWNLOAD: …", one short sentence,
+    "Download now"): two to five short lines together, the last a button's label."""
+    groups: list[list[int]] = []
+    for i, ln in enumerate(lines):
+        if groups and lines[groups[-1][-1]].number == ln.number - 1:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return [
+        g
+        for g in groups
+        if 2 <= len(g) <= 5
+        and all(len(lines[i].text) < 120 for i in g)
+        and _BUTTON.match(lines[g[-1]].text)
+        and len(lines[g[-1]].text.split()) <= 4
+        and not _SENTENCE_END.search(lines[g[-1]].text)
+    ]
+
+
+def classify(lines: list[Line]) -> Verdict:
+    """Each non-empty line's class (article or not), and the article's stretch."""
+    language = page_language(lines)
+    stops = stoplist(language) if language else frozenset()
+    initial = [_initial(ln.text, stops) for ln in lines]
+    reason = ["" for _ in lines]
+    counts = Counter(_key(ln.text) for ln in lines)
+    menus = _menu_runs(lines)
+    for i, ln in enumerate(lines):
+        if initial[i] == "bad" and (_BOILER.match(ln.text) or _consent(ln.text)):
+            reason[i] = "consent banner" if _consent(ln.text) else "page chrome"
+        elif i in menus and initial[i] == "short":
+            initial[i] = "bad"
+            reason[i] = "menu"
+        elif counts[_key(ln.text)] > 1 and initial[i] == "short":
+            initial[i] = "bad"
+            reason[i] = "repeated from the page"
+    for group in _promo_boxes(lines):
+        for i in group:
+            initial[i], reason[i] = "bad", "promotion box"
+    good = sum(_length(ln.text) for ln, c in zip(lines, initial, strict=True) if c == "good")
+    near = sum(_length(ln.text) for ln, c in zip(lines, initial, strict=True) if c == "neargood")
+    if good * 3 < near:
+        # a post of short paragraphs (news sites, short posts): its near-good lines are its
+        # prose, and the few long lines are as likely the footer's
+        initial = ["good" if c == "neargood" else c for c in initial]
+    if "good" not in initial:
+        # nothing reads as prose (scores, a table copied as lines): the longer lines
+        initial = [
+            "good" if c == "bad" and not reason[i] and _length(lines[i].text) >= LENGTH_LOW else c
+            for i, c in enumerate(initial)
+        ]
+    classes = _context(initial)
+    for i in range(len(lines) - 1):
+        # jusText's headings: a short line right before a good paragraph is its heading
+        if (
+            initial[i] == "short"
+            and not reason[i]
+            and classes[i + 1] == "good"
+            and len(lines[i].text.split()) <= 12
+            and not _SENTENCE_END.search(lines[i].text.rstrip("?"))
+        ):
+            classes[i] = "good"
+    start, end = _stretch(lines, classes)
+    keep = [
+        start <= i < end and _inside(c, reason[i], lines[i].text) for i, c in enumerate(classes)
+    ]
+    for i in range(len(lines)):
+        if not keep[i] and not reason[i]:
+            reason[i] = "boilerplate" if start <= i < end else "outside the article"
+    return Verdict(keep, reason, start, end, language)
+
+
+def _inside(cls: str, reason: str, text: str) -> bool:
+    """Whether a line inside the article's stretch is kept: a good one, or a bad one the
+    classifier only doubts (a list item dense with nouns), not one the page's frame shows."""
+    if cls == "good":
+        return True
+    if reason:
+        return False
+    return _length(text) >= LENGTH_LOW or bool(_SENTENCE_END.search(text))
+
+
+def _stretch(lines: list[Line], classes: list[str]) -> tuple[int, int]:
+    """The article's stretch: the run of lines with the most good text, bad lines
+    costing their length (maximum-sum segment, good text counting double)."""
+    best = (0, 0)
+    best_sum = 0.0
+    run_sum, run_start = 0.0, 0
+    for i, (ln, c) in enumerate(zip(lines, classes, strict=True)):
+        weight = min(_length(ln.text), 600)
+        value = 2.0 * weight if c == "good" else -max(weight, 40)
+        if run_sum <= 0:
+            run_sum, run_start = 0.0, i
+        run_sum += value
+        if run_sum > best_sum:
+            best_sum, best = run_sum, (run_start, i + 1)
+    return best
+
+
+__all__ = ["Line", "Verdict", "classify", "page_language", "stoplist"]
