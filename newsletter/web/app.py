@@ -21,8 +21,18 @@ from .hooks import webhooks_blueprint
 from .site import KEY, Site
 
 log = logging.getLogger("newsletter.web")
+
+
+def N_(message: str) -> str:
+    """A message for the catalogue, translated where it is shown."""
+    return message
+
+
 #: what a reader sees when the database cannot answer in time (heading, message)
-BUSY_PAGE = ("Please try again", "We are busy just now. Please try again in a moment.")
+BUSY_PAGE = (
+    N_("Please try again later"),
+    N_("We are busy just now. Please try again in a moment."),
+)
 
 
 def create_app(
@@ -54,14 +64,16 @@ def create_app(
         # asked to try again (503), never shown a 500.
         log.warning("%s %s: %s", request.method, request.endpoint or "-", describe(exc))
         wanted = request.accept_mimetypes.best_match(["text/html", "application/json"])
+        _ = app.extensions[KEY].gettext()
+        heading, message = (_(words) for words in BUSY_PAGE)
         if request.is_json or wanted == "application/json":
             page = Response(
-                json.dumps({"ok": False, "message": BUSY_PAGE[1], "field": None}),
+                json.dumps({"ok": False, "message": message, "field": None}),
                 503,
                 mimetype="application/json",
             )
         else:
-            page = app.extensions[KEY].message(*BUSY_PAGE, 503)
+            page = app.extensions[KEY].message(heading, message, 503)
         page.headers["Retry-After"] = "5"
         if request.blueprint == "subscribe":
             page.headers.update(subscribe.CORS)
