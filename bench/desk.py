@@ -100,6 +100,7 @@ def main() -> None:
             "series CSV": "/desk/series/series-01.csv",
             "subscribers": "/desk/subscribers",
             "subscriber search": "/desk/subscribers?q=reader9999",
+            "a reader's page": "/desk/reader?email=reader9999@example.com",
             "issue page (render)": "/desk/issues/series-02",
             "part preview": "/desk/issues/series-02/parts/1/preview",
             "feeds": "/desk/feeds",

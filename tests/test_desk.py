@@ -4,9 +4,11 @@ chromium) against `newsletter desk` started as its own process, from a fresh
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -145,6 +147,28 @@ def test_import_edit_queue_send_and_see_it_sent(  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="Search").click()
     _no_horizontal_scroll(page)
     _accessible(page)
+    # one reader's page, and the question before erasing them
+    page.get_by_role("link", name="amara.okafor@example.com").click()
+    page.get_by_role("heading", name="Consent record").wait_for()
+    _no_horizontal_scroll(page)
+    _accessible(page)
+    page.get_by_role("button", name="Forget this reader").click()
+    page.get_by_role("button", name="Yes, erase amara.okafor@example.com").wait_for()
+    _no_horizontal_scroll(page)
+    _accessible(page)
+    page.get_by_role("link", name="No, keep them").click()
+    page.get_by_role("heading", name="Consent record").wait_for()
+    # a CSV with bad lines: every one of them on the import's report
+    page.get_by_role("link", name="Subscribers", exact=True).click()
+    bad_csv = workspace / "bad-lines.csv"
+    bad_csv.write_text("email\n" + "".join(f"not-an-address-{i}\n" for i in range(7)))
+    page.get_by_label("Subscribers file (CSV)").set_input_files(str(bad_csv))
+    page.get_by_label("List to join").fill("readers")
+    page.get_by_role("button", name="Import readers").click()
+    page.get_by_role("heading", name="Import report").wait_for()
+    assert page.get_by_role("table").locator("tbody tr").count() == 7
+    _no_horizontal_scroll(page)
+    _accessible(page)
     for name in ("Feeds", "Settings"):
         page.get_by_role("link", name=name, exact=True).click()
         page.get_by_role("heading", name=name, exact=True).wait_for()
@@ -201,6 +225,8 @@ PAGES = [
     "/desk/subscribers.csv",
     "/desk/series/calmer-mornings",
     "/desk/series/calmer-mornings.csv",
+    "/desk/reader?email=amara.okafor@example.com",
+    "/desk/issues/calmer-mornings/parts/1/preview?view=dark",
 ]
 ACTIONS = [
     "/desk/new",
@@ -210,6 +236,13 @@ ACTIONS = [
     "/desk/issues/calmer-mornings/queue",
     "/desk/series/calmer-mornings/pause",
     "/desk/subscribers/import",
+    "/desk/reader/add",
+    "/desk/reader/leave",
+    "/desk/reader/unsubscribe",
+    "/desk/reader/forget",
+    "/desk/series/calmer-mornings/test",
+    "/desk/series/calmer-mornings/batches/1",
+    "/desk/issues/calmer-mornings/parts/1/test",
 ]
 
 
@@ -377,3 +410,287 @@ def test_settings_are_written_back_with_their_comments(
     bad = client.post("/desk/settings", data={"csrf": csrf, "sender.email": "not an address"})
     assert bad.status_code == 400 and "sender" in bad.get_data(as_text=True)
     assert load_config(toml).sender.email != "not an address", "nothing written"
+
+
+# --- one reader, the import's report, parts' buttons and previews, proofs, batches -------
+
+
+def test_a_readers_page_and_what_the_editor_can_do_there(
+    app: tuple[Any, str], workspace: Path
+) -> None:
+    flask_app, token = app
+    client = flask_app.test_client()
+    csrf = _signed_in(client, token)
+    queued = client.post(
+        "/desk/issues/calmer-mornings/queue", data={"csrf": csrf, "list": "readers"}
+    )
+    assert queued.status_code == 302
+    found = client.get("/desk/subscribers?q=amara").get_data(as_text=True)
+    assert 'href="/desk/reader?email=amara.okafor@example.com"' in found
+    page = client.get("/desk/reader?email=amara.okafor@example.com").get_data(as_text=True)
+    assert "Amara Okafor" in page and "Africa/Lagos" in page
+    assert "Consent record" in page and "import on readers" in page
+    assert 'href="/desk/series/calmer-mornings"' in page
+    assert page.count("<td>scheduled</td>") >= 2, "each part of the series, with its state"
+    assert "Not suppressed." in page
+
+    # remove from one list: the reader's series parts from it are skipped
+    left = client.post(
+        "/desk/reader/leave",
+        data={"csrf": csrf, "email": "amara.okafor@example.com", "list": "readers"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Removed from &#39;readers&#39;" in left and "readers (unsubscribed)" in left
+    assert "<td>scheduled</td>" not in left and "skipped (unsubscribed)" in left
+
+    # unsubscribe from everything: suppressed as the CLI does it
+    gone = client.post(
+        "/desk/reader/unsubscribe",
+        data={"csrf": csrf, "email": "ben.hartley@example.org"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Unsubscribed from everything" in gone and "unsubscribed by newsletter" in gone
+
+    # forget: a page that asks first, then the erasure of `subscribers remove --forget`
+    ask = client.post(
+        "/desk/reader/forget", data={"csrf": csrf, "email": "amara.okafor@example.com"}
+    )
+    assert ask.status_code == 200 and "Yes, erase amara.okafor@example.com" in ask.get_data(
+        as_text=True
+    )
+    assert client.get("/desk/reader?email=amara.okafor@example.com").status_code == 200
+    erased = client.post(
+        "/desk/reader/forget",
+        data={"csrf": csrf, "email": "amara.okafor@example.com", "confirm": "erase"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Erased" in erased
+    assert client.get("/desk/reader?email=amara.okafor@example.com").status_code == 404
+    db = sqlite3.connect(workspace / "newsletter.db")
+    try:
+        rows = db.execute("SELECT count(*) FROM subscribers WHERE email LIKE 'amara%'").fetchone()[
+            0
+        ]
+    finally:
+        db.close()
+    assert rows == 0
+    # an erased address cannot be added back from the desk
+    again = client.post(
+        "/desk/reader/add",
+        data={"csrf": csrf, "email": "amara.okafor@example.com", "list": "readers"},
+    )
+    assert again.status_code == 400 and "Traceback" not in again.get_data(as_text=True)
+
+    # add a reader
+    added = client.post(
+        "/desk/reader/add",
+        data={
+            "csrf": csrf,
+            "email": "new.reader@example.com",
+            "first_name": "Nia",
+            "last_name": "Reed",
+            "list": "readers",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Added." in added and "Nia Reed" in added and "cli on readers" in added
+    bad = client.post(
+        "/desk/reader/add", data={"csrf": csrf, "email": "not an address", "list": "readers"}
+    )
+    assert bad.status_code == 400 and "not a valid address" in bad.get_data(as_text=True)
+    nobody = client.post(
+        "/desk/reader/unsubscribe", data={"csrf": csrf, "email": "nobody@example.com"}
+    )
+    assert nobody.status_code == 404
+    assert (
+        client.post("/desk/reader/forget", data={"email": "ben.hartley@example.org"}).status_code
+        == 403
+    )
+
+
+def test_a_csv_import_lists_every_bad_line(app: tuple[Any, str], tmp_path: Path) -> None:
+    flask_app, token = app
+    client = flask_app.test_client()
+    csrf = _signed_in(client, token)
+    rows = ["email,first_name", "good.one@example.com,Good"]
+    rows += [f"broken{i}-at-example.com,Bad" for i in range(8)]
+    body = ("\n".join(rows) + "\n").encode()
+    answer = client.post(
+        "/desk/subscribers/import",
+        data={"csrf": csrf, "list": "readers", "file": (io.BytesIO(body), "people.csv")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert "1 added" in page and "8 bad rows" in page
+    for line in range(3, 11):
+        assert f'<th scope="row">{line}</th>' in page, line
+    assert "broken7-at-example.com" in page or "not a valid" in page
+
+
+def test_a_parts_own_button_and_its_dark_and_text_previews(
+    app: tuple[Any, str], workspace: Path
+) -> None:
+    flask_app, token = app
+    client = flask_app.test_client()
+    csrf = _signed_in(client, token)
+    issue = workspace / "issues" / "calmer-mornings.md"
+    saved = client.post(
+        "/desk/issues/calmer-mornings/parts/2",
+        data={
+            "csrf": csrf,
+            "cta_label": "Book a quiet call",
+            "cta_url": "https://example.com/book",
+        },
+    )
+    assert saved.status_code == 302
+    text = issue.read_text()
+    assert "Book a quiet call" in text and "https://example.com/book" in text
+    page = client.get("/desk/issues/calmer-mornings").get_data(as_text=True)
+    assert 'value="Book a quiet call"' in page
+    assert "Next best place for the break after this part" in page, "why the break is there"
+    two = client.get("/desk/issues/calmer-mornings/parts/2/preview").get_data(as_text=True)
+    one = client.get("/desk/issues/calmer-mornings/parts/1/preview").get_data(as_text=True)
+    assert "https://example.com/book" in two and "https://example.com/book" not in one
+    bad = client.post(
+        "/desk/issues/calmer-mornings/parts/2",
+        data={"csrf": csrf, "cta_label": "Go", "cta_url": "javascript:alert(1)"},
+    )
+    assert bad.status_code == 400 and "cta" in bad.get_data(as_text=True)
+    assert "javascript:" not in issue.read_text()
+    cleared = client.post(
+        "/desk/issues/calmer-mornings/parts/2", data={"csrf": csrf, "cta_label": "", "cta_url": ""}
+    )
+    assert cleared.status_code == 302 and "Book a quiet call" not in issue.read_text()
+
+    light = client.get("/desk/issues/calmer-mornings/parts/1/preview").get_data(as_text=True)
+    dark = client.get("/desk/issues/calmer-mornings/parts/1/preview?view=dark")
+    assert "prefers-color-scheme: dark" in light.replace(
+        "(prefers-color-scheme:dark)", "(prefers-color-scheme: dark)"
+    )
+    assert "prefers-color-scheme" not in dark.get_data(as_text=True)
+    assert "sandbox" in dark.headers["Content-Security-Policy"]
+    plain = client.get("/desk/issues/calmer-mornings/parts/1/preview?view=text")
+    assert plain.mimetype == "text/plain" and "<" not in plain.get_data(as_text=True)[:200]
+    assert "?view=dark" in page and "?view=text" in page
+
+
+def test_a_test_of_one_part_goes_to_the_sender(app: tuple[Any, str], workspace: Path) -> None:
+    flask_app, token = app
+    client = flask_app.test_client()
+    csrf = _signed_in(client, token)
+    client.post("/desk/issues/calmer-mornings/queue", data={"csrf": csrf, "list": "readers"})
+    page = client.get("/desk/series/calmer-mornings").get_data(as_text=True)
+    assert "Part to test" in page
+    config = load_config(workspace / "newsletter.toml")
+    sent = client.post("/desk/series/calmer-mornings/test", data={"csrf": csrf, "part": "2"})
+    assert sent.status_code == 302
+    notice = client.get("/desk/series/calmer-mornings").get_data(as_text=True)
+    assert f"A test of part 2 went to {config.sender.email}" in notice
+    (proof,) = (workspace / "outbox").glob("*.eml")
+    message = message_from_bytes(proof.read_bytes())
+    assert config.sender.email in message["To"]
+    assert str(make_header(decode_header(message["Subject"]))).startswith("[TEST]")
+    bad = client.post("/desk/series/calmer-mornings/test", data={"csrf": csrf, "part": "9"})
+    assert bad.status_code == 400 and "parts 1 to" in bad.get_data(as_text=True)
+    # before queueing too: from the issue's page, beside each part
+    issue = client.get("/desk/issues/calmer-mornings").get_data(as_text=True)
+    assert "Send a test of part 1 to me" in issue
+    assert (
+        client.post("/desk/issues/calmer-mornings/parts/1/test", data={"csrf": csrf}).status_code
+        == 302
+    )
+    assert len(list((workspace / "outbox").glob("*.eml"))) == 2
+    assert client.post("/desk/issues/calmer-mornings/parts/1/test").status_code == 403
+
+
+def test_unknown_batches_are_settled_with_the_providers_evidence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests whose answers were lost (Postmark, on a real HTTP server on 127.0.0.1):
+    the series' page shows each with what Postmark's log says; one answer each."""
+    from newsletter.store import ledger, utcnow
+
+    from .mock_providers import MockProvider
+    from .test_providers import setup
+
+    server = MockProvider("postmark")
+    try:
+        cfg, store, sender = setup(
+            tmp_path, server, monkeypatch, 3, batch_size=2, max_error_rate=1.0
+        )
+        sender.provider.timeout = 0.5  # type: ignore[attr-defined]
+        server.delay, server.delay_once = 1.0, False
+        assert sender.send_due().unknown == 4
+        first, second = ledger.unknown_batches(store)
+        flask_app, token = create_desk(store, cfg)
+        client = flask_app.test_client()
+        csrf = _signed_in(client, token)
+        page = client.get("/desk/series/calmer-mornings").get_data(as_text=True)
+        assert "Batches to settle" in page
+        assert re.search(r"postmark&#39;s log shows \d+ of the batch&#39;s 2 messages", page)
+        assert f"Batch {first.id}: part 1" in page and f"Batch {second.id}: part 1" in page
+        home = client.get("/desk/").get_data(as_text=True)
+        assert "#unknown-h" in home
+        evil = client.get("/desk/reader?email=evil@example.com").get_data(as_text=True)
+        assert "<img src=x" not in evil and "&lt;img src=x" in evil, "a reader's name escaped"
+        done = client.post(
+            f"/desk/series/calmer-mornings/batches/{first.id}",
+            data={"csrf": csrf, "answer": "were-sent"},
+            follow_redirects=True,
+        ).get_data(as_text=True)
+        assert f"Batch {first.id}: 2 messages marked sent." in done
+        again = client.post(
+            f"/desk/series/calmer-mornings/batches/{second.id}",
+            data={"csrf": csrf, "answer": "resend"},
+            follow_redirects=True,
+        ).get_data(as_text=True)
+        assert f"Batch {second.id}: 2 messages scheduled again" in again
+        assert "Batches to settle" not in again
+        twice = client.post(
+            f"/desk/series/calmer-mornings/batches/{second.id}",
+            data={"csrf": csrf, "answer": "resend"},
+        )
+        assert twice.status_code == 400 and "not unknown" in twice.get_data(as_text=True)
+        server.delay = 0.0
+        assert sender.send_due(utcnow() + timedelta(minutes=1)).sent == 2
+        counts = ledger.status(store)[0].counts
+        assert counts["sent"] == 4 and counts["unknown"] == 0
+    finally:
+        server.stop()
+        if "store" in locals():
+            store.close()
+
+
+def test_a_readers_messages_on_either_database(db_url: str, tmp_path: Path) -> None:
+    """The reader's page reads the same on SQLite and PostgreSQL: each part of each series
+    to them with its state, and nobody else's."""
+    from newsletter.config import Config
+    from newsletter.schedule import queue_issue
+    from newsletter.store.readers import reader_page
+    from newsletter.store.subscribers import import_csv, unsubscribe
+
+    from .helpers import write_csv
+
+    cfg = Config(root=tmp_path)
+    cfg.database_url = db_url
+    store = Store(db_url)
+    try:
+        people = [["email", "first_name", "tags"], ["ana@example.com", "Ana", "vip"]]
+        people += [["bo@example.com", "Bo", ""]]
+        import_csv(store, write_csv(tmp_path / "p.csv", people), list_name="r")
+        queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r")
+        unsubscribe(store, "bo@example.com")
+        ana = reader_page(store, "ANA@example.com")
+        bo = reader_page(store, "bo@example.com")
+        assert ana is not None and bo is not None
+        assert [(d.slug, d.part, d.state) for d in ana.deliveries] == [
+            ("calmer-mornings", 1, "scheduled"),
+            ("calmer-mornings", 2, "scheduled"),
+        ]
+        assert ana.shown.fields["tags"] == "vip" and ana.shown.lists == ["r"]
+        assert {d.state for d in bo.deliveries} == {"skipped"}
+        assert [s.reason for s in bo.shown.suppressions] == ["unsubscribed"]
+        assert reader_page(store, "nobody@example.com") is None
+    finally:
+        store.close()

@@ -20,6 +20,8 @@ from ..pipeline import check_issue_text
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
 #: the per-part fields the desk edits in place
 PART_FIELDS = ("subject", "preheader", "recap", "teaser")
+#: the form's fields of a part's own call to action (``parts: {K: {cta: {label, url}}}``)
+CTA_FIELDS = ("cta_label", "cta_url")
 
 
 def issue_path(issues_dir: Path, name: str) -> Path | None:
@@ -64,6 +66,8 @@ def set_part_fields(path: Path, part: int, values: dict[str, str]) -> None:
         if not isinstance(parts, dict):
             raise InputError(str(path), "field 'parts': expected a mapping of part numbers")
         own: dict[str, Any] = dict(parts.get(part) or {})
+        if any(k in values for k in CTA_FIELDS):
+            _set_part_cta(own, values.pop("cta_label", ""), values.pop("cta_url", ""))
         for key, value in values.items():
             if key not in PART_FIELDS:
                 raise InputError(f"part {part}", f"field {key!r} cannot be edited here")
@@ -80,7 +84,17 @@ def set_part_fields(path: Path, part: int, values: dict[str, str]) -> None:
         else:
             data.pop("parts", None)
 
+    values = dict(values)
     _rewrite(path, change, f"part {part}")
+
+
+def _set_part_cta(own: dict[str, Any], label: str, url: str) -> None:
+    """A part's own button (empty label and link: the issue's button again)."""
+    label, url = " ".join(label.split()), url.strip()
+    if label or url:
+        own["cta"] = {"label": label or "Find out more", **({"url": url} if url else {})}
+    else:
+        own.pop("cta", None)
 
 
 def set_cta(path: Path, label: str, url: str) -> None:

@@ -20,7 +20,7 @@ from ..store.states import DeliveryState
 from . import auth
 from .app import PREVIEW_CSP, desk
 from .chart import Bar, bar_chart
-from .issues import PART_FIELDS, issue_files, issue_path, set_cta, set_part_fields
+from .issues import CTA_FIELDS, PART_FIELDS, issue_files, issue_path, set_cta, set_part_fields
 
 #: the columns of a series' table, in the order a reader of it expects
 COLUMNS: tuple[tuple[str, tuple[DeliveryState, ...]], ...] = (
@@ -250,12 +250,13 @@ def issue(name: str) -> Response:
         default_list=default_list,
         modes=MODES,
         cta=loaded.cta,
+        overrides=loaded.overrides,
     )
 
 
 def save_part(name: str, part: int) -> Any:
     path = _issue(name)
-    values = {k: request.form[k] for k in PART_FIELDS if k in request.form}
+    values = {k: request.form[k] for k in (*PART_FIELDS, *CTA_FIELDS) if k in request.form}
     set_part_fields(path, part, values)
     _flash(f"Part {part} saved.")
     return redirect(url_for("desk.issue", name=name) + f"#part-{part}")
@@ -285,7 +286,9 @@ def preview(name: str, part: int) -> Response:
             fallback=fallback,
         )
         return Response(
-            text, mimetype="text/plain", headers={"Content-Security-Policy": PREVIEW_CSP}
+            text,
+            mimetype="text/plain",
+            headers={"Content-Security-Policy": PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"},
         )
     html, _ = fill(
         found.html,
@@ -294,6 +297,10 @@ def preview(name: str, part: int) -> Response:
         unsubscribe_url="#",
         fallback=fallback,
     )
+    if view == "dark":  # what a mail client in dark mode shows, as `newsletter preview` does
+        from ..preview.app import _DARK
+
+        html = _DARK.sub("@media all", html)
     resp = Response(html, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = PREVIEW_CSP
     resp.headers["X-Frame-Options"] = "SAMEORIGIN"
@@ -363,9 +370,13 @@ def series(slug: str) -> Response:
         name="Messages sent per part",
         unit="sent",
     )
+    from .batches import with_evidence
+
     first = parts[0]
     return d.page(
         "series.html",
+        batches=with_evidence(d.store, d.config, slug),
+        parts=[r["part"] for r in rows],
         slug=slug,
         title=first.title,
         state=first.status,
@@ -397,6 +408,55 @@ def series_csv(slug: str) -> Response:
 
 
 ACTIONS = {"pause": "paused", "resume": "active", "cancel": "cancelled"}
+
+
+def _send_test(path: Path, part: int) -> None:
+    """A proof of one part to the sender's own address, as ``newsletter test-send`` does."""
+    from ..testsend import test_send
+
+    d = desk()
+    to = d.config.sender.email
+    results = test_send(d.config, path, to, part=part)
+    refused = [r for r in results if r.status not in ("sent", "queued")]
+    if refused:
+        why = refused[0].error or refused[0].status
+        raise InputError("test send", f"part {part} was not sent: {why}")
+    _flash(f"A test of part {part} went to {to} (subject starts with [TEST]).")
+
+
+def series_test(slug: str) -> Any:
+    path = issue_path(desk().issues_dir, slug)
+    if path is None:
+        abort(404, f"No issue file issues/{slug}.md to send a test of.")
+    raw = request.form.get("part", "")
+    if not raw.isdigit():
+        raise InputError("Part", f"{raw!r} is not a part number")
+    _send_test(path, int(raw))
+    return redirect(url_for("desk.series", slug=slug))
+
+
+def issue_test(name: str, part: int) -> Any:
+    _send_test(_issue(name), part)
+    return redirect(url_for("desk.issue", name=name) + f"#part-{part}")
+
+
+#: the two answers to an unknown batch, as ``newsletter resume --batch ID`` takes them
+SETTLE = {"were-sent": "marked sent", "resend": "scheduled again, due now"}
+
+
+def series_settle(slug: str, batch_id: int) -> Any:
+    from ..store import ledger
+
+    d = desk()
+    answer = request.form.get("answer", "")
+    if answer not in SETTLE:
+        raise InputError("answer", "choose 'They were sent' or 'Send them again'")
+    if answer == "were-sent":
+        n, _ = ledger.settle(d.store, batch_id, sent=None, slug=slug)
+    else:
+        n = ledger.resend(d.store, batch_id, slug=slug)
+    _flash(f"Batch {batch_id}: {n} messages {SETTLE[answer]}.")
+    return redirect(url_for("desk.series", slug=slug))
 
 
 def series_action(slug: str, action: str) -> Any:
@@ -546,14 +606,125 @@ def subscribers_import() -> Any:
         path = Path(tmp) / "subscribers.csv"
         upload.save(path)
         result = import_csv(d.store, path, list_name=list_name)
-    problems = "; ".join(f"line {line}: {why}" for line, why in result.problems[:5])
-    _flash(
+    summary = (
         f"Imported into '{list_name}': {result.added} added, {result.joined} joined the list, "
-        f"{result.unchanged} unchanged, {len(result.skipped)} skipped, {len(result.bad)} bad rows"
-        + (f" ({problems})" if problems else "")
-        + "."
+        f"{result.unchanged} unchanged, {len(result.skipped)} skipped, "
+        f"{len(result.bad)} bad rows."
+    )
+    if not result.problems:
+        _flash(summary)
+        return redirect(url_for("desk.subscribers"))
+    # Every problem, by line, on a page of its own (a notice would cut them short).
+    return d.page(
+        "imported.html",
+        summary=summary,
+        filename=upload.filename,
+        problems=list(result.problems),
+        list_name=list_name,
+    )
+
+
+# --- one reader ---------------------------------------------------------------------------
+
+
+def _email_field() -> str:
+    email = (request.values.get("email") or "").strip()
+    if not email:
+        raise InputError("email", "name the reader's address")
+    return email
+
+
+def reader() -> Response:
+    from ..store.readers import reader_page
+
+    d = desk()
+    email = _email_field()
+    found = reader_page(d.store, email)
+    if found is None:
+        abort(404, "No reader with that address (an erased reader is not shown).")
+    return d.page(
+        "reader.html",
+        r=found.shown,
+        deliveries=found.deliveries,
+        email=found.shown.fields["email"],
+        notice=_notice(),
+        when=_when,
+    )
+
+
+def _back_to(email: str) -> Any:
+    return redirect(url_for("desk.reader", email=email))
+
+
+def reader_leave() -> Any:
+    from ..store.subscribers import unsubscribe
+
+    d = desk()
+    email = _email_field()
+    list_name = request.form.get("list", "").strip()
+    if not list_name:
+        raise InputError("List", "name the list to remove the reader from")
+    if not unsubscribe(d.store, email, list_name=list_name):
+        abort(404, "No reader with that address.")
+    _flash(f"Removed from '{list_name}': nothing more from that list's series goes to them.")
+    return _back_to(email)
+
+
+def reader_unsubscribe() -> Any:
+    from ..store.subscribers import unsubscribe
+
+    d = desk()
+    email = _email_field()
+    if not unsubscribe(d.store, email):
+        abort(404, "No reader with that address.")
+    _flash("Unsubscribed from everything; the record stays so no import adds them back.")
+    return _back_to(email)
+
+
+def reader_forget() -> Any:
+    """Two steps: the first POST shows what erasing means, the second (``confirm``) erases
+    as ``subscribers remove --forget`` does."""
+    from ..erasure import erase
+
+    d = desk()
+    email = _email_field()
+    if request.form.get("confirm") != "erase":
+        return d.page("forget.html", email=email)
+    found = erase(d.store, d.config, email)
+    _flash(
+        "Erased: only a hash of the address is kept, so no later import adds them back."
+        if found
+        else "That address was not a reader; it will never be imported."
     )
     return redirect(url_for("desk.subscribers"))
+
+
+def reader_add() -> Any:
+    from ..store.subscribers import add_subscriber
+
+    d = desk()
+    form = request.form
+    email = _email_field()
+    list_name = form.get("list", "").strip()
+    if not list_name:
+        raise InputError("List", "name the list the reader joins")
+    result = add_subscriber(
+        d.store,
+        email,
+        first_name=form.get("first_name", ""),
+        last_name=form.get("last_name", ""),
+        list_name=list_name,
+    )
+    if result.skipped:
+        raise InputError("email", result.skipped[0][1])
+    _flash(
+        "Added."
+        if result.added
+        else f"Added to '{list_name}'."
+        if result.joined
+        else "Already on that list."
+    )
+    return _back_to(email)
 
 
 def subscribers_csv() -> Response:
@@ -582,9 +753,12 @@ def routes(bp: Blueprint) -> None:
         ("/issues/<name>/parts/<int:part>", save_part, post),
         ("/issues/<name>/parts/<int:part>/preview", preview, get),
         ("/issues/<name>/cta", save_cta, post),
+        ("/issues/<name>/parts/<int:part>/test", issue_test, post),
         ("/issues/<name>/queue", queue, post),
         ("/series/<slug>", series, get),
         ("/series/<slug>.csv", series_csv, get),
+        ("/series/<slug>/test", series_test, post),
+        ("/series/<slug>/batches/<int:batch_id>", series_settle, post),
         ("/series/<slug>/<action>", series_action, post),
         ("/feeds", feeds, get),
         ("/feeds", feeds_add, post),
@@ -595,5 +769,10 @@ def routes(bp: Blueprint) -> None:
         ("/subscribers", subscribers, get),
         ("/subscribers/import", subscribers_import, post),
         ("/subscribers.csv", subscribers_csv, get),
+        ("/reader", reader, get),
+        ("/reader/add", reader_add, post),
+        ("/reader/leave", reader_leave, post),
+        ("/reader/unsubscribe", reader_unsubscribe, post),
+        ("/reader/forget", reader_forget, post),
     ):
         bp.add_url_rule(rule, view.__name__, view, methods=list(methods))
