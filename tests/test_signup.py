@@ -332,7 +332,7 @@ def test_run_purges_unconfirmed_addresses_too(site: Site) -> None:
         conn.execute(Membership.__table__.update().values(joined_at=eight_days_ago))
     run = newsletter_process("--config", str(site.root / "newsletter.toml"), "run")
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # (a busy machine)
         while site.status("never@example.com") is not None and time.monotonic() < deadline:
             time.sleep(0.2)
         assert site.status("never@example.com") is None
