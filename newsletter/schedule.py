@@ -21,6 +21,7 @@ from .errors import InputError, NewsletterError, StoreError
 from .pipeline import render_issue
 from .render import RenderedPart
 from .store import Store, ledger, utcnow
+from .store.busy import describe, is_busy
 from .timing import parse_at, parse_interval, parse_when, to_naive_utc, zone
 
 log = logging.getLogger("newsletter.schedule")
@@ -169,13 +170,15 @@ def run_forever(
 ) -> None:
     """`newsletter run`: an APScheduler of its own, in memory (the ledger is the only
     queue), wakes the sender at the ledger's next due time and at least every
-    ``poll_seconds`` (for rows other processes add), settles batches whose answer was lost
-    from the providers' evidence (:class:`~newsletter.reconcile.Settler`), tells the
-    editor what needs them (:mod:`newsletter.notice`), and forgets expired sign-up
-    requests at start and every hour. Returns when ``stop`` is set; raises
+    ``poll_seconds`` (for rows other processes add), sends the form's confirmation emails
+    left in the queue (at the same pace), settles batches whose answer was lost from the
+    providers' evidence (:class:`~newsletter.reconcile.Settler`), tells the editor what
+    needs them (:mod:`newsletter.notice`), and forgets expired sign-up requests at start and
+    every hour. Returns when ``stop`` is set; raises
     :class:`SenderStopped` when a job fails."""
     from apscheduler.events import EVENT_JOB_ERROR
     from apscheduler.schedulers.background import BackgroundScheduler
+    from sqlalchemy.exc import DBAPIError
 
     poll = timedelta(seconds=config.sending.poll_seconds)
     failures: list[str] = []
@@ -184,14 +187,33 @@ def run_forever(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
 
+    busy_waits: list[float] = []  # the backoff while the database stays busy
+
     def wake() -> None:
-        report = sender.send_due()
+        try:
+            report = sender.send_due()
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            # Another process's long write (an import): not a reason to stop sending.
+            busy_waits.append(min(2.0 ** len(busy_waits), poll.total_seconds(), 30.0))
+            log.warning("the database is busy; sending again in %.0f s", busy_waits[-1])
+            if not stop.is_set():
+                later = datetime.now(UTC) + timedelta(seconds=busy_waits[-1])
+                sched.add_job(wake, "date", run_date=later, id="wake", replace_existing=True)
+            return
+        busy_waits.clear()
         if on_report:
             on_report(report)
         if stop.is_set():
             return
+        try:
+            nxt = ledger.next_due(store)
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            nxt = None  # woken at the poll interval
         now = datetime.now(UTC)
-        nxt = ledger.next_due(store)
         when = now + poll
         if nxt is not None:
             when = min(when, max(nxt.replace(tzinfo=UTC), now + timedelta(seconds=1)))
@@ -206,8 +228,14 @@ def run_forever(
 
     def settle() -> None:
         """Unknown batches settled from the providers' evidence; rows back in the queue
-        wake the sender at once."""
-        done = settler.run()
+        wake the sender at once. A failure (a busy database, a provider that does not
+        answer) is tried again at the next tick: it never stops sending."""
+        try:
+            done = settler.run()
+        except Exception as exc:  # noqa: BLE001 - tried again at the next tick
+            why = describe(exc) if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {exc}"
+            log.warning("settling lost answers: %s", why)
+            return
         if any(r.resend or r.same_key for r in done) and not stop.is_set():
             sched.add_job(
                 wake, "date", run_date=datetime.now(UTC), id="wake", replace_existing=True
@@ -228,6 +256,17 @@ def run_forever(
             told = f"could not tell the editor: {type(exc).__name__}: {exc}"
         if told and on_event:
             on_event(told)
+
+    from .providers import get_provider
+    from .signup import ConfirmationMailer
+
+    mailer = ConfirmationMailer(store, config, lambda: get_provider(config))
+
+    def confirm() -> None:
+        try:
+            mailer.drain(stop)  # the form's confirmations, when the web process did not
+        except Exception as exc:  # noqa: BLE001 - tried again at the next poll; never stops sending
+            log.warning("confirmation emails: %s", describe(exc))
 
     def purge() -> None:
         from .signup import purge_expired
@@ -252,7 +291,8 @@ def run_forever(
 
     def failed(event: Any) -> None:
         exc = event.exception
-        message = f"{event.job_id} failed: {type(exc).__name__}: {exc}"
+        why = describe(exc) if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {exc}"
+        message = f"{event.job_id} failed: {why}"
         failures.append(" ".join(message.split()))
         try:
             store.event("error", failures[-1][:2000])
@@ -278,6 +318,13 @@ def run_forever(
         sched.add_job(
             tell, "interval", seconds=min(config.sending.poll_seconds, 60.0), id="tell-editor"
         )
+        sched.add_job(
+            confirm,
+            "interval",
+            seconds=min(config.sending.poll_seconds, 30.0),
+            id="confirmations",
+            next_run_time=datetime.now(UTC),
+        )
         if config.bounces.imap is not None:  # DSNs and complaints from the mailbox
             every = parse_interval(config.bounces.every, "[bounces] every")
             sched.add_job(
@@ -291,6 +338,7 @@ def run_forever(
     finally:
         sender.stop.set()
         sched.shutdown(wait=True)
+        mailer.close()
     if failures:
         raise SenderStopped(
             f"the sender stopped: {failures[0]}",

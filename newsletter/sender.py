@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from .config import Config
 from .i18n import html_language
@@ -38,11 +39,13 @@ from .providers.base import ACCEPTED, PERMANENT, Outcome
 from .render import first_name_fallback
 from .signing import Signer
 from .store import Store, ledger, utcnow
+from .store.busy import is_busy, patient
 from .store.claims import Claim, RowOutcome
 from .store.states import BatchState, DeliveryState
 from .timing import parse_interval
 
 log = logging.getLogger("newsletter.sender")
+T = TypeVar("T")
 RETRY_DELAY = timedelta(minutes=5)
 #: the backoff after a passing fault (connection refused, 429, 503): 5 s, doubling, 15 min
 #: at most, with jitter
@@ -116,9 +119,27 @@ class Sender:
         self.progress: Callable[[SendReport], None] | None = None
 
     def heartbeat(self, force: bool = False) -> None:
+        """Say this sender is alive. A database busy with another process's write skips
+        this beat (tried again at the next): the lease is minutes, a beat is seconds."""
         if force or time.monotonic() - self._last_beat >= BEAT_EVERY:
-            ledger.beat(self.store, self.token, self.command)
+            try:
+                ledger.beat(self.store, self.token, self.command)
+            except Exception as exc:
+                if not is_busy(exc):
+                    raise
+                log.warning("heartbeat skipped: the database is busy")
+                return
             self._last_beat = time.monotonic()
+
+    def patient(self, fn: Callable[..., T], *args: Any, before_sending: bool = False) -> T:
+        """``fn(store, *args)`` (one transaction), tried again while the database is busy
+        with another process's write (an import, the web form). Before a request goes out,
+        a stop ends the waiting; an answer is recorded however long it takes."""
+        return patient(
+            lambda: fn(self.store, *args),
+            what=getattr(fn, "__name__", "database"),
+            stop=self.stop if before_sending else None,
+        )
 
     def send_due(self, now: datetime | None = None) -> SendReport:
         """Send everything due at ``now`` (default: the current time).
@@ -132,8 +153,8 @@ class Sender:
         report = SendReport()
         self.heartbeat(force=True)
         report.recovered = self.recover(now, report)
-        report.enrolled = ledger.enroll_new_members(self.store, now, self.grace)
-        report.missed = ledger.mark_missed(self.store, now - self.grace)
+        report.enrolled = self.patient(ledger.enroll_new_members, now, self.grace)
+        report.missed = self.patient(ledger.mark_missed, now - self.grace)
         with ThreadPoolExecutor(1, thread_name_prefix="newsletter-send") as pool:
             launched: list[Outgoing] = []  # gone out, answer not recorded yet (oldest first)
             try:
@@ -149,7 +170,7 @@ class Sender:
                         if ready.answer is not None:
                             launched.append(ready)
                         else:  # stopping, or its series paused: not sent, back to the queue
-                            ledger.release_batch(self.store, ready.claim.batch_id or 0)
+                            self.patient(ledger.release_batch, ready.claim.batch_id or 0)
                     if results is not None:
                         self.land(launched.pop(0), results, report)
             except BaseException:
@@ -166,12 +187,19 @@ class Sender:
         nothing more is due)."""
         empty_claims = 0
         while not self.stop.is_set():
-            key = ledger.next_batch_key(self.store, now)
+            key = self.patient(ledger.next_batch_key, now, before_sending=True)
             if key is None:
                 return None
             campaign_id, part = key
-            claim = ledger.claim(
-                self.store, campaign_id, part, now, self.batch_size, self.token, self.provider.name
+            claim = self.patient(
+                ledger.claim,
+                campaign_id,
+                part,
+                now,
+                self.batch_size,
+                self.token,
+                self.provider.name,
+                before_sending=True,
             )
             if not claim.taken:  # locked by another sender: never spin on rows it holds
                 empty_claims += 1
@@ -232,8 +260,8 @@ class Sender:
             return
         self.heartbeat()
         # (a request the provider refused to build goes nowhere: it stays 'claimed')
-        if out.refused is None and not ledger.start_sending(
-            self.store, out.claim.batch_id, self.token
+        if out.refused is None and not self.patient(
+            ledger.start_sending, out.claim.batch_id, self.token, before_sending=True
         ):
             return
         out.answer = pool.submit(self.deliver, out)
@@ -299,9 +327,10 @@ class Sender:
         failed = self.failing(results)
         if failed:
             c = ledger.campaign(self.store, claim.campaign_id)
-            ledger.set_status(self.store, c.slug, "paused")
+            self.patient(ledger.set_status, c.slug, "paused")
             why = next((r.error for r in results if r.status not in ACCEPTED), None)
-            self.store.event(
+            self.patient(
+                Store.event,
                 "halted",  # told to the editor (newsletter.notice)
                 f"{c.slug}: paused after {failed} of {len(results)} "
                 f"messages failed ({why or 'see status'}); fix the "
@@ -330,8 +359,11 @@ class Sender:
             and max((r.attempts for r in rows), default=0) < ledger.MAX_ATTEMPTS
         ):
             # Sent again under the same key by the next recovery: no double delivery.
-            ledger.keep_for_resend(
-                self.store, claim.batch_id, [r.delivery_id for r in lost], lost[0].error or ""
+            self.patient(
+                ledger.keep_for_resend,
+                claim.batch_id,
+                [r.delivery_id for r in lost],
+                lost[0].error or "",
             )
             report.retrying += len(lost)
             rows = [r for r in rows if by_id[r.id].status != Outcome.UNKNOWN]
@@ -352,8 +384,12 @@ class Sender:
                 report.failed += 1
                 # Invalid, or inactive at the provider (bounced or complained before): the
                 # next parts would be refused too, so the address gets nothing more.
-                self.store.suppress(
-                    row.email, "rejected", source=self.provider.name, detail=res.error or ""
+                self.patient(
+                    lambda store, email, why: store.suppress(
+                        email, "rejected", source=self.provider.name, detail=why
+                    ),
+                    row.email,
+                    res.error or "",
                 )
             elif res.status == Outcome.UNKNOWN:
                 outcomes.append(RowOutcome(row.id, DeliveryState.UNKNOWN, error=res.error))
@@ -401,16 +437,19 @@ class Sender:
         else:
             state = BatchState.DONE
         ids = {r.message_id for r in results if r.message_id}
-        ledger.record(
-            self.store,
-            claim.batch_id,
-            outcomes,
-            batch_state=state,
-            error=lost[0].error if lost else None,
-            message_ids=" ".join(sorted(ids)) if 0 < len(ids) <= 10 else None,
+        self.patient(
+            lambda store: ledger.record(
+                store,
+                claim.batch_id or 0,
+                outcomes,
+                batch_state=state,
+                error=lost[0].error if lost else None,
+                message_ids=" ".join(sorted(ids)) if 0 < len(ids) <= 10 else None,
+            )
         )
         if lost:
-            self.store.event(
+            self.patient(
+                Store.event,
                 "unknown",
                 f"batch {claim.batch_id}: {len(lost)} messages may or may not have been sent "
                 f"({lost[0].error}); 'newsletter run' settles it from the provider's evidence "

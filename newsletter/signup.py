@@ -1,9 +1,12 @@
 """Readers join on their own: a form submission becomes a pending (or, on a single opt-in
-list, an active) subscriber, and a confirmation email goes out at once.
+list, an active) subscriber, and a confirmation email is queued with it.
 
-Bots are turned away without anything being sent: a honeypot field, and a limit per IP
-address and per email address. The answer never says whether an address was on the list
-already: everyone who asks is told to check their inbox.
+The answer never says whether an address was on the list already: everyone who asks is
+told to check their inbox, in the same time: the confirmation email goes out after the
+answer (:class:`ConfirmationMailer`, in the web process's mailer thread, or ``newsletter
+run`` / ``send-due``). A pending address gets at most one confirmation per list and
+:data:`CONFIRM_WINDOW`. Bots are turned away without anything being sent: a honeypot
+field, and a limit per IP address and per email address.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ from .fetch import is_http_url
 from .headers import MAX_NAME
 from .pages import environment, list_language
 from .providers import Batch, Provider, Recipient
-from .providers.base import ACCEPTED
+from .providers.base import ACCEPTED, PERMANENT, Outcome
 from .signing import ConfirmRefused, ConfirmToken, Signer
-from .store import Store, utcnow
+from .store import Store, confirmations, utcnow
 from .store import consent as joins
+from .store.busy import describe, patient
+from .store.claims import claim_token
+from .store.states import ConfirmationState
 from .store.subscribers import holds, normalise_email, token_key, valid_timezone
 from .timing import parse_interval
 
@@ -39,6 +45,11 @@ log = logging.getLogger("newsletter.signup")
 
 #: the form's hidden field that people never see and bots fill in
 HONEYPOT = "website"
+#: a pending address gets at most one confirmation email per list in this time
+CONFIRM_WINDOW = timedelta(hours=1)
+#: a confirmation taken by a process that has not recorded its answer after this long is
+#: taken back (its process died): longer than any provider request with its retries
+CONFIRM_LEASE = timedelta(minutes=10)
 
 
 class Answer(enum.Enum):
@@ -158,28 +169,45 @@ class Signups:
     ) -> None:
         self.store = store
         self.config = config
-        self._provider_factory = provider
-        self._provider: Provider | None = None
         self.signer = Signer.from_env(store.signing_secret)
         self.by_ip = RateLimiter(limits.per_ip, limits.window_seconds)
         self.by_address = RateLimiter(limits.per_address, limits.window_seconds)
         self.env = environment(config)
-        self._envs = {config.brand.language: self.env}
+        self.mailer = ConfirmationMailer(store, config, provider, self.signer)
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
 
     def provider(self) -> Provider:
-        if self._provider is None:
-            self._provider = self._provider_factory()
-        return self._provider
+        return self.mailer.provider()
+
+    def wake_mailer(self) -> None:
+        """Send the queued confirmations now, in this process's mailer thread (started
+        here: a server that forks its workers starts one in each)."""
+        with self._thread_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._mail_forever, name="newsletter-confirmations", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def _mail_forever(self) -> None:
+        """The mailer thread: wakes at each request queued, and every half minute for
+        confirmations to try again (or left by another process)."""
+        while True:
+            self._wake.wait(30.0)
+            self._wake.clear()
+            try:
+                self.mailer.drain()
+            except Exception as exc:  # noqa: BLE001 - tried again at the next wake
+                log.warning("confirmation emails: %s", describe(exc))
 
     def expiry_seconds(self, list_name: str) -> int:
         return expiry_seconds(self.config, list_name)
 
     def confirm_url(self, subscriber_id: int, list_id: int) -> str:
-        key = token_key(self.store, subscriber_id)
-        if key is None:
-            raise StoreError(f"no subscriber {subscriber_id} to confirm")
-        token = self.signer.confirm_token(subscriber_id, list_id, key=key)
-        return f"{self.config.web.base_url.rstrip('/')}/confirm/{token}"
+        return self.mailer.confirm_url(subscriber_id, list_id)
 
     def subscribe(
         self, list_name: str, form: Mapping[str, str], request: Request, now: datetime | None = None
@@ -256,6 +284,7 @@ class Signups:
                     consent_text=settings.consent_text,
                 ),
                 now=now,
+                window=CONFIRM_WINDOW,
             )
         except StoreError:
             return SignupResult(
@@ -266,66 +295,12 @@ class Signups:
             assert join.subscriber_id is not None and join.list_id is not None
             joins.welcome(self.store, join.subscriber_id, join.list_id, now)
             return done
-        if join.outcome is not joins.JoinOutcome.PENDING:
-            return done  # on the list already, or suppressed: nothing is sent
-        assert join.subscriber_id is not None and join.list_id is not None
-        if not self.send_confirmation(email, list_name, join.subscriber_id, join.list_id, now):
-            return SignupResult(
-                Answer.NOT_SENT,
-                _(
-                    "We could not send the confirmation email just now. Please try again in "
-                    "a few minutes."
-                ),
-            )
+        if join.queued:  # sent after this answer: the same time for every address
+            self.wake_mailer()
         return done
 
-    def send_confirmation(
-        self, email: str, list_name: str, subscriber_id: int, list_id: int, now: datetime
-    ) -> bool:
-        """The confirmation email, sent at once as a one-recipient batch; False when the
-        provider refused it (an unknown outcome counts as sent: it may have arrived)."""
-        settings = self.config.list_settings(list_name)
-        language = list_language(self.config, list_name)
-        env = self.environment(language)
-        _ = i18n.translations(language).gettext
-        context = dict(
-            sender=self.config.sender,
-            brand=self.config.brand,
-            title=settings.title or self.config.sender.name,
-            confirm_url=self.confirm_url(subscriber_id, list_id),
-            days=max(1, self.expiry_seconds(list_name) // 86400),
-        )
-        batch = Batch(
-            key=f"confirm-{subscriber_id}-{list_id}-{now:%Y%m%d%H%M%S}",
-            subject=_("Please confirm: %(title)s") % {"title": context["title"]},
-            html=env.get_template("confirm-email.html").render(**context),
-            text=env.get_template("confirm-email.txt").render(**context),
-            from_email=self.config.sender.email,
-            from_name=self.config.sender.name,
-            reply_to=self.config.sender.reply_to,
-            tag="confirm",
-            first_name_fallback=self.config.brand.first_name_fallback,
-            metadata={"kind": "confirm"},
-            # Not a ledger row: a negative id keeps it apart from deliveries.
-            recipients=[Recipient(-subscriber_id, email)],
-        )
-        try:
-            results = self.provider().send_batch(batch)
-        except NewsletterError as exc:  # refused, or the provider is not configured
-            why = str(exc)
-        else:
-            if results and results[0].status in (*ACCEPTED, "unknown"):
-                return True
-            why = (results[0].error if results else None) or "no answer for the message"
-        # The editor sees it in `newsletter status`; the reader is asked to try again.
-        log.warning("confirmation email for list %s not sent: %s", list_name, why)
-        self.store.event("signup", f"{list_name}: a confirmation email was not sent: {why}")
-        return False
-
     def environment(self, language: str) -> jinja2.Environment:
-        if language not in self._envs:
-            self._envs[language] = environment(self.config, language)
-        return self._envs[language]
+        return self.mailer.environment(language)
 
     def longest_expiry(self) -> int:
         return longest_expiry(self.config)
@@ -365,5 +340,165 @@ def longest_expiry(config: Config) -> int:
 def purge_expired(store: Store, config: Config, now: datetime | None = None) -> int:
     """Forget pending addresses whose confirmation link has expired (at each form
     submission, and at each ``send-due``)."""
-    cutoff = (now or utcnow()) - timedelta(seconds=longest_expiry(config))
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=longest_expiry(config))
+    confirmations.forget_old(store, now - CONFIRM_WINDOW)  # settled, out of every window
     return joins.purge_pending(store, cutoff)
+
+
+class ConfirmationMailer:
+    """Sends the queued confirmation emails (:mod:`.store.confirmations`), one request
+    each, under a key of their own (a provider with idempotency keys takes a second try
+    of the same one as the same message)."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        provider: Callable[[], Provider],
+        signer: Signer | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self._provider_factory = provider
+        self._provider: Provider | None = None
+        self.signer = signer or Signer.from_env(store.signing_secret)
+        self.env = environment(config)
+        self._envs = {config.brand.language: self.env}
+        self.token = claim_token()
+        self._lock = threading.Lock()  # one drain at a time in this process
+
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = self._provider_factory()
+        return self._provider
+
+    def close(self) -> None:
+        if self._provider is not None:
+            self._provider.close()
+
+    def drain(self, stop: threading.Event | None = None) -> int:
+        """Send every confirmation due now; returns how many went out. Confirmations a
+        dead process left mid-request are taken back first."""
+        sent = 0
+        with self._lock:
+            now = utcnow()
+            resend_safe = self._resend_safe()
+            patient(
+                lambda: confirmations.take_back(self.store, now - CONFIRM_LEASE, resend_safe),
+                what="confirmations",
+                stop=stop,
+            )
+            while stop is None or not stop.is_set():
+                claimed = patient(
+                    lambda: confirmations.claim(self.store, self.token, utcnow(), CONFIRM_WINDOW),
+                    what="confirmations",
+                    stop=stop,
+                )
+                if claimed is None:
+                    break
+                sent += self.send(claimed)
+        return sent
+
+    def _resend_safe(self) -> bool:
+        try:
+            return bool(self.provider().idempotent)
+        except NewsletterError:  # not configured: nothing will be sent anyway
+            return False
+
+    def send(self, claimed: confirmations.Claimed) -> int:
+        """One confirmation's request, and its answer recorded (1 when it went out)."""
+        name = joins.list_name(self.store, claimed.list_id) or ""
+        settings = self.config.list_settings(name)
+        language = list_language(self.config, name)
+        env = self.environment(language)
+        _ = i18n.translations(language).gettext
+        context = dict(
+            sender=self.config.sender,
+            brand=self.config.brand,
+            title=settings.title or self.config.sender.name,
+            confirm_url=self.confirm_url(claimed.subscriber_id, claimed.list_id),
+            days=max(1, expiry_seconds(self.config, name) // 86400),
+        )
+        batch = Batch(
+            key=f"confirm-{claimed.id}-{claimed.created_at:%Y%m%d%H%M%S}",
+            subject=_("Please confirm: %(title)s") % {"title": context["title"]},
+            html=env.get_template("confirm-email.html").render(**context),
+            text=env.get_template("confirm-email.txt").render(**context),
+            from_email=self.config.sender.email,
+            from_name=self.config.sender.name,
+            reply_to=self.config.sender.reply_to,
+            tag="confirm",
+            first_name_fallback=self.config.brand.first_name_fallback,
+            metadata={"kind": "confirm"},
+            # Not a ledger row: a negative id keeps it apart from deliveries.
+            recipients=[Recipient(-claimed.subscriber_id, claimed.email)],
+        )
+        state, why, again = ConfirmationState.FAILED, "", False
+        try:
+            results = self.provider().send_batch(batch)
+        except NewsletterError as exc:  # refused, or the provider is not configured
+            why, again = str(exc), True
+        else:
+            status = results[0].status if results else None
+            if status in ACCEPTED:
+                state = ConfirmationState.SENT
+            elif status == Outcome.UNKNOWN:  # it may have arrived: never sent twice
+                state, why = ConfirmationState.UNKNOWN, results[0].error or "no answer"
+            else:
+                why = (results[0].error if results else None) or "no answer for the message"
+                again = status not in PERMANENT
+        retry = again and claimed.attempts < confirmations.MAX_TRIES
+        if state is ConfirmationState.FAILED:
+            # The editor sees it in `newsletter status` (never the address); noted before
+            # the row is settled, so that whoever sees it settled finds the note.
+            later = (
+                f"; tried again in {confirmations.backoff(claimed.attempts)}"
+                if retry
+                else "; given up"
+            )
+            log.warning("confirmation email for list %s not sent: %s%s", name, why, later)
+            patient(
+                lambda: self.store.event(
+                    "signup", f"{name}: a confirmation email was not sent: {why}{later}"
+                ),
+                what="confirmations",
+            )
+        now = utcnow()
+        patient(
+            lambda: confirmations.finish(
+                self.store,
+                claimed,
+                self.token,
+                state,
+                now,
+                error=why,
+                retry_at=now + confirmations.backoff(claimed.attempts) if retry else None,
+            ),
+            what="confirmations",
+        )
+        return 1 if state is ConfirmationState.SENT else 0
+
+    def environment(self, language: str) -> jinja2.Environment:
+        if language not in self._envs:
+            self._envs[language] = environment(self.config, language)
+        return self._envs[language]
+
+    def confirm_url(self, subscriber_id: int, list_id: int) -> str:
+        key = token_key(self.store, subscriber_id)
+        if key is None:
+            raise StoreError(f"no subscriber {subscriber_id} to confirm")
+        token = self.signer.confirm_token(subscriber_id, list_id, key=key)
+        return f"{self.config.web.base_url.rstrip('/')}/confirm/{token}"
+
+
+def drain_confirmations(store: Store, config: Config, stop: threading.Event | None = None) -> int:
+    """``newsletter run`` and ``send-due``: send the confirmations queued by the web
+    process (one that died, or is not running). Returns how many went out."""
+    from .providers import get_provider
+
+    mailer = ConfirmationMailer(store, config, lambda: get_provider(config))
+    try:
+        return mailer.drain(stop)
+    finally:
+        mailer.close()

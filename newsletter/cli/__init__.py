@@ -35,6 +35,10 @@ class NewsletterGroup(click.Group):
         except Exception as exc:  # an unexpected failure: one line, traceback behind --debug
             if _debug(ctx):
                 raise
+            database = _database_error(exc)
+            if database:  # busy or failing: the driver's words, never the SQL or its values
+                click.secho(f"Error: {_one_line(database)}", fg="red", err=True)
+                sys.exit(1)
             click.secho(
                 f"Error: unexpected {type(exc).__name__}: {_one_line(str(exc))} "
                 "(run again with --debug for the traceback)",
@@ -50,6 +54,24 @@ class NewsletterGroup(click.Group):
 
 def _one_line(message: str) -> str:
     return " ".join(secrets.scrub(message).split())
+
+
+def _database_error(exc: BaseException) -> str | None:
+    """One line for an error of the database (busy, unreachable...), or None."""
+    driver_errors: list[type[BaseException]] = []
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.exc import DBAPIError
+
+        driver_errors.append(DBAPIError)
+    if "sqlite3" in sys.modules:
+        import sqlite3
+
+        driver_errors.append(sqlite3.Error)
+    if not isinstance(exc, tuple(driver_errors)):
+        return None
+    from ..store.busy import describe
+
+    return describe(exc)
 
 
 def _debug(ctx: click.Context) -> bool:

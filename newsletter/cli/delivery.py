@@ -185,9 +185,11 @@ def serve_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     from werkzeug.serving import make_server
 
     from ..web.app import create_app
+    from ..web.site import KEY
 
     config = ctx.config
     app = create_app(ctx.store, config)
+    app.extensions[KEY].signups.wake_mailer()  # confirmations a stopped server left queued
     ctx.say_note()
     server = make_server(host or config.web.host, port or config.web.port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -361,7 +361,7 @@ def send_due_cmd(ctx: Context) -> None:
     from ..check import require_go_live
     from ..providers import get_provider
     from ..sender import Sender
-    from ..signup import purge_expired
+    from ..signup import drain_confirmations, purge_expired
     from .feeds import poll_feeds
 
     require_go_live(ctx.config)  # queued on the outbox, then switched: still not ready
@@ -394,6 +394,7 @@ def send_due_cmd(ctx: Context) -> None:
     finally:
         provider.close()
     _print_report(report)
+    drain_confirmations(ctx.store, ctx.config, sender.stop)  # the form's, when serve did not
 
 
 def _print_report(report: SendReport) -> None:

@@ -65,6 +65,8 @@ class Join:
     outcome: JoinOutcome
     subscriber_id: int | None = None
     list_id: int | None = None
+    #: a confirmation email was queued (PENDING): wake the mailer
+    queued: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,15 @@ def request_join(
     double_opt_in: bool,
     source: FormSource,
     now: datetime,
+    window: timedelta = timedelta(hours=1),
 ) -> Join:
     """A form submission (the address already validated). Never changes an existing
-    subscriber's name or time zone: anyone can type anyone's address into a form."""
+    subscriber's name or time zone, pending or not: anyone can type anyone's address into a
+    form. An address that must confirm gets a confirmation email queued (sent after the
+    answer), at most one per list in ``window`` (its ``+tag`` variants counted together);
+    a request within the window changes nothing."""
+    from . import confirmations  # (it imports the models this module does)
+
     with store.begin() as conn:
         list_id = store.list_id(conn, list_name)
         reason = store.is_suppressed(conn, email)
@@ -138,6 +146,9 @@ def request_join(
         # Someone who left (or asked to be erased) comes back only by confirming themselves.
         confirm = double_opt_in or reason is not None or (sub and sub.status == "unsubscribed")
         status = "pending" if confirm else "active"
+        if confirm and confirmations.recent(conn, email, list_id, now - window):
+            # Asked already within the window: the email on its way (or sent) will do.
+            return Join(JoinOutcome.PENDING, sub.id if sub else None, list_id)
         if sub is None:
             key: Any = conn.execute(
                 insert(Subscriber).values(
@@ -152,16 +163,11 @@ def request_join(
             sid = int(key[0])
         else:
             sid = sub.id
-            if sub.status == "pending":
+            if sub.status == "pending":  # its expiry starts again with the new email
                 conn.execute(
                     update(Subscriber)
                     .where(Subscriber.id == sid)
-                    .values(
-                        first_name=first_name[:200],
-                        timezone=timezone,
-                        subscribed_at=now,
-                        status=status,
-                    )
+                    .values(subscribed_at=now, status=status)
                 )
         if member is None:
             conn.execute(
@@ -176,7 +182,14 @@ def request_join(
                 .values(status=status, joined_at=now)
             )
         record(conn, sid, list_id, JoinMethod.FORM, now, source)
-        return Join(JoinOutcome.PENDING if confirm else JoinOutcome.JOINED, sid, list_id)
+        if confirm:
+            confirmations.enqueue(conn, sid, list_id, email, now)
+        return Join(
+            JoinOutcome.PENDING if confirm else JoinOutcome.JOINED,
+            sid,
+            list_id,
+            queued=bool(confirm),
+        )
 
 
 def confirm_join(store: Store, subscriber_id: int, list_id: int, now: datetime) -> ConfirmOutcome:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from ..errors import StoreError
-from .direct import MIGRATIONS, PG_OPTIONS, Db, script_head
+from .direct import BUSY_TIMEOUT_MS, MIGRATIONS, PG_OPTIONS, Db, script_head
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -43,7 +43,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # What is deleted (an erased reader) is overwritten with zeros, not left in free pages.
     cur.execute("PRAGMA secure_delete=ON")
     cur.close()
@@ -61,11 +61,14 @@ def make_engine(url: str) -> Engine:
                     hint="check the path in database_url or $NEWSLETTER_DATABASE_URL, "
                     "or create the folder first",
                 )
-            engine = create_engine(url, connect_args={"timeout": 30})
+            # hide_parameters: an error's text never carries a row's values (addresses)
+            engine = create_engine(
+                url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             args = {"options": PG_OPTIONS} if url.startswith("postgres") else {}
-            engine = create_engine(url, pool_pre_ping=True, connect_args=args)
+            engine = create_engine(url, pool_pre_ping=True, connect_args=args, hide_parameters=True)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(
             f"database URL {_safe(url)!r} is not usable: {exc}",

@@ -24,6 +24,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: has grown): prepared statements keep their parsing, but are planned for their values.
 PG_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 
+#: how long a SQLite connection waits for another's write to finish before "database is
+#: locked" (every connection: the engine's and the direct ones); writers keep their
+#: transactions short (an import commits every chunk), so that a wait is a fraction of this
+BUSY_TIMEOUT_MS = 15_000
+
 _REVISION = re.compile(r"^revision(?::[^=]*)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
 _DOWN = re.compile(r"^down_revision(?::[^=]*)?\s*=\s*(.+)$", re.M)
 
@@ -132,11 +137,15 @@ def _connect_sqlite(url: str) -> Db | None:
     for mode in ("rw", "ro"):
         try:
             conn = sqlite3.connect(
-                f"file:{quote(path)}?mode={mode}", uri=True, timeout=30, isolation_level=None
+                f"file:{quote(path)}?mode={mode}",
+                uri=True,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
             )
         except sqlite3.Error:
             continue
         try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA query_only = ON")
             conn.execute("BEGIN")  # one snapshot for every read of the command
         except sqlite3.Error:
@@ -161,4 +170,12 @@ def _connect_postgres(url: str) -> Db | None:
     return Db(conn)
 
 
-__all__ = ["MIGRATIONS", "PG_OPTIONS", "Db", "open_current", "script_head", "when"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "MIGRATIONS",
+    "PG_OPTIONS",
+    "Db",
+    "open_current",
+    "script_head",
+    "when",
+]

@@ -340,3 +340,33 @@ class PartCount(Base):
     #: the earliest due time a scheduled row of the part had (a lower bound of its next
     #: send, checked by ``status`` with one index probe)
     next_due: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Confirmation(Base):
+    """A confirmation email to send to a pending address: written in the same transaction
+    as the form's answer and sent after it (the answer takes the same time whether the
+    address was on the list or not). ``throttle_key`` (a hash of the address without its
+    ``+tag``) limits an address to one confirmation per list and window. Deleted with the
+    subscriber."""
+
+    __tablename__ = "confirmations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    throttle_key: Mapped[str] = mapped_column(String(80))
+    #: ConfirmationState
+    state: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: who is sending it (a process's token) and since when
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    __table_args__ = (
+        Index("ix_confirmations_due", "state", "due_at"),
+        Index("ix_confirmations_throttle", "throttle_key", "list_id", "created_at"),
+        Index("ix_confirmations_subscriber", "subscriber_id"),
+        {"sqlite_autoincrement": True},
+    )

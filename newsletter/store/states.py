@@ -37,4 +37,18 @@ class BatchState(StrEnum):
     RELEASED = "released"
 
 
-__all__ = ["BatchState", "DeliveryState"]
+class ConfirmationState(StrEnum):
+    """A confirmation email: queued -> sending (claimed by a process) -> sent; or failed
+    (refused by the provider after its tries), unknown (its sender died mid-request, and
+    the provider cannot be asked again safely: never sent twice), or dropped (confirmed,
+    erased or purged before it went out)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    DROPPED = "dropped"
+
+
+__all__ = ["BatchState", "ConfirmationState", "DeliveryState"]

@@ -1,22 +1,29 @@
 """Subscribers: CSV import and export, add, remove (unsubscribe) and forget (erasure).
 
-An import is one transaction: a crash leaves nothing half-imported. A bad row is reported
-with its line number and reason and does not stop the good rows. Importing the same file
-twice changes nothing, and an import never re-subscribes someone who unsubscribed or was
-suppressed unless asked to explicitly.
+An import commits every chunk of rows, each a short transaction, so that the subscribe
+form, the sender and other readers get in between (SQLite has one writer at a time). An
+import stopped half-way (a crash, Ctrl-C) keeps the chunks before it;
+importing the same file again adds the rest, as importing the same file twice changes
+nothing. A file that is not readable as UTF-8 CSV to its end is refused before anything
+is written. A bad row is reported with its line number and reason and does not stop the good
+rows, and an import never re-subscribes someone who unsubscribed or was suppressed unless
+asked to explicitly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import hmac
 import re
+import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
@@ -43,6 +50,7 @@ from .. import headers
 from ..errors import InputError, StoreError
 from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
+from .busy import patient
 from .consent import ConsentRecord, JoinMethod, records
 from .models import (
     Consent,
@@ -55,6 +63,8 @@ from .models import (
     Suppression,
     new_token_keys,
 )
+
+T = TypeVar("T")
 
 HEADERS = {
     "email": {
@@ -101,8 +111,12 @@ HEADERS = {
         "date subscribed",
     },
 }
-#: rows read, checked and written at a time: memory stays the same whatever the file's size
-CHUNK = 5000
+#: rows read, checked and written at a time (one transaction each): memory stays the same
+#: whatever the file's size, and on SQLite other writers wait at most one chunk's write
+#: (about 30 ms for 1,000 rows), then get in while the next chunk is read from the file
+CHUNK = 1000
+#: on PostgreSQL writers do not lock each other out: larger chunks, fewer round trips
+CHUNK_POSTGRES = 5000
 
 
 def _norm_header(h: str) -> str:
@@ -405,7 +419,8 @@ def import_rows(
     resubscribe: bool = False,
     method: JoinMethod = JoinMethod.IMPORT,
 ) -> ImportResult:
-    """Add rows in one transaction, streamed in chunks: never the whole file in memory.
+    """Add rows streamed in chunks, each chunk one transaction: never the whole file in
+    memory, never a lock held longer than one chunk's write.
 
     Each chunk's addresses go into a temporary table keyed by address (with the file's
     line where each first appears): a later row with the same address is found there and
@@ -414,30 +429,138 @@ def import_rows(
     subscriber and each joining of the list gets a consent record (``method``).
     """
     now = utcnow()
-    with store.begin() as conn:
-        list_id = store.list_id(conn, list_name, create=True) if list_name else None
+    size = CHUNK_POSTGRES if store.is_postgres else CHUNK
+    with store.engine.connect() as conn:
+        list_id = None
+        if list_name:
+            list_id = patient(
+                lambda: _committed(conn, lambda: store.list_id(conn, list_name, create=True)),
+                what="import",
+            )
         seen = _seen_table(conn)
-        for number, chunk in enumerate(_chunks(rows, CHUNK)):
-            unique = _first_occurrences(store, conn, seen, number, chunk, result)
-            if not unique:
-                continue
-            eligible, new = _eligible(conn, seen, number, unique, result, resubscribe, now)
-            if new:
-                insert_many(conn, insert(Subscriber), new)
-                result.added += len(new)
-            if list_id is None:
-                result.unchanged += len(eligible) - len(new)
-                if new:
-                    ids = _chunk_ids(conn, seen, number)
-                    _consents(
-                        conn,
-                        method,
-                        [(ids[str(d["email_key"])], None, d["subscribed_at"]) for d in new],
-                    )
-                continue
-            _join_list(store, conn, seen, number, list_id, eligible, new, result, now, method)
-        seen.drop(conn)
+        conn.commit()
+        try:
+            for number, chunk in enumerate(_chunks(rows, size)):
+                write = functools.partial(
+                    _import_chunk,
+                    store,
+                    conn,
+                    seen,
+                    number,
+                    chunk,
+                    result,
+                    list_id,
+                    resubscribe,
+                    now,
+                    method,
+                    _counts(result),
+                )
+                held = time.monotonic()
+                patient(functools.partial(_committed, conn, write), what="import")
+                if not store.is_postgres and len(chunk) == size:  # (a shorter one is the last)
+                    _make_way(time.monotonic() - held)
+        except InputError as exc:
+            if result.added or result.joined:
+                raise InputError(
+                    exc.source,
+                    exc.message.split(": ", 1)[-1],
+                    line=exc.line,
+                    hint=f"{result.added + result.joined:,} rows before it were imported; fix "
+                    "the file and import it again: those are left as they are",
+                ) from None
+            raise
+        finally:
+            with contextlib.suppress(Exception):  # (the connection may be what failed)
+                conn.rollback()
+                seen.drop(conn)
+                conn.commit()
     return result
+
+
+#: SQLite's busy handler looks again every 100 ms once a writer has waited a while: after
+#: each chunk the import leaves the database to the others at least that long
+MAKE_WAY = 0.1
+
+
+def _make_way(held: float) -> None:
+    """Pause after a chunk's commit (SQLite), so that a form post or the sender waiting for
+    the write lock gets it before the next chunk: as long as the chunk held the lock,
+    between :data:`MAKE_WAY` and 3 times that."""
+    time.sleep(min(max(held, MAKE_WAY), 3 * MAKE_WAY))
+
+
+def _committed(conn: Connection, work: Callable[[], T]) -> T:
+    """``work()`` in one transaction on ``conn``: committed, or rolled back when it fails."""
+    try:
+        done = work()
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+    return done
+
+
+def _write_lock(store: Store, conn: Connection) -> None:
+    """SQLite: take the write lock at the start of the chunk's transaction, before reading.
+    A transaction that reads first and writes later fails at once ("database is locked",
+    without waiting) when another connection wrote in between."""
+    if not store.is_postgres:
+        conn.exec_driver_sql("DELETE FROM settings WHERE 0")
+
+
+def _counts(result: ImportResult) -> tuple[int, ...]:
+    return (
+        result.added,
+        result.joined,
+        result.unchanged,
+        len(result.skipped),
+        len(result.bad),
+        len(result.warnings),
+    )
+
+
+def _restore(result: ImportResult, counts: tuple[int, ...]) -> None:
+    result.added, result.joined, result.unchanged = counts[:3]
+    del result.skipped[counts[3] :]
+    # (bad rows and warnings come from reading the file, before the chunk's write)
+
+
+def _import_chunk(
+    store: Store,
+    conn: Connection,
+    seen: Table,
+    number: int,
+    chunk: list[Row],
+    result: ImportResult,
+    list_id: int | None,
+    resubscribe: bool,
+    now: datetime,
+    method: JoinMethod,
+    counts: tuple[int, ...],
+) -> None:
+    """One chunk, in its own transaction (tried again when the database was busy: the
+    counts are as they were before it, ``counts``)."""
+    _restore(result, counts)
+    _write_lock(store, conn)
+    conn.execute(delete(seen).where(seen.c.chunk == number))
+    unique = _first_occurrences(store, conn, seen, number, chunk, result)
+    if not unique:
+        return
+    eligible, new = _eligible(conn, seen, number, unique, result, resubscribe, now)
+    if new:
+        insert_many(conn, insert(Subscriber), new)
+        result.added += len(new)
+    if list_id is None:
+        result.unchanged += len(eligible) - len(new)
+        if new:
+            ids = _chunk_ids(conn, seen, number)
+            _consents(
+                conn,
+                method,
+                [(ids[str(d["email_key"])], None, d["subscribed_at"]) for d in new],
+            )
+        return
+    _join_list(store, conn, seen, number, list_id, eligible, new, result, now, method)
 
 
 def _seen_table(conn: Connection) -> Table:
@@ -651,9 +774,28 @@ def _consents(conn: Connection, method: JoinMethod, joined: list[tuple[Any, Any,
     )
 
 
+def check_readable(path: Path) -> None:
+    """Read the whole file as CSV (no row checked yet): a file that stops decoding or is
+    not CSV further down is refused before anything is written (the import commits chunk
+    by chunk). About a second for a million rows."""
+    handle, dialect = read_csv(path)
+    with handle:
+        reader = csv.reader(handle, dialect)
+        while True:
+            line = reader.line_num + 1
+            try:
+                if next(reader, None) is None:
+                    return
+            except UnicodeDecodeError:
+                raise decode_error(path, CSV_UTF8_HINT) from None
+            except csv.Error as exc:
+                raise _csv_error(path, line, exc) from None
+
+
 def import_csv(
     store: Store, path: Path, *, list_name: str | None = None, resubscribe: bool = False
 ) -> ImportResult:
+    check_readable(path)
     rows, result = parse_rows(path)
     return import_rows(store, rows, result, list_name=list_name, resubscribe=resubscribe)
 

@@ -5,18 +5,37 @@ server's TLS."""
 
 from __future__ import annotations
 
+import json
+import logging
+
 from flask import Flask, Response, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import webhooks
 from ..config import Config
 from ..store import Store
+from ..store.busy import describe
 from . import archive, preferences, security, subscribe, unsubscribe
 from .hooks import webhooks_blueprint
 from .site import KEY, Site, site
 
 #: a form body larger than this is left to its page (which refuses it) unread
 _FORM_CHECKED = 64 * 1024
+
+log = logging.getLogger("newsletter.web")
+
+
+def N_(message: str) -> str:
+    """A message for the catalogue, translated where it is shown."""
+    return message
+
+
+#: what a reader sees when the database cannot answer in time (heading, message)
+BUSY_PAGE = (
+    N_("Please try again later"),
+    N_("We are busy just now. Please try again in a moment."),
+)
 
 
 def create_app(
@@ -64,6 +83,27 @@ def create_app(
             return Response(why + "\n", 400, mimetype="text/plain")
         _ = site().gettext()
         return site().message(_("Please check the form"), why, 400)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError) -> Response:
+        # One line in the log (the driver's words: no SQL, no addresses); the reader is
+        # asked to try again (503), never shown a 500.
+        log.warning("%s %s: %s", request.method, request.endpoint or "-", describe(exc))
+        wanted = request.accept_mimetypes.best_match(["text/html", "application/json"])
+        _ = app.extensions[KEY].gettext()
+        heading, message = (_(words) for words in BUSY_PAGE)
+        if request.is_json or wanted == "application/json":
+            page = Response(
+                json.dumps({"ok": False, "message": message, "field": None}),
+                503,
+                mimetype="application/json",
+            )
+        else:
+            page = app.extensions[KEY].message(heading, message, 503)
+        page.headers["Retry-After"] = "5"
+        if request.blueprint == "subscribe":
+            page.headers.update(subscribe.CORS)
+        return page
 
     @app.get("/healthz")
     def health() -> Response:
