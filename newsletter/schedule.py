@@ -160,6 +160,10 @@ class SenderStopped(NewsletterError):
     container restarts it, never stay up in silence."""
 
 
+#: how often `run` looks for feeds due to be polled, in seconds
+FEED_TICK = 60.0
+
+
 def run_forever(
     store: Store,
     config: Config,
@@ -173,8 +177,8 @@ def run_forever(
     ``poll_seconds`` (for rows other processes add), sends the form's confirmation emails
     left in the queue (at the same pace), settles batches whose answer was lost from the
     providers' evidence (:class:`~newsletter.reconcile.Settler`), tells the editor what
-    needs them (:mod:`newsletter.notice`), and forgets expired sign-up requests at start and
-    every hour. Returns when ``stop`` is set; raises
+    needs them (:mod:`newsletter.notice`), polls the blog's feeds when due, and forgets
+    expired sign-up requests at start and every hour. Returns when ``stop`` is set; raises
     :class:`SenderStopped` when a job fails."""
     from apscheduler.events import EVENT_JOB_ERROR
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -268,6 +272,12 @@ def run_forever(
         except Exception as exc:  # noqa: BLE001 - tried again at the next poll; never stops sending
             log.warning("confirmation emails: %s", describe(exc))
 
+    def feeds() -> None:
+        from .feeds import poll_quietly
+
+        # its own deadline per fetch ([fetch] timeout); never raises, never stops sending
+        poll_quietly(config, store, on_event or (lambda _m: None))
+
     def purge() -> None:
         from .signup import purge_expired
 
@@ -311,6 +321,11 @@ def run_forever(
         )
         sched.add_job(
             purge, "interval", hours=1, id="purge-pending", next_run_time=datetime.now(UTC)
+        )
+        # the blog's feeds: each feed is polled when due (its own interval), looked at every
+        # minute; in a thread of the scheduler's pool, so a slow feed never delays sending
+        sched.add_job(
+            feeds, "interval", seconds=FEED_TICK, id="feeds", next_run_time=datetime.now(UTC)
         )
         # Lost answers: looked at as the provider's log settles, then with backoff.
         after = config.sending.settle_after_interval.total_seconds()

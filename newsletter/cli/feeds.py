@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -232,13 +230,6 @@ def poll_feeds(ctx: Context) -> bool:
 
     report = lib.poll_quietly(ctx.config, ctx.store, console().print)
     return any(i.state is lib.EntryState.QUEUED for i in report.issues)
-
-
-def start_feed_poller(ctx: Context, stop: threading.Event, say: Callable[[str], None]) -> None:
-    """`newsletter run`: poll due feeds in the background until ``stop`` is set."""
-    from .. import feeds as lib
-
-    lib.start_poller(ctx.config, ctx.store, stop, say)
 
 
 def register(cli: click.Group) -> None:

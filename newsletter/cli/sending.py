@@ -406,6 +406,11 @@ def _print_report(report: SendReport) -> None:
         out.print("  some messages missed the grace window; see 'newsletter status'.")
 
 
+def _no_job_tracebacks(record: logging.LogRecord) -> bool:
+    """APScheduler's records, less the traceback of a failed job (run says it in one line)."""
+    return record.exc_info is None
+
+
 @click.command("run")
 @pass_ctx
 def run_cmd(ctx: Context) -> None:
@@ -415,7 +420,6 @@ def run_cmd(ctx: Context) -> None:
     from ..schedule import run_forever
     from ..sender import Sender, SendReport
     from ..store import ledger, utcnow
-    from .feeds import start_feed_poller
 
     config, store = ctx.config, ctx.store
     ctx.say_note()
@@ -431,12 +435,11 @@ def run_cmd(ctx: Context) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     out = console()
-    start_feed_poller(ctx, stop, lambda m: out.print(f"{utcnow():%H:%M:%S} {m}"))  # never raises
     totals = SendReport()
 
     # A failed job stops the process with a one-line error (run_forever): APScheduler's own
-    # log of it (a traceback) is not for the editor.
-    logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
+    # traceback of it is not for the editor; its warnings (a missed run) are logged.
+    logging.getLogger("apscheduler.executors").addFilter(_no_job_tracebacks)
     # On a terminal, a status line shows progress as batches go out and what is next.
     status = out.status("Waiting for due messages…") if out.is_terminal else None
 

@@ -9,7 +9,6 @@ checks pass (auto).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -167,25 +166,6 @@ def poll_quietly(
     return report
 
 
-def start_poller(
-    config: Config,
-    store: Store,
-    stop: threading.Event,
-    say: Callable[[str], None],
-    every: float = 60.0,
-) -> threading.Thread:
-    """For `newsletter run`: a thread that polls due feeds until ``stop`` is set."""
-
-    def loop() -> None:
-        while not stop.is_set():
-            poll_quietly(config, store, say)
-            stop.wait(every)
-
-    thread = threading.Thread(target=loop, name="newsletter-feeds", daemon=True)
-    thread.start()
-    return thread
-
-
 __all__ = [
     "Approve",
     "EntryState",
@@ -201,6 +181,5 @@ __all__ = [
     "list_feeds",
     "poll_quietly",
     "remove_feed",
-    "start_poller",
     "waiting_issues",
 ]
