@@ -694,3 +694,19 @@ def test_a_readers_messages_on_either_database(db_url: str, tmp_path: Path) -> N
         assert reader_page(store, "nobody@example.com") is None
     finally:
         store.close()
+
+
+def test_finding_a_reader_ignores_case_on_either_database(db_url: str) -> None:
+    from newsletter.store.lists import search_readers
+    from newsletter.store.subscribers import add_subscriber
+
+    store = Store(db_url)
+    try:
+        add_subscriber(store, "Ann.Lee@Example.com", first_name="Ann", list_name="readers")
+        add_subscriber(store, "bo@example.com", first_name="Bo", last_name="MacLean")
+        assert [r.email for r in search_readers(store, "ANN.LEE")] == ["Ann.Lee@example.com"]
+        assert [r.email for r in search_readers(store, "maclean")] == ["bo@example.com"]
+        assert [r.lists for r in search_readers(store, "ann")] == [("readers",)]
+        assert search_readers(store, "nobody") == []
+    finally:
+        store.close()
