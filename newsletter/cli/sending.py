@@ -439,7 +439,7 @@ def run_cmd(ctx: Context) -> None:
 
     # A failed job stops the process with a one-line error (run_forever): APScheduler's own
     # traceback of it is not for the editor; its warnings (a missed run) are logged.
-    logging.getLogger("apscheduler.executors").addFilter(_no_job_tracebacks)
+    logging.getLogger("apscheduler.executors.default").addFilter(_no_job_tracebacks)
     # On a terminal, a status line shows progress as batches go out and what is next.
     status = out.status("Waiting for due messages…") if out.is_terminal else None
 
