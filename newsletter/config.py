@@ -1,5 +1,10 @@
 """``newsletter.toml``: one file, every setting read by something; good defaults.
 
+Every setting is a field of one of the dataclasses below, with its default and the comment
+``newsletter init`` writes beside it (:func:`setting`); ``DEFAULT_TOML`` is generated from
+them. Values are checked and typed once, when the file is loaded (``zone``, the intervals):
+the rest of the code reads those typed values and never parses a setting again.
+
 Secrets never live here: API keys and the signing secret come from the environment.
 """
 
@@ -7,12 +12,14 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import json
 import os
 import re
 import string
+import textwrap
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -51,125 +58,107 @@ class Security(StrEnum):
     NONE = "none"  # no encryption: only for a relay on this machine or a test server
 
 
+def setting(
+    default: Any = MISSING,
+    doc: str = "",
+    *,
+    example: Any = None,
+    shown: bool = False,
+    factory: Callable[[], Any] | None = None,
+) -> Any:
+    """A setting: its default, what it does (the comment ``newsletter init`` writes beside
+    it), an ``example`` written in its place when the default shows nothing useful (a
+    placeholder is not a default worth showing), and whether the line is ``shown``
+    uncommented."""
+    meta = {"doc": doc, "example": example, "shown": shown}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 def derived() -> Any:
-    """Marks a field computed from the others when the file is loaded (not a setting)."""
-    return {"derived": True}
+    """A typed value computed from the settings when they are loaded (not a setting)."""
+    return field(init=False, metadata={"derived": True})
+
+
+def is_setting(f: Field[Any]) -> bool:
+    return not f.metadata.get("derived")
+
+
+class Typed:
+    """A table with typed values (:func:`derived`) computed from its settings by
+    ``derive``: when it is made, and again whenever a program sets one of its settings, so
+    the two never disagree. (The loader sets settings without this, and derives once all
+    of a table's settings are checked.)"""
+
+    _ready = False
+
+    def __post_init__(self) -> None:
+        self.derive()
+        object.__setattr__(self, "_ready", True)
+
+    def derive(self) -> None:
+        raise NotImplementedError
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if self._ready and name in {f.name for f in fields(self) if is_setting(f)}:  # type: ignore[arg-type]
+            self.derive()
 
 
 @dataclass
 class Sender:
-    name: str = "Your Name"
-    email: str = "newsletter@example.com"
-    reply_to: str = ""
-    postal_address: str = "123 Example Street, Springfield"
+    name: str = setting("Your Name", shown=True)
+    email: str = setting("newsletter@example.com", shown=True)
+    reply_to: str = setting("", example="you@example.com")
+    postal_address: str = setting(
+        "123 Example Street, Springfield",
+        "required by anti-spam law (CAN-SPAM, CASL): shown in every email's footer",
+        shown=True,
+    )
+
+
+#: what the greeting says without a first name ("Hi there,"), at its default
+GREETING_FALLBACK = "there"
 
 
 @dataclass
 class Brand:
-    primary_color: str = "#2f6f62"
-    text_color: str = "#1f2933"
-    background_color: str = "#f4f1ec"
-    content_background: str = "#ffffff"
-    font_family: str = "Georgia, 'Times New Roman', serif"
-    logo_url: str = ""
-    #: the web pages' language (the form, the archive), and an article's when its text is
-    #: too short to tell
-    language: str = "en"
-    greeting: str = "Hi {first_name},"
-    first_name_fallback: str = "there"
-
-
-@dataclass
-class Sending:
-    provider: ProviderName = ProviderName.OUTBOX
-    outbox_dir: str = "outbox"
-    timezone: str = "UTC"
-    #: a send missed while the machine was off still goes out within this window
-    grace: str = "6h"
-    #: recipients per request; 0 = each provider's own limit
-    batch_size: int = 0
-    rate_limit: float = 0.0  # messages per second, 0 = no limit
-    #: pause a campaign when this share of a batch fails
-    max_error_rate: float = 0.5
-    #: how often `newsletter run` looks for due messages, in seconds
-    poll_seconds: float = 30.0
-    #: 'sending' rows older than this are taken back after a crash on another machine
-    lease_seconds: float = 600.0
-    #: a batch whose answer was lost is first looked for in the provider's log after this
-    #: (the log may lag a request), then again with backoff
-    settle_after: str = "2m"
-    #: no evidence within this: the editor gets one decision to make
-    settle_within: str = "24h"
-    #: ``timezone``, ``grace`` and the settle times as typed values, set when loaded
-    zone: ZoneInfo = field(default=ZoneInfo("UTC"), metadata=derived(), repr=False)
-    grace_interval: timedelta = field(default=timedelta(hours=6), metadata=derived())
-    settle_after_interval: timedelta = field(default=timedelta(minutes=2), metadata=derived())
-    settle_within_interval: timedelta = field(default=timedelta(hours=24), metadata=derived())
-
-
-@dataclass
-class Web:
-    #: the public address of `newsletter serve` (unsubscribe links point here)
-    base_url: str = "http://127.0.0.1:8025"
-    host: str = "127.0.0.1"
-    port: int = 8025
-    #: how many reverse proxies (nginx, Caddy) stand in front of the app: their
-    #: X-Forwarded-For gives the reader's IP address (rate limits, consent records)
-    trusted_proxies: int = 0
-
-
-@dataclass
-class ListSettings:
-    """``[lists.NAME]``: how readers join a list through the subscribe form."""
-
-    #: a reader who fills in the form confirms by email before getting anything
-    double_opt_in: bool = True
-    #: shown beside a required checkbox on the form, and kept in each consent record
-    consent_text: str = ""
-    #: the form's heading, e.g. "Get the 3-part series on working-mom guilt by email"
-    title: str = ""
-    #: how long a confirmation link stays valid; unconfirmed addresses are purged after it
-    confirm_expiry: str = "7d"
-    #: the page of your site the form is on: the "Back" link of the form's error page
-    page: str = ""
-    #: the language of the form, its answers and the confirmation email ("" = [brand] language)
-    language: str = ""
-
-
-@dataclass
-class Dns:
-    """``newsletter domain check``: where to look up the sending domain's records."""
-
-    #: the resolver to ask: "" for the system's, or an IP address ("1.1.1.1", "127.0.0.1:5353");
-    #: $NEWSLETTER_DNS_NAMESERVER overrides it
-    nameserver: str = ""
-    #: the DKIM selectors your provider shows you (Postmark and SES assign them per account)
-    dkim_selectors: list[str] = field(default_factory=list)
-    #: the domain whose SPF record sends for you, when not the provider's usual one
-    spf_domain: str = ""
-
-
-@dataclass
-class Tracking:
-    """Passed to the provider (Postmark, SendGrid, Mailgun track per message; Resend per
-    domain, so turning these on there is refused). Off by default: many senders are health
-    practices whose readers expect discretion."""
-
-    open_pixel: bool = False
-    click_rewriting: bool = False
+    primary_color: str = setting("#2f6f62", "buttons and links")
+    text_color: str = setting("#1f2933")
+    background_color: str = setting("#f4f1ec")
+    content_background: str = setting("#ffffff")
+    font_family: str = setting("Georgia, 'Times New Roman', serif")
+    logo_url: str = setting("", example="https://example.com/logo.png")
+    language: str = setting(
+        "en",
+        "the web pages' language (the form, the archive), and an article's when its text"
+        " is too short to tell",
+    )
+    greeting: str = setting("Hi {first_name},", '"" for no greeting')
+    first_name_fallback: str = setting(GREETING_FALLBACK, "the greeting without a first name")
 
 
 @dataclass
 class SeriesStyle:
     """How a series is framed: subjects and the sign-off at the end of every part."""
 
-    #: {heading} (what the part is about), {title} (the series), {k} and {n} (part k of n)
-    subject: str = "{heading}"
-    #: the last lines of every part; {author} is the issue's author (or the sender's name)
-    sign_off: str = "Until next time,\n{author}"
-    #: every series' language ("de"), unless its issue file says; "" = the article's own
-    #: (its page's lang, else detected from its text)
-    language: str = ""
+    subject: str = setting(
+        "{heading}",
+        "{heading} (what the part is about), {title} (the series), {k} and {n} (part k of"
+        ' n): "{title}: {heading}", "{heading} ({k}/{n})"',
+    )
+    sign_off: str = setting(
+        "Until next time,\n{author}",
+        'the last lines of every part, "" for none; {author} is the issue\'s author (or the'
+        " sender's name)",
+    )
+    language: str = setting(
+        "",
+        "every series' language, unless its issue file says; default: each article's own"
+        " (its page's lang, else detected from its text)",
+        example="de",
+    )
 
     def check(self, source: str) -> None:
         for key, fmt, allowed in (
@@ -194,13 +183,45 @@ class SeriesStyle:
 
 
 @dataclass
-class Feeds:
-    """`newsletter feeds`: where the note about a post waiting for approval goes."""
+class Sending(Typed):
+    provider: ProviderName = setting(
+        ProviderName.OUTBOX,
+        "outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses, smtp",
+        shown=True,
+    )
+    outbox_dir: str = setting("outbox", "where the outbox provider writes its .eml files")
+    timezone: str = setting("UTC", "for subscribers without a timezone of their own")
+    grace: str = setting(
+        "6h", "a send missed while the machine was off still goes out within this window"
+    )
+    batch_size: int = setting(0, "recipients per request; 0 = each provider's own limit")
+    rate_limit: float = setting(0.0, "messages per second; 0 = no limit")
+    max_error_rate: float = setting(0.5, "pause a series when this share of a batch fails")
+    poll_seconds: float = setting(
+        30.0, "how often `newsletter run` looks for due messages, in seconds"
+    )
+    lease_seconds: float = setting(
+        600.0, "'sending' rows older than this are taken back after a crash elsewhere"
+    )
+    settle_after: str = setting(
+        "2m",
+        "a batch whose answer was lost is first looked for in the provider's log after this"
+        " (the log may lag a request), then again with backoff",
+    )
+    settle_within: str = setting(
+        "24h", "no evidence by then: you decide (told once, by mail and in status)"
+    )
+    #: ``timezone``, ``grace`` and the settle times as typed values
+    zone: ZoneInfo = field(init=False, metadata={"derived": True}, repr=False)
+    grace_interval: timedelta = derived()
+    settle_after_interval: timedelta = derived()
+    settle_within_interval: timedelta = derived()
 
-    #: the editor's address (default: [sender] email)
-    notify: str = ""
-    #: how often each feed is fetched unless `feeds add --poll` says otherwise
-    poll: str = "1h"
+    def derive(self) -> None:
+        self.zone = zone(self.timezone, "[sending] timezone")
+        self.grace_interval = parse_interval(self.grace, "[sending] grace")
+        self.settle_after_interval = parse_interval(self.settle_after, "[sending] settle_after")
+        self.settle_within_interval = parse_interval(self.settle_within, "[sending] settle_within")
 
 
 @dataclass
@@ -208,23 +229,129 @@ class Notify:
     """``[notify]``: where the editor is told what needs them (a series paused, a batch
     awaiting a decision, a bounce or complaint rate tripped): at most one mail an hour."""
 
-    #: the editor's address (default: [sender] email)
-    email: str = ""
-    #: a part pauses when this share of its delivered messages bounced ...
-    max_bounce_rate: float = 0.05
-    #: ... or complained (of the last ``rate_window`` messages with an outcome)
-    max_complaint_rate: float = 0.003
-    rate_window: int = 1000
+    email: str = setting(
+        "", "the editor's address (default: [sender] email)", example="editor@example.com"
+    )
+    max_bounce_rate: float = setting(
+        0.05, "a part pauses when this share of its delivered messages bounced ..."
+    )
+    max_complaint_rate: float = setting(
+        0.003, "... or complained (of its last rate_window messages with an outcome)"
+    )
+    rate_window: int = setting(1000)
+
+
+@dataclass
+class Web:
+    base_url: str = setting(
+        "http://127.0.0.1:8025",
+        "the public address of `newsletter serve` (unsubscribe links point here)",
+        example="https://news.example.com",
+    )
+    host: str = setting("127.0.0.1")
+    port: int = setting(8025)
+    trusted_proxies: int = setting(
+        0,
+        "how many reverse proxies (nginx, Caddy) stand in front of the app: their"
+        " X-Forwarded-For gives the reader's IP address (rate limits, consent records)",
+        example=1,
+    )
+
+
+@dataclass
+class Dns:
+    """``newsletter domain check``: where to look up the sending domain's records."""
+
+    nameserver: str = setting(
+        "",
+        'the resolver to ask: "" for the system\'s, or an IP address (127.0.0.1:5353);'
+        " $NEWSLETTER_DNS_NAMESERVER overrides it",
+        example="1.1.1.1",
+    )
+    dkim_selectors: list[str] = setting(
+        doc="the DKIM selectors your provider shows you (Postmark and SES assign them per account)",
+        example=["20240101pm"],
+        factory=list,
+    )
+    spf_domain: str = setting(
+        "",
+        "the domain whose SPF record sends for you, when not the provider's usual one",
+        example="pm-bounces.example.com",
+    )
+
+
+@dataclass
+class Tracking:
+    """Passed to the provider (Postmark, SendGrid, Mailgun track per message; Resend per
+    domain, so turning these on there is refused). Off by default: many senders are health
+    practices whose readers expect discretion."""
+
+    open_pixel: bool = setting(False)
+    click_rewriting: bool = setting(False)
+
+
+@dataclass
+class ListSettings(Typed):
+    """``[lists.NAME]``: how readers join a list through the subscribe form."""
+
+    double_opt_in: bool = setting(
+        True, "a reader who fills in the form confirms by email before getting anything"
+    )
+    consent_text: str = setting(
+        "",
+        "shown beside a required checkbox on the form, and kept in each consent record",
+        example="I agree to receive this email series. I can unsubscribe at any time.",
+    )
+    title: str = setting("", "the form's heading", example="Get the series by email")
+    confirm_expiry: str = setting(
+        "7d",
+        "how long a confirmation link stays valid; unconfirmed addresses are purged after it",
+    )
+    page: str = setting(
+        "",
+        'the page of your site the form is on: the "Back" link of the form\'s error page',
+        example="https://example.com/blog/post",
+    )
+    language: str = setting(
+        "",
+        "the language of the form, its answers and the confirmation email (default:"
+        " [brand] language)",
+        example="de",
+    )
+    confirm_expiry_interval: timedelta = derived()
+
+    def derive(self) -> None:
+        self.confirm_expiry_interval = parse_interval(self.confirm_expiry, "confirm_expiry")
+
+
+@dataclass
+class Feeds(Typed):
+    """`newsletter feeds`: where the note about a post waiting for approval goes."""
+
+    notify: str = setting(
+        "",
+        "who is told when a post waits for 'newsletter approve' (default: [sender] email)",
+        example="editor@example.com",
+    )
+    poll: str = setting(
+        "1h", "how often each feed is fetched unless `feeds add --poll` says otherwise"
+    )
+    poll_interval: timedelta = derived()
+
+    def derive(self) -> None:
+        self.poll_interval = parse_interval(self.poll, "[feeds] poll")
 
 
 @dataclass
 class FetchSettings:
     """``[fetch]``: every page and feed this tool fetches (``import URL``, feeds)."""
 
-    #: fetch from loopback, private and link-local addresses too (local testing only)
-    allow_private: bool = False
-    #: seconds for a whole fetch: connecting, redirects and every read of the answer
-    timeout: float = 15.0
+    timeout: float = setting(
+        15.0, "seconds for a whole fetch: connecting, redirects and every read of the answer"
+    )
+    allow_private: bool = setting(
+        False, "fetch from loopback, private and link-local addresses too (local testing only)"
+    )
 
 
 @dataclass
@@ -232,28 +359,31 @@ class Smtp:
     """``[providers.smtp]``: the mail server a practice already has (Google Workspace,
     Microsoft 365, its host's relay). The password comes from ``$SMTP_PASSWORD``."""
 
-    host: str = ""
-    port: int = 587
-    security: Security = Security.STARTTLS
-    #: the login (often the mailbox's address); "" for a relay that takes no login
-    username: str = ""
-    #: persistent connections used at once (each sends its share of a batch in turn)
-    connections: int = 1
-    #: messages per second over all connections, 0 = no limit of our own
-    rate_limit: float = 0.0
-    #: messages per batch (per check of the ledger between batches)
-    batch_size: int = 50
-    #: seconds to wait for each answer of the server
-    timeout: float = 30.0
-    #: the envelope sender (where bounces go); default [sender] email
-    return_path: str = ""
-    #: VERP: each message's envelope sender names it (news+nl-42-5f1c0a9e3b@…), so a bounce
-    #: that does not quote the message is still matched (the mailbox must take plus addresses)
-    verp: bool = False
-    #: a CA file to trust (a relay with a private certificate); default the system's
-    ca_file: str = ""
-    #: the name given in EHLO; default this machine's name
-    helo: str = ""
+    host: str = setting("", example="smtp.gmail.com")
+    port: int = setting(587)
+    security: Security = setting(
+        Security.STARTTLS, 'or "tls" (port 465), "none" (a relay on this machine only)'
+    )
+    username: str = setting(
+        "",
+        'the login (often the mailbox\'s address); "" for a relay that takes no login',
+        example="you@example.com",
+    )
+    connections: int = setting(1, "persistent connections used at once")
+    rate_limit: float = setting(0.0, "messages per second over all connections, 0 = no limit")
+    batch_size: int = setting(50, "messages between two checks of the ledger")
+    timeout: float = setting(30.0, "seconds to wait for each answer of the server")
+    return_path: str = setting("", "the envelope sender (where bounces go); default [sender] email")
+    verp: bool = setting(
+        False,
+        "each message's envelope sender names it (news+nl-42-5f1c0a9e3b@...), so a bounce"
+        " that does not quote the message is still matched (the mailbox must take plus"
+        " addresses)",
+    )
+    ca_file: str = setting(
+        "", "a CA file to trust (a relay with a private certificate); default the system's"
+    )
+    helo: str = setting("", "the name given in EHLO; default this machine's name")
 
 
 @dataclass
@@ -261,43 +391,55 @@ class Imap:
     """``[bounces.imap]``: the mailbox where delivery status notifications arrive. The
     password comes from ``$IMAP_PASSWORD``."""
 
-    host: str = ""
-    port: int = 993
-    security: Security = Security.TLS
-    user: str = ""
-    folder: str = "INBOX"
-    #: where processed bounces, complaints and auto-replies are moved
-    processed_folder: str = "Newsletter processed"
-    #: delete processed messages instead of moving them (only when you ask for it)
-    delete_processed: bool = False
-    ca_file: str = ""
-    timeout: float = 30.0
+    host: str = setting("", example="imap.gmail.com")
+    port: int = setting(993)
+    security: Security = setting(Security.TLS, 'or "starttls" (port 143)')
+    user: str = setting("", example="you@example.com")
+    folder: str = setting("INBOX")
+    processed_folder: str = setting(
+        "Newsletter processed", "where processed bounces, complaints and auto-replies are moved"
+    )
+    delete_processed: bool = setting(
+        False, "delete processed messages instead of moving them (only when you ask for it)"
+    )
+    ca_file: str = setting("")
+    timeout: float = setting(30.0)
 
 
 @dataclass
-class Bounces:
+class Bounces(Typed):
     """``[bounces]``: read bounces from a mailbox (for the smtp provider)."""
 
-    #: how often `newsletter run` reads the mailbox
-    every: str = "15m"
-    imap: Imap | None = None
+    every: str = setting("15m", "how often `newsletter run` reads the mailbox")
+    imap: Imap | None = field(default=None, metadata={"table": Imap})
+    every_interval: timedelta = derived()
+
+    def derive(self) -> None:
+        self.every_interval = parse_interval(self.every, "[bounces] every")
 
 
 @dataclass
 class Config:
-    root: Path = field(default_factory=Path.cwd)
-    database_url: str = "sqlite:///newsletter.db"
-    issues_dir: str = "issues"
-    templates_dir: str = "templates"
+    root: Path = field(default_factory=Path.cwd, metadata={"derived": True})
+    database_url: str = setting(
+        "sqlite:///newsletter.db",
+        "where subscribers, queued series and the delivery ledger live; SQLite by default,"
+        " $NEWSLETTER_DATABASE_URL overrides it (e.g. postgresql://...)",
+        shown=True,
+    )
+    issues_dir: str = setting("issues", "your issue files (Markdown with front matter)", shown=True)
+    templates_dir: str = setting(
+        "templates", "put a template here to override the built-in one", shown=True
+    )
     sender: Sender = field(default_factory=Sender)
     brand: Brand = field(default_factory=Brand)
-    sending: Sending = field(default_factory=Sending)
-    web: Web = field(default_factory=Web)
-    tracking: Tracking = field(default_factory=Tracking)
-    dns: Dns = field(default_factory=Dns)
     series: SeriesStyle = field(default_factory=SeriesStyle)
-    feeds: Feeds = field(default_factory=Feeds)
+    sending: Sending = field(default_factory=Sending)
     notify: Notify = field(default_factory=Notify)
+    web: Web = field(default_factory=Web)
+    dns: Dns = field(default_factory=Dns)
+    tracking: Tracking = field(default_factory=Tracking)
+    feeds: Feeds = field(default_factory=Feeds)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     #: per-provider settings ([providers.postmark] ...), read by each provider
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -306,7 +448,7 @@ class Config:
     bounces: Bounces = field(default_factory=Bounces)
     #: per-list settings ([lists.readers] ...) for the subscribe form
     lists: dict[str, ListSettings] = field(default_factory=dict)
-    path: Path | None = None
+    path: Path | None = field(default=None, metadata={"derived": True})
 
     def list_settings(self, name: str) -> ListSettings:
         return self.lists.get(name) or ListSettings()
@@ -333,16 +475,17 @@ class Config:
         return self.resolve(self.templates_dir)
 
 
+#: the tables of newsletter.toml, in the order ``newsletter init`` writes them
 _SECTIONS: dict[str, type] = {
     "sender": Sender,
     "brand": Brand,
-    "sending": Sending,
-    "web": Web,
-    "tracking": Tracking,
-    "dns": Dns,
     "series": SeriesStyle,
-    "feeds": Feeds,
+    "sending": Sending,
     "notify": Notify,
+    "web": Web,
+    "dns": Dns,
+    "tracking": Tracking,
+    "feeds": Feeds,
     "fetch": FetchSettings,
 }
 _TOP = {
@@ -593,7 +736,7 @@ _PARSERS: dict[tuple[str, str], Callable[[Any, str], Any]] = {
 
 
 def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
-    names = {f.name: f for f in fields(obj) if not f.metadata.get("derived")}
+    names = {f.name: f for f in fields(obj) if is_setting(f)}
     for key, value in data.items():
         if key not in names:
             raise _unknown(source, f"{section}.{key}", list(names))
@@ -612,7 +755,7 @@ def _fill(obj: Any, data: dict[str, Any], source: str, section: str) -> None:
         parser = _PARSERS.get((section, key))
         if parser is not None:
             value = parser(value, f"{source}: setting '{section}.{key}'")
-        setattr(obj, key, value)
+        object.__setattr__(obj, key, value)  # (derived by the caller, once all are checked)
 
 
 def _required(value: str, source: str, section: str, key: str) -> None:
@@ -620,31 +763,87 @@ def _required(value: str, source: str, section: str, key: str) -> None:
         raise ConfigError(f"{source}: [{section}] needs '{key}'")
 
 
-def _bounces(cfg: Config, value: Any, source: str) -> None:
+def _tables(value: Any, source: str, key: str, example: str) -> dict[str, dict[str, Any]]:
+    """``[key.NAME]`` tables (providers, lists)."""
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError(f"{source}: '{key}' must hold tables like [{key}.{example}]")
+    return value
+
+
+# --- one loader per table: (cfg, key, value, source) ---------------------------------
+def _load_section(cfg: Config, key: str, value: Any, source: str) -> None:
+    """``[sender]``, ``[sending]`` ...: checked, then its typed values derived."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: '{key}' must be a table ([{key}])")
+    section = getattr(cfg, key)
+    _fill(section, value, source, key)
+    if hasattr(section, "check"):
+        section.check(source)
+    _derive(section)
+
+
+def _derive(section: Any) -> None:
+    """A section's typed values, from its settings just read."""
+    if isinstance(section, Typed):
+        section.derive()
+
+
+def _load_providers(cfg: Config, key: str, value: Any, source: str) -> None:
+    cfg.providers = _tables(value, source, key, "postmark")
+    if "smtp" in value:
+        _fill(cfg.smtp, value["smtp"], source, "providers.smtp")
+        _required(cfg.smtp.host, source, "providers.smtp", "host")
+
+
+def _load_bounces(cfg: Config, key: str, value: Any, source: str) -> None:
     if not isinstance(value, dict):
         raise ConfigError(f"{source}: 'bounces' must be a table ([bounces])")
     table = dict(value)
     imap = table.pop("imap", None)
     _fill(cfg.bounces, table, source, "bounces")
+    _derive(cfg.bounces)
     if imap is not None:
         if not isinstance(imap, dict):
             raise ConfigError(f"{source}: 'bounces.imap' must be a table ([bounces.imap])")
         cfg.bounces.imap = Imap()
         _fill(cfg.bounces.imap, imap, source, "bounces.imap")
-        for key in ("host", "user"):
-            _required(getattr(cfg.bounces.imap, key), source, "bounces.imap", key)
+        for name in ("host", "user"):
+            _required(getattr(cfg.bounces.imap, name), source, "bounces.imap", name)
+
+
+def _load_lists(cfg: Config, key: str, value: Any, source: str) -> None:
+    for name, table in _tables(value, source, key, "readers").items():
+        settings = ListSettings()
+        _fill(settings, table, source, f"lists.{name}")
+        settings.confirm_expiry_interval = parse_interval(
+            settings.confirm_expiry, f"{source}: [lists.{name}] confirm_expiry"
+        )
+        settings.page = _optional_url(settings.page, f"{source}: [lists.{name}] page")
+        settings.language = _language(optional=True)(
+            settings.language, f"{source}: setting 'lists.{name}.language'"
+        )
+        cfg.lists[name] = settings
+
+
+def _load_top(cfg: Config, key: str, value: Any, source: str) -> None:
+    """``database_url``, ``issues_dir``, ``templates_dir``."""
+    if key not in _TOP:
+        raise _unknown(source, key, sorted(_TOP))
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: setting '{key}' expected text, got {value!r}")
+    setattr(cfg, key, value)
+
+
+_LOADERS: dict[str, Callable[[Config, str, Any, str], None]] = {
+    **{name: _load_section for name in _SECTIONS},
+    "providers": _load_providers,
+    "bounces": _load_bounces,
+    "lists": _load_lists,
+}
 
 
 def _finish(cfg: Config) -> Config:
-    """The derived values, and the settings that come from the environment."""
-    cfg.sending.zone = zone(cfg.sending.timezone, "[sending] timezone")
-    cfg.sending.grace_interval = parse_interval(cfg.sending.grace, "[sending] grace")
-    cfg.sending.settle_after_interval = parse_interval(
-        cfg.sending.settle_after, "[sending] settle_after"
-    )
-    cfg.sending.settle_within_interval = parse_interval(
-        cfg.sending.settle_within, "[sending] settle_within"
-    )
+    """The settings that come from the environment."""
     secret = secrets.read(SECRET_ENV)
     secrets.register_env(*secrets.WEBHOOK_ENV)  # read by the web app on a provider's request
     if SECRET_ENV in os.environ and len(secret) < SECRET_MIN_LENGTH:
@@ -655,6 +854,17 @@ def _finish(cfg: Config) -> Config:
     return cfg
 
 
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: no such configuration file", hint="run 'newsletter init DIR' to create one"
+        )
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
 def load_config(path: Path | str | None = None) -> Config:
     """Read newsletter.toml (``path``, $NEWSLETTER_CONFIG, or ./newsletter.toml if present)."""
     if path is None:
@@ -663,145 +873,22 @@ def load_config(path: Path | str | None = None) -> Config:
         if not path.exists():
             return _finish(Config(root=Path.cwd()))
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(
-            f"{path}: no such configuration file", hint="run 'newsletter init DIR' to create one"
-        )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = _read(path)
     cfg = Config(root=path.resolve().parent, path=path.resolve())
     for key, value in data.items():
-        if key not in _TOP:
-            raise _unknown(str(path), key, sorted(_TOP))
-        if key in _SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{path}: '{key}' must be a table ([{key}])")
-            _fill(getattr(cfg, key), value, str(path), key)
-            if key == "series":
-                cfg.series.check(str(path))
-        elif key == "providers":
-            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-                raise ConfigError(f"{path}: 'providers' must hold tables like [providers.postmark]")
-            cfg.providers = value
-            if "smtp" in value:
-                _fill(cfg.smtp, value["smtp"], str(path), "providers.smtp")
-                _required(cfg.smtp.host, str(path), "providers.smtp", "host")
-        elif key == "bounces":
-            _bounces(cfg, value, str(path))
-        elif key == "lists":
-            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-                raise ConfigError(f"{path}: 'lists' must hold tables like [lists.readers]")
-            for name, table in value.items():
-                settings = ListSettings()
-                _fill(settings, table, str(path), f"lists.{name}")
-                from .timing import parse_interval  # (timing does not import config)
-
-                parse_interval(settings.confirm_expiry, f"{path}: [lists.{name}] confirm_expiry")
-                settings.page = _optional_url(settings.page, f"{path}: [lists.{name}] page")
-                settings.language = _language(optional=True)(
-                    settings.language, f"{path}: setting 'lists.{name}.language'"
-                )
-                cfg.lists[name] = settings
-        else:
-            if not isinstance(value, str):
-                raise ConfigError(f"{path}: setting '{key}' expected text, got {value!r}")
-            setattr(cfg, key, value)
+        _LOADERS.get(key, _load_top)(cfg, key, value, str(path))
     return _finish(cfg)
 
 
-DEFAULT_TOML = """\
+# --- DEFAULT_TOML: written by `newsletter init`, generated from the fields above ----------
+_HEAD = """\
 # newsletter.toml: settings for this newsletter. Every setting has a default;
 # uncomment and change what you need. Secrets (API keys, the signing secret)
 # never go here: they come from environment variables.
+"""
 
-# Where subscribers, queued series and the delivery ledger live.
-# SQLite by default; NEWSLETTER_DATABASE_URL overrides this (e.g. postgresql://...).
-database_url = "sqlite:///newsletter.db"
-issues_dir = "issues"        # your issue files (Markdown with front matter)
-templates_dir = "templates"  # put a template here to override the built-in one
-
-[sender]
-name = "Your Name"
-email = "newsletter@example.com"
-# reply_to = "you@example.com"
-# Required by anti-spam law (CAN-SPAM, CASL): shown in every email's footer.
-postal_address = "123 Example Street, Springfield"
-
-[brand]
-# primary_color = "#2f6f62"       # buttons and links
-# text_color = "#1f2933"
-# background_color = "#f4f1ec"
-# content_background = "#ffffff"
-# font_family = "Georgia, 'Times New Roman', serif"
-# logo_url = "https://example.com/logo.png"
-# language = "en"
-# greeting = "Hi {first_name},"   # "" for no greeting
-# first_name_fallback = "there"
-
-[series]
-# subject = "{heading}"     # or "{title}: {heading}", "{heading} ({k}/{n})"
-# sign_off = "Until next time,\\n{author}"   # "" for none; {author} from the issue
-# language = "de"   # the frame's words and lang; default: each article's own (detected)
-
-[sending]
-provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun, resend, ses, smtp
-# outbox_dir = "outbox"
-# timezone = "UTC"    # for subscribers without a timezone of their own
-# grace = "6h"        # a send missed while the machine was off still goes out within this
-# batch_size = 0      # recipients per request; 0 = the provider's own limit
-# rate_limit = 0      # messages per second; 0 = as fast as the provider allows
-# poll_seconds = 30
-# max_error_rate = 0.5  # pause a series when this share of a batch fails
-# lease_seconds = 600   # a crashed sender's rows are taken back after this
-# settle_after = "2m"   # a lost answer is first looked for in the provider's log after this
-# settle_within = "24h" # no evidence by then: you decide (told once, by mail and in status)
-
-[notify]
-# Who is told when something needs a person (a pause, a batch to decide, a bounce rate):
-# email = "editor@example.com"   # default: [sender] email; at most one mail an hour
-# max_bounce_rate = 0.05         # a part pauses above these shares of its last
-# max_complaint_rate = 0.003     # rate_window messages with an outcome
-# rate_window = 1000
-
-[web]
-# The public address of `newsletter serve`; unsubscribe links point here.
-# base_url = "https://news.example.com"
-# host = "127.0.0.1"
-# port = 8025
-# trusted_proxies = 1   # behind nginx or Caddy: the reader's IP from X-Forwarded-For
-
-[dns]
-# `newsletter domain check` looks up SPF, DKIM and DMARC for your sender's domain.
-# nameserver = "1.1.1.1"          # default: the system's resolver
-# dkim_selectors = ["20240101pm"]  # the selector(s) your provider shows you
-# spf_domain = "pm-bounces.example.com"
-
-[tracking]
-# Off unless you turn them on: your readers may expect discretion.
-# open_pixel = false
-# click_rewriting = false
-
-# How readers join a list through `newsletter form LIST` (double opt-in unless turned off).
-# [lists.readers]
-# double_opt_in = true
-# consent_text = "I agree to receive this email series. I can unsubscribe at any time."
-# title = "Get the series by email"
-# confirm_expiry = "7d"
-# page = "https://example.com/blog/post"   # where the form is: its error page's "Back" link
-# language = "de"   # the form, its answers and the confirmation email ([brand] language)
-
-[feeds]
-# Who is told when a post from a feed waits for 'newsletter approve' (default: [sender] email).
-# notify = "editor@example.com"
-# poll = "1h"         # how often each feed is fetched; be polite to the blog
-
-[fetch]
-# Pages and feeds are fetched within one deadline, never from this machine or your network.
-# timeout = 15            # seconds for a whole fetch (connect, redirects, every read)
-# allow_private = false   # true only for local testing: fetch from 127.0.0.1, 10.x, ...
-
+#: the providers' own settings ([providers.NAME], read by each provider)
+_PROVIDERS_TOML = """\
 # [providers.postmark]   # API key from $POSTMARK_SERVER_TOKEN
 # message_stream = "broadcast"
 
@@ -815,25 +902,101 @@ provider = "outbox"   # outbox (writes .eml files), postmark, sendgrid, mailgun,
 
 # [providers.ses]        # $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY; pip install 'newsletter[ses]'
 # region = "eu-west-1"
-
-# [providers.smtp]       # your own mail server; password from $SMTP_PASSWORD
-# host = "smtp.gmail.com"
-# port = 587
-# security = "starttls"  # or "tls" (port 465), "none" (a relay on this machine only)
-# username = "you@example.com"
-# connections = 1        # persistent connections used at once
-# rate_limit = 0         # messages per second, 0 = no limit of our own
-# batch_size = 50        # messages between two checks of the ledger
-# verp = false           # each message's envelope sender names it (news+nl-42-…@)
-
-# Read bounces and complaints from a mailbox (for the smtp provider); password from $IMAP_PASSWORD.
-# [bounces]
-# every = "15m"
-
-# [bounces.imap]         # the mailbox where bounces arrive
-
-# host = "imap.gmail.com"
-# user = "you@example.com"
-# folder = "INBOX"
-# processed_folder = "Newsletter processed"   # never deleted unless delete_processed = true
 """
+
+#: the file's tables in order, with their settings
+_LAYOUT: list[tuple[str, type]] = [
+    ("", Config),
+    ("sender", Sender),
+    ("brand", Brand),
+    ("series", SeriesStyle),
+    ("sending", Sending),
+    ("notify", Notify),
+    ("web", Web),
+    ("dns", Dns),
+    ("tracking", Tracking),
+    ("lists.readers", ListSettings),
+    ("feeds", Feeds),
+    ("fetch", FetchSettings),
+    ("providers", dict),
+    ("providers.smtp", Smtp),
+    ("bounces", Bounces),
+    ("bounces.imap", Imap),
+]
+#: the tables written commented out (an example of each)
+_COMMENTED = {"lists.readers", "providers.smtp", "bounces", "bounces.imap"}
+#: the comment above a table
+_INTROS = {
+    "notify": "Who is told when something needs a person (a pause, a batch to decide, a bounce"
+    " rate): at most one mail an hour.",
+    "dns": "`newsletter domain check` looks up SPF, DKIM and DMARC for your sender's domain.",
+    "tracking": "Off unless you turn them on: your readers may expect discretion.",
+    "lists.readers": "How readers join a list through `newsletter form LIST` (double opt-in"
+    " unless turned off).",
+    "fetch": "Pages and feeds are fetched within one deadline, never from this machine or your"
+    " network.",
+    "providers.smtp": "Your own mail server; the password from $SMTP_PASSWORD.",
+    "bounces": "Read bounces and complaints from a mailbox (for the smtp provider).",
+    "bounces.imap": "The mailbox where bounces arrive; the password from $IMAP_PASSWORD.",
+}
+_WIDTH = 92
+
+
+def toml_value(value: Any) -> str:
+    """``value`` as TOML writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):  # (a StrEnum too)
+        return json.dumps(str(value), ensure_ascii=False)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def settings_of(cls: type) -> list[Field[Any]]:
+    """The fields of ``cls`` that are settings (not derived values, not sub-tables)."""
+    return [f for f in fields(cls) if is_setting(f) and "doc" in f.metadata]
+
+
+def default_of(f: Field[Any]) -> Any:
+    if f.default is MISSING and callable(f.default_factory):
+        return f.default_factory()
+    return f.default
+
+
+def _comment(text: str, indent: str = "# ") -> list[str]:
+    return textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent)
+
+
+def _setting_lines(f: Field[Any], commented: bool) -> list[str]:
+    default, example = default_of(f), f.metadata["example"]
+    doc = f.metadata["doc"]
+    if example is not None and default not in ("", []):
+        doc = f"{doc}; default {toml_value(default)}" if doc else f"default {toml_value(default)}"
+    prefix = "" if f.metadata["shown"] and not commented else "# "
+    line = f"{prefix}{f.name} = {toml_value(default if example is None else example)}"
+    if not doc:
+        return [line]
+    if len(line) + 4 + len(doc) <= _WIDTH:
+        return [f"{line}   # {doc}"]
+    return [*_comment(doc), line]
+
+
+def _generate() -> str:
+    out = [_HEAD]
+    for name, cls in _LAYOUT:
+        lines, commented = _comment(_INTROS.get(name, "")), name in _COMMENTED
+        if cls is dict:
+            out.append(_PROVIDERS_TOML)
+            continue
+        if name:
+            lines.append(("# " if commented else "") + f"[{name}]")
+        for f in settings_of(cls):
+            lines += _setting_lines(f, commented)
+        out.append("\n".join(lines) + "\n")
+    return "\n".join(out)
+
+
+DEFAULT_TOML = _generate()

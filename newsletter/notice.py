@@ -58,7 +58,8 @@ def tell_editor(store: Store, config: Config, now: datetime | None = None) -> st
         lines += [f"{WORDS[e.kind]} ({e.at:%Y-%m-%d %H:%M} UTC):", f"  {e.message}", ""]
     lines.append(WORDS["outro"])
     text = "\n".join(lines) + "\n"
-    batch = Batch(
+    batch = Batch.from_config(
+        config,
         key=f"notice-{events[-1].id}",
         subject=WORDS["subject"].format(n=len(events)),
         html=(
@@ -66,9 +67,6 @@ def tell_editor(store: Store, config: Config, now: datetime | None = None) -> st
             f'font-size:14px;white-space:pre-wrap">{html.escape(text)}</pre></body></html>'
         ),
         text=text,
-        from_email=config.sender.email,
-        from_name=config.sender.name,
-        reply_to=config.sender.reply_to,
         tag="notice",
         metadata={"kind": "notice"},
         recipients=[Recipient(_ID_BASE - events[-1].id, to)],

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from . import i18n
 from .blocks import Inline
-from .config import Brand, Config, SeriesStyle
+from .config import GREETING_FALLBACK, Brand, Config, SeriesStyle
 from .errors import NewsletterError
 from .inline import wrap
 from .resources import templates_dir
@@ -212,7 +212,11 @@ def archive_url(config: Config, slug: str, index: int) -> str:
 
 
 def personalize(
-    rendered: RenderedPart, *, first_name: str, unsubscribe_url: str, fallback: str = "there"
+    rendered: RenderedPart,
+    *,
+    first_name: str,
+    unsubscribe_url: str,
+    fallback: str = GREETING_FALLBACK,
 ) -> tuple[str, str]:
     """The part's HTML and text for one subscriber (their fields escaped in the HTML)."""
     return fill(
@@ -225,7 +229,7 @@ def personalize(
 
 
 def placeholder_values(
-    *, first_name: str, unsubscribe_url: str, fallback: str = "there"
+    *, first_name: str, unsubscribe_url: str, fallback: str = GREETING_FALLBACK
 ) -> tuple[dict[str, str], dict[str, str]]:
     """What each placeholder becomes for one subscriber: in the HTML (escaped), in the text."""
     name = (first_name or "").strip() or fallback
@@ -234,7 +238,12 @@ def placeholder_values(
 
 
 def fill(
-    html_in: str, text_in: str, *, first_name: str, unsubscribe_url: str, fallback: str = "there"
+    html_in: str,
+    text_in: str,
+    *,
+    first_name: str,
+    unsubscribe_url: str,
+    fallback: str = GREETING_FALLBACK,
 ) -> tuple[str, str]:
     """HTML and text with the placeholders filled in for one subscriber, escaped in HTML.
 

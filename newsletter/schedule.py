@@ -22,10 +22,9 @@ from .pipeline import render_issue
 from .render import RenderedPart
 from .store import Store, ledger, utcnow
 from .store.busy import describe, is_busy
-from .timing import parse_at, parse_interval, parse_when, to_naive_utc, zone
+from .timing import cadence, parse_when, to_naive_utc
 
 log = logging.getLogger("newsletter.schedule")
-MODES = ("broadcast", "sequence")
 
 
 def snapshots(parts: list[RenderedPart]) -> list[ledger.PartSnapshot]:
@@ -70,13 +69,7 @@ def queue_issue(
     again: bool = False,
 ) -> Queued:
     now_aware = (now or utcnow()).replace(tzinfo=UTC)
-    if mode not in MODES:
-        raise InputError("--mode", f"expected broadcast or sequence, got {mode!r}")
-    interval = parse_interval(every)
-    send_at = parse_at(at)
-    if send_at and interval.total_seconds() % 86400:
-        raise InputError("--every", f"with --at, the interval must be whole days, got {every!r}")
-    zone(config.sending.timezone, "[sending] timezone")
+    interval, send_at = cadence(mode, every, at)
     start_at = parse_when(start, config.sending.timezone, now_aware)
     if start_at < now_aware - timedelta(minutes=1):
         raise InputError(
@@ -341,11 +334,10 @@ def run_forever(
             next_run_time=datetime.now(UTC),
         )
         if config.bounces.imap is not None:  # DSNs and complaints from the mailbox
-            every = parse_interval(config.bounces.every, "[bounces] every")
             sched.add_job(
                 bounces,
                 "interval",
-                seconds=every.total_seconds(),
+                seconds=config.bounces.every_interval.total_seconds(),
                 id="bounces",
                 next_run_time=datetime.now(UTC),
             )

@@ -42,7 +42,6 @@ from .store import Store, ledger, utcnow
 from .store.busy import is_busy, patient
 from .store.claims import Claim, RowOutcome
 from .store.states import BatchState, DeliveryState
-from .timing import parse_interval
 
 log = logging.getLogger("newsletter.sender")
 T = TypeVar("T")
@@ -106,7 +105,7 @@ class Sender:
         #: who this sender is in the ledger (host:pid:random)
         self.token = ledger.claim_token()
         self.signer = Signer.from_env(store.signing_secret)
-        self.grace = parse_interval(config.sending.grace, "[sending] grace")
+        self.grace = config.sending.grace_interval
         wanted = config.sending.batch_size or provider.max_batch
         #: requests of at most batch_size, paced so that no second exceeds the rate limit
         self.pacer = Pacer(config.sending.rate_limit, max(1, min(wanted, provider.max_batch)))
@@ -215,14 +214,12 @@ class Sender:
         snap = ledger.part_snapshot(self.store, claim.campaign_id, claim.part)
         c = ledger.campaign(self.store, claim.campaign_id)
         base = self.config.web.base_url
-        return Batch(
+        return Batch.from_config(
+            self.config,
             key=claim.key,
             subject=snap.subject,
             html=snap.html,
             text=snap.text,
-            from_email=self.config.sender.email,
-            from_name=self.config.sender.name,
-            reply_to=self.config.sender.reply_to,
             tag=f"{c.slug}-part-{claim.part}",
             # (the greeting's words are the part's: "Hi there," / "Hallo zusammen,")
             first_name_fallback=first_name_fallback(self.config, html_language(snap.html)),

@@ -39,7 +39,6 @@ from .store.busy import describe, patient
 from .store.claims import claim_token
 from .store.states import ConfirmationState
 from .store.subscribers import holds, normalise_email, token_key, valid_timezone
-from .timing import parse_interval
 
 log = logging.getLogger("newsletter.signup")
 
@@ -328,9 +327,7 @@ class Signups:
 
 
 def expiry_seconds(config: Config, list_name: str) -> int:
-    setting = config.list_settings(list_name).confirm_expiry
-    where = f"[lists.{list_name}] confirm_expiry"
-    return int(parse_interval(setting, where).total_seconds())
+    return int(config.list_settings(list_name).confirm_expiry_interval.total_seconds())
 
 
 def longest_expiry(config: Config) -> int:
@@ -420,16 +417,13 @@ class ConfirmationMailer:
             confirm_url=self.confirm_url(claimed.subscriber_id, claimed.list_id),
             days=max(1, expiry_seconds(self.config, name) // 86400),
         )
-        batch = Batch(
+        batch = Batch.from_config(
+            self.config,
             key=f"confirm-{claimed.id}-{claimed.created_at:%Y%m%d%H%M%S}",
             subject=_("Please confirm: %(title)s") % {"title": context["title"]},
             html=env.get_template("confirm-email.html").render(**context),
             text=env.get_template("confirm-email.txt").render(**context),
-            from_email=self.config.sender.email,
-            from_name=self.config.sender.name,
-            reply_to=self.config.sender.reply_to,
             tag="confirm",
-            first_name_fallback=self.config.brand.first_name_fallback,
             metadata={"kind": "confirm"},
             # Not a ledger row: a negative id keeps it apart from deliveries.
             recipients=[Recipient(-claimed.subscriber_id, claimed.email)],

@@ -25,14 +25,12 @@ def test_send(config: Config, issue: Path, to: str, part: int | None = None) -> 
     results = []
     try:
         for r in parts if part is None else [parts[part - 1]]:
-            batch = Batch(
+            batch = Batch.from_config(
+                config,
                 key=f"test-{series.slug}-{r.index}-{uuid.uuid4().hex}",  # one per proof
                 subject=f"[TEST] {r.part.subject}",
                 html=r.html,
                 text=r.text,
-                from_email=config.sender.email,
-                from_name=config.sender.name,
-                reply_to=config.sender.reply_to,
                 tag=f"{series.slug}-test",
                 first_name_fallback=first_name_fallback(config, series.language),
                 metadata={"kind": "proof"},

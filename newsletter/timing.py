@@ -67,6 +67,22 @@ def parse_at(text: str | None) -> time | None:
     return time(int(m.group(1)), int(m.group(2)))
 
 
+#: how a series goes out: to everyone on the list at once, or to each reader from when they join
+MODES = ("broadcast", "sequence")
+
+
+def cadence(mode: str, every: str, at: str | None) -> tuple[timedelta, time | None]:
+    """``--mode``, ``--every`` and ``--at`` checked together (``queue``, ``feeds add``):
+    the interval between parts and the hour in each reader's timezone."""
+    if mode not in MODES:
+        raise InputError("--mode", f"expected broadcast or sequence, got {mode!r}")
+    interval = parse_interval(every)
+    send_at = parse_at(at)
+    if send_at and interval.total_seconds() % 86400:
+        raise InputError("--every", f"with --at, the interval must be whole days, got {every!r}")
+    return interval, send_at
+
+
 def to_naive_utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
 

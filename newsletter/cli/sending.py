@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def _modes() -> tuple[str, ...]:
-    from ..schedule import MODES
+    from ..timing import MODES
 
     return MODES
 

@@ -51,25 +51,21 @@ def add_feed(
     now: datetime | None = None,
 ) -> tuple[FeedInfo, FeedResult]:
     """Add a feed and read it once; the feed is refused when it cannot be read."""
-    from ..schedule import MODES
-    from ..timing import parse_at, parse_interval
+    from ..timing import cadence, parse_interval
     from . import records
     from .fetch import FeedError
     from .poll import poll_one
 
     now = now or utcnow()
-    if mode not in MODES:
-        raise InputError("--mode", f"expected broadcast or sequence, got {mode!r}")
-    interval = parse_interval(every)
-    send_at = parse_at(at)
-    if send_at and interval.total_seconds() % 86400:
-        raise InputError("--every", f"with --at, the interval must be whole days, got {every!r}")
+    _, send_at = cadence(mode, every, at)
     if approve not in Approve.__members__.values():
         raise InputError("--approve", f"expected auto or manual, got {approve!r}")
     if backfill < 0:
         raise InputError("--backfill", f"expected a number of posts from 0, got {backfill}")
     poll_field = "--poll" if poll else "[feeds] poll"
-    seconds = int(parse_interval(poll or config.feeds.poll, poll_field).total_seconds())
+    seconds = int(
+        (parse_interval(poll, "--poll") if poll else config.feeds.poll_interval).total_seconds()
+    )
     if seconds < MIN_POLL_SECONDS:
         raise InputError(
             poll_field,

@@ -74,14 +74,12 @@ def notify_editor(
         '<!doctype html><html><body><pre style="font-family:Menlo,Consolas,monospace;'
         f'font-size:14px;white-space:pre-wrap">{html.escape(text)}</pre></body></html>'
     )
-    batch = Batch(
+    batch = Batch.from_config(
+        config,
         key=f"feed-approval-{entry_id}",
         subject=" ".join(subject.split()),
         html=body,
         text=text,
-        from_email=config.sender.email,
-        from_name=config.sender.name,
-        reply_to=config.sender.reply_to,
         tag="feed-approval",
         metadata={"kind": "feed-approval"},
         recipients=[Recipient(_ID_BASE - entry_id, to)],

@@ -40,6 +40,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from .. import headers, secrets
+from ..config import GREETING_FALLBACK, Config
 from ..errors import NewsletterError
 from ..i18n import strip_invisible
 from ..render import fill, placeholder_values
@@ -117,8 +118,43 @@ class Batch:
     recipients: list[Recipient]
     reply_to: str = ""
     tag: str = ""  # e.g. "calmer-mornings-part-2"
-    first_name_fallback: str = "there"
+    first_name_fallback: str = GREETING_FALLBACK
     metadata: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        key: str,
+        subject: str,
+        html: str,
+        text: str,
+        tag: str,
+        recipients: list[Recipient],
+        metadata: dict[str, str],
+        first_name_fallback: str | None = None,
+    ) -> Batch:
+        """A batch from this newsletter's sender (From, Reply-To) as configured; the
+        greeting's word without a first name is ``[brand] first_name_fallback`` unless the
+        caller knows the part's language (:func:`newsletter.render.first_name_fallback`)."""
+        return cls(
+            key=key,
+            subject=subject,
+            html=html,
+            text=text,
+            from_email=config.sender.email,
+            from_name=config.sender.name,
+            recipients=recipients,
+            reply_to=config.sender.reply_to,
+            tag=tag,
+            first_name_fallback=(
+                config.brand.first_name_fallback
+                if first_name_fallback is None
+                else first_name_fallback
+            ),
+            metadata=metadata,
+        )
 
     def __post_init__(self) -> None:
         # Every provider puts these in headers: one line each (see newsletter.headers).

@@ -68,6 +68,12 @@ RETRY_IDEMPOTENT = (429, 500, 502, 503, 504)
 NEEDS_A_PERSON = (401, 403)
 #: the longest Retry-After waited for in-process; a longer one reschedules the batch
 MAX_RETRY_AFTER = 30.0
+#: ``[providers.NAME]`` defaults: seconds for each read, retries of a request, and the
+#: backoff factor between them (the total ``deadline`` is twice the timeout unless set)
+TIMEOUT = 30.0
+RETRIES = 4
+BACKOFF = 0.5
+BACKOFF_MAX = 60.0
 UNKNOWN_HINT = "check the provider's log, or run 'newsletter reconcile'"
 
 
@@ -173,11 +179,11 @@ class HttpProvider(Provider):
         base_url: str | None = None,
         sender_email: str = "",
         settings: dict[str, Any] | None = None,
-        timeout: float = 30.0,
+        timeout: float = TIMEOUT,
         deadline: float | None = None,
-        retries: int = 4,
-        backoff: float = 0.5,
-        backoff_max: float = 60.0,
+        retries: int = RETRIES,
+        backoff: float = BACKOFF,
+        backoff_max: float = BACKOFF_MAX,
         track_opens: bool = False,
         track_clicks: bool = False,
     ) -> None:
@@ -231,10 +237,10 @@ class HttpProvider(Provider):
             base_url=settings.pop("base_url", None),
             sender_email=config.sender.email,
             settings=settings,
-            timeout=float(settings.pop("timeout", 30.0)),
+            timeout=float(settings.pop("timeout", TIMEOUT)),
             deadline=float(settings.pop("deadline")) if "deadline" in settings else None,
-            retries=int(settings.pop("retries", 4)),
-            backoff=float(settings.pop("backoff", 0.5)),
+            retries=int(settings.pop("retries", RETRIES)),
+            backoff=float(settings.pop("backoff", BACKOFF)),
             track_opens=config.tracking.open_pixel,
             track_clicks=config.tracking.click_rewriting,
         )

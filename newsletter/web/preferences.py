@@ -43,7 +43,7 @@ def _page(token: str, status: int = 200, notice: str = "", error: str = "") -> R
     if p is None:
         return s.page("unsubscribe.html", 400, state="invalid")
     language = _language(token)
-    tz = zone(p.timezone or s.config.sending.timezone)
+    tz = zone(p.timezone) if p.timezone else s.config.sending.zone
 
     def local(when: datetime) -> str:
         return f"{as_utc(when).astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
