@@ -108,9 +108,11 @@ class Typed:
 
 @dataclass
 class Sender:
-    name: str = setting("Your Name", shown=True)
-    email: str = setting("newsletter@example.com", shown=True)
-    reply_to: str = setting("", example="you@example.com")
+    name: str = setting("Your Name", "the From name", shown=True)
+    email: str = setting(
+        "newsletter@example.com", "the From address, on a domain you own", shown=True
+    )
+    reply_to: str = setting("", "where replies go (default: email)", example="you@example.com")
     postal_address: str = setting(
         "123 Example Street, Springfield",
         "required by anti-spam law (CAN-SPAM, CASL): shown in every email's footer",
@@ -125,11 +127,11 @@ GREETING_FALLBACK = "there"
 @dataclass
 class Brand:
     primary_color: str = setting("#2f6f62", "buttons and links")
-    text_color: str = setting("#1f2933")
-    background_color: str = setting("#f4f1ec")
-    content_background: str = setting("#ffffff")
-    font_family: str = setting("Georgia, 'Times New Roman', serif")
-    logo_url: str = setting("", example="https://example.com/logo.png")
+    text_color: str = setting("#1f2933", "the text")
+    background_color: str = setting("#f4f1ec", "around the content")
+    content_background: str = setting("#ffffff", "behind the text")
+    font_family: str = setting("Georgia, 'Times New Roman', serif", "the text's fonts")
+    logo_url: str = setting("", "an image above every part", example="https://example.com/logo.png")
     language: str = setting(
         "en",
         "the web pages' language (the form, the archive), and an article's when its text"
@@ -238,7 +240,7 @@ class Notify:
     max_complaint_rate: float = setting(
         0.003, "... or complained (of its last rate_window messages with an outcome)"
     )
-    rate_window: int = setting(1000)
+    rate_window: int = setting(1000, "how many of a part's latest outcomes the rates count")
 
 
 @dataclass
@@ -248,8 +250,8 @@ class Web:
         "the public address of `newsletter serve` (unsubscribe links point here)",
         example="https://news.example.com",
     )
-    host: str = setting("127.0.0.1")
-    port: int = setting(8025)
+    host: str = setting("127.0.0.1", "the address `newsletter serve` listens on")
+    port: int = setting(8025, "its port")
     trusted_proxies: int = setting(
         0,
         "how many reverse proxies (nginx, Caddy) stand in front of the app: their"
@@ -286,8 +288,8 @@ class Tracking:
     domain, so turning these on there is refused). Off by default: many senders are health
     practices whose readers expect discretion."""
 
-    open_pixel: bool = setting(False)
-    click_rewriting: bool = setting(False)
+    open_pixel: bool = setting(False, "an open-tracking pixel in every message")
+    click_rewriting: bool = setting(False, "links rewritten by the provider to count clicks")
 
 
 @dataclass
@@ -359,8 +361,8 @@ class Smtp:
     """``[providers.smtp]``: the mail server a practice already has (Google Workspace,
     Microsoft 365, its host's relay). The password comes from ``$SMTP_PASSWORD``."""
 
-    host: str = setting("", example="smtp.gmail.com")
-    port: int = setting(587)
+    host: str = setting("", "the mail server (required)", example="smtp.gmail.com")
+    port: int = setting(587, "587 for STARTTLS, 465 for TLS")
     security: Security = setting(
         Security.STARTTLS, 'or "tls" (port 465), "none" (a relay on this machine only)'
     )
@@ -391,19 +393,19 @@ class Imap:
     """``[bounces.imap]``: the mailbox where delivery status notifications arrive. The
     password comes from ``$IMAP_PASSWORD``."""
 
-    host: str = setting("", example="imap.gmail.com")
-    port: int = setting(993)
+    host: str = setting("", "the mailbox's server (required)", example="imap.gmail.com")
+    port: int = setting(993, "993 for TLS, 143 for STARTTLS")
     security: Security = setting(Security.TLS, 'or "starttls" (port 143)')
-    user: str = setting("", example="you@example.com")
-    folder: str = setting("INBOX")
+    user: str = setting("", "the login (required)", example="you@example.com")
+    folder: str = setting("INBOX", "the folder where bounces arrive")
     processed_folder: str = setting(
         "Newsletter processed", "where processed bounces, complaints and auto-replies are moved"
     )
     delete_processed: bool = setting(
         False, "delete processed messages instead of moving them (only when you ask for it)"
     )
-    ca_file: str = setting("")
-    timeout: float = setting(30.0)
+    ca_file: str = setting("", "a CA file to trust; default the system's")
+    timeout: float = setting(30.0, "seconds to wait for each answer of the server")
 
 
 @dataclass
@@ -964,6 +966,17 @@ def default_of(f: Field[Any]) -> Any:
     if f.default is MISSING and callable(f.default_factory):
         return f.default_factory()
     return f.default
+
+
+def all_settings() -> list[tuple[str, Field[Any]]]:
+    """Every setting of the file, named as the README's table names it (``database_url``,
+    ``[sending] grace``, ``[lists.NAME] title``), with its field."""
+    out = []
+    for name, cls in _LAYOUT:
+        table = "lists.NAME" if name.startswith("lists.") else name
+        if cls is not dict:
+            out += [(f"[{table}] {f.name}" if table else f.name, f) for f in settings_of(cls)]
+    return out
 
 
 def _comment(text: str, indent: str = "# ") -> list[str]:

@@ -144,3 +144,24 @@ def test_every_command_is_in_the_readme() -> None:
     assert len(commands) > 20
     missing = [c for c in commands if c not in readme]
     assert missing == [], f"not in README.md: {missing}"
+
+
+def test_init_writes_each_setting_at_its_default_or_its_example(tmp_path: Path) -> None:
+    """DEFAULT_TOML is generated from the settings: uncommented, every line gives the
+    setting's default, or the example shown in its place (a placeholder is no default)."""
+    from newsletter.config import all_settings, default_of
+
+    uncommented = re.sub(r"^# ?(\w+ = |\[)", r"\1", DEFAULT_TOML, flags=re.M)
+    (tmp_path / "newsletter.toml").write_text(uncommented)
+    cfg = load_config(tmp_path / "newsletter.toml")
+    for name, f in all_settings():
+        table, _, key = name.rpartition(" ")
+        obj: object = cfg
+        for part in table.strip("[]").split(".") if table else []:
+            obj = {
+                "providers": cfg,  # [providers.smtp] is cfg.smtp
+                "lists": cfg.lists,
+                "NAME": cfg.lists.get("readers"),
+            }.get(part) or getattr(obj, part)
+        example = f.metadata["example"]
+        assert getattr(obj, key) == (default_of(f) if example is None else example), name

@@ -74,6 +74,8 @@ TIMEOUT = 30.0
 RETRIES = 4
 BACKOFF = 0.5
 BACKOFF_MAX = 60.0
+#: the settings every HTTP provider reads from ``[providers.NAME]`` (besides its own)
+SETTINGS = ("base_url", "timeout", "deadline", "retries", "backoff")
 UNKNOWN_HINT = "check the provider's log, or run 'newsletter reconcile'"
 
 
@@ -225,7 +227,7 @@ class HttpProvider(Provider):
     def from_config(cls, config: Config) -> HttpProvider:
         settings = dict(config.providers.get(cls.name, {}))
         api_key = cls.load_api_key()
-        known = {"base_url", "timeout", "deadline", "retries", "backoff", *cls.extra_settings()}
+        known = {*SETTINGS, *cls.extra_settings()}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ConfigError(
