@@ -54,38 +54,22 @@ class PartOverride:
     cta: CTA | None = None
 
 
-@dataclass
-class Issue:
+@dataclass(kw_only=True)
+class Issue(Article):
+    """An issue file: the article (its ``language:`` field "de"; "" = [series] language,
+    else detected from the text) and how it becomes a series."""
+
     slug: str
     path: Path
-    title: str
-    blocks: list[Block]
-    subtitle: str = ""
-    author: str = ""
-    url: str = ""
-    date: str = ""
     cta: CTA | None = None
     parts: int | None = None  # None: automatic
     minutes_per_part: float = DEFAULT_MINUTES
     list_name: str | None = None
-    tags: list[str] = field(default_factory=list)
-    #: the ``language:`` field ("de"); "" = [series] language, else detected from the text
-    language: str = ""
     overrides: dict[int, PartOverride] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
     @property
     def article(self) -> Article:
-        return Article(
-            title=self.title,
-            blocks=self.blocks,
-            subtitle=self.subtitle,
-            author=self.author,
-            url=self.url,
-            date=self.date,
-            tags=self.tags,
-            language=self.language,
-        )
+        return self
 
 
 class _Validator:
