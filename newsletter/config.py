@@ -76,9 +76,9 @@ def setting(
     return field(default=default, metadata=meta)
 
 
-def derived() -> Any:
+def derived(*, repr: bool = True) -> Any:  # noqa: A002 (as dataclasses.field says it)
     """A typed value computed from the settings when they are loaded (not a setting)."""
-    return field(init=False, metadata={"derived": True})
+    return field(init=False, repr=repr, metadata={"derived": True})
 
 
 def is_setting(f: Field[Any]) -> bool:
@@ -214,7 +214,7 @@ class Sending(Typed):
         "24h", "no evidence by then: you decide (told once, by mail and in status)"
     )
     #: ``timezone``, ``grace`` and the settle times as typed values
-    zone: ZoneInfo = field(init=False, metadata={"derived": True}, repr=False)
+    zone: ZoneInfo = derived(repr=False)
     grace_interval: timedelta = derived()
     settle_after_interval: timedelta = derived()
     settle_within_interval: timedelta = derived()
