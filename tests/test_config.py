@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from newsletter.cli import cli
 from newsletter.config import DEFAULT_TOML, Config, ProviderName, load_config
+from newsletter.errors import NewsletterError
 from newsletter.providers import PROVIDERS
 
 from .conftest import REPO
@@ -165,3 +166,36 @@ def test_init_writes_each_setting_at_its_default_or_its_example(tmp_path: Path) 
             }.get(part) or getattr(obj, part)
         example = f.metadata["example"]
         assert getattr(obj, key) == (default_of(f) if example is None else example), name
+
+
+@pytest.mark.parametrize(
+    "toml,expected",
+    [
+        ("x = 1", "newsletter.toml: unknown setting 'x' (expected one of: bounces, brand,"),
+        ("database_url = 3", "newsletter.toml: setting 'database_url' expected text, got 3"),
+        ("sender = 3", "newsletter.toml: 'sender' must be a table ([sender])"),
+        ("[sender]\nname = 5", "newsletter.toml: setting 'sender.name' expected str, got 5"),
+        ("bounces = 1", "newsletter.toml: 'bounces' must be a table ([bounces])"),
+        ("[bounces]\nimap = 3", "'bounces.imap' must be a table ([bounces.imap])"),
+        ('[bounces.imap]\nhost = "h"', "newsletter.toml: [bounces.imap] needs 'user'"),
+        ('[bounces]\nevery = "x"', "setting 'bounces.every': expected an interval like 3d"),
+        ("providers = 1", "'providers' must hold tables like [providers.postmark]"),
+        ("[providers.smtp]\nport = 25", "newsletter.toml: [providers.smtp] needs 'host'"),
+        ('[providers.smtp]\nhost = "h"\nsecurity = "ssl"', "expected one of starttls, tls, none"),
+        ("lists = 1", "'lists' must hold tables like [lists.readers]"),
+        ('[lists.r]\npage = "ftp://x"', "newsletter.toml: [lists.r] page: expected an address"),
+        ('[lists.r]\nlanguage = "German"', "setting 'lists.r.language': expected a language"),
+        ("[lists.r]\nfoo = 1", "unknown setting 'lists.r.foo'"),
+        ('[series]\nsubject = "{title}"', "'series.subject' has neither {heading} nor {k}"),
+        ("[notify]\nrate_window = 0", "'notify.rate_window': expected a number of at least 1"),
+    ],
+)
+def test_every_table_s_mistakes_are_named_as_before(
+    tmp_path: Path, toml: str, expected: str
+) -> None:
+    """load_config reads each table with its own small function: the messages stayed."""
+    path = tmp_path / "newsletter.toml"
+    path.write_text(toml)
+    with pytest.raises(NewsletterError) as caught:
+        load_config(path)
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
