@@ -153,7 +153,7 @@ class Sender:
         report = SendReport()
         self.heartbeat(force=True)
         report.recovered = self.recover(now, report)
-        report.enrolled = self.patient(ledger.enroll_new_members, now, self.grace)
+        report.enrolled = self.patient(ledger.enroll, now, self.grace)
         report.missed = self.patient(ledger.mark_missed, now - self.grace)
         with ThreadPoolExecutor(1, thread_name_prefix="newsletter-send") as pool:
             launched: list[Outgoing] = []  # gone out, answer not recorded yet (oldest first)
