@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from .store import Store
 from .store.mailbox import Owner, message_owner
 from .store.states import BounceKind as Kind
+from .store.states import EventKind
 from .webhooks import suppressions
 from .webhooks.base import Observed
 
@@ -241,7 +242,7 @@ def apply(store: Store, report: Report) -> Applied:
             )
         if added:
             store.event(
-                report.kind.value,
+                EventKind(report.kind.value),  # bounce | complaint
                 f"{owner.email}: {report.kind.value} read from the mailbox ({detail[:200]}); "
                 "suppressed, later parts skipped",
                 owner.campaign_id,

@@ -38,7 +38,7 @@ from .store import consent as joins
 from .store.busy import describe, patient
 from .store.claims import claim_token
 from .store.enrolment import enroll
-from .store.states import ConfirmationState
+from .store.states import ConfirmationState, EventKind
 from .store.subscribers import holds, normalise_email, token_key, valid_timezone
 from .timing import parse_interval
 
@@ -461,7 +461,7 @@ class ConfirmationMailer:
             log.warning("confirmation email for list %s not sent: %s%s", name, why, later)
             patient(
                 lambda: self.store.event(
-                    "signup", f"{name}: a confirmation email was not sent: {why}{later}"
+                    EventKind.SIGNUP, f"{name}: a confirmation email was not sent: {why}{later}"
                 ),
                 what="confirmations",
             )
