@@ -28,9 +28,9 @@ _ID_BASE = -2_000_000
 WORDS = {
     "subject": "newsletter: {n} thing(s) need you",
     "intro": "newsletter run needs you for this:",
-    "halted": "A series is paused",
-    "decision": "A batch awaits your decision",
-    "rate": "A bounce or complaint rate tripped",
+    EventKind.HALTED: "A series is paused",
+    EventKind.DECISION: "A batch awaits your decision",
+    EventKind.RATE: "A bounce or complaint rate tripped",
     "outro": "'newsletter status' shows the whole picture.",
 }
 WATERMARK, LAST_SENT, LAST_TRIED = "notice_event_id", "notice_sent_at", "notice_tried_at"
