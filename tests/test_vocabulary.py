@@ -124,10 +124,10 @@ class _Checker(ast.NodeVisitor):
         if called in CALLS:
             for arg in node.args:
                 self._report(arg)
-        if called == "bindparam" and node.args and isinstance(node.args[0], ast.Constant):
-            if _keyed(str(node.args[0].value)):
-                for arg in node.args[1:]:
-                    self._report(arg)
+        first = node.args[0] if node.args else None
+        if called == "bindparam" and isinstance(first, ast.Constant) and _keyed(str(first.value)):
+            for arg in node.args[1:]:
+                self._report(arg)
         for kw in node.keywords:
             if _keyed(kw.arg):
                 self._report(kw.value)
@@ -158,8 +158,11 @@ class _Checker(ast.NodeVisitor):
 
     def visit_arguments(self, node: ast.arguments) -> None:
         positional = [*node.posonlyargs, *node.args]
-        pairs = list(zip(positional[len(positional) - len(node.defaults) :], node.defaults))
-        pairs += [(a, d) for a, d in zip(node.kwonlyargs, node.kw_defaults) if d is not None]
+        with_default = positional[len(positional) - len(node.defaults) :]
+        pairs = list(zip(with_default, node.defaults, strict=True))
+        pairs += [
+            (a, d) for a, d in zip(node.kwonlyargs, node.kw_defaults, strict=True) if d is not None
+        ]
         for arg, default in pairs:
             if _keyed(arg.arg):
                 self._report(default)
