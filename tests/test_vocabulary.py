@@ -105,7 +105,7 @@ class _Checker(ast.NodeVisitor):
         self.found: list[tuple[int, str]] = []
 
     def _report(self, node: ast.AST | None) -> None:
-        self.found.extend((c.lineno, c.value) for c in _statuses(node))
+        self.found.extend((c.lineno, str(c.value)) for c in _statuses(node))
 
     def visit_Compare(self, node: ast.Compare) -> None:
         sides = [node.left, *node.comparators]
