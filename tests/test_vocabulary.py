@@ -11,7 +11,8 @@ constant whose value is one of the vocabulary's (every value of every enum in
   ...), as a dictionary's value under such a key, assigned to such a name (also through a
   column's ``default=``), or as such a parameter's default;
 - passed to a function that takes one (``set_status``, ``event``, ``suppress``,
-  ``resolve_unknown``, ``events_since``).
+  ``resolve_unknown``, ``events_since``), directly or through a caller of it
+  (``patient(ledger.set_status, slug, "paused")``).
 
 Other strings are left alone, however they are spelled: command names, URL paths
 (``/unsubscribe``), messages, CSS classes, headers (``List-Unsubscribe``). A provider's own
@@ -124,6 +125,10 @@ class _Checker(ast.NodeVisitor):
         if called in CALLS:
             for arg in node.args:
                 self._report(arg)
+        for i, arg in enumerate(node.args):  # patient(ledger.set_status, slug, "paused")
+            if isinstance(arg, ast.Name | ast.Attribute) and _name(arg) in CALLS:
+                for later in node.args[i + 1 :]:
+                    self._report(later)
         first = node.args[0] if node.args else None
         if called == "bindparam" and isinstance(first, ast.Constant) and _keyed(str(first.value)):
             for arg in node.args[1:]:
@@ -196,6 +201,8 @@ def test_the_checker_finds_each_kind_of_status_context() -> None:
 Campaign.status == "paused"
 set_status(store, slug, "paused")
 ledger.set_status(store, slug, "cancelled")
+self.patient(ledger.set_status, c.slug, "paused")
+self.patient(Store.event, "halted", f"{slug}: paused", campaign_id)
 if sub.status != "active": pass
 if "unsubscribed" == member.status: pass
 if r.status in ("sent", "queued"): pass
