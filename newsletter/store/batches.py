@@ -234,7 +234,7 @@ def resend(store: Store, batch_id: int, slug: str | None = None) -> int:
     return settle(store, batch_id, sent=(), slug=slug)[1]
 
 
-def resolve_unknown(store: Store, slug: str, as_state: str) -> int:
+def resolve_unknown(store: Store, slug: str, as_state: DeliveryState) -> int:
     """The editor's answer for all 'unknown' rows of an issue: 'sent' or 'scheduled'."""
     if as_state not in (DeliveryState.SENT, DeliveryState.SCHEDULED):
         raise StoreError(f"unknown rows can become 'sent' or 'scheduled', not {as_state!r}")

@@ -18,7 +18,7 @@ from .db import make_engine, upgrade
 from .direct import Db
 from .models import Event, MailingList, Setting, Suppression
 from .report import LoggedEvent, Report
-from .states import SuppressionReason
+from .states import EventKind, SuppressionReason
 
 
 class Store:
@@ -118,7 +118,7 @@ class Store:
     # --- events and settings -------------------------------------------------------
     def event(
         self,
-        kind: str,
+        kind: EventKind,
         message: str,
         campaign_id: int | None = None,
         conn: Connection | None = None,
