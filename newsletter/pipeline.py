@@ -12,6 +12,7 @@ from . import headers, i18n
 from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_act
 from .config import Config
 from .errors import InputError, NewsletterError
+from .fetch import is_http_url
 from .importers import MAX_TEXT_BYTES, import_source, outline
 from .importers.links import is_share_link
 from .issuefile import (
@@ -19,7 +20,6 @@ from .issuefile import (
     Issue,
     check_fields,
     dump_issue,
-    is_http_url,
     load_issue,
     parse_issue,
 )

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, Tag
+from bs4.element import NavigableString
 from lxml import etree
 
 from ..blocks import (
@@ -123,7 +124,8 @@ def xml_to_html(body: etree._Element) -> str:
             el.attrib.pop("rend", None)
         el.tag = new
     body.tag = "div"
-    return etree.tostring(body, encoding="unicode", method="html")
+    html: str = etree.tostring(body, encoding="unicode", method="html")
+    return html
 
 
 # --- inline content -------------------------------------------------------------------------
