@@ -36,15 +36,15 @@ from sqlalchemy import (
     table,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..errors import InputError
 from . import Store, email_key, erased_key, utcnow
 from .busy import patient
 from .consent import JoinMethod
 from .csvread import ImportResult, Row
+from .driver import insert_ignore
 from .models import Consent, Membership, Subscriber, Suppression, new_token_keys
+from .states import MembershipStatus, SubscriberStatus, SuppressionReason
 
 T = TypeVar("T")
 
@@ -65,12 +65,6 @@ def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def insert_ignore(store: Store, table: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
-    ins = pg_insert(table) if store.is_postgres else sqlite_insert(table)
-    return ins.on_conflict_do_nothing()
 
 
 def insert_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
@@ -369,12 +363,14 @@ def _eligible(
     for key, r in unique.items():
         reason = suppressed.get(key)
         old = existing.get(key)
-        if old is not None and old.status == "pending":
+        if old is not None and old.status == SubscriberStatus.PENDING:
             result.skipped.append(
                 (r.line, f"{r.email} has not confirmed the subscribe form yet; not added")
             )
             continue
-        if reason == "unsubscribed" or (old is not None and old.status != "active"):
+        if reason == SuppressionReason.UNSUBSCRIBED or (
+            old is not None and old.status != SubscriberStatus.ACTIVE
+        ):
             if not resubscribe:
                 result.skipped.append(
                     (
@@ -389,16 +385,18 @@ def _eligible(
                 (r.line, f"{r.email} is suppressed ({reason}); not re-subscribed")
             )
             continue
-        if old is not None and old.status != "active":
+        if old is not None and old.status != SubscriberStatus.ACTIVE:
             conn.execute(
                 update(Subscriber)
                 .where(Subscriber.id == old.id)
-                .values(status="active", unsubscribed_at=None)
+                .values(status=SubscriberStatus.ACTIVE, unsubscribed_at=None)
             )
             conn.execute(
-                update(Membership).where(Membership.subscriber_id == old.id).values(status="active")
+                update(Membership)
+                .where(Membership.subscriber_id == old.id)
+                .values(status=MembershipStatus.ACTIVE)
             )
-        if reason == "unsubscribed":
+        if reason == SuppressionReason.UNSUBSCRIBED:
             conn.execute(delete(Suppression).where(Suppression.email_key == key))
         eligible.append((r, key))
         if old is None:
@@ -410,7 +408,7 @@ def _eligible(
                     last_name=r.last_name,
                     timezone=r.timezone,
                     tags=r.tags,
-                    status="active",
+                    status=SubscriberStatus.ACTIVE,
                     subscribed_at=r.subscribed_at or now,
                 )
             )
@@ -453,7 +451,12 @@ def _join_list(
         # when they subscribed (their row's date, if it has one).
         joined = (r.subscribed_at or now) if key in new_keys else now
         joining.append(
-            dict(subscriber_id=ids[key], list_id=list_id, status="active", joined_at=joined)
+            dict(
+                subscriber_id=ids[key],
+                list_id=list_id,
+                status=MembershipStatus.ACTIVE,
+                joined_at=joined,
+            )
         )
         if key not in new_keys:
             result.joined += 1

@@ -18,7 +18,7 @@ from . import Store, utcnow
 from .claims import Claim, Claimed, _claimed, _release
 from .models import Delivery, SendBatch, SenderBeat
 from .report import SenderSeen
-from .states import BatchState, DeliveryState
+from .states import BatchState, DeliveryState, EventKind
 
 
 def beat(store: Store, token: str, command: str) -> None:
@@ -159,7 +159,7 @@ def mark_unknown(store: Store, batch_id: int, error: str) -> int:
         )
         if n:
             store.event(
-                "unknown",
+                EventKind.UNKNOWN,
                 f"batch {batch_id}: {n} messages may or may not have been sent; "
                 "'newsletter reconcile' or 'newsletter status' for what to do",
                 conn=conn,

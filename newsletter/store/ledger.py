@@ -22,7 +22,6 @@ from .campaigns import (
     campaign_by_slug,
     create_campaign,
     due_times,
-    enroll_new_members,
     mark_missed,
     next_due,
     part_snapshot,
@@ -48,6 +47,7 @@ from .claims import (
     release_batch,
     start_sending,
 )
+from .enrolment import enroll
 from .leases import (
     batch_claim,
     beat,
@@ -81,7 +81,7 @@ __all__ = [
     "claim_token",
     "create_campaign",
     "due_times",
-    "enroll_new_members",
+    "enroll",
     "evidence",
     "lost_batch",
     "record_evidence",

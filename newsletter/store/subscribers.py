@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from .. import headers
 from ..errors import InputError, StoreError
 from . import Store, email_key, erased_key, utcnow
-from .bulk import CHUNK, CHUNK_POSTGRES, import_rows, insert_ignore, insert_many
+from .bulk import CHUNK, CHUNK_POSTGRES, import_rows, insert_many
 from .consent import ConsentRecord, JoinMethod, records
 from .csvread import (
     CSV_UTF8_HINT,
@@ -34,6 +34,7 @@ from .csvread import (
     read_csv,
     valid_timezone,
 )
+from .driver import insert_ignore
 from .models import (
     Consent,
     Delivery,
@@ -44,6 +45,7 @@ from .models import (
     Subscriber,
     Suppression,
 )
+from .states import DeliveryState, MembershipStatus, SubscriberStatus, SuppressionReason
 
 
 def import_csv(
@@ -99,24 +101,24 @@ def unsubscribe(
             c.execute(
                 update(Membership)
                 .where(Membership.subscriber_id == sid, Membership.list_id == lid)
-                .values(status="unsubscribed")
+                .values(status=MembershipStatus.UNSUBSCRIBED)
             )
         else:
             c.execute(
                 update(Subscriber)
                 .where(Subscriber.id == sid)
-                .values(status="unsubscribed", unsubscribed_at=now)
+                .values(status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=now)
             )
             c.execute(
                 update(Membership)
                 .where(Membership.subscriber_id == sid)
-                .values(status="unsubscribed")
+                .values(status=MembershipStatus.UNSUBSCRIBED)
             )
-            store.suppress(email, "unsubscribed", source="newsletter", conn=c)
+            store.suppress(email, SuppressionReason.UNSUBSCRIBED, source="newsletter", conn=c)
         c.execute(
             update(Delivery)
-            .where(Delivery.subscriber_id == sid, Delivery.state == "scheduled")
-            .values(state="skipped", error="unsubscribed")
+            .where(Delivery.subscriber_id == sid, Delivery.state == DeliveryState.SCHEDULED)
+            .values(state=DeliveryState.SKIPPED, error="unsubscribed")
         )
     return True
 
@@ -163,7 +165,7 @@ def forget(store: Store, email: str) -> Forgotten | None:
     with store.begin() as c:
         sid = c.scalar(select(Subscriber.id).where(Subscriber.email_key == key))
         c.execute(delete(Suppression).where(Suppression.email_key == key))
-        store.suppress(email, "erased", source="newsletter", conn=c)
+        store.suppress(email, SuppressionReason.ERASED, source="newsletter", conn=c)
         _blank_address(c, key)
         if sid is None:
             return None
@@ -233,7 +235,7 @@ def iter_subscribers(
             member_of: dict[int, list[str]] = {}
             for sid, lid in conn.execute(
                 select(Membership.subscriber_id, Membership.list_id).where(
-                    Membership.subscriber_id.in_(ids), Membership.status == "active"
+                    Membership.subscriber_id.in_(ids), Membership.status == MembershipStatus.ACTIVE
                 )
             ):
                 member_of.setdefault(sid, []).append(lists[lid])
@@ -302,7 +304,7 @@ def show(store: Store, email: str) -> Shown | None:
         if sub is None:
             return None
         lists = [
-            name if status == "active" else f"{name} ({status})"
+            name if status == MembershipStatus.ACTIVE else f"{name} ({status})"
             for name, status in conn.execute(
                 select(MailingList.name, Membership.status)
                 .join(Membership, Membership.list_id == MailingList.id)
@@ -344,8 +346,8 @@ def count_members(store: Store, list_name: str) -> int:
                 .join(Subscriber, Subscriber.id == Membership.subscriber_id)
                 .where(
                     Membership.list_id == lid,
-                    Membership.status == "active",
-                    Subscriber.status == "active",
+                    Membership.status == MembershipStatus.ACTIVE,
+                    Subscriber.status == SubscriberStatus.ACTIVE,
                 )
             )
             or 0
