@@ -89,6 +89,11 @@ def _catalogue(code: str) -> gettext.NullTranslations:
     return Translations(compiled, domain=DOMAIN)
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for a message marked only
+    """``message``, marked for the catalogue; translated where it is shown."""
+    return message
+
+
 def po_path(code: str) -> Path:
     return LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
 

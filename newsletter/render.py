@@ -60,6 +60,8 @@ def inline_html(spans: Inline) -> Markup:
             continue
         if s.code:
             piece = f"<code>{piece}</code>"
+        if s.strike:
+            piece = f"<s>{piece}</s>"
         if s.italic:
             piece = f"<em>{piece}</em>"
         if s.bold:

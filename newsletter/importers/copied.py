@@ -303,41 +303,48 @@ def _promo_boxes(lines: list[Line]) -> list[list[int]]:
     ]
 
 
-def classify(lines: list[Line]) -> Verdict:
-    """Each non-empty line's class (article or not), and the article's stretch."""
-    language = page_language(lines)
-    stops = stoplist(language) if language else frozenset()
-    initial = [_initial(ln.text, stops) for ln in lines]
+def _frame(lines: list[Line], initial: list[str]) -> list[str]:
+    """Why each line is the page's frame, not the article ("" when nothing says so): its
+    words (a banner, "Back to top"), a menu's run of short words, a line the page repeats,
+    a promotion box. The lines named are classed bad in ``initial``."""
     reason = ["" for _ in lines]
     counts = Counter(_key(ln.text) for ln in lines)
     menus = _menu_runs(lines)
     for i, ln in enumerate(lines):
         if initial[i] == "bad" and (_BOILER.match(ln.text) or _consent(ln.text)):
             reason[i] = "consent banner" if _consent(ln.text) else "page chrome"
-        elif i in menus and initial[i] == "short":
-            initial[i] = "bad"
-            reason[i] = "menu"
-        elif counts[_key(ln.text)] > 1 and initial[i] == "short":
-            initial[i] = "bad"
-            reason[i] = "repeated from the page"
+        elif initial[i] != "short":
+            continue
+        elif i in menus:
+            initial[i], reason[i] = "bad", "menu"
+        elif counts[_key(ln.text)] > 1:
+            initial[i], reason[i] = "bad", "repeated from the page"
     for group in _promo_boxes(lines):
         for i in group:
             initial[i], reason[i] = "bad", "promotion box"
+    return reason
+
+
+def _prose_classes(lines: list[Line], initial: list[str], reason: list[str]) -> list[str]:
+    """``initial`` for a page whose prose does not read as jusText's good text: a post of
+    short paragraphs (its near-good lines are its prose, and the few long lines are as
+    likely the footer's), or nothing good at all (scores, a table copied as lines: then
+    the longer lines)."""
     good = sum(_length(ln.text) for ln, c in zip(lines, initial, strict=True) if c == "good")
     near = sum(_length(ln.text) for ln, c in zip(lines, initial, strict=True) if c == "neargood")
     if good * 3 < near:
-        # a post of short paragraphs (news sites, short posts): its near-good lines are its
-        # prose, and the few long lines are as likely the footer's
         initial = ["good" if c == "neargood" else c for c in initial]
     if "good" not in initial:
-        # nothing reads as prose (scores, a table copied as lines): the longer lines
         initial = [
             "good" if c == "bad" and not reason[i] and _length(lines[i].text) >= LENGTH_LOW else c
             for i, c in enumerate(initial)
         ]
-    classes = _context(initial)
+    return initial
+
+
+def _headings(lines: list[Line], initial: list[str], reason: list[str], classes: list[str]) -> None:
+    """jusText's headings: a short line right before a good paragraph is its heading."""
     for i in range(len(lines) - 1):
-        # jusText's headings: a short line right before a good paragraph is its heading
         if (
             initial[i] == "short"
             and not reason[i]
@@ -346,6 +353,17 @@ def classify(lines: list[Line]) -> Verdict:
             and not _SENTENCE_END.search(lines[i].text.rstrip("?"))
         ):
             classes[i] = "good"
+
+
+def classify(lines: list[Line]) -> Verdict:
+    """Each non-empty line's class (article or not), and the article's stretch."""
+    language = page_language(lines)
+    stops = stoplist(language) if language else frozenset()
+    initial = [_initial(ln.text, stops) for ln in lines]
+    reason = _frame(lines, initial)
+    initial = _prose_classes(lines, initial, reason)
+    classes = _context(initial)
+    _headings(lines, initial, reason, classes)
     start, end = _stretch(lines, classes)
     keep = [
         start <= i < end and _inside(c, reason[i], lines[i].text) for i, c in enumerate(classes)
