@@ -14,7 +14,7 @@ selects the article's lines and :mod:`.textblocks` makes them blocks.
 from __future__ import annotations
 
 from ..blocks import Article
-from .clutter import is_contact_line, is_tail_clutter, looks_like_name, sign_off
+from .clutter import byline_name, is_contact_line, is_tail_clutter, looks_like_name, sign_off
 from .copied import Line, Verdict, classify
 from .textblocks import text_blocks
 from .textshapes import (
@@ -172,4 +172,12 @@ def import_text(text: str, source: str, span: tuple[int, int] | None = None) -> 
         for k, line in enumerate(lines_):
             notes.append(f"line {line_no + k}: dropped page navigation: {line!r}")
     blocks = text_blocks(paras[:tail], notes, language)
-    return Article(title=title, blocks=sign_off(blocks), notes=notes)
+    author = _byline(lines, paras[0][0] if paras else lines[-1].number + 1)
+    return Article(title=title, blocks=sign_off(blocks), notes=notes, author=author)
+
+
+def _byline(lines: list[Line], first: int) -> str:
+    """The author a byline before the article names ("par Claire Moreau", "By Jenna
+    Park"), the one nearest the article; "" when there is none."""
+    names = [name for ln in lines if ln.number < first and (name := byline_name(ln.text))]
+    return names[-1] if names else ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from .clutter import is_contact_line, is_head_clutter, is_tail_clutter, looks_like_name
-from .copied import Line
+from .copied import WEB_ADDRESS, Line
 
 BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·]|[-*+](?=\s))\s*")
 NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(\S.*)$")
@@ -130,11 +130,25 @@ def title_case_ratio(line: str) -> float:
     return sum(1 for w in ws if w[0].isupper()) / len(ws)
 
 
+#: a quotation alone on a line (a pull quote): “…”, «…», „…“, "…"
+QUOTED = re.compile(r"^[\"“”„«»‘’‚‹›「『].*[\"“”«»‘’‹›」』]$")
+#: a field and its value ("Price: $499", "Preis: 49 €", "Servings: 4")
+_FIELD = re.compile(r"^[^\W\d][\w\s]{0,30}:\s*[$€£¥]?\s?\d[\d.,]*\s*\S{0,3}$")
+
+
+def never_heading(line: str) -> bool:
+    """A line that is never a heading nor a title, however short: a web address, a
+    quotation, a field's value ("Price: $499")."""
+    return bool(WEB_ADDRESS.match(line) or QUOTED.match(line) or _FIELD.match(line))
+
+
 def looks_like_heading(line: str) -> bool:
     words = line.split()
     if not words or len(words) > 16 or len(line) > 110:
         return False
     if BULLET.match(line) or NUMBERED.match(line) or CTA_ARROW.match(line):
+        return False
+    if never_heading(line):
         return False
     if line.endswith("?"):
         return title_case_ratio(line) >= 0.6

@@ -9,7 +9,13 @@ import re
 
 from .clutter import is_contact_line, looks_like_name
 from .copied import Line, Verdict
-from .textshapes import chrome_para, looks_like_heading, looks_like_photo, near_clutter
+from .textshapes import (
+    chrome_para,
+    looks_like_heading,
+    looks_like_photo,
+    near_clutter,
+    never_heading,
+)
 
 
 def _title_index(paras: list[tuple[int, list[str]]]) -> int:
@@ -58,7 +64,8 @@ def _repeated(lines: list[Line], i: int) -> bool:
 
 def _never_title(lines: list[Line], i: int, verdict: Verdict) -> bool:
     """A line that cannot be the title: too short or too long, the page's frame, an
-    address, a photo's description, a sentence, a byline's name."""
+    address, a photo's description, a sentence, a web address, a quotation, a byline's
+    name."""
     line = lines[i].text
     n = len(line.split())
     return (
@@ -69,6 +76,7 @@ def _never_title(lines: list[Line], i: int, verdict: Verdict) -> bool:
         or is_contact_line(line)
         or looks_like_photo(line, after_heading=False)
         or (line.endswith(".") and n > 12)
+        or never_heading(line)
         or _is_author(lines, i)
     )
 
