@@ -90,6 +90,26 @@ def _embed_url(el: lxml_html.HtmlElement) -> str:
     return src.split("?")[0] if "player.vimeo.com" in src else src
 
 
+#: elements that hold an embed and nothing else, replaced with it: a paragraph of its own
+#: cannot stand inside a paragraph or a span ("<p><span class=embed-youtube><iframe>")
+_WRAPPERS = ("p", "div", "span", "a", "em", "strong", "i", "b", "font", "center")
+
+
+def _alone(el: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+    """``el``, or the outermost paragraph or inline element that holds it alone."""
+    target = el
+    parent = el.getparent()
+    while (
+        parent is not None
+        and parent.tag in _WRAPPERS
+        and len(parent) == 1
+        and not (parent.text or "").strip()
+        and not (target.tail or "").strip()
+    ):
+        target, parent = parent, parent.getparent()
+    return target
+
+
 def _replace(old: lxml_html.HtmlElement, new: lxml_html.HtmlElement) -> None:
     new.tail = old.tail
     parent = old.getparent()
@@ -120,7 +140,7 @@ def _media(root: lxml_html.HtmlElement, notes: list[str]) -> None:
         else:
             label = LABELS["other"]
         notes.append(f"embedded {el.tag} kept as a link: {label}: {url}")
-        _replace(el, link_line(label, url))
+        _replace(_alone(el), link_line(label, url))
 
 
 def _social(root: lxml_html.HtmlElement, notes: list[str]) -> None:
