@@ -101,6 +101,7 @@ def _alone(el: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
     parent = el.getparent()
     while (
         parent is not None
+        and parent.getparent() is not None  # (never the fragment's own root)
         and parent.tag in _WRAPPERS
         and len(parent) == 1
         and not (parent.text or "").strip()
