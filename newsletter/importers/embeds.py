@@ -92,7 +92,7 @@ def _embed_url(el: lxml_html.HtmlElement) -> str:
 
 #: elements that hold an embed and nothing else, replaced with it: a paragraph of its own
 #: cannot stand inside a paragraph or a span ("<p><span class=embed-youtube><iframe>")
-_WRAPPERS = ("p", "div", "span", "a", "em", "strong", "i", "b", "font", "center")
+_WRAPPERS = ("p", "span", "a", "em", "strong", "i", "b", "font", "center")
 
 
 def _alone(el: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
