@@ -152,3 +152,23 @@ def test_a_right_to_left_article_reads_right_to_left(tmp_path: Path) -> None:
         assert "text-align:right" in part.html and "direction:rtl" in part.html
         assert '<span lang="en" dir="ltr">Unsubscribe</span>' in part.html
     assert "border-right: 4px solid" in parts[0].html  # the quote's bar on the right
+
+
+def test_a_french_byline_gives_the_authors_name(tmp_path: Path) -> None:
+    """``<p class="byline">par Claire Moreau</p>``: the author is Claire Moreau, who signs
+    every part ("À bientôt, Claire Moreau"), never "par Claire Moreau"."""
+    page = tmp_path / "sommeil.html"
+    page.write_text(
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Le sommeil des '
+        "petits – Le Carnet du Sommeil</title></head><body><article><h1>Le sommeil des petits"
+        '</h1><p class="byline">par Claire Moreau</p><p>Beaucoup de parents passent leurs '
+        "soirées assis au bord du lit, à attendre que leur enfant s'endorme. Ce n'est ni un "
+        "caprice ni un échec éducatif : s'endormir seul s'apprend.</p><p>L'apprentissage se "
+        "fait par petites étapes, soir après soir, sans brusquer l'enfant ni culpabiliser."
+        "</p></article></body></html>",
+        encoding="utf-8",
+    )
+    issue, parts = _imported(page, tmp_path)
+    assert "author: Claire Moreau" in issue
+    assert all("par Claire" not in p.text for p in parts)
+    assert all("Claire Moreau" in p.text.split("-- \n")[0][-100:] for p in parts)
