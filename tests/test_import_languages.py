@@ -68,6 +68,31 @@ def test_an_english_page_keeps_the_english_line(tmp_path: Path) -> None:
     assert "Watch the video: [https://www.youtube.com/watch?v=abc123XYZ78]" in issue
 
 
+def test_a_wordpress_embed_block_keeps_its_video_line(tmp_path: Path) -> None:
+    """WordPress's block editor wraps a video in ``figure.wp-block-embed >
+    div.wp-block-embed__wrapper``: its line stays where the video was (it was lost while
+    the import said it was kept)."""
+    page = tmp_path / "talk.html"
+    page.write_text(
+        '<!doctype html><html lang="en"><head><title>Saying no kindly</title></head><body>'
+        '<article class="post"><h1 class="entry-title">Saying no kindly</h1>'
+        '<div class="entry-content"><p>Boundaries protect the relationship as much as they '
+        "protect you, and a short, warm no is easier to hear than a long one.</p>"
+        '<figure class="wp-block-embed is-type-video is-provider-youtube wp-block-embed-youtube '
+        'wp-embed-aspect-16-9 wp-has-aspect-ratio"><div class="wp-block-embed__wrapper">\n'
+        '<iframe title="Saying no kindly" width="640" height="360" '
+        'src="https://www.youtube.com/embed/abc123XYZ78?feature=oembed" frameborder="0" '
+        'allow="accelerometer; autoplay; encrypted-media" allowfullscreen></iframe>\n'
+        "</div></figure><p>Keep it short and warm, and say it once, early, before the "
+        "tension rises and everyone is tired.</p></div></article></body></html>",
+        encoding="utf-8",
+    )
+    issue, _ = _imported(page, tmp_path)
+    body = issue.split("---\n", 2)[2]
+    video = body.index("Watch the video: [https://www.youtube.com/watch?v=abc123XYZ78]")
+    assert body.index("a long one.") < video < body.index("Keep it short")
+
+
 def test_struck_through_words_stay_struck_through(tmp_path: Path) -> None:
     """``~~90 €~~`` and ``<del>`` in a post: struck through in the email, between tildes
     in the text part, and kept so in the issue file."""

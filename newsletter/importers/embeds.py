@@ -95,6 +95,13 @@ def _embed_url(el: lxml_html.HtmlElement) -> str:
 _WRAPPERS = ("p", "span", "a", "em", "strong", "i", "b", "font", "center")
 
 
+def _figure_wrapper(el: lxml_html.HtmlElement) -> bool:
+    """The div an embed block puts between its figure and its iframe (WordPress's
+    ``figure.wp-block-embed > div.wp-block-embed__wrapper``)."""
+    parent = el.getparent()
+    return el.tag == "div" and parent is not None and parent.tag == "figure"
+
+
 def _alone(el: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
     """``el``, or the outermost paragraph or inline element that holds it alone."""
     target = el
@@ -102,7 +109,7 @@ def _alone(el: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
     while (
         parent is not None
         and parent.getparent() is not None  # (never the fragment's own root)
-        and parent.tag in _WRAPPERS
+        and (parent.tag in _WRAPPERS or _figure_wrapper(parent))
         and len(parent) == 1
         and not (parent.text or "").strip()
         and not (target.tail or "").strip()
