@@ -43,6 +43,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import requote_uri
 from urllib3 import BaseHTTPResponse
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ResponseError
@@ -490,13 +491,14 @@ class HttpProvider(Provider):
         """A GET to the provider's API (reconcile's log searches): the parsed JSON answer.
         Through :func:`newsletter.fetch.get` (one deadline, a size cap), with our
         credentials, only on the API's own host (a next-page address on another host would
-        get the key), and no redirect followed."""
+        get the key; any port), and no redirect followed."""
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
-        if _origin(url) != _origin(self.base_url):
+        url = requote_uri(url)  # a next-page address as given (as requests would send it)
+        if not _same_host(url, self.base_url):
             raise ProviderError(
-                f"{self.name}: refused to send the API key to {_origin(url)!r} "
-                f"(not {_origin(self.base_url)!r})"
+                f"{self.name}: refused to send the API key to {urlsplit(url).hostname!r} "
+                f"(not the API's host {urlsplit(self.base_url).hostname!r}, or not https)"
             )
         headers = {k: str(v) for k, v in self.session.headers.items()}
         if self.debug:
@@ -574,9 +576,11 @@ def _debug_handler() -> None:
         debug_log.addHandler(handler)
 
 
-def _origin(url: str) -> str:
-    parsed = urlsplit(url)
-    return f"{parsed.scheme.lower()}://{(parsed.netloc or '').lower()}"
+def _same_host(url: str, base_url: str) -> bool:
+    """Whether ``url`` is on the API's own host (any port), never https downgraded."""
+    there, here = urlsplit(url), urlsplit(base_url)
+    downgraded = here.scheme.lower() == "https" and there.scheme.lower() != "https"
+    return bool(there.hostname) and there.hostname == here.hostname and not downgraded
 
 
 def _flag(provider: str, settings: dict[str, Any], name: str) -> bool:

@@ -10,6 +10,11 @@ a pool of persistent connections (``connections``), each sending its messages on
 transaction after another (MAIL, RCPT, DATA). Connections stay open from one batch to the
 next; a connection the server closed (idle timeout, ``421``) is opened again.
 
+A session that cannot be opened sends nothing: a refused connection, a timeout, a 4xx
+greeting or a ``454`` at login is *transient* (back to the queue, tried later); a ``535``
+(credentials refused), a 5xx greeting, no STARTTLS where required or a refused certificate
+is *refused*: the series pauses for the editor, as with an API provider's 401.
+
 Every message has its own answer, which is its result:
 
 - ``RCPT`` 2xx, then ``250`` to the end of data: *sent*, with our Message-ID;

@@ -21,7 +21,6 @@ from .base import (
     fresh,
     maybe,
     need,
-    parse_json,
     plain_text,
     secret,
     seen_id,
@@ -35,12 +34,11 @@ class ResendWebhook(WebhookProvider):
     name = "resend"
     token_lifetime = 3 * 24 * 3600.0
 
-    def receive(self, inbound: Inbound) -> Received:
-        token = self.verify(inbound)
-        body = parse_json(inbound.body)
+    def parse(self, inbound: Inbound) -> Received:
+        body = inbound.json
         kind = need(body, "type", str)
         if kind not in ("email.bounced", "email.complained"):
-            return Received([], token)
+            return Received([])
         data = need(body, "data", dict)
         to = need(data, "to", list, "data")
         detail = maybe(maybe(data, "bounce", dict, {}), "message", str, "")[:200]
@@ -49,10 +47,9 @@ class ResendWebhook(WebhookProvider):
             if not isinstance(address, str):
                 raise WebhookRejected("data: field 'to' must be a list of addresses", 400)
             out.append(Observed(kind, plain_text(address, "data: field 'to'"), detail))
-        return Received(out, token)
+        return Received(out)
 
-    @staticmethod
-    def verify(inbound: Inbound) -> str:
+    def verify(self, inbound: Inbound) -> str:
         """The request's svix-id, once its signature and timestamp are checked."""
         configured = secret("RESEND_WEBHOOK_SECRET")
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -26,7 +27,6 @@ from .base import (
     fresh,
     maybe,
     need,
-    parse_json,
     secret,
     sighting,
 )
@@ -50,11 +50,28 @@ TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 class SendGridWebhook(WebhookProvider):
     name = "sendgrid"
 
-    def receive(self, inbound: Inbound) -> Received:
-        timestamp = inbound.header(TIMESTAMP) or ""
-        self.verify(inbound.body, inbound.header(SIGNATURE), timestamp)
-        token = hashlib.sha256(timestamp.encode() + b"." + inbound.body).hexdigest()
-        events = parse_json(inbound.body)
+    def verify(self, inbound: Inbound) -> str:
+        """The signature over timestamp + body; the request is known by their hash."""
+        key_b64 = secret("SENDGRID_WEBHOOK_PUBLIC_KEY")
+        signature, timestamp = inbound.header(SIGNATURE), inbound.header(TIMESTAMP)
+        if not signature or not timestamp:
+            raise WebhookRejected("missing signature headers")
+        try:
+            key = load_der_public_key(base64.b64decode(key_b64))
+        except (binascii.Error, ValueError):
+            raise WebhookRejected("$SENDGRID_WEBHOOK_PUBLIC_KEY is not a public key", 503) from None
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise WebhookRejected("the configured key is not an ECDSA public key", 503)
+        signed = timestamp.encode() + inbound.body
+        try:
+            key.verify(base64.b64decode(signature), signed, ec.ECDSA(hashes.SHA256()))
+        except (InvalidSignature, binascii.Error, ValueError):
+            raise WebhookRejected("bad signature") from None
+        fresh(timestamp)
+        return hashlib.sha256(timestamp.encode() + b"." + inbound.body).hexdigest()
+
+    def parse(self, inbound: Inbound) -> Received:
+        events = inbound.json
         if not isinstance(events, list):
             raise Malformed("the body must be a JSON list of events")
         out = []
@@ -68,32 +85,21 @@ class SendGridWebhook(WebhookProvider):
                 what = ()  # a "blocked" bounce is temporary
             for k in what:
                 seen += sighting(e.get("batch"), e.get("delivery"), k)
-            if kind == "bounce":
-                key = f"bounce:{maybe(e, 'type', str, 'bounce')}"
-            elif kind == "dropped":
-                key = f"dropped:{maybe(e, 'reason', str, '')}"
-            else:
-                key = kind
             if kind in ("bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"):
-                detail = maybe(e, "reason", str, "")[:200]
-                out.append(Observed(key, need(e, "email", str, where), detail))
-        return Received(out, token, sightings=seen)
+                out.append(
+                    Observed(
+                        event_key(kind, e),
+                        need(e, "email", str, where),
+                        maybe(e, "reason", str, "")[:200],
+                    )
+                )
+        return Received(out, sightings=seen)
 
-    @staticmethod
-    def verify(raw: bytes, signature: str | None, timestamp: str | None) -> None:
-        key_b64 = secret("SENDGRID_WEBHOOK_PUBLIC_KEY")
-        if not signature or not timestamp:
-            raise WebhookRejected("missing signature headers")
-        try:
-            key = load_der_public_key(base64.b64decode(key_b64))
-        except (binascii.Error, ValueError):
-            raise WebhookRejected("$SENDGRID_WEBHOOK_PUBLIC_KEY is not a public key", 503) from None
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            raise WebhookRejected("the configured key is not an ECDSA public key", 503)
-        try:
-            key.verify(
-                base64.b64decode(signature), timestamp.encode() + raw, ec.ECDSA(hashes.SHA256())
-            )
-        except (InvalidSignature, binascii.Error, ValueError):
-            raise WebhookRejected("bad signature") from None
-        fresh(timestamp)
+
+def event_key(kind: str, e: dict[str, Any]) -> str:
+    """The key of :data:`~newsletter.webhooks.events.EVENT_TYPES` for an event."""
+    if kind == "bounce":
+        return f"bounce:{maybe(e, 'type', str, 'bounce')}"
+    if kind == "dropped":
+        return f"dropped:{maybe(e, 'reason', str, '')}"
+    return kind

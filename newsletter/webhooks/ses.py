@@ -41,7 +41,6 @@ from .base import (
     WebhookRejected,
     maybe,
     need,
-    parse_json,
     secret,
     seen_id,
     sighting,
@@ -126,34 +125,37 @@ class SesWebhook(WebhookProvider):
         self.trusted_url = trusted_url or sns_url
         self._certs: dict[str, rsa.RSAPublicKey] = {}
 
-    def receive(self, inbound: Inbound) -> Received:
+    def verify(self, inbound: Inbound) -> str:
+        """The topic first (AWS signs every topic's messages, not just ours: nothing is
+        fetched for another's), then the signature with the certificate SNS names, then
+        the signed Timestamp's window. Returns the MessageId to remember."""
         topics = {t.strip() for t in secret("SES_WEBHOOK_TOPIC_ARN").split(",") if t.strip()}
-        message = parse_json(inbound.body)
-        if not isinstance(message, dict):
-            raise Malformed("the body must be a JSON object")
+        message = inbound.json_object()
         signed = string_to_sign(message)
-        # before any certificate is fetched: AWS signs every topic's messages, not just ours
         if need(message, "TopicArn", str) not in topics:
             raise WebhookRejected("not a topic this server accepts ($SES_WEBHOOK_TOPIC_ARN)")
-        self.verify(message, signed)
+        self.check_signature(message, signed)
         sns_fresh(need(message, "Timestamp", str))
-        token = seen_id(need(message, "MessageId", str), "MessageId")
+        return seen_id(need(message, "MessageId", str), "MessageId")
+
+    def parse(self, inbound: Inbound) -> Received:
+        message = inbound.json_object()
         kind = message["Type"]
         if kind == "SubscriptionConfirmation":
             url = need(message, "SubscribeURL", str)
             if not self.trusted_url(url):
                 raise WebhookRejected("SubscribeURL is not an SNS address")
             self.fetch(url)
-            return Received([], token, note="subscription confirmed")
+            return Received([], note="subscription confirmed")
         if kind != "Notification":
-            return Received([], token)
+            return Received([])
         try:
             ses = json.loads(need(message, "Message", str))
         except ValueError:
             raise Malformed("Message is not an SES notification (JSON)") from None
-        return Received(ses_events(ses), token, sightings=ses_sightings(ses))
+        return Received(ses_events(ses), sightings=ses_sightings(ses))
 
-    def verify(self, message: dict[str, object], signed: bytes) -> None:
+    def check_signature(self, message: dict[str, object], signed: bytes) -> None:
         version = need(message, "SignatureVersion", str)
         algorithm: hashes.HashAlgorithm
         if version == "1":
