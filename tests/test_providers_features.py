@@ -10,6 +10,7 @@ import logging
 import socket
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,17 @@ from .smtpserver import PASSWORD, Server, smtp_server
 from .test_providers import ENV
 from .test_providers import setup as provider_setup
 from .test_smtp import setup as smtp_setup
+
+
+@contextmanager
+def mocked(name: str) -> Iterator[MockProvider]:
+    """A provider's local server, stopped after the test."""
+    mock = MockProvider(name)
+    try:
+        yield mock
+    finally:
+        mock.stop()
+
 
 AWS_PLACES = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE")
 
@@ -50,14 +62,11 @@ def test_resend_and_ses_carry_the_parts_tag(
 ) -> None:
     """They dropped it silently: each message now carries the part's tag (a Resend tag,
     an SES message tag), beside the batch's metadata."""
-    mock = MockProvider(name)
-    try:
+    with mocked(name) as mock:
         cfg, store, sender = provider_setup(tmp_path, mock, monkeypatch, 3)
         assert sender.send_due().sent == 4
         assert {d.meta.get("tag") for d in mock.received} == {"calmer-mornings-part-1"}
         assert {d.meta.get("campaign") for d in mock.received} == {"calmer-mornings"}
-    finally:
-        mock.stop()
 
 
 def write_config(tmp_path: Path, provider: str, extra: str = "") -> Path:
@@ -87,8 +96,7 @@ def test_tracking_where_the_provider_lacks_it_is_one_line_at_configuration(
 def test_ignore_unsupported_sends_without_the_feature_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mock = MockProvider("resend")
-    try:
+    with mocked("resend") as mock:
         cfg, store, _ = provider_setup(tmp_path, mock, monkeypatch, 2)
         cfg.tracking.open_pixel = True
         with pytest.raises(UnsupportedFeature, match="resend does not support open and click"):
@@ -98,8 +106,6 @@ def test_ignore_unsupported_sends_without_the_feature_and_says_so(
             provider = get_provider(cfg)
         assert "resend does not support open and click tracking" in caplog.text
         assert Sender(store, provider, cfg).send_due().sent == 3
-    finally:
-        mock.stop()
 
 
 def test_smtp_refuses_tracking_it_cannot_do(
@@ -131,8 +137,7 @@ def test_debug_logs_each_request_and_answer_without_a_secret(
     name: str,
     no_aws_region: None,
 ) -> None:
-    mock = MockProvider(name)
-    try:
+    with mocked(name) as mock:
         cfg, store, _ = provider_setup(tmp_path, mock, monkeypatch, 2)
         cfg.providers[name]["debug"] = True
         with caplog.at_level(logging.INFO, "newsletter.providers.debug"):
@@ -147,21 +152,16 @@ def test_debug_logs_each_request_and_answer_without_a_secret(
             assert secret not in text
         if name == "ses":
             assert "Signature=" not in text and AKID not in text.replace("***", "")
-    finally:
-        mock.stop()
 
 
 def test_debug_is_off_unless_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mock = MockProvider("postmark")
-    try:
+    with mocked("postmark") as mock:
         cfg, store, sender = provider_setup(tmp_path, mock, monkeypatch, 1)
         with caplog.at_level(logging.INFO, "newsletter.providers.debug"):
             assert sender.send_due().sent == 2
         assert "postmark request" not in caplog.text
-    finally:
-        mock.stop()
 
 
 def test_a_log_search_goes_through_fetch_and_is_logged(
@@ -173,8 +173,7 @@ def test_a_log_search_goes_through_fetch_and_is_logged(
 
     from newsletter.providers.base import Asked, ProviderError
 
-    mock = MockProvider("postmark")
-    try:
+    with mocked("postmark") as mock:
         cfg, _, _ = provider_setup(tmp_path, mock, monkeypatch, 1)
         cfg.providers["postmark"]["debug"] = True
         provider = get_provider(cfg)
@@ -185,8 +184,6 @@ def test_a_log_search_goes_through_fetch_and_is_logged(
         assert "postmark answer: 200" in caplog.text and KEY not in caplog.text
         with pytest.raises(ProviderError, match="refused to send the API key"):
             provider.get_json("http://127.0.0.2:9/messages/outbound")  # type: ignore[attr-defined]
-    finally:
-        mock.stop()
 
 
 # --- SES: the region from botocore's configuration --------------------------------------------
@@ -198,8 +195,7 @@ def ses_region(
     """(the region a request was signed for, the address SES would be reached at)."""
     from newsletter.providers.ses import SesProvider
 
-    mock = MockProvider("ses")
-    try:
+    with mocked("ses") as mock:
         cfg, store, _ = provider_setup(tmp_path, mock, monkeypatch, 1)
         cfg.providers["ses"].update(settings or {})
         provider = get_provider(cfg)
@@ -208,8 +204,6 @@ def ses_region(
         default = get_provider(cfg)
         assert isinstance(default, SesProvider)
         return mock.regions[0], default.base_url
-    finally:
-        mock.stop()
 
 
 def test_ses_region_from_aws_region(
@@ -278,10 +272,16 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def rows(store: Store) -> tuple[Counter[str], str]:
+    """The part's rows by state, and the series' status."""
     with store.begin() as c:
         states = Counter(c.scalars(select(Delivery.state).where(Delivery.part == 1)))
         status = c.scalar(select(Campaign.status))
     return states, str(status)
+
+
+def row_errors(store: Store) -> set[str]:
+    with store.begin() as c:
+        return {e or "" for e in c.scalars(select(Delivery.error).where(Delivery.part == 1))}
 
 
 def test_smtp_connection_refused_is_transient(
@@ -315,16 +315,12 @@ def test_smtp_server_that_never_greets_is_transient(
 def test_smtp_535_pauses_the_series_like_a_refused_key(
     tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfg, store, sender = smtp_setup(tmp_path, server, monkeypatch, 3)
+    cfg, store, _ = smtp_setup(tmp_path, server, monkeypatch, 3)
     monkeypatch.setenv("SMTP_PASSWORD", "wrong")
-    sender.provider = get_provider(cfg)
-    report = sender.send_due()
-    assert report.failed == 0 and report.sent == 0 and report.unknown == 0, report
-    assert rows(store) == (Counter({"scheduled": 3}), "paused")
-    assert server.handler.received == []
-    with store.begin() as c:
-        errors = set(c.scalars(select(Delivery.error).where(Delivery.part == 1)))
-    assert all("bad credentials" in (e or "") and "535" in (e or "") for e in errors), errors
+    report = Sender(store, get_provider(cfg), cfg).send_due()
+    assert (report.failed, report.sent, report.unknown, report.retrying) == (0, 0, 0, 3)
+    assert rows(store) == (Counter({"scheduled": 3}), "paused") and not server.handler.received
+    assert all("bad credentials" in e and "535" in e for e in row_errors(store))
 
 
 # --- webhooks: verify, then parse, always ------------------------------------------------------
