@@ -356,6 +356,8 @@ class HttpProvider(Provider):
                 stream=True,
             )
         except requests.exceptions.RequestException as exc:
+            if self.debug:
+                debug_log.info("%s: no answer to POST %s: %s", self.name, url, type(exc).__name__)
             if nothing_sent(exc):
                 return self._all(
                     payload, Outcome.TRANSIENT, f"cannot reach {self.name}: {type(exc).__name__}"
