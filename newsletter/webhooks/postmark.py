@@ -7,17 +7,8 @@ import base64
 import binascii
 import hmac
 
-from .base import (
-    Inbound,
-    Observed,
-    Received,
-    WebhookProvider,
-    WebhookRejected,
-    maybe,
-    need,
-    secret,
-    sighting,
-)
+from . import base
+from .base import Inbound, Observed, Received, WebhookProvider, WebhookRejected
 
 #: what a record says became of one of our messages (its Metadata names it)
 OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -32,35 +23,41 @@ class PostmarkWebhook(WebhookProvider):
 
     def parse(self, inbound: Inbound) -> Received:
         body = inbound.json
-        kind = need(body, "RecordType", str)
+        kind = base.need(body, "RecordType", str)
         meta = body.get("Metadata") if isinstance(body.get("Metadata"), dict) else {}
         ours = [
             s
             for k in OUTCOMES.get(kind, ())
-            for s in sighting(meta.get("batch"), meta.get("delivery"), k)
+            for s in base.sighting(meta.get("batch"), meta.get("delivery"), k)
         ]
         if kind == "Bounce":
-            key = f"Bounce:{need(body, 'Type', str)}"
+            key = f"Bounce:{base.need(body, 'Type', str)}"
             hard = key in ("Bounce:HardBounce", "Bounce:BadEmailAddress")
             return Received(
-                [Observed(key, need(body, "Email", str), maybe(body, "Description", str, ""))],
+                [
+                    Observed(
+                        key, base.need(body, "Email", str), base.maybe(body, "Description", str, "")
+                    )
+                ],
                 sightings=ours if hard else [],
             )
         if kind == "SpamComplaint":
-            return Received([Observed(kind, need(body, "Email", str))], sightings=ours)
+            return Received([Observed(kind, base.need(body, "Email", str))], sightings=ours)
         if kind == "Delivery":
             return Received([], sightings=ours)
         if kind == "SubscriptionChange":
-            if not maybe(body, "SuppressSending", bool, False):
+            if not base.maybe(body, "SuppressSending", bool, False):
                 return Received([])  # a reactivation: nothing to suppress
-            reason = maybe(body, "SuppressionReason", str, "")
-            return Received([Observed(f"{kind}:{reason}", need(body, "Recipient", str), reason)])
+            reason = base.maybe(body, "SuppressionReason", str, "")
+            return Received(
+                [Observed(f"{kind}:{reason}", base.need(body, "Recipient", str), reason)]
+            )
         return Received([])
 
     def verify(self, inbound: Inbound) -> None:
         """Basic auth (Postmark signs nothing, so there is no id to remember)."""
         authorization = inbound.header("Authorization")
-        expected = secret("POSTMARK_WEBHOOK_AUTH")
+        expected = base.secret("POSTMARK_WEBHOOK_AUTH")
         if not authorization or not authorization.startswith("Basic "):
             raise WebhookRejected("basic auth required", 401)
         try:

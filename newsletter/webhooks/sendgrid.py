@@ -17,19 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from .base import (
-    Inbound,
-    Malformed,
-    Observed,
-    Received,
-    WebhookProvider,
-    WebhookRejected,
-    fresh,
-    maybe,
-    need,
-    secret,
-    sighting,
-)
+from . import base
+from .base import Inbound, Observed, Received, WebhookProvider, WebhookRejected
 
 #: events that tell what became of a message (accepted, or dropped unsent; then what the
 #: reader's server and the reader did), by the custom_args it carries
@@ -52,7 +41,7 @@ class SendGridWebhook(WebhookProvider):
 
     def verify(self, inbound: Inbound) -> str:
         """The signature over timestamp + body; the request is known by their hash."""
-        key_b64 = secret("SENDGRID_WEBHOOK_PUBLIC_KEY")
+        key_b64 = base.secret("SENDGRID_WEBHOOK_PUBLIC_KEY")
         signature, timestamp = inbound.header(SIGNATURE), inbound.header(TIMESTAMP)
         if not signature or not timestamp:
             raise WebhookRejected("missing signature headers")
@@ -67,30 +56,30 @@ class SendGridWebhook(WebhookProvider):
             key.verify(base64.b64decode(signature), signed, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, binascii.Error, ValueError):
             raise WebhookRejected("bad signature") from None
-        fresh(timestamp)
+        base.fresh(timestamp)
         return hashlib.sha256(timestamp.encode() + b"." + inbound.body).hexdigest()
 
     def parse(self, inbound: Inbound) -> Received:
         events = inbound.json
         if not isinstance(events, list):
-            raise Malformed("the body must be a JSON list of events")
+            raise base.Malformed("the body must be a JSON list of events")
         out = []
         seen: list[tuple[str, int, str]] = []
         for i, e in enumerate(events):
             where = f"event {i}"
-            kind = need(e, "event", str, where)
+            kind = base.need(e, "event", str, where)
             # our custom_args come back as the event's own fields
             what = SIGHTINGS.get(kind, ())
-            if kind == "bounce" and maybe(e, "type", str, "bounce") != "bounce":
+            if kind == "bounce" and base.maybe(e, "type", str, "bounce") != "bounce":
                 what = ()  # a "blocked" bounce is temporary
             for k in what:
-                seen += sighting(e.get("batch"), e.get("delivery"), k)
+                seen += base.sighting(e.get("batch"), e.get("delivery"), k)
             if kind in ("bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"):
                 out.append(
                     Observed(
                         event_key(kind, e),
-                        need(e, "email", str, where),
-                        maybe(e, "reason", str, "")[:200],
+                        base.need(e, "email", str, where),
+                        base.maybe(e, "reason", str, "")[:200],
                     )
                 )
         return Received(out, sightings=seen)
@@ -99,7 +88,7 @@ class SendGridWebhook(WebhookProvider):
 def event_key(kind: str, e: dict[str, Any]) -> str:
     """The key of :data:`~newsletter.webhooks.events.EVENT_TYPES` for an event."""
     if kind == "bounce":
-        return f"bounce:{maybe(e, 'type', str, 'bounce')}"
+        return f"bounce:{base.maybe(e, 'type', str, 'bounce')}"
     if kind == "dropped":
-        return f"dropped:{maybe(e, 'reason', str, '')}"
+        return f"dropped:{base.maybe(e, 'reason', str, '')}"
     return kind
