@@ -122,6 +122,10 @@ class SesProvider(HttpProvider):
     _credentials: Any = None
     _region: str | None = None
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.region()  # a region that is no region is refused now, not at the first send
+
     def default_url(self) -> str:
         return self.default_base_url.format(region=self.region())
 
