@@ -7,14 +7,15 @@ import base64
 import binascii
 import hmac
 
+from ..store.states import EvidenceKind
 from . import base
 from .base import Inbound, Observed, Received, WebhookProvider, WebhookRejected
 
 #: what a record says became of one of our messages (its Metadata names it)
 OUTCOMES: dict[str, tuple[str, ...]] = {
-    "Delivery": ("sent", "delivered"),
-    "Bounce": ("bounced",),
-    "SpamComplaint": ("complained",),
+    "Delivery": (EvidenceKind.SENT, EvidenceKind.DELIVERED),
+    "Bounce": (EvidenceKind.BOUNCED,),
+    "SpamComplaint": (EvidenceKind.COMPLAINED,),
 }
 
 
