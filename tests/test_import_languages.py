@@ -104,6 +104,35 @@ def test_struck_through_words_stay_struck_through(tmp_path: Path) -> None:
     assert "~~90 €~~ 70 €" in text and "~~" not in re.sub(r"<[^>]+>", "", html)
 
 
+SALE_PAGE = """<!doctype html><html lang="en"><head><title>Spring workshop - Calm Minds</title>
+<meta property="og:title" content="Our spring workshop on sleep"></head><body>
+<nav><a href="/">Home</a> <a href="/blog">Blog</a> <a href="/contact">Contact</a></nav>
+<main><article class="post"><h1 class="entry-title">Our spring workshop on sleep</h1>
+<div class="entry-content">
+<p>Most parents we meet spend their evenings beside a child's bed, waiting for sleep that
+takes its time. Our spring workshop walks you through a short, calm routine that works for
+most families within a few weeks, with room for your questions.</p>
+<p>The workshop costs <del>90 euros</del> 70 euros until the end of March, and the evening
+session is <s>by appointment only</s> open to everyone who registers.</p>
+<p>We keep the groups small, so that every parent can describe their own evenings and leave
+with a plan that fits their family rather than a list of rules from a book.</p>
+</div></article></main>
+<footer>© Calm Minds</footer></body></html>
+"""
+
+
+def test_a_pages_struck_through_words_stay_struck_through(tmp_path: Path) -> None:
+    """``<del>`` and ``<s>`` in a page's article (a changed price, a withdrawn condition):
+    struck through in the email and between tildes in the issue file and the text part."""
+    page = tmp_path / "workshop.html"
+    page.write_text(SALE_PAGE, encoding="utf-8")
+    issue, parts = _imported(page, tmp_path)
+    assert "~~90 euros~~ 70 euros" in issue and "~~by appointment only~~" in issue
+    html = "".join(p.html for p in parts)
+    assert "<s>90 euros</s> 70 euros" in html and "<s>by appointment only</s>" in html
+    assert "~~90 euros~~ 70 euros" in "".join(p.text for p in parts)
+
+
 RUSSIAN = """---
 title: Как помочь ребёнку заснуть
 ---
