@@ -144,13 +144,14 @@ class _Inline:
         italic: bool = False,
         code: bool = False,
         href: str | None = None,
+        strike: bool = False,
     ) -> None:
         if isinstance(node, Comment):
             return
         if isinstance(node, NavigableString):
             text = _WS.sub(" ", str(node))
             if text:
-                append_span(self.spans, Span(text, bold, italic, code, href))
+                append_span(self.spans, Span(text, bold, italic, code, href, strike=strike))
             return
         name = node.name
         if name == "br":
@@ -165,10 +166,12 @@ class _Inline:
             italic = True
         elif name in ("code", "kbd"):
             code = True
+        elif name in ("del", "s", "strike"):
+            strike = True
         elif name == "a" and node.get("href"):
             href = str(node.get("href"))
         for child in node.children:
-            self.feed(child, bold, italic, code, href)  # type: ignore[arg-type]
+            self.feed(child, bold, italic, code, href, strike)  # type: ignore[arg-type]
 
     def result(self) -> Inline:
         # HTML white space: one space between words, none around line breaks.

@@ -28,9 +28,7 @@ def get_provider(config: Config, name: str | None = None) -> Provider:
         )
     module, _, cls_name = PROVIDERS[name].partition(":")
     cls = getattr(import_module(module), cls_name)
-    provider = cls(config.outbox_path) if name == "outbox" else cls.from_config(config)
-    if not isinstance(provider, Provider):
-        raise TypeError(f"{PROVIDERS[name]} is not a Provider")
+    provider: Provider = cls(config.outbox_path) if name == "outbox" else cls.from_config(config)
     return provider
 
 
