@@ -386,6 +386,11 @@ class Smtp:
         "", "a CA file to trust (a relay with a private certificate); default the system's"
     )
     helo: str = setting("", "the name given in EHLO; default this machine's name")
+    ignore_unsupported: bool = setting(
+        False,
+        "send without a feature the server cannot give (open and click tracking), a warning"
+        " logged, instead of refusing to start",
+    )
 
 
 @dataclass
