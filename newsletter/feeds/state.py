@@ -1,27 +1,17 @@
-"""The states and outcomes of feeds, as enums and dataclasses."""
+"""The states and outcomes of feeds, as enums and dataclasses.
+
+What is stored (an entry's state, who approves, a feed's record, an issue waiting for the
+editor) is the store's: :mod:`newsletter.store.states`, :mod:`newsletter.store.feeds` and
+:mod:`newsletter.store.feedrows`, named here too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 
-
-class Approve(StrEnum):
-    """Who says a new post goes out: the editor (``newsletter approve``) or its checks."""
-
-    AUTO = "auto"
-    MANUAL = "manual"
-
-
-class EntryState(StrEnum):
-    IMPORTING = "importing"  # claimed by a poll, being imported
-    OLD = "old"  # older than the feed's addition: not imported
-    FAILED = "failed"  # cannot become an issue (no link and no content ...)
-    WAITING = "waiting"  # an issue file waits for `newsletter approve`
-    HELD = "held"  # auto: its checks found errors, waits for the editor
-    QUEUED = "queued"
-    DUPLICATE = "duplicate"  # the same post came through another feed of the same list first
+from ..store.feedrows import FeedInfo, Waiting
+from ..store.states import Approve, EntryState
 
 
 class Fetch(StrEnum):
@@ -30,30 +20,6 @@ class Fetch(StrEnum):
     NEW = "fetched"
     NOT_MODIFIED = "not modified"
     ERROR = "error"
-
-
-@dataclass(frozen=True)
-class FeedInfo:
-    id: int
-    url: str
-    title: str
-    list_name: str
-    mode: str
-    every: str
-    at: str | None
-    approve: Approve
-    backfill: int
-    poll_seconds: int
-    added_at: datetime
-    etag: str | None
-    last_modified: str | None
-    polled_at: datetime | None
-    next_poll_at: datetime
-    last_error: str | None
-
-    @property
-    def schedule(self) -> str:
-        return f"{self.mode}, every {self.every}" + (f" at {self.at}" if self.at else "")
 
 
 @dataclass(frozen=True)
@@ -104,13 +70,13 @@ class FeedReport:
         return out
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """An issue from a feed that waits for the editor."""
-
-    path: str
-    title: str
-    state: EntryState
-    feed_url: str
-    detail: str
-    seen_at: datetime
+__all__ = [
+    "Approve",
+    "EntryState",
+    "FeedInfo",
+    "FeedReport",
+    "FeedResult",
+    "Fetch",
+    "NewIssue",
+    "Waiting",
+]

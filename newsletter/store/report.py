@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import StoreError
-from ..feeds.state import EntryState, Waiting
 from .direct import Db, when
-from .states import BatchState, DeliveryState
+from .feedrows import Waiting
+from .states import BatchState, DeliveryState, EntryState
 
 STATES = tuple(DeliveryState)
 #: what the providers' events say each part did, counted per part (part_counts)

@@ -1,4 +1,5 @@
-"""The ledger's vocabulary: the state of a delivery row and of a batch (one request)."""
+"""The store's vocabulary: the state of a delivery row and of a batch (one request), of a
+confirmation email, and of a feed's entries."""
 
 from __future__ import annotations
 
@@ -51,4 +52,26 @@ class ConfirmationState(StrEnum):
     DROPPED = "dropped"
 
 
-__all__ = ["BatchState", "ConfirmationState", "DeliveryState"]
+# --- feeds -------------------------------------------------------------------------------
+
+
+class Approve(StrEnum):
+    """Who says a new post goes out: the editor (``newsletter approve``) or its checks."""
+
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+class EntryState(StrEnum):
+    """A feed's entry, as seen by a poll (``feed_entries.state``)."""
+
+    IMPORTING = "importing"  # claimed by a poll, being imported
+    OLD = "old"  # older than the feed's addition: not imported
+    FAILED = "failed"  # cannot become an issue (no link and no content ...)
+    WAITING = "waiting"  # an issue file waits for `newsletter approve`
+    HELD = "held"  # auto: its checks found errors, waits for the editor
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"  # the same post came through another feed of the same list first
+
+
+__all__ = ["Approve", "BatchState", "ConfirmationState", "DeliveryState", "EntryState"]
