@@ -1,0 +1,218 @@
+"""Bench: CPU per request of the public archive's index, `GET /archive/`, with 100,000
+deliveries sent (issue 20).
+
+    python bench/archive.py [--deliveries 100000] [--requests 100] [--rounds 5]
+                            [--db postgresql://USER:PW@HOST/postgres] [--keep]
+
+A list of N subscribers is imported and the example issue queued for it (two parts); part 1
+is then marked sent by SQL, one sending time per second over an hour (the counters follow
+through the database's triggers, as for a real send). The index is asked ``--requests``
+times per round through the WSGI app (Flask's test client: routing, the view, the
+templates, the security headers), and the CPU time of this process is measured around
+them (``time.process_time``).
+
+Baseline, in the same run and rounds, interleaved: the same app with the archive's read
+as it was before issue 20 (``published()`` aggregating the sent rows of the whole
+deliveries table: ``MIN(sent_at) ... GROUP BY`` campaign and part). Both must render the
+same page, byte for byte. Also measured: a request that holds the page already
+(``If-None-Match``: a 304).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ISSUE = ROOT / "issues" / "calmer-mornings.md"
+
+
+def new_database(server: str | None, folder: Path) -> tuple[str, str | None]:
+    if not server:
+        return f"sqlite:///{folder / 'newsletter.db'}", None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"nl_archive_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False), name
+
+
+def build(folder: Path, db: str, sent: int) -> Any:
+    from sqlalchemy import text
+
+    from newsletter.config import Config
+    from newsletter.schedule import queue_issue
+    from newsletter.store import Store
+    from newsletter.store.subscribers import import_csv
+
+    cfg = Config(root=folder)
+    cfg.database_url = db
+    cfg.sender.name = "Dana at Calm Practice"
+    cfg.sender.email = "dana@example.com"
+    store = Store(db)
+    csv = folder / "subscribers.csv"
+    with csv.open("w") as f:
+        f.write("email,first_name\n")
+        f.writelines(f"reader{i}@example.com,R{i}\n" for i in range(sent))
+    t = time.perf_counter()
+    import_csv(store, csv, list_name="readers")
+    q = queue_issue(store, cfg, ISSUE, list_name="readers", start="now", every="3d")
+    print(f"  {sent:,} subscribers, {q.rows:,} deliveries queued: {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    start = datetime(2026, 12, 1, 8, 0, 0)
+    with store.begin() as conn:
+        ids = [r[0] for r in conn.execute(text("SELECT id FROM deliveries WHERE part = 1"))]
+        conn.execute(
+            text("UPDATE deliveries SET state = 'sent', sent_at = :at WHERE id = :id"),
+            [{"at": start + timedelta(seconds=i % 3600), "id": i} for i in ids],
+        )
+    print(f"  part 1 marked sent ({len(ids):,} rows): {time.perf_counter() - t:.1f} s")
+    return store, cfg
+
+
+def old_published(store: Any, now: datetime | None = None) -> list[Any]:
+    """``newsletter.archive.published`` before issue 20: the aggregate over the deliveries."""
+    from sqlalchemy import func, select
+
+    from newsletter.archive import PublishedPart, PublishedSeries
+    from newsletter.store import utcnow
+    from newsletter.store.models import Campaign, CampaignPart, Delivery
+    from newsletter.store.states import DeliveryState
+
+    now = now or utcnow()
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(
+                Campaign.id,
+                Campaign.slug,
+                Campaign.title,
+                Delivery.part,
+                func.min(Delivery.sent_at).label("first"),
+            )
+            .join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(Delivery.state == DeliveryState.SENT, Delivery.sent_at <= now)
+            .group_by(Campaign.id, Campaign.slug, Campaign.title, Delivery.part)
+            .order_by(Campaign.id)
+        ).all()
+        subjects = {
+            (cid, part): (subject, preheader)
+            for cid, part, subject, preheader in conn.execute(
+                select(
+                    CampaignPart.campaign_id,
+                    CampaignPart.part,
+                    CampaignPart.subject,
+                    CampaignPart.preheader,
+                ).where(CampaignPart.campaign_id.in_({r.id for r in rows}))
+            )
+        }
+    by_slug: dict[str, dict[int, Any]] = {}
+    titles: dict[str, str] = {}
+    for r in rows:
+        titles[r.slug] = r.title
+        parts = by_slug.setdefault(r.slug, {})
+        earlier = parts.get(r.part)
+        subject, preheader = subjects[(r.id, r.part)]
+        parts[r.part] = PublishedPart(
+            r.slug,
+            r.part,
+            subject,
+            preheader,
+            min(r.first, earlier.published_at) if earlier else r.first,
+            r.id,
+        )
+    found = [
+        PublishedSeries(slug, titles[slug], [parts[k] for k in sorted(parts)])
+        for slug, parts in by_slug.items()
+    ]
+    return sorted(found, key=lambda s: s.updated, reverse=True)
+
+
+def cpu_ms(client: Any, n: int, headers: dict[str, str] | None = None) -> tuple[float, Any]:
+    """CPU milliseconds per request over ``n`` requests of the index."""
+    answer = None
+    t = time.process_time()
+    for _ in range(n):
+        answer = client.get("/archive/", headers=headers or {})
+    return (time.process_time() - t) * 1000 / n, answer
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--deliveries", type=int, default=100_000, help="deliveries sent")
+    ap.add_argument("--requests", type=int, default=100, help="requests per round (new read)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--db", help="a PostgreSQL server URL (default: SQLite)")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-archive-"))
+    db, pg_name = new_database(args.db, folder)
+    try:
+        store, cfg = build(folder, db, args.deliveries)
+        import newsletter.archive as archive
+        from newsletter.web.app import create_app
+
+        new_published = archive.published
+        client = create_app(store, cfg).test_client()
+        # the baseline costs ~10x: fewer of its requests, so that a round stays short
+        old_n = max(3, args.requests // 10)
+        new, old, cached = [], [], []
+        for _ in range(args.rounds):
+            archive.published = new_published  # type: ignore[assignment]
+            ms, page = cpu_ms(client, args.requests)
+            new.append(ms)
+            etag = page.headers["ETag"]
+            ms, same = cpu_ms(client, args.requests, {"If-None-Match": etag})
+            assert same.status_code == 304, same.status_code
+            cached.append(ms)
+            archive.published = old_published  # type: ignore[assignment]
+            ms, before = cpu_ms(client, old_n)
+            old.append(ms)
+            assert before.data == page.data, "the old and the new read show different pages"
+        archive.published = new_published  # type: ignore[assignment]
+        assert b"calmer-mornings/1/" in page.data and b"calmer-mornings/2/" not in page.data
+        backend = "PostgreSQL" if args.db else "SQLite"
+        med_new, med_old = statistics.median(new), statistics.median(old)
+        print(
+            f"{backend}, {args.deliveries:,} deliveries sent, GET /archive/ CPU per request "
+            f"(median of {args.rounds} rounds): {med_new:.2f} ms "
+            f"(rounds {min(new):.2f}-{max(new):.2f}, {args.requests} requests each); "
+            f"before issue 20 {med_old:.1f} ms ({min(old):.1f}-{max(old):.1f}, {old_n} each): "
+            f"{med_old / med_new:.0f}x; with If-None-Match (304) {statistics.median(cached):.2f} ms"
+        )
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, load average "
+            + " ".join(f"{x:.1f}" for x in os.getloadavg())
+        )
+        store.close()
+    finally:
+        if args.keep:
+            print(f"kept: {folder} {db}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            if pg_name and args.db:
+                from sqlalchemy import create_engine, text
+
+                admin = create_engine(args.db, isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
