@@ -208,6 +208,38 @@ def test_the_foundations_import_no_feature() -> None:
         assert not found, f"the store's foundation {name} depends on features: {found}"
 
 
+#: the layers that reach the database (newsletter/store/__init__.py): what each may use of
+#: the store
+LAYERS = {
+    # (busy: the one line that tells a database error, loaded once one happened)
+    "direct": {"busy"},
+    "db": {"direct"},
+    "driver": {"direct"},
+    "core": {"db", "direct", "models", "report"},
+}
+
+
+def test_the_database_is_reached_in_layers() -> None:
+    store_modules = {p.stem for p in STORE.glob("*.py")} - {"__init__"}
+    for name, allowed in LAYERS.items():
+        path = f"newsletter/store/{name}.py"
+        tree = ast.parse((REPO / path).read_text(encoding="utf-8"))
+        used = {
+            module.rpartition(".")[2]
+            for _, module in modules_imported(tree, f"newsletter.store.{name}", False)
+            if module.startswith("newsletter.store.") and module.rpartition(".")[2] in store_modules
+        }
+        assert used <= allowed, f"{path} uses {sorted(used - allowed)} of the store"
+        if name == "direct":  # `newsletter status` reads the database without SQLAlchemy
+            loaded = [
+                alias.name if isinstance(node, ast.Import) else node.module or ""
+                for node in tree.body
+                if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names
+            ]
+            assert not [m for m in loaded if m.startswith("sqlalchemy")], loaded
+
+
 # --- the checks catch what they are for ----------------------------------------------------
 
 OFFENDING = '''
