@@ -227,7 +227,7 @@ def main() -> None:
         old_n = max(3, args.requests // 10)
         new, old, cached, new_wall, old_wall = [], [], [], [], []
         for _ in range(args.rounds):
-            archive.published = new_published  # type: ignore[assignment]
+            archive.published = new_published
             ms, wall, page = per_request(client, args.requests)
             new.append(ms)
             new_wall.append(wall)
@@ -235,12 +235,12 @@ def main() -> None:
             ms, _, same = per_request(client, args.requests, {"If-None-Match": etag})
             assert same.status_code == 304, same.status_code
             cached.append(ms)
-            archive.published = old_published  # type: ignore[assignment]
+            archive.published = old_published
             ms, wall, before = per_request(client, old_n)
             old.append(ms)
             old_wall.append(wall)
             assert before.data == page.data, "the old and the new read show different pages"
-        archive.published = new_published  # type: ignore[assignment]
+        archive.published = new_published
         assert b"calmer-mornings/1/" in page.data and b"calmer-mornings/2/" not in page.data
         backend = "PostgreSQL" if args.db else "SQLite"
         med_new, med_old = statistics.median(new), statistics.median(old)

@@ -161,7 +161,7 @@ def site(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         answers.append(response.status_code)
         return response
 
-    server.app = app  # type: ignore[attr-defined]
+    server.app = app
     threading.Thread(target=server.serve_forever, daemon=True).start()
     queue_issue(store, cfg, ISSUE, list_name="readers", every="1d")
     send(store, cfg, utcnow())

@@ -66,7 +66,7 @@ def imported(tree: ast.AST, module: str, is_package: bool) -> list[tuple[int, st
     """(line, absolute module, names imported from it) of every import, relative ones
     resolved."""
     package = module if is_package else module.rpartition(".")[0]
-    found = []
+    found: list[tuple[int, str, list[str]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, a.name, []) for a in node.names)
