@@ -16,6 +16,7 @@ from .errors import InputError
 from .store import Store, ledger
 from .store import consent as joins
 from .store import preferences as rows
+from .store.states import MembershipStatus
 from .store.subscribers import suppressions_of
 from .timing import as_utc, at_local, next_local, parse_at, to_naive_utc, zone
 
@@ -65,7 +66,7 @@ def profile(store: Store, subscriber_id: int) -> Profile | None:
         if sub is None:
             return None
         lists = [
-            ListChoice(lid, name, status == "active")
+            ListChoice(lid, name, status == MembershipStatus.ACTIVE)
             for lid, name, status in rows.lists_of(conn, subscriber_id)
         ]
         series = [

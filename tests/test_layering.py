@@ -214,7 +214,7 @@ LAYERS = {
     # (busy: the one line that tells a database error, loaded once one happened)
     "direct": {"busy"},
     "db": {"direct"},
-    "driver": {"direct"},
+    "driver": {"direct", "core"},  # (its insert-or-ignore asks the Store for its dialect)
     "core": {"db", "direct", "models", "report"},
 }
 

@@ -8,18 +8,12 @@ editor) is the store's: :mod:`newsletter.store.states`, :mod:`newsletter.store.f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from ..store.feedrows import FeedInfo, Waiting
-from ..store.states import Approve, EntryState
-
-
-class Fetch(StrEnum):
-    """What a poll of one feed got."""
-
-    NEW = "fetched"
-    NOT_MODIFIED = "not modified"
-    ERROR = "error"
+from ..store.feedrows import FeedInfo as FeedInfo
+from ..store.feedrows import Waiting as Waiting
+from ..store.states import Approve as Approve
+from ..store.states import EntryState as EntryState
+from ..store.states import Fetch as Fetch
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,16 @@ How the database is reached, in layers, each using only those above it:
    events, settings).
 4. The roles, each a module that takes a ``Store`` (or a connection of ``Store.begin``):
    subscribers and their import (:mod:`.subscribers`), consent (:mod:`.consent`), the
-   form's confirmations (:mod:`.confirmations`), queued series (:mod:`.campaigns`),
+   form's confirmations (:mod:`.confirmations`), queued series (:mod:`.campaigns`) and
+   a reader's enrolment in them (:mod:`.enrolment`),
    claims and leases (:mod:`.claims`), lost answers (:mod:`.batches`), what ``status``
    shows (:mod:`.report`), feeds (:mod:`.feeds`), a reader's own pages
    (:mod:`.preferences`), the public archive (:mod:`.archive`), the desk's reads
-   (:mod:`.lists`, :mod:`.readers`), settings (:mod:`.settings`). :mod:`.driver` is the
-   send loop's shortcut inside a role's transaction: a ``Db``-style statement run once
-   per row through the engine's driver (``executemany``), for the per-row writes where
-   SQLAlchemy's per-row work would cost more than the database's.
+   (:mod:`.lists`, :mod:`.readers`), settings (:mod:`.settings`). :mod:`.driver` serves
+   the roles inside their transactions: a ``Db``-style statement run once per row
+   through the engine's driver (``executemany``), for the send loop's per-row writes
+   where SQLAlchemy's per-row work would cost more than the database's, and each
+   dialect's insert-or-ignore.
 
 ``Store`` (and SQLAlchemy with it) is loaded when first asked for: ``newsletter status``
 reads an up-to-date database without it (:mod:`.report` over :mod:`.direct`).
@@ -39,10 +41,12 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .states import SuppressionReason
+
 if TYPE_CHECKING:
     from .core import Store
 
-SUPPRESSION_REASONS = ("bounced", "complained", "unsubscribed", "erased", "manual", "rejected")
+SUPPRESSION_REASONS = tuple(SuppressionReason)
 
 
 def utcnow() -> datetime:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 
 from .core import Store
 from .models import Campaign, Delivery, MailingList, Membership, Subscriber
-from .states import DeliveryState
+from .states import CAMPAIGN_QUEUED, DeliveryState, MembershipStatus
 
 
 def subscriber(conn: Connection, subscriber_id: int) -> Any:
@@ -58,7 +58,10 @@ def lists_of(conn: Connection, subscriber_id: int) -> list[tuple[int, str, str]]
         for lid, name, status in conn.execute(
             select(MailingList.id, MailingList.name, Membership.status)
             .join(Membership, Membership.list_id == MailingList.id)
-            .where(Membership.subscriber_id == subscriber_id, Membership.status != "pending")
+            .where(
+                Membership.subscriber_id == subscriber_id,
+                Membership.status != MembershipStatus.PENDING,
+            )
             .order_by(MailingList.name)
         )
     ]
@@ -71,7 +74,7 @@ def series_of(conn: Connection, subscriber_id: int) -> list[tuple[int, str, date
     for cid, title in conn.execute(
         select(Campaign.id, Campaign.title)
         .where(
-            Campaign.status.in_(["active", "paused"]),
+            Campaign.status.in_(CAMPAIGN_QUEUED),
             select(Delivery.id)
             .where(Delivery.campaign_id == Campaign.id, Delivery.subscriber_id == subscriber_id)
             .exists(),
@@ -106,7 +109,7 @@ def set_membership(conn: Connection, subscriber_id: int, list_id: int, active: b
     conn.execute(
         update(Membership)
         .where(Membership.subscriber_id == subscriber_id, Membership.list_id == list_id)
-        .values(status="active" if active else "unsubscribed")
+        .values(status=MembershipStatus.ACTIVE if active else MembershipStatus.UNSUBSCRIBED)
     )
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, redirect, request
 
 from ..store import ledger
 from ..store.preferences import reader_and_series
+from ..store.states import SubscriberStatus
 from ..store.subscribers import unsubscribe
 from .site import site
 
@@ -68,4 +69,6 @@ def act(token: str) -> Response:
     unsubscribe(s.store, sub.email)
     if one_click:  # (for the mail program, not a reader)
         return Response("Unsubscribed.\n", 200, mimetype="text/plain")
-    return s.page("unsubscribe.html", language=lang, state="unsubscribed", email=sub.email)
+    return s.page(
+        "unsubscribe.html", language=lang, state=SubscriberStatus.UNSUBSCRIBED, email=sub.email
+    )
