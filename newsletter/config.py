@@ -254,6 +254,9 @@ class Smtp:
     ca_file: str = ""
     #: the name given in EHLO; default this machine's name
     helo: str = ""
+    #: send without a feature the server cannot give (open and click tracking), a warning
+    #: logged, instead of refusing to start
+    ignore_unsupported: bool = False
 
 
 @dataclass

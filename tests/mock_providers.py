@@ -56,6 +56,8 @@ class MockProvider:
     #: each request's raw body (when ``keep``), to check what was sent as it was sent
     bodies: list[bytes] = field(default_factory=list)
     idempotency: dict[str, tuple[str, Response]] = field(default_factory=dict)
+    #: SES: the region each request was signed for (its SigV4 credential scope)
+    regions: list[str] = field(default_factory=list)
     #: idempotency keys whose first request is being handled
     pending: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -610,6 +612,8 @@ def _ses_handler(self: MockProvider, path: str) -> Response:
             },
             403,
         )
+    scope = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", request.headers["Authorization"])
+    self.regions.append(scope.group(1) if scope else "")
     body = request.get_json(silent=True) or {}
     entries = body.get("BulkEmailEntries") or []
     if not entries or len(entries) > 50:

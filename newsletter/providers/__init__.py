@@ -28,9 +28,8 @@ def get_provider(config: Config, name: str | None = None) -> Provider:
         )
     module, _, cls_name = PROVIDERS[name].partition(":")
     cls = getattr(import_module(module), cls_name)
-    if name == "outbox":
-        return cls(config.outbox_path)
-    return cls.from_config(config)
+    provider: Provider = cls(config.outbox_path) if name == "outbox" else cls.from_config(config)
+    return provider
 
 
 __all__ = [

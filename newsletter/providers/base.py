@@ -28,11 +28,26 @@ One ``send_batch`` call is at most ONE request to the provider, so that an unkno
 concerns exactly one request; recipients that did not fit are returned ``deferred``. It is
 two steps, so that the send loop can build the next request while one is in flight:
 ``prepare`` (build the request, nothing sent) and ``deliver`` (send it, read the answer).
-A feature a provider lacks raises :class:`UnsupportedFeature`.
+A feature a provider lacks raises :class:`UnsupportedFeature` (as django-anymail's
+``AnymailUnsupportedFeature``), when the provider is configured where it can be (open and
+click tracking), never by dropping it silently; ``[providers.NAME] ignore_unsupported =
+true`` sends without the feature instead, with a warning in the log (anymail's
+``IGNORE_UNSUPPORTED_FEATURES``). What each provider carries, and how:
+
+- postmark: tag ``Tag``, metadata ``Metadata``, headers, tracking per message;
+- sendgrid: tag ``categories``, metadata ``custom_args``, headers, tracking per message;
+- mailgun: tag ``o:tag``, metadata ``v:`` variables, ``h:`` headers, tracking per message;
+- resend: tag and metadata as Resend tags, headers; tracking is per domain: refused;
+- ses: tag and metadata as message tags, ``ReplacementHeaders``; tracking: refused;
+- smtp: tag ``X-Newsletter-Part``, our Message-ID (and VERP), headers; no tracking: refused.
+
+Reply-To goes out with every provider. Mailgun and SES give each message their own
+Message-ID (ours is in every other provider's messages).
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +60,8 @@ from ..render import fill, placeholder_values
 from ..store.states import ACCEPTED as ACCEPTED
 from ..store.states import PERMANENT as PERMANENT
 from ..store.states import Outcome as Outcome
+
+log = logging.getLogger("newsletter.providers")
 
 Status = Outcome
 
@@ -206,6 +223,23 @@ class Provider(ABC):
     max_batch: ClassVar[int] = 500
     #: resending a batch with the same key after a crash does not deliver twice
     idempotent: ClassVar[bool] = False
+    #: ``[providers.NAME] ignore_unsupported``: send without a feature this provider
+    #: lacks (a warning logged) instead of refusing
+    ignore_unsupported: bool = False
+
+    def unsupported(self, feature: str, hint: str | None = None) -> None:
+        """Refuse ``feature`` (one line naming the provider and the feature), or, with
+        ``ignore_unsupported``, log that it is left out."""
+        if self.ignore_unsupported:
+            log.warning(
+                "%s does not support %s: sent without it (ignore_unsupported)", self.name, feature
+            )
+            return
+        raise UnsupportedFeature(
+            f"{self.name} does not support {feature}",
+            hint=(hint + "; or " if hint else "")
+            + f"set [providers.{self.name}] ignore_unsupported = true to send without it",
+        )
 
     @abstractmethod
     def send_batch(self, batch: Batch) -> list[Result]:

@@ -31,14 +31,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import ssl
+import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Self
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import requote_uri
 from urllib3 import BaseHTTPResponse
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ResponseError
@@ -56,10 +61,17 @@ from .base import (
     ProviderError,
     Recipient,
     Result,
-    UnsupportedFeature,
 )
 
 log = logging.getLogger("newsletter.providers")
+#: ``[providers.NAME] debug = true``: each request and answer, secrets scrubbed
+debug_log = logging.getLogger("newsletter.providers.debug")
+#: header names whose values are credentials or signatures: shown as ***
+SECRET_HEADER = re.compile(r"authorization|token|key|secret|signature|credential|cookie", re.I)
+#: the largest answer of a provider's log search read (a page of events or messages)
+MAX_LOG_ANSWER = 32 * 1024 * 1024
+#: the most of a body a debug line shows
+DEBUG_BODY = 64 * 1024
 #: answers that say the request was refused before any processing: safe to send again
 REFUSED_UNPROCESSED = (429, 503)
 #: with an idempotency key, any server error may be retried under the same key
@@ -180,9 +192,14 @@ class HttpProvider(Provider):
         backoff_max: float = 60.0,
         track_opens: bool = False,
         track_clicks: bool = False,
+        ignore_unsupported: bool = False,
+        debug: bool = False,
     ) -> None:
         self.api_key = api_key
         secrets.register(api_key)
+        self.ignore_unsupported = ignore_unsupported
+        #: ``[providers.NAME] debug``: every request and answer logged, secrets scrubbed
+        self.debug = debug
         #: off unless the editor turns them on in [tracking]
         self.track_opens = track_opens
         self.track_clicks = track_clicks
@@ -219,7 +236,16 @@ class HttpProvider(Provider):
     def from_config(cls, config: Config) -> HttpProvider:
         settings = dict(config.providers.get(cls.name, {}))
         api_key = cls.load_api_key()
-        known = {"base_url", "timeout", "deadline", "retries", "backoff", *cls.extra_settings()}
+        known = {
+            "base_url",
+            "timeout",
+            "deadline",
+            "retries",
+            "backoff",
+            "ignore_unsupported",
+            "debug",
+            *cls.extra_settings(),
+        }
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ConfigError(
@@ -237,6 +263,8 @@ class HttpProvider(Provider):
             backoff=float(settings.pop("backoff", 0.5)),
             track_opens=config.tracking.open_pixel,
             track_clicks=config.tracking.click_rewriting,
+            ignore_unsupported=_flag(cls.name, settings, "ignore_unsupported"),
+            debug=_flag(cls.name, settings, "debug"),
         )
 
     @classmethod
@@ -265,10 +293,11 @@ class HttpProvider(Provider):
 
     def check_tracking(self) -> None:
         if (self.track_opens or self.track_clicks) and not self.tracking_per_message:
-            raise UnsupportedFeature(
-                f"{self.name} sets open and click tracking per domain, not per message",
+            self.unsupported(
+                "open and click tracking per message (it sets them per domain, not per message)",
                 hint="turn [tracking] off here and choose tracking in the provider's dashboard",
             )
+            self.track_opens = self.track_clicks = False
 
     def check(self) -> list[str]:
         problems = []
@@ -316,6 +345,8 @@ class HttpProvider(Provider):
     def post(self, batch: Batch, payload: Payload) -> list[Result]:
         url = f"{self.base_url}{self.endpoint()}"
         deadline = time.monotonic() + self.deadline
+        if self.debug:
+            self.debug_request("POST", url, payload.headers, payload.data)
         try:
             response = self.session.post(
                 url,
@@ -325,6 +356,8 @@ class HttpProvider(Provider):
                 stream=True,
             )
         except requests.exceptions.RequestException as exc:
+            if self.debug:
+                debug_log.info("%s: no answer to POST %s: %s", self.name, url, type(exc).__name__)
             if nothing_sent(exc):
                 return self._all(
                     payload, Outcome.TRANSIENT, f"cannot reach {self.name}: {type(exc).__name__}"
@@ -339,6 +372,8 @@ class HttpProvider(Provider):
             self._read(response, deadline)
         except (requests.exceptions.RequestException, HTTPError, _Deadline, OSError) as exc:
             reason = "no full answer in time" if isinstance(exc, _Deadline) else "answer cut off"
+            if self.debug:
+                debug_log.info("%s: %s %s: %s", self.name, "POST", url, reason)
             return self._all(
                 payload,
                 Outcome.UNKNOWN,
@@ -347,7 +382,42 @@ class HttpProvider(Provider):
             )
         finally:
             response.close()
+        if self.debug:
+            self.debug_answer(
+                response.status_code, response.reason, response.headers, response.content
+            )
         return self.answer(batch, payload, response)
+
+    # --- [providers.NAME] debug = true -------------------------------------------------
+    def debug_request(
+        self, method: str, url: str, headers: Mapping[str, str], body: object
+    ) -> None:
+        """Log a request as it goes out: method, URL, headers (the session's and the
+        request's; credentials as ***), body (addresses included: this is the editor's
+        own log; the key scrubbed wherever it appears)."""
+        _debug_handler()
+        every = {**self.session.headers, **headers}
+        debug_log.info(
+            "%s request: %s %s\n%s\n\n%s",
+            self.name,
+            method,
+            self.scrub(url),
+            _debug_headers(every),
+            self.scrub(_debug_body(body)),
+        )
+
+    def debug_answer(
+        self, status: int, reason: str | None, headers: Mapping[str, str], body: bytes
+    ) -> None:
+        """Log an answer: status, headers, body, scrubbed like the request."""
+        debug_log.info(
+            "%s answer: %s %s\n%s\n\n%s",
+            self.name,
+            status,
+            reason or "",
+            _debug_headers(headers),
+            self.scrub(_debug_body(body)),
+        )
 
     def answer(self, batch: Batch, payload: Payload, response: requests.Response) -> list[Result]:
         """Results from a complete answer."""
@@ -420,15 +490,41 @@ class HttpProvider(Provider):
         return self.path
 
     def get_json(self, url: str, params: dict[str, str] | None = None) -> Any:
-        """A GET to the provider's API (for reconcile): the parsed JSON answer."""
+        """A GET to the provider's API (reconcile's log searches): the parsed JSON answer.
+        Through :func:`newsletter.fetch.get` (one deadline, a size cap), with our
+        credentials, only on the API's own host (a next-page address on another host would
+        get the key; any port), and no redirect followed."""
+        if params:
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+        url = requote_uri(url)  # a next-page address as given (as requests would send it)
+        if not _same_host(url, self.base_url):
+            raise ProviderError(
+                f"{self.name}: refused to send the API key to {urlsplit(url).hostname!r} "
+                f"(not the API's host {urlsplit(self.base_url).hostname!r}, or not https)"
+            )
+        headers = {k: str(v) for k, v in self.session.headers.items()}
+        if self.debug:
+            self.debug_request("GET", url, {}, None)
         try:
-            response = self.session.get(url, params=params, timeout=self.timeout)
-        except requests.exceptions.RequestException as exc:
-            raise ProviderError(f"cannot reach {self.name}: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            raise ProviderError(self.describe(response), status_code=response.status_code)
+            got = fetch.get(
+                url,
+                allow_private=True,  # the editor's own base_url (a local server in tests)
+                deadline=self.deadline,
+                limit=MAX_LOG_ANSWER,
+                headers=headers,
+                max_redirects=0,
+            )
+        except fetch.FetchError as exc:
+            raise ProviderError(self.scrub(f"cannot reach {self.name}: {exc.reason}")) from None
+        if self.debug:
+            self.debug_answer(got.status, got.reason, got.headers, got.body)
+        if got.status != 200:
+            raise ProviderError(
+                self.scrub(f"{self.name} answered {got.status}: {got.reason}"),
+                status_code=got.status,
+            )
         try:
-            return response.json()
+            return json.loads(got.body)
         except ValueError:
             raise ProviderError(f"{self.name} answered something that is not JSON") from None
 
@@ -451,9 +547,63 @@ class HttpProvider(Provider):
         raise NotImplementedError
 
 
+def _debug_headers(headers: Mapping[str, str | bytes]) -> str:
+    lines = []
+    for name, value in headers.items():
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        shown = "***" if SECRET_HEADER.search(name) else secrets.scrub(text)
+        lines.append(f"{name}: {shown}")
+    return "\n".join(lines)
+
+
+def _debug_body(body: object) -> str:
+    if isinstance(body, bytes):
+        text = body[:DEBUG_BODY].decode("utf-8", "replace")
+        more = len(body) - DEBUG_BODY
+    elif isinstance(body, list):  # form fields
+        text = "\n".join(f"{k}={v}" for k, v in body)
+        more = len(text) - DEBUG_BODY
+        text = text[:DEBUG_BODY]
+    else:
+        text, more = ("" if body is None else str(body)), 0
+    return text + (f"\n... ({more} more bytes)" if more > 0 else "")
+
+
+def _debug_handler() -> None:
+    """Debug lines are shown on stderr even where nothing configured logging."""
+    debug_log.setLevel(logging.INFO)
+    if not debug_log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        debug_log.addHandler(handler)
+
+
+def _same_host(url: str, base_url: str) -> bool:
+    """Whether ``url`` is on the API's own host (any port), never https downgraded."""
+    there, here = urlsplit(url), urlsplit(base_url)
+    downgraded = here.scheme.lower() == "https" and there.scheme.lower() != "https"
+    return bool(there.hostname) and there.hostname == here.hostname and not downgraded
+
+
+def _flag(provider: str, settings: dict[str, Any], name: str) -> bool:
+    value = settings.pop(name, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"[providers.{provider}] {name} must be true or false")
+    return value
+
+
 def retry_after(response: requests.Response) -> float | None:
     """Seconds from a Retry-After header (seconds or an HTTP date), or None."""
     return fetch.retry_after(response.headers.get("Retry-After"))
+
+
+#: what Resend's tags and SES's message tags may hold: ASCII letters, digits, _ and -
+_TAG_TEXT = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def tag_text(text: str) -> str:
+    """``text`` as a provider tag's name or value (other characters become ``_``)."""
+    return _TAG_TEXT.sub("_", text)[:256]
 
 
 def html_tokens(html: str, first_name: str, unsubscribe: str) -> str:

@@ -17,15 +17,12 @@ API key: ``$RESEND_API_KEY``.
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any, ClassVar
 
 import requests
 
 from .base import Batch, Outcome, ProviderError, Recipient, Result
-from .http import HttpProvider, Payload, UnreadableAnswer
-
-_TAG = re.compile(r"[^A-Za-z0-9_-]")
+from .http import HttpProvider, Payload, UnreadableAnswer, tag_text
 
 
 class ResendProvider(HttpProvider):
@@ -41,6 +38,9 @@ class ResendProvider(HttpProvider):
 
     def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
         emails: list[dict[str, Any]] = []
+        # the part's tag travels as a Resend tag named "tag", beside the metadata
+        named = {**batch.metadata, **({"tag": batch.tag} if batch.tag else {})}
+        tags = [{"name": tag_text(k), "value": tag_text(v)} for k, v in named.items()]
         for r in recipients:
             html, text = batch.personalize(r)
             email: dict[str, Any] = {
@@ -50,10 +50,7 @@ class ResendProvider(HttpProvider):
                 "html": html,
                 "text": text,
                 "headers": batch.headers(r),
-                "tags": [
-                    {"name": _TAG.sub("_", k)[:256], "value": _TAG.sub("_", v)[:256]}
-                    for k, v in batch.metadata.items()
-                ],
+                "tags": tags,
             }
             if batch.reply_to:
                 email["reply_to"] = batch.reply_to

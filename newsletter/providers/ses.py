@@ -15,13 +15,17 @@ log that can be searched by our metadata: the batch is settled from its ``Send``
 tag, the row as ``delivery``) posted to ``newsletter serve``, or by the editor.
 Credentials: botocore's default credential chain (environment variables, the shared
 credentials file and ``AWS_PROFILE``, container and instance roles), refreshed as needed.
-Settings: ``[providers.ses] region = "eu-west-1"``, ``configuration_set``, ``base_url``.
+Region: ``[providers.ses] region = "eu-west-1"``, else botocore's configuration
+(``$AWS_REGION``, ``$AWS_DEFAULT_REGION``, the profile's ``region``), else us-east-1.
+Other settings: ``configuration_set``, ``base_url``.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
+import re
 from typing import Any, ClassVar
 
 import requests
@@ -29,8 +33,11 @@ import requests
 from ..errors import ConfigError
 from ..render import FIRST_NAME, UNSUBSCRIBE_URL
 from .base import Batch, Outcome, ProviderError, Recipient, Result
-from .http import HttpProvider, Payload, UnreadableAnswer
+from .http import HttpProvider, Payload, UnreadableAnswer, tag_text
 
+#: where SES is reached when neither newsletter.toml nor botocore names a region
+DEFAULT_REGION = "us-east-1"
+REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 STATUS = {
     "SUCCESS": Outcome.SENT,
     "MESSAGE_REJECTED": Outcome.REJECTED,
@@ -69,6 +76,24 @@ def aws_credentials() -> Any:
     return creds
 
 
+def aws_region() -> str | None:
+    """The region botocore's configuration names: ``$AWS_REGION`` (which the AWS SDKs and
+    CLI read; older botocore does not), then botocore's ``region`` variable
+    (``$AWS_DEFAULT_REGION``, the ``region`` of ``$AWS_PROFILE``'s section in
+    ``$AWS_CONFIG_FILE``, ``~/.aws/config`` by default)."""
+    get_session = _botocore()[2]
+    from botocore.exceptions import BotoCoreError
+
+    named = os.environ.get("AWS_REGION", "").strip()
+    if named:
+        return named
+    try:
+        region = get_session().get_config_variable("region")
+    except BotoCoreError as exc:
+        raise ConfigError(f"provider 'ses': the AWS configuration is not usable: {exc}") from None
+    return (str(region).strip() or None) if region else None
+
+
 def handlebars_text(text: str) -> str:
     """Article text as a Handlebars template that prints it unchanged."""
     return text.replace("{{", "\\{{")
@@ -95,6 +120,11 @@ class SesProvider(HttpProvider):
         return str(aws_credentials().get_frozen_credentials().secret_key)
 
     _credentials: Any = None
+    _region: str | None = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.region()  # a region that is no region is refused now, not at the first send
 
     def default_url(self) -> str:
         return self.default_base_url.format(region=self.region())
@@ -103,7 +133,18 @@ class SesProvider(HttpProvider):
         return {}  # every request is signed on its own (SigV4 covers the body)
 
     def region(self) -> str:
-        return str(self.settings.get("region", "us-east-1"))
+        """``[providers.ses] region``, else botocore's own configuration (``$AWS_REGION``,
+        ``$AWS_DEFAULT_REGION``, the profile's ``region`` in ``~/.aws/config``), else
+        us-east-1."""
+        if self._region is None:
+            region = str(self.settings.get("region") or aws_region() or DEFAULT_REGION)
+            if not REGION.fullmatch(region):
+                raise ConfigError(
+                    f"provider 'ses': {region!r} is not an AWS region",
+                    hint='e.g. [providers.ses] region = "eu-west-1" (or $AWS_REGION)',
+                )
+            self._region = region
+        return self._region
 
     def build(self, batch: Batch, recipients: list[Recipient]) -> Payload:
         html_part = handlebars_text(batch.html).replace(FIRST_NAME, "{{{first_name_html}}}")
@@ -111,6 +152,8 @@ class SesProvider(HttpProvider):
         text_part = handlebars_text(batch.text).replace(FIRST_NAME, "{{{first_name}}}")
         text_part = text_part.replace(UNSUBSCRIBE_URL, "{{{unsubscribe}}}")
         entries = []
+        # the part's tag travels as the message tag "tag" (SES's characters only)
+        part_tag = [{"Name": "tag", "Value": tag_text(batch.tag)}] if batch.tag else []
         for r in recipients:
             name = r.first_name.strip() or batch.first_name_fallback
             data = {
@@ -132,6 +175,7 @@ class SesProvider(HttpProvider):
                     "ReplacementTags": [
                         {"Name": "delivery", "Value": str(r.delivery_id)},
                         *({"Name": k, "Value": v} for k, v in batch.metadata.items()),
+                        *part_tag,
                     ],
                 }
             )

@@ -10,6 +10,11 @@ a pool of persistent connections (``connections``), each sending its messages on
 transaction after another (MAIL, RCPT, DATA). Connections stay open from one batch to the
 next; a connection the server closed (idle timeout, ``421``) is opened again.
 
+A session that cannot be opened sends nothing: a refused connection, a timeout, a 4xx
+greeting or a ``454`` at login is *transient* (back to the queue, tried later); a ``535``
+(credentials refused), a 5xx greeting, no STARTTLS where required or a refused certificate
+is *refused*: the series pauses for the editor, as with an API provider's 401.
+
 Every message has its own answer, which is its result:
 
 - ``RCPT`` 2xx, then ``250`` to the end of data: *sent*, with our Message-ID;
@@ -85,7 +90,20 @@ class Lost(Exception):
 
 
 class Refused(Exception):
-    """The server refused to open a session (connect, TLS, login): nothing was sent."""
+    """The server refused to open a session (connect, TLS, login): nothing was sent.
+    ``outcome``: ``transient`` for a fault that passes by itself (connection refused, a
+    timeout, a 4xx greeting or login answer, a session closed), ``refused`` for one a
+    person must fix (credentials refused: 535; no STARTTLS; a certificate refused; a 5xx
+    greeting), as the API providers treat a 401."""
+
+    def __init__(self, why: str, outcome: Outcome = Outcome.TRANSIENT) -> None:
+        super().__init__(why)
+        self.outcome = outcome
+
+
+def _by_code(code: int) -> Outcome:
+    """A 4xx answer passes by itself; any other refusal needs a person."""
+    return Outcome.TRANSIENT if 400 <= code < 500 else Outcome.REFUSED
 
 
 @dataclass
@@ -168,7 +186,14 @@ class SmtpProvider(Provider):
                 f"provider 'smtp' needs the password of {s.username!r} in ${PASSWORD_ENV}",
                 hint=f"export {PASSWORD_ENV}=... (never put it in a file)",
             )
-        return cls(s, config.sender.email, password)
+        provider = cls(s, config.sender.email, password)
+        provider.ignore_unsupported = s.ignore_unsupported
+        if config.tracking.open_pixel or config.tracking.click_rewriting:
+            provider.unsupported(
+                "open and click tracking (a mail server does not track)",
+                hint="turn [tracking] off",
+            )
+        return provider
 
     # --- sessions ----------------------------------------------------------------------
     def where(self) -> str:
@@ -187,10 +212,14 @@ class SmtpProvider(Provider):
             else:
                 client = smtplib.SMTP(s.host, s.port, local_hostname=helo, timeout=s.timeout)
         except ssl.SSLError as exc:
-            raise Refused(f"TLS with {self.where()} failed: {_ssl_reason(exc)}") from None
+            raise Refused(
+                f"TLS with {self.where()} failed: {_ssl_reason(exc)}", Outcome.REFUSED
+            ) from None
         except smtplib.SMTPConnectError as exc:
             reason = _answer(exc.smtp_code, exc.smtp_error)
-            raise Refused(f"{self.where()} refused the session: {reason}") from None
+            raise Refused(
+                f"{self.where()} refused the session: {reason}", _by_code(exc.smtp_code)
+            ) from None
         except TimeoutError:
             raise Refused(f"{self.where()} did not answer within {s.timeout:g}s") from None
         except ConnectionRefusedError:
@@ -215,7 +244,8 @@ class SmtpProvider(Provider):
                 if not client.has_extn("starttls"):
                     raise Refused(
                         f'{self.where()} does not offer STARTTLS and security = "starttls" '
-                        "requires it: nothing was sent (not even the password)"
+                        "requires it: nothing was sent (not even the password)",
+                        Outcome.REFUSED,
                     )
                 client.starttls(context=self.context)
                 client.ehlo()
@@ -223,26 +253,34 @@ class SmtpProvider(Provider):
                 if s.security is Security.NONE and not is_local(s.host):
                     raise Refused(
                         f'security = "none": the password would cross the network unencrypted '
-                        f'to {s.host}; use "starttls" or "tls"'
+                        f'to {s.host}; use "starttls" or "tls"',
+                        Outcome.REFUSED,
                     )
                 client.login(s.username, self.password)
         except Refused:
             raise
         except ssl.SSLError as exc:
-            raise Refused(f"TLS with {self.where()} failed: {_ssl_reason(exc)}") from None
-        except smtplib.SMTPAuthenticationError as exc:
             raise Refused(
-                f"{self.where()} refused the login of {s.username!r} (bad credentials): "
-                f"{_answer(exc.smtp_code, exc.smtp_error)}"
+                f"TLS with {self.where()} failed: {_ssl_reason(exc)}", Outcome.REFUSED
+            ) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            # 535 (bad credentials) pauses; 454 (temporary authentication failure) passes
+            what = "bad credentials" if exc.smtp_code >= 500 else "a temporary failure"
+            raise Refused(
+                f"{self.where()} refused the login of {s.username!r} ({what}): "
+                f"{_answer(exc.smtp_code, exc.smtp_error)}",
+                _by_code(exc.smtp_code),
             ) from None
         except smtplib.SMTPNotSupportedError:
             raise Refused(
                 f"{self.where()} offers no login (AUTH) on this connection: "
-                "check the port and security"
+                "check the port and security",
+                Outcome.REFUSED,
             ) from None
         except smtplib.SMTPResponseException as exc:
             raise Refused(
-                f"{self.where()} refused the session: {_answer(exc.smtp_code, exc.smtp_error)}"
+                f"{self.where()} refused the session: {_answer(exc.smtp_code, exc.smtp_error)}",
+                _by_code(exc.smtp_code),
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise Refused(f"{self.where()} closed the session: {_os_reason(exc)}") from None
@@ -314,10 +352,10 @@ class SmtpProvider(Provider):
         """One connection's share of a batch, message after message."""
         results: list[Result] = []
         conn: _Conn | None = None
-        refused: str | None = None
+        refused: Refused | None = None
         for r, data, message_id, mail_from in messages:
-            if refused is not None:  # the server would not open a session: try later
-                results.append(Result(r.delivery_id, Outcome.FAILED, error=refused))
+            if refused is not None:  # the server would not open a session: as the first
+                results.append(Result(r.delivery_id, refused.outcome, error=str(refused)))
                 continue
             result, conn, refused = self._send_one(conn, r, data, message_id, mail_from)
             results.append(result)
@@ -327,7 +365,7 @@ class SmtpProvider(Provider):
 
     def _send_one(
         self, conn: _Conn | None, r: Recipient, data: bytes, message_id: str, mail_from: str
-    ) -> tuple[Result, _Conn | None, str | None]:
+    ) -> tuple[Result, _Conn | None, Refused | None]:
         """Send one message (opening a connection as needed; once more on a new one when
         the first was lost before the end of data). Returns its result, the connection
         to go on with, and why no session could be opened (None when one could)."""
@@ -337,8 +375,10 @@ class SmtpProvider(Provider):
                 try:
                     conn = self._take()
                 except Refused as exc:
+                    # nothing was sent: back to the queue (transient), or the series
+                    # paused for the editor (refused: e.g. 535, credentials refused)
                     log.warning("smtp: %s", exc)
-                    return Result(r.delivery_id, Outcome.FAILED, error=str(exc)), None, str(exc)
+                    return Result(r.delivery_id, exc.outcome, error=str(exc)), None, exc
             with self._pace_lock:
                 self._pacer.wait()
             try:

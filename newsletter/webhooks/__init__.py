@@ -23,6 +23,7 @@ from ..store.batches import pause_if_active, record_evidence
 from ..store.batches import recent_outcomes as record_outcomes
 from ..store.states import EventKind, EvidenceKind
 from ..store.subscribers import unsubscribe
+from ..store.webhooks import remember
 from .base import (
     Fetch,
     Inbound,
@@ -32,7 +33,6 @@ from .base import (
     WebhookNotConfigured,
     WebhookProvider,
     WebhookRejected,
-    remember,
 )
 from .events import EVENT_TYPES, EventType, event_type
 from .mailgun import MailgunWebhook

@@ -1,29 +1,31 @@
 """What every provider's webhook shares: the request as received, rejection, body and
-field checks, timestamp windows, remembered tokens.
+field checks, timestamp windows, and the fixed order of :meth:`WebhookProvider.receive`.
+
+As django-anymail's ``AnymailBaseWebhookView`` (``validate_request``, then
+``parse_events``), a provider's webhook only says how a request is verified
+(:meth:`~WebhookProvider.verify`) and what its events are (:meth:`~WebhookProvider.parse`);
+``receive`` calls them in that order, and no subclass can override it: nothing of a body
+is read as events before its signature is checked.
 
 A verifier raises :class:`WebhookRejected` (nothing is changed then): 401/403 for a
 request that is not the provider's, 400 for a body that is not what the provider sends,
-503 when this server is not configured for the provider.
+503 when this server is not configured for the provider. The ids of signed requests are
+remembered in the store (:mod:`newsletter.store.webhooks`).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, TypeVar
-
-from sqlalchemy import delete, insert
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, TypeVar, final
 
 from .. import secrets
 from ..errors import NewsletterError
 from ..headers import unstorable
-from ..store import utcnow
-from ..store.models import WebhookToken
 
 #: a signed request older (or newer) than this is refused as a possible replay
 MAX_AGE_SECONDS = 15 * 60
@@ -67,6 +69,18 @@ class Inbound:
     def header(self, name: str) -> str | None:
         """A header, whatever the case of its name."""
         return self.headers.get(name.lower())
+
+    @cached_property
+    def json(self) -> Any:
+        """The body as JSON (read once; a 400 when it is not JSON or too large)."""
+        return parse_json(self.body)
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, or a 400."""
+        body = self.json
+        if not isinstance(body, dict):
+            raise Malformed("the body must be a JSON object")
+        return body
 
 
 @dataclass(frozen=True)
@@ -143,22 +157,6 @@ def fresh(timestamp: str, max_age: float = MAX_AGE_SECONDS, now: float | None = 
         raise WebhookRejected("timestamp outside the accepted window (a replayed request?)")
 
 
-def remember(conn: Connection, provider: str, token: str, lifetime: float) -> bool:
-    """Record a signed request's id once: False when it was already received within
-    ``lifetime`` (a replay, or the provider's retry of a request already applied). Older
-    ids are pruned: their signatures are stale by then."""
-    now = utcnow()
-    conn.execute(
-        delete(WebhookToken).where(WebhookToken.seen_at < now - timedelta(seconds=lifetime * 2))
-    )
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(WebhookToken).values(provider=provider, token=token, seen_at=now))
-    except IntegrityError:
-        return False
-    return True
-
-
 def seen_id(value: str, what: str = "id") -> str:
     """A provider's message id as remembered (at most 200 characters: the column's size)."""
     if not value or len(value) > MAX_TOKEN:
@@ -194,10 +192,11 @@ def sighting(batch: object, delivery: object, kind: str) -> list[tuple[str, int,
     return []
 
 
-class WebhookProvider:
-    """One provider's webhook: verify the request, name its events.
+class WebhookProvider(ABC):
+    """One provider's webhook: :meth:`verify` the request, then :meth:`parse` its events,
+    always in that order (:meth:`receive`, which no subclass overrides).
 
-    Every provider that signs gives :class:`Received` a ``token`` (an id of the signed
+    Every provider that signs returns from ``verify`` a token (an id of the signed
     request) and refuses a timestamp outside its window: a replay within the window is
     recognised by its token and changes nothing (so it never suppresses again an address
     the editor lifted)."""
@@ -210,5 +209,26 @@ class WebhookProvider:
     #: retry of an applied request should get
     duplicate_status: int = 200
 
-    def receive(self, inbound: Inbound) -> Received:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "receive" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} overrides receive: implement verify and parse instead "
+                "(receive verifies, then parses, for every provider)"
+            )
+
+    @final
+    def receive(self, inbound: Inbound) -> Received:
+        """Verify the request, then read its events: the one order for every provider."""
+        token = self.verify(inbound)
+        return replace(self.parse(inbound), token=token)
+
+    @abstractmethod
+    def verify(self, inbound: Inbound) -> str | None:
+        """Check that the request is the provider's (signature, credentials, timestamp
+        window), or raise :class:`WebhookRejected`. Returns the signed request's id to
+        remember (None when the provider signs no id)."""
+
+    @abstractmethod
+    def parse(self, inbound: Inbound) -> Received:
+        """The events of a verified request (its ``token`` is set by :meth:`receive`)."""

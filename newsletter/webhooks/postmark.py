@@ -8,18 +8,8 @@ import binascii
 import hmac
 
 from ..store.states import EvidenceKind
-from .base import (
-    Inbound,
-    Observed,
-    Received,
-    WebhookProvider,
-    WebhookRejected,
-    maybe,
-    need,
-    parse_json,
-    secret,
-    sighting,
-)
+from . import base
+from .base import Inbound, Observed, Received, WebhookProvider, WebhookRejected
 
 #: what a record says became of one of our messages (its Metadata names it)
 OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -32,37 +22,43 @@ OUTCOMES: dict[str, tuple[str, ...]] = {
 class PostmarkWebhook(WebhookProvider):
     name = "postmark"
 
-    def receive(self, inbound: Inbound) -> Received:
-        self.verify(inbound.header("Authorization"))
-        body = parse_json(inbound.body)
-        kind = need(body, "RecordType", str)
+    def parse(self, inbound: Inbound) -> Received:
+        body = inbound.json
+        kind = base.need(body, "RecordType", str)
         meta = body.get("Metadata") if isinstance(body.get("Metadata"), dict) else {}
         ours = [
             s
             for k in OUTCOMES.get(kind, ())
-            for s in sighting(meta.get("batch"), meta.get("delivery"), k)
+            for s in base.sighting(meta.get("batch"), meta.get("delivery"), k)
         ]
         if kind == "Bounce":
-            key = f"Bounce:{need(body, 'Type', str)}"
+            key = f"Bounce:{base.need(body, 'Type', str)}"
             hard = key in ("Bounce:HardBounce", "Bounce:BadEmailAddress")
             return Received(
-                [Observed(key, need(body, "Email", str), maybe(body, "Description", str, ""))],
+                [
+                    Observed(
+                        key, base.need(body, "Email", str), base.maybe(body, "Description", str, "")
+                    )
+                ],
                 sightings=ours if hard else [],
             )
         if kind == "SpamComplaint":
-            return Received([Observed(kind, need(body, "Email", str))], sightings=ours)
+            return Received([Observed(kind, base.need(body, "Email", str))], sightings=ours)
         if kind == "Delivery":
             return Received([], sightings=ours)
         if kind == "SubscriptionChange":
-            if not maybe(body, "SuppressSending", bool, False):
+            if not base.maybe(body, "SuppressSending", bool, False):
                 return Received([])  # a reactivation: nothing to suppress
-            reason = maybe(body, "SuppressionReason", str, "")
-            return Received([Observed(f"{kind}:{reason}", need(body, "Recipient", str), reason)])
+            reason = base.maybe(body, "SuppressionReason", str, "")
+            return Received(
+                [Observed(f"{kind}:{reason}", base.need(body, "Recipient", str), reason)]
+            )
         return Received([])
 
-    @staticmethod
-    def verify(authorization: str | None) -> None:
-        expected = secret("POSTMARK_WEBHOOK_AUTH")
+    def verify(self, inbound: Inbound) -> None:
+        """Basic auth (Postmark signs nothing, so there is no id to remember)."""
+        authorization = inbound.header("Authorization")
+        expected = base.secret("POSTMARK_WEBHOOK_AUTH")
         if not authorization or not authorization.startswith("Basic "):
             raise WebhookRejected("basic auth required", 401)
         try:

@@ -12,20 +12,8 @@ import binascii
 import hashlib
 import hmac
 
-from .base import (
-    Inbound,
-    Observed,
-    Received,
-    WebhookProvider,
-    WebhookRejected,
-    fresh,
-    maybe,
-    need,
-    parse_json,
-    plain_text,
-    secret,
-    seen_id,
-)
+from . import base
+from .base import Inbound, Observed, Received, WebhookProvider, WebhookRejected
 
 #: Svix's own tolerance
 TOLERANCE_SECONDS = 5 * 60
@@ -35,26 +23,24 @@ class ResendWebhook(WebhookProvider):
     name = "resend"
     token_lifetime = 3 * 24 * 3600.0
 
-    def receive(self, inbound: Inbound) -> Received:
-        token = self.verify(inbound)
-        body = parse_json(inbound.body)
-        kind = need(body, "type", str)
+    def parse(self, inbound: Inbound) -> Received:
+        body = inbound.json
+        kind = base.need(body, "type", str)
         if kind not in ("email.bounced", "email.complained"):
-            return Received([], token)
-        data = need(body, "data", dict)
-        to = need(data, "to", list, "data")
-        detail = maybe(maybe(data, "bounce", dict, {}), "message", str, "")[:200]
+            return Received([])
+        data = base.need(body, "data", dict)
+        to = base.need(data, "to", list, "data")
+        detail = base.maybe(base.maybe(data, "bounce", dict, {}), "message", str, "")[:200]
         out = []
         for address in to:
             if not isinstance(address, str):
                 raise WebhookRejected("data: field 'to' must be a list of addresses", 400)
-            out.append(Observed(kind, plain_text(address, "data: field 'to'"), detail))
-        return Received(out, token)
+            out.append(Observed(kind, base.plain_text(address, "data: field 'to'"), detail))
+        return Received(out)
 
-    @staticmethod
-    def verify(inbound: Inbound) -> str:
+    def verify(self, inbound: Inbound) -> str:
         """The request's svix-id, once its signature and timestamp are checked."""
-        configured = secret("RESEND_WEBHOOK_SECRET")
+        configured = base.secret("RESEND_WEBHOOK_SECRET")
         try:
             key = base64.b64decode(configured.removeprefix("whsec_"), validate=True)
         except binascii.Error:
@@ -69,5 +55,5 @@ class ResendWebhook(WebhookProvider):
         given = [s.partition(",")[2].encode() for s in signatures.split() if s.startswith("v1,")]
         if not any(hmac.compare_digest(expected, g) for g in given):
             raise WebhookRejected("bad signature")
-        fresh(timestamp, TOLERANCE_SECONDS)
-        return seen_id(msg_id, "svix-id")
+        base.fresh(timestamp, TOLERANCE_SECONDS)
+        return base.seen_id(msg_id, "svix-id")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -17,20 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from ..store.states import EvidenceKind
-from .base import (
-    Inbound,
-    Malformed,
-    Observed,
-    Received,
-    WebhookProvider,
-    WebhookRejected,
-    fresh,
-    maybe,
-    need,
-    parse_json,
-    secret,
-    sighting,
-)
+from . import base
+from .base import Inbound, Observed, Received, WebhookProvider, WebhookRejected
 
 #: events that tell what became of a message (accepted, or dropped unsent; then what the
 #: reader's server and the reader did), by the custom_args it carries
@@ -51,38 +40,10 @@ TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 class SendGridWebhook(WebhookProvider):
     name = "sendgrid"
 
-    def receive(self, inbound: Inbound) -> Received:
-        timestamp = inbound.header(TIMESTAMP) or ""
-        self.verify(inbound.body, inbound.header(SIGNATURE), timestamp)
-        token = hashlib.sha256(timestamp.encode() + b"." + inbound.body).hexdigest()
-        events = parse_json(inbound.body)
-        if not isinstance(events, list):
-            raise Malformed("the body must be a JSON list of events")
-        out = []
-        seen: list[tuple[str, int, str]] = []
-        for i, e in enumerate(events):
-            where = f"event {i}"
-            kind = need(e, "event", str, where)
-            # our custom_args come back as the event's own fields
-            what = SIGHTINGS.get(kind, ())
-            if kind == "bounce" and maybe(e, "type", str, "bounce") != "bounce":
-                what = ()  # a "blocked" bounce is temporary
-            for k in what:
-                seen += sighting(e.get("batch"), e.get("delivery"), k)
-            if kind == "bounce":
-                key = f"bounce:{maybe(e, 'type', str, 'bounce')}"
-            elif kind == "dropped":
-                key = f"dropped:{maybe(e, 'reason', str, '')}"
-            else:
-                key = kind
-            if kind in ("bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"):
-                detail = maybe(e, "reason", str, "")[:200]
-                out.append(Observed(key, need(e, "email", str, where), detail))
-        return Received(out, token, sightings=seen)
-
-    @staticmethod
-    def verify(raw: bytes, signature: str | None, timestamp: str | None) -> None:
-        key_b64 = secret("SENDGRID_WEBHOOK_PUBLIC_KEY")
+    def verify(self, inbound: Inbound) -> str:
+        """The signature over timestamp + body; the request is known by their hash."""
+        key_b64 = base.secret("SENDGRID_WEBHOOK_PUBLIC_KEY")
+        signature, timestamp = inbound.header(SIGNATURE), inbound.header(TIMESTAMP)
         if not signature or not timestamp:
             raise WebhookRejected("missing signature headers")
         try:
@@ -91,10 +52,44 @@ class SendGridWebhook(WebhookProvider):
             raise WebhookRejected("$SENDGRID_WEBHOOK_PUBLIC_KEY is not a public key", 503) from None
         if not isinstance(key, ec.EllipticCurvePublicKey):
             raise WebhookRejected("the configured key is not an ECDSA public key", 503)
+        signed = timestamp.encode() + inbound.body
         try:
-            key.verify(
-                base64.b64decode(signature), timestamp.encode() + raw, ec.ECDSA(hashes.SHA256())
-            )
+            key.verify(base64.b64decode(signature), signed, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, binascii.Error, ValueError):
             raise WebhookRejected("bad signature") from None
-        fresh(timestamp)
+        base.fresh(timestamp)
+        return hashlib.sha256(timestamp.encode() + b"." + inbound.body).hexdigest()
+
+    def parse(self, inbound: Inbound) -> Received:
+        events = inbound.json
+        if not isinstance(events, list):
+            raise base.Malformed("the body must be a JSON list of events")
+        out = []
+        seen: list[tuple[str, int, str]] = []
+        for i, e in enumerate(events):
+            where = f"event {i}"
+            kind = base.need(e, "event", str, where)
+            # our custom_args come back as the event's own fields
+            what = SIGHTINGS.get(kind, ())
+            if kind == "bounce" and base.maybe(e, "type", str, "bounce") != "bounce":
+                what = ()  # a "blocked" bounce is temporary
+            for k in what:
+                seen += base.sighting(e.get("batch"), e.get("delivery"), k)
+            if kind in ("bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"):
+                out.append(
+                    Observed(
+                        event_key(kind, e),
+                        base.need(e, "email", str, where),
+                        base.maybe(e, "reason", str, "")[:200],
+                    )
+                )
+        return Received(out, sightings=seen)
+
+
+def event_key(kind: str, e: dict[str, Any]) -> str:
+    """The key of :data:`~newsletter.webhooks.events.EVENT_TYPES` for an event."""
+    if kind == "bounce":
+        return f"bounce:{base.maybe(e, 'type', str, 'bounce')}"
+    if kind == "dropped":
+        return f"dropped:{base.maybe(e, 'reason', str, '')}"
+    return kind

@@ -32,21 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .. import fetch as http
 from ..store.states import EvidenceKind
-from .base import (
-    Fetch,
-    Inbound,
-    Malformed,
-    Observed,
-    Received,
-    WebhookProvider,
-    WebhookRejected,
-    maybe,
-    need,
-    parse_json,
-    secret,
-    seen_id,
-    sighting,
-)
+from . import base
+from .base import Inbound, Observed, Received, WebhookProvider, WebhookRejected
 
 #: SNS retries a message for at most 3,600 s; five minutes more for clocks that differ
 MAX_AGE_SECONDS = 3600 + 300
@@ -93,14 +80,14 @@ def fetch_url(url: str, *, allow_private: bool = False) -> bytes:
 
 
 def string_to_sign(message: dict[str, object]) -> bytes:
-    kind = need(message, "Type", str)
+    kind = base.need(message, "Type", str)
     if kind not in _SIGNED:
-        raise Malformed(f"unknown SNS message Type {kind!r}")
+        raise base.Malformed(f"unknown SNS message Type {kind!r}")
     out = []
     for key in _SIGNED[kind]:
         if key == "Subject" and message.get(key) is None:
             continue
-        out.append(f"{key}\n{need(message, key, str)}\n")
+        out.append(f"{key}\n{base.need(message, key, str)}\n")
     return "".join(out).encode()
 
 
@@ -121,41 +108,44 @@ class SesWebhook(WebhookProvider):
     token_lifetime = float(MAX_AGE_SECONDS)
 
     def __init__(
-        self, fetch: Fetch | None = None, trusted_url: Callable[[str], bool] | None = None
+        self, fetch: base.Fetch | None = None, trusted_url: Callable[[str], bool] | None = None
     ) -> None:
         self.fetch = fetch or fetch_url
         self.trusted_url = trusted_url or sns_url
         self._certs: dict[str, rsa.RSAPublicKey] = {}
 
-    def receive(self, inbound: Inbound) -> Received:
-        topics = {t.strip() for t in secret("SES_WEBHOOK_TOPIC_ARN").split(",") if t.strip()}
-        message = parse_json(inbound.body)
-        if not isinstance(message, dict):
-            raise Malformed("the body must be a JSON object")
+    def verify(self, inbound: Inbound) -> str:
+        """The topic first (AWS signs every topic's messages, not just ours: nothing is
+        fetched for another's), then the signature with the certificate SNS names, then
+        the signed Timestamp's window. Returns the MessageId to remember."""
+        topics = {t.strip() for t in base.secret("SES_WEBHOOK_TOPIC_ARN").split(",") if t.strip()}
+        message = inbound.json_object()
         signed = string_to_sign(message)
-        # before any certificate is fetched: AWS signs every topic's messages, not just ours
-        if need(message, "TopicArn", str) not in topics:
+        if base.need(message, "TopicArn", str) not in topics:
             raise WebhookRejected("not a topic this server accepts ($SES_WEBHOOK_TOPIC_ARN)")
-        self.verify(message, signed)
-        sns_fresh(need(message, "Timestamp", str))
-        token = seen_id(need(message, "MessageId", str), "MessageId")
+        self.check_signature(message, signed)
+        sns_fresh(base.need(message, "Timestamp", str))
+        return base.seen_id(base.need(message, "MessageId", str), "MessageId")
+
+    def parse(self, inbound: Inbound) -> Received:
+        message = inbound.json_object()
         kind = message["Type"]
         if kind == "SubscriptionConfirmation":
-            url = need(message, "SubscribeURL", str)
+            url = base.need(message, "SubscribeURL", str)
             if not self.trusted_url(url):
                 raise WebhookRejected("SubscribeURL is not an SNS address")
             self.fetch(url)
-            return Received([], token, note="subscription confirmed")
+            return Received([], note="subscription confirmed")
         if kind != "Notification":
-            return Received([], token)
+            return Received([])
         try:
-            ses = json.loads(need(message, "Message", str))
+            ses = json.loads(base.need(message, "Message", str))
         except ValueError:
-            raise Malformed("Message is not an SES notification (JSON)") from None
-        return Received(ses_events(ses), token, sightings=ses_sightings(ses))
+            raise base.Malformed("Message is not an SES notification (JSON)") from None
+        return Received(ses_events(ses), sightings=ses_sightings(ses))
 
-    def verify(self, message: dict[str, object], signed: bytes) -> None:
-        version = need(message, "SignatureVersion", str)
+    def check_signature(self, message: dict[str, object], signed: bytes) -> None:
+        version = base.need(message, "SignatureVersion", str)
         algorithm: hashes.HashAlgorithm
         if version == "1":
             algorithm = hashes.SHA1()  # noqa: S303 - SNS's SignatureVersion 1
@@ -163,11 +153,11 @@ class SesWebhook(WebhookProvider):
             algorithm = hashes.SHA256()
         else:
             raise WebhookRejected(f"unknown SignatureVersion {version!r}")
-        url = need(message, "SigningCertURL", str)
+        url = base.need(message, "SigningCertURL", str)
         if not self.trusted_url(url):
             raise WebhookRejected("SigningCertURL is not an SNS certificate address")
         try:
-            signature = base64.b64decode(need(message, "Signature", str), validate=True)
+            signature = base64.b64decode(base.need(message, "Signature", str), validate=True)
         except binascii.Error:
             raise WebhookRejected("bad signature") from None
         try:
@@ -216,24 +206,24 @@ def ses_sightings(ses: object) -> list[tuple[str, int, str]]:
     batch, delivery = tags.get("batch") or [""], tags.get("delivery") or [""]
     if not isinstance(batch, list) or not isinstance(delivery, list):
         return []
-    return [s for kind in kinds for s in sighting(batch[0], delivery[0], kind)]
+    return [s for kind in kinds for s in base.sighting(batch[0], delivery[0], kind)]
 
 
 def ses_events(ses: object) -> list[Observed]:
     """Bounces and complaints of an SES notification (or an event-publishing record)."""
     if not isinstance(ses, dict):
-        raise Malformed("Message must be a JSON object")
-    kind = maybe(ses, "notificationType", str, "") or maybe(ses, "eventType", str, "")
+        raise base.Malformed("Message must be a JSON object")
+    kind = base.maybe(ses, "notificationType", str, "") or base.maybe(ses, "eventType", str, "")
     if kind == "Bounce":
-        bounce = need(ses, "bounce", dict)
-        key = f"Bounce:{need(bounce, 'bounceType', str, 'bounce')}"
-        people = need(bounce, "bouncedRecipients", list, "bounce")
-        detail = maybe(bounce, "bounceSubType", str, "")
+        bounce = base.need(ses, "bounce", dict)
+        key = f"Bounce:{base.need(bounce, 'bounceType', str, 'bounce')}"
+        people = base.need(bounce, "bouncedRecipients", list, "bounce")
+        detail = base.maybe(bounce, "bounceSubType", str, "")
     elif kind == "Complaint":
-        complaint = need(ses, "complaint", dict)
+        complaint = base.need(ses, "complaint", dict)
         key = kind
-        people = need(complaint, "complainedRecipients", list, "complaint")
-        detail = maybe(complaint, "complaintFeedbackType", str, "")
+        people = base.need(complaint, "complainedRecipients", list, "complaint")
+        detail = base.maybe(complaint, "complaintFeedbackType", str, "")
     else:
         return []
-    return [Observed(key, need(p, "emailAddress", str, "recipient"), detail) for p in people]
+    return [Observed(key, base.need(p, "emailAddress", str, "recipient"), detail) for p in people]
