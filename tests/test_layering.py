@@ -36,13 +36,7 @@ FOUNDATIONS = frozenset(
 
 #: SQL still outside the store, by file, with why (each must still be there: a test says so
 #: once it is gone, so that the exemption goes too)
-PENDING = {
-    # remember(): DELETE old webhook_tokens, INSERT the request's id (WebhookToken; a
-    # duplicate is an IntegrityError). The file is rewritten on the `providers` branch
-    # (issue 20, item 7: a fixed verify-then-parse base); the two statements move into the
-    # store when that branch is merged.
-    "newsletter/webhooks/base.py",
-}
+PENDING: set[str] = set()  # (webhooks/base.py's replay check moved to store/webhooks.py)
 
 #: SQLAlchemy names a feature may hold: a connection or an engine passed to the store
 TYPES = frozenset({"Connection", "Engine"})
