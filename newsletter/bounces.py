@@ -23,6 +23,7 @@ import email
 import email.message
 import email.policy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .store import Store
@@ -110,29 +111,33 @@ def _report(msg: email.message.Message) -> Report | None:
     if kind != "delivery-status":
         return None
     failed, delayed, details = [], [], []
-    for part in msg.walk():
-        if part.get_content_type() != "message/delivery-status":
-            continue
-        blocks = part.get_payload()
-        if not isinstance(blocks, list):
-            continue
-        # the first block holds the per-message fields, then one per recipient
-        for block in (b for b in blocks[1:] if isinstance(b, email.message.Message)):
-            action = str(block.get("Action", "")).strip().lower()
-            status = str(block.get("Status", "")).strip()
-            who = _address(str(block.get("Original-Recipient") or block.get("Final-Recipient", "")))
-            diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
-            m = _STATUS.match(status)
-            if action == "failed" and (m is None or m.group(1) == "5"):
-                failed.append(who)
-                details.append(f"{status} {diagnostic}".strip())
-            elif action in ("delayed", "failed"):
-                delayed.append(who)
+    for block in _recipient_blocks(msg):
+        action = str(block.get("Action", "")).strip().lower()
+        status = str(block.get("Status", "")).strip()
+        who = _address(str(block.get("Original-Recipient") or block.get("Final-Recipient", "")))
+        diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+        m = _STATUS.match(status)
+        if action == "failed" and (m is None or m.group(1) == "5"):
+            failed.append(who)
+            details.append(f"{status} {diagnostic}".strip())
+        elif action in ("delayed", "failed"):
+            delayed.append(who)
     if failed:
         return Report(Kind.BOUNCE, [a for a in failed if a], detail="; ".join(details)[:500])
     if delayed:
         return Report(Kind.DELAY, [a for a in delayed if a])
     return _other_bounce(msg)  # a report without per-recipient fields: ask flufl
+
+
+def _recipient_blocks(msg: email.message.Message) -> Iterator[email.message.Message]:
+    """The per-recipient field blocks of a report's message/delivery-status parts (the
+    first block of each holds the per-message fields)."""
+    for part in msg.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        blocks = part.get_payload()
+        if isinstance(blocks, list):
+            yield from (b for b in blocks[1:] if isinstance(b, email.message.Message))
 
 
 def _complaint(msg: email.message.Message) -> Report:

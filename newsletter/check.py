@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from html.parser import HTMLParser
@@ -18,7 +19,7 @@ from .config import Config, ProviderName, Sender
 from .errors import ConfigError, NewsletterError
 from .fetch import is_http_url
 from .render import GMAIL_CLIP_BYTES, PREFERENCES_URL, UNSUBSCRIBE_URL, RenderedPart, Renderer
-from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Series
+from .series import PREHEADER_MAX, PREHEADER_MIN, SUBJECT_MAX, Part, Series
 
 LONG_PARAGRAPH_WORDS = 150
 _SPAMMY = re.compile(
@@ -190,6 +191,202 @@ def article_links(blocks: tuple[Block, ...]) -> list[str]:
     return [link for b in blocks for link in b.links()]
 
 
+#: what one check finds: (level, code, message), for one part
+Found = tuple[Level, str, str]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One rendered part as the checks see it."""
+
+    rendered: RenderedPart
+    #: the sender's postal address ("" when none is set)
+    address: str
+    #: the web app's own pages ("view in browser") start with this
+    own: str
+    links: list[str]
+    images: list[dict[str, str | None]]
+
+    @property
+    def part(self) -> Part:
+        return self.rendered.part
+
+
+def _size(p: _Part) -> Iterator[Found]:
+    size = p.rendered.size
+    if size > GMAIL_CLIP_BYTES:
+        yield (
+            Level.ERROR,
+            "too-large",
+            f"HTML is {size / 1024:.0f} KB; Gmail clips messages over 102 KB",
+        )
+
+
+def _unsubscribe(p: _Part) -> Iterator[Found]:
+    r = p.rendered
+    if UNSUBSCRIBE_URL not in r.html or UNSUBSCRIBE_URL not in r.text:
+        yield (
+            Level.ERROR,
+            "no-unsubscribe",
+            "no unsubscribe link"
+            + ("" if UNSUBSCRIBE_URL in r.html else " in the HTML")
+            + ("" if UNSUBSCRIBE_URL in r.text else " in the text part"),
+        )
+
+
+def _address(p: _Part) -> Iterator[Found]:
+    if p.address and p.address not in p.rendered.html:
+        yield Level.ERROR, "no-postal-address", "the postal address is not in the email"
+
+
+def _text_part(p: _Part) -> Iterator[Found]:
+    if not p.rendered.text.strip():
+        yield Level.ERROR, "no-text-part", "no plain-text version"
+
+
+def _empty(p: _Part) -> Iterator[Found]:
+    if p.part.words == 0:
+        yield Level.ERROR, "empty-part", "the part has no article text"
+
+
+def _images(p: _Part) -> Iterator[Found]:
+    for img in p.images:
+        if not (img.get("alt") or "").strip():
+            yield Level.ERROR, "image-alt", f"image {img.get('src')!r} has no alt text"
+        if not is_http_url(img.get("src") or ""):
+            yield (
+                Level.ERROR,
+                "image-src",
+                f"image {img.get('src')!r} has no absolute http(s) address: it would show "
+                "as a broken image (import with --url, or write the full address)",
+            )
+
+
+def _links(p: _Part) -> Iterator[Found]:
+    for url in dict.fromkeys(p.links + article_links(p.part.blocks)):
+        why = None if url.startswith(p.own) else bad_link(url)
+        if why:
+            yield Level.ERROR, "bad-link", f"link {url!r} {why}"
+
+
+def _subject_length(p: _Part) -> Iterator[Found]:
+    subject = p.part.subject
+    if len(subject) > SUBJECT_MAX:
+        yield (
+            Level.WARNING,
+            "long-subject",
+            f"subject is {len(subject)} characters; phones show about {SUBJECT_MAX}",
+        )
+
+
+def _preheader(p: _Part) -> Iterator[Found]:
+    preheader = p.part.preheader
+    if not preheader:
+        yield Level.WARNING, "preheader", "no preheader"
+    elif not PREHEADER_MIN <= len(preheader) <= PREHEADER_MAX:
+        yield (
+            Level.WARNING,
+            "preheader",
+            f"preheader is {len(preheader)} characters, "
+            f"expected {PREHEADER_MIN} to {PREHEADER_MAX}",
+        )
+
+
+def _spammy_subject(p: _Part) -> Iterator[Found]:
+    subject = p.part.subject
+    letters = [c for c in subject if c.isalpha()]
+    if (
+        (len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7)
+        or "!!" in subject
+        or _SPAMMY.search(subject)
+    ):
+        yield (
+            Level.WARNING,
+            "spammy-subject",
+            f"subject {subject!r} looks like spam to filters (capitals, '!!', or words like FREE)",
+        )
+
+
+def _paragraphs(b: Block) -> list[str]:
+    """The texts of a block that read as paragraphs (a list's items each count as one)."""
+    if isinstance(b, ListBlock):
+        return [i.text() for i in b.items]
+    return [b.text()] if isinstance(b, Paragraph) else []
+
+
+def _reading(p: _Part) -> Iterator[Found]:
+    """Headings that skip a level and paragraphs too long for a phone, in the text's order."""
+    level = 1  # the series title is the h1 (in part 1); article headings start at h2
+    for b in p.part.blocks:
+        if isinstance(b, Heading):
+            shown = max(b.level, 2)
+            if shown > level + 1:
+                yield (
+                    Level.WARNING,
+                    "heading-levels",
+                    f"heading {b.text()!r} skips from h{level} to h{shown}",
+                )
+            level = shown
+        for text in _paragraphs(b):
+            n = len(text.split())
+            if n > LONG_PARAGRAPH_WORDS:
+                yield (
+                    Level.WARNING,
+                    "long-paragraph",
+                    f'a paragraph of {n} words ("{text[:40]}…"); hard to read on a phone',
+                )
+
+
+def _unlinked_blocks(p: _Part) -> Iterator[Found]:
+    for b in p.part.blocks:
+        if isinstance(b, Image) and not b.src:
+            yield (
+                Level.WARNING,
+                "image-no-source",
+                f"image {b.alt[:50]!r}… has no source "
+                "URL, so it is not shown; add its URL to the issue file",
+            )
+        elif isinstance(b, CallToAction) and not b.url:
+            yield (
+                Level.ERROR,
+                "cta-line-no-link",
+                f"the call to action {b.label[:60]!r} in the text has no link: set "
+                "cta.url in the front matter (or import with --cta-url)",
+            )
+
+
+def _cta(p: _Part) -> Iterator[Found]:
+    cta = p.part.cta
+    if cta and not cta.url:
+        yield (
+            Level.WARNING,
+            "cta-no-link",
+            f"the call to action {cta.label!r} has no link: set cta.url to make it a button",
+        )
+    if not cta:
+        yield Level.WARNING, "no-cta", "no call to action: set 'cta' in the front matter"
+
+
+#: the checks of each rendered part, in the order their findings are listed
+PART_CHECKS: tuple[Callable[[_Part], Iterator[Found]], ...] = (
+    # errors
+    _size,
+    _unsubscribe,
+    _address,
+    _text_part,
+    _empty,
+    _images,
+    _links,
+    # warnings (and the error of a call to action in the text without a link)
+    _subject_length,
+    _preheader,
+    _spammy_subject,
+    _reading,
+    _unlinked_blocks,
+    _cta,
+)
+
+
 def check_rendered(series: Series, parts: list[RenderedPart], config: Config) -> CheckReport:
     report = CheckReport()
     address = config.sender.postal_address.strip()
@@ -200,137 +397,14 @@ def check_rendered(series: Series, parts: list[RenderedPart], config: Config) ->
             "no postal address: set [sender] "
             "postal_address in newsletter.toml (anti-spam law requires it)",
         )
+    own = config.web.base_url.rstrip("/") + "/"  # "view in browser": the web app's page
     for r in parts:
-        k, part = r.index, r.part
-        size = r.size
-        if size > GMAIL_CLIP_BYTES:
-            report.add(
-                Level.ERROR,
-                "too-large",
-                f"HTML is {size / 1024:.0f} KB; Gmail clips messages over 102 KB",
-                k,
-            )
-        if UNSUBSCRIBE_URL not in r.html or UNSUBSCRIBE_URL not in r.text:
-            report.add(
-                Level.ERROR,
-                "no-unsubscribe",
-                "no unsubscribe link"
-                + ("" if UNSUBSCRIBE_URL in r.html else " in the HTML")
-                + ("" if UNSUBSCRIBE_URL in r.text else " in the text part"),
-                k,
-            )
-        if address and address not in r.html:
-            report.add(
-                Level.ERROR, "no-postal-address", "the postal address is not in the email", k
-            )
-        if not r.text.strip():
-            report.add(Level.ERROR, "no-text-part", "no plain-text version", k)
-        if part.words == 0:
-            report.add(Level.ERROR, "empty-part", "the part has no article text", k)
         parser = _Links()
         parser.feed(r.html)
-        for img in parser.images:
-            if not (img.get("alt") or "").strip():
-                report.add(Level.ERROR, "image-alt", f"image {img.get('src')!r} has no alt text", k)
-            if not is_http_url(img.get("src") or ""):
-                report.add(
-                    Level.ERROR,
-                    "image-src",
-                    f"image {img.get('src')!r} has no absolute http(s) address: it would show "
-                    "as a broken image (import with --url, or write the full address)",
-                    k,
-                )
-        own = config.web.base_url.rstrip("/") + "/"  # "view in browser": the web app's page
-        for url in dict.fromkeys(parser.links + article_links(part.blocks)):
-            why = None if url.startswith(own) else bad_link(url)
-            if why:
-                report.add(Level.ERROR, "bad-link", f"link {url!r} {why}", k)
-        # warnings
-        if len(part.subject) > SUBJECT_MAX:
-            report.add(
-                Level.WARNING,
-                "long-subject",
-                f"subject is {len(part.subject)} characters; phones show about {SUBJECT_MAX}",
-                k,
-            )
-        if not part.preheader:
-            report.add(Level.WARNING, "preheader", "no preheader", k)
-        elif not PREHEADER_MIN <= len(part.preheader) <= PREHEADER_MAX:
-            report.add(
-                Level.WARNING,
-                "preheader",
-                f"preheader is {len(part.preheader)} characters, "
-                f"expected {PREHEADER_MIN} to {PREHEADER_MAX}",
-                k,
-            )
-        letters = [c for c in part.subject if c.isalpha()]
-        if (
-            (len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7)
-            or "!!" in part.subject
-            or _SPAMMY.search(part.subject)
-        ):
-            report.add(
-                Level.WARNING,
-                "spammy-subject",
-                f"subject {part.subject!r} looks like spam "
-                "to filters (capitals, '!!', or words like FREE)",
-                k,
-            )
-        level = 1  # the series title is the h1 (in part 1); article headings start at h2
-        for b in part.blocks:
-            if isinstance(b, Heading):
-                shown = max(b.level, 2)
-                if shown > level + 1:
-                    report.add(
-                        Level.WARNING,
-                        "heading-levels",
-                        f"heading {b.text()!r} skips from h{level} to h{shown}",
-                        k,
-                    )
-                level = shown
-            pieces = (
-                [i.text() for i in b.items]
-                if isinstance(b, ListBlock)
-                else ([b.text()] if isinstance(b, Paragraph) else [])
-            )
-            for text in pieces:
-                n = len(text.split())
-                if n > LONG_PARAGRAPH_WORDS:
-                    report.add(
-                        Level.WARNING,
-                        "long-paragraph",
-                        f'a paragraph of {n} words ("{text[:40]}…"); hard to read on a phone',
-                        k,
-                    )
-        for b in part.blocks:
-            if isinstance(b, Image) and not b.src:
-                report.add(
-                    Level.WARNING,
-                    "image-no-source",
-                    f"image {b.alt[:50]!r}… has no source "
-                    "URL, so it is not shown; add its URL to the issue file",
-                    k,
-                )
-            elif isinstance(b, CallToAction) and not b.url:
-                report.add(
-                    Level.ERROR,
-                    "cta-line-no-link",
-                    f"the call to action {b.label[:60]!r} in the text has no link: set "
-                    "cta.url in the front matter (or import with --cta-url)",
-                    k,
-                )
-        if part.cta and not part.cta.url:
-            report.add(
-                Level.WARNING,
-                "cta-no-link",
-                f"the call to action {part.cta.label!r} has "
-                "no link: set cta.url to make it a button",
-                k,
-            )
-        if not part.cta:
-            report.add(
-                Level.WARNING, "no-cta", "no call to action: set 'cta' in the front matter", k
-            )
+        part = _Part(r, address, own, parser.links, parser.images)
+        for check in PART_CHECKS:
+            for level, code, message in check(part):
+                report.add(level, code, message, r.index)
     return report
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .blocks import Block, CallToAction, Heading, Image, ListBlock, Paragraph, Rule
+from .blocks import Block, CallToAction, Heading, Image, ListBlock, ListItem, Paragraph, Rule
 from .errors import NewsletterError
 
 WORDS_PER_MINUTE = 230
@@ -67,7 +67,7 @@ def _split_long_lists(blocks: list[Block], longest: float, target: int) -> list[
     out: list[Block] = []
     for b in blocks:
         if isinstance(b, ListBlock) and b.word_count() > longest and len(b.items) > 1:
-            current: list = []
+            current: list[ListItem] = []
             words = 0
             start = b.start
             for item in b.items:

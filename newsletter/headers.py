@@ -119,7 +119,8 @@ def fold(name: str, value: str, *, tokens: bool = False) -> str:
 
     value = clean(value, MAX_TEXT)
     if tokens or (value.isascii() and "=?" not in value and not _LONG_WORD.search(value)):
-        return _policy(tokens).fold(name, value)
+        folded: str = _policy(tokens).fold(name, value)
+        return folded
     # Encoded words for the whole value: the policy's folder loses the space next to a
     # word it has to encode, and leaves "=?...?=" in the text to be read as encoded.
     return f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=CRLF)}{CRLF}"

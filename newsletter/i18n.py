@@ -4,7 +4,9 @@ sign-off, footer, the web pages and the confirmation email) in the article's lan
 The words are gettext messages: English in the code and the templates, translated in
 ``newsletter/locale/<lang>/LC_MESSAGES/newsletter.po``. The catalogues are read at run
 time with Babel (no build step) and cached. An article in a language without a catalogue
-keeps its own ``lang`` and gets the English frame.
+keeps its own ``lang`` (and ``dir``: right to left for Arabic, Hebrew...) and gets the
+English frame, whose words say they are English (:func:`frame_attributes`); the import
+says so to the editor (:func:`missing_catalogue`).
 
 The article's language: what the source says (the page's ``lang``, the front matter's
 ``language:``), else :func:`detect` on its text (py3langid, offline).
@@ -68,9 +70,54 @@ def normalise(code: object) -> str | None:
 
 
 def catalogue_language(language: str) -> str:
-    """The catalogue for ``language`` ("de-AT" -> "de"; one we have none for -> "en")."""
-    primary = (language or DEFAULT).replace("_", "-").split("-")[0].lower()
+    """The catalogue for ``language`` ("de-AT" -> "de"; one we have none for -> "en": the
+    frame's words in English, the part's ``lang`` still the article's, see
+    :func:`missing_catalogue`)."""
+    primary = _primary(language)
     return primary if primary in LANGUAGES else DEFAULT
+
+
+def _primary(language: str) -> str:
+    return (language or DEFAULT).replace("_", "-").split("-")[0].lower()
+
+
+def has_catalogue(language: str) -> bool:
+    """Whether the frame speaks ``language`` (English, or a catalogue in locale/)."""
+    return _primary(language) in LANGUAGES
+
+
+def missing_catalogue(language: str) -> str:
+    """The one line that tells the editor an article's frame will be in English (its
+    language has no catalogue), or "" when it has one."""
+    if not language or has_catalogue(language):
+        return ""
+    code = _primary(language)
+    return (
+        f"no catalogue for {language!r}: the frame's fixed words are in English; set "
+        f"[series] language or add newsletter/locale/{code}"
+    )
+
+
+@cache
+def direction(language: str) -> str:
+    """"rtl" for a language written right to left (Arabic, Hebrew, Persian, Urdu...),
+    else "ltr"."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(_primary(language)).text_direction
+    except (UnknownLocaleError, ValueError):
+        return "ltr"
+
+
+def frame_attributes(language: str) -> str:
+    """What an element holding the frame's words says of them in a part in ``language``:
+    nothing when the frame speaks it, else that they are English (and, in a part written
+    right to left, read left to right)."""
+    if has_catalogue(language):
+        return ""
+    rtl = direction(language) == "rtl"
+    return f' lang="{DEFAULT}"' + (' dir="ltr"' if rtl else "")
 
 
 @cache
@@ -87,6 +134,11 @@ def _catalogue(code: str) -> gettext.NullTranslations:
     write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(compiled, domain=DOMAIN)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for a message marked only
+    """``message``, marked for the catalogue; translated where it is shown."""
+    return message
 
 
 def po_path(code: str) -> Path:

@@ -30,6 +30,8 @@ class Span:
     href: str | None = None
     #: the number of the footnote this mark calls ("[1]"), 0 for text
     note: int = 0
+    #: struck through (Markdown's ``~~old price~~``, HTML's ``<s>``, ``<del>``)
+    strike: bool = False
 
     def __post_init__(self) -> None:
         # soft hyphens and zero-width spaces from a page never reach a subject, a preheader
@@ -56,15 +58,14 @@ def append_span(spans: list[Span], span: Span) -> None:
     """Add ``span``, merged into the previous one when they look the same."""
     if spans and not spans[-1].is_break and not span.is_break:
         last = spans[-1]
-        if not (last.note or span.note) and (last.bold, last.italic, last.code, last.href) == (
-            span.bold,
-            span.italic,
-            span.code,
-            span.href,
-        ):
+        if not (last.note or span.note) and _looks(last) == _looks(span):
             spans[-1] = replace(last, text=last.text + span.text)
             return
     spans.append(span)
+
+
+def _looks(s: Span) -> tuple[bool, bool, bool, bool, str | None]:
+    return s.bold, s.italic, s.code, s.strike, s.href
 
 
 def trim_spans(spans: list[Span]) -> Inline:
@@ -112,8 +113,14 @@ def _edges(text: str) -> tuple[str, str, str]:
 # --- plain text --------------------------------------------------------------------------
 
 
+#: where struck-through words open and close while the text part is written
+_STRIKE_OPEN, _STRIKE_CLOSE = "\x01", "\x02"
+_STRIKE_JOIN = re.compile(f"{_STRIKE_CLOSE}(\\s*){_STRIKE_OPEN}")
+
+
 def inline_text(spans: Iterable[Span]) -> str:
-    """Spans as plain text; a link is written after its words: "memoir (https://...)"."""
+    """Spans as plain text; a link is written after its words: "memoir (https://...)";
+    struck-through words between tildes, as Markdown writes them: "~~$40~~ $30"."""
     out: list[str] = []
     after_link = False
     for s in spans:
@@ -128,9 +135,13 @@ def inline_text(spans: Iterable[Span]) -> str:
         lead, core, trail = _edges(text)
         after_link = bool(href and core and href != core and not trail)
         if href and core and href != core:
-            text = f"{lead}{core} ({href}){trail}"
-        out.append(text)
-    return "".join(out)
+            core = f"{core} ({href})"
+        if s.strike and core:
+            core = f"{_STRIKE_OPEN}{core}{_STRIKE_CLOSE}"
+        out.append(f"{lead}{core}{trail}" if core else text)
+    # one pair of tildes around words struck through together
+    joined = _STRIKE_JOIN.sub(r"\1", "".join(out))
+    return joined.replace(_STRIKE_OPEN, "~~").replace(_STRIKE_CLOSE, "~~")
 
 
 def wrap(text: str, indent: str = "", first: str | None = None) -> str:
@@ -153,11 +164,14 @@ def wrap(text: str, indent: str = "", first: str | None = None) -> str:
 # --- Markdown ----------------------------------------------------------------------------
 
 _ESCAPE = re.compile(r"([\\`*_\[\]<>])")
+_TILDES = re.compile(r"~{2,}")
 _LINE_START = re.compile(r"^(\s*)([#>+\-=|]|\d+(?=[.)]))")
 
 
 def escape_markdown(text: str) -> str:
     text = _ESCAPE.sub(r"\\\1", text)
+    # two tildes strike through; one ("~5 minutes") is left as it is
+    text = _TILDES.sub(lambda m: "\\~" * len(m.group()), text)
     return re.sub(r"&(?=#?\w+;)", r"\\&", text)
 
 
@@ -168,7 +182,8 @@ def _escape_start(m: re.Match[str]) -> str:
 
 
 def _marks(s: Span) -> list[tuple[str, str]]:
-    """The markers a span needs open, outermost first: its link, then bold, then italic."""
+    """The markers a span needs open, outermost first: its link, then bold, then italic,
+    then strikethrough."""
     out: list[tuple[str, str]] = []
     if s.href:
         out.append(("link", s.href))
@@ -176,11 +191,13 @@ def _marks(s: Span) -> list[tuple[str, str]]:
         out.append(("bold", ""))
     if s.italic:
         out.append(("italic", ""))
+    if s.strike:
+        out.append(("strike", ""))
     return out
 
 
 def _open(mark: tuple[str, str]) -> str:
-    return {"link": "[", "bold": "**", "italic": "*"}[mark[0]]
+    return {"link": "[", "bold": "**", "italic": "*", "strike": "~~"}[mark[0]]
 
 
 def _close(mark: tuple[str, str]) -> str:

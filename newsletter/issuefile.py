@@ -195,6 +195,27 @@ def check_fields(data: dict[str, Any], source: str, lines: dict[str, int]) -> di
 def _fields(data: dict[str, Any], v: _Validator) -> dict[str, Any]:
     """The issue's front matter fields, validated, as ``Issue`` keyword arguments."""
     title = v.text(data, "title", "title", required=True)
+    parts, minutes = _series(data, v)
+    tags = _tags(data, v)
+    overrides = _overrides(data, v)
+    return dict(
+        title=title,
+        subtitle=v.text(data, "subtitle", "subtitle"),
+        author=v.text(data, "author", "author"),
+        url=v.url(data, "url", "url"),
+        date=date_text(data.get("date"), v.source, v.lines.get("date")),
+        cta=v.cta(data["cta"], "cta") if data.get("cta") else None,
+        parts=parts,
+        minutes_per_part=minutes,
+        list_name=v.text(data, "list", "list") or None,
+        tags=tags,
+        overrides=overrides,
+        language=v.language(data, "language"),
+    )
+
+
+def _series(data: dict[str, Any], v: _Validator) -> tuple[int | None, float]:
+    """``series``: the number of parts (None: "auto") and the minutes of reading per part."""
     series = data.get("series") or {}
     if not isinstance(series, dict):
         raise v.fail("series", "expected a mapping with 'parts' and 'minutes_per_part'")
@@ -216,45 +237,43 @@ def _fields(data: dict[str, Any], v: _Validator) -> dict[str, Any]:
         or not 0.5 <= minutes <= 60
     ):
         raise v.fail("series.minutes_per_part", f"expected minutes from 0.5 to 60, got {minutes!r}")
+    return parts, float(minutes)
+
+
+def _tags(data: dict[str, Any], v: _Validator) -> list[str]:
+    """``tags``: a list, or words separated by commas."""
     tags = data.get("tags") or []
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(",") if t.strip()]
     if not isinstance(tags, list):
         raise v.fail("tags", "expected a list of words")
-    overrides: dict[int, PartOverride] = {}
+    return [str(t) for t in tags]
+
+
+def _overrides(data: dict[str, Any], v: _Validator) -> dict[int, PartOverride]:
+    """``parts``: what the editor set for a part, by part number."""
     raw_parts = data.get("parts") or {}
     if not isinstance(raw_parts, dict):
         raise v.fail(
             "parts", "expected a mapping from part number to overrides, e.g. '2: {subject: ...}'"
         )
-    for k, value in raw_parts.items():
-        if not isinstance(k, int) or k < 1:
-            raise v.fail(f"parts.{k}", "expected a part number (1, 2, ...)")
-        if not isinstance(value, dict):
-            raise v.fail(
-                f"parts.{k}", "expected a mapping with subject, preheader, recap, teaser or cta"
-            )
-        v.keys(value, PART_FIELDS, f"parts.{k}.")
-        overrides[k] = PartOverride(
-            subject=v.text(value, "subject", f"parts.{k}.subject") or None,
-            preheader=v.text(value, "preheader", f"parts.{k}.preheader") or None,
-            recap=v.text(value, "recap", f"parts.{k}.recap") or None,
-            teaser=v.text(value, "teaser", f"parts.{k}.teaser") or None,
-            cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
+    return {k: _override(k, value, v) for k, value in raw_parts.items()}
+
+
+def _override(k: Any, value: Any, v: _Validator) -> PartOverride:
+    if not isinstance(k, int) or k < 1:
+        raise v.fail(f"parts.{k}", "expected a part number (1, 2, ...)")
+    if not isinstance(value, dict):
+        raise v.fail(
+            f"parts.{k}", "expected a mapping with subject, preheader, recap, teaser or cta"
         )
-    return dict(
-        title=title,
-        subtitle=v.text(data, "subtitle", "subtitle"),
-        author=v.text(data, "author", "author"),
-        url=v.url(data, "url", "url"),
-        date=date_text(data.get("date"), v.source, v.lines.get("date")),
-        cta=v.cta(data["cta"], "cta") if data.get("cta") else None,
-        parts=parts,
-        minutes_per_part=float(minutes),
-        list_name=v.text(data, "list", "list") or None,
-        tags=[str(t) for t in tags],
-        overrides=overrides,
-        language=v.language(data, "language"),
+    v.keys(value, PART_FIELDS, f"parts.{k}.")
+    return PartOverride(
+        subject=v.text(value, "subject", f"parts.{k}.subject") or None,
+        preheader=v.text(value, "preheader", f"parts.{k}.preheader") or None,
+        recap=v.text(value, "recap", f"parts.{k}.recap") or None,
+        teaser=v.text(value, "teaser", f"parts.{k}.teaser") or None,
+        cta=v.cta(value["cta"], f"parts.{k}.cta") if value.get("cta") else None,
     )
 
 

@@ -12,14 +12,15 @@ from . import headers, i18n
 from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_act
 from .config import Config
 from .errors import InputError, NewsletterError
+from .fetch import is_http_url
 from .importers import MAX_TEXT_BYTES, import_source, outline
+from .importers.embeds import localise
 from .importers.links import is_share_link
 from .issuefile import (
     CTA,
     Issue,
     check_fields,
     dump_issue,
-    is_http_url,
     load_issue,
     parse_issue,
 )
@@ -80,11 +81,7 @@ def import_article(
 
     The issue file says the article's language: the one the source declares, else
     ``language`` (``[series] language``), else the one its text is in."""
-    for name, value in (("--url", url), ("--cta-url", cta_url)):
-        if value and not is_http_url(value):
-            raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
-    if title:
-        headers.check(title.strip(), "--title")  # it becomes a subject line
+    _check_options(url=url, cta_url=cta_url, title=title)
     fetching = (config or Config()).fetch
     article = import_source(
         source,
@@ -100,12 +97,9 @@ def import_article(
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     text = "\n".join(b.text() for b in article.blocks[:200])
     article.language = i18n.choose(article.language, language, text=text, default="")
-    ctas = [b for b in article.blocks if isinstance(b, CallToAction)]
-    # a Markdown file in our issue format keeps its own cta, series, parts and list
-    own = check_fields(article.issue_fields, str(source), article.issue_lines)
-    cta = own["cta"] or article_cta(article, cta_url)
-    if own["cta"] and cta_url:
-        cta = CTA(label=own["cta"].label, url=cta_url)
+    # an embed's line ("Watch the video: URL") in the language chosen, [series] language too
+    article.blocks = localise(article.blocks, article.language)
+    cta = _issue_cta(article, source, cta_url)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
     if dest.exists() and not force and not (again and _reimport(dest, source)):
         raise InputError(
@@ -118,26 +112,53 @@ def import_article(
     options = {"format": fmt or "", "url": url, "title": title, "start": start, "end": end}
     outline.write_record(dest, text, _source_text(source), options, article.outline)  # type: ignore[arg-type]
     report = ImportReport(path=dest, article=article, fmt=fmt or "auto")
-    sections = sum(1 for b in article.blocks if isinstance(b, Heading))
-    lists = sum(1 for b in article.blocks if isinstance(b, ListBlock))
-    images = sum(1 for b in article.blocks if isinstance(b, Image))
-    report.found = [
+    report.found = _found(article, cta)
+    return report
+
+
+def _check_options(*, url: str, cta_url: str, title: str) -> None:
+    """The import's options, checked before anything is read."""
+    for name, value in (("--url", url), ("--cta-url", cta_url)):
+        if value and not is_http_url(value):
+            raise InputError(name, f"expected an absolute http(s) URL, got {value!r}")
+    if title:
+        headers.check(title.strip(), "--title")  # it becomes a subject line
+
+
+def _issue_cta(article: Article, source: Path | str, cta_url: str) -> CTA | None:
+    """The issue's call to action: a Markdown file in our issue format keeps its own cta
+    (and series, parts and list), at ``cta_url`` when one is given; else the article's."""
+    own = check_fields(article.issue_fields, str(source), article.issue_lines)
+    if own["cta"] and cta_url:
+        return CTA(label=own["cta"].label, url=cta_url)
+    cta: CTA | None = own["cta"] or article_cta(article, cta_url)
+    return cta
+
+
+def _found(article: Article, cta: CTA | None) -> list[str]:
+    """What the import found, told to the editor."""
+    blocks = article.blocks
+    sections = sum(1 for b in blocks if isinstance(b, Heading))
+    lists = sum(1 for b in blocks if isinstance(b, ListBlock))
+    ctas = sum(1 for b in blocks if isinstance(b, CallToAction))
+    images = sum(1 for b in blocks if isinstance(b, Image))
+    found = [
         f"title: {article.title}",
-        f"{sections} sections, {lists} lists, {len(ctas)} calls to action, {images} images",
+        f"{sections} sections, {lists} lists, {ctas} calls to action, {images} images",
         f"{article.word_count()} words in the body",
         f"language: {article.language or 'not told (set language: in the front matter)'}",
     ]
     if cta and not cta.url:
-        report.found.append(
+        found.append(
             "the call to action has no link (copied text keeps none): set cta.url in the "
             "front matter to make it a button"
         )
-    if any(isinstance(b, Image) and not b.src for b in article.blocks):
-        report.found.append(
+    if any(isinstance(b, Image) and not b.src for b in blocks):
+        found.append(
             "photo descriptions are kept as images without a source; "
             "add each image's URL to show it"
         )
-    return report
+    return found
 
 
 def _source_text(source: Path | str) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import mjml
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import i18n
 from .blocks import Inline
@@ -60,6 +61,8 @@ def inline_html(spans: Inline) -> Markup:
             continue
         if s.code:
             piece = f"<code>{piece}</code>"
+        if s.strike:
+            piece = f"<s>{piece}</s>"
         if s.italic:
             piece = f"<em>{piece}</em>"
         if s.bold:
@@ -68,6 +71,18 @@ def inline_html(spans: Inline) -> Markup:
             piece = f'<a href="{_guard(html.escape(s.safe_href))}">{piece}</a>'
         out.append(piece)
     return Markup("".join(out))
+
+
+def frame_words(language: str) -> Callable[[str], Markup]:
+    """The template's ``frame(words)``: the frame's words (escaped), marked as English
+    when ``language`` has no catalogue (see ``i18n.frame_attributes``)."""
+    attributes = i18n.frame_attributes(language)
+
+    def frame(words: str) -> Markup:
+        text = escape(words)
+        return Markup(f"<span{attributes}>{text}</span>") if attributes and words else text
+
+    return frame
 
 
 def _guarded(value: Any) -> Any:
@@ -130,6 +145,15 @@ class Renderer:
         """The lines that end every part ("Until next time," / the author), or none."""
         return sign_off_lines(self.config, series)
 
+    def _framed_sign_off(self, series: Series) -> list[str]:
+        """The sign-off's lines, the default's words marked as the frame's."""
+        lines = self.sign_off(series)
+        if self.config.series.sign_off != SeriesStyle.sign_off:
+            return lines  # the editor's own words
+        author = series.author or self.config.sender.name
+        frame = frame_words(series.language)
+        return [line if line == author else frame(line) for line in lines]
+
     def mjml_source(self, series: Series, part: Part) -> str:
         try:
             i18n.install(self.env, series.language)
@@ -138,10 +162,12 @@ class Renderer:
                 series=series,
                 part=part,
                 language=series.language,
+                direction=i18n.direction(series.language),
+                frame=frame_words(series.language),
                 brand=self.config.brand,
                 sender=self.config.sender,
                 greeting=self.greeting(series.language),
-                sign_off=self.sign_off(series),
+                sign_off=self._framed_sign_off(series),
                 preview_filler=PREVIEW_FILLER,
                 unsubscribe_url=Markup(UNSUBSCRIBE_URL),
                 preferences_url=Markup(PREFERENCES_URL),

@@ -40,7 +40,7 @@ from .render import first_name_fallback
 from .signing import Signer
 from .store import Store, ledger, utcnow
 from .store.busy import is_busy, patient
-from .store.claims import Claim, RowOutcome
+from .store.claims import Claim, Claimed, RowOutcome
 from .store.states import BatchState, CampaignStatus, DeliveryState, EventKind, SuppressionReason
 from .timing import parse_interval
 
@@ -345,92 +345,93 @@ class Sender:
     def record(self, claim: Claim, results: list[Result], report: SendReport) -> None:
         assert claim.batch_id is not None
         now = self.now or utcnow()
+        results = _readable(claim, results)
         by_id = {r.delivery_id: r for r in results}
-        rows = claim.rows
-        # An answer that leaves a recipient out cannot be read: the whole request is unknown.
-        if any(r.id not in by_id for r in rows):
-            error = "no answer for some recipients in the provider's response"
-            results = [Result(r.id, Outcome.UNKNOWN, error=error) for r in rows]
-            by_id = {r.delivery_id: r for r in results}
-        lost = [by_id[r.id] for r in rows if by_id[r.id].status == Outcome.UNKNOWN]
-        if (
-            lost
-            and self.provider.idempotent
-            and max((r.attempts for r in rows), default=0) < ledger.MAX_ATTEMPTS
-        ):
-            # Sent again under the same key by the next recovery: no double delivery.
-            self.patient(
-                ledger.keep_for_resend,
-                claim.batch_id,
-                [r.delivery_id for r in lost],
-                lost[0].error or "",
-            )
-            report.retrying += len(lost)
-            rows = [r for r in rows if by_id[r.id].status != Outcome.UNKNOWN]
-            lost = []
+        rows, lost = self.keep_lost(claim, by_id, report)
         outcomes: list[RowOutcome] = []
         delay: timedelta | None = None  # one backoff for the batch's transient rows
         if any(by_id[r.id].status in ACCEPTED for r in rows):
             self.transient_streak = 0
         for row in rows:
             res = by_id[row.id]
-            if res.status in ACCEPTED:
-                outcomes.append(
-                    RowOutcome(row.id, DeliveryState.SENT, message_id=res.message_id, sent_at=now)
-                )
-                report.sent += 1
-            elif res.status in PERMANENT:
-                outcomes.append(RowOutcome(row.id, DeliveryState.FAILED, error=res.error))
-                report.failed += 1
-                # Invalid, or inactive at the provider (bounced or complained before): the
-                # next parts would be refused too, so the address gets nothing more.
-                self.patient(
-                    lambda store, email, why: store.suppress(
-                        email, SuppressionReason.REJECTED, source=self.provider.name, detail=why
-                    ),
-                    row.email,
-                    res.error or "",
-                )
-            elif res.status == Outcome.UNKNOWN:
-                outcomes.append(RowOutcome(row.id, DeliveryState.UNKNOWN, error=res.error))
-                report.unknown += 1
-            elif res.status in (Outcome.TRANSIENT, Outcome.REFUSED):
-                # Back to the queue, the attempt not counted: after backoff (transient), or
-                # when the editor resumes the paused series (refused).
-                if res.status == Outcome.TRANSIENT and delay is None:
-                    delay = self.transient_delay(res.retry_after)
-                outcomes.append(
-                    RowOutcome(
-                        row.id,
-                        DeliveryState.SCHEDULED,
-                        error=res.error,
-                        retry_at=now + (delay or timedelta(0)),
-                        refund=True,
-                    )
-                )
-                report.retrying += 1
-            elif res.status == Outcome.DEFERRED:
-                retry_at = now + timedelta(seconds=res.retry_after or 0)
-                outcomes.append(
-                    RowOutcome(
-                        row.id,
-                        DeliveryState.SCHEDULED,
-                        error=res.error,
-                        retry_at=retry_at,
-                        refund=True,
-                    )
-                )
-                report.retrying += 1
-            elif row.attempts < ledger.MAX_ATTEMPTS:
-                retry_at = now + RETRY_DELAY * row.attempts
-                outcomes.append(
-                    RowOutcome(row.id, DeliveryState.SCHEDULED, error=res.error, retry_at=retry_at)
-                )
-                report.retrying += 1
-            else:
-                outcomes.append(RowOutcome(row.id, DeliveryState.FAILED, error=res.error))
-                report.failed += 1
-        if len(rows) < len(claim.rows):
+            if res.status == Outcome.TRANSIENT and delay is None:
+                delay = self.transient_delay(res.retry_after)
+            outcomes.append(self.outcome(row, res, now, delay, report))
+        self.write_answer(claim, results, outcomes, lost, kept=len(rows) < len(claim.rows))
+
+    def keep_lost(
+        self, claim: Claim, by_id: dict[int, Result], report: SendReport
+    ) -> tuple[list[Claimed], list[Result]]:
+        """The rows to record now, and the lost answers among them. With an idempotent
+        provider (and attempts left) the lost rows stay with their batch, sent again under
+        the same key by the next recovery: no double delivery."""
+        rows = claim.rows
+        lost = [by_id[r.id] for r in rows if by_id[r.id].status == Outcome.UNKNOWN]
+        if (
+            not lost
+            or not self.provider.idempotent
+            or max((r.attempts for r in rows), default=0) >= ledger.MAX_ATTEMPTS
+        ):
+            return rows, lost
+        self.patient(
+            ledger.keep_for_resend,
+            claim.batch_id,
+            [r.delivery_id for r in lost],
+            lost[0].error or "",
+        )
+        report.retrying += len(lost)
+        return [r for r in rows if by_id[r.id].status != Outcome.UNKNOWN], []
+
+    def outcome(
+        self,
+        row: Claimed,
+        res: Result,
+        now: datetime,
+        delay: timedelta | None,
+        report: SendReport,
+    ) -> RowOutcome:
+        """One row's outcome from its answer (counted in ``report``)."""
+        if res.status in ACCEPTED:
+            report.sent += 1
+            return RowOutcome(row.id, DeliveryState.SENT, message_id=res.message_id, sent_at=now)
+        if res.status in PERMANENT:
+            return self.rejected(row, res, report)
+        if res.status == Outcome.UNKNOWN:
+            report.unknown += 1
+            return RowOutcome(row.id, DeliveryState.UNKNOWN, error=res.error)
+        if res.status in (Outcome.TRANSIENT, Outcome.REFUSED):
+            # Back to the queue, the attempt not counted: after backoff (transient), or
+            # when the editor resumes the paused series (refused).
+            return _requeued(row, res, now + (delay or timedelta(0)), report)
+        if res.status == Outcome.DEFERRED:
+            return _requeued(row, res, now + timedelta(seconds=res.retry_after or 0), report)
+        return _failed_attempt(row, res, now, report)
+
+    def rejected(self, row: Claimed, res: Result, report: SendReport) -> RowOutcome:
+        """Invalid, or inactive at the provider (bounced or complained before): the next
+        parts would be refused too, so the address gets nothing more."""
+        report.failed += 1
+        self.patient(
+            lambda store, email, why: store.suppress(
+                email, SuppressionReason.REJECTED, source=self.provider.name, detail=why
+            ),
+            row.email,
+            res.error or "",
+        )
+        return RowOutcome(row.id, DeliveryState.FAILED, error=res.error)
+
+    def write_answer(
+        self,
+        claim: Claim,
+        results: list[Result],
+        outcomes: list[RowOutcome],
+        lost: list[Result],
+        *,
+        kept: bool,
+    ) -> None:
+        """The rows' outcomes and the batch's state (still sending when rows were KEPT for
+        resending under the same key); the editor told of lost answers."""
+        if kept:
             state = BatchState.SENDING  # kept for resending under the same key
         elif lost:
             state = BatchState.UNKNOWN
@@ -486,3 +487,31 @@ class Sender:
                     "answer; 'newsletter reconcile' or check the provider's log",
                 )
         return n
+
+
+def _readable(claim: Claim, results: list[Result]) -> list[Result]:
+    """The answers; when one leaves a recipient out it cannot be read: the whole request
+    is unknown."""
+    answered = {r.delivery_id for r in results}
+    if all(r.id in answered for r in claim.rows):
+        return results
+    error = "no answer for some recipients in the provider's response"
+    return [Result(r.id, Outcome.UNKNOWN, error=error) for r in claim.rows]
+
+
+def _requeued(row: Claimed, res: Result, retry_at: datetime, report: SendReport) -> RowOutcome:
+    """Back to the queue at RETRY_AT, the attempt not counted."""
+    report.retrying += 1
+    return RowOutcome(
+        row.id, DeliveryState.SCHEDULED, error=res.error, retry_at=retry_at, refund=True
+    )
+
+
+def _failed_attempt(row: Claimed, res: Result, now: datetime, report: SendReport) -> RowOutcome:
+    """Any other error: tried again later while the row has attempts left, else failed."""
+    if row.attempts < ledger.MAX_ATTEMPTS:
+        report.retrying += 1
+        retry_at = now + RETRY_DELAY * row.attempts
+        return RowOutcome(row.id, DeliveryState.SCHEDULED, error=res.error, retry_at=retry_at)
+    report.failed += 1
+    return RowOutcome(row.id, DeliveryState.FAILED, error=res.error)

@@ -154,6 +154,71 @@ def form_html(config: Config, list_name: str, *, fetch: bool = False, hosted: bo
     )
 
 
+class _Answered(Exception):
+    """A submission answered before it reaches the store (its ``result``)."""
+
+    def __init__(self, result: SignupResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+def _done(double_opt_in: bool, _: Callable[[str], str]) -> SignupResult:
+    """The answer to every address the list accepts."""
+    if double_opt_in:
+        return SignupResult(
+            Answer.CHECK_INBOX,
+            _(
+                "Almost there: check your inbox and press the button in the email we "
+                "sent to confirm."
+            ),
+        )
+    return SignupResult(
+        Answer.JOINED,
+        _(
+            "Thank you: you are subscribed. If you had unsubscribed before, we sent "
+            "you an email to confirm first."
+        ),
+    )
+
+
+def _address(form: Mapping[str, str], _: Callable[[str], str]) -> str:
+    """The form's email address, normalised; :class:`_Answered` when it is missing, too
+    long or not an address."""
+    raw = (form.get("email") or "").strip()
+    if not raw:
+        raise _Answered(
+            SignupResult(Answer.BAD_INPUT, _("Please enter your email address."), "email")
+        )
+    if len(raw) > 320:
+        raise _Answered(
+            SignupResult(
+                Answer.BAD_INPUT,
+                _("That email address is too long (at most 320 characters)."),
+                "email",
+            )
+        )
+    try:
+        return normalise_email(raw)
+    except ValueError as exc:
+        # (the reason is the validator's, in English: a catalogue may leave it out)
+        why = _("“%(address)s” is not a valid email address: %(why)s")
+        raise _Answered(
+            SignupResult(Answer.BAD_INPUT, why % {"address": raw[:80], "why": exc}, "email")
+        ) from None
+
+
+def _timezone(form: Mapping[str, str]) -> str | None:
+    """The reader's time zone as their browser told it, when it is one we know."""
+    tz = (form.get("timezone") or "").strip()[:64]
+    return tz if tz and valid_timezone(tz) else None
+
+
+def _page(form: Mapping[str, str], request: Request) -> str:
+    """The page the form was on (its http(s) address, or "")."""
+    page = (form.get("page") or "").strip()[:2000] or request.referrer[:2000]
+    return page if is_http_url(page) else ""
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "on", "yes", "true", "y"}
 
@@ -218,55 +283,13 @@ class Signups:
         _ = i18n.translations(list_language(self.config, list_name)).gettext
         # One answer for every address the list accepts: new, on the list already, coming
         # back (who must confirm even on a single opt-in list), or suppressed.
-        done = (
-            SignupResult(
-                Answer.CHECK_INBOX,
-                _(
-                    "Almost there: check your inbox and press the button in the email we "
-                    "sent to confirm."
-                ),
-            )
-            if settings.double_opt_in
-            else SignupResult(
-                Answer.JOINED,
-                _(
-                    "Thank you: you are subscribed. If you had unsubscribed before, we sent "
-                    "you an email to confirm first."
-                ),
-            )
-        )
+        done = _done(settings.double_opt_in, _)
         if (form.get(HONEYPOT) or "").strip():
             return done  # a bot: told the usual, sent nothing
-        too_many = SignupResult(Answer.TOO_MANY, _("Too many attempts. Please try again later."))
-        if request.ip and not self.by_ip.allow(request.ip):
-            return too_many
-        raw = (form.get("email") or "").strip()
-        if not raw:
-            return SignupResult(Answer.BAD_INPUT, _("Please enter your email address."), "email")
-        if len(raw) > 320:
-            return SignupResult(
-                Answer.BAD_INPUT,
-                _("That email address is too long (at most 320 characters)."),
-                "email",
-            )
         try:
-            email = normalise_email(raw)
-        except ValueError as exc:
-            # (the reason is the validator's, in English: a catalogue may leave it out)
-            why = _("“%(address)s” is not a valid email address: %(why)s")
-            return SignupResult(Answer.BAD_INPUT, why % {"address": raw[:80], "why": exc}, "email")
-        if settings.consent_text and not _truthy(form.get("consent")):
-            return SignupResult(
-                Answer.BAD_INPUT,
-                _("Please tick the box to agree to receive these emails."),
-                "consent",
-            )
-        if not self.by_address.allow(email.lower()):
-            return too_many
-        tz = (form.get("timezone") or "").strip()[:64]
-        page = (form.get("page") or "").strip()[:2000] or request.referrer[:2000]
-        if not is_http_url(page):
-            page = ""
+            email = self.admit(form, request, settings.consent_text, _)
+        except _Answered as answered:
+            return answered.result
         try:
             self.purge(now)
             join = joins.request_join(
@@ -276,10 +299,10 @@ class Signups:
                 first_name=headers.clean(
                     " ".join((form.get("first_name") or "").split()), MAX_NAME
                 ),
-                timezone=tz if tz and valid_timezone(tz) else None,
+                timezone=_timezone(form),
                 double_opt_in=settings.double_opt_in,
                 source=joins.FormSource(
-                    form_url=page,
+                    form_url=_page(form, request),
                     ip=request.ip,
                     user_agent=request.user_agent,
                     consent_text=settings.consent_text,
@@ -299,6 +322,31 @@ class Signups:
         if join.queued:  # sent after this answer: the same time for every address
             self.wake_mailer()
         return done
+
+    def admit(
+        self,
+        form: Mapping[str, str],
+        request: Request,
+        consent_text: str,
+        _: Callable[[str], str],
+    ) -> str:
+        """The form's address, normalised, when the submission may go on; else
+        :class:`_Answered` with what the reader is told (too many attempts, a field to fix)."""
+        too_many = SignupResult(Answer.TOO_MANY, _("Too many attempts. Please try again later."))
+        if request.ip and not self.by_ip.allow(request.ip):
+            raise _Answered(too_many)
+        email = _address(form, _)
+        if consent_text and not _truthy(form.get("consent")):
+            raise _Answered(
+                SignupResult(
+                    Answer.BAD_INPUT,
+                    _("Please tick the box to agree to receive these emails."),
+                    "consent",
+                )
+            )
+        if not self.by_address.allow(email.lower()):
+            raise _Answered(too_many)
+        return email
 
     def environment(self, language: str) -> jinja2.Environment:
         return self.mailer.environment(language)

@@ -91,7 +91,7 @@ _SHORT_WAIT = (
     "import newsletter.store.db as db; db.BUSY_TIMEOUT_MS = 200;"
     "real = b.patient;"
     "b.patient = lambda fn, **kw: real(fn, **{**kw, 'patience': 0.5});"
-    "import newsletter.store.subscribers as s; s.patient = b.patient;"
+    "import newsletter.store.bulk as s; s.patient = b.patient;"
     "from newsletter.cli import main; sys.argv[0] = 'newsletter'; main()"
 )
 

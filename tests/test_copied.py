@@ -3,9 +3,11 @@ line, and the article is kept, whatever the page's language."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from newsletter.blocks import Heading
@@ -165,3 +167,80 @@ def test_outline_review_and_quick_correction(workdir: Path) -> None:
     missing = _cli("import", "--review", str(issue), "--start", "no such words here")
     assert missing.exit_code == 1
     assert "--start: no line of the source holds 'no such words here'" in missing.output
+
+
+def test_a_listicle_keeps_its_numbered_products_and_drops_its_table_of_contents(
+    tmp_path: Path,
+) -> None:
+    """A review page copied from the browser: its "Our top picks" list and "Jump to:"
+    links repeat the products' and the sections' headings; the numbered products are the
+    article, never navigation, and each heading is kept once, where it heads its text."""
+    path = ARTICLES / "copied-listicle.txt"
+    article = import_source(path)
+    assert article.title == "The 5 Best Espresso Machines for Beginners in 2025"
+    assert article.author == "Jenna Park"
+    title, everything = _everything(path, tmp_path)
+    for product in ("Breville Bambino Plus", "De'Longhi Dedica Arte", "Casabrews 3700"):
+        assert product in everything, product
+    body = "\n".join(b.text() for b in article.blocks)
+    for once in ("Breville Bambino Plus", "Rancilio Silvia", "How we tested", "What to look for"):
+        assert body.count(once) == 1, once
+    assert "Price: $499" in body
+    headings = [b.text() for b in article.blocks if isinstance(b, Heading)]
+    assert headings == ["How we tested", "What to look for"]  # a price is not a heading
+    for chrome in (
+        "Reading time",
+        "Jump to",
+        "Related articles",
+        "The Best Coffee Grinders Under $200",
+        "Milk Frothers vs. Steam Wands",
+        "All rights reserved",
+    ):
+        assert chrome not in everything, chrome
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "author", "chrome"),
+    [
+        (
+            "copied-portuguese.txt",
+            "Como plantar manjericão em vasos",
+            "Ana Souza",
+            ("Tempo de leitura", "Leia também", "Como fazer pesto", "Ervas que crescem"),
+        ),
+        (
+            "copied-french.txt",
+            "Aider un enfant à s'endormir seul",
+            "Claire Moreau",
+            ("Lecture : 6 min", "À lire aussi", "Les terreurs nocturnes", "publié le"),
+        ),
+        (
+            "copied-german-byline.txt",
+            "Fahrradkette richtig reinigen und ölen",
+            "Jonas Weber",
+            ("Lesezeit", "Das könnte Sie auch", "Schlauch flicken", "Aktualisiert am"),
+        ),
+    ],
+)
+def test_bylines_reading_times_and_related_posts_in_other_languages(
+    tmp_path: Path, name: str, title: str, author: str, chrome: tuple[str, ...]
+) -> None:
+    """The byline ("par Claire Moreau", "von Jonas Weber", "por Ana Souza") names the
+    author, who signs every part; the reading time, the date and the related posts go;
+    neither the pull quote before the article nor a shop's address is a subject."""
+    path = ARTICLES / name
+    article = import_source(path)
+    assert (article.title, article.author) == (title, author)
+    issue = parse_issue(dump_issue(article), tmp_path / "issue.md")
+    series = build_series(issue)
+    parts = Renderer(Config(root=tmp_path)).render_series(series)
+    everything = " ".join(p.html + "\n" + p.text for p in parts)
+    for part in parts:
+        assert author in part.text.split("-- \n")[0][-200:], part.text[-300:]
+    for line in chrome:
+        assert line not in everything, line
+    for part in series.parts:
+        assert not re.match(r"[“”«»„\"]|https?://|www\.", part.subject), part.subject
+    headings = [b.text() for b in article.blocks if isinstance(b, Heading)]
+    assert not any(h.startswith(("http", "“", "«")) for h in headings), headings
+    assert not any(line.startswith(("par ", "von ", "por ")) for line in everything.split("\n"))

@@ -123,7 +123,7 @@ def test_an_interrupted_import_keeps_whole_chunks_and_completes_when_run_again(
     store = open_store(make_config(tmp_path))
     rows = [["email"]] + [[f"p{i}@example.com"] for i in range(2500)]
     f = write_csv(tmp_path / "big.csv", rows)
-    import newsletter.store.subscribers as subs
+    import newsletter.store.bulk as subs
 
     calls = {"n": 0}
     real = subs._chunks
@@ -211,7 +211,7 @@ def test_duplicates_far_apart_name_the_first_line(
 ) -> None:
     """The file is read in chunks; a duplicate in a later chunk still names the file's
     line of the first occurrence (found through the database, not kept in memory)."""
-    import newsletter.store.subscribers as subs
+    import newsletter.store.bulk as subs
 
     monkeypatch.setattr(subs, "CHUNK", 3)
     store = open_store(make_config(tmp_path, db_url))
@@ -241,7 +241,7 @@ def test_common_addresses_take_a_fast_path_that_agrees_with_email_validator() ->
     its time there): the fast path accepts nothing it refuses and normalises the same."""
     from email_validator import EmailNotValidError, validate_email
 
-    import newsletter.store.subscribers as subs
+    import newsletter.store.csvread as subs
 
     locals_ = ["ann", "Ann.Lee", "a+tag", "a_b-c", "a..b", ".a", "a.", "x" * 64, "x" * 65]
     domains = ["example.com", "EXAMPLE.Co.UK", "mail-1.example.org", "-x.com", "x-.com"]

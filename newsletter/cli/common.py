@@ -125,7 +125,7 @@ class Context:
         return Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
 
 
-class LazyChoice(click.Choice):
+class LazyChoice(click.Choice[str]):
     """A choice among values the library defines, looked up when the command runs (so
     that listing the commands does not import the library)."""
 

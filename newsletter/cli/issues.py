@@ -85,6 +85,7 @@ def import_cmd(
     from rich.markup import escape
 
     from ..errors import InputError
+    from ..i18n import missing_catalogue
     from ..importers.outline import is_drop_note
     from ..pipeline import import_article, review_import
 
@@ -124,6 +125,9 @@ def import_cmd(
     console().print(f"Imported {source} -> {report.path}")
     for line in report.found:
         console().print(f"  found: {line}")
+    missing = missing_catalogue(report.article.language)
+    if missing:
+        console().print(f"  {missing}")
     _print_outline(report.article.outline)
     for note in report.article.notes:
         if not is_drop_note(note):

@@ -182,6 +182,7 @@ def _source(folder: Path) -> tuple[str, str | None]:
 
 
 def new_post() -> Any:
+    from ..i18n import missing_catalogue
     from ..importers.outline import record_path
     from ..pipeline import free_issue_path, import_article, slugify
 
@@ -209,7 +210,8 @@ def new_post() -> Any:
     except InputError as exc:
         values = {k: request.form.get(k, "") for k in ("link", "text", "title")}
         return d.page("new.html", 400, error=str(exc), values=values)
-    notes = [n for n in report.article.notes]
+    missing = missing_catalogue(report.article.language)
+    notes = [missing] * bool(missing) + report.article.notes
     session["import"] = {"name": dest.stem, "found": report.found[:10], "notes": notes[:60]}
     return redirect(url_for("desk.issue", name=dest.stem))
 

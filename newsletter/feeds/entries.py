@@ -85,38 +85,45 @@ def parse_feed(url: str, body: bytes, content_type: str = "") -> ParsedFeed:
         headers["content-type"] = content_type
     d = feedparser.parse(io.BytesIO(body), response_headers=headers, resolve_relative_uris=False)
     if not d.get("version") and not d.entries:
-        exc = d.get("bozo_exception")
-        why = f" ({' '.join(str(exc).split())[:120]})" if exc else ""
-        start = body[:200].decode("utf-8", "replace").lstrip().lower()
-        kind = "an HTML page" if start.startswith(("<!doctype html", "<html")) else "not XML"
-        raise FeedError(f"{url}: not an RSS or Atom feed: {kind}{why}")
+        raise _not_a_feed(url, body, d.get("bozo_exception"))
     out = ParsedFeed(title=_text(d.feed.get("title", "")))
     for n, e in enumerate(d.entries, start=1):
         link = str(e.get("link") or "")
         link = urljoin(url, link) if link else ""
         key = str(e.get("id") or "") or link
         title = _text(e.get("title", ""))
-        if not key:
+        if key:
+            out.entries.append(_entry(e, key, title, link))
+        else:
             out.problems.append(
                 f"{url}: entry {n} ({title[:60] or 'no title'!r}) has no id and no link"
             )
-            continue
-        contents = [c for c in e.get("content") or [] if "html" in c.get("type", "html")]
-        content = max((str(c.get("value") or "") for c in contents), key=len, default="")
-        out.entries.append(
-            Entry(
-                key=key,
-                title=title,
-                link=link,
-                published=_when(e.get("published_parsed") or e.get("updated_parsed")),
-                # author_detail's name: "author" may add an address ("Dana (noreply@...)")
-                author=_text((e.get("author_detail") or {}).get("name") or e.get("author", "")),
-                tags=_terms(e.get("tags") or []),
-                content=content,
-                summary=str(e.get("summary") or ""),
-            )
-        )
     return out
+
+
+def _not_a_feed(url: str, body: bytes, exc: Any) -> FeedError:
+    """What the body is instead of a feed (an HTML page, or not XML; feedparser's reason)."""
+    why = f" ({' '.join(str(exc).split())[:120]})" if exc else ""
+    start = body[:200].decode("utf-8", "replace").lstrip().lower()
+    kind = "an HTML page" if start.startswith(("<!doctype html", "<html")) else "not XML"
+    return FeedError(f"{url}: not an RSS or Atom feed: {kind}{why}")
+
+
+def _entry(e: Any, key: str, title: str, link: str) -> Entry:
+    """A feedparser entry as an :class:`Entry`: its longest HTML content is its full text."""
+    contents = [c for c in e.get("content") or [] if "html" in c.get("type", "html")]
+    content = max((str(c.get("value") or "") for c in contents), key=len, default="")
+    return Entry(
+        key=key,
+        title=title,
+        link=link,
+        published=_when(e.get("published_parsed") or e.get("updated_parsed")),
+        # author_detail's name: "author" may add an address ("Dana (noreply@...)")
+        author=_text((e.get("author_detail") or {}).get("name") or e.get("author", "")),
+        tags=_terms(e.get("tags") or []),
+        content=content,
+        summary=str(e.get("summary") or ""),
+    )
 
 
 def _page(entry: Entry, body_html: str) -> str:
@@ -136,24 +143,10 @@ def entry_article(
     EntryUnusable when the entry can never become an issue; FeedError when its page could
     not be fetched (it may answer next time)."""
     if entry.content or (entry.summary.strip() and not entry.link):
-        soup = BeautifulSoup(_page(entry, entry.content or entry.summary), "lxml")
-        for p in soup.find_all("p"):
-            if _APPEARED_FIRST.match(p.get_text(" ")):
-                p.decompose()
         source = "feed" if entry.content else "feed (summary only: the entry has no link)"
-        article = import_html(str(soup), source)
-        resolve_links(article, entry.link or feed_url)
+        article = _from_feed(entry, feed_url, source)
     elif entry.link:
-        if not is_http_url(entry.link):
-            raise EntryUnusable(
-                f"{feed_url}: entry {entry.title!r}: link {entry.link!r} is not http(s)"
-            )
-        try:  # fetched; links resolved against the page
-            article = import_url(entry.link, allow_private=allow_private, timeout=timeout)
-        except UnsafeAddress as exc:  # an address inside: never imported
-            raise EntryUnusable(exc.message) from None
-        except InputError as exc:
-            raise FeedError(exc.message) from None
+        article = _from_page(entry, feed_url, allow_private=allow_private, timeout=timeout)
         source = entry.link
     else:
         raise EntryUnusable(
@@ -161,6 +154,40 @@ def entry_article(
         )
     if not article.blocks:
         raise EntryUnusable(f"{source}: no article text found in entry {entry.title!r}")
+    _complete(article, entry)
+    return article, source
+
+
+def _from_feed(entry: Entry, feed_url: str, source: str) -> Article:
+    """The entry's text in the feed (its content, else its summary), without the line SEO
+    plugins append; links resolved against the post (else the feed)."""
+    soup = BeautifulSoup(_page(entry, entry.content or entry.summary), "lxml")
+    for p in soup.find_all("p"):
+        if _APPEARED_FIRST.match(p.get_text(" ")):
+            p.decompose()
+    article = import_html(str(soup), source)
+    resolve_links(article, entry.link or feed_url)
+    return article
+
+
+def _from_page(
+    entry: Entry, feed_url: str, *, allow_private: bool, timeout: float | None
+) -> Article:
+    """The entry's page, fetched and imported; links resolved against the page."""
+    if not is_http_url(entry.link):
+        raise EntryUnusable(
+            f"{feed_url}: entry {entry.title!r}: link {entry.link!r} is not http(s)"
+        )
+    try:
+        return import_url(entry.link, allow_private=allow_private, timeout=timeout)
+    except UnsafeAddress as exc:  # an address inside: never imported
+        raise EntryUnusable(exc.message) from None
+    except InputError as exc:
+        raise FeedError(exc.message) from None
+
+
+def _complete(article: Article, entry: Entry) -> None:
+    """What the feed says of the post, where the article's text does not say it."""
     # the feed's title is the post's own, without the site's name a page title carries
     article.title = entry.title or article.title
     if not is_http_url(article.url):
@@ -169,4 +196,3 @@ def entry_article(
     article.tags = list(dict.fromkeys([*entry.tags, *article.tags]))
     if entry.published and not article.date:
         article.date = entry.published.strftime("%Y-%m-%d")
-    return article, source

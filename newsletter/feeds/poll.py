@@ -72,24 +72,7 @@ def poll_feed(config: Config, store: Store, feed: FeedInfo, now: datetime) -> Fe
         records.record_poll(store, feed, now, error=exc.message, wait=wait)
         return result
     result.errors.extend(parsed.problems)
-    keys, links = records.seen(store, feed.id, now)
-    fresh = [
-        e
-        for e in parsed.entries
-        if records.key_of(e.key) not in keys and not (e.link and e.link in links)
-    ]
-    importing = _to_import(feed, fresh)
-    for entry in fresh:
-        if entry not in importing and _claim(store, feed, entry, EntryState.OLD, now):
-            result.old += 1
-    # The same post through two feeds of one list (the blog's feed and a category's) goes
-    # out once: it is recorded here as a duplicate of the first feed's.
-    elsewhere = records.links_elsewhere(store, feed) if importing else {}
-    for entry in [e for e in importing if e.link and e.link in elsewhere]:
-        importing.remove(entry)
-        first = elsewhere[entry.link]
-        if _claim(store, feed, entry, EntryState.DUPLICATE, now, detail=f"also in {first}"):
-            result.duplicates.append(f"{entry.title!r} (from {first})")
+    importing = _to_take(store, feed, parsed.entries, now, result)
     # oldest first, so that two new posts are queued in the order they were written
     retry = False
     for entry in reversed(importing):
@@ -107,6 +90,30 @@ def poll_feed(config: Config, store: Store, feed: FeedInfo, now: datetime) -> Fe
         title=parsed.title,
     )
     return result
+
+
+def _to_take(
+    store: Store, feed: FeedInfo, entries: list[Entry], now: datetime, result: FeedResult
+) -> list[Entry]:
+    """The entries not seen before that are to be imported; the others not seen before
+    are recorded as old (written before the feed was added) or as duplicates."""
+    keys, links = records.seen(store, feed.id, now)
+    fresh = [
+        e for e in entries if records.key_of(e.key) not in keys and not (e.link and e.link in links)
+    ]
+    importing = _to_import(feed, fresh)
+    for entry in fresh:
+        if entry not in importing and _claim(store, feed, entry, EntryState.OLD, now):
+            result.old += 1
+    # The same post through two feeds of one list (the blog's feed and a category's) goes
+    # out once: it is recorded here as a duplicate of the first feed's.
+    elsewhere = records.links_elsewhere(store, feed) if importing else {}
+    for entry in [e for e in importing if e.link and e.link in elsewhere]:
+        importing.remove(entry)
+        first = elsewhere[entry.link]
+        if _claim(store, feed, entry, EntryState.DUPLICATE, now, detail=f"also in {first}"):
+            result.duplicates.append(f"{entry.title!r} (from {first})")
+    return importing
 
 
 def _to_import(feed: FeedInfo, fresh: list[Entry]) -> list[Entry]:

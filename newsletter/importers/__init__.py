@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..fetch import is_http_url
 from ..i18n import strip_invisible
 from ..textfile import read_text
-from .clutter import repeats_opening
+from .clutter import byline_name, repeats_opening
 from .fetch import fetch_page
 from .html import import_html
 from .links import resolve_links
@@ -161,7 +161,8 @@ def import_source(
     article.title, article.subtitle, article.author = (
         strip_invisible(article.title),
         strip_invisible(article.subtitle),
-        strip_invisible(article.author),
+        # a byline in any language the frame speaks ("par Claire Moreau") is its name
+        byline_name(strip_invisible(article.author)) or strip_invisible(article.author),
     )
     return article
 

@@ -22,6 +22,43 @@ _DATE = (
     rf"(?:{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
     rf"\d{{1,2}}\s+{_MONTH}\.?(?:,?\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})"
 )
+#: the months in the languages the frame speaks (German, French, Spanish, Italian, Dutch,
+#: Portuguese), as dates write them ("3. März 2025", "12 de abril de 2025", "3 février")
+_MONTHS = (
+    r"(?:januar|jänner|februar|märz|april|mai|juni|juli|august|september|oktober|november|"
+    r"dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|"
+    r"décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|"
+    r"octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|"
+    r"ottobre|dicembre|januari|februari|maart|mei|augustus|juni|juli|oktober|janeiro|"
+    r"fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro)"
+)
+_DATE_ELSEWHERE = rf"\d{{1,2}}\.?(?:\s+de)?\s+{_MONTHS}\.?(?:\s+de)?(?:\s+\d{{4}})?"
+#: "Published on", "Updated" in those languages, before a date
+_DATED = (
+    r"(?:publié|mis\ à\ jour|publicado|actualizado|atualizado|pubblicato|aggiornato|"
+    r"gepubliceerd|bijgewerkt|veröffentlicht|aktualisiert|erschienen)"
+    r"(?:\ (?:le|el|em|en|il|op|am|on))?:?\s.*"
+)
+#: "by" before an author's name, in those languages
+BY_WORDS = r"(?:by|von|par|por|di|door)"
+#: a byline: "By Jenna Park", "par Claire Moreau", "von Jonas Weber", "Written by …"
+_BYLINE = re.compile(
+    rf"^(?:(?:written|posted|geschrieben|verfasst|écrit|escrito|scritto|geschreven)\s+)?"
+    rf"{BY_WORDS}:?\s+((?-i:[A-ZÀ-ÖØ-Þ][\w.'’-]*)(?:\s+(?:(?-i:[A-ZÀ-ÖØ-Þ][\w.'’-]*)|"
+    r"de|van|von|der|den|la|le|da|di|del|dos|das|du)){0,4})$",
+    re.I,
+)
+#: how long an article takes to read, in the languages above ("Lesezeit: 5 Minuten",
+#: "Tempo de leitura: 4 min", "6 min de lecture")
+READING_TIME = (
+    r"(?:reading\ time|read\ time|lesezeit|lesedauer|temps\ de\ lecture|lecture|"
+    r"tiempo\ de\ lectura|lectura|tempo\ de\ leitura|leitura|tempo\ di\ lettura|lettura|"
+    r"leestijd)\s*:?\s*(?:ca\.\s*|~\s*)?\d+\s*(?:min|mins|minutes?|minuten?|minutos?|"
+    r"minuti|minuut|minuto)\.?|"
+    r"(?:ca\.\s*)?\d+\s*(?:min|mins|minutes?|minuten?|minutos?|minuti)\.?\s*"
+    r"(?:read|lesezeit|lesen|de\ lecture|de\ lectura|de\ leitura|di\ lettura|leestijd|"
+    r"lezen|leestijd)"
+)
 #: lines a page shows before the article's title (or that only a page would show)
 _HEAD = re.compile(
     rf"""^(?:
@@ -30,7 +67,7 @@ _HEAD = re.compile(
     \d+\s*(?:min|mins|minute|minutes)\.?\s*read|reading\ time:?.*|\d+\s+views?|
     (?:updated|posted|published|last\ updated)(?:\ on|\ in|\ by)?:?\s.*|(?:on\ )?posted\ on\ .*|
     by\s+(?-i:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,3}})|by\ (?:admin|staff|the\ editors?)|
-    written\ by\ .*|{_DATE}|
+    written\ by\ .*|{_DATE}|{_DATE_ELSEWHERE}|{_DATED}|{READING_TIME}|
     (?:{_DATE}\s*[·•|-]\s*)?\d+\s*min(?:ute)?s?\ read(?:\s*[·•|-]\s*.*)?|
     member-only\ story|follow|following|listen|share|sign\ up|sign\ in|get\ started|
     open\ in\ app|\d+(?:\.\d)?k?\s+followers?|subscribe|
@@ -84,10 +121,31 @@ _CREDENTIALS = re.compile(
 _NAME = re.compile(r"^(?:Dr\.?\s+)?[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+){1,3}$")
 
 
+#: a byline that names no one ("by Admin", "von der Redaktion")
+_NOBODY = re.compile(
+    r"^(?:the\ )?(?:admin(?:istrator)?|staff|editors?|editorial|team|guest|redaktion|"
+    r"rédaction|redacción|redazione|redactie|redação|webmaster)\b",
+    re.I | re.X,
+)
+#: a date before a byline ("14. März 2025 von Anna Berger", "March 3, 2025 by …")
+_DATED_BY = re.compile(rf"^.{{0,40}}?\d{{4}}\s*[,·•|-]?\s+(?={BY_WORDS}\s)", re.I)
+
+
+def byline_name(line: str) -> str:
+    """The author's name in a byline ("par Claire Moreau", "14. März 2025 von Anna
+    Berger", "By Marcus Lee | January 14, 2025" -> the name), or "" when ``line`` is
+    not one."""
+    for part in re.split(r"\s+[|·•—–]\s+", line.strip())[:4]:
+        found = _BYLINE.match(part) or _BYLINE.match(_DATED_BY.sub("", part, count=1))
+        if found:
+            return "" if _NOBODY.match(found.group(1)) else found.group(1)
+    return ""
+
+
 def is_head_clutter(line: str) -> bool:
     """A line that pages put before an article's title (never the title itself)."""
     line = line.strip()
-    return bool(_HEAD.match(line)) or is_contact_line(line)
+    return bool(_HEAD.match(line)) or is_contact_line(line) or bool(byline_name(line))
 
 
 def is_tail_clutter(line: str) -> bool:
@@ -277,6 +335,9 @@ def repeats_opening(subtitle: str, blocks: list[Block]) -> bool:
 
 
 __all__ = [
+    "BY_WORDS",
+    "READING_TIME",
+    "byline_name",
     "cut_at_title",
     "drop_before",
     "repeats_opening",

@@ -23,6 +23,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .clutter import READING_TIME
+
 # jusText's defaults (Pomikálek 2011)
 LENGTH_LOW = 70
 LENGTH_HIGH = 200
@@ -59,10 +61,31 @@ LANGUAGES = (
     "Slovak",
 )
 
+#: the heading of a block of links to other posts ("Related articles", "Leia também",
+#: "À lire aussi", "Das könnte Sie auch interessieren"), in the languages above
+RELATED = (
+    r"(?:related|more|recommended|popular|similar)\ "
+    r"(?:posts?|articles?|stories|reading|reads)\b.{0,30}|"
+    r"(?:you\ (?:may|might|will)\ also\ (?:like|enjoy)|read\ (?:also|next)|see\ also)\b.{0,40}|"
+    r"(?:das\ könnte\ (?:dich|sie)\ auch\ interessieren|auch\ interessant|mehr\ zum\ thema|"
+    r"weitere\ (?:beiträge|artikel|themen)|lesen\ sie\ auch|lies\ auch)\b.{0,40}|"
+    r"(?:(?:à\ )?lire\ aussi|vous\ (?:aimerez|aimeriez)\ aussi|sur\ le\ même\ sujet|"
+    r"dans\ la\ même\ rubrique)\b.{0,40}|"
+    r"(?:lee\ también|te\ puede\ interesar|artículos\ relacionados|también\ te\ puede)\b.{0,40}|"
+    r"(?:leggi\ anche|potrebbe\ interessarti|articoli\ correlati)\b.{0,40}|"
+    r"(?:lees\ ook|gerelateerde\ artikelen|misschien\ ook\ interessant)\b.{0,40}|"
+    r"(?:leia\ também|veja\ também|você\ também\ pode\ gostar|posts?\ relacionados|"
+    r"artigos\ relacionados|mais\ lidas)\b.{0,40}"
+)
+_RELATED = re.compile(f"^(?:{RELATED})$", re.I | re.X)
 #: lines only a page's frame shows, in the languages above (matched on the whole line)
 _BOILER = re.compile(
     r"""^(?:
     back\ to\ top|nach\ oben|zurück\ nach\ oben|haut\ de\ page|retour\ en\ haut|
+    (?:jump|skip|go)\ to:?|in\ this\ (?:article|post|guide):?|(?:table\ of\ )?contents:?|
+    inhalt:?|inhaltsverzeichnis:?|sommaire:?|índice:?|indice:?|inhoud(?:sopgave)?:?|
+    dans\ cet\ article:?|in\ diesem\ (?:artikel|beitrag):?|neste\ (?:artigo|post):?|
+    en\ este\ artículo:?|in\ questo\ articolo:?|in\ dit\ artikel:?|
     volver\ arriba|torna\ su|naar\ boven|voltar\ ao\ topo|
     skip\ to\ (?:main\ )?content|zum\ inhalt\ springen|aller\ au\ contenu|
     (?:share|teilen|partager|compartir|condividi|delen|compartilhar)
@@ -71,6 +94,7 @@ _BOILER = re.compile(
     (?:related|similar|more|recommended|popular|recent|latest|trending)
       \ (?:posts?|articles?|stories|reading|news|from\ .{1,30})\b.*|
     (?:ähnliche|verwandte|weitere)\ (?:beiträge|artikel)|articles?\ (?:similaires|liés)|
+    {RELATED}|
     you\ (?:may|might)\ also\ (?:like|enjoy)\b.*|read\ (?:more|next|also)\b.{0,60}|
     (?:advertisement|advertising|anzeige|werbung|publicité|sponsored(?:\ content)?|ad)|
     (?:all\ rights\ reserved|alle\ rechte\ vorbehalten|tous\ droits\ réservés)\b.*|
@@ -89,9 +113,9 @@ _BOILER = re.compile(
       story|entry|beitrag|artikel))?(?::.{0,80})?|
     (?:tags?|schlagwörter|stichwörter|étiquettes|categories|kategorien|catégories|filed\ under)
       :?\s.{0,120}|
-    (?:\d+\s*)?(?:min(?:ute)?s?\.?\ read|minuten?\ lesezeit|min\ de\ lecture)|
+    (?:\d+\s*)?(?:min(?:ute)?s?\.?\ read|minuten?\ lesezeit|min\ de\ lecture)|{READING_TIME}|
     (?:photo|foto|image|bild|credit|getty\ images|shutterstock|source|quelle)s?:?\ .{0,60}
-    )$""",
+    )$""".replace("{READING_TIME}", READING_TIME).replace("{RELATED}", RELATED),
     re.I | re.X,
 )
 #: a cookie or consent banner's sentence, in the languages above
@@ -303,41 +327,140 @@ def _promo_boxes(lines: list[Line]) -> list[list[int]]:
     ]
 
 
-def classify(lines: list[Line]) -> Verdict:
-    """Each non-empty line's class (article or not), and the article's stretch."""
-    language = page_language(lines)
-    stops = stoplist(language) if language else frozenset()
-    initial = [_initial(ln.text, stops) for ln in lines]
+_ITEM = re.compile(r"^\s*(\d{1,3})[.)]\s+\S")
+#: at most this many lines between two numbered items of one list (a link, a price)
+_ITEM_GAP = 3
+
+
+def _numbered_runs(lines: list[Line], reason: list[str]) -> set[int]:
+    """Indexes of numbered items in runs of three or more numbered one after another
+    ("1) Lego Star Wars …", a link, "2) Polistil …"): the author's list, never the
+    site's navigation, which is not numbered."""
+    out: set[int] = set()
+    run: list[int] = []
+    for i, ln in enumerate(lines):
+        if reason[i]:
+            continue
+        item = _ITEM.match(ln.text)
+        if not item:
+            continue
+        number = int(item.group(1))
+        if run and number == _number(lines[run[-1]]) + 1 and i - run[-1] <= _ITEM_GAP + 1:
+            run.append(i)
+            continue
+        if len(run) >= 3:
+            out.update(run)
+        run = [i]
+    if len(run) >= 3:
+        out.update(run)
+    return out
+
+
+def _number(line: Line) -> int:
+    item = _ITEM.match(line.text)
+    return int(item.group(1)) if item else -1
+
+
+def _related(lines: list[Line], reason: list[str]) -> None:
+    """A block of links to other posts: its heading ("Leia também", "Related articles")
+    and the short lines right under it (the posts' titles)."""
+    for i, ln in enumerate(lines):
+        if not _RELATED.match(ln.text):
+            continue
+        j = i + 1
+        while (
+            j < len(lines)
+            and lines[j].number == lines[j - 1].number + 1
+            and len(lines[j].text.split()) <= 15
+            and j - i <= 12
+        ):
+            reason[j] = reason[j] or "related posts"
+            j += 1
+
+
+def _heads_prose(initial: list[str], i: int) -> bool:
+    """Whether one of the two lines after line ``i`` reads as prose (line ``i`` heads it)."""
+    return any(c in ("good", "neargood") for c in initial[i + 1 : i + 3])
+
+
+#: a web address or a domain alone on a line ("https://…", "www.example.com", "site.com")
+WEB_ADDRESS = re.compile(r"^(?:(?:https?://|www\.)\S+|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}/?)$", re.I)
+
+
+def _heading_like(text: str) -> bool:
+    return (
+        len(text.split()) <= 12
+        and not _SENTENCE_END.search(text.rstrip("?"))
+        and not WEB_ADDRESS.match(text)
+    )
+
+
+def _headings_repeated(lines: list[Line], initial: list[str]) -> set[int]:
+    """Lines the page repeats that are the article's headings: of a line said more than
+    once, the one occurrence that heads a paragraph, when the others, before it, do not
+    (a table of contents, "Jump to:" links)."""
+    where: dict[str, list[int]] = {}
+    for i, ln in enumerate(lines):
+        where.setdefault(_key(ln.text), []).append(i)
+    out = set()
+    for found in where.values():
+        heads = [i for i in found if _heads_prose(initial, i) and _heading_like(lines[i].text)]
+        if len(found) > 1 and len(heads) == 1 and heads[0] != found[0]:
+            out.add(heads[0])
+    return out
+
+
+def _frame(lines: list[Line], initial: list[str]) -> list[str]:
+    """Why each line is the page's frame, not the article ("" when nothing says so): its
+    words (a banner, "Back to top"), a menu's run of short words, a line the page repeats,
+    a promotion box. The lines named are classed bad in ``initial``."""
     reason = ["" for _ in lines]
     counts = Counter(_key(ln.text) for ln in lines)
     menus = _menu_runs(lines)
+    headings = _headings_repeated(lines, initial)
     for i, ln in enumerate(lines):
         if initial[i] == "bad" and (_BOILER.match(ln.text) or _consent(ln.text)):
             reason[i] = "consent banner" if _consent(ln.text) else "page chrome"
-        elif i in menus and initial[i] == "short":
-            initial[i] = "bad"
-            reason[i] = "menu"
-        elif counts[_key(ln.text)] > 1 and initial[i] == "short":
-            initial[i] = "bad"
-            reason[i] = "repeated from the page"
+        elif initial[i] != "short":
+            continue
+        elif i in menus:
+            initial[i], reason[i] = "bad", "menu"
+        elif counts[_key(ln.text)] > 1 and i not in headings:
+            # (a table of contents, the navigation copied twice; where the line heads a
+            # paragraph it is the article's heading)
+            initial[i], reason[i] = "bad", "repeated from the page"
     for group in _promo_boxes(lines):
         for i in group:
             initial[i], reason[i] = "bad", "promotion box"
+    _related(lines, reason)
+    for i, why in enumerate(reason):
+        if why == "related posts":
+            initial[i] = "bad"
+    for i in _numbered_runs(lines, reason):
+        initial[i] = "good"
+    return reason
+
+
+def _prose_classes(lines: list[Line], initial: list[str], reason: list[str]) -> list[str]:
+    """``initial`` for a page whose prose does not read as jusText's good text: a post of
+    short paragraphs (its near-good lines are its prose, and the few long lines are as
+    likely the footer's), or nothing good at all (scores, a table copied as lines: then
+    the longer lines)."""
     good = sum(_length(ln.text) for ln, c in zip(lines, initial, strict=True) if c == "good")
     near = sum(_length(ln.text) for ln, c in zip(lines, initial, strict=True) if c == "neargood")
     if good * 3 < near:
-        # a post of short paragraphs (news sites, short posts): its near-good lines are its
-        # prose, and the few long lines are as likely the footer's
         initial = ["good" if c == "neargood" else c for c in initial]
     if "good" not in initial:
-        # nothing reads as prose (scores, a table copied as lines): the longer lines
         initial = [
             "good" if c == "bad" and not reason[i] and _length(lines[i].text) >= LENGTH_LOW else c
             for i, c in enumerate(initial)
         ]
-    classes = _context(initial)
+    return initial
+
+
+def _headings(lines: list[Line], initial: list[str], reason: list[str], classes: list[str]) -> None:
+    """jusText's headings: a short line right before a good paragraph is its heading."""
     for i in range(len(lines) - 1):
-        # jusText's headings: a short line right before a good paragraph is its heading
         if (
             initial[i] == "short"
             and not reason[i]
@@ -346,6 +469,17 @@ def classify(lines: list[Line]) -> Verdict:
             and not _SENTENCE_END.search(lines[i].text.rstrip("?"))
         ):
             classes[i] = "good"
+
+
+def classify(lines: list[Line]) -> Verdict:
+    """Each non-empty line's class (article or not), and the article's stretch."""
+    language = page_language(lines)
+    stops = stoplist(language) if language else frozenset()
+    initial = [_initial(ln.text, stops) for ln in lines]
+    reason = _frame(lines, initial)
+    initial = _prose_classes(lines, initial, reason)
+    classes = _context(initial)
+    _headings(lines, initial, reason, classes)
     start, end = _stretch(lines, classes)
     keep = [
         start <= i < end and _inside(c, reason[i], lines[i].text) for i, c in enumerate(classes)
@@ -383,4 +517,4 @@ def _stretch(lines: list[Line], classes: list[str]) -> tuple[int, int]:
     return best
 
 
-__all__ = ["Line", "Verdict", "classify", "page_language", "stoplist"]
+__all__ = ["WEB_ADDRESS", "Line", "Verdict", "classify", "page_language", "stoplist"]

@@ -11,20 +11,32 @@ import re
 
 from lxml import html as lxml_html
 
+from .. import i18n
+from ..blocks import Block, Paragraph, Quote, Span
 from ..fetch import is_http_url
+from ..i18n import N_
 
 _WS = re.compile(r"\s+")
 _VIDEO_HOSTS = re.compile(r"youtube(?:-nocookie)?\.com|youtu\.be|vimeo\.com|wistia|loom\.com", re.I)
 _YOUTUBE_ID = re.compile(r"youtube(?:-nocookie)?\.com/embed/([\w-]{6,})", re.I)
+#: the words of each line an embed becomes (catalogue messages: the line is written in the
+#: article's language by :func:`localise`)
+LABELS = {
+    "video": N_("Watch the video"),
+    "map": N_("See the map"),
+    "other": N_("See it online"),
+    "instagram": N_("See the post on Instagram"),
+    "x": N_("See the post on X"),
+    "tiktok": N_("See the video on TikTok"),
+    "facebook": N_("See the post on Facebook"),
+}
 #: a social post's blockquote class: (its host, the line's words)
 SOCIAL = {
-    "instagram-media": ("instagram", "See the post on Instagram"),
-    "twitter-tweet": ("twitter", "See the post on X"),
-    "tiktok-embed": ("tiktok", "See the video on TikTok"),
-    "fb-post": ("facebook", "See the post on Facebook"),
+    "instagram-media": ("instagram", LABELS["instagram"]),
+    "twitter-tweet": ("twitter", LABELS["x"]),
+    "tiktok-embed": ("tiktok", LABELS["tiktok"]),
+    "fb-post": ("facebook", LABELS["facebook"]),
 }
-#: the words of each line an embed becomes (one place, for the catalogue)
-LABELS = {"video": "Watch the video", "map": "See the map", "other": "See it online"}
 #: a paragraph this module wrote carries its link here, so the mapping can find it again
 LINK_ATTR = "data-newsletter-link"
 
@@ -78,6 +90,34 @@ def _embed_url(el: lxml_html.HtmlElement) -> str:
     return src.split("?")[0] if "player.vimeo.com" in src else src
 
 
+#: elements that hold an embed and nothing else, replaced with it: a paragraph of its own
+#: cannot stand inside a paragraph or a span ("<p><span class=embed-youtube><iframe>")
+_WRAPPERS = ("p", "span", "a", "em", "strong", "i", "b", "font", "center")
+
+
+def _figure_wrapper(el: lxml_html.HtmlElement) -> bool:
+    """The div an embed block puts between its figure and its iframe (WordPress's
+    ``figure.wp-block-embed > div.wp-block-embed__wrapper``)."""
+    parent = el.getparent()
+    return el.tag == "div" and parent is not None and parent.tag == "figure"
+
+
+def _alone(el: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+    """``el``, or the outermost paragraph or inline element that holds it alone."""
+    target = el
+    parent = el.getparent()
+    while (
+        parent is not None
+        and parent.getparent() is not None  # (never the fragment's own root)
+        and (parent.tag in _WRAPPERS or _figure_wrapper(parent))
+        and len(parent) == 1
+        and not (parent.text or "").strip()
+        and not (target.tail or "").strip()
+    ):
+        target, parent = parent, parent.getparent()
+    return target
+
+
 def _replace(old: lxml_html.HtmlElement, new: lxml_html.HtmlElement) -> None:
     new.tail = old.tail
     parent = old.getparent()
@@ -108,7 +148,7 @@ def _media(root: lxml_html.HtmlElement, notes: list[str]) -> None:
         else:
             label = LABELS["other"]
         notes.append(f"embedded {el.tag} kept as a link: {label}: {url}")
-        _replace(el, link_line(label, url))
+        _replace(_alone(el), link_line(label, url))
 
 
 def _social(root: lxml_html.HtmlElement, notes: list[str]) -> None:
@@ -133,10 +173,66 @@ def _social(root: lxml_html.HtmlElement, notes: list[str]) -> None:
             notes.append(f"embedded {host} post kept as a quote with its link: {url}")
 
 
+def _label_words() -> dict[str, str]:
+    """Every catalogue's words for each line's label -> the label's message."""
+    found = {}
+    for code in i18n.LANGUAGES:
+        _ = i18n.translations(code).gettext
+        found.update({_(message): message for message in LABELS.values()})
+    return found
+
+
+def _embed_label(spans: tuple[Span, ...], words: dict[str, str]) -> str:
+    """The label's message when ``spans`` are a line an embed became ("Label: URL")."""
+    if len(spans) != 2 or spans[0].href or not spans[1].href or spans[1].text != spans[1].href:
+        return ""
+    label, colon, rest = spans[0].text.rpartition(":")
+    return words.get(label.strip(), "") if colon and not rest.strip() else ""
+
+
+def localise(blocks: list[Block], language: str) -> list[Block]:
+    """``blocks`` with each line an embed became ("Watch the video: URL") in the words of
+    ``language``'s catalogue (the article's language; "" for the one its text is in)."""
+    words = _label_words()
+
+    def lines(b: Block) -> tuple[tuple[Span, ...], ...]:
+        if isinstance(b, Paragraph):
+            return (b.spans,)
+        return b.paragraphs if isinstance(b, Quote) else ()
+
+    if not any(_embed_label(spans, words) for b in blocks for spans in lines(b)):
+        return blocks
+    if not language:
+        language = i18n.detect("\n".join(b.text() for b in blocks[:200])) or i18n.DEFAULT
+    _ = i18n.translations(language).gettext
+
+    def one(spans: tuple[Span, ...]) -> tuple[Span, ...]:
+        message = _embed_label(spans, words)
+        return (Span(f"{_(message)}: "), spans[1]) if message else spans
+
+    return [
+        Paragraph(one(b.spans))
+        if isinstance(b, Paragraph)
+        else Quote(tuple(one(p) for p in b.paragraphs))
+        if isinstance(b, Quote)
+        else b
+        for b in blocks
+    ]
+
+
 def replace_embeds(root: lxml_html.HtmlElement, notes: list[str]) -> None:
     """Videos, maps and social posts become a linked line, each noted."""
     _media(root, notes)
     _social(root, notes)
 
 
-__all__ = ["LABELS", "LINK_ATTR", "SOCIAL", "clean_text", "describe", "link_line", "replace_embeds"]
+__all__ = [
+    "LABELS",
+    "LINK_ATTR",
+    "SOCIAL",
+    "clean_text",
+    "describe",
+    "link_line",
+    "localise",
+    "replace_embeds",
+]

@@ -18,7 +18,7 @@ from lxml import html as lxml_html
 
 from ..blocks import Article, Block, Heading, words
 from .clutter import cut_at_title, drop_tail, sign_off
-from .embeds import describe
+from .embeds import describe, localise
 from .extract import article_blocks, extractor_meta
 from .htmlmap import CTA_MARKERS, html_to_blocks
 from .pagemeta import page_meta, title_text
@@ -154,7 +154,7 @@ def import_html(text: str, source: str) -> Article:
     if blocks and isinstance(blocks[0], Heading) and blocks[0].text() == title:
         blocks.pop(0)
     title, blocks = cut_at_title(blocks, title, lambda b: "", notes)
-    blocks = sign_off(drop_tail(blocks, lambda b: "", notes))
+    blocks = localise(sign_off(drop_tail(blocks, lambda b: "", notes)), meta.language)
     return Article(
         title=title,
         subtitle=meta.description,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, Tag
+from bs4.element import NavigableString
 from lxml import etree
 
 from ..blocks import (
@@ -123,7 +124,8 @@ def xml_to_html(body: etree._Element) -> str:
             el.attrib.pop("rend", None)
         el.tag = new
     body.tag = "div"
-    return etree.tostring(body, encoding="unicode", method="html")
+    html: str = etree.tostring(body, encoding="unicode", method="html")
+    return html
 
 
 # --- inline content -------------------------------------------------------------------------
@@ -142,13 +144,14 @@ class _Inline:
         italic: bool = False,
         code: bool = False,
         href: str | None = None,
+        strike: bool = False,
     ) -> None:
         if isinstance(node, Comment):
             return
         if isinstance(node, NavigableString):
             text = _WS.sub(" ", str(node))
             if text:
-                append_span(self.spans, Span(text, bold, italic, code, href))
+                append_span(self.spans, Span(text, bold, italic, code, href, strike=strike))
             return
         name = node.name
         if name == "br":
@@ -163,10 +166,12 @@ class _Inline:
             italic = True
         elif name in ("code", "kbd"):
             code = True
+        elif name in ("del", "s", "strike"):
+            strike = True
         elif name == "a" and node.get("href"):
             href = str(node.get("href"))
         for child in node.children:
-            self.feed(child, bold, italic, code, href)  # type: ignore[arg-type]
+            self.feed(child, bold, italic, code, href, strike)  # type: ignore[arg-type]
 
     def result(self) -> Inline:
         # HTML white space: one space between words, none around line breaks.

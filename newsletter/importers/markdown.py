@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -37,6 +38,7 @@ from ..blocks import (
 )
 from ..i18n import normalise
 from .clutter import cut_at_title, drop_tail, sign_off
+from .embeds import LABELS, localise
 from .frontmatter import ISSUE_FIELDS, date_text, read_front_matter
 from .html import CTA_MARKERS, html_blocks
 
@@ -44,7 +46,32 @@ _HTML_TAG = re.compile(r"^<(/?)([a-zA-Z][\w-]*)\b([^>]*?)/?>$", re.S)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _TEMPLATE_TAG = re.compile(r"\{%.*?%\}|\{\{[<%].*?[>%]\}\}", re.S)
 
-_md = MarkdownIt("commonmark", {"html": True}).enable("table").use(footnote_plugin)
+_md = (
+    MarkdownIt("commonmark", {"html": True})
+    .enable(["table", "strikethrough"])
+    .use(footnote_plugin)
+)
+
+
+#: markdown-it's tokens that open and close emphasis: (the emphasis, +1 open / -1 close)
+_EMPHASIS_TOKENS = {
+    "strong_open": ("bold", 1),
+    "strong_close": ("bold", -1),
+    "em_open": ("italic", 1),
+    "em_close": ("italic", -1),
+    "s_open": ("strike", 1),
+    "s_close": ("strike", -1),
+}
+#: inline HTML tags that carry emphasis
+_EMPHASIS_TAGS = {
+    "strong": "bold",
+    "b": "bold",
+    "em": "italic",
+    "i": "italic",
+    "s": "strike",
+    "del": "strike",
+    "strike": "strike",
+}
 
 
 class _Inline:
@@ -53,61 +80,63 @@ class _Inline:
     def __init__(self) -> None:
         self.spans: list[Span] = []
         self.images: list[Image] = []
-        self.bold = 0
-        self.italic = 0
+        #: how deep inside each emphasis the text is (bold, italic, strike)
+        self.depth: Counter[str] = Counter()
         self.href: str | None = None
 
     def feed(self, tokens: list[Token]) -> None:
         for t in tokens:
-            kind = t.type
-            if kind == "text":
-                self._add(t.content)
-            elif kind == "softbreak":
-                self._add(" ")
-            elif kind == "hardbreak":
-                self.spans.append(Span("\n"))
-            elif kind == "strong_open":
-                self.bold += 1
-            elif kind == "strong_close":
-                self.bold -= 1
-            elif kind == "em_open":
-                self.italic += 1
-            elif kind == "em_close":
-                self.italic -= 1
-            elif kind == "link_open":
-                self.href = str(t.attrs.get("href", "")) or None
-            elif kind == "link_close":
-                self.href = None
-            elif kind == "footnote_ref":
-                number = int(t.meta.get("id", 0)) + 1
-                self.spans.append(Span(f"[{number}]", note=number))
-            elif kind == "code_inline":
-                self.spans.append(Span(t.content, code=True, href=self.href))
-            elif kind == "html_inline":
-                self._html(t.content)
-            elif kind == "image":
-                alt = "".join(c.content for c in (t.children or []))
-                self.images.append(
-                    Image(
-                        alt=alt,
-                        src=str(t.attrs.get("src", "")),
-                        caption=str(t.attrs.get("title") or ""),
-                    )
-                )
+            emphasis = _EMPHASIS_TOKENS.get(t.type)
+            if emphasis:
+                self.depth[emphasis[0]] += emphasis[1]
+            else:
+                getattr(self, f"_{t.type}", self._other)(t)
+
+    def _text(self, t: Token) -> None:
+        self._add(t.content)
+
+    def _softbreak(self, t: Token) -> None:
+        self._add(" ")
+
+    def _hardbreak(self, t: Token) -> None:
+        self.spans.append(Span("\n"))
+
+    def _link_open(self, t: Token) -> None:
+        self.href = str(t.attrs.get("href", "")) or None
+
+    def _link_close(self, t: Token) -> None:
+        self.href = None
+
+    def _footnote_ref(self, t: Token) -> None:
+        number = int(t.meta.get("id", 0)) + 1
+        self.spans.append(Span(f"[{number}]", note=number))
+
+    def _code_inline(self, t: Token) -> None:
+        self.spans.append(Span(t.content, code=True, href=self.href))
+
+    def _html_inline(self, t: Token) -> None:
+        self._html(t.content)
+
+    def _image(self, t: Token) -> None:
+        alt = "".join(c.content for c in (t.children or []))
+        caption = str(t.attrs.get("title") or "")
+        self.images.append(Image(alt=alt, src=str(t.attrs.get("src", "")), caption=caption))
+
+    def _other(self, t: Token) -> None:
+        """A token without words of its own."""
 
     def _html(self, raw: str) -> None:
-        """Inline HTML: <br>, <a href>, <em>/<i>, <strong>/<b> and <img> keep their meaning;
-        other tags are dropped (their text arrives as text tokens)."""
+        """Inline HTML: <br>, <a href>, <em>/<i>, <strong>/<b>, <s>/<del> and <img> keep
+        their meaning; other tags are dropped (their text arrives as text tokens)."""
         m = _HTML_TAG.match(raw.strip())
         if not m:
             return
         closing, name = m.group(1) == "/", m.group(2).lower()
-        if name == "br":
+        if name in _EMPHASIS_TAGS:
+            emphasis = _EMPHASIS_TAGS[name]
+            self.depth[emphasis] = max(0, self.depth[emphasis] + (-1 if closing else 1))
+        elif name == "br":
             self.spans.append(Span("\n"))
-        elif name in ("strong", "b"):
-            self.bold = max(0, self.bold + (-1 if closing else 1))
-        elif name in ("em", "i"):
-            self.italic = max(0, self.italic + (-1 if closing else 1))
         elif name == "a":
             href = _HREF.search(m.group(3)) if not closing else None
             self.href = (
@@ -118,9 +147,15 @@ class _Inline:
 
     def _add(self, text: str) -> None:
         if text:
-            append_span(
-                self.spans, Span(text, bold=self.bold > 0, italic=self.italic > 0, href=self.href)
+            on = {k for k, n in self.depth.items() if n > 0}
+            span = Span(
+                text,
+                bold="bold" in on,
+                italic="italic" in on,
+                strike="strike" in on,
+                href=self.href,
             )
+            append_span(self.spans, span)
 
     def result(self) -> Inline:
         return trim_spans(self.spans)
@@ -310,11 +345,11 @@ def parse_markdown(body: str, notes: list[str] | None = None) -> list[Block]:
 
 #: the line a video or a social post becomes, so the text around it still reads
 EMBED_LABELS = {
-    "youtube": "Watch the video",
-    "vimeo": "Watch the video",
-    "instagram": "See the post on Instagram",
-    "tweet": "See the post on X",
-    "x": "See the post on X",
+    "youtube": LABELS["video"],
+    "vimeo": LABELS["video"],
+    "instagram": LABELS["instagram"],
+    "tweet": LABELS["x"],
+    "x": LABELS["x"],
 }
 _EMBED_URLS = {
     "youtube": "https://www.youtube.com/watch?v={id}",
@@ -333,7 +368,10 @@ _PARAM = re.compile(
 )
 
 
-def _params(raw: str) -> tuple[dict[str, str], list[str]]:
+_Params = tuple[dict[str, str], list[str]]
+
+
+def _params(raw: str) -> _Params:
     named: dict[str, str] = {}
     positional: list[str] = []
     for m in _PARAM.finditer(raw):
@@ -351,24 +389,31 @@ def _md_text(text: str) -> str:
     return text.replace("[", "(").replace("]", ")").replace('"', "”")
 
 
+def _embed_line(name: str, raw: str, params: _Params, notes: list[str], line: int) -> str:
+    """A video's or a post's shortcode as a linked line ("Watch the video: <URL>")."""
+    named, positional = params
+    ident = named.get("id") or (positional[0] if positional else "")
+    user = named.get("user") or ""
+    if not ident or (name in ("tweet", "x") and not user):
+        notes.append(f"line {line}: dropped template tag without an id: {raw[:60]}")
+        return ""
+    url = _EMBED_URLS[name].format(id=ident, user=user)
+    notes.append(f"line {line}: {name} shortcode kept as a link: {url}")
+    return f"\n\n{EMBED_LABELS[name]}: <{url}>\n\n"
+
+
+_IMAGE_KEYS = ("src", "url", "file", "image", "path", "link")
+
+
 def _shortcode(m: re.Match[str], notes: list[str], line: int) -> str:
     """A figure, image or video shortcode (Hugo's, Jekyll's include) as Markdown: an image
     with its alt text and caption, or a linked line for a video or a post."""
     name = (m.group(2) or "image").lower()
     named, positional = _params(m.group(3) if m.group(2) else m.group(5))
     if name in EMBED_LABELS:
-        ident = named.get("id") or (positional[0] if positional else "")
-        user = named.get("user") or ""
-        if not ident or (name in ("tweet", "x") and not user):
-            notes.append(f"line {line}: dropped template tag without an id: {m.group(0)[:60]}")
-            return ""
-        url = _EMBED_URLS[name].format(id=ident, user=user)
-        notes.append(f"line {line}: {name} shortcode kept as a link: {url}")
-        return f"\n\n{EMBED_LABELS[name]}: <{url}>\n\n"
-    keys = ("src", "url", "file", "image", "path", "link")
-    src = next((named[k] for k in keys if named.get(k)), "")
-    if not src and positional:
-        src = positional[0]
+        return _embed_line(name, m.group(0), (named, positional), notes, line)
+    src = next((named[k] for k in _IMAGE_KEYS if named.get(k)), "")
+    src = src or (positional[0] if positional else "")
     if not src:
         notes.append(f"line {line}: dropped template tag without an image: {m.group(0)[:60]}")
         return ""
@@ -420,6 +465,36 @@ _KEEP = {
 }
 
 
+def _first(meta: dict[str, object], *keys: str) -> str:
+    """The first of ``keys`` the front matter sets, as text ("" for none)."""
+    return str(next((meta[k] for k in keys if meta.get(k)), ""))
+
+
+def _tags(meta: dict[str, object]) -> list[str]:
+    tags = meta.get("tags") or meta.get("categories") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in re.split(r"[,\s]+", tags) if t.strip()]
+    return [str(t) for t in tags] if isinstance(tags, list) else []
+
+
+def _fields(meta: dict[str, object], notes: list[str]) -> tuple[dict[str, object], ...]:
+    """(our issue format's fields, the generator's other fields set aside, each noted)."""
+    # an issue file (or a post written in our issue format) keeps its cta, series, parts...
+    # but a generator's own `series` taxonomy (Hugo, Jekyll: a name or a list of names) or
+    # `source` text is not ours: those are set aside like any other field
+    own = {
+        k: v
+        for k, v in meta.items()
+        if k not in _KEEP
+        and k in ISSUE_FIELDS
+        and (k not in ("series", "source") or isinstance(v, dict))
+    }
+    extra = {k: v for k, v in meta.items() if k not in _KEEP and k not in own}
+    for key in extra:
+        notes.append(f"set aside front matter field '{key}' (kept under 'source:')")
+    return own, extra
+
+
 def import_markdown(text: str, source: str) -> Article:
     """A Markdown post, with or without a static-site generator's front matter."""
     front = read_front_matter(text, source, lenient=True)
@@ -434,41 +509,21 @@ def import_markdown(text: str, source: str) -> Article:
         line = walker.lines.get(id(b))
         return f"line {line}: " if line else ""
 
-    title, blocks = cut_at_title(blocks, str(meta.get("title") or "").strip(), where, notes)
-    blocks = sign_off(drop_tail(blocks, where, notes))
-    tags = meta.get("tags") or meta.get("categories") or []
-    if isinstance(tags, str):
-        tags = [t.strip() for t in re.split(r"[,\s]+", tags) if t.strip()]
-    # an issue file (or a post written in our issue format) keeps its cta, series, parts...
-    # but a generator's own `series` taxonomy (Hugo, Jekyll: a name or a list of names) or
-    # `source` text is not ours: those are set aside like any other field
-    own = {
-        k: v
-        for k, v in meta.items()
-        if k not in _KEEP
-        and k in ISSUE_FIELDS
-        and (k not in ("series", "source") or isinstance(v, dict))
-    }
-    extra = {k: v for k, v in meta.items() if k not in _KEEP and k not in own}
-    for key in extra:
-        notes.append(f"set aside front matter field '{key}' (kept under 'source:')")
+    title, blocks = cut_at_title(blocks, _first(meta, "title").strip(), where, notes)
+    language = normalise(meta.get("language") or meta.get("lang")) or ""
+    blocks = localise(sign_off(drop_tail(blocks, where, notes)), language)
+    own, extra = _fields(meta, notes)
     return Article(
         title=title,
-        subtitle=str(
-            meta.get("subtitle")
-            or meta.get("description")
-            or meta.get("excerpt")
-            or meta.get("summary")
-            or ""
-        ),
-        author=str(meta.get("author") or ""),
-        url=str(meta.get("url") or meta.get("canonical_url") or meta.get("canonicalURL") or ""),
+        subtitle=_first(meta, "subtitle", "description", "excerpt", "summary"),
+        author=_first(meta, "author"),
+        url=_first(meta, "url", "canonical_url", "canonicalURL"),
         date=date_text(meta.get("date"), source, front.lines.get("date")),
-        tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+        tags=_tags(meta),
         blocks=blocks,
         notes=notes,
         extra=extra,
         issue_fields=own,
         issue_lines=front.lines,
-        language=normalise(meta.get("language") or meta.get("lang")) or "",
+        language=language,
     )

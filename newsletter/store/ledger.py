@@ -1,6 +1,7 @@
-"""The delivery ledger, one import for its three roles: queued series
-(:mod:`.campaigns`), claims and answers (:mod:`.claims`), unknown batches
-(:mod:`.batches`); what ``status`` shows is read by :mod:`.report`."""
+"""The delivery ledger, one import for its four roles: queued series
+(:mod:`.campaigns`), claims and answers (:mod:`.claims`), senders' leases
+(:mod:`.leases`), unknown batches (:mod:`.batches`); what ``status`` shows is read by
+:mod:`.report`."""
 
 from __future__ import annotations
 
@@ -37,23 +38,25 @@ from .claims import (
     Claim,
     Claimed,
     RowOutcome,
-    batch_claim,
-    beat,
     claim,
     claim_token,
-    give_back,
     keep_for_resend,
-    mark_unknown,
     next_batch_key,
-    orphaned_batches,
     record,
     release,
     release_batch,
-    senders,
     start_sending,
-    take_over,
 )
 from .enrolment import enroll
+from .leases import (
+    batch_claim,
+    beat,
+    give_back,
+    mark_unknown,
+    orphaned_batches,
+    senders,
+    take_over,
+)
 from .report import STATES, PartStatus, SenderSeen, UnknownBatch
 from .states import BatchState, DeliveryState
 
