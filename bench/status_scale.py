@@ -46,6 +46,15 @@ def new_database(server: str | None, folder: Path) -> tuple[str, str | None]:
     return make_url(server).set(database=name).render_as_string(hide_password=False), name
 
 
+def drop_database(server: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def build(folder: Path, db: str, deliveries: int) -> int:
     from sqlalchemy import text
 
@@ -155,12 +164,7 @@ def main() -> None:
         else:
             shutil.rmtree(folder, ignore_errors=True)
             if pg_name and args.db:
-                from sqlalchemy import create_engine, text
-
-                admin = create_engine(args.db, isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-                admin.dispose()
+                drop_database(args.db, pg_name)
 
 
 if __name__ == "__main__":

@@ -16,15 +16,13 @@ from pathlib import Path
 
 import jinja2
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
 
 from .config import Config
 from .i18n import html_language
 from .pages import environment
 from .render import fill, first_name_fallback
 from .store import Store, utcnow
-from .store.models import Campaign, CampaignPart, Delivery
-from .store.states import DeliveryState
+from .store.archive import part_html, sent_parts
 
 
 @dataclass(frozen=True)
@@ -50,46 +48,20 @@ class PublishedSeries:
 
 def published(store: Store, now: datetime | None = None) -> list[PublishedSeries]:
     """Series with the parts already sent (by ``now``), newest series first."""
-    now = now or utcnow()
-    with store.begin() as conn:
-        rows = conn.execute(
-            select(
-                Campaign.id,
-                Campaign.slug,
-                Campaign.title,
-                Delivery.part,
-                func.min(Delivery.sent_at).label("first"),
-            )
-            .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(Delivery.state == DeliveryState.SENT, Delivery.sent_at <= now)
-            .group_by(Campaign.id, Campaign.slug, Campaign.title, Delivery.part)
-            .order_by(Campaign.id)
-        ).all()
-        subjects = {
-            (cid, part): (subject, preheader)
-            for cid, part, subject, preheader in conn.execute(
-                select(
-                    CampaignPart.campaign_id,
-                    CampaignPart.part,
-                    CampaignPart.subject,
-                    CampaignPart.preheader,
-                ).where(CampaignPart.campaign_id.in_({r.id for r in rows}))
-            )
-        }
     by_slug: dict[str, dict[int, PublishedPart]] = {}
     titles: dict[str, str] = {}
-    for r in rows:  # a series queued twice (another list, --again): first sending, latest text
+    for r in sent_parts(store, now or utcnow()):
+        # a series queued twice (another list, --again): first sending, latest text
         titles[r.slug] = r.title
         parts = by_slug.setdefault(r.slug, {})
         earlier = parts.get(r.part)
-        subject, preheader = subjects[(r.id, r.part)]
         parts[r.part] = PublishedPart(
             r.slug,
             r.part,
-            subject,
-            preheader,
-            min(r.first, earlier.published_at) if earlier else r.first,
-            r.id,
+            r.subject,
+            r.preheader,
+            min(r.first_sent, earlier.published_at) if earlier else r.first_sent,
+            r.campaign_id,
         )
     found = [
         PublishedSeries(slug, titles[slug], [parts[k] for k in sorted(parts)])
@@ -129,16 +101,11 @@ class Archive:
         part = next((p for p in found.parts if p.index == index), None) if found else None
         if found is None or part is None:
             return None
-        with self.store.begin() as conn:
-            html = conn.scalar(
-                select(CampaignPart.html).where(
-                    CampaignPart.campaign_id == part.campaign_id, CampaignPart.part == index
-                )
-            )
+        html = part_html(self.store, part.campaign_id, index)
         # Nobody's copy: the fallback name; the footer's personal links lead back here.
-        language = html_language(html or "", default=self.config.brand.language)
+        language = html_language(html, default=self.config.brand.language)
         page, _ = fill(
-            html or "",
+            html,
             "",
             first_name="",
             unsubscribe_url="../",

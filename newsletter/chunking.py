@@ -157,32 +157,15 @@ def chunk(
     units = _split_long_lists(list(blocks), LONGEST * ideal, round(ideal))
     if not units:
         return []
-    counts = [b.word_count() for b in units]
-    levels = [b.level for b in units if isinstance(b, Heading)]
-    top = min(levels) if levels else 2
     within = _enclosing(units)
-    costs = [Break(0.0, "")] + [
-        break_cost(
-            units[i - 1],
-            units[i],
-            top,
-            within[i][0].text() if within[i] else "",
-        )
-        for i in range(1, len(units))
-    ]
+    costs = _break_costs(units, within)
     possible = 1 + sum(1 for c in costs[1:] if c.cost != FORBIDDEN)
     m = len(units)
     prefix = [0]
-    for c in counts:
-        prefix.append(prefix[-1] + c)
-    # automatic: one part more or fewer than the even count when that keeps sections whole
-    if parts is None and n > 1:
-        tries = [k for k in (n, n - 1, n + 1) if 1 <= k <= min(possible, MAX_PARTS)]
-    else:
-        tries = []
-    tries = tries or [max(1, min(n, possible))]
-    most = max(tries)
-    best, back = _solve(costs, prefix, m, most, ideal)
+    for b in units:
+        prefix.append(prefix[-1] + b.word_count())
+    tries = _part_counts(parts, n, possible)
+    best, back = _solve(costs, prefix, m, max(tries), ideal)
     n = min(tries, key=lambda k: (best[k][m], tries.index(k)))
     if best[n][m] == math.inf:  # cannot happen while n <= possible, kept as a guard
         raise NewsletterError("could not split the article into parts")
@@ -190,25 +173,52 @@ def chunk(
     for k in range(n, 0, -1):
         cuts.append(back[k][cuts[-1]])
     cuts.reverse()
-    chunks = []
-    for k in range(n):
-        j, i = cuts[k], cuts[k + 1]
-        reason = "end of the article" if i == m else costs[i].reason
-        alternative = "" if i == m else _next_best(costs, prefix, cuts[k], i, cuts[k + 2], ideal)
-        first = units[j]
-        # a part that starts inside a section (or at one of its subsections) carries the
-        # headings it sits under
-        continues = (
-            ()
-            if j == 0
-            else tuple(h for h in within[j] if h.level < first.level)
-            if isinstance(first, Heading)
-            else within[j]
-        )
-        chunks.append(
-            Chunk(tuple(units[j:i]), prefix[i] - prefix[j], reason, alternative, continues)
-        )
-    return chunks
+    return [_chunk(units, within, costs, prefix, cuts, k, ideal) for k in range(n)]
+
+
+def _break_costs(units: list[Block], within: list[tuple[Heading, ...]]) -> list[Break]:
+    """What a break before each unit costs (none before the first)."""
+    levels = [b.level for b in units if isinstance(b, Heading)]
+    top = min(levels) if levels else 2
+    return [Break(0.0, "")] + [
+        break_cost(units[i - 1], units[i], top, within[i][0].text() if within[i] else "")
+        for i in range(1, len(units))
+    ]
+
+
+def _part_counts(parts: int | None, n: int, possible: int) -> list[int]:
+    """The numbers of parts worth trying: automatic, one part more or fewer than the even
+    count when that keeps sections whole; else the number asked (at most the breaks
+    allow)."""
+    tries = []
+    if parts is None and n > 1:
+        tries = [k for k in (n, n - 1, n + 1) if 1 <= k <= min(possible, MAX_PARTS)]
+    return tries or [max(1, min(n, possible))]
+
+
+def _chunk(
+    units: list[Block],
+    within: list[tuple[Heading, ...]],
+    costs: list[Break],
+    prefix: list[int],
+    cuts: list[int],
+    k: int,
+    ideal: float,
+) -> Chunk:
+    """Part ``k`` (from 0) between its cuts, with why it ends there and the next best place."""
+    m = len(units)
+    j, i = cuts[k], cuts[k + 1]
+    reason = "end of the article" if i == m else costs[i].reason
+    alternative = "" if i == m else _next_best(costs, prefix, cuts[k], i, cuts[k + 2], ideal)
+    first = units[j]
+    # a part that starts inside a section (or at one of its subsections) carries the
+    # headings it sits under
+    continues: tuple[Heading, ...] = ()
+    if j and isinstance(first, Heading):
+        continues = tuple(h for h in within[j] if h.level < first.level)
+    elif j:
+        continues = within[j]
+    return Chunk(tuple(units[j:i]), prefix[i] - prefix[j], reason, alternative, continues)
 
 
 def _solve(

@@ -14,6 +14,7 @@ from .config import Config
 from .errors import InputError, NewsletterError
 from .fetch import is_http_url
 from .importers import MAX_TEXT_BYTES, import_source, outline
+from .importers.embeds import localise
 from .importers.links import is_share_link
 from .issuefile import (
     CTA,
@@ -96,6 +97,8 @@ def import_article(
         raise InputError(str(source), "no title found", hint="add a first line or an <h1>")
     text = "\n".join(b.text() for b in article.blocks[:200])
     article.language = i18n.choose(article.language, language, text=text, default="")
+    # an embed's line ("Watch the video: URL") in the language chosen, [series] language too
+    article.blocks = localise(article.blocks, article.language)
     cta = _issue_cta(article, source, cta_url)
     dest = out or issues_dir / f"{slugify(article.title)}.md"
     if dest.exists() and not force and not (again and _reimport(dest, source)):

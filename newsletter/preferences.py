@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Connection, select, update
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .store import Store, ledger
 from .store import consent as joins
-from .store.models import Campaign, Delivery, MailingList, Membership, Subscriber
-from .store.states import CAMPAIGN_QUEUED, DeliveryState, MembershipStatus
+from .store import preferences as rows
+from .store.states import MembershipStatus
 from .store.subscribers import suppressions_of
 from .timing import as_utc, at_local, next_local, parse_at, to_naive_utc, zone
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 PAUSES = {"1w": 7, "2w": 14, "1m": 30, "3m": 91}
 
@@ -61,44 +62,17 @@ class Changes:
 
 def profile(store: Store, subscriber_id: int) -> Profile | None:
     with store.begin() as conn:
-        sub = conn.execute(select(Subscriber).where(Subscriber.id == subscriber_id)).first()
+        sub = rows.subscriber(conn, subscriber_id)
         if sub is None:
             return None
         lists = [
             ListChoice(lid, name, status == MembershipStatus.ACTIVE)
-            for lid, name, status in conn.execute(
-                select(MailingList.id, MailingList.name, Membership.status)
-                .join(Membership, Membership.list_id == MailingList.id)
-                .where(
-                    Membership.subscriber_id == subscriber_id,
-                    Membership.status != MembershipStatus.PENDING,
-                )
-                .order_by(MailingList.name)
-            )
+            for lid, name, status in rows.lists_of(conn, subscriber_id)
         ]
-        series = []
-        for c in conn.execute(
-            select(Campaign.id, Campaign.title)
-            .where(
-                Campaign.status.in_(CAMPAIGN_QUEUED),
-                select(Delivery.id)
-                .where(Delivery.campaign_id == Campaign.id, Delivery.subscriber_id == subscriber_id)
-                .exists(),
-            )
-            .order_by(Campaign.id)
-        ):
-            due = list(
-                conn.scalars(
-                    select(Delivery.due_at)
-                    .where(
-                        Delivery.campaign_id == c.id,
-                        Delivery.subscriber_id == subscriber_id,
-                        Delivery.state == DeliveryState.SCHEDULED,
-                    )
-                    .order_by(Delivery.due_at)
-                )
-            )
-            series.append(SeriesChoice(c.id, c.title, bool(due), due[0] if due else None))
+        series = [
+            SeriesChoice(cid, title, due is not None, due)
+            for cid, title, due in rows.series_of(conn, subscriber_id)
+        ]
         return Profile(sub.id, sub.email, sub.first_name, sub.timezone, sub.status, lists, series)
 
 
@@ -110,56 +84,18 @@ def save(store: Store, subscriber_id: int, changes: Changes, now: datetime) -> N
     if before is None:
         return
     with store.begin() as conn:
-        conn.execute(
-            update(Subscriber)
-            .where(Subscriber.id == subscriber_id)
-            .values(first_name=changes.first_name[:200], timezone=changes.timezone)
-        )
+        rows.set_name_and_zone(conn, subscriber_id, changes.first_name, changes.timezone)
         if changes.timezone != before.timezone:
             move_to_timezone(conn, subscriber_id, before.timezone, changes.timezone, now)
         for choice in before.lists:
             wanted = choice.id in changes.lists
             if wanted != choice.subscribed:
-                conn.execute(
-                    update(Membership)
-                    .where(
-                        Membership.subscriber_id == subscriber_id,
-                        Membership.list_id == choice.id,
-                    )
-                    .values(
-                        status=MembershipStatus.ACTIVE if wanted else MembershipStatus.UNSUBSCRIBED
-                    )
-                )
+                rows.set_membership(conn, subscriber_id, choice.id, wanted)
                 if not wanted:
-                    _skip(conn, subscriber_id, Campaign.list_id == choice.id, "left the list")
+                    rows.skip_list(conn, subscriber_id, choice.id, "left the list")
     for s in before.series:
         if s.receiving and s.campaign_id not in changes.series:
             ledger.stop_series_for(store, s.campaign_id, subscriber_id)
-
-
-def _skip(conn: Connection, subscriber_id: int, where: Any, why: str) -> None:
-    campaigns = select(Campaign.id).where(where)
-    conn.execute(
-        update(Delivery)
-        .where(
-            Delivery.subscriber_id == subscriber_id,
-            Delivery.state == DeliveryState.SCHEDULED,
-            Delivery.campaign_id.in_(campaigns),
-        )
-        .values(state=DeliveryState.SKIPPED, error=why)
-    )
-
-
-def _unsent(conn: Connection, subscriber_id: int) -> list[Any]:
-    return list(
-        conn.execute(
-            select(Delivery.id, Delivery.due_at, Campaign.send_at, Campaign.default_timezone)
-            .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(
-                Delivery.subscriber_id == subscriber_id, Delivery.state == DeliveryState.SCHEDULED
-            )
-        )
-    )
 
 
 def move_to_timezone(
@@ -168,7 +104,7 @@ def move_to_timezone(
     """Unsent parts of series sent at a local hour: the same local day, that hour in the
     new zone (the next such hour if that is already past). Returns how many moved."""
     moved = 0
-    for row in _unsent(conn, subscriber_id):
+    for row in rows.unsent(conn, subscriber_id):
         if not row.send_at:
             continue
         at = parse_at(row.send_at)
@@ -179,7 +115,7 @@ def move_to_timezone(
         due = at_local(day, at, new_tz)
         if due < as_utc(now):
             due = next_local(as_utc(now), at, new_tz)
-        conn.execute(update(Delivery).where(Delivery.id == row.id).values(due_at=to_naive_utc(due)))
+        rows.move(conn, row.id, to_naive_utc(due))
         moved += 1
     return moved
 
@@ -191,34 +127,20 @@ def pause(store: Store, subscriber_id: int, days: int, now: datetime) -> int:
     until = now + timedelta(days=days)
     moved = 0
     with store.begin() as conn:
-        tz_name = conn.scalar(select(Subscriber.timezone).where(Subscriber.id == subscriber_id))
+        tz_name = rows.zone_of(conn, subscriber_id)
         by_campaign: dict[int, list[Any]] = {}
-        for row in conn.execute(
-            select(
-                Delivery.id,
-                Delivery.campaign_id,
-                Delivery.due_at,
-                Campaign.send_at,
-                Campaign.default_timezone,
-            )
-            .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(
-                Delivery.subscriber_id == subscriber_id, Delivery.state == DeliveryState.SCHEDULED
-            )
-        ):
+        for row in rows.unsent(conn, subscriber_id):
             by_campaign.setdefault(row.campaign_id, []).append(row)
-        for rows in by_campaign.values():
-            shift = until - min(r.due_at for r in rows)
+        for unsent in by_campaign.values():
+            shift = until - min(r.due_at for r in unsent)
             if shift <= timedelta(0):
                 continue
-            for r in rows:
+            for r in unsent:
                 due = as_utc(r.due_at + shift)
                 at = parse_at(r.send_at)
                 if at is not None:
                     due = next_local(due, at, zone(tz_name or r.default_timezone))
-                conn.execute(
-                    update(Delivery).where(Delivery.id == r.id).values(due_at=to_naive_utc(due))
-                )
+                rows.move(conn, r.id, to_naive_utc(due))
                 moved += 1
     return moved
 
@@ -235,7 +157,7 @@ def export(store: Store, subscriber_id: int) -> dict[str, Any]:
     if found is None:
         return {}
     with store.begin() as conn:
-        sub = conn.execute(select(Subscriber).where(Subscriber.id == subscriber_id)).one()
+        sub = rows.subscriber(conn, subscriber_id)
         consents = joins.records(conn, [subscriber_id]).get(subscriber_id, [])
         suppressed = suppressions_of(conn, sub.email)
         deliveries = [
@@ -246,14 +168,7 @@ def export(store: Store, subscriber_id: int) -> dict[str, Any]:
                 "due_at": _iso(due),
                 "sent_at": _iso(sent),
             }
-            for slug, part, state, due, sent in conn.execute(
-                select(
-                    Campaign.slug, Delivery.part, Delivery.state, Delivery.due_at, Delivery.sent_at
-                )
-                .join(Campaign, Campaign.id == Delivery.campaign_id)
-                .where(Delivery.subscriber_id == subscriber_id)
-                .order_by(Delivery.due_at)
-            )
+            for slug, part, state, due, sent in rows.messages_of(conn, subscriber_id)
         ]
     return {
         "email": sub.email,

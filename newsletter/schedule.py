@@ -21,7 +21,7 @@ from .errors import InputError, NewsletterError, StoreError
 from .pipeline import render_issue
 from .render import RenderedPart
 from .store import Store, ledger, utcnow
-from .store.busy import describe, is_busy
+from .store.busy import DBAPIError, describe, is_busy
 from .store.states import EventKind
 from .timing import cadence, parse_when, to_naive_utc
 
@@ -176,7 +176,6 @@ def run_forever(
     :class:`SenderStopped` when a job fails."""
     from apscheduler.events import EVENT_JOB_ERROR
     from apscheduler.schedulers.background import BackgroundScheduler
-    from sqlalchemy.exc import DBAPIError
 
     poll = timedelta(seconds=config.sending.poll_seconds)
     failures: list[str] = []

@@ -16,7 +16,7 @@ from . import i18n, summary
 from .blocks import Block, CallToAction, Heading, Notes, cited_notes, marked_line, same_words
 from .chunking import WORDS_PER_MINUTE, Chunk, chunk
 from .config import SeriesStyle
-from .issuefile import CTA, Issue
+from .issuefile import CTA, Issue, PartOverride
 
 SUBJECT_MAX = 60  # what mail clients show on a phone; the hard limit is about 70
 SUBJECT_AIM = 50  # what a subject aims at, so that the specific words are seen
@@ -263,17 +263,12 @@ def build_series(
     parts = []
     used: set[str] = {o.subject for o in issue.overrides.values() if o.subject}
     for k, c in enumerate(chunks, start=1):
-        override = issue.overrides.get(k)
+        override = issue.overrides.get(k) or PartOverride()
         own = blocks[k - 1]
-        subject = (
-            override.subject
-            if override and override.subject
-            else _subject(style, issue.title, own, k, n, used, language)
-        )
+        subject = override.subject or _subject(style, issue.title, own, k, n, used, language)
         used.add(subject)
-        preheader = override.preheader if override and override.preheader else ""
-        recap = override.recap if override and override.recap else ""
-        teaser = override.teaser if override and override.teaser else ""
+        recap = override.recap or (summary.recap(blocks[k - 2], language) if k > 1 else "")
+        teaser = override.teaser or (summary.teaser(blocks[k], k + 1, language) if k < n else "")
         parts.append(
             Part(
                 index=k,
@@ -281,9 +276,9 @@ def build_series(
                 blocks=own,
                 words=c.words,
                 subject=subject,
-                preheader=preheader or _preheader(own, subject, language),
-                recap=recap or (summary.recap(blocks[k - 2], language) if k > 1 else ""),
-                teaser=teaser or (summary.teaser(blocks[k], k + 1, language) if k < n else ""),
+                preheader=override.preheader or _preheader(own, subject, language),
+                recap=recap,
+                teaser=teaser,
                 cta=ctas[k - 1],
                 article_url=issue.url,
                 break_reason=c.reason,

@@ -28,13 +28,13 @@ from newsletter.feeds import (
     add_feed,
     check_feeds,
     poll_quietly,
-    records,
     waiting_issues,
 )
 from newsletter.feeds.fetch import FeedError, fetch
 from newsletter.feeds.poll import poll_due_feeds
 from newsletter.issuefile import load_issue
 from newsletter.store import Store, ledger, utcnow
+from newsletter.store import feeds as records
 from newsletter.store.models import Feed, FeedEntry
 from newsletter.store.subscribers import add_subscriber
 

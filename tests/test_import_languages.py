@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from newsletter import i18n
 from newsletter.config import Config
 from newsletter.issuefile import load_issue
 from newsletter.pipeline import import_article, load_series
@@ -66,6 +67,29 @@ def test_an_english_page_keeps_the_english_line(tmp_path: Path) -> None:
     )
     issue, _ = _imported(page, tmp_path)
     assert "Watch the video: [https://www.youtube.com/watch?v=abc123XYZ78]" in issue
+
+
+def test_the_language_the_editor_sets_names_the_embed_lines(tmp_path: Path) -> None:
+    """A page that declares no language, imported for a series whose ``[series] language``
+    is Dutch: its video's line is in Dutch like the rest of the frame (the text alone would
+    have said English)."""
+    page = tmp_path / "talk.html"
+    page.write_text(
+        "<!doctype html><html><head><title>Saying no kindly</title></head><body>"
+        "<article><h1>Saying no kindly</h1><p>Boundaries protect the relationship as much "
+        "as they protect you, and a short, warm no is easier to hear than a long one.</p>"
+        '<p><iframe width="560" height="315" src="https://www.youtube.com/embed/abc123XYZ78">'
+        "</iframe></p><p>Keep it short and warm, and say it once, early, before the tension "
+        "rises and everyone is tired.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    report = import_article(page, out=tmp_path / "talk.md", language="nl")
+    issue = report.path.read_text(encoding="utf-8")
+    assert "language: nl" in issue
+    assert "Watch the video" not in issue
+    label = i18n.translations("nl").gettext("Watch the video")
+    assert label != "Watch the video"
+    assert f"{label}: [https://www.youtube.com/watch?v=abc123XYZ78]" in issue
 
 
 def test_a_wordpress_embed_block_keeps_its_video_line(tmp_path: Path) -> None:

@@ -462,8 +462,8 @@ def test_archive_shows_only_parts_sent_and_a_valid_feed(site: Site, tmp_path: Pa
     check_atom((out / "feed.xml").read_bytes())
 
     # Part 2 goes out a day later (the clock moved by the sender): it appears then.
-    later = utcnow() + timedelta(days=1, minutes=1)
     site.send_due(timedelta(days=1, minutes=1))
+    later = utcnow() + timedelta(days=1, minutes=1)  # (read after: the sender's clock is <=)
     archive = Archive(site.store, site.config)
     assert archive.part("calmer-mornings", 2, utcnow()) is None  # not yet, by the clock
     assert archive.part("calmer-mornings", 2, later) is not None

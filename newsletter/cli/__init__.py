@@ -58,20 +58,9 @@ def _one_line(message: str) -> str:
 
 def _database_error(exc: BaseException) -> str | None:
     """One line for an error of the database (busy, unreachable...), or None."""
-    driver_errors: list[type[BaseException]] = []
-    if "sqlalchemy" in sys.modules:
-        from sqlalchemy.exc import DBAPIError
+    from ..store.direct import database_error
 
-        driver_errors.append(DBAPIError)
-    if "sqlite3" in sys.modules:
-        import sqlite3
-
-        driver_errors.append(sqlite3.Error)
-    if not isinstance(exc, tuple(driver_errors)):
-        return None
-    from ..store.busy import describe
-
-    return describe(exc)
+    return database_error(exc)
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -51,8 +51,8 @@ def add_feed(
     now: datetime | None = None,
 ) -> tuple[FeedInfo, FeedResult]:
     """Add a feed and read it once; the feed is refused when it cannot be read."""
+    from ..store import feeds as records
     from ..timing import cadence, parse_interval
-    from . import records
     from .fetch import FeedError
     from .poll import poll_one
 
@@ -91,14 +91,14 @@ def add_feed(
 
 
 def list_feeds(store: Store) -> list[FeedInfo]:
-    from . import records
+    from ..store import feeds as records
 
     return records.all_feeds(store)
 
 
 def remove_feed(store: Store, ref: str) -> FeedInfo:
     """Forget a feed (by number or URL); its issue files stay."""
-    from . import records
+    from ..store import feeds as records
 
     feed = records.find_feed(store, ref)
     records.delete_feed(store, feed.id)
@@ -109,7 +109,7 @@ def check_feeds(
     config: Config, store: Store, ref: str | None = None, now: datetime | None = None
 ) -> FeedReport:
     """Poll now, whatever the interval: every feed, or the one named."""
-    from . import records
+    from ..store import feeds as records
     from .poll import poll_one
 
     now = now or utcnow()
@@ -127,7 +127,7 @@ def approve_issue(
     config: Config, store: Store, issue: Path, *, force: bool = False, now: datetime | None = None
 ) -> Queued:
     """Check and queue an issue from a feed, with the feed's list, mode and schedule."""
-    from . import records
+    from ..store import feeds as records
     from .poll import queue_for_feed
 
     found = records.entry_for_issue(store, issue.stem)

@@ -18,7 +18,7 @@ from ..issuefile import dump_issue
 from ..pipeline import article_cta, check_issue_text, free_issue_path, slugify
 from ..schedule import Queued, queue_issue
 from ..store import Store
-from . import records
+from ..store import feeds as records
 from .entries import Entry, EntryUnusable, entry_article, parse_feed
 from .fetch import FeedError, RetryLater, fetch
 from .notify import notify_editor

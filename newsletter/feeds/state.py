@@ -1,37 +1,19 @@
-"""The states and outcomes of feeds, as enums and dataclasses."""
+"""The states and outcomes of feeds, as enums and dataclasses.
+
+What is stored (an entry's state, who approves, a feed's record, an issue waiting for the
+editor) is the store's: :mod:`newsletter.store.states`, :mod:`newsletter.store.feeds` and
+:mod:`newsletter.store.feedrows`, named here too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from ..store.feedrows import FeedInfo as FeedInfo
+from ..store.feedrows import Waiting as Waiting
 from ..store.states import Approve as Approve
 from ..store.states import EntryState as EntryState
 from ..store.states import Fetch as Fetch
-
-
-@dataclass(frozen=True)
-class FeedInfo:
-    id: int
-    url: str
-    title: str
-    list_name: str
-    mode: str
-    every: str
-    at: str | None
-    approve: Approve
-    backfill: int
-    poll_seconds: int
-    added_at: datetime
-    etag: str | None
-    last_modified: str | None
-    polled_at: datetime | None
-    next_poll_at: datetime
-    last_error: str | None
-
-    @property
-    def schedule(self) -> str:
-        return f"{self.mode}, every {self.every}" + (f" at {self.at}" if self.at else "")
 
 
 @dataclass(frozen=True)
@@ -82,13 +64,13 @@ class FeedReport:
         return out
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """An issue from a feed that waits for the editor."""
-
-    path: str
-    title: str
-    state: EntryState
-    feed_url: str
-    detail: str
-    seen_at: datetime
+__all__ = [
+    "Approve",
+    "EntryState",
+    "FeedInfo",
+    "FeedReport",
+    "FeedResult",
+    "Fetch",
+    "NewIssue",
+    "Waiting",
+]

@@ -86,4 +86,10 @@ def patient(
         delay = min(delay * 2, 5.0)
 
 
-__all__ = ["BUSY_MESSAGE", "describe", "is_busy", "patient"]
+__all__ = [
+    "BUSY_MESSAGE",
+    "DBAPIError",  # what the database raises (for the features' handlers: no SQLAlchemy there)
+    "describe",
+    "is_busy",
+    "patient",
+]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -95,6 +96,26 @@ class Db:
         return {str(r[0]) for r in self.rows("SELECT version_num FROM alembic_version")}
 
 
+def database_error(exc: BaseException) -> str | None:
+    """One line for an error of the database (busy, unreachable...: the driver's words, no
+    SQL, no parameters), or None for any other error. Loads nothing: a driver or SQLAlchemy
+    not loaded yet raised nothing."""
+    driver_errors: list[type[BaseException]] = []
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.exc import DBAPIError
+
+        driver_errors.append(DBAPIError)
+    if "sqlite3" in sys.modules:
+        import sqlite3
+
+        driver_errors.append(sqlite3.Error)
+    if not isinstance(exc, tuple(driver_errors)):
+        return None
+    from .busy import describe
+
+    return describe(exc)
+
+
 def when(value: Any) -> datetime | None:
     """A stored DateTime (naive UTC): SQLite gives text, PostgreSQL a datetime."""
     if value is None or isinstance(value, datetime):
@@ -175,6 +196,7 @@ __all__ = [
     "MIGRATIONS",
     "PG_OPTIONS",
     "Db",
+    "database_error",
     "open_current",
     "script_head",
     "when",

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -187,6 +188,15 @@ class Delivery(Base):
         UniqueConstraint("campaign_id", "subscriber_id", "part", name="uq_delivery"),
         Index("ix_deliveries_due", "state", "due_at", "id"),
         Index("ix_deliveries_batch", "batch_id"),
+        # the sent rows only, by part and time: when each part first went out (the archive)
+        Index(
+            "ix_deliveries_sent",
+            "campaign_id",
+            "part",
+            "sent_at",
+            sqlite_where=text("state = 'sent'"),
+            postgresql_where=text("state = 'sent'"),
+        ),
     )
 
 

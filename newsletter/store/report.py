@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import StoreError
-from ..feeds.state import Waiting
 from .direct import Db, when
+from .feedrows import Waiting
 from .states import CAMPAIGN_QUEUED, OUTCOMES, BatchState, DeliveryState, EntryState
 
 STATES = tuple(DeliveryState)

@@ -9,13 +9,12 @@ import json
 import logging
 
 from flask import Flask, Response, request
-from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import webhooks
 from ..config import Config
 from ..store import Store
-from ..store.busy import describe
+from ..store.busy import DBAPIError, describe
 from . import archive, preferences, security, subscribe, unsubscribe
 from .hooks import webhooks_blueprint
 from .site import KEY, Site, site

@@ -77,7 +77,12 @@ def secure(response: Response, *, personal: bool, origin: str = "") -> Response:
     framing = g.get("newsletter_framing", "'none'")
     if framing == "'none'":
         h.setdefault("X-Frame-Options", "DENY")
-    if response.mimetype == "text/html" and not response.is_streamed:
+    # (a 304 has no body: the policy of the page the client holds stays as it was sent)
+    if (
+        response.mimetype == "text/html"
+        and not response.is_streamed
+        and response.status_code != 304
+    ):
         page = response.get_data(as_text=True)
         h.setdefault("Content-Security-Policy", policy(page, framing=framing, origin=origin))
     if personal and "Cache-Control" not in h:

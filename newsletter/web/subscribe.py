@@ -8,7 +8,6 @@ import json
 from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, request
-from sqlalchemy import select
 
 from ..errors import StoreError
 from ..fetch import is_http_url
@@ -16,7 +15,7 @@ from ..signing import ConfirmRefused
 from ..signup import Answer, Request, form_html
 from ..store.consent import ConfirmOutcome
 from ..store.consent import list_name as name_of_list
-from ..store.models import Subscriber
+from ..store.preferences import email_of
 from . import security
 from .site import site
 
@@ -169,8 +168,7 @@ def _back(list_name: str, page: str) -> str:
 
 
 def _email(subscriber_id: int) -> str:
-    with site().store.begin() as conn:
-        return conn.scalar(select(Subscriber.email).where(Subscriber.id == subscriber_id)) or ""
+    return email_of(site().store, subscriber_id)
 
 
 def _language(token: str) -> str:

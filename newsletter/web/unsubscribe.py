@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, redirect, request
-from sqlalchemy import select
 
 from ..store import ledger
-from ..store.models import Campaign, Subscriber
+from ..store.preferences import reader_and_series
 from ..store.states import SubscriberStatus
 from ..store.subscribers import unsubscribe
 from .site import site
@@ -27,16 +26,7 @@ def lookup(token: str) -> tuple[Any, Any] | None:
     found = s.reader(token)
     if found is None:
         return None
-    with s.store.begin() as conn:
-        sub = conn.execute(select(Subscriber).where(Subscriber.id == found.subscriber_id)).first()
-        series = (
-            conn.execute(
-                select(Campaign.id, Campaign.title).where(Campaign.id == found.campaign_id)
-            ).first()
-            if found.campaign_id
-            else None
-        )
-    return (sub, series) if sub else None
+    return reader_and_series(s.store, found.subscriber_id, found.campaign_id)
 
 
 @bp.get("/u/<token>")

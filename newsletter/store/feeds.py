@@ -1,4 +1,5 @@
-"""Feeds and the entries seen in them, in the database."""
+"""Feeds and the entries seen in them, in the database (what ``newsletter feeds`` and the
+polls of :mod:`newsletter.feeds` read and write)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import StoreError
-from ..store import Store
-from ..store.models import Feed, FeedEntry
-from .state import Approve, EntryState, FeedInfo
+from .core import Store
+from .feedrows import FeedInfo
+from .models import Feed, FeedEntry
+from .states import Approve, EntryState
 
 
 def key_of(value: str) -> str:
