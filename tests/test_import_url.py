@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +18,8 @@ from .conftest import ARTICLES
 from .helpers import one_line_error, run_cli
 
 PAGE = (ARTICLES / "served-post.html").read_bytes()
+#: set when a test's server stops: the /slow page answers only then
+SLOW_RELEASED = threading.Event()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -42,7 +43,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif path == "/slow":
-            time.sleep(1.5)
+            # No answer until the test is over (the client's 0.3 s timeout is what is
+            # tested): an event, not a fixed sleep that a busy machine could outlast.
+            SLOW_RELEASED.wait(120)
             self._send(200, PAGE)
         elif path == "/guide.pdf":
             self._send(200, b"%PDF-1.7 ...", "application/pdf")
@@ -71,7 +74,9 @@ def site() -> Iterator[str]:
     server = _Server(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
+    SLOW_RELEASED.clear()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    SLOW_RELEASED.set()
     server.shutdown()
     server.server_close()
 

@@ -329,16 +329,25 @@ def test_queueing_twice_is_refused_unless_asked(tmp_path: Path) -> None:
 
 
 def test_rate_limit_spaces_batches(tmp_path: Path) -> None:
-    import time
+    import threading
 
     cfg = make_config(tmp_path, rate_limit=40.0, batch_size=10)
     store = open_store(cfg)
     rows = [["email"]] + [[f"p{i}@example.com"] for i in range(30)]
     import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
     queue_issue(store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="r", now=T0)
-    started = time.monotonic()
-    assert Sender(store, get_provider(cfg), cfg).send_due(T0).sent == 30
-    assert time.monotonic() - started >= 0.45  # 30 messages at 40 a second, 10 at a time
+    # A fake clock (as in test_pacing): the sender's waits move it, not the wall clock.
+    clock = [1000.0]
+
+    class Waits(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            clock[0] += timeout or 0.0
+            return self.is_set()
+
+    sender = Sender(store, get_provider(cfg), cfg, stop=Waits())
+    sender.pacer.clock = lambda: clock[0]
+    assert sender.send_due(T0).sent == 30
+    assert clock[0] - 1000.0 >= 0.45  # 30 messages at 40 a second, 10 at a time
 
 
 def test_someone_who_joined_while_nothing_was_sending_still_gets_part_1(tmp_path: Path) -> None:
