@@ -120,6 +120,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     status = config.stash.get(_EXIT_STATUS, None)
     if status is None or os.environ.get("NEWSLETTER_TEST_NORMAL_EXIT"):
         return
+    if hasattr(config, "workerinput"):
+        # A pytest-xdist worker ends as execnet ends it (its results are sent to the main
+        # process, whose own exit status is the run's).
+        return
     import sys
 
     sys.stdout.flush()

@@ -46,6 +46,9 @@ class MockProvider:
     script: list[int] = field(default_factory=list)
     delay: float = 0.0
     delay_once: bool = True
+    #: when set to an Event: every request waits (up to 300 s) until it is set, so that a
+    #: test can show what happens while the provider has not answered, without timing it
+    hold: threading.Event | None = None
     #: the Retry-After of a scripted 429
     retry_after: int = 1
     received: list[Delivered] = field(default_factory=list)
@@ -118,6 +121,8 @@ class MockProvider:
                 if self.keep:
                     self.bodies.append(request.get_data())
                 scripted = self.script.pop(0) if self.script else None
+            if self.hold is not None:
+                self.hold.wait(300)
             if self.delay:
                 delay = self.delay
                 if self.delay_once:
