@@ -94,7 +94,7 @@ class MockProvider:
     def addresses(self) -> list[str]:
         return [d.to for d in self.received]
 
-    def idle(self, timeout: float = 10.0) -> bool:
+    def idle(self, timeout: float = 120.0) -> bool:
         """Wait until no request is being handled (a killed client's request may still be)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
