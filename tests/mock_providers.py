@@ -13,6 +13,7 @@ import email.utils
 import hmac
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -552,8 +553,13 @@ class FaultyFront:
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
+        self.holder: socket.socket | None = None
         if fault == "refuse":
-            self.server.server_close()  # nothing listens on the port now
+            # A port bound but not listening refuses connections, and no other server (a
+            # test running beside this one) can take it meanwhile.
+            self.server.server_close()
+            self.holder = refusing_socket()
+            self.port = self.holder.getsockname()[1]
             self.thread = None
         else:
             self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -567,6 +573,16 @@ class FaultyFront:
         if self.thread is not None:
             self.server.shutdown()
             self.server.server_close()
+        if self.holder is not None:
+            self.holder.close()
+
+
+def refusing_socket() -> socket.socket:
+    """A socket bound to a free port on 127.0.0.1 that never listens: connecting to it is
+    refused for as long as it stays open (close it when done)."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    return holder
 
 
 def _sigv4_valid(secret: str) -> bool:

@@ -16,6 +16,7 @@ from newsletter.issuefile import load_issue
 
 from .conftest import ARTICLES
 from .helpers import one_line_error, run_cli
+from .mock_providers import refusing_socket
 
 PAGE = (ARTICLES / "served-post.html").read_bytes()
 #: set when a test's server stops: the /slow page answers only then
@@ -124,13 +125,12 @@ class socket_closed:  # noqa: N801 - used as a context manager
     """An address on 127.0.0.1 where nothing listens."""
 
     def __enter__(self) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        port = server.server_address[1]
-        server.server_close()
-        return f"http://127.0.0.1:{port}/post"
+        # bound, never listening: refused, and no server running beside this test takes it
+        self.holder = refusing_socket()
+        return f"http://127.0.0.1:{self.holder.getsockname()[1]}/post"
 
     def __exit__(self, *exc: object) -> None:
-        pass
+        self.holder.close()
 
 
 def test_fetch_page_library_call(site: str) -> None:
