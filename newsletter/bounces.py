@@ -24,19 +24,18 @@ import email.message
 import email.policy
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from .store import Store
 from .store.mailbox import Owner, message_owner
+from .store.states import BounceKind as Kind
+from .store.states import EventKind
 from .webhooks import suppressions
 from .webhooks.base import Observed
 
 #: our Message-ID (newsletter.providers.outbox.build_message): the delivery id after ".d"
 #: ours: a batch's global id (``nl-<installation>-<uuid>``) or make_msgid's digits, then
 #: ``.d<delivery id>``
-OUR_MESSAGE_ID = re.compile(
-    rb"<((?:\d+\.\d+\.\d+|nl-[0-9a-f]+-[0-9a-f]+)\.d(\d+)@[A-Za-z0-9.-]+)>"
-)
+OUR_MESSAGE_ID = re.compile(rb"<((?:\d+\.\d+\.\d+|nl-[0-9a-f]+-[0-9a-f]+)\.d(\d+)@[A-Za-z0-9.-]+)>")
 _STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
 #: headers by which auto-responders mark themselves (RFC 3834 and common practice)
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress")
@@ -45,14 +44,6 @@ _AUTO_SUBJECT = re.compile(
     r"abwesenheitsnotiz|r[ée]ponse automatique|auto:|autoreply)",
     re.IGNORECASE,
 )
-
-
-class Kind(StrEnum):
-    BOUNCE = "bounce"  # permanent: the address is suppressed
-    DELAY = "delay"  # temporary: nothing changes
-    COMPLAINT = "complaint"
-    AUTO_REPLY = "auto-reply"
-    OTHER = "other"  # not a report: a person's mail, left alone
 
 
 @dataclass
@@ -251,7 +242,7 @@ def apply(store: Store, report: Report) -> Applied:
             )
         if added:
             store.event(
-                report.kind.value,
+                EventKind(report.kind.value),  # bounce | complaint
                 f"{owner.email}: {report.kind.value} read from the mailbox ({detail[:200]}); "
                 "suppressed, later parts skipped",
                 owner.campaign_id,

@@ -21,12 +21,13 @@ import ssl
 from dataclasses import dataclass, field
 
 from . import secrets
-from .bounces import Applied, Kind, apply, classify
+from .bounces import Applied, apply, classify
 from .config import Config, Imap, Security
 from .errors import ConfigError, NewsletterError
 from .providers.smtp import is_local, read_password
 from .store import Store
 from .store.mailbox import read_mark, write_mark
+from .store.states import BounceKind as Kind
 
 log = logging.getLogger("newsletter.mailbox")
 PASSWORD_ENV = "IMAP_PASSWORD"

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from .config import Config
 from .providers import Batch, Recipient, get_provider
 from .store import Store, utcnow
+from .store.states import EventKind, Outcome
 
 #: the events that need a person
-KINDS = ("halted", "decision", "rate")
+KINDS = (EventKind.HALTED, EventKind.DECISION, EventKind.RATE)
 #: no more than one mail in this time
 EVERY = timedelta(hours=1)
 #: outbox file names are delivery ids: notices stay clear of rows, proofs, feed notes
@@ -27,9 +28,9 @@ _ID_BASE = -2_000_000
 WORDS = {
     "subject": "newsletter: {n} thing(s) need you",
     "intro": "newsletter run needs you for this:",
-    "halted": "A series is paused",
-    "decision": "A batch awaits your decision",
-    "rate": "A bounce or complaint rate tripped",
+    EventKind.HALTED: "A series is paused",
+    EventKind.DECISION: "A batch awaits your decision",
+    EventKind.RATE: "A bounce or complaint rate tripped",
     "outro": "'newsletter status' shows the whole picture.",
 }
 WATERMARK, LAST_SENT, LAST_TRIED = "notice_event_id", "notice_sent_at", "notice_tried_at"
@@ -78,8 +79,8 @@ def tell_editor(store: Store, config: Config, now: datetime | None = None) -> st
         results = provider.send_batch(batch)
     finally:
         provider.close()
-    status = results[0].status if results else "unknown"
-    if status in ("transient", "failed", "refused"):
+    status = results[0].status if results else Outcome.UNKNOWN
+    if status in (Outcome.TRANSIENT, Outcome.FAILED, Outcome.REFUSED):
         return f"the note to {to} was not sent: {results[0].error or status}; tried again later"
     # sent, or perhaps sent (unknown): never sent twice
     store.put_setting(WATERMARK, str(events[-1].id))

@@ -169,9 +169,7 @@ def article_cta(article: Article, cta_url: str = "") -> CTA | None:
     one: every part links to the article quietly. A share link ("e-mail this",
     ``mailto:?subject=…``, a network's share address) is the page's, never the author's
     call to action, and the issue's link is always an http(s) address."""
-    ctas = [
-        b for b in article.blocks if isinstance(b, CallToAction) and not is_share_link(b.url)
-    ]
+    ctas = [b for b in article.blocks if isinstance(b, CallToAction) and not is_share_link(b.url)]
     # a line that links elsewhere than the web ("E-mail me", mailto:) stays in the text
     ctas = [c for c in ctas if not c.url or is_http_url(c.url)]
     # an arrow line of encouragement ("👉 You deserve support") is not a call to action

@@ -18,7 +18,7 @@ from .errors import InputError
 from .store import Store, ledger
 from .store import consent as joins
 from .store.models import Campaign, Delivery, MailingList, Membership, Subscriber
-from .store.states import DeliveryState
+from .store.states import CAMPAIGN_QUEUED, DeliveryState, MembershipStatus
 from .store.subscribers import suppressions_of
 from .timing import as_utc, at_local, next_local, parse_at, to_naive_utc, zone
 
@@ -65,11 +65,14 @@ def profile(store: Store, subscriber_id: int) -> Profile | None:
         if sub is None:
             return None
         lists = [
-            ListChoice(lid, name, status == "active")
+            ListChoice(lid, name, status == MembershipStatus.ACTIVE)
             for lid, name, status in conn.execute(
                 select(MailingList.id, MailingList.name, Membership.status)
                 .join(Membership, Membership.list_id == MailingList.id)
-                .where(Membership.subscriber_id == subscriber_id, Membership.status != "pending")
+                .where(
+                    Membership.subscriber_id == subscriber_id,
+                    Membership.status != MembershipStatus.PENDING,
+                )
                 .order_by(MailingList.name)
             )
         ]
@@ -77,7 +80,7 @@ def profile(store: Store, subscriber_id: int) -> Profile | None:
         for c in conn.execute(
             select(Campaign.id, Campaign.title)
             .where(
-                Campaign.status.in_(["active", "paused"]),
+                Campaign.status.in_(CAMPAIGN_QUEUED),
                 select(Delivery.id)
                 .where(Delivery.campaign_id == Campaign.id, Delivery.subscriber_id == subscriber_id)
                 .exists(),
@@ -123,7 +126,9 @@ def save(store: Store, subscriber_id: int, changes: Changes, now: datetime) -> N
                         Membership.subscriber_id == subscriber_id,
                         Membership.list_id == choice.id,
                     )
-                    .values(status="active" if wanted else "unsubscribed")
+                    .values(
+                        status=MembershipStatus.ACTIVE if wanted else MembershipStatus.UNSUBSCRIBED
+                    )
                 )
                 if not wanted:
                     _skip(conn, subscriber_id, Campaign.list_id == choice.id, "left the list")

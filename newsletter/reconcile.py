@@ -27,6 +27,7 @@ from .providers import Provider, ProviderError, get_provider
 from .providers.base import Asked
 from .store import Store, ledger, utcnow
 from .store.report import UnknownBatch
+from .store.states import EventKind
 
 #: how long Resend keeps an idempotency key: past it, sending again could deliver twice
 RESEND_KEY_LIFETIME = timedelta(hours=24)
@@ -185,7 +186,7 @@ class Settler:
             return
         self.store.setting(key, lambda: utcnow().isoformat())
         self.store.event(
-            "decision",
+            EventKind.DECISION,
             f"batch {b.id} ({b.slug} part {b.part}, {b.unknown} messages via {b.provider}): "
             f"no evidence within {self.config.sending.settle_within} whether it went out; "
             f"{decide_hint(b)}",

@@ -22,6 +22,7 @@ from .pipeline import render_issue
 from .render import RenderedPart
 from .store import Store, ledger, utcnow
 from .store.busy import describe, is_busy
+from .store.states import EventKind
 from .timing import parse_at, parse_interval, parse_when, to_naive_utc, zone
 
 log = logging.getLogger("newsletter.schedule")
@@ -129,7 +130,7 @@ def queue_issue(
         due_times = ledger.due_times(conn, cid)
         first_due = due_times[0] if due_times else None
         store.event(
-            "queued",
+            EventKind.QUEUED,
             f"{series.slug}: {len(rendered)} parts to {list_name!r} ({mode}, {rows} messages)",
             cid,
             conn=conn,
@@ -148,7 +149,7 @@ def requeue_issue(
     for c in found:
         u, k = ledger.update_parts(store, c.id, snapshots(rendered), include_sent)
         updated, kept = u, k
-        store.event("requeued", f"{series.slug}: parts {u or 'none'} updated", c.id)
+        store.event(EventKind.REQUEUED, f"{series.slug}: parts {u or 'none'} updated", c.id)
     return updated, kept
 
 
@@ -305,7 +306,7 @@ def run_forever(
         message = f"{event.job_id} failed: {why}"
         failures.append(" ".join(message.split()))
         try:
-            store.event("error", failures[-1][:2000])
+            store.event(EventKind.ERROR, failures[-1][:2000])
         except Exception:  # noqa: BLE001 - the database may be what failed; exit anyway
             log.debug("could not record the failure", exc_info=True)
         if on_event:

@@ -41,7 +41,7 @@ from .signing import Signer
 from .store import Store, ledger, utcnow
 from .store.busy import is_busy, patient
 from .store.claims import Claim, RowOutcome
-from .store.states import BatchState, DeliveryState
+from .store.states import BatchState, CampaignStatus, DeliveryState, EventKind, SuppressionReason
 from .timing import parse_interval
 
 log = logging.getLogger("newsletter.sender")
@@ -153,7 +153,7 @@ class Sender:
         report = SendReport()
         self.heartbeat(force=True)
         report.recovered = self.recover(now, report)
-        report.enrolled = self.patient(ledger.enroll_new_members, now, self.grace)
+        report.enrolled = self.patient(ledger.enroll, now, self.grace)
         report.missed = self.patient(ledger.mark_missed, now - self.grace)
         with ThreadPoolExecutor(1, thread_name_prefix="newsletter-send") as pool:
             launched: list[Outgoing] = []  # gone out, answer not recorded yet (oldest first)
@@ -327,11 +327,11 @@ class Sender:
         failed = self.failing(results)
         if failed:
             c = ledger.campaign(self.store, claim.campaign_id)
-            self.patient(ledger.set_status, c.slug, "paused")
+            self.patient(ledger.set_status, c.slug, CampaignStatus.PAUSED)
             why = next((r.error for r in results if r.status not in ACCEPTED), None)
             self.patient(
                 Store.event,
-                "halted",  # told to the editor (newsletter.notice)
+                EventKind.HALTED,  # told to the editor (newsletter.notice)
                 f"{c.slug}: paused after {failed} of {len(results)} "
                 f"messages failed ({why or 'see status'}); fix the "
                 f"cause, then 'newsletter resume {c.slug}'",
@@ -386,7 +386,7 @@ class Sender:
                 # next parts would be refused too, so the address gets nothing more.
                 self.patient(
                     lambda store, email, why: store.suppress(
-                        email, "rejected", source=self.provider.name, detail=why
+                        email, SuppressionReason.REJECTED, source=self.provider.name, detail=why
                     ),
                     row.email,
                     res.error or "",
@@ -450,7 +450,7 @@ class Sender:
         if lost:
             self.patient(
                 Store.event,
-                "unknown",
+                EventKind.UNKNOWN,
                 f"batch {claim.batch_id}: {len(lost)} messages may or may not have been sent "
                 f"({lost[0].error}); 'newsletter run' settles it from the provider's evidence "
                 "('newsletter reconcile' at once)",

@@ -37,7 +37,8 @@ from .store import Store, confirmations, utcnow
 from .store import consent as joins
 from .store.busy import describe, patient
 from .store.claims import claim_token
-from .store.states import ConfirmationState
+from .store.enrolment import enroll
+from .store.states import ConfirmationState, EventKind
 from .store.subscribers import holds, normalise_email, token_key, valid_timezone
 from .timing import parse_interval
 
@@ -293,7 +294,7 @@ class Signups:
             )
         if join.outcome is joins.JoinOutcome.JOINED:
             assert join.subscriber_id is not None and join.list_id is not None
-            joins.welcome(self.store, join.subscriber_id, join.list_id, now)
+            enroll(self.store, now, subscriber_id=join.subscriber_id, list_id=join.list_id)
             return done
         if join.queued:  # sent after this answer: the same time for every address
             self.wake_mailer()
@@ -320,7 +321,7 @@ class Signups:
         now = now or utcnow()
         outcome = joins.confirm_join(self.store, found.subscriber_id, found.list_id, now)
         if outcome is joins.ConfirmOutcome.CONFIRMED:
-            joins.welcome(self.store, found.subscriber_id, found.list_id, now)
+            enroll(self.store, now, subscriber_id=found.subscriber_id, list_id=found.list_id)
         return outcome
 
     def purge(self, now: datetime) -> int:
@@ -460,7 +461,7 @@ class ConfirmationMailer:
             log.warning("confirmation email for list %s not sent: %s%s", name, why, later)
             patient(
                 lambda: self.store.event(
-                    "signup", f"{name}: a confirmation email was not sent: {why}{later}"
+                    EventKind.SIGNUP, f"{name}: a confirmation email was not sent: {why}{later}"
                 ),
                 what="confirmations",
             )

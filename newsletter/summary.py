@@ -1,6 +1,7 @@
 """Sentences that frame a part: the recap of the previous part, the teaser for the next
 one, the preheader. Extractive: sentences come from the article itself (boundaries from
-pysbd, so "i.e." or "Dr." never end one), ranked by how well they stand for their part:
+sentencex, Wikimedia's segmenter for some 300 languages, so "i.e." or "Dr." never end
+one), ranked by how well they stand for their part:
 the part's own vocabulary and headings, a sensible length, no dangling "This" or "And"
 at the start that needs the sentence before it.
 """
@@ -12,7 +13,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from .blocks import Block, Heading, ListBlock, Paragraph, Quote, Span, plain, words
 
@@ -37,30 +37,33 @@ _LEAD = re.compile(r"^[^\w“\"'(]+")
 _BENEFIT = frozenset(re.findall(r"\S+", "you your how can help helps learn ways way why what"))
 
 
-if TYPE_CHECKING:
-    import pysbd
-
-
-#: the languages whose abbreviations pysbd knows ("z. B.", "3. März", "p. ex.")
-_SEGMENTED = frozenset({"en", "de", "fr", "es", "it", "nl", "da", "pl", "ru", "el"})
-
-
-@lru_cache(maxsize=8)
-def _segmenter(language: str = "en") -> pysbd.Segmenter:
-    import pysbd  # loaded when a series is built, not when the CLI starts
-
-    primary = language.split("-")[0].lower()
-    return pysbd.Segmenter(language=primary if primary in _SEGMENTED else "en", clean=False)
+#: an opening quotation mark left at a sentence's end ('he said. "' then 'We ...'): it opens
+#: the next sentence
+_OPENING_QUOTE = re.compile(r"\s([\"“„«‘'‚‹])$")
 
 
 @lru_cache(maxsize=4096)
 def sentences(text: str, language: str = "en") -> tuple[str, ...]:
     """The sentences of a paragraph, each trimmed (abbreviations like "i.e." or, in
     German, "z. B." kept inside)."""
+    import sentencex  # loaded when a series is built, not when the CLI starts
+
     text = " ".join(text.split())
     if not text:
         return ()
-    return tuple(s.strip() for s in _segmenter(language).segment(text) if s.strip())
+    out: list[str] = []
+    carry = ""
+    for found in sentencex.segment(language.split("-")[0].lower() or "en", text):
+        sentence = carry + found.strip()
+        carry = ""
+        quote = _OPENING_QUOTE.search(sentence)
+        if quote:
+            sentence, carry = sentence[: quote.start()], quote.group(1)
+        if sentence:
+            out.append(sentence)
+    if carry:
+        out.append(carry)
+    return tuple(out)
 
 
 def _terms(text: str) -> list[str]:

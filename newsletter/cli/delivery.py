@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import NewsletterError
+from ..store.states import ACCEPTED, SuppressionReason
 from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 def _reasons() -> list[str]:
     from ..store import SUPPRESSION_REASONS
 
-    return [r for r in SUPPRESSION_REASONS if r != "erased"]
+    return [r for r in SUPPRESSION_REASONS if r != SuppressionReason.ERASED]
 
 
 @click.group("providers")
@@ -119,7 +120,7 @@ def test_send_cmd(ctx: Context, issue: Path, to: str, part: int | None) -> None:
     from ..testsend import test_send
 
     results = test_send(ctx.config, issue, to, part)
-    failed = [r for r in results if r.status not in ("sent", "queued")]
+    failed = [r for r in results if r.status not in ACCEPTED]
     for r in results:
         console().print(
             f"  part {-r.delivery_id}: {r.status}" + (f" ({r.error})" if r.error else "")
@@ -154,7 +155,7 @@ def suppressions_list(ctx: Context) -> None:
 @click.option(
     "--reason",
     type=LazyChoice(_reasons),
-    default="manual",
+    default=SuppressionReason.MANUAL.value,
     show_default=True,
     help="Why the address is suppressed.",
 )

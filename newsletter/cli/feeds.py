@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..store.states import Approve
 from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 if TYPE_CHECKING:
@@ -21,8 +22,6 @@ def _modes() -> tuple[str, ...]:
 
 
 def _approvals() -> list[str]:
-    from ..feeds import Approve
-
     return [a.value for a in Approve]
 
 
@@ -79,7 +78,7 @@ def feeds_group() -> None:
 @click.option(
     "--approve",
     type=LazyChoice(_approvals),
-    default="manual",
+    default=Approve.MANUAL.value,
     show_default=True,
     help="manual: each new post waits for 'newsletter approve'; auto: queued when its checks pass.",
 )

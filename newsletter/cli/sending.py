@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import StoreError
+from ..store.states import OUTCOMES, CampaignStatus, DeliveryState, EventKind
 from .common import Context, FilePath, LazyChoice, console, pass_ctx
 
 if TYPE_CHECKING:
@@ -26,7 +27,19 @@ def _modes() -> tuple[str, ...]:
 
 
 #: what each part did, counted from the providers' events
-PART_EVENTS = ("delivered", "bounced", "complained", "unsubscribed")
+PART_EVENTS = OUTCOMES
+
+
+#: the events 'status' shows under its table (what needs the editor)
+SHOWN_EVENTS = (
+    EventKind.MISSED,
+    EventKind.PAUSED,
+    EventKind.HALTED,
+    EventKind.UNKNOWN,
+    EventKind.DECISION,
+    EventKind.RATE,
+    EventKind.ERROR,
+)
 
 
 def _slug(issue: str) -> str:
@@ -175,12 +188,12 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
             r.mode,
             r.status,
             str(r.part),
-            str(c["scheduled"] + c["sending"]),
-            str(c["sent"]),
-            str(c["failed"]),
-            str(c["skipped"]),
-            str(c["missed"]),
-            str(c["unknown"]),
+            str(c[DeliveryState.SCHEDULED] + c[DeliveryState.SENDING]),
+            str(c[DeliveryState.SENT]),
+            str(c[DeliveryState.FAILED]),
+            str(c[DeliveryState.SKIPPED]),
+            str(c[DeliveryState.MISSED]),
+            str(c[DeliveryState.UNKNOWN]),
             _when(r.next_due),
         )
     out.print(table)
@@ -204,7 +217,7 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
             f"{ctx.config.sending.settle_within} is yours to decide: check the provider's "
             "log, then 'newsletter resume ISSUE --batch ID --were-sent' or '--resend'."
         )
-    loose = sum(r.counts["unknown"] for r in rows) - sum(b.unknown for b in batches)
+    loose = sum(r.counts[DeliveryState.UNKNOWN] for r in rows) - sum(b.unknown for b in batches)
     if loose > 0:
         out.print(
             f"{loose} messages are 'unknown' outside any batch: check the provider's log, "
@@ -218,11 +231,11 @@ def status_cmd(ctx: Context, issue: str | None) -> None:
                 f"started {_when(s.started_at)}"
             )
     for e in reversed(events):
-        if e.kind in ("missed", "paused", "halted", "unknown", "decision", "rate", "error"):
+        if e.kind in SHOWN_EVENTS:
             out.print(f"  {e.at:%Y-%m-%d %H:%M} {e.kind}: {e.message}")
 
 
-def _state_command(name: str, state: str, doc: str) -> click.Command:
+def _state_command(name: str, state: CampaignStatus, doc: str) -> click.Command:
     @click.command(name, help=doc)
     @click.argument("issue")
     @pass_ctx
@@ -236,10 +249,14 @@ def _state_command(name: str, state: str, doc: str) -> click.Command:
 
 
 pause_cmd = _state_command(
-    "pause", "paused", "Pause a queued series; nothing more goes out until 'newsletter resume'."
+    "pause",
+    CampaignStatus.PAUSED,
+    "Pause a queued series; nothing more goes out until 'newsletter resume'.",
 )
 cancel_cmd = _state_command(
-    "cancel", "cancelled", "Cancel a queued series: parts not sent yet are skipped for good."
+    "cancel",
+    CampaignStatus.CANCELLED,
+    "Cancel a queued series: parts not sent yet are skipped for good.",
 )
 
 
@@ -297,7 +314,7 @@ def resume_cmd(
         raise click.UsageError("--were-sent and --resend settle one batch: add --batch ID")
     settling = send_missed or unknown_were_sent or resend_unknown
     try:
-        ledger.set_status(store, slug, "active")
+        ledger.set_status(store, slug, CampaignStatus.ACTIVE)
         out.print(f"{slug}: resumed.")
     except StoreError:
         if not settling:  # nothing paused and nothing to settle: say so
@@ -305,9 +322,10 @@ def resume_cmd(
     if send_missed:
         out.print(f"{ledger.send_missed_now(store, slug, utcnow())} missed messages due now.")
     if unknown_were_sent:
-        out.print(f"{ledger.resolve_unknown(store, slug, 'sent')} unknown messages marked sent.")
+        n = ledger.resolve_unknown(store, slug, DeliveryState.SENT)
+        out.print(f"{n} unknown messages marked sent.")
     if resend_unknown:
-        n = ledger.resolve_unknown(store, slug, "scheduled")
+        n = ledger.resolve_unknown(store, slug, DeliveryState.SCHEDULED)
         out.print(f"{n} unknown messages scheduled again.")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..store.states import SubscriberStatus
 from .common import Context, FilePath, console, pass_ctx
 
 
@@ -113,11 +114,17 @@ def remove_cmd(ctx: Context, email: str, list_name: str | None, forget: bool) ->
     console().print(f"Unsubscribed {email}" + (f" from {list_name!r}." if list_name else "."))
 
 
+#: the statuses 'list' and 'export' filter by
+STATUSES = [
+    SubscriberStatus.ACTIVE.value,
+    SubscriberStatus.UNSUBSCRIBED.value,
+    SubscriberStatus.PENDING.value,
+]
+
+
 @group.command("list")
 @click.option("--list", "list_name", help="Only this list.")
-@click.option(
-    "--status", type=click.Choice(["active", "unsubscribed", "pending"]), help="Only this status."
-)
+@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @click.option("--limit", default=50, show_default=True, help="Show at most this many (0: all).")
 @pass_ctx
 def list_cmd(ctx: Context, list_name: str | None, status: str | None, limit: int) -> None:
@@ -204,9 +211,7 @@ def show_cmd(ctx: Context, email: str) -> None:
     help="Write to this file instead of standard output.",
 )
 @click.option("--list", "list_name", help="Only this list.")
-@click.option(
-    "--status", type=click.Choice(["active", "unsubscribed", "pending"]), help="Only this status."
-)
+@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @pass_ctx
 def export_cmd(
     ctx: Context, output: Path | None, list_name: str | None, status: str | None

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, redirect, request, session, url_fo
 from ..errors import InputError
 from ..render import fill, first_name_fallback
 from ..resources import templates_dir
-from ..store.states import DeliveryState
+from ..store.states import ACCEPTED, CampaignStatus, DeliveryState
 from . import auth
 from .app import PREVIEW_CSP, desk
 from .chart import Bar, bar_chart
@@ -408,7 +408,11 @@ def series_csv(slug: str) -> Response:
     )
 
 
-ACTIONS = {"pause": "paused", "resume": "active", "cancel": "cancelled"}
+ACTIONS = {
+    "pause": CampaignStatus.PAUSED,
+    "resume": CampaignStatus.ACTIVE,
+    "cancel": CampaignStatus.CANCELLED,
+}
 
 
 def _send_test(path: Path, part: int) -> None:
@@ -418,7 +422,7 @@ def _send_test(path: Path, part: int) -> None:
     d = desk()
     to = d.config.sender.email
     results = test_send(d.config, path, to, part=part)
-    refused = [r for r in results if r.status not in ("sent", "queued")]
+    refused = [r for r in results if r.status not in ACCEPTED]
     if refused:
         why = refused[0].error or refused[0].status
         raise InputError("test send", f"part {part} was not sent: {why}")

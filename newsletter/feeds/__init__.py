@@ -45,7 +45,7 @@ def add_feed(
     mode: str = "sequence",
     every: str = "3d",
     at: str | None = None,
-    approve: str = "manual",
+    approve: str = Approve.MANUAL,
     backfill: int = 0,
     poll: str | None = None,
     now: datetime | None = None,

@@ -10,6 +10,7 @@ from ..check import check_issue
 from ..config import Config
 from ..pipeline import load_series
 from ..providers import Batch, Recipient, get_provider
+from ..store.states import ACCEPTED, Outcome
 from .state import FeedInfo
 
 #: outbox file names are delivery ids: these stay clear of real rows and of test sends
@@ -91,9 +92,9 @@ def notify_editor(
         results = provider.send_batch(batch)
     finally:
         provider.close()
-    status = results[0].status if results else "unknown"
-    if status in ("sent", "queued"):
+    status = results[0].status if results else Outcome.UNKNOWN
+    if status in ACCEPTED:
         return f"{to} notified"
-    if status == "unknown":
+    if status == Outcome.UNKNOWN:
         return f"the note to {to} may or may not have gone out"
     return f"the note to {to} was not sent: {results[0].error or status}"

@@ -4,32 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-
-class Approve(StrEnum):
-    """Who says a new post goes out: the editor (``newsletter approve``) or its checks."""
-
-    AUTO = "auto"
-    MANUAL = "manual"
-
-
-class EntryState(StrEnum):
-    IMPORTING = "importing"  # claimed by a poll, being imported
-    OLD = "old"  # older than the feed's addition: not imported
-    FAILED = "failed"  # cannot become an issue (no link and no content ...)
-    WAITING = "waiting"  # an issue file waits for `newsletter approve`
-    HELD = "held"  # auto: its checks found errors, waits for the editor
-    QUEUED = "queued"
-    DUPLICATE = "duplicate"  # the same post came through another feed of the same list first
-
-
-class Fetch(StrEnum):
-    """What a poll of one feed got."""
-
-    NEW = "fetched"
-    NOT_MODIFIED = "not modified"
-    ERROR = "error"
+from ..store.states import Approve as Approve
+from ..store.states import EntryState as EntryState
+from ..store.states import Fetch as Fetch
 
 
 @dataclass(frozen=True)

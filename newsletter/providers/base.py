@@ -36,30 +36,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from .. import headers, secrets
 from ..errors import NewsletterError
 from ..i18n import strip_invisible
 from ..render import fill, placeholder_values
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    QUEUED = "queued"
-    INVALID = "invalid"
-    REJECTED = "rejected"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    DEFERRED = "deferred"
-    TRANSIENT = "transient"
-    REFUSED = "refused"
-
+from ..store.states import ACCEPTED as ACCEPTED
+from ..store.states import PERMANENT as PERMANENT
+from ..store.states import Outcome as Outcome
 
 Status = Outcome
-ACCEPTED = (Outcome.SENT, Outcome.QUEUED)
-PERMANENT = (Outcome.INVALID, Outcome.REJECTED)
 
 
 class ProviderError(NewsletterError):

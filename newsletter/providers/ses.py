@@ -186,7 +186,7 @@ class SesProvider(HttpProvider):
                     status,
                     message_id=a.get("MessageId"),
                     error=None
-                    if status == "sent"
+                    if status == Outcome.SENT
                     else f"ses {a.get('Status')}: {a.get('Error', '')}",
                 )
             )

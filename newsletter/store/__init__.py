@@ -12,10 +12,12 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .states import SuppressionReason
+
 if TYPE_CHECKING:
     from .core import Store
 
-SUPPRESSION_REASONS = ("bounced", "complained", "unsubscribed", "erased", "manual", "rejected")
+SUPPRESSION_REASONS = tuple(SuppressionReason)
 
 
 def utcnow() -> datetime:

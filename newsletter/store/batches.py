@@ -21,7 +21,16 @@ from . import Store, utcnow
 from .campaigns import campaign_by_slug
 from .models import Campaign, Delivery, PartCount, SendBatch, SendEvidence, Subscriber
 from .report import UnknownBatch
-from .states import BatchState, DeliveryState
+from .states import (
+    CAMPAIGN_QUEUED,
+    OUTCOMES,
+    SIGHTINGS,
+    BatchState,
+    CampaignStatus,
+    DeliveryState,
+    EventKind,
+    EvidenceKind,
+)
 
 
 def unknown_batches(store: Store, slug: str | None = None) -> list[UnknownBatch]:
@@ -97,7 +106,7 @@ def settle(
             )
         if were_sent or again:
             store.event(
-                "settled",
+                EventKind.SETTLED,
                 f"batch {batch_id}: {len(were_sent)} marked sent, {len(again)} to send again"
                 + (f", {left} still unknown" if left else ""),
                 b.campaign_id,
@@ -149,10 +158,8 @@ def resend_same_key(store: Store, batch_id: int) -> int:
     return n
 
 
-#: what a provider's event says about one message: it went out, or it was refused
-SIGHTINGS = ("sent", "refused")
-#: what it says became of it, counted per part (part_counts)
-OUTCOMES = ("delivered", "bounced", "complained", "unsubscribed")
+#: the outcomes a bounce or complaint rate is judged on
+RATED = (EvidenceKind.DELIVERED, EvidenceKind.BOUNCED, EvidenceKind.COMPLAINED)
 
 
 def record_evidence(conn: Any, sightings: Iterable[tuple[str, int, str]]) -> set[tuple[int, int]]:
@@ -204,7 +211,7 @@ def recent_outcomes(conn: Any, campaign_id: int, part: int, window: int) -> Coun
         .where(
             SendEvidence.campaign_id == campaign_id,
             SendEvidence.part == part,
-            SendEvidence.kind.in_(["delivered", "bounced", "complained"]),
+            SendEvidence.kind.in_(RATED),
         )
         .order_by(SendEvidence.at.desc())
         .limit(window)
@@ -218,8 +225,8 @@ def evidence(store: Store, key: str) -> tuple[set[int], set[int]]:
         rows = conn.execute(
             select(SendEvidence.delivery_id, SendEvidence.kind).where(SendEvidence.batch_key == key)
         ).all()
-    sent = {int(i) for i, k in rows if k == "sent"}
-    return sent, {int(i) for i, k in rows if k == "refused"} - sent
+    sent = {int(i) for i, k in rows if k == EvidenceKind.SENT}
+    return sent, {int(i) for i, k in rows if k == EvidenceKind.REFUSED} - sent
 
 
 def resend(store: Store, batch_id: int, slug: str | None = None) -> int:
@@ -227,12 +234,12 @@ def resend(store: Store, batch_id: int, slug: str | None = None) -> int:
     return settle(store, batch_id, sent=(), slug=slug)[1]
 
 
-def resolve_unknown(store: Store, slug: str, as_state: str) -> int:
+def resolve_unknown(store: Store, slug: str, as_state: DeliveryState) -> int:
     """The editor's answer for all 'unknown' rows of an issue: 'sent' or 'scheduled'."""
     if as_state not in (DeliveryState.SENT, DeliveryState.SCHEDULED):
         raise StoreError(f"unknown rows can become 'sent' or 'scheduled', not {as_state!r}")
     with store.begin() as conn:
-        ids = [c.id for c in campaign_by_slug(conn, slug, ("active", "paused"))]
+        ids = [c.id for c in campaign_by_slug(conn, slug, CAMPAIGN_QUEUED)]
         values: dict[str, Any] = {"state": as_state, "claimed_by": None, "error": None}
         if as_state == DeliveryState.SCHEDULED:
             values["due_at"] = utcnow()  # due now, not missed for being old
@@ -257,7 +264,7 @@ def pause_if_active(conn: Any, campaign_id: int) -> str | None:
     """Pause a series that is active (its slug), else None."""
     paused = conn.execute(
         update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status == "active")
-        .values(status="paused")
+        .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.ACTIVE)
+        .values(status=CampaignStatus.PAUSED)
     ).rowcount
     return conn.scalar(select(Campaign.slug).where(Campaign.id == campaign_id)) if paused else None

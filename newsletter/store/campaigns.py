@@ -28,6 +28,14 @@ from . import Store, utcnow
 from .direct import Db
 from .models import Campaign, CampaignPart, Delivery, Membership, Subscriber
 from .report import QUEUED, PartStatus, Report, no_queued_series
+from .states import (
+    CAMPAIGN_QUEUED,
+    CampaignStatus,
+    DeliveryState,
+    EventKind,
+    MembershipStatus,
+    SubscriberStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,18 @@ class PartSnapshot:
     text: str
     words: int
     cta_url: str
+
+
+#: the statuses a series can be given from (pause an active one, resume a paused one ...)
+_SET_FROM = {
+    CampaignStatus.PAUSED: [CampaignStatus.ACTIVE],
+    CampaignStatus.ACTIVE: [CampaignStatus.PAUSED],
+    CampaignStatus.CANCELLED: list(CAMPAIGN_QUEUED),
+}
+#: rows not sent yet, that cancelling or stopping a series skips
+_UNSENT = (DeliveryState.SCHEDULED, DeliveryState.MISSED)
+#: rows of a part that has (or may have) gone out to someone
+_GONE_OUT = (DeliveryState.SENT, DeliveryState.SENDING, DeliveryState.UNKNOWN)
 
 
 # --- campaigns -----------------------------------------------------------------------
@@ -72,7 +92,7 @@ def create_campaign(
             interval_seconds=int(interval.total_seconds()),
             send_at=at.strftime("%H:%M") if at else None,
             default_timezone=default_tz,
-            status="active",
+            status=CampaignStatus.ACTIVE,
             parts=len(parts),
             created_at=now,
         )
@@ -99,7 +119,7 @@ def refuse_duplicate(store: Store, conn: Connection, slug: str, list_name: str) 
         select(Campaign.created_at, Campaign.mode).where(
             Campaign.slug == slug,
             Campaign.list_id == list_id,
-            Campaign.status.in_(["active", "paused"]),
+            Campaign.status.in_(CAMPAIGN_QUEUED),
         )
     ).first()
     if found:
@@ -123,8 +143,8 @@ def _members(campaign_list: int) -> Select[Any]:
         .join(Subscriber, Subscriber.id == Membership.subscriber_id)
         .where(
             Membership.list_id == campaign_list,
-            Membership.status == "active",
-            Subscriber.status == "active",
+            Membership.status == MembershipStatus.ACTIVE,
+            Subscriber.status == SubscriberStatus.ACTIVE,
         )
     )
 
@@ -153,7 +173,7 @@ def schedule_current_members(conn: Connection, campaign_id: int, now: datetime) 
                     Membership.subscriber_id,
                     bindparam("k", k),
                     bindparam("due", to_naive_utc(when)),
-                    bindparam("state", "scheduled"),
+                    bindparam("state", DeliveryState.SCHEDULED),
                     bindparam("attempts", 0),
                 )
             )
@@ -165,57 +185,6 @@ def schedule_current_members(conn: Connection, campaign_id: int, now: datetime) 
             )
     # Counted, not summed from rowcount: a driver may report -1 or -2 for INSERT ... SELECT.
     return int(conn.scalar(select(func.count()).where(Delivery.campaign_id == campaign_id)) or 0)
-
-
-def enroll_new_members(
-    store: Store, now: datetime, grace: timedelta = timedelta(0), batch: int = 5000
-) -> int:
-    """Sequences: everyone who joined the list after queueing gets the series from part 1,
-    part 1 when they joined."""
-    added = 0
-    with store.begin() as conn:
-        campaigns = conn.execute(
-            select(Campaign).where(Campaign.mode == "sequence", Campaign.status == "active")
-        ).all()
-        for c in campaigns:
-            has_rows = select(Delivery.id).where(
-                Delivery.campaign_id == c.id, Delivery.subscriber_id == Membership.subscriber_id
-            )
-            q = (
-                select(Membership.subscriber_id, Membership.joined_at, Subscriber.timezone)
-                .join(Subscriber, Subscriber.id == Membership.subscriber_id)
-                .where(
-                    Membership.list_id == c.list_id,
-                    Membership.status == "active",
-                    Subscriber.status == "active",
-                    ~has_rows.exists(),
-                )
-                .limit(batch)
-            )
-            interval = timedelta(seconds=c.interval_seconds)
-            rows = []
-            for sid, joined, tz_name in conn.execute(q):
-                # Part 1 when they joined; someone who joined while nothing was sending
-                # (longer ago than the grace window) starts now rather than missing it.
-                anchor = max(as_utc(joined), as_utc(c.start_at), as_utc(now - grace))
-                tz = zone(tz_name or c.default_timezone)
-                for k, when in enumerate(sequence_due(anchor, interval, c.parts, _at(c), tz), 1):
-                    rows.append(
-                        dict(
-                            campaign_id=c.id,
-                            subscriber_id=sid,
-                            part=k,
-                            due_at=to_naive_utc(when),
-                            state="scheduled",
-                            attempts=0,
-                        )
-                    )
-            if rows:
-                from .subscribers import insert_ignore
-
-                conn.execute(insert_ignore(store, Delivery), rows)
-                added += len(rows)
-    return added
 
 
 def campaign_by_slug(conn: Connection, slug: str, statuses: Iterable[str] = QUEUED) -> list[Any]:
@@ -231,21 +200,19 @@ def campaign_by_slug(conn: Connection, slug: str, statuses: Iterable[str] = QUEU
     return found
 
 
-def set_status(store: Store, slug: str, status: str) -> list[int]:
+def set_status(store: Store, slug: str, status: CampaignStatus) -> list[int]:
     with store.begin() as conn:
-        wanted = {"paused": ["active"], "active": ["paused"], "cancelled": ["active", "paused"]}[
-            status
-        ]
+        wanted = _SET_FROM[status]
         found = campaign_by_slug(conn, slug, wanted)
         ids = [c.id for c in found]
         conn.execute(update(Campaign).where(Campaign.id.in_(ids)).values(status=status))
-        if status == "cancelled":
+        if status == CampaignStatus.CANCELLED:
             conn.execute(
                 update(Delivery)
-                .where(Delivery.campaign_id.in_(ids), Delivery.state.in_(["scheduled", "missed"]))
-                .values(state="skipped", error="cancelled")
+                .where(Delivery.campaign_id.in_(ids), Delivery.state.in_(_UNSENT))
+                .values(state=DeliveryState.SKIPPED, error="cancelled")
             )
-        store.event(status, f"{slug}: {status}", ids[0], conn=conn)
+        store.event(EventKind(status), f"{slug}: {status}", ids[0], conn=conn)
     return ids
 
 
@@ -267,7 +234,7 @@ def update_parts(
                 .distinct()
                 .where(
                     Delivery.campaign_id == campaign_id,
-                    Delivery.state.in_(["sent", "sending", "unknown"]),
+                    Delivery.state.in_(_GONE_OUT),
                 )
             )
         )
@@ -296,9 +263,11 @@ def mark_missed(store: Store, cutoff: datetime) -> int:
         rows = conn.execute(
             select(Delivery.campaign_id, func.count())
             .where(
-                Delivery.state == "scheduled",
+                Delivery.state == DeliveryState.SCHEDULED,
                 Delivery.due_at < cutoff,
-                Delivery.campaign_id.in_(select(Campaign.id).where(Campaign.status == "active")),
+                Delivery.campaign_id.in_(
+                    select(Campaign.id).where(Campaign.status == CampaignStatus.ACTIVE)
+                ),
             )
             .group_by(Delivery.campaign_id)
         ).all()
@@ -308,16 +277,17 @@ def mark_missed(store: Store, cutoff: datetime) -> int:
                 update(Delivery)
                 .where(
                     Delivery.campaign_id == cid,
-                    Delivery.state == "scheduled",
+                    Delivery.state == DeliveryState.SCHEDULED,
                     Delivery.due_at < cutoff,
                 )
                 .values(
-                    state="missed", error="due while nothing was sending, past the grace window"
+                    state=DeliveryState.MISSED,
+                    error="due while nothing was sending, past the grace window",
                 )
             )
             slug = conn.scalar(select(Campaign.slug).where(Campaign.id == cid))
             store.event(
-                "missed",
+                EventKind.MISSED,
                 f"{slug}: {n} messages were due before "
                 f"{cutoff:%Y-%m-%d %H:%M} UTC and missed the grace window; "
                 f"'newsletter resume {slug} --send-missed' sends them now",
@@ -359,11 +329,11 @@ def campaign(store: Store, campaign_id: int) -> Any:
 
 def send_missed_now(store: Store, slug: str, now: datetime) -> int:
     with store.begin() as conn:
-        ids = [c.id for c in campaign_by_slug(conn, slug, ("active", "paused"))]
+        ids = [c.id for c in campaign_by_slug(conn, slug, CAMPAIGN_QUEUED)]
         result = conn.execute(
             update(Delivery)
-            .where(Delivery.campaign_id.in_(ids), Delivery.state == "missed")
-            .values(state="scheduled", due_at=now, error=None)
+            .where(Delivery.campaign_id.in_(ids), Delivery.state == DeliveryState.MISSED)
+            .values(state=DeliveryState.SCHEDULED, due_at=now, error=None)
         )
         return result.rowcount or 0
 
@@ -376,9 +346,9 @@ def stop_series_for(store: Store, campaign_id: int, subscriber_id: int) -> int:
             .where(
                 Delivery.campaign_id == campaign_id,
                 Delivery.subscriber_id == subscriber_id,
-                Delivery.state.in_(["scheduled", "missed"]),
+                Delivery.state.in_(_UNSENT),
             )
-            .values(state="skipped", error="stopped this series")
+            .values(state=DeliveryState.SKIPPED, error="stopped this series")
         )
         return result.rowcount or 0
 
@@ -395,5 +365,7 @@ def next_due(store: Store) -> datetime | None:
         return conn.scalar(
             select(func.min(Delivery.due_at))
             .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(Delivery.state == "scheduled", Campaign.status == "active")
+            .where(
+                Delivery.state == DeliveryState.SCHEDULED, Campaign.status == CampaignStatus.ACTIVE
+            )
         )

@@ -27,7 +27,14 @@ from . import Store, utcnow
 from .driver import datetime_binder, executemany
 from .models import Campaign, Delivery, Membership, SendBatch, SenderBeat, Subscriber, Suppression
 from .report import SenderSeen
-from .states import BatchState, DeliveryState
+from .states import (
+    BatchState,
+    CampaignStatus,
+    DeliveryState,
+    EventKind,
+    MembershipStatus,
+    SubscriberStatus,
+)
 
 MAX_ATTEMPTS = 5
 
@@ -88,7 +95,7 @@ def next_batch_key(store: Store, now: datetime) -> tuple[int, int] | None:
             .where(
                 Delivery.state == DeliveryState.SCHEDULED,
                 Delivery.due_at <= now,
-                Campaign.status == "active",
+                Campaign.status == CampaignStatus.ACTIVE,
             )
             .order_by(Delivery.due_at, Delivery.id)
             .limit(1)
@@ -165,13 +172,13 @@ def claim(
         left = select(Membership.subscriber_id).where(
             Membership.subscriber_id == Delivery.subscriber_id,
             Membership.list_id == list_id,
-            Membership.status != "active",
+            Membership.status != MembershipStatus.ACTIVE,
         )
         suppressed = select(Suppression.email_key).where(
             Suppression.email_key == Subscriber.email_key
         )
         skip = case(
-            (Subscriber.status != "active", "unsubscribed"),
+            (Subscriber.status != SubscriberStatus.ACTIVE, "unsubscribed"),
             (left.exists(), "left the list"),
             (suppressed.exists(), "suppressed"),
         )
@@ -339,7 +346,7 @@ def start_sending(store: Store, batch_id: int, token: str) -> bool:
     or its series is no longer active (paused or cancelled meanwhile)."""
     active = (
         select(Campaign.id)
-        .where(Campaign.id == SendBatch.campaign_id, Campaign.status == "active")
+        .where(Campaign.id == SendBatch.campaign_id, Campaign.status == CampaignStatus.ACTIVE)
         .exists()
     )
     with store.begin() as conn:
@@ -497,7 +504,7 @@ def mark_unknown(store: Store, batch_id: int, error: str) -> int:
         )
         if n:
             store.event(
-                "unknown",
+                EventKind.UNKNOWN,
                 f"batch {batch_id}: {n} messages may or may not have been sent; "
                 "'newsletter reconcile' or 'newsletter status' for what to do",
                 conn=conn,

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from . import Store
 from .models import Confirmation, Membership, Subscriber
-from .states import ConfirmationState
+from .states import ConfirmationState, MembershipStatus
 
 #: the states that count in an address's window (a request that went out, or will)
 _COUNTED = (ConfirmationState.QUEUED, ConfirmationState.SENDING, ConfirmationState.SENT)
@@ -123,7 +123,7 @@ def claim(
                     (Membership.subscriber_id == Subscriber.id)
                     & (Membership.list_id == Confirmation.list_id),
                 )
-                .where(Confirmation.id == row.id, Membership.status == "pending")
+                .where(Confirmation.id == row.id, Membership.status == MembershipStatus.PENDING)
             ).first()
             twin = conn.scalar(
                 select(Confirmation.id)

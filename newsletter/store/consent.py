@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from ..timing import as_utc, parse_at, sequence_due, to_naive_utc, zone
 from . import Store, email_key, erased_key
-from .models import Campaign, Consent, Delivery, MailingList, Membership, Subscriber, Suppression
-from .states import DeliveryState
-
-#: a suppression for one of these reasons is never lifted by a form: mail would bounce or
-#: the reader complained; nothing is sent to them
-HARD_SUPPRESSIONS = ("bounced", "complained", "rejected", "manual")
+from .models import Consent, MailingList, Membership, Subscriber, Suppression
+from .states import (
+    HARD_SUPPRESSIONS,
+    MembershipStatus,
+    SubscriberStatus,
+    SuppressionReason,
+)
 
 
 class JoinMethod(enum.StrEnum):
@@ -141,11 +141,16 @@ def request_join(
             if sub
             else None
         )
-        if sub and sub.status == "active" and member == "active":
+        if sub and sub.status == SubscriberStatus.ACTIVE and member == MembershipStatus.ACTIVE:
             return Join(JoinOutcome.ALREADY, sub.id, list_id)
         # Someone who left (or asked to be erased) comes back only by confirming themselves.
-        confirm = double_opt_in or reason is not None or (sub and sub.status == "unsubscribed")
-        status = "pending" if confirm else "active"
+        confirm = (
+            double_opt_in
+            or reason is not None
+            or (sub and sub.status == SubscriberStatus.UNSUBSCRIBED)
+        )
+        # (a subscriber and a membership share these two values)
+        status = SubscriberStatus.PENDING if confirm else SubscriberStatus.ACTIVE
         if confirm and confirmations.recent(conn, email, list_id, now - window):
             # Asked already within the window: the email on its way (or sent) will do.
             return Join(JoinOutcome.PENDING, sub.id if sub else None, list_id)
@@ -163,7 +168,7 @@ def request_join(
             sid = int(key[0])
         else:
             sid = sub.id
-            if sub.status == "pending":  # its expiry starts again with the new email
+            if sub.status == SubscriberStatus.PENDING:  # its expiry starts again with the new email
                 conn.execute(
                     update(Subscriber)
                     .where(Subscriber.id == sid)
@@ -206,24 +211,24 @@ def confirm_join(store: Store, subscriber_id: int, list_id: int, now: datetime) 
         )
         if sub is None or member is None:
             return ConfirmOutcome.GONE
-        if member == "active" and sub.status == "active":
+        if member == MembershipStatus.ACTIVE and sub.status == SubscriberStatus.ACTIVE:
             return ConfirmOutcome.ALREADY
-        if member != "pending":
+        if member != MembershipStatus.PENDING:
             return ConfirmOutcome.GONE
         conn.execute(
             update(Subscriber)
             .where(Subscriber.id == subscriber_id)
-            .values(status="active", unsubscribed_at=None)
+            .values(status=SubscriberStatus.ACTIVE, unsubscribed_at=None)
         )
         conn.execute(
             update(Membership)
             .where(Membership.subscriber_id == subscriber_id, Membership.list_id == list_id)
-            .values(status="active", joined_at=now)
+            .values(status=MembershipStatus.ACTIVE, joined_at=now)
         )
         conn.execute(
             delete(Suppression).where(
                 Suppression.email_key.in_([email_key(sub.email), erased_key(sub.email)]),
-                Suppression.reason.in_(["unsubscribed", "erased"]),
+                Suppression.reason.in_([SuppressionReason.UNSUBSCRIBED, SuppressionReason.ERASED]),
             )
         )
         latest = conn.scalar(
@@ -259,7 +264,7 @@ def purge_pending(store: Store, cutoff: datetime) -> int:
         stale = list(
             conn.execute(
                 select(Membership.subscriber_id, Membership.list_id).where(
-                    Membership.status == "pending", Membership.joined_at < cutoff
+                    Membership.status == MembershipStatus.PENDING, Membership.joined_at < cutoff
                 )
             )
         )
@@ -278,7 +283,7 @@ def purge_pending(store: Store, cutoff: datetime) -> int:
         gone = list(
             conn.scalars(
                 select(Subscriber.id).where(
-                    Subscriber.status == "pending", Subscriber.subscribed_at < cutoff
+                    Subscriber.status == SubscriberStatus.PENDING, Subscriber.subscribed_at < cutoff
                 )
             )
         )
@@ -317,47 +322,3 @@ def records(conn: Connection, subscriber_ids: list[int]) -> dict[int, list[Conse
 def list_name(store: Store, list_id: int) -> str | None:
     with store.begin() as conn:
         return conn.scalar(select(MailingList.name).where(MailingList.id == list_id))
-
-
-def welcome(store: Store, subscriber_id: int, list_id: int, now: datetime) -> int:
-    """A reader who just joined on their own starts each sequence queued for the list: part
-    1 now, the rest at the interval (at their local hour when the series has one). Rows the
-    sender's own enrolment made already are kept. Returns how many rows were added."""
-    from .subscribers import insert_ignore  # (it imports this module)
-
-    rows: list[dict[str, Any]] = []
-    with store.begin() as conn:
-        tz_name = conn.scalar(select(Subscriber.timezone).where(Subscriber.id == subscriber_id))
-        for c in conn.execute(
-            select(Campaign).where(
-                Campaign.list_id == list_id,
-                Campaign.mode == "sequence",
-                Campaign.status == "active",
-                ~select(Delivery.id)
-                .where(Delivery.campaign_id == Campaign.id, Delivery.subscriber_id == subscriber_id)
-                .exists(),
-            )
-        ):
-            start = max(as_utc(now), as_utc(c.start_at))
-            due = sequence_due(
-                start,
-                timedelta(seconds=c.interval_seconds),
-                c.parts,
-                parse_at(c.send_at),
-                zone(tz_name or c.default_timezone),
-            )
-            due[0] = start
-            rows.extend(
-                dict(
-                    campaign_id=c.id,
-                    subscriber_id=subscriber_id,
-                    part=k,
-                    due_at=to_naive_utc(when),
-                    state=DeliveryState.SCHEDULED,
-                    attempts=0,
-                )
-                for k, when in enumerate(due, start=1)
-            )
-        if rows:
-            conn.execute(insert_ignore(store, Delivery), rows)
-    return len(rows)

@@ -18,6 +18,7 @@ from .db import make_engine, upgrade
 from .direct import Db
 from .models import Event, MailingList, Setting, Suppression
 from .report import LoggedEvent, Report
+from .states import EventKind, SuppressionReason
 
 
 class Store:
@@ -79,7 +80,7 @@ class Store:
         """Add an address to the suppression list; False if it was there already."""
         if reason not in SUPPRESSION_REASONS:
             raise StoreError(f"unknown suppression reason {reason!r}")
-        key = erased_key(email) if reason == "erased" else email_key(email)
+        key = erased_key(email) if reason == SuppressionReason.ERASED else email_key(email)
         values = dict(
             email_key=key, reason=reason, source=source, detail=detail[:500], created_at=utcnow()
         )
@@ -97,7 +98,8 @@ class Store:
         with self.begin() as c:
             result = c.execute(
                 delete(Suppression).where(
-                    Suppression.email_key == email_key(email), Suppression.reason != "erased"
+                    Suppression.email_key == email_key(email),
+                    Suppression.reason != SuppressionReason.ERASED,
                 )
             )
             return bool(result.rowcount)
@@ -116,7 +118,7 @@ class Store:
     # --- events and settings -------------------------------------------------------
     def event(
         self,
-        kind: str,
+        kind: EventKind,
         message: str,
         campaign_id: int | None = None,
         conn: Connection | None = None,

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, DateTime
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .direct import for_sqlite
+
+if TYPE_CHECKING:
+    from .core import Store
+
+
+def insert_ignore(store: Store, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
+    ins = pg_insert(table) if store.is_postgres else sqlite_insert(table)
+    return ins.on_conflict_do_nothing()
 
 
 def executemany(conn: Connection, sql: str, rows: Sequence[dict[str, Any]]) -> None:

@@ -21,7 +21,6 @@ from .campaigns import (
     campaign_by_slug,
     create_campaign,
     due_times,
-    enroll_new_members,
     mark_missed,
     next_due,
     part_snapshot,
@@ -54,6 +53,7 @@ from .claims import (
     start_sending,
     take_over,
 )
+from .enrolment import enroll
 from .report import STATES, PartStatus, SenderSeen, UnknownBatch
 from .states import BatchState, DeliveryState
 
@@ -78,7 +78,7 @@ __all__ = [
     "claim_token",
     "create_campaign",
     "due_times",
-    "enroll_new_members",
+    "enroll",
     "evidence",
     "lost_batch",
     "record_evidence",

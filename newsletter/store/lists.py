@@ -10,6 +10,7 @@ from sqlalchemy import case, func, or_, select
 
 from .core import Store
 from .models import MailingList, Membership, Subscriber
+from .states import MembershipStatus
 
 #: at most this many readers answer one search (the desk pages them no further)
 SEARCH_LIMIT = 50
@@ -36,16 +37,16 @@ def list_counts(store: Store) -> list[ListCount]:
     """Every list with its active, pending and unsubscribed readers (one grouped query over
     the memberships' list index)."""
 
-    def counted(status: str) -> Any:
+    def counted(status: MembershipStatus) -> Any:
         return func.sum(case((Membership.status == status, 1), else_=0))
 
     with store.engine.connect() as conn:
         rows = conn.execute(
             select(
                 MailingList.name,
-                counted("active"),
-                counted("pending"),
-                counted("unsubscribed"),
+                counted(MembershipStatus.ACTIVE),
+                counted(MembershipStatus.PENDING),
+                counted(MembershipStatus.UNSUBSCRIBED),
             )
             .select_from(MailingList)
             .outerjoin(Membership, Membership.list_id == MailingList.id)
@@ -90,7 +91,9 @@ def search_readers(store: Store, query: str, limit: int = SEARCH_LIMIT) -> list[
             for sid, name in conn.execute(
                 select(Membership.subscriber_id, MailingList.name)
                 .join(MailingList, MailingList.id == Membership.list_id)
-                .where(Membership.subscriber_id.in_(ids), Membership.status == "active")
+                .where(
+                    Membership.subscriber_id.in_(ids), Membership.status == MembershipStatus.ACTIVE
+                )
                 .order_by(MailingList.name)
             ):
                 lists[sid].append(name)

@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .states import CampaignStatus, DeliveryState, MembershipStatus, SubscriberStatus
+
 
 class Base(DeclarativeBase):
     pass
@@ -51,8 +53,9 @@ class Subscriber(Base):
     last_name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     tags: Mapped[str] = mapped_column(String(1000), default="")
-    #: active | unsubscribed | pending (joined through the form, not confirmed yet)
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    #: SubscriberStatus: active | unsubscribed | pending (joined through the form, not
+    #: confirmed yet)
+    status: Mapped[str] = mapped_column(String(20), default=SubscriberStatus.ACTIVE)
     subscribed_at: Mapped[datetime] = mapped_column(DateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     #: signed into every link this subscriber gets: a link opens only the row it was made
@@ -79,8 +82,9 @@ class Membership(Base):
         ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
     )
     joined_at: Mapped[datetime] = mapped_column(DateTime)
-    #: active | unsubscribed | pending (waiting for the reader's confirmation)
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    #: MembershipStatus: active | unsubscribed | pending (waiting for the reader's
+    #: confirmation)
+    status: Mapped[str] = mapped_column(String(20), default=MembershipStatus.ACTIVE)
     __table_args__ = (Index("ix_memberships_list", "list_id", "status"),)
 
 
@@ -113,6 +117,7 @@ class Suppression(Base):
     __tablename__ = "suppressions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    #: SuppressionReason
     reason: Mapped[str] = mapped_column(String(40))
     source: Mapped[str] = mapped_column(String(40), default="")
     detail: Mapped[str] = mapped_column(String(500), default="")
@@ -134,8 +139,8 @@ class Campaign(Base):
     interval_seconds: Mapped[int] = mapped_column(Integer)
     send_at: Mapped[str | None] = mapped_column(String(5), nullable=True)  # "HH:MM" local
     default_timezone: Mapped[str] = mapped_column(String(64))
-    #: active | paused | cancelled
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    #: CampaignStatus: active | paused | cancelled
+    status: Mapped[str] = mapped_column(String(20), default=CampaignStatus.ACTIVE)
     parts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     __table_args__ = (Index("ix_campaigns_slug", "slug"),)
@@ -169,7 +174,7 @@ class Delivery(Base):
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     part: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(DateTime)
-    state: Mapped[str] = mapped_column(String(20), default="scheduled")
+    state: Mapped[str] = mapped_column(String(20), default=DeliveryState.SCHEDULED)
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -230,6 +235,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime)
     campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: EventKind
     kind: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(String(2000))
 
@@ -266,7 +272,7 @@ class Feed(Base):
     mode: Mapped[str] = mapped_column(String(20))
     every: Mapped[str] = mapped_column(String(20))
     send_at: Mapped[str | None] = mapped_column(String(5), nullable=True)  # "HH:MM" local
-    #: auto | manual
+    #: Approve: auto | manual
     approve: Mapped[str] = mapped_column(String(10))
     backfill: Mapped[int] = mapped_column(Integer, default=0)
     poll_seconds: Mapped[int] = mapped_column(Integer)
@@ -290,7 +296,7 @@ class FeedEntry(Base):
     title: Mapped[str] = mapped_column(String(500), default="")
     published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     seen_at: Mapped[datetime] = mapped_column(DateTime)
-    #: old | failed | waiting | queued | held (see newsletter.feeds.EntryState)
+    #: EntryState: old | failed | waiting | queued | held
     state: Mapped[str] = mapped_column(String(20))
     issue_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     detail: Mapped[str] = mapped_column(String(2000), default="")
@@ -309,6 +315,7 @@ class SendEvidence(Base):
     __tablename__ = "send_evidence"
     batch_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     delivery_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: EvidenceKind
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime)
     #: the message's part (a bounce or complaint rate is judged per part)

@@ -15,15 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import StoreError
-from ..feeds.state import EntryState, Waiting
+from ..feeds.state import Waiting
 from .direct import Db, when
-from .states import BatchState, DeliveryState
+from .states import CAMPAIGN_QUEUED, OUTCOMES, BatchState, DeliveryState, EntryState
 
 STATES = tuple(DeliveryState)
 #: what the providers' events say each part did, counted per part (part_counts)
-EVENTS = ("delivered", "bounced", "complained", "unsubscribed")
+EVENTS = OUTCOMES
 #: the series that may still send (the others are done or cancelled)
-QUEUED = ("active", "paused")
+QUEUED = CAMPAIGN_QUEUED
 
 
 @dataclass

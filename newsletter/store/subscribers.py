@@ -43,8 +43,6 @@ from sqlalchemy import (
     table,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import headers
 from ..errors import InputError, StoreError
@@ -52,6 +50,7 @@ from ..textfile import decode_error, open_text
 from . import Store, email_key, erased_key, utcnow
 from .busy import patient
 from .consent import ConsentRecord, JoinMethod, records
+from .driver import insert_ignore
 from .models import (
     Consent,
     Delivery,
@@ -63,6 +62,7 @@ from .models import (
     Suppression,
     new_token_keys,
 )
+from .states import DeliveryState, MembershipStatus, SubscriberStatus, SuppressionReason
 
 T = TypeVar("T")
 
@@ -347,12 +347,6 @@ def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def insert_ignore(store: Store, table: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
-    ins = pg_insert(table) if store.is_postgres else sqlite_insert(table)
-    return ins.on_conflict_do_nothing()
 
 
 def insert_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
@@ -651,12 +645,14 @@ def _eligible(
     for key, r in unique.items():
         reason = suppressed.get(key)
         old = existing.get(key)
-        if old is not None and old.status == "pending":
+        if old is not None and old.status == SubscriberStatus.PENDING:
             result.skipped.append(
                 (r.line, f"{r.email} has not confirmed the subscribe form yet; not added")
             )
             continue
-        if reason == "unsubscribed" or (old is not None and old.status != "active"):
+        if reason == SuppressionReason.UNSUBSCRIBED or (
+            old is not None and old.status != SubscriberStatus.ACTIVE
+        ):
             if not resubscribe:
                 result.skipped.append(
                     (
@@ -671,16 +667,18 @@ def _eligible(
                 (r.line, f"{r.email} is suppressed ({reason}); not re-subscribed")
             )
             continue
-        if old is not None and old.status != "active":
+        if old is not None and old.status != SubscriberStatus.ACTIVE:
             conn.execute(
                 update(Subscriber)
                 .where(Subscriber.id == old.id)
-                .values(status="active", unsubscribed_at=None)
+                .values(status=SubscriberStatus.ACTIVE, unsubscribed_at=None)
             )
             conn.execute(
-                update(Membership).where(Membership.subscriber_id == old.id).values(status="active")
+                update(Membership)
+                .where(Membership.subscriber_id == old.id)
+                .values(status=MembershipStatus.ACTIVE)
             )
-        if reason == "unsubscribed":
+        if reason == SuppressionReason.UNSUBSCRIBED:
             conn.execute(delete(Suppression).where(Suppression.email_key == key))
         eligible.append((r, key))
         if old is None:
@@ -692,7 +690,7 @@ def _eligible(
                     last_name=r.last_name,
                     timezone=r.timezone,
                     tags=r.tags,
-                    status="active",
+                    status=SubscriberStatus.ACTIVE,
                     subscribed_at=r.subscribed_at or now,
                 )
             )
@@ -735,7 +733,12 @@ def _join_list(
         # when they subscribed (their row's date, if it has one).
         joined = (r.subscribed_at or now) if key in new_keys else now
         joining.append(
-            dict(subscriber_id=ids[key], list_id=list_id, status="active", joined_at=joined)
+            dict(
+                subscriber_id=ids[key],
+                list_id=list_id,
+                status=MembershipStatus.ACTIVE,
+                joined_at=joined,
+            )
         )
         if key not in new_keys:
             result.joined += 1
@@ -845,24 +848,24 @@ def unsubscribe(
             c.execute(
                 update(Membership)
                 .where(Membership.subscriber_id == sid, Membership.list_id == lid)
-                .values(status="unsubscribed")
+                .values(status=MembershipStatus.UNSUBSCRIBED)
             )
         else:
             c.execute(
                 update(Subscriber)
                 .where(Subscriber.id == sid)
-                .values(status="unsubscribed", unsubscribed_at=now)
+                .values(status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=now)
             )
             c.execute(
                 update(Membership)
                 .where(Membership.subscriber_id == sid)
-                .values(status="unsubscribed")
+                .values(status=MembershipStatus.UNSUBSCRIBED)
             )
-            store.suppress(email, "unsubscribed", source="newsletter", conn=c)
+            store.suppress(email, SuppressionReason.UNSUBSCRIBED, source="newsletter", conn=c)
         c.execute(
             update(Delivery)
-            .where(Delivery.subscriber_id == sid, Delivery.state == "scheduled")
-            .values(state="skipped", error="unsubscribed")
+            .where(Delivery.subscriber_id == sid, Delivery.state == DeliveryState.SCHEDULED)
+            .values(state=DeliveryState.SKIPPED, error="unsubscribed")
         )
     return True
 
@@ -909,7 +912,7 @@ def forget(store: Store, email: str) -> Forgotten | None:
     with store.begin() as c:
         sid = c.scalar(select(Subscriber.id).where(Subscriber.email_key == key))
         c.execute(delete(Suppression).where(Suppression.email_key == key))
-        store.suppress(email, "erased", source="newsletter", conn=c)
+        store.suppress(email, SuppressionReason.ERASED, source="newsletter", conn=c)
         _blank_address(c, key)
         if sid is None:
             return None
@@ -979,7 +982,7 @@ def iter_subscribers(
             member_of: dict[int, list[str]] = {}
             for sid, lid in conn.execute(
                 select(Membership.subscriber_id, Membership.list_id).where(
-                    Membership.subscriber_id.in_(ids), Membership.status == "active"
+                    Membership.subscriber_id.in_(ids), Membership.status == MembershipStatus.ACTIVE
                 )
             ):
                 member_of.setdefault(sid, []).append(lists[lid])
@@ -1048,7 +1051,7 @@ def show(store: Store, email: str) -> Shown | None:
         if sub is None:
             return None
         lists = [
-            name if status == "active" else f"{name} ({status})"
+            name if status == MembershipStatus.ACTIVE else f"{name} ({status})"
             for name, status in conn.execute(
                 select(MailingList.name, Membership.status)
                 .join(Membership, Membership.list_id == MailingList.id)
@@ -1090,8 +1093,8 @@ def count_members(store: Store, list_name: str) -> int:
                 .join(Subscriber, Subscriber.id == Membership.subscriber_id)
                 .where(
                     Membership.list_id == lid,
-                    Membership.status == "active",
-                    Subscriber.status == "active",
+                    Membership.status == MembershipStatus.ACTIVE,
+                    Subscriber.status == SubscriberStatus.ACTIVE,
                 )
             )
             or 0

@@ -15,6 +15,7 @@ from .. import preferences as prefs
 from ..erasure import erase
 from ..errors import InputError
 from ..store import utcnow
+from ..store.states import SubscriberStatus
 from ..store.subscribers import unsubscribe
 from ..timing import as_utc, zone
 from .site import site
@@ -103,7 +104,10 @@ def change(token: str) -> Response:
         if action == "unsubscribe":
             unsubscribe(s.store, p.email)
             return s.page(
-                "unsubscribe.html", language=language, state="unsubscribed", email=p.email
+                "unsubscribe.html",
+                language=language,
+                state=SubscriberStatus.UNSUBSCRIBED,
+                email=p.email,
             )
         if action == "download":
             data = prefs.export(s.store, p.subscriber_id)

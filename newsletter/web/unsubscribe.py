@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..store import ledger
 from ..store.models import Campaign, Subscriber
+from ..store.states import SubscriberStatus
 from ..store.subscribers import unsubscribe
 from .site import site
 
@@ -78,4 +79,6 @@ def act(token: str) -> Response:
     unsubscribe(s.store, sub.email)
     if one_click:  # (for the mail program, not a reader)
         return Response("Unsubscribed.\n", 200, mimetype="text/plain")
-    return s.page("unsubscribe.html", language=lang, state="unsubscribed", email=sub.email)
+    return s.page(
+        "unsubscribe.html", language=lang, state=SubscriberStatus.UNSUBSCRIBED, email=sub.email
+    )

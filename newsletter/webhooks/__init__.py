@@ -21,6 +21,7 @@ from ..config import Notify
 from ..store import Store
 from ..store.batches import pause_if_active, record_evidence
 from ..store.batches import recent_outcomes as record_outcomes
+from ..store.states import EventKind, EvidenceKind
 from ..store.subscribers import unsubscribe
 from .base import (
     Fetch,
@@ -120,8 +121,8 @@ def trip_rate(store: Store, conn: Any, campaign_id: int, part: int, limits: Noti
     if total < min(MIN_SAMPLE, limits.rate_window):
         return
     for kind, limit in (
-        ("bounced", limits.max_bounce_rate),
-        ("complained", limits.max_complaint_rate),
+        (EvidenceKind.BOUNCED, limits.max_bounce_rate),
+        (EvidenceKind.COMPLAINED, limits.max_complaint_rate),
     ):
         rate = seen[kind] / total
         if rate <= limit:
@@ -129,7 +130,7 @@ def trip_rate(store: Store, conn: Any, campaign_id: int, part: int, limits: Noti
         slug = pause_if_active(conn, campaign_id)
         if slug:
             store.event(
-                "rate",
+                EventKind.RATE,
                 f"{slug}: paused: part {part}'s {kind} rate is {rate:.1%} of its last {total} "
                 f"outcomes (over {limit:.1%}); look at the list and the provider's report, "
                 f"then 'newsletter resume {slug}'",

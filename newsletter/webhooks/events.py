@@ -7,16 +7,7 @@ event not in the table changes nothing (deliveries, opens, soft bounces...).
 
 from __future__ import annotations
 
-from enum import Enum
-
-
-class EventType(Enum):
-    """What an event means for the address; the value is the suppression reason."""
-
-    BOUNCED = "bounced"
-    COMPLAINED = "complained"
-    UNSUBSCRIBED = "unsubscribed"
-
+from ..store.states import EventType as EventType
 
 B, C, U = EventType.BOUNCED, EventType.COMPLAINED, EventType.UNSUBSCRIBED
 

@@ -7,6 +7,7 @@ import base64
 import binascii
 import hmac
 
+from ..store.states import EvidenceKind
 from .base import (
     Inbound,
     Observed,
@@ -22,9 +23,9 @@ from .base import (
 
 #: what a record says became of one of our messages (its Metadata names it)
 OUTCOMES: dict[str, tuple[str, ...]] = {
-    "Delivery": ("sent", "delivered"),
-    "Bounce": ("bounced",),
-    "SpamComplaint": ("complained",),
+    "Delivery": (EvidenceKind.SENT, EvidenceKind.DELIVERED),
+    "Bounce": (EvidenceKind.BOUNCED,),
+    "SpamComplaint": (EvidenceKind.COMPLAINED,),
 }
 
 

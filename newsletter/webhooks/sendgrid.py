@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from ..store.states import EvidenceKind
 from .base import (
     Inbound,
     Malformed,
@@ -34,13 +35,13 @@ from .base import (
 #: events that tell what became of a message (accepted, or dropped unsent; then what the
 #: reader's server and the reader did), by the custom_args it carries
 SIGHTINGS: dict[str, tuple[str, ...]] = {
-    "processed": ("sent",),
-    "delivered": ("sent", "delivered"),
-    "dropped": ("refused",),
-    "bounce": ("bounced",),
-    "spamreport": ("complained",),
-    "unsubscribe": ("unsubscribed",),
-    "group_unsubscribe": ("unsubscribed",),
+    "processed": (EvidenceKind.SENT,),
+    "delivered": (EvidenceKind.SENT, EvidenceKind.DELIVERED),
+    "dropped": (EvidenceKind.REFUSED,),
+    "bounce": (EvidenceKind.BOUNCED,),
+    "spamreport": (EvidenceKind.COMPLAINED,),
+    "unsubscribe": (EvidenceKind.UNSUBSCRIBED,),
+    "group_unsubscribe": (EvidenceKind.UNSUBSCRIBED,),
 }
 
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .. import fetch as http
+from ..store.states import EvidenceKind
 from .base import (
     Fetch,
     Inbound,
@@ -191,10 +192,10 @@ class SesWebhook(WebhookProvider):
 
 #: event-publishing records that tell what became of a message
 SIGHTINGS: dict[str, tuple[str, ...]] = {
-    "Send": ("sent",),
-    "Delivery": ("sent", "delivered"),
-    "Reject": ("refused",),
-    "Complaint": ("complained",),
+    "Send": (EvidenceKind.SENT,),
+    "Delivery": (EvidenceKind.SENT, EvidenceKind.DELIVERED),
+    "Reject": (EvidenceKind.REFUSED,),
+    "Complaint": (EvidenceKind.COMPLAINED,),
 }
 
 
@@ -207,7 +208,7 @@ def ses_sightings(ses: object) -> list[tuple[str, int, str]]:
     kinds = SIGHTINGS.get(name, ())
     bounce = ses.get("bounce")
     if name == "Bounce" and isinstance(bounce, dict) and bounce.get("bounceType") == "Permanent":
-        kinds = ("bounced",)
+        kinds = (EvidenceKind.BOUNCED,)
     mail = ses.get("mail")
     if not kinds or not isinstance(mail, dict) or not isinstance(mail.get("tags"), dict):
         return []
