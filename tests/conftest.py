@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,34 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def session_browser() -> Iterator[object]:
+    """One Chromium (Debian's, through Playwright) for the whole run: starting one is the
+    slow part; tests open their own context (``browser.new_context()``) on it."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The store's database: SQLite and, where a server is available, PostgreSQL."""
@@ -90,6 +119,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     status = config.stash.get(_EXIT_STATUS, None)
     if status is None or os.environ.get("NEWSLETTER_TEST_NORMAL_EXIT"):
+        return
+    if hasattr(config, "workerinput"):
+        # A pytest-xdist worker ends as execnet ends it (its results are sent to the main
+        # process, whose own exit status is the run's).
         return
     import sys
 

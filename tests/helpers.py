@@ -7,6 +7,7 @@ import email.parser
 import email.policy
 import email.utils
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,7 +50,14 @@ def outbox_pairs(folder: Path) -> Counter[tuple[str, str]]:
     parser = email.parser.BytesHeaderParser()
     for path in folder.glob("*.eml"):
         with path.open("rb") as f:
-            headers = parser.parse(f)
+            head = b""
+            # only the header block is read and parsed (the parser would read the body too)
+            while not re.search(rb"\r?\n\r?\n", head):
+                chunk = f.read(4096)
+                if not chunk:
+                    break
+                head += chunk
+        headers = parser.parsebytes(re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0] + b"\n\n")
         to = email.utils.parseaddr(str(headers["To"]))[1]
         pairs[(to, str(headers["X-Newsletter-Part"]))] += 1
     return pairs

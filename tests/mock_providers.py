@@ -13,6 +13,7 @@ import email.utils
 import hmac
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -46,6 +47,9 @@ class MockProvider:
     script: list[int] = field(default_factory=list)
     delay: float = 0.0
     delay_once: bool = True
+    #: when set to an Event: every request waits (up to 300 s) until it is set, so that a
+    #: test can show what happens while the provider has not answered, without timing it
+    hold: threading.Event | None = None
     #: the Retry-After of a scripted 429
     retry_after: int = 1
     received: list[Delivered] = field(default_factory=list)
@@ -93,7 +97,7 @@ class MockProvider:
     def addresses(self) -> list[str]:
         return [d.to for d in self.received]
 
-    def idle(self, timeout: float = 10.0) -> bool:
+    def idle(self, timeout: float = 120.0) -> bool:
         """Wait until no request is being handled (a killed client's request may still be)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -120,6 +124,8 @@ class MockProvider:
                 if self.keep:
                     self.bodies.append(request.get_data())
                 scripted = self.script.pop(0) if self.script else None
+            if self.hold is not None:
+                self.hold.wait(300)
             if self.delay:
                 delay = self.delay
                 if self.delay_once:
@@ -549,8 +555,13 @@ class FaultyFront:
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
+        self.holder: socket.socket | None = None
         if fault == "refuse":
-            self.server.server_close()  # nothing listens on the port now
+            # A port bound but not listening refuses connections, and no other server (a
+            # test running beside this one) can take it meanwhile.
+            self.server.server_close()
+            self.holder = refusing_socket()
+            self.port = self.holder.getsockname()[1]
             self.thread = None
         else:
             self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -564,6 +575,16 @@ class FaultyFront:
         if self.thread is not None:
             self.server.shutdown()
             self.server.server_close()
+        if self.holder is not None:
+            self.holder.close()
+
+
+def refusing_socket() -> socket.socket:
+    """A socket bound to a free port on 127.0.0.1 that never listens: connecting to it is
+    refused for as long as it stays open (close it when done)."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    return holder
 
 
 def _sigv4_valid(secret: str) -> bool:

@@ -50,8 +50,8 @@ def test_download_and_show_hold_tags_suppressions_and_consent(site_db: Site) -> 
     link = preferences_link(site, "kim@example.com").replace("&amp;", "&")
     # Her provider reported a complaint: nothing more goes to her.
     site.store.suppress("kim@example.com", "complained", source="postmark", detail="spam report")
-    page = requests.get(link, timeout=10)
-    mine = requests.post(page.url, data={"action": "download"}, timeout=10).json()
+    page = requests.get(link, timeout=60)
+    mine = requests.post(page.url, data={"action": "download"}, timeout=60).json()
     assert mine["tags"] == "vip;workshop-2025"
     assert [(s["reason"], s["source"], s["detail"]) for s in mine["suppressions"]] == [
         ("complained", "postmark", "spam report")
@@ -87,7 +87,7 @@ def test_an_erased_address_is_in_no_file(site: Site, how: str) -> None:
     queue_issue(site.store, site.config, ISSUE, list_name="readers", mode="sequence", every="1d")
     for address in ("ann.erased@example.com", "bob.kept@example.com"):
         assert site.post(email=address, first_name="X", consent="yes").status_code == 200
-        assert requests.post(site.confirmations()[address], timeout=10).status_code == 200
+        assert requests.post(site.confirmations()[address], timeout=60).status_code == 200
     site.send_due()
     assert {to for to, _ in outbox_pairs(site.config.outbox_path)} == {
         "ann.erased@example.com",
@@ -102,8 +102,8 @@ def test_an_erased_address_is_in_no_file(site: Site, how: str) -> None:
     files = files_holding(site.root, b"ann.erased@example.com")
     assert "newsletter.db-wal" in files or "newsletter.db" in files
     if how == "preferences page":
-        page = requests.get(link, timeout=10)
-        gone = requests.post(page.url, data={"action": "erase", "sure": "yes"}, timeout=10)
+        page = requests.get(link, timeout=60)
+        gone = requests.post(page.url, data={"action": "erase", "sure": "yes"}, timeout=60)
         assert gone.status_code == 200 and "erased" in gone.text
     else:
         out = site_cli(site, "subscribers", "remove", "--forget", "ann.erased@example.com")

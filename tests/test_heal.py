@@ -235,7 +235,7 @@ def test_postmark_mock_searches_the_default_stream_without_messagestream(
         key = mock.received[0].meta["batch"]
         url, head = f"{mock.url}/messages/outbound", {"X-Postmark-Server-Token": KEY}
         params = {"count": "500", "offset": "0", "metadata_batch": key}
-        plain = requests.get(url, params=params, headers=head, timeout=10).json()
+        plain = requests.get(url, params=params, headers=head, timeout=60).json()
         ours = requests.get(
             url, params={**params, "messagestream": "broadcast"}, headers=head, timeout=10
         ).json()

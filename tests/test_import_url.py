@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,8 +16,11 @@ from newsletter.issuefile import load_issue
 
 from .conftest import ARTICLES
 from .helpers import one_line_error, run_cli
+from .mock_providers import refusing_socket
 
 PAGE = (ARTICLES / "served-post.html").read_bytes()
+#: set when a test's server stops: the /slow page answers only then
+SLOW_RELEASED = threading.Event()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -42,7 +44,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif path == "/slow":
-            time.sleep(1.5)
+            # No answer until the test is over (the client's 0.3 s timeout is what is
+            # tested): an event, not a fixed sleep that a busy machine could outlast.
+            SLOW_RELEASED.wait(120)
             self._send(200, PAGE)
         elif path == "/guide.pdf":
             self._send(200, b"%PDF-1.7 ...", "application/pdf")
@@ -71,7 +75,9 @@ def site() -> Iterator[str]:
     server = _Server(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
+    SLOW_RELEASED.clear()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    SLOW_RELEASED.set()
     server.shutdown()
     server.server_close()
 
@@ -119,13 +125,12 @@ class socket_closed:  # noqa: N801 - used as a context manager
     """An address on 127.0.0.1 where nothing listens."""
 
     def __enter__(self) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        port = server.server_address[1]
-        server.server_close()
-        return f"http://127.0.0.1:{port}/post"
+        # bound, never listening: refused, and no server running beside this test takes it
+        self.holder = refusing_socket()
+        return f"http://127.0.0.1:{self.holder.getsockname()[1]}/post"
 
     def __exit__(self, *exc: object) -> None:
-        pass
+        self.holder.close()
 
 
 def test_fetch_page_library_call(site: str) -> None:

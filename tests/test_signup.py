@@ -177,10 +177,10 @@ def test_form_double_opt_in_consent_record_and_part_one(site_db: Site) -> None:
     site.send_due()
     assert site.parts_for("Reader@example.com") == []
     # A GET (a link scanner) only shows the button.
-    page = requests.get(link, timeout=10)
+    page = requests.get(link, timeout=60)
     assert page.status_code == 200 and "<button" in page.text and "Reader@example.com" in page.text
     assert site.status("Reader@example.com") == "pending"
-    done = requests.post(link, timeout=10)
+    done = requests.post(link, timeout=60)
     assert done.status_code == 200 and "You are subscribed" in done.text
     assert site.status("Reader@example.com") == "active"
     site.send_due()
@@ -191,7 +191,7 @@ def test_form_double_opt_in_consent_record_and_part_one(site_db: Site) -> None:
         == site.post(email="someone@example.com", consent="yes").text
     )
     # Pressing again is harmless.
-    again = requests.post(link, timeout=10)
+    again = requests.post(link, timeout=60)
     assert again.status_code == 200 and "confirmed already" in again.text
 
     # The consent record, shown and exported.
@@ -278,9 +278,9 @@ def test_bad_input_gets_a_readable_page(site: Site) -> None:
     assert huge.status_code == 413 and "Traceback" not in huge.text
     long = site.post(email="a" * 400 + "@example.com", consent="yes")
     assert long.status_code == 400 and "too long" in long.text
-    hosted = requests.get(f"{site.base}/subscribe/readers", timeout=10)
+    hosted = requests.get(f"{site.base}/subscribe/readers", timeout=60)
     assert hosted.status_code == 200 and 'action="' in hosted.text and CONSENT in hosted.text
-    assert requests.get(f"{site.base}/subscribe/no-such-list", timeout=10).status_code == 404
+    assert requests.get(f"{site.base}/subscribe/no-such-list", timeout=60).status_code == 404
     unknown = site.post("no-such-list", email="ok@example.com")
     assert unknown.status_code == 404 and "no list called" in unknown.text
     assert site.confirmations() == {}
@@ -293,14 +293,14 @@ def test_forged_and_expired_links_are_refused(site: Site, monkeypatch: pytest.Mo
     monkeypatch.setattr(itsdangerous.timed.time, "time", real)
     link = site.confirmations()["late@example.com"]
     for method in (requests.get, requests.post):
-        expired = method(link, timeout=10)
+        expired = method(link, timeout=60)
         assert expired.status_code == 410 and "expired" in expired.text
     assert site.status("late@example.com") == "pending"
     assert site.post(email="fresh@example.com", consent="yes").status_code == 200
     good = site.confirmations()["fresh@example.com"]
     forged = good[:-3] + ("aaa" if not good.endswith("aaa") else "bbb")
-    assert requests.post(forged, timeout=10).status_code == 400
-    assert requests.post(f"{site.base}/confirm/abc.def", timeout=10).status_code == 400
+    assert requests.post(forged, timeout=60).status_code == 400
+    assert requests.post(f"{site.base}/confirm/abc.def", timeout=60).status_code == 400
     assert site.status("fresh@example.com") == "pending"
 
 
@@ -370,7 +370,7 @@ def test_left_or_suppressed_addresses_are_not_silently_resubscribed(site_db: Sit
     site.send_due()
     assert site.parts_for("left@example.com") == []
     assert site.parts_for("new@example.com") == ["calmer-mornings-part-1"]
-    assert requests.post(links["left@example.com"], timeout=10).status_code == 200
+    assert requests.post(links["left@example.com"], timeout=60).status_code == 200
     assert site.status("left@example.com") == "active"
     site.send_due()
     assert site.parts_for("left@example.com") == ["calmer-mornings-part-1"]
@@ -394,47 +394,47 @@ def test_preferences_pause_lists_download_and_erase(site_db: Site) -> None:
     queue_issue(site.store, site.config, ISSUE, list_name="readers", mode="sequence", every="1d")
     site.send_due()
     link = preferences_link(site, "pat@example.com")
-    page = requests.get(link, timeout=10)
+    page = requests.get(link, timeout=60)
     assert page.status_code == 200 and page.url.startswith(f"{site.base}/preferences/")
     assert 'value="Pat"' in page.text
     url = page.url
     with site.store.begin() as conn:
         due_before = conn.scalar(select(Delivery.due_at).where(Delivery.part == 2))
-    paused = requests.post(url, data={"action": "pause", "pause": "2w"}, timeout=10)
+    paused = requests.post(url, data={"action": "pause", "pause": "2w"}, timeout=60)
     assert paused.status_code == 200 and "Paused" in paused.text
     with site.store.begin() as conn:
         due_after = conn.scalar(select(Delivery.due_at).where(Delivery.part == 2))
     assert due_after >= utcnow() + timedelta(days=13, hours=23) and due_after > due_before
-    data = requests.post(url, data={"action": "download"}, timeout=10)
+    data = requests.post(url, data={"action": "download"}, timeout=60)
     assert "attachment" in data.headers["Content-Disposition"]
     mine = data.json()
     assert mine["email"] == "pat@example.com" and mine["first_name"] == "Pat"
     assert mine["consent"][0]["method"] == "cli"
     assert [e["state"] for e in mine["emails"]] == ["sent", "scheduled"]
     # Leave the list: the remaining part is skipped.
-    requests.post(url, data={"action": "save", "first_name": "Patricia"}, timeout=10)
+    requests.post(url, data={"action": "save", "first_name": "Patricia"}, timeout=60)
     with site.store.begin() as conn:
         assert conn.scalar(select(Delivery.state).where(Delivery.part == 2)) == "skipped"
         assert conn.scalar(select(Subscriber.first_name)) == "Patricia"
     # A GET never erases; the POST does, keeping only the hash.
-    erase = requests.post(url, data={"action": "erase", "sure": "yes"}, timeout=10)
+    erase = requests.post(url, data={"action": "erase", "sure": "yes"}, timeout=60)
     assert erase.status_code == 200 and "erased" in erase.text
     assert site.status("pat@example.com") is None
     with site.store.begin() as conn:
         assert site.store.is_suppressed(conn, "pat@example.com") == "erased"
-    assert requests.get(url, timeout=10).status_code == 400
+    assert requests.get(url, timeout=60).status_code == 400
 
 
 def test_archive_shows_only_parts_sent_and_a_valid_feed(site: Site, tmp_path: Path) -> None:
     add_subscriber(site.store, "ann@example.com", first_name="Annabel", list_name="readers")
     queue_issue(site.store, site.config, ISSUE, list_name="readers", every="1d")
-    empty = requests.get(f"{site.base}/archive/", timeout=10)
+    empty = requests.get(f"{site.base}/archive/", timeout=60)
     assert empty.status_code == 200 and "Nothing has been sent yet" in empty.text
     site.send_due()
-    index = requests.get(f"{site.base}/archive/", timeout=10)
+    index = requests.get(f"{site.base}/archive/", timeout=60)
     assert "calmer-mornings/1/" in index.text and "calmer-mornings/2/" not in index.text
-    assert requests.get(f"{site.base}/archive/calmer-mornings/2/", timeout=10).status_code == 404
-    part = requests.get(f"{site.base}/archive/calmer-mornings/1/", timeout=10)
+    assert requests.get(f"{site.base}/archive/calmer-mornings/2/", timeout=60).status_code == 404
+    part = requests.get(f"{site.base}/archive/calmer-mornings/1/", timeout=60)
     assert part.status_code == 200 and "Annabel" not in part.text and "%%NL_" not in part.text
     email_html = next(
         m.get_body(("html",)).get_content() for m in outbox_messages(site.config.outbox_path)
@@ -444,7 +444,7 @@ def test_archive_shows_only_parts_sent_and_a_valid_feed(site: Site, tmp_path: Pa
     assert cta and cta.group(1) == "https://example.com/contact"
     assert cta.group(1) in part.text and "Book a free 15-minute call" in part.text
 
-    feed_xml = requests.get(f"{site.base}/archive/feed.xml", timeout=10)
+    feed_xml = requests.get(f"{site.base}/archive/feed.xml", timeout=60)
     assert feed_xml.headers["Content-Type"].startswith("application/atom+xml")
     parsed = feedparser.parse(feed_xml.content)
     assert not parsed.bozo, parsed.get("bozo_exception")
@@ -532,15 +532,15 @@ def test_a_pause_keeps_the_local_hour(site: Site) -> None:
     url = Signer.from_env(site.store.signing_secret()).preferences_url(
         site.base, sid, key=token_key(site.store, sid)
     )
-    assert requests.post(url, data={"action": "pause", "pause": "1w"}, timeout=10).ok
+    assert requests.post(url, data={"action": "pause", "pause": "1w"}, timeout=60).ok
     with site.store.begin() as conn:
         due = sorted(conn.scalars(select(Delivery.due_at).where(Delivery.state == "scheduled")))
     tokyo = [d.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Tokyo")) for d in due]
     assert len(due) == 2 and all(t.time() == dtime(9, 0) for t in tokyo), tokyo
     assert due[0] >= utcnow() + timedelta(days=7) and due[1] - due[0] == timedelta(days=1)
-    bad = requests.post(url, data={"action": "pause", "pause": "forever"}, timeout=10)
+    bad = requests.post(url, data={"action": "pause", "pause": "forever"}, timeout=60)
     assert bad.status_code == 400 and "expected one of" in bad.text
-    bad_tz = requests.post(url, data={"action": "save", "timezone": "Mars/Base"}, timeout=10)
+    bad_tz = requests.post(url, data={"action": "save", "timezone": "Mars/Base"}, timeout=60)
     assert bad_tz.status_code == 400 and "unknown time zone" in bad_tz.text
 
 
@@ -567,7 +567,7 @@ def test_the_confirmation_goes_out_through_the_configured_provider(
             link = re.search(r"http://\S+/confirm/[\w.-]+", sent.text)
             assert link and link.group(0) in sent.html
             assert sent.subject == "Please confirm: Get the series by email"
-            assert requests.post(link.group(0), timeout=10).status_code == 200
+            assert requests.post(link.group(0), timeout=60).status_code == 200
             assert site.status("pro@example.com") == "active"
             mock.script = [400]
             refused = site.post(email="later@example.com", consent="yes")
@@ -638,6 +638,6 @@ def test_brand_settings_reach_the_pages_styles_without_breaking_out(
         load_config(tmp_path / "newsletter.toml")  # refused where it enters
     toml = site_toml() + '[brand]\nprimary_color = "#aa3300"\n'
     for site in start_site(tmp_path, toml):
-        page = requests.get(f"{site.base}/subscribe/readers", timeout=10).text
+        page = requests.get(f"{site.base}/subscribe/readers", timeout=60).text
         assert "font: 17px/1.5 Georgia, 'Times New Roman', serif;" in page
         assert "#aa3300" in page and page.count("</style>") == 1

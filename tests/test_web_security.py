@@ -71,11 +71,11 @@ def _csp(r: requests.Response) -> dict[str, str]:
 def test_every_page_has_its_security_headers(web: dict) -> None:  # type: ignore[type-arg]
     base = web["base"]
     pages = {
-        "form": requests.get(f"{base}/subscribe/readers", timeout=10),
-        "preferences": requests.get(web["preferences"], timeout=10),
-        "unsubscribe": requests.get(web["unsubscribe"], timeout=10),
-        "archive": requests.get(f"{base}/archive/", timeout=10),
-        "missing list": requests.get(f"{base}/subscribe/nobody", timeout=10),
+        "form": requests.get(f"{base}/subscribe/readers", timeout=60),
+        "preferences": requests.get(web["preferences"], timeout=60),
+        "unsubscribe": requests.get(web["unsubscribe"], timeout=60),
+        "archive": requests.get(f"{base}/archive/", timeout=60),
+        "missing list": requests.get(f"{base}/subscribe/nobody", timeout=60),
     }
     for name, r in pages.items():
         assert r.headers["X-Content-Type-Options"] == "nosniff", name
@@ -94,7 +94,7 @@ def test_every_page_has_its_security_headers(web: dict) -> None:  # type: ignore
     for name in ("preferences", "unsubscribe", "form"):
         assert pages[name].headers["Cache-Control"] == "no-store", name
     assert "no-store" not in pages["archive"].headers.get("Cache-Control", "")
-    download = requests.post(web["preferences"], data={"action": "download"}, timeout=10)
+    download = requests.post(web["preferences"], data={"action": "download"}, timeout=60)
     assert download.status_code == 200 and download.json()["email"] == "ann@example.com"
     assert download.headers["Cache-Control"] == "no-store"
     assert download.headers["X-Content-Type-Options"] == "nosniff"
@@ -146,8 +146,8 @@ def test_anonymous_input_is_never_a_500(web: dict) -> None:  # type: ignore[type
         assert words in said, (name, said[:300])
     # a NUL in the page's own address or in a token page's form
     for r in (
-        requests.post(f"{base}/subscribe/read%00ers", data={"email": "x@example.com"}, timeout=10),
-        requests.get(f"{base}/archive/x%00y/", timeout=10),
+        requests.post(f"{base}/subscribe/read%00ers", data={"email": "x@example.com"}, timeout=60),
+        requests.get(f"{base}/archive/x%00y/", timeout=60),
         requests.post(
             web["preferences"], data={"action": "save", "first_name": "A\x00nn"}, timeout=10
         ),
