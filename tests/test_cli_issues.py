@@ -272,3 +272,19 @@ def test_commands_outside_a_newsletter_folder_say_which_database(
     monkeypatch.delenv("NEWSLETTER_DATABASE_URL")
     assert run("init", ".").exit_code == 0
     assert CliRunner().invoke(cli, ["status"]).stderr == ""
+
+
+def test_the_import_outline_shows_brackets_as_written(workdir: Path) -> None:
+    """A title and lines with [square brackets]: the import's report and its numbered
+    outline show them as the article has them, without escape backslashes."""
+    Path("notes.md").write_text(
+        "# Notes [draft]\n\nA first paragraph with [square brackets] in it, long enough to be "
+        "read as the body of the article by the importer.\n\n## Second [part]\n\nMore words "
+        "about the [thing] that matters, so that the outline has a second row with brackets.\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["import", "notes.md"])
+    assert result.exit_code == 0, result.output
+    assert "\\[" not in result.output
+    assert "title   Notes [draft]" in result.output
+    assert "heading: Second [part]" in result.output

@@ -82,7 +82,6 @@ def import_cmd(
     the file before queueing it. When the importer got the article's bounds or its
     title wrong, run it again with --start, --end or --title.
     """
-    from rich.markup import escape
 
     from ..errors import InputError
     from ..i18n import missing_catalogue
@@ -131,7 +130,7 @@ def import_cmd(
     _print_outline(report.article.outline)
     for note in report.article.notes:
         if not is_drop_note(note):
-            console().print(f"  {escape(note)}")
+            console().print(f"  {note}")
     console().print(
         f"Next: review {report.path}, then 'newsletter split {report.path}'. Wrong start, "
         f"end or title? 'newsletter import --review {report.path} --start LINE|TEXT'."
@@ -140,12 +139,11 @@ def import_cmd(
 
 def _print_outline(rows: list[Any]) -> None:
     """The numbered outline: each kept block and dropped line, by the source's line."""
-    from rich.markup import escape
 
     for row in rows:
         number = f"{row.line:>5}" if row.line else "    -"
         what = row.what if len(row.what) <= 110 else row.what[:109] + "…"
-        console().print(f"  {number}  {row.status:<7} {escape(what)}")
+        console().print(f"  {number}  {row.status:<7} {what}")
 
 
 @click.command("split")
