@@ -61,7 +61,7 @@ def _load(text: str) -> lxml_html.HtmlElement | None:
 
 
 def _words_of(text: str) -> str:
-    return " ".join(words(text.lower()))
+    return " ".join(words(text.lower())) if not text.isspace() else ""
 
 
 def _kept_lines(title: str, blocks: list[Block]) -> set[str]:
