@@ -9,6 +9,7 @@ import email.policy
 import os
 import queue
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -172,9 +173,9 @@ def first_line(proc: subprocess.Popen[str]) -> str:
 
 def serve_and_look(line: str, cwd: Path, env: dict[str, str]) -> None:
     """`newsletter preview ISSUE`: started, its part 1 fetched like a browser would, stopped."""
+    # no shell between: terminate() must reach the server itself, not leave it running
     proc = subprocess.Popen(
-        f"{line} --port 0",
-        shell=True,
+        [*shlex.split(line), "--port", "0"],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

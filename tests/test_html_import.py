@@ -182,3 +182,32 @@ def test_the_page_language_is_the_article_language(tmp_path: Path) -> None:
     )
     page.write_text(no_lang, encoding="utf-8")
     assert import_file(page).language == "fr-FR"
+
+
+def test_a_tag_managers_hidden_frame_is_no_embed(tmp_path: Path) -> None:
+    """Google Tag Manager's ``<noscript><iframe width=0 height=0 style=display:none>`` and
+    a one-pixel analytics frame are the site's trackers, not the author's embeds: no "See it
+    online" line and no note saying one was kept; the author's video still is."""
+    page = tmp_path / "post.html"
+    page.write_text(
+        '<!doctype html><html lang="en"><head><title>Saying no kindly</title></head><body>'
+        '<noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-5HBJC2K" '
+        'height="0" width="0" style="display:none;visibility:hidden"></iframe></noscript>'
+        "<article><h1>Saying no kindly</h1><p>Boundaries protect the relationship as much "
+        "as they protect you, and a short, warm no is easier to hear than a long one.</p>"
+        '<iframe src="https://stats.example-analytics.com/px?site=42" width="1" height="1">'
+        "</iframe>"
+        '<p><iframe width="560" height="315" src="https://www.youtube.com/embed/abc123XYZ78">'
+        "</iframe></p><p>Keep it short and warm, and say it once, early, before the tension "
+        "rises and everyone is tired.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    article = import_file(page)
+    kept = [n for n in article.notes if "kept as a link" in n]
+    assert kept == [
+        "embedded iframe kept as a link: Watch the video: "
+        "https://www.youtube.com/watch?v=abc123XYZ78"
+    ]
+    text = "\n".join(b.text() for b in article.blocks)
+    assert "googletagmanager" not in text and "example-analytics" not in text
+    assert "https://www.youtube.com/watch?v=abc123XYZ78" in text

@@ -131,9 +131,27 @@ def _drop(el: lxml_html.HtmlElement) -> None:
         el.drop_tree()  # keeps the tail text
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def _unseen(el: lxml_html.HtmlElement) -> bool:
+    """A frame no reader sees on the page: hidden, zero or one pixel in size, or inside
+    ``<noscript>`` (a tag manager's or an analytics service's, not the author's)."""
+    sizes = [str(el.get(side, "")).strip().removesuffix("px") for side in ("width", "height")]
+    return (
+        el.get("hidden") is not None
+        or bool(_HIDDEN_STYLE.search(el.get("style", "")))
+        or any(size in ("0", "1") for size in sizes)
+        or any(a.tag == "noscript" for a in el.iterancestors())
+    )
+
+
 def _media(root: lxml_html.HtmlElement, notes: list[str]) -> None:
     for el in list(root.iter("iframe", "video", "embed", "object")):
         if el.getparent() is None or any(a.tag in ("video", "object") for a in el.iterancestors()):
+            continue
+        if _unseen(el):
+            _drop(el)
             continue
         url = _embed_url(el)
         if not is_http_url(url):
