@@ -185,6 +185,17 @@ def run_forever(
     )
 
     busy_waits: list[float] = []  # the backoff while the database stays busy
+    # APScheduler 3's shutdown(wait=True) holds the job stores' lock while it waits for the
+    # running jobs; a job adding a job then would wait for it forever (`run` hung on SIGTERM
+    # when the signal came as `wake` rescheduled itself). Jobs reschedule under this lock,
+    # and only until the scheduler is closing.
+    rescheduling = threading.Lock()
+    closing = threading.Event()
+
+    def wake_at(when: datetime) -> None:
+        with rescheduling:
+            if not closing.is_set():
+                sched.add_job(wake, "date", run_date=when, id="wake", replace_existing=True)
 
     def wake() -> None:
         try:
@@ -196,8 +207,7 @@ def run_forever(
             busy_waits.append(min(2.0 ** len(busy_waits), poll.total_seconds(), 30.0))
             log.warning("the database is busy; sending again in %.0f s", busy_waits[-1])
             if not stop.is_set():
-                later = datetime.now(UTC) + timedelta(seconds=busy_waits[-1])
-                sched.add_job(wake, "date", run_date=later, id="wake", replace_existing=True)
+                wake_at(datetime.now(UTC) + timedelta(seconds=busy_waits[-1]))
             return
         busy_waits.clear()
         if on_report:
@@ -214,7 +224,7 @@ def run_forever(
         when = now + poll
         if nxt is not None:
             when = min(when, max(nxt.replace(tzinfo=UTC), now + timedelta(seconds=1)))
-        sched.add_job(wake, "date", run_date=when, id="wake", replace_existing=True)
+        wake_at(when)
 
     def beat() -> None:
         sender.heartbeat(force=True)
@@ -234,9 +244,7 @@ def run_forever(
             log.warning("settling lost answers: %s", why)
             return
         if any(r.resend or r.same_key for r in done) and not stop.is_set():
-            sched.add_job(
-                wake, "date", run_date=datetime.now(UTC), id="wake", replace_existing=True
-            )
+            wake_at(datetime.now(UTC))
         for r in done:
             if (r.sent or r.resend or r.same_key) and on_event:
                 on_event(
@@ -344,6 +352,8 @@ def run_forever(
         stop.wait()
     finally:
         sender.stop.set()
+        with rescheduling:
+            closing.set()
         sched.shutdown(wait=True)
         mailer.close()
     if failures:
