@@ -100,7 +100,7 @@ def missing_catalogue(language: str) -> str:
 
 @cache
 def direction(language: str) -> str:
-    """"rtl" for a language written right to left (Arabic, Hebrew, Persian, Urdu...),
+    """ "rtl" for a language written right to left (Arabic, Hebrew, Persian, Urdu...),
     else "ltr"."""
     from babel import Locale, UnknownLocaleError
 

@@ -10,7 +10,7 @@ import re
 import jinja2
 from markupsafe import Markup
 
-from . import i18n
+from . import i18n, templatecache
 from .config import Config
 from .resources import templates_dir
 
@@ -39,6 +39,7 @@ def environment(config: Config, language: str = "") -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
+        bytecode_cache=templatecache.COMPILED,
     )
     env.filters["css"] = css
     env.globals["language"] = language or config.brand.language

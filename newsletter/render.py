@@ -20,7 +20,7 @@ import jinja2
 import mjml
 from markupsafe import Markup, escape
 
-from . import i18n
+from . import i18n, templatecache
 from .blocks import Inline
 from .config import GREETING_FALLBACK, Brand, Config, SeriesStyle
 from .errors import NewsletterError
@@ -127,6 +127,7 @@ class Renderer:
             # no stat() of every template on every lookup.
             auto_reload=False,
             extensions=["jinja2.ext.i18n"],
+            bytecode_cache=templatecache.COMPILED,
         )
         self.env.filters["inline"] = inline_html
         #: seconds spent in MJML compilation by the last render_series call

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
@@ -620,8 +621,9 @@ def test_unknown_batches_are_settled_with_the_providers_evidence(
             tmp_path, server, monkeypatch, 3, batch_size=2, max_error_rate=1.0
         )
         sender.provider.timeout = 0.5  # type: ignore[attr-defined]
-        server.delay, server.delay_once = 1.0, False
+        server.hold = threading.Event()  # no answer before the sender has given up on it
         assert sender.send_due().unknown == 4
+        server.hold.set()
         first, second = ledger.unknown_batches(store)
         flask_app, token = create_desk(store, cfg)
         client = flask_app.test_client()
@@ -652,7 +654,6 @@ def test_unknown_batches_are_settled_with_the_providers_evidence(
             data={"csrf": csrf, "answer": "resend"},
         )
         assert twice.status_code == 400 and "not unknown" in twice.get_data(as_text=True)
-        server.delay = 0.0
         assert sender.send_due(utcnow() + timedelta(minutes=1)).sent == 2
         counts = ledger.status(store)[0].counts
         assert counts["sent"] == 4 and counts["unknown"] == 0

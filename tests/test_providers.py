@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -690,8 +691,9 @@ def test_settling_unknown_batches_one_by_one(
             tmp_path, server, monkeypatch, 3, batch_size=2, max_error_rate=1.0
         )
         sender.provider.timeout = 0.5  # type: ignore[attr-defined]
-        server.delay, server.delay_once = 1.0, False
+        server.hold = threading.Event()  # no answer before the sender has given up on it
         assert sender.send_due().unknown == 4
+        server.hold.set()
         first, second = ledger.unknown_batches(store)
         assert (first.size, second.size) == (2, 2)
         env = {"NEWSLETTER_DATABASE_URL": cfg.db_url}
@@ -712,7 +714,6 @@ def test_settling_unknown_batches_one_by_one(
         code, out = resume("--batch", str(second.id), "--were-sent")
         assert code == 1 and "is settled, not unknown" in out
         assert resume("--were-sent")[0] == 2, "--were-sent needs --batch"
-        server.delay = 0.0
         assert sender.send_due(utcnow() + timedelta(minutes=1)).sent == 2
         counts = ledger.status(store)[0].counts
         assert counts["sent"] == 4 and counts["unknown"] == 0

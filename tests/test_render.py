@@ -403,3 +403,28 @@ def test_text_part_puts_a_figure_caption_on_its_own_line(workdir: Path, config: 
     # and the HTML shows it under the image, as its own line
     html = "".join(r.html for r in rendered)
     assert "Nights can feel very long.</p>" in html.split("window.jpg", 1)[1][:3000]
+
+
+def test_compiled_templates_are_kept_yet_follow_their_source_and_options(tmp_path: Path) -> None:
+    """Environments share compiled templates (a Renderer per series, pages per language);
+    a template compiled with escaping is never served to one without, and an edit shows."""
+    import jinja2
+
+    from newsletter import templatecache
+
+    (tmp_path / "a.html").write_text("{{ x }}")
+
+    def render(**options: object) -> str:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(tmp_path)),
+            bytecode_cache=templatecache.COMPILED,
+            **options,  # type: ignore[arg-type]
+        )
+        return env.get_template("a.html").render(x="<b>")
+
+    assert render(autoescape=True) == "&lt;b&gt;"
+    assert render(autoescape=False) == "<b>"
+    assert render(autoescape=True) == "&lt;b&gt;"
+    (tmp_path / "a.html").write_text("[{{ x }}]")
+    assert render(autoescape=True) == "[&lt;b&gt;]"
+    assert render(autoescape=jinja2.select_autoescape(["txt"])) == "[<b>]"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 
 from newsletter.cli import cli
-from newsletter.store import Store
+from newsletter.store import Store, db
 from newsletter.store.models import Base
 
 from .helpers import outbox_pairs
@@ -19,8 +21,11 @@ from .helpers import outbox_pairs
 
 def test_migrations_match_the_models(db_url: str) -> None:
     """A model change without its Alembic migration fails here."""
-    Store(db_url).close()
     engine = create_engine(db_url)
+    with engine.begin() as conn:  # every migration, as an older version's database gets them
+        cfg = db.alembic_config(db_url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
     with engine.connect() as conn:
         context = MigrationContext.configure(
             conn,
@@ -31,6 +36,85 @@ def test_migrations_match_the_models(db_url: str) -> None:
             },
         )
         assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def _schema(url: str) -> dict[str, Any]:
+    """Every table's columns, keys, indexes (with a partial index's condition), unique and
+    check constraints, its triggers (and PostgreSQL's trigger functions), which tables never
+    give an id again (SQLite's AUTOINCREMENT), as the database reports them."""
+    engine = create_engine(url)
+    seen = inspect(engine)
+
+    def options(found: dict[str, object]) -> list[tuple[str, str]]:
+        return sorted((k, str(v)) for k, v in dict(found or {}).items())  # type: ignore[call-overload]
+
+    schema = {
+        table: {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                for c in seen.get_columns(table)
+            ],
+            "primary key": seen.get_pk_constraint(table)["constrained_columns"],
+            "foreign keys": sorted(
+                (tuple(f["constrained_columns"]), f["referred_table"], options(f["options"]))
+                for f in seen.get_foreign_keys(table)
+            ),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), i["unique"], options(i["dialect_options"]))
+                for i in seen.get_indexes(table)
+            ),
+            "unique": sorted(
+                (u["name"], tuple(u["column_names"])) for u in seen.get_unique_constraints(table)
+            ),
+            "checks": sorted((c["name"], c["sqltext"]) for c in seen.get_check_constraints(table)),
+        }
+        for table in seen.get_table_names()
+    }
+    with engine.connect() as conn:  # what the inspector does not show
+        if conn.dialect.name == "sqlite":
+            made = conn.exec_driver_sql("SELECT type, name, sql FROM sqlite_master").all()
+            schema["triggers"] = {n: " ".join(sql.split()) for t, n, sql in made if t == "trigger"}
+            schema["autoincrement"] = {n for t, n, sql in made if "AUTOINCREMENT" in (sql or "")}
+        else:
+            schema["triggers"] = dict(
+                conn.exec_driver_sql(
+                    "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal"
+                ).all()
+            )
+            schema["functions"] = dict(
+                conn.exec_driver_sql(
+                    "SELECT proname, prosrc FROM pg_proc p JOIN pg_namespace n"
+                    " ON n.oid = p.pronamespace WHERE n.nspname = 'public'"
+                ).all()
+            )
+    engine.dispose()
+    return schema
+
+
+def test_a_new_database_gets_the_schema_the_migrations_build(db_url: str) -> None:
+    """A new database is made from the models and stamped (Alembic's cookbook): the same
+    tables, columns, keys and indexes as running every migration from the first."""
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        cfg = db.alembic_config(db_url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    migrated = _schema(db_url)
+    assert len(migrated["triggers"]) >= 3, "the part counters' triggers"
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+        for name in migrated.get("functions", {}):
+            conn.exec_driver_sql(f"DROP FUNCTION {name}")
+    engine.dispose()
+    db._upgraded.clear()
+    Store(db_url).close()  # a new database, as a first run opens it
+    assert set(migrated) > {"deliveries", "subscribers", "alembic_version"}
+    assert _schema(db_url) == migrated
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert db.current_revisions(conn) == {db.script_head()}
     engine.dispose()
 
 

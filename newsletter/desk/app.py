@@ -21,6 +21,7 @@ import jinja2
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from .. import templatecache
 from ..config import SECRET_ENV, Config
 from ..errors import NewsletterError
 from ..resources import templates_dir
@@ -56,6 +57,7 @@ class Desk:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            bytecode_cache=templatecache.COMPILED,
         )
 
     def rendered(self, path: Path) -> tuple[Any, list[Any]]:

@@ -13,7 +13,8 @@ How the database is reached, in layers, each using only those above it:
    (``open_current``), which starts without importing SQLAlchemy.
 2. :mod:`.db`: the SQLAlchemy engine (SQLite's pragmas, PostgreSQL's plan mode, no
    parameters in errors) and the schema brought up to date by Alembic when
-   :mod:`.direct` finds it behind.
+   :mod:`.direct` finds it behind, or made from :mod:`.models` (with :mod:`.triggers`)
+   and stamped when the database is new.
 3. :mod:`.core`: ``Store``, the one object the rest of the application holds: its engine,
    transactions (``begin``), ``report()`` (a ``Db`` over the engine's own connection, for
    :mod:`.report`'s plain SQL), and the few tables every role shares (lists, suppressions,

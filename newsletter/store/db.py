@@ -122,12 +122,32 @@ def upgrade(engine: Engine) -> None:
         try:
             with engine.connect() as conn:
                 head = script_head()
-                if head is None or current_revisions(conn) != {head}:
+                revisions = current_revisions(conn)
+                if head is not None and not revisions and not inspect(conn).get_table_names():
+                    _create(conn, key)
+                elif head is None or revisions != {head}:
                     _migrate(conn, key)
                 conn.commit()
         except DatabaseError as exc:  # unreachable, locked, not a database at all ...
             raise StoreError(f"cannot open the database {_safe(key)}: {exc.orig}") from None
         _upgraded.add(key)
+
+
+def _create(conn: Connection, url: str) -> None:
+    """A new, empty database: the models' schema made in one step and stamped with the
+    newest revision, as Alembic's cookbook builds a database from scratch (the migrations
+    are for databases an older version made; ``tests/test_store.py`` checks that both ways
+    give the same schema). A tenth of the time of running every migration on SQLite."""
+    from alembic import command
+
+    from .models import Base
+
+    conn.rollback()  # (the look at the tables above began one)
+    with conn.begin():
+        Base.metadata.create_all(conn)
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, "head")
 
 
 def _migrate(conn: Connection, url: str) -> None:

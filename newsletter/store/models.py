@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    Connection,
     DateTime,
     ForeignKey,
     Index,
@@ -18,11 +19,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from . import triggers
 from .states import CampaignStatus, DeliveryState, MembershipStatus, SubscriberStatus
 
 
@@ -336,7 +339,7 @@ class SendEvidence(Base):
 
 class PartCount(Base):
     """What each part did, kept as counters (one row per part): its deliveries by state,
-    kept by database triggers in the transaction that changes a delivery (migration 0010),
+    kept by database triggers in the transaction that changes a delivery (:mod:`.triggers`),
     and what the providers' events said (delivered, bounced, complained, unsubscribed),
     counted in the webhook's transaction; ``status`` reads them at any list size."""
 
@@ -387,3 +390,10 @@ class Confirmation(Base):
         Index("ix_confirmations_subscriber", "subscriber_id"),
         {"sqlite_autoincrement": True},
     )
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _make_triggers(_metadata: object, connection: Connection, **_kw: object) -> None:
+    """A new database's tables come with the part counters' triggers."""
+    for sql in triggers.statements(connection.dialect.name):
+        connection.exec_driver_sql(sql)
