@@ -143,8 +143,9 @@ def test_a_refusal_before_accepting_heals_without_a_pause(
             mock.script, mock.retry_after = [429], 3600
         elif fault == "500":
             mock.script = [500]
-        else:
-            mock.script = [int(fault)] * 6  # more than urllib3's retries
+        else:  # more refusals than the retries in the request (each 429 says: 1 s)
+            cfg.providers[name]["retries"] = 1
+            mock.script = [int(fault)] * 2
         sender = Sender(store, get_provider(cfg), cfg)
         first = sender.send_due()
         assert first.paused == [] and ledger.status(store)[0].status == "active"
