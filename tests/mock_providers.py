@@ -77,7 +77,7 @@ class MockProvider:
         self.app.add_url_rule("/<path:path>", "any", self._wrap(handler), methods=["POST"])
         self.app.add_url_rule("/<path:path>", "log", self._log, methods=["GET"])
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property
@@ -564,7 +564,9 @@ class FaultyFront:
             self.port = self.holder.getsockname()[1]
             self.thread = None
         else:
-            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+            self.thread = threading.Thread(
+                target=self.server.serve_forever, args=(0.05,), daemon=True
+            )
             self.thread.start()
 
     @property

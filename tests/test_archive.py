@@ -162,7 +162,7 @@ def site(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         return response
 
     server.app = app
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     queue_issue(store, cfg, ISSUE, list_name="readers", every="1d")
     send(store, cfg, utcnow())
     try:

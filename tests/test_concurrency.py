@@ -114,7 +114,7 @@ def _timing_site(root: Path, mock: MockProvider) -> Iterator[tuple[str, Store, S
         store.list_id(conn, "readers", create=True)
     app = create_app(store, cfg)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", store, app.extensions[SITE_KEY]
     finally:

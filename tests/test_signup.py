@@ -109,7 +109,7 @@ def start_site(root: Path, toml: str) -> Iterator[Site]:
     with store.begin() as conn:
         store.list_id(conn, "readers", create=True)
     server = make_server("127.0.0.1", 0, create_app(store, cfg), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     cfg.web.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         yield Site(cfg.web.base_url, store, cfg, root)

@@ -70,7 +70,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(blog_dir))
     blog_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     for s in (app_server, blog_server):
-        threading.Thread(target=s.serve_forever, daemon=True).start()
+        threading.Thread(target=s.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield {
             "toml": str(toml),

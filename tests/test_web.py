@@ -46,7 +46,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str,
     ]
     import_csv(store, write_csv(tmp_path / "s.csv", rows), list_name="r")
     server = make_server("127.0.0.1", 0, create_app(store, "Calm Practice"), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     cfg.web.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         yield cfg.web.base_url, store, cfg
@@ -450,7 +450,7 @@ def sns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
         return "<ConfirmSubscriptionResponse/>"
 
     aws_server = make_server("127.0.0.1", 0, aws, threaded=True)
-    threading.Thread(target=aws_server.serve_forever, daemon=True).start()
+    threading.Thread(target=aws_server.serve_forever, args=(0.05,), daemon=True).start()
     local = f"http://127.0.0.1:{aws_server.server_address[1]}"
     monkeypatch.setenv("SES_WEBHOOK_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:ses-events")
     store = Store(f"sqlite:///{tmp_path / 'ses.db'}")
@@ -468,7 +468,7 @@ def sns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     strict = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
     lenient = make_server("127.0.0.1", 0, create_app(store, "Calm", hooks), threaded=True)
     for s in (strict, lenient):
-        threading.Thread(target=s.serve_forever, daemon=True).start()
+        threading.Thread(target=s.serve_forever, args=(0.05,), daemon=True).start()
 
     def message(kind: str, version: str = "2", **fields: str) -> dict[str, str]:
         m = {
@@ -620,7 +620,7 @@ def test_the_wsgi_app_reads_newsletter_config_and_unsubscribes(
     sys.modules.pop("newsletter.web.wsgi", None)
     wsgi = importlib.import_module("newsletter.web.wsgi")
     server = make_server("127.0.0.1", 0, wsgi.app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         with store.begin() as conn:
@@ -671,7 +671,7 @@ def test_a_mailgun_token_is_accepted_once_on_every_database(
     monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", "mg-signing-key")
     store = Store(db_url)
     server = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/mailgun"
     try:
         first = mailgun_body("ann@example.com", "failed")
@@ -697,7 +697,7 @@ def webhook_server(db_url: str) -> Iterator[tuple[str, Store]]:
     """`newsletter serve` on ``db_url``: its webhooks' address and the store."""
     store = Store(db_url)
     server = make_server("127.0.0.1", 0, create_app(store, "Calm"), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/webhooks", store
     finally:

@@ -37,7 +37,7 @@ def web(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     server = make_server("127.0.0.1", 0, lambda env, start: [], threaded=True)
     cfg.web.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     server.app = create_app(store, cfg)  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     queue_issue(
         store,
         cfg,
@@ -221,7 +221,7 @@ def test_the_pages_work_under_their_csp_in_a_browser(  # type: ignore[no-untyped
     cfg.lists["readers"] = cfg.list_settings("readers")
     cfg.lists["readers"].double_opt_in = False
     server.app = create_app(store, cfg)  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     queue_issue(
         store, cfg, REPO / "issues" / "calmer-mornings.md", list_name="readers", start="now"
     )
