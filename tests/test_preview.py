@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ def preview(tmp_path: Path) -> Iterator[tuple[PreviewServer, Path]]:
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A full-page picture of what the test checked, for a person to look at, where
+    $NEWSLETTER_TEST_SCREENSHOTS is set (a long page costs Chromium about 1.5 s of CPU)."""
+    if not os.environ.get("NEWSLETTER_TEST_SCREENSHOTS"):
+        return
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
