@@ -309,6 +309,10 @@ def same_words(a: str, b: str, *, prefix: bool = False) -> bool:
     return wa[: len(wb)] == wb if prefix and wb else wa == wb
 
 
+#: the arrows an author writes before a line that is a call to action ("👉 Book a session")
+CTA_MARKERS = ("👉", "➡️", "➡", "→")
+
+
 @dataclass(frozen=True)
 class CallToAction(Block):
     """A line that asks the reader to act: a link when it has a URL, and the part's

@@ -13,7 +13,7 @@ from .blocks import Article, CallToAction, Heading, Image, ListBlock, asks_to_ac
 from .config import Config
 from .errors import InputError, NewsletterError
 from .fetch import is_http_url
-from .importers import MAX_TEXT_BYTES, import_source, outline
+from .importers import MAX_TEXT_BYTES, outline
 from .importers.embeds import localise
 from .importers.links import is_share_link
 from .issuefile import (
@@ -81,6 +81,8 @@ def import_article(
 
     The issue file says the article's language: the one the source declares, else
     ``language`` (``[series] language``), else the one its text is in."""
+    from .importers.source import import_source  # (the extractor: loaded when importing)
+
     _check_options(url=url, cta_url=cta_url, title=title)
     fetching = (config or Config()).fetch
     article = import_source(

@@ -150,6 +150,10 @@ def poll_quietly(
     """For `run` and `send-due`: poll due feeds; whatever goes wrong is said, never raised,
     so that a feed never stops the sending."""
     try:
+        from ..store import feeds as records
+
+        if not records.all_feeds(store):
+            return FeedReport()  # (no feed: the feed reader and the extractor stay unloaded)
         from .poll import poll_due_feeds  # inside: even a broken install never stops sending
 
         report = poll_due_feeds(config, store, now or utcnow())

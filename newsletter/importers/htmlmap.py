@@ -17,6 +17,7 @@ from bs4.element import NavigableString
 from lxml import etree
 
 from ..blocks import (
+    CTA_MARKERS,
     Block,
     Code,
     Heading,
@@ -36,7 +37,6 @@ from ..blocks import (
 )
 from .embeds import LINK_ATTR
 
-CTA_MARKERS = ("👉", "➡️", "➡", "→")
 #: a paragraph that was the author's button (a link styled as one) carries this attribute
 BUTTON_ATTR = "data-newsletter-button"
 #: an image's details the extractor does not keep (caption, width) are found by this title

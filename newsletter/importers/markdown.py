@@ -16,6 +16,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
 from ..blocks import (
+    CTA_MARKERS,
     Article,
     Block,
     CallToAction,
@@ -40,7 +41,6 @@ from ..i18n import normalise
 from .clutter import cut_at_title, drop_tail, sign_off
 from .embeds import LABELS, localise
 from .frontmatter import ISSUE_FIELDS, date_text, read_front_matter
-from .html import CTA_MARKERS, html_blocks
 
 _HTML_TAG = re.compile(r"^<(/?)([a-zA-Z][\w-]*)\b([^>]*?)/?>$", re.S)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
@@ -141,6 +141,8 @@ class _Inline:
                 html.unescape(next(g for g in href.groups() if g is not None)) if href else None
             )
         elif name == "img" and not closing:
+            from .html import html_blocks  # (lxml and the extractor: only when needed)
+
             self.images.extend(b for b in html_blocks(raw, []) if isinstance(b, Image))
 
     def _add(self, text: str) -> None:
@@ -222,6 +224,8 @@ class _Walker:
 
     def _raw_html(self, chunks: list[str], line: int, out: list[Block]) -> None:
         """Raw HTML (cards, galleries, embeds) read by the HTML importer, noted."""
+        from .html import html_blocks  # (lxml and the extractor: only when needed)
+
         raw = "".join(chunks)
         notes: list[str] = []
         blocks = html_blocks(raw, notes)
