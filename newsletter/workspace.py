@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import DEFAULT_TOML
+from .configfile import DEFAULT_TOML
 from .resources import examples_dir
 
 TEMPLATES_README = """\

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
-from newsletter.config import DEFAULT_TOML, Config, ProviderName, load_config
+from newsletter.config import Config, ProviderName, load_config
+from newsletter.configfile import DEFAULT_TOML
 from newsletter.errors import NewsletterError
 from newsletter.providers import PROVIDERS
 
@@ -150,7 +151,7 @@ def test_every_command_is_in_the_readme() -> None:
 def test_init_writes_each_setting_at_its_default_or_its_example(tmp_path: Path) -> None:
     """DEFAULT_TOML is generated from the settings: uncommented, every line gives the
     setting's default, or the example shown in its place (a placeholder is no default)."""
-    from newsletter.config import all_settings, default_of
+    from newsletter.configfile import all_settings, default_of
 
     uncommented = re.sub(r"^# ?(\w+ = |\[)", r"\1", DEFAULT_TOML, flags=re.M)
     (tmp_path / "newsletter.toml").write_text(uncommented)

@@ -21,7 +21,8 @@ from pathlib import Path
 import click
 
 from newsletter.cli import cli
-from newsletter.config import all_settings, default_of, load_config, toml_value
+from newsletter.config import load_config
+from newsletter.configfile import all_settings, default_of, toml_value
 from newsletter.providers import PROVIDERS
 from newsletter.providers.http import SETTINGS, HttpProvider
 
