@@ -118,6 +118,42 @@ def test_a_new_database_gets_the_schema_the_migrations_build(db_url: str) -> Non
     engine.dispose()
 
 
+def test_a_database_holding_other_tables_is_migrated(db_url: str) -> None:
+    """A database shared with another application's table (no revision of ours) takes the
+    migrations, and the other table is left alone."""
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE other_app (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql("INSERT INTO other_app (id) VALUES (7)")
+    Store(db_url).close()
+    with engine.connect() as conn:
+        assert db.current_revisions(conn) == {db.script_head()}
+        assert conn.exec_driver_sql("SELECT id FROM other_app").scalar() == 7
+    engine.dispose()
+
+
+def test_a_first_start_stopped_halfway_leaves_nothing_behind(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a new database is being made: no table is left, and the next start
+    makes it whole."""
+    from alembic import command as alembic_command
+
+    def interrupted(*_args: object, **_kw: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(alembic_command, "stamp", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            Store(db_url)
+    db.dispose_all()
+    engine = create_engine(db_url)
+    assert inspect(engine).get_table_names() == []
+    Store(db_url).close()
+    assert {"deliveries", "subscribers", "part_counts"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
 def test_reopening_keeps_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'n.db'}"
     store = Store(url)
