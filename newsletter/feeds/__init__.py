@@ -152,11 +152,12 @@ def poll_quietly(
     try:
         from ..store import feeds as records
 
-        if not records.all_feeds(store):
+        feeds = records.all_feeds(store)
+        if not feeds:
             return FeedReport()  # (no feed: the feed reader and the extractor stay unloaded)
         from .poll import poll_due_feeds  # inside: even a broken install never stops sending
 
-        report = poll_due_feeds(config, store, now or utcnow())
+        report = poll_due_feeds(config, store, now or utcnow(), feeds)
     except Exception as exc:  # a feed must never stop the sending
         log.exception("polling feeds failed")
         say(f"feeds: polling failed: {type(exc).__name__}: {' '.join(str(exc).split())}")

@@ -27,10 +27,13 @@ from .state import Approve, EntryState, FeedInfo, FeedReport, FeedResult, Fetch,
 log = logging.getLogger("newsletter.feeds")
 
 
-def poll_due_feeds(config: Config, store: Store, now: datetime) -> FeedReport:
-    """Poll every feed whose interval has passed (``now``: naive UTC)."""
+def poll_due_feeds(
+    config: Config, store: Store, now: datetime, feeds: list[FeedInfo] | None = None
+) -> FeedReport:
+    """Poll every feed (of ``feeds``, read already; else of the store) whose interval has
+    passed (``now``: naive UTC)."""
     report = FeedReport()
-    for feed in records.all_feeds(store):
+    for feed in records.all_feeds(store) if feeds is None else feeds:
         if feed.next_poll_at <= now and records.claim_due(store, feed, now):
             report.feeds.append(poll_one(config, store, feed, now))
     return report
